@@ -1,0 +1,106 @@
+#!/usr/bin/env node
+// npm test: builds, then runs every test tier this machine can run, and says loudly which it
+// could not and why. Tiers: unit (pure code), netns (root + network namespaces), vm (qemu with
+// Debian's kernel, for real IPVS). LVSD_REQUIRE_TIERS=unit,netns makes a missing tier an error
+// (CI sets it, so a tier can never be skipped there without failing the run).
+import { spawnSync } from 'node:child_process'
+import { existsSync, readdirSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+
+const root = new URL('..', import.meta.url).pathname
+process.chdir(root)
+const required = new Set((process.env.LVSD_REQUIRE_TIERS ?? '').split(',').filter(Boolean))
+const only = new Set((process.env.LVSD_TIERS ?? '').split(',').filter(Boolean))
+const extra = process.argv.slice(2)
+
+function run(cmd, args, opts = {}) {
+  return spawnSync(cmd, args, { stdio: 'inherit', ...opts })
+}
+
+function files(dir) {
+  if (!existsSync(dir)) return []
+  const out = []
+  for (const e of readdirSync(dir)) {
+    const p = join(dir, e)
+    if (statSync(p).isDirectory()) out.push(...files(p))
+    else if (p.endsWith('.test.js')) out.push(p)
+  }
+  return out.sort()
+}
+
+console.log('== build (tsc)')
+if (run('npx', ['tsc', '-p', 'tsconfig.json']).status !== 0) {
+  console.log('build failed: no tests run')
+  console.log('0 passed, 1 failed')
+  process.exit(1)
+}
+
+function probeNetns() {
+  if (process.getuid?.() !== 0) return 'not root (the netns tier creates network namespaces)'
+  if (!existsSync('build/Release/lvsd_native.node')) return 'native addon not built (npm run build:native)'
+  const name = `lvsdprobe${process.pid}`
+  const add = spawnSync('ip', ['netns', 'add', name], { encoding: 'utf8' })
+  if (add.error) return `iproute2 missing: ${add.error.message}`
+  if (add.status !== 0) return `cannot create a network namespace: ${add.stderr.trim()}`
+  spawnSync('ip', ['netns', 'del', name])
+  return undefined
+}
+
+function probeVm() {
+  const which = spawnSync('sh', ['-c', 'command -v qemu-system-x86_64'], { encoding: 'utf8' })
+  if (which.status !== 0) return 'qemu-system-x86_64 not installed (apt-get install qemu-system-x86)'
+  if (process.getuid?.() !== 0) return 'not root'
+  return undefined
+}
+
+const tiers = [
+  { name: 'unit', dir: 'dist/test/unit', probe: () => undefined, args: [] },
+  { name: 'netns', dir: 'dist/test/netns', probe: probeNetns, args: ['--concurrency=2'] },
+  { name: 'vm', dir: 'dist/test/vm', probe: probeVm, args: ['--serial'] },
+]
+
+const summary = []
+let passed = 0
+let failed = 0
+for (const t of tiers) {
+  if (only.size && !only.has(t.name)) {
+    summary.push({ tier: t.name, ran: false, why: 'not selected (LVSD_TIERS)' })
+    continue
+  }
+  const list = files(t.dir)
+  if (list.length === 0) {
+    summary.push({ tier: t.name, ran: false, why: 'no test files in this tier yet' })
+    continue
+  }
+  const why = t.probe()
+  if (why) {
+    summary.push({ tier: t.name, ran: false, why })
+    if (required.has(t.name)) failed++
+    continue
+  }
+  console.log(`\n== tier ${t.name}: ${list.length} files`)
+  const r = spawnSync('npx', ['ava', ...t.args, ...extra, ...list], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, LVSD_TIER: t.name },
+    maxBuffer: 256 * 1024 * 1024,
+  })
+  process.stdout.write(r.stdout)
+  process.stderr.write(r.stderr)
+  const text = r.stdout + r.stderr
+  const num = (re) => Number(text.match(re)?.[1] ?? 0)
+  const p = num(/(\d+) tests? passed/)
+  let f = num(/(\d+) tests? failed/) + num(/(\d+) uncaught exceptions?/) + num(/(\d+) unhandled rejections?/)
+  if (r.status !== 0 && f === 0) f = 1
+  passed += p
+  failed += f
+  summary.push({ tier: t.name, ran: true, passed: p, failed: f })
+}
+
+console.log('\n== tiers')
+for (const s of summary) {
+  if (s.ran) console.log(`  ${s.tier.padEnd(6)} RAN      ${s.passed} passed, ${s.failed} failed`)
+  else console.log(`  ${s.tier.padEnd(6)} NOT RUN  ${s.why}${required.has(s.tier) ? '  (required: counts as a failure)' : ''}`)
+}
+console.log(`${passed} passed, ${failed} failed`)
+process.exit(failed > 0 ? 1 : 0)

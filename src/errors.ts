@@ -1,0 +1,45 @@
+// The one table of lvsd's error codes. A released code is never renamed or reused;
+// docs/errors.md lists every code (a unit test keeps the two in step).
+
+export const CODES = {
+  LVSD_DECODE_TRUNCATED: 'input ends before a field it declares',
+  LVSD_DECODE_INVALID: 'a field holds a value the format does not allow',
+  LVSD_SYS_CALL: 'a system call failed',
+  LVSD_NATIVE_MISSING: 'the native addon is not built or cannot be loaded',
+  LVSD_NL_KERNEL: 'the kernel refused a netlink request',
+  LVSD_NL_PROTOCOL: 'a netlink reply did not match its request',
+  LVSD_NL_TIMEOUT: 'the kernel did not answer a netlink request in time',
+  LVSD_NL_CLOSED: 'the netlink socket was closed with requests outstanding',
+  LVSD_GENL_FAMILY_ABSENT: 'a generic netlink family is not available in this kernel',
+  LVSD_CONFIG_INVALID: 'the configuration is invalid',
+  LVSD_CONFIG_UNREADABLE: 'the configuration file cannot be read',
+  LVSD_ADDR_INVALID: 'not an IPv4 or IPv6 address or prefix',
+  LVSD_USAGE: 'the command line is not understood',
+} as const
+
+export type Code = keyof typeof CODES
+
+export class LvsdError extends Error {
+  override readonly name = 'LvsdError'
+  constructor(
+    readonly code: Code,
+    message: string,
+    readonly details: Readonly<Record<string, unknown>> = {},
+    options?: ErrorOptions,
+  ) {
+    super(message, options)
+  }
+
+  toJSON(): { code: Code; message: string; details: Readonly<Record<string, unknown>> } {
+    return { code: this.code, message: this.message, details: this.details }
+  }
+
+  // Errors lose their class crossing postMessage/structuredClone; rebuild from toJSON().
+  static fromJSON(j: { code: Code; message: string; details?: Record<string, unknown> }): LvsdError {
+    return new LvsdError(j.code, j.message, j.details ?? {})
+  }
+}
+
+export function isLvsdError(e: unknown, code?: Code): e is LvsdError {
+  return e instanceof LvsdError && (code === undefined || e.code === code)
+}
