@@ -101,6 +101,10 @@ export function addrFromBytes(bytes: Uint8Array, zone?: string): Addr {
 
 export function formatAddr(a: Addr): string {
   if (a.family === 4) return Array.from(a.bytes).join('.')
+  // IPv4-mapped addresses keep their dotted tail (RFC 5952 §5)
+  if (a.bytes.slice(0, 10).every((b) => b === 0) && a.bytes[10] === 0xff && a.bytes[11] === 0xff) {
+    return `::ffff:${Array.from(a.bytes.slice(12)).join('.')}`
+  }
   const w: number[] = []
   for (let i = 0; i < 16; i += 2) w.push(((a.bytes[i] ?? 0) << 8) | (a.bytes[i + 1] ?? 0))
   // longest run of >= 2 zero words is compressed (RFC 5952 §4.2)

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs every Debian package lvsd's build, demo and test tiers need (Debian 12, as root).
+# One list for the README's set-up command and for CI, so the two cannot drift apart.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+packages=(
+  g++ make python3            # node-gyp builds the native addon
+  iproute2 nftables procps    # netns tier: namespaces, veth, bridge, packet filters
+  keepalived                  # the real VRRP peer for interop tests
+  ipvsadm                     # cross-checks what lvsd programs into IPVS
+  tcpdump tshark arping       # captures and probes in the netns tier
+  qemu-system-x86 busybox-static kmod cpio xz-utils zstd   # vm tier: Debian's kernel under qemu
+)
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup-debian: run as root (apt-get install)" >&2
+  exit 1
+fi
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${packages[@]}"

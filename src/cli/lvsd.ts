@@ -1,0 +1,61 @@
+// lvsd: the daemon's command line (parse, dispatch, exit status). Commands grow with the product.
+import { parseArgs } from 'node:util'
+import { checkCommand } from './check.js'
+import { EXIT } from './exit-codes.js'
+import { packageVersion } from './version.js'
+
+const HELP = `Usage: lvsd <command> [options]
+
+High-availability LVS director: VRRP election of virtual IPs, IPVS programming
+over generic netlink, health checks of real servers.
+
+Commands:
+  check <file>      Validate a configuration file and print a summary of its
+                    VRRP instances and virtual services. Every error is printed
+                    as file:line:col path: message; exit status 2 if invalid.
+
+Options:
+  -h, --help        Show this help
+  -V, --version     Print the version
+
+Exit status: 0 ok, 2 invalid configuration, 64 bad command line.
+`
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parse>
+  try {
+    parsed = parse(argv)
+  } catch (e) {
+    process.stderr.write(`lvsd: ${(e as Error).message}\n\n${HELP}`)
+    return EXIT.usage
+  }
+  const { values, positionals } = parsed
+  if (values.version) {
+    process.stdout.write(`lvsd ${packageVersion()}\n`)
+    return EXIT.ok
+  }
+  const [command, ...rest] = positionals
+  if (values.help || command === undefined || command === 'help') {
+    process.stdout.write(HELP)
+    return command === undefined && !values.help ? EXIT.usage : EXIT.ok
+  }
+  switch (command) {
+    case 'check':
+      return checkCommand(rest, values.json === true)
+    default:
+      process.stderr.write(`lvsd: unknown command ${JSON.stringify(command)}\n\n${HELP}`)
+      return EXIT.usage
+  }
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'V' },
+      json: { type: 'boolean' },
+    },
+  })
+}
