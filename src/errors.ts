@@ -4,6 +4,7 @@
 export const CODES = {
   LVSD_DECODE_TRUNCATED: 'input ends before a field it declares',
   LVSD_DECODE_INVALID: 'a field holds a value the format does not allow',
+  LVSD_ENCODE_INVALID: 'a value does not fit the field it is encoded into',
   LVSD_SYS_CALL: 'a system call failed',
   LVSD_NATIVE_MISSING: 'the native addon is not built or cannot be loaded',
   LVSD_NL_KERNEL: 'the kernel refused a netlink request',
