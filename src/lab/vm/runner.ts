@@ -1,0 +1,207 @@
+// Runs one command inside a throw-away qemu VM booting Debian's kernel, for tests that need real IPVS (lab-recipes.md §B).
+import { type ChildProcess, spawn } from 'node:child_process'
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { prepareInitramfs } from './initramfs.js'
+import { type Kernel, prepareKernel } from './kernel.js'
+import { cacheRoot, shQuote, VmError } from './proc.js'
+
+export interface VmRunOptions {
+  /** argv (exec'd as is) or a shell script (run by /bin/sh, so pipes and `;` work). */
+  command: string[] | string
+  /** Host path, seen at the same path (read-only) in the guest. Default: process.cwd(). */
+  cwd?: string
+  env?: Record<string, string>
+  /** Wall clock for the whole boot-run-poweroff cycle; qemu is killed when it passes. */
+  timeoutMs?: number
+  memMb?: number
+  smp?: number
+}
+
+export interface VmRunResult {
+  status: number
+  stdout: string
+  stderr: string
+  /** qemu start to qemu exit, as the host saw it. */
+  durationMs: number
+  /** The serial console (kernel messages and the guest init's own lines). */
+  console: string
+  /** Guest uptime when the command started and how long it ran, from the guest's clock. */
+  guest: { readyMs: number; commandMs: number } | undefined
+  /** Top-level files the command wrote into $LVSD_VM_OUT (the run dir is removed afterwards). */
+  outFiles: Record<string, string>
+  kernel: string
+}
+
+export interface Prepared {
+  kernel: Kernel
+  initrd: string
+}
+
+/** Fetches the kernel and builds the initramfs (both cached); what `cli.js --prepare` runs. */
+export function prepareVm(): Prepared {
+  const kernel = prepareKernel()
+  return { kernel, initrd: prepareInitramfs(kernel) }
+}
+
+function guestInitSource(): string {
+  const fromEnv = process.env.LVSD_VM_GUEST_INIT
+  if (fromEnv) return fromEnv
+  // tsc does not copy .sh files: from dist/src/lab/vm/ look in the source tree beside it.
+  for (const rel of ['./guest-init.sh', '../../../../src/lab/vm/guest-init.sh']) {
+    const p = fileURLToPath(new URL(rel, import.meta.url))
+    if (existsSync(p)) return p
+  }
+  throw new VmError(
+    'tool-failed',
+    'guest-init.sh not found next to runner.js or in src/lab/vm (set LVSD_VM_GUEST_INIT)',
+  )
+}
+
+/** Paths go into qemu's comma-separated options and a space-separated kernel command line. */
+function plainPath(p: string): string {
+  if (/[\s,]/.test(p)) throw new VmError('qemu-failed', `path unusable on a qemu/kernel command line: ${p}`)
+  return p
+}
+
+function jobScript(o: VmRunOptions, outDir: string): string {
+  const env: Record<string, string> = { ...o.env, NO_COLOR: '1', LVSD_VM: '1', LVSD_VM_OUT: outDir }
+  const exports = Object.entries(env).map(([k, v]) => {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new VmError('qemu-failed', `bad environment name ${k}`)
+    return `export ${k}=${shQuote(v)}`
+  })
+  const cmd = typeof o.command === 'string' ? o.command : `exec ${o.command.map(shQuote).join(' ')}`
+  return `${exports.join('\n')}\n${cmd}\n`
+}
+
+const live = new Set<ChildProcess>()
+let exitHook = false
+function track(p: ChildProcess): void {
+  live.add(p)
+  p.once('close', () => live.delete(p))
+  if (!exitHook) {
+    exitHook = true
+    // A test runner that dies must not leave a 1.5 GB qemu spinning both cores.
+    process.once('exit', () => {
+      for (const q of live) q.kill('SIGKILL')
+    })
+  }
+}
+
+function readText(p: string): string {
+  return existsSync(p) ? readFileSync(p, 'utf8') : ''
+}
+
+const RESERVED = new Set(['stdout', 'stderr', 'status', 'status.tmp', 'times'])
+function outFiles(dir: string): Record<string, string> {
+  const files: Record<string, string> = {}
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.isFile() && !RESERVED.has(e.name)) files[e.name] = readFileSync(join(dir, e.name), 'utf8')
+  }
+  return files
+}
+
+function parseTimes(text: string): VmRunResult['guest'] {
+  const ready = Number(text.match(/^ready (\S+)/m)?.[1])
+  const done = Number(text.match(/^done (\S+)/m)?.[1])
+  if (!Number.isFinite(ready) || !Number.isFinite(done)) return undefined
+  return { readyMs: Math.round(ready * 1000), commandMs: Math.round((done - ready) * 1000) }
+}
+
+export function qemuArgs(p: Prepared, runDir: string, o: VmRunOptions): string[] {
+  const outDir = join(runDir, 'out')
+  const append = [
+    'console=ttyS0',
+    process.env.LVSD_VM_VERBOSE ? 'loglevel=7' : 'quiet',
+    'panic=-1', // with -no-reboot a kernel panic ends qemu at once instead of running out the clock
+    `lvsd.init=${plainPath(join(runDir, 'guest-init.sh'))}`,
+    `lvsd.run=${plainPath(runDir)}`,
+    `lvsd.kroot=${plainPath(p.kernel.kroot)}`,
+  ]
+  return [
+    ...['-machine', 'pc', '-accel', 'tcg,thread=multi', '-cpu', 'max'], // /dev/kvm hangs here: TCG only
+    ...['-smp', String(o.smp ?? 2), '-m', String(o.memMb ?? 2048)],
+    ...['-nodefaults', '-nographic', '-no-reboot', '-monitor', 'none'],
+    ...['-serial', `file:${join(runDir, 'console.log')}`],
+    ...['-kernel', plainPath(p.kernel.vmlinuz), '-initrd', plainPath(p.initrd), '-append', append.join(' ')],
+    // No -netdev at all: the guest has only lo, and tests build their own namespaces inside it.
+    ...['-virtfs', 'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap'],
+    ...['-virtfs', `local,path=${plainPath(outDir)},mount_tag=out,security_model=none,multidevs=remap`],
+  ]
+}
+
+/**
+ * Boots the VM, runs `command` as a child of the guest's PID 1 with NO_COLOR=1 and LVSD_VM_OUT set,
+ * and resolves with its exit status and output. Rejects with VmError 'timeout' (qemu killed) or
+ * 'no-exit-code' (the guest ended without reporting), each carrying the console for diagnosis.
+ */
+export async function runInVm(o: VmRunOptions): Promise<VmRunResult> {
+  const p = prepareVm()
+  const timeoutMs = o.timeoutMs ?? 120_000
+  const cwd = resolve(o.cwd ?? process.cwd())
+  mkdirSync(join(cacheRoot(), 'runs'), { recursive: true })
+  const runDir = mkdtempSync(join(cacheRoot(), 'runs', 'r-'))
+  const outDir = join(runDir, 'out')
+  mkdirSync(outDir)
+  copyFileSync(guestInitSource(), join(runDir, 'guest-init.sh'))
+  chmodSync(join(runDir, 'guest-init.sh'), 0o755) // the kernel execs it as PID 1
+  writeFileSync(join(runDir, 'job.conf'), `JOB_CWD=${shQuote(cwd)}\n`)
+  writeFileSync(join(runDir, 'job.sh'), jobScript(o, outDir))
+  const args = qemuArgs(p, runDir, o)
+
+  const started = Date.now()
+  let timedOut = false
+  let qemuStderr = ''
+  const exit = await new Promise<{ code: number | null; signal: string | null; pid: number | undefined }>(
+    (done, fail) => {
+      const q = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'ignore', 'pipe'] })
+      track(q)
+      q.stderr?.on('data', (b: Buffer) => {
+        qemuStderr = (qemuStderr + b.toString()).slice(-8000)
+      })
+      const timer = setTimeout(() => {
+        timedOut = true
+        q.kill('SIGKILL')
+      }, timeoutMs)
+      q.once('error', (e) => {
+        clearTimeout(timer)
+        fail(new VmError('qemu-failed', `cannot start qemu-system-x86_64: ${e.message}`))
+      })
+      q.once('close', (code, signal) => {
+        clearTimeout(timer)
+        done({ code, signal, pid: q.pid })
+      })
+    },
+  )
+  const durationMs = Date.now() - started
+  const console = readText(join(runDir, 'console.log'))
+  const statusText = readText(join(outDir, 'status')).trim()
+  const result = {
+    stdout: readText(join(outDir, 'stdout')),
+    stderr: readText(join(outDir, 'stderr')),
+    durationMs,
+    console,
+    guest: parseTimes(readText(join(outDir, 'times'))),
+    outFiles: outFiles(outDir),
+    kernel: p.kernel.abi,
+  }
+  if (!process.env.LVSD_VM_KEEP) rmSync(runDir, { recursive: true, force: true })
+  const details = { ...result, console: console.slice(-6000), qemuPid: exit.pid, qemuStderr, runDir, args }
+  if (timedOut) throw new VmError('timeout', `VM run exceeded ${timeoutMs} ms; qemu killed`, details)
+  if (!/^\d+$/.test(statusText)) {
+    const how = exit.code === null ? `signal ${exit.signal}` : `status ${exit.code}`
+    throw new VmError('no-exit-code', `the guest never reported an exit code (qemu ended with ${how})`, details)
+  }
+  return { status: Number(statusText), ...result }
+}
