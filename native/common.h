@@ -1,0 +1,29 @@
+// Helpers shared by the addon's translation units: errno errors and byte-argument access.
+#pragma once
+
+#include <napi.h>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace lvsd {
+
+// Name of an errno value ("EEXIST"), or nullptr if the table does not know it. A switch instead of
+// strerrorname_np, which needs glibc 2.32 (RHEL 8 has 2.28).
+const char* ErrnoName(int err);
+
+// Throws a JS Error carrying code (errno name), errno (positive number) and syscall; returns undefined.
+Napi::Value ThrowErrno(Napi::Env env, const char* syscall, int err);
+
+// Throws a TypeError naming the argument; returns false so callers can `return` on it.
+bool ThrowType(Napi::Env env, const char* what);
+
+// Views a Uint8Array/Buffer argument without copying. False (with a TypeError thrown) otherwise.
+bool Bytes(Napi::Env env, const Napi::Value& v, const char* what, uint8_t** data, size_t* len);
+
+// Reads an integer argument. False (with a TypeError thrown) if it is not a number.
+bool Int(Napi::Env env, const Napi::Value& v, const char* what, int32_t* out);
+
+void InitPoller(Napi::Env env, Napi::Object exports);
+
+}  // namespace lvsd

@@ -1,0 +1,228 @@
+// Poller: readiness events for one fd on the calling environment's own libuv loop, built so that
+// a worker exiting (process.exit() inside it, or worker.terminate()) cannot abort the process.
+// The rules come from node-systems-notes.md §4; each is marked (§4.n) where it is applied.
+#include <uv.h>
+
+#include <unordered_set>
+#include <vector>
+
+#include "common.h"
+
+namespace lvsd {
+namespace {
+
+class Poller;
+
+// Every live poller of one environment (main thread or a worker), so a failed callback can close
+// them all and let that environment's loop finish (§4.2). Reference-counted by the instance data
+// and by each poller, because the order in which Node-API finalizes instance data and wrapped
+// objects at teardown is unspecified. A plain counter (one environment = one thread) instead of
+// std::shared_ptr, whose GCC 12 code pulls in __libc_single_threaded (GLIBC_2.32, not on RHEL 8).
+struct Registry {
+  std::unordered_set<Poller*> pollers;
+  int refs = 0;
+};
+
+Registry* Acquire(Registry* r) {
+  r->refs++;
+  return r;
+}
+
+void Drop(Registry* r) {
+  if (r != nullptr && --r->refs == 0) delete r;
+}
+
+Registry* EnvRegistry(napi_env env) {
+  void* data = nullptr;
+  if (napi_get_instance_data(env, &data) == napi_ok && data != nullptr) return static_cast<Registry*>(data);
+  Registry* r = Acquire(new Registry);
+  napi_set_instance_data(env, r, [](napi_env, void* d, void*) { Drop(static_cast<Registry*>(d)); }, nullptr);
+  return r;
+}
+
+class Poller : public Napi::ObjectWrap<Poller> {
+ public:
+  static void Define(Napi::Env env, Napi::Object exports) {
+    Napi::Function ctor = DefineClass(env, "Poller",
+                                      {InstanceMethod<&Poller::Start>("start"), InstanceMethod<&Poller::Stop>("stop"),
+                                       InstanceMethod<&Poller::Close>("close"), InstanceMethod<&Poller::RefJs>("ref"),
+                                       InstanceMethod<&Poller::UnrefJs>("unref")});
+    exports.Set("Poller", ctor);
+    exports.Set("UV_READABLE", Napi::Number::New(env, UV_READABLE));
+    exports.Set("UV_WRITABLE", Napi::Number::New(env, UV_WRITABLE));
+    exports.Set("UV_DISCONNECT", Napi::Number::New(env, UV_DISCONNECT));
+    exports.Set("UV_PRIORITIZED", Napi::Number::New(env, UV_PRIORITIZED));
+  }
+
+  // new Poller(fd, callback(status, events)); status < 0 is a negated errno from libuv.
+  explicit Poller(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Poller>(info), env_(info.Env()) {
+    Napi::Env env = info.Env();
+    int32_t fd;
+    if (!Int(env, info[0], "fd", &fd)) return;
+    if (!info[1].IsFunction()) {
+      ThrowType(env, "callback");
+      return;
+    }
+    uv_loop_t* loop = nullptr;
+    if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
+      ThrowErrno(env, "napi_get_uv_event_loop", EINVAL);
+      return;
+    }
+    auto* handle = new uv_poll_t;
+    int rc = uv_poll_init(loop, handle, fd);
+    if (rc < 0) {
+      delete handle;
+      ThrowErrno(env, "uv_poll_init", -rc);
+      return;
+    }
+    handle->data = this;
+    handle_ = handle;
+    napi_create_reference(env, info[1], 1, &callback_);
+    napi_async_init(env, info.This(), Napi::String::New(env, "lvsd.Poller"), &async_);
+    registry_ = Acquire(EnvRegistry(env));
+    registry_->pollers.insert(this);
+    // (§4.3) the environment may be torn down with this handle open; the hook closes it first.
+    if (napi_add_env_cleanup_hook(env, OnEnvCleanup, this) == napi_ok) hooked_ = true;
+  }
+
+  ~Poller() override {
+    Shutdown();
+    if (hooked_) napi_remove_env_cleanup_hook(env_, OnEnvCleanup, this);
+    if (registry_ != nullptr) registry_->pollers.erase(this);
+    Drop(registry_);
+    if (async_ != nullptr) napi_async_destroy(env_, async_);
+    if (callback_ != nullptr) napi_delete_reference(env_, callback_);
+  }
+
+ private:
+  // Closes the libuv handle (freed in its close callback, which may run after this object is
+  // gone) and drops the keep-alive reference. Idempotent; never calls into JavaScript.
+  void Shutdown() {
+    if (handle_ != nullptr) {
+      handle_->data = nullptr;
+      uv_close(reinterpret_cast<uv_handle_t*>(handle_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+      handle_ = nullptr;
+    }
+    Release();
+  }
+
+  // (§4.5) while polling, the JS object is held so GC cannot collect a poller with events due.
+  void Retain() {
+    if (retained_) return;
+    uint32_t n;
+    if (napi_reference_ref(env_, static_cast<napi_ref>(*this), &n) == napi_ok) retained_ = true;
+  }
+
+  void Release() {
+    if (!retained_) return;
+    uint32_t n;
+    napi_reference_unref(env_, static_cast<napi_ref>(*this), &n);
+    retained_ = false;
+  }
+
+  static void OnEnvCleanup(void* arg) {
+    auto* self = static_cast<Poller*>(arg);
+    self->hooked_ = false;  // a hook that has run is already gone from Node's list
+    self->Shutdown();
+  }
+
+  static void CloseAll(Registry* registry) {
+    std::vector<Poller*> all(registry->pollers.begin(), registry->pollers.end());
+    for (Poller* p : all) p->Shutdown();
+  }
+
+  static void OnPoll(uv_poll_t* handle, int status, int events) {
+    auto* self = static_cast<Poller*>(handle->data);
+    if (self == nullptr) return;
+    // Locals only from here: the callback may close this poller, and failure handling must not
+    // depend on it.
+    napi_env env = self->env_;
+    Registry* registry = Acquire(self->registry_);
+    napi_handle_scope scope;
+    if (napi_open_handle_scope(env, &scope) != napi_ok) {
+      CloseAll(registry);
+      Drop(registry);
+      return;
+    }
+    napi_value fn = nullptr;
+    napi_value recv = nullptr;
+    napi_value argv[2];
+    napi_value result;
+    bool ready = napi_get_reference_value(env, self->callback_, &fn) == napi_ok && fn != nullptr &&
+                 napi_get_reference_value(env, static_cast<napi_ref>(*self), &recv) == napi_ok &&
+                 napi_create_int32(env, status, &argv[0]) == napi_ok &&
+                 napi_create_int32(env, events, &argv[1]) == napi_ok;
+    // (§4.4) napi_make_callback needs an object receiver: the poller itself, else the global.
+    if (ready && recv == nullptr) ready = napi_get_global(env, &recv) == napi_ok;
+    // (§4.1) raw napi_make_callback, status checked, nothing thrown from here on failure.
+    napi_status st = ready ? napi_make_callback(env, self->async_, recv, fn, 2, argv, &result) : napi_generic_failure;
+    if (st != napi_ok) {
+      bool pending = false;
+      napi_value exc;
+      if (st == napi_pending_exception && napi_is_exception_pending(env, &pending) == napi_ok && pending &&
+          napi_get_and_clear_last_exception(env, &exc) == napi_ok) {
+        // A handler threw: report it like any other uncaught exception (process 'uncaughtException').
+        napi_fatal_exception(env, exc);
+      } else {
+        // JavaScript can no longer run here (the environment is stopping): stop all its pollers
+        // so its loop can drain and the thread can end.
+        CloseAll(registry);
+      }
+    }
+    napi_close_handle_scope(env, scope);
+    Drop(registry);
+  }
+
+  Napi::Value Start(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    int32_t events;
+    if (!Int(env, info[0], "events", &events)) return env.Undefined();
+    if (handle_ == nullptr) return ThrowErrno(env, "uv_poll_start", EBADF);
+    int rc = uv_poll_start(handle_, events, OnPoll);
+    if (rc < 0) return ThrowErrno(env, "uv_poll_start", -rc);
+    Retain();
+    return env.Undefined();
+  }
+
+  Napi::Value Stop(const Napi::CallbackInfo& info) {
+    if (handle_ != nullptr) uv_poll_stop(handle_);
+    Release();
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    Shutdown();
+    if (hooked_) {
+      napi_remove_env_cleanup_hook(env_, OnEnvCleanup, this);
+      hooked_ = false;
+    }
+    return info.Env().Undefined();
+  }
+
+  Napi::Value RefJs(const Napi::CallbackInfo& info) {
+    if (handle_ != nullptr) uv_ref(reinterpret_cast<uv_handle_t*>(handle_));
+    return info.Env().Undefined();
+  }
+
+  Napi::Value UnrefJs(const Napi::CallbackInfo& info) {
+    if (handle_ != nullptr) uv_unref(reinterpret_cast<uv_handle_t*>(handle_));
+    return info.Env().Undefined();
+  }
+
+  napi_env env_;
+  uv_poll_t* handle_ = nullptr;
+  napi_ref callback_ = nullptr;
+  napi_async_context async_ = nullptr;
+  Registry* registry_ = nullptr;
+  bool hooked_ = false;
+  bool retained_ = false;
+};
+
+}  // namespace
+
+void InitPoller(Napi::Env env, Napi::Object exports) {
+  EnvRegistry(env);  // created at load, so instance data exists before any poller
+  Poller::Define(env, exports);
+}
+
+}  // namespace lvsd

@@ -1,0 +1,169 @@
+// Socket: one non-blocking kernel socket driven by a poller on the calling thread's own event loop.
+// Every received datagram is copied out of the reusable receive buffers, so callers may keep it.
+import { LvsdError } from '../errors.js'
+import { parseCmsgs } from './cmsg.js'
+import { UV_READABLE } from './constants.js'
+import { sys, sysError, wrapNativeError } from './errno.js'
+import { type NativeAddon, type NativePoller, native } from './native.js'
+import { SOCKADDR_STORAGE_SIZE } from './sockaddr.js'
+import type { Received, SocketApi } from './types.js'
+
+export interface SocketOptions {
+  /** Largest datagram received whole (longer ones arrive cut, with MSG_TRUNC in flags). Default 64 KiB. */
+  receiveSize?: number
+  /** Control-message buffer size. Default 256 bytes. */
+  controlSize?: number
+  /** Upper bound of messages read per readable event, so one busy socket cannot starve the loop. */
+  drainLimit?: number
+}
+
+const DEFAULT_RECEIVE = 65536
+const DEFAULT_CONTROL = 256
+const DEFAULT_DRAIN = 4096
+
+export class Socket implements SocketApi {
+  private fdValue: number
+  private poller: NativePoller | undefined
+  private referenced = true
+  private readonly data: Buffer
+  private readonly name = Buffer.alloc(SOCKADDR_STORAGE_SIZE)
+  private readonly control: Buffer
+  private readonly drainLimit: number
+
+  /** socket(2) with SOCK_NONBLOCK | SOCK_CLOEXEC added. */
+  static open(domain: number, type: number, protocol: number, opts: SocketOptions = {}): Socket {
+    const n = native()
+    return new Socket(
+      sys(() => n.socket(domain, type, protocol)),
+      n,
+      opts,
+    )
+  }
+
+  private constructor(
+    fd: number,
+    private readonly n: NativeAddon,
+    opts: SocketOptions,
+  ) {
+    this.fdValue = fd
+    this.data = Buffer.alloc(opts.receiveSize ?? DEFAULT_RECEIVE)
+    this.control = Buffer.alloc(opts.controlSize ?? DEFAULT_CONTROL)
+    this.drainLimit = opts.drainLimit ?? DEFAULT_DRAIN
+  }
+
+  /** The descriptor, or -1 once closed (so a stale call fails with EBADF, never hits a reused fd). */
+  get fd(): number {
+    return this.fdValue
+  }
+
+  get closed(): boolean {
+    return this.fdValue < 0
+  }
+
+  bind(sockaddr: Buffer): void {
+    sys(() => this.n.bind(this.fdValue, sockaddr))
+  }
+
+  setOption(level: number, name: number, value: number | Buffer): void {
+    sys(() => this.n.setsockopt(this.fdValue, level, name, value))
+  }
+
+  getOptionInt(level: number, name: number): number {
+    return sys(() => this.n.getsockoptInt(this.fdValue, level, name))
+  }
+
+  getOption(level: number, name: number, size: number): Buffer {
+    const buf = Buffer.alloc(size)
+    const len = sys(() => this.n.getsockopt(this.fdValue, level, name, buf))
+    return buf.subarray(0, Math.min(len, size))
+  }
+
+  getSockName(): Buffer {
+    const buf = Buffer.alloc(SOCKADDR_STORAGE_SIZE)
+    const len = sys(() => this.n.getsockname(this.fdValue, buf))
+    return buf.subarray(0, Math.min(len, buf.length))
+  }
+
+  send(data: Buffer, to: Buffer | null = null): boolean {
+    const r = sys(() => this.n.sendto(this.fdValue, data, to, 0))
+    return r >= 0
+  }
+
+  /** One datagram, or undefined when the queue is empty. */
+  receive(): Received | undefined {
+    const r = sys(() => this.n.recvmsg(this.fdValue, this.data, this.name, this.control, 0))
+    if (r === null) return undefined
+    const [bytes, nameLen, controlLen, flags] = r
+    return {
+      // bytes can exceed the buffer for MSG_TRUNC-style reads; only what was stored is copied
+      data: Buffer.from(this.data.subarray(0, Math.min(bytes, this.data.length))),
+      from: Buffer.from(this.name.subarray(0, Math.min(nameLen, this.name.length))),
+      cmsg: parseCmsgs(this.control, controlLen),
+      flags,
+    }
+  }
+
+  receiveAll(max = Number.POSITIVE_INFINITY): Received[] {
+    const out: Received[] = []
+    while (out.length < max) {
+      const m = this.receive()
+      if (!m) break
+      out.push(m)
+    }
+    return out
+  }
+
+  onReceive(handler: (msg: Received) => void, onError?: (err: Error) => void): void {
+    if (this.closed) throw sysError('poll', 9 /* EBADF */)
+    if (this.poller)
+      throw new LvsdError('LVSD_SYS_CALL', 'onReceive was already called on this socket', { syscall: 'poll' })
+    const fail = (err: Error) => {
+      if (onError) onError(err)
+      else throw err
+    }
+    const poller = sys(
+      () =>
+        new this.n.Poller(this.fdValue, (status, _events) => {
+          if (status < 0) return fail(sysError('poll', -status))
+          // Level-triggered: anything left by the drain limit or a throwing handler fires again.
+          for (let i = 0; i < this.drainLimit && !this.closed; i++) {
+            let m: Received | undefined
+            try {
+              m = this.receive()
+            } catch (e) {
+              return fail(wrapNativeError(e) as Error)
+            }
+            if (!m) return
+            handler(m)
+          }
+        }),
+    )
+    this.poller = poller
+    if (!this.referenced) poller.unref()
+    sys(() => poller.start(UV_READABLE))
+  }
+
+  attachFilter(program: Buffer): void {
+    sys(() => this.n.attachFilter(this.fdValue, program))
+  }
+
+  ref(): void {
+    this.referenced = true
+    this.poller?.ref()
+  }
+
+  unref(): void {
+    this.referenced = false
+    this.poller?.unref()
+  }
+
+  /** Stops receiving and closes the descriptor. Idempotent. */
+  close(): void {
+    if (this.closed) return
+    this.poller?.close()
+    this.poller = undefined
+    const fd = this.fdValue
+    this.fdValue = -1
+    sys(() => this.n.close(fd))
+  }
+}
