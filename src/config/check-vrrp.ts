@@ -1,0 +1,172 @@
+// Semantic checks of the `vrrp:` section that one key's schema cannot express: references between
+// entries, uniqueness, RFC 3768/5798 timing rules, families, and executables on disk.
+import { accessSync, constants, statSync } from 'node:fs'
+import { compareAddr } from '../net/addr.js'
+import { formatDuration } from './dsl.js'
+import type { RawConfig, RawInstance } from './types.js'
+import { type Ctx, didYouMean, hasKey, lineOf, reportOn } from './walk.js'
+
+/** argv[0] must be an absolute path to an executable regular file, checked now rather than at 3 a.m. */
+export function checkArgv(ctx: Ctx, argv: string[] | undefined): void {
+  if (!argv) return
+  const prog = argv[0]!
+  if (!prog.startsWith('/')) {
+    reportOn(ctx, argv, 0, 'must be an absolute path (no PATH lookup is done)')
+    return
+  }
+  try {
+    if (statSync(prog).isFile()) accessSync(prog, constants.X_OK)
+    else reportOn(ctx, argv, 0, `${prog} is not a regular file`)
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code
+    reportOn(ctx, argv, 0, code === 'ENOENT' ? `${prog} does not exist` : `${prog} is not executable`)
+  }
+}
+
+export function checkNotify(ctx: Ctx, n: RawInstance['notify']): void {
+  for (const a of [n.master, n.backup, n.fault, n.stop, n.any]) checkArgv(ctx, a)
+}
+
+export function familyName(f: 4 | 6): string {
+  return f === 4 ? 'IPv4' : 'IPv6'
+}
+
+function checkTiming(ctx: Ctx, cfg: RawConfig, inst: RawInstance): void {
+  const version = inst.version ?? cfg.vrrp.version
+  const interval = inst.advert_interval ?? cfg.vrrp.advert_interval
+  const from = inst.advert_interval === undefined ? ` (inherited from vrrp.advert_interval)` : ''
+  const shown = formatDuration(interval)
+  if (version === 2 && (interval < 1000 || interval % 1000 !== 0)) {
+    reportOn(
+      ctx,
+      inst,
+      'advert_interval',
+      `${shown}${from}: VRRPv2 intervals are whole seconds 1s..255s; use version: 3 for shorter`,
+    )
+  } else if (version === 3 && (interval > 40_950 || interval % 10 !== 0)) {
+    reportOn(ctx, inst, 'advert_interval', `${shown}${from}: VRRPv3 intervals are 10ms..40.95s in steps of 10ms`)
+  }
+  if (!inst.preempt && inst.preempt_delay > 0) reportOn(ctx, inst, 'preempt_delay', 'has no effect with preempt: false')
+  if (!inst.preempt && inst.initial_state === 'master') {
+    reportOn(ctx, inst, 'initial_state', 'must be backup with preempt: false (a master would preempt at start-up)')
+  }
+}
+
+function checkFamilies(ctx: Ctx, cfg: RawConfig, inst: RawInstance): void {
+  const fam = inst.vips[0]!.address.addr.family
+  inst.vips.forEach((v, i) => {
+    if (v.address.addr.family !== fam) {
+      reportOn(
+        ctx,
+        inst.vips,
+        i,
+        `${familyName(v.address.addr.family)} VIP in an ${familyName(fam)} instance: one family per instance (use excluded_vips or a second instance)`,
+      )
+    }
+  })
+  const version = inst.version ?? cfg.vrrp.version
+  if (fam === 6 && version === 2) {
+    reportOn(
+      ctx,
+      inst,
+      'version',
+      `IPv6 VIPs need VRRP version 3${hasKey(inst, 'version') ? '' : ' (the default vrrp.version is 2)'}`,
+    )
+  }
+  if (inst.priority === 255 && !inst.address_owner) {
+    reportOn(
+      ctx,
+      inst,
+      'priority',
+      'must be 1..254 unless address_owner is true (255 means the VIPs are this node’s own addresses)',
+    )
+  }
+  if (inst.address_owner && inst.priority !== 255) reportOn(ctx, inst, 'address_owner', 'needs priority: 255')
+  const u = inst.unicast
+  if (u) {
+    if (u.source && u.source.family !== fam)
+      reportOn(ctx, u, 'source', `must be ${familyName(fam)} like the instance’s VIPs`)
+    u.peers.forEach((p, i) => {
+      if (p.family !== fam) reportOn(ctx, u.peers, i, `must be ${familyName(fam)} like the instance’s VIPs`)
+      const j = u.peers.findIndex((q) => compareAddr(p, q) === 0)
+      if (j < i) reportOn(ctx, u.peers, i, `duplicate peer (first at ${lineOf(ctx, u.peers, j)})`)
+      if (u.source && compareAddr(p, u.source) === 0) reportOn(ctx, u.peers, i, 'is the unicast source itself')
+    })
+  }
+}
+
+export function checkVrrp(ctx: Ctx, cfg: RawConfig): void {
+  const v = cfg.vrrp
+  const scripts = new Map<string, object>()
+  for (const s of v.scripts) {
+    const first = scripts.get(s.name)
+    if (first) reportOn(ctx, s, 'name', `duplicate script name (first at ${lineOf(ctx, first, 'name')})`)
+    else scripts.set(s.name, s)
+    checkArgv(ctx, s.argv)
+    if (s.timeout !== undefined && s.timeout > s.interval) {
+      reportOn(ctx, s, 'timeout', `must not exceed the interval (${formatDuration(s.interval)})`)
+    }
+  }
+  const names = new Map<string, RawInstance>()
+  const vrids = new Map<string, RawInstance>()
+  const vips = new Map<string, { inst: RawInstance; i: number }>()
+  for (const inst of v.instances) {
+    const first = names.get(inst.name)
+    if (first) reportOn(ctx, inst, 'name', `duplicate instance name (first at ${lineOf(ctx, first, 'name')})`)
+    else names.set(inst.name, inst)
+    const fam = inst.vips[0]!.address.addr.family
+    const key = `${inst.interface}/${fam}/${inst.vrid}`
+    const other = vrids.get(key)
+    if (other) {
+      reportOn(
+        ctx,
+        inst,
+        'vrid',
+        `${inst.vrid} is already used on ${inst.interface} for ${familyName(fam)} by instance '${other.name}' (${lineOf(ctx, other, 'vrid')})`,
+      )
+    } else vrids.set(key, inst)
+    inst.vips.forEach((vip, i) => {
+      const k = Array.from(vip.address.addr.bytes).join('.')
+      const seen = vips.get(k)
+      if (seen)
+        reportOn(
+          ctx,
+          inst.vips,
+          i,
+          `address already a VIP of instance '${seen.inst.name}' (${lineOf(ctx, seen.inst.vips, seen.i)})`,
+        )
+      else vips.set(k, { inst, i })
+    })
+    checkTiming(ctx, cfg, inst)
+    checkFamilies(ctx, cfg, inst)
+    inst.track.scripts.forEach((ref, i) => {
+      if (!scripts.has(ref.name)) {
+        reportOn(
+          ctx,
+          inst.track.scripts,
+          i,
+          `unknown track script '${ref.name}'${didYouMean(ref.name, [...scripts.keys()])}`,
+        )
+      }
+    })
+    checkNotify(ctx, inst.notify)
+  }
+  const memberOf = new Map<string, { group: string; list: string[]; i: number }>()
+  const groupNames = new Map<string, object>()
+  for (const g of v.sync_groups) {
+    const first = groupNames.get(g.name)
+    if (first) reportOn(ctx, g, 'name', `duplicate sync group name (first at ${lineOf(ctx, first, 'name')})`)
+    else groupNames.set(g.name, g)
+    g.members.forEach((m, i) => {
+      const prev = memberOf.get(m)
+      if (!names.has(m)) {
+        reportOn(ctx, g.members, i, `unknown VRRP instance '${m}'${didYouMean(m, [...names.keys()])}`)
+      } else if (prev) {
+        const where =
+          prev.group === g.name ? 'listed twice in this group' : `already a member of sync group '${prev.group}'`
+        reportOn(ctx, g.members, i, `${where} (${lineOf(ctx, prev.list, prev.i)})`)
+      } else memberOf.set(m, { group: g.name, list: g.members, i })
+    })
+    checkNotify(ctx, g.notify)
+  }
+}

@@ -1,0 +1,75 @@
+// Entry point of the config layer: YAML text or file → a typed, defaults-applied Config, or every
+// problem of the file as `file:line:col path: message`, sorted by position.
+import { readFile } from 'node:fs/promises'
+import { LineCounter, parseDocument } from 'yaml'
+import { LvsdError } from '../errors.js'
+import { checkIpvs, checkServices } from './check-services.js'
+import { checkVrrp } from './check-vrrp.js'
+import { BAD } from './dsl.js'
+import { resolveConfig } from './resolve.js'
+import { configSchema } from './schema.js'
+import type { ConfigIssue, LoadResult, RawConfig } from './types.js'
+import { Ctx, type Issue } from './walk.js'
+
+export type { Config, ConfigIssue, LoadResult } from './types.js'
+
+export function formatIssue(i: ConfigIssue): string {
+  return `${i.file}:${i.line}:${i.col} ${i.path || '(document)'}: ${i.message}`
+}
+
+function toIssues(file: string, list: Issue[]): ConfigIssue[] {
+  const sorted = [...list].sort(
+    (a, b) => a.offset - b.offset || a.path.localeCompare(b.path) || a.message.localeCompare(b.message),
+  )
+  const out: ConfigIssue[] = []
+  for (const i of sorted) {
+    const prev = out[out.length - 1]
+    if (prev && prev.line === i.line && prev.col === i.col && prev.path === i.path && prev.message === i.message)
+      continue
+    out.push({ file, line: i.line, col: i.col, path: i.path, message: i.message })
+  }
+  return out
+}
+
+/** The first line of a yaml library message, without its " at line N, column M:" tail. */
+function yamlMessage(m: string): string {
+  return (m.split('\n')[0] ?? m).replace(/ at line \d+, column \d+:?$/, '')
+}
+
+export function loadConfigText(text: string, file: string): LoadResult {
+  const lc = new LineCounter()
+  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: false, prettyErrors: true, strict: true })
+  const ctx = new Ctx(doc, text, lc)
+  const problems = [...doc.errors, ...doc.warnings]
+  if (problems.length > 0) {
+    for (const e of problems) ctx.reportAt(e.pos[0], '(syntax)', yamlMessage(e.message))
+    return { ok: false, errors: toIssues(file, ctx.issues) }
+  }
+  const raw = configSchema.parse(doc.contents as never, ctx, '')
+  // References and uniqueness are checked only on a structurally valid file: a half-parsed file
+  // would yield follow-on errors (an instance dropped for a typo would look "unknown" elsewhere).
+  if (raw !== BAD && ctx.issues.length === 0) {
+    const cfg = raw as RawConfig
+    checkVrrp(ctx, cfg)
+    checkServices(ctx, cfg)
+    checkIpvs(ctx, cfg)
+  }
+  if (raw === BAD || ctx.issues.length > 0) return { ok: false, errors: toIssues(file, ctx.issues) }
+  return { ok: true, config: resolveConfig(raw), warnings: toIssues(file, ctx.warnings) }
+}
+
+export async function loadConfigFile(path: string): Promise<LoadResult> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException
+    throw new LvsdError(
+      'LVSD_CONFIG_UNREADABLE',
+      `cannot read ${path}: ${err.code ?? err.message}`,
+      { path, errno: err.code },
+      { cause: e },
+    )
+  }
+  return loadConfigText(text, path)
+}
