@@ -30,3 +30,8 @@ export function putI32h(b: Buffer, v: number, off: number): void {
 export function putU64h(b: Buffer, v: number, off: number): void {
   LE ? b.writeBigUInt64LE(BigInt(v), off) : b.writeBigUInt64BE(BigInt(v), off)
 }
+
+/** A 16-bit value in network order, read back as a host integer: socket(AF_PACKET, …, htons(p)). */
+export function htons(v: number): number {
+  return LE ? ((v & 0xff) << 8) | ((v >> 8) & 0xff) : v & 0xffff
+}
