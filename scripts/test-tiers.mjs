@@ -49,14 +49,26 @@ function probeNetns() {
 function probeVm() {
   const which = spawnSync('sh', ['-c', 'command -v qemu-system-x86_64'], { encoding: 'utf8' })
   if (which.status !== 0) return 'qemu-system-x86_64 not installed (apt-get install qemu-system-x86)'
-  if (process.getuid?.() !== 0) return 'not root'
+  if (process.getuid?.() !== 0) return 'not root (the VM shares the host root over 9p, caches in /var/cache)'
+  const cli = 'dist/src/lab/vm/cli.js'
+  if (!existsSync(cli)) return `${cli} missing: the VM runner did not build`
+  // Fetch Debian's kernel and build the initramfs now (cached by ABI; ~70 MB the first time), so
+  // a machine that cannot (no mirror, no busybox-static) says why instead of failing every test.
+  const prep = spawnSync(process.execPath, [cli, '--prepare'], { encoding: 'utf8', timeout: 20 * 60_000 })
+  if (prep.error) return `cannot prepare the VM (kernel + initramfs): ${prep.error.message}`
+  if (prep.status !== 0) {
+    const why = prep.stderr.trim().split('\n').filter(Boolean).slice(-3).join(' | ')
+    return `cannot prepare the VM (kernel + initramfs): ${why || `exit ${prep.status}`}`
+  }
+  console.log(`== vm prepared: ${prep.stdout.trim()}`)
   return undefined
 }
 
 const tiers = [
   { name: 'unit', dir: 'dist/test/unit', probe: () => undefined, args: [] },
   { name: 'netns', dir: 'dist/test/netns', probe: probeNetns, args: ['--concurrency=2'] },
-  { name: 'vm', dir: 'dist/test/vm', probe: probeVm, args: ['--serial'] },
+  // One VM at a time (each uses both cores under TCG); a VM scenario may run minutes between results.
+  { name: 'vm', dir: 'dist/test/vm', probe: probeVm, args: ['--serial', '--timeout=10m'] },
 ]
 
 const summary = []
