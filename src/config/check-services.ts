@@ -169,6 +169,19 @@ export function checkIpvs(ctx: Ctx, cfg: RawConfig): void {
       reportOn(ctx, t, k, 'must be a whole number of seconds (the kernel counts seconds)')
   }
   const sync = cfg.ipvs.sync
+  const mixed = cfg.virtual_services.find((s) => {
+    const fam = s.address?.family ?? (s.family === 'inet6' ? 6 : 4)
+    return s.real_servers.some((r) => r.address.family !== fam)
+  })
+  if (sync && mixed) {
+    reportOn(
+      ctx,
+      cfg.ipvs,
+      'sync',
+      `the kernel sync daemon refuses to run with mixed-family real servers (service '${mixed.name}')`,
+      'key',
+    )
+  }
   if (sync?.follow !== undefined && !cfg.vrrp.instances.some((i) => i.name === sync.follow)) {
     const names = cfg.vrrp.instances.map((i) => i.name)
     reportOn(ctx, sync, 'follow', `unknown VRRP instance '${sync.follow}'${didYouMean(sync.follow, names)}`)

@@ -122,7 +122,7 @@ class StrSchema extends ScalarSchema<string> {
     return s.value
   }
   typeName(): string {
-    return this.patternDoc ? `string (${this.patternDoc})` : 'string'
+    return this.patternDoc ?? 'string'
   }
   jsonBody(): Json {
     return this.pattern ? { type: 'string', pattern: this.pattern.source } : { type: 'string', minLength: 1 }
@@ -248,7 +248,7 @@ class EnumSchema<T extends string | number> extends ScalarSchema<T> {
     return BAD
   }
   typeName(): string {
-    return this.values.map((v) => `\`${v}\``).join(' \\| ')
+    return this.values.map((v) => `\`${v}\``).join(' | ')
   }
   jsonBody(): Json {
     return { enum: [...this.values] }

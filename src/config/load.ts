@@ -11,6 +11,7 @@ import { configSchema } from './schema.js'
 import type { ConfigIssue, LoadResult, RawConfig } from './types.js'
 import { Ctx, type Issue } from './walk.js'
 
+export { summarize } from './summarize.js'
 export type { Config, ConfigIssue, LoadResult } from './types.js'
 
 export function formatIssue(i: ConfigIssue): string {

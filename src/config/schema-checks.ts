@@ -80,7 +80,10 @@ export const common = {
     .def(SECOND)
     .describe('a check not finished after this long has failed')
     .differs('connect_timeout 5 s', 'must stay below the interval; 1 s is ample on a LAN'),
-  rise: int(1, 100).def(2).describe('successes in a row before a down server is up'),
+  rise: int(1, 100)
+    .def(2)
+    .describe('successes in a row before a down server is up')
+    .differs('1 (up after one success)', 'a server that answers once while restarting must not get traffic yet'),
   fall: int(1, 100)
     .def(3)
     .describe('failures in a row before an up server is down')
