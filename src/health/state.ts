@@ -1,0 +1,171 @@
+// The pure health reducer of one real server: results, drain and time in; up/down/weight transitions out.
+// It owns rise, fall, retry, the initial state (alpha), multi-check AND, dynamic weight and slow start.
+import type { Policy, Result, Transition } from './types.js'
+
+export interface CheckState {
+  readonly up: boolean
+  /** Consecutive passes / counted failures in the current streak. */
+  readonly passes: number
+  readonly fails: number
+  /** Extra attempts already spent on the current failure. */
+  readonly retried: number
+  /** The last dynamic weight a passing result reported. */
+  readonly weight: number | undefined
+}
+
+export interface ServerState {
+  readonly id: string
+  readonly policy: Policy
+  readonly checks: Readonly<Record<string, CheckState>>
+  readonly up: boolean
+  readonly drained: boolean
+  /** Start of the slow-start ramp (the last down → up), if ramping applies. */
+  readonly upSince: number | undefined
+  /** The weight last announced (0 while down). */
+  readonly weight: number
+}
+
+export type Event =
+  | { kind: 'result'; check: string; result: Result }
+  | { kind: 'drain' }
+  | { kind: 'undrain' }
+  /** Time passed: recompute the slow-start weight. */
+  | { kind: 'tick' }
+
+export interface Step {
+  state: ServerState
+  transitions: Transition[]
+  /** Run this check again at `at` (a retry that does not count yet). */
+  retry?: { check: string; at: number }
+  /** Send a tick at this time: the slow-start weight changes then. */
+  wakeAt?: number
+}
+
+/** Weight steps of a slow-start ramp, at most; fewer when the weight is small. */
+const RAMP_STEPS = 10
+
+function freshCheck(up: boolean): CheckState {
+  return { up, passes: 0, fails: 0, retried: 0, weight: undefined }
+}
+
+function baseWeight(s: Pick<ServerState, 'checks' | 'policy'>): number {
+  let w: number | undefined
+  for (const c of Object.values(s.checks))
+    if (c.weight !== undefined) w = w === undefined ? c.weight : Math.min(w, c.weight)
+  return w ?? s.policy.weight
+}
+
+/** The slow-start weight at `now`: never 0 while ramping a non-zero weight, so a recovering server gets some traffic. */
+export function rampWeight(base: number, upSince: number | undefined, slowStartMs: number, now: number): number {
+  if (base <= 0 || upSince === undefined || slowStartMs <= 0) return Math.max(0, base)
+  const e = now - upSince
+  if (e >= slowStartMs) return base
+  const steps = Math.min(base, RAMP_STEPS)
+  const k = Math.floor((Math.max(0, e) * steps) / slowStartMs)
+  return Math.max(1, Math.floor((base * k) / steps))
+}
+
+function nextRampAt(base: number, upSince: number | undefined, slowStartMs: number, now: number): number | undefined {
+  if (base <= 0 || upSince === undefined || slowStartMs <= 0) return undefined
+  const e = now - upSince
+  if (e >= slowStartMs) return undefined
+  const steps = Math.min(base, RAMP_STEPS)
+  const k = Math.floor((Math.max(0, e) * steps) / slowStartMs)
+  return upSince + Math.ceil(((k + 1) * slowStartMs) / steps)
+}
+
+/** The weight the server should have at `now` (0 when down or drained). */
+export function weightAt(s: ServerState, now: number): number {
+  if (!s.up || s.drained) return 0
+  return rampWeight(baseWeight(s), s.upSince, s.policy.slowStartMs, now)
+}
+
+function wakeOf(s: ServerState, now: number): number | undefined {
+  if (!s.up || s.drained) return undefined
+  return nextRampAt(baseWeight(s), s.upSince, s.policy.slowStartMs, now)
+}
+
+/** Recomputes up and weight after a change and says what the outside world must hear. */
+function settle(
+  prev: ServerState,
+  next: Omit<ServerState, 'up' | 'weight'>,
+  now: number,
+  why: string,
+  latency?: number,
+): Step {
+  const up = Object.values(next.checks).every((c) => c.up)
+  const upSince = up && !prev.up ? now : up ? next.upSince : undefined
+  const draft: ServerState = { ...next, up, upSince, weight: 0 }
+  const weight = weightAt(draft, now)
+  const state: ServerState = { ...draft, weight }
+  const transitions: Transition[] = []
+  const t = (kind: Transition['kind'], reason: string): Transition =>
+    latency === undefined
+      ? { server: state.id, kind, weight, reason }
+      : { server: state.id, kind, weight, reason, latency }
+  if (up !== prev.up) transitions.push(t(up ? 'up' : 'down', why))
+  else if (weight !== prev.weight) transitions.push(t('weight', why))
+  const wakeAt = wakeOf(state, now)
+  return wakeAt === undefined ? { state, transitions } : { state, transitions, wakeAt }
+}
+
+/** A server before any result; announces its initial state (the consumer has none yet). */
+export function init(id: string, policy: Policy, checkIds: readonly string[], _now: number): Step {
+  const checks: Record<string, CheckState> = {}
+  for (const c of checkIds) checks[c] = freshCheck(policy.initial === 'up')
+  const up = Object.values(checks).every((c) => c.up)
+  const state: ServerState = { id, policy, checks, up, drained: false, upSince: undefined, weight: 0 }
+  const weight = up ? baseWeight(state) : 0
+  return {
+    state: { ...state, weight },
+    transitions: [{ server: id, kind: up ? 'up' : 'down', weight, reason: `initial state ${up ? 'up' : 'down'}` }],
+  }
+}
+
+/** A reload: checks kept by id keep their state, new ones start at the initial state, removed ones go. */
+export function reconfigure(s: ServerState, policy: Policy, checkIds: readonly string[], now: number): Step {
+  const checks: Record<string, CheckState> = {}
+  for (const c of checkIds) checks[c] = s.checks[c] ?? freshCheck(policy.initial === 'up')
+  return settle(s, { ...s, policy, checks }, now, 'reconfigured')
+}
+
+function onResult(s: ServerState, check: string, r: Result, now: number): Step {
+  const c = s.checks[check]
+  if (!c) return { state: s, transitions: [] }
+  const p = s.policy
+  let next: CheckState
+  let why: string
+  if (r.ok) {
+    const passes = c.passes + 1
+    const up = c.up || passes >= p.rise
+    // a pass without a weight means "the configured weight" again (misc_dynamic exit 0)
+    next = { up, passes, fails: 0, retried: 0, weight: r.weight }
+    why = c.up
+      ? `${check}: dynamic weight ${r.weight ?? p.weight}`
+      : `${check} passed ${passes} time(s) (rise ${p.rise})`
+  } else {
+    // a retry only matters when a failure would change something: a check that is up or rising
+    if (c.retried < p.retry && (c.up || c.passes > 0)) {
+      const state = { ...s, checks: { ...s.checks, [check]: { ...c, retried: c.retried + 1 } } }
+      return { state, transitions: [], retry: { check, at: now + p.retryDelayMs } }
+    }
+    const fails = c.fails + 1
+    const up = c.up && fails < p.fall
+    next = { up, passes: 0, fails, retried: 0, weight: c.weight }
+    why = `${check} failed ${fails} time(s) (fall ${p.fall}): ${r.detail}`
+  }
+  return settle(s, { ...s, checks: { ...s.checks, [check]: next } }, now, why, r.ms)
+}
+
+export function step(s: ServerState, e: Event, now: number): Step {
+  switch (e.kind) {
+    case 'result':
+      return onResult(s, e.check, e.result, now)
+    case 'drain':
+      return settle(s, { ...s, drained: true }, now, 'drained by operator')
+    case 'undrain':
+      return settle(s, { ...s, drained: false }, now, 'undrained by operator')
+    case 'tick':
+      return settle(s, s, now, 'slow start')
+  }
+}
