@@ -49,6 +49,13 @@ function aptUpdateOnce(): void {
 export function resolveAbi(): string {
   const forced = process.env.LVSD_VM_KERNEL
   if (forced) return forced.replace(/^linux-image-/, '')
+  // apt-cache takes 1–3 s to load its cache: ask once per process.
+  resolved ??= resolveFromApt()
+  return resolved
+}
+
+let resolved: string | undefined
+function resolveFromApt(): string {
   let abi = aptCandidateAbi()
   if (!abi) {
     try {
