@@ -2,7 +2,7 @@
 // multicast membership requests ip_mreqn / ipv6_mreq, as bytes. Family and integer fields are in
 // host byte order, ports and the packet protocol in network order (node-systems-notes §3.3).
 import { LvsdError } from '../errors.js'
-import { AF_INET, AF_INET6, AF_NETLINK, AF_PACKET } from './constants.js'
+import { AF_INET, AF_INET6, AF_NETLINK, AF_PACKET, AF_UNIX } from './constants.js'
 import { i32h, putI32h, putU16h, putU32h, u16h, u32h } from './hostorder.js'
 
 export const SOCKADDR_IN_SIZE = 16
@@ -99,6 +99,20 @@ export function sockaddrNl(pid = 0, groups = 0): Buffer {
   putU16h(b, AF_NETLINK, 0)
   putU32h(b, pid, 4)
   putU32h(b, groups, 8)
+  return b
+}
+
+/**
+ * sockaddr_un for a path, or for an abstract name (Linux: leading NUL, no filesystem entry, gone
+ * with the socket), which tests use for local datagram pairs.
+ */
+export function sockaddrUn(name: string, opts: { abstract?: boolean } = {}): Buffer {
+  const path = Buffer.from(name, 'utf8')
+  const lead = opts.abstract ? 1 : 0
+  if (lead + path.length > 107) throw new LvsdError('LVSD_DECODE_INVALID', 'sockaddr_un path longer than 107 bytes')
+  const b = Buffer.alloc(2 + lead + path.length + (opts.abstract ? 0 : 1))
+  putU16h(b, AF_UNIX, 0)
+  path.copy(b, 2 + lead)
   return b
 }
 

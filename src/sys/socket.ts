@@ -21,6 +21,17 @@ const DEFAULT_RECEIVE = 65536
 const DEFAULT_CONTROL = 256
 const DEFAULT_DRAIN = 4096
 
+/**
+ * A copy in its own ArrayBuffer (not Node's shared pool), so a message can be kept, or transferred
+ * to another thread, without exposing or detaching anything else.
+ */
+function own(src: Buffer, len: number): Buffer {
+  const n = Math.min(len, src.length)
+  const b = Buffer.allocUnsafeSlow(n)
+  src.copy(b, 0, 0, n)
+  return b
+}
+
 export class Socket implements SocketApi {
   private fdValue: number
   private poller: NativePoller | undefined
@@ -96,8 +107,8 @@ export class Socket implements SocketApi {
     const [bytes, nameLen, controlLen, flags] = r
     return {
       // bytes can exceed the buffer for MSG_TRUNC-style reads; only what was stored is copied
-      data: Buffer.from(this.data.subarray(0, Math.min(bytes, this.data.length))),
-      from: Buffer.from(this.name.subarray(0, Math.min(nameLen, this.name.length))),
+      data: own(this.data, bytes),
+      from: own(this.name, nameLen),
       cmsg: parseCmsgs(this.control, controlLen),
       flags,
     }
