@@ -44,7 +44,8 @@ export interface Result {
   weight?: number
 }
 
-export type TcpOptions = {}
+/** TCP_CHECK has no options: a completed handshake is the pass. */
+export type TcpOptions = Readonly<Record<string, never>>
 
 export type StatusMatch = number | readonly [number, number]
 

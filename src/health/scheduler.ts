@@ -1,0 +1,332 @@
+// Runs the checks of many real servers: phases spread over each interval, bounded concurrency,
+// per-check timeouts that really abort, no double starts, retries, slow-start ticks, live reload.
+import { type Clock, realClock } from './clock.js'
+import { init, reconfigure, type ServerState, type Step, step } from './state.js'
+import type { CheckSpec, Result, ServerSpec, Target, Transition } from './types.js'
+
+export type RunCheck = (spec: CheckSpec, target: Target, signal: AbortSignal) => Promise<Result>
+
+export interface SchedulerOptions {
+  run: RunCheck
+  onTransition: (t: Transition) => void
+  clock?: Clock
+  /** Checks in flight at once (each holds at most one socket or process). Default 256. */
+  maxConcurrent?: number
+  /** The first run of each check waits an extra random 0..warmupMs (keepalived warmup). Default 0. */
+  warmupMs?: number
+  /** A start later than this after its slot counts as late. Default 100 ms. */
+  lateMs?: number
+  random?: () => number
+}
+
+export interface SchedulerStats {
+  servers: number
+  checks: number
+  running: number
+  queued: number
+  started: number
+  completed: number
+  timeouts: number
+  /** Started more than lateMs after their slot (the concurrency limit or the event loop held them). */
+  late: number
+  /** Slots skipped because the previous run of that check was still running or waiting. */
+  missed: number
+}
+
+interface Server {
+  spec: ServerSpec
+  state: ServerState
+  jobs: Map<string, Job>
+  cancelTick?: () => void
+}
+
+interface Job {
+  server: Server
+  spec: CheckSpec
+  key: string
+  phase: number
+  /** Start of the next regular slot. */
+  nextDue: number
+  cancelDue?: () => void
+  retryAt?: number
+  cancelRetry?: () => void
+  /** Waiting for a concurrency slot, since this time. */
+  queuedAt?: number
+  /** A run is in flight (until its promise settles, even past its timeout). */
+  busy: boolean
+  abort?: AbortController
+  removed: boolean
+}
+
+/** FNV-1a: a stable phase per check, so a reload or restart keeps each check in its place. */
+export function phaseOf(key: string, intervalMs: number): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i)
+    h = Math.imul(h, 0x01000193) >>> 0
+  }
+  return h % Math.max(1, intervalMs)
+}
+
+function keyOf(x: unknown): string {
+  return JSON.stringify(x, (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v))
+}
+
+export class Scheduler {
+  private readonly clock: Clock
+  private readonly max: number
+  private readonly warmup: number
+  private readonly lateMs: number
+  private readonly random: () => number
+  private readonly servers = new Map<string, Server>()
+  private readonly ready: Job[] = []
+  private inFlight = 0
+  private stopped = false
+  private readonly counters = { started: 0, completed: 0, timeouts: 0, late: 0, missed: 0 }
+
+  constructor(private readonly opts: SchedulerOptions) {
+    this.clock = opts.clock ?? realClock
+    this.max = Math.max(1, opts.maxConcurrent ?? 256)
+    this.warmup = opts.warmupMs ?? 0
+    this.lateMs = opts.lateMs ?? 100
+    this.random = opts.random ?? Math.random
+  }
+
+  /** Makes the scheduled set equal to `specs`: new ones start, missing ones stop, changed ones reload in place. */
+  set(specs: readonly ServerSpec[]): void {
+    const want = new Set(specs.map((s) => s.id))
+    for (const id of [...this.servers.keys()]) if (!want.has(id)) this.remove(id)
+    for (const s of specs) this.upsert(s)
+  }
+
+  /** Adds a server, or reloads it keeping the health state of checks whose id stays. */
+  upsert(spec: ServerSpec): void {
+    const now = this.clock.now()
+    const old = this.servers.get(spec.id)
+    if (!old) {
+      const first = init(
+        spec.id,
+        spec.policy,
+        spec.checks.map((c) => c.id),
+        now,
+      )
+      const server: Server = { spec, state: first.state, jobs: new Map() }
+      this.servers.set(spec.id, server)
+      for (const c of spec.checks) this.addJob(server, c, now, true)
+      this.apply(server, first)
+      return
+    }
+    const targetChanged = keyOf(old.spec.target) !== keyOf(spec.target)
+    const byId = new Map(spec.checks.map((c) => [c.id, c]))
+    for (const [id, job] of old.jobs) {
+      const next = byId.get(id)
+      if (!next || targetChanged || keyOf(next) !== keyOf(job.spec)) {
+        this.dropJob(job)
+        old.jobs.delete(id)
+      }
+    }
+    old.spec = spec
+    for (const c of spec.checks) if (!old.jobs.has(c.id)) this.addJob(old, c, now, false)
+    if (
+      keyOf(old.state.policy) !== keyOf(spec.policy) ||
+      old.jobs.size !== Object.keys(old.state.checks).length ||
+      spec.checks.some((c) => !(c.id in old.state.checks))
+    ) {
+      this.apply(
+        old,
+        reconfigure(
+          old.state,
+          spec.policy,
+          spec.checks.map((c) => c.id),
+          now,
+        ),
+      )
+    }
+  }
+
+  remove(id: string): void {
+    const s = this.servers.get(id)
+    if (!s) return
+    for (const j of s.jobs.values()) this.dropJob(j)
+    s.cancelTick?.()
+    this.servers.delete(id)
+  }
+
+  drain(id: string): void {
+    this.event(id, { kind: 'drain' })
+  }
+
+  undrain(id: string): void {
+    this.event(id, { kind: 'undrain' })
+  }
+
+  /** The reducer state of a server (read-only view). */
+  state(id: string): ServerState | undefined {
+    return this.servers.get(id)?.state
+  }
+
+  stats(): SchedulerStats {
+    let checks = 0
+    for (const s of this.servers.values()) checks += s.jobs.size
+    return { servers: this.servers.size, checks, running: this.inFlight, queued: this.ready.length, ...this.counters }
+  }
+
+  /** Stops every timer and aborts every check in flight. */
+  stop(): void {
+    this.stopped = true
+    for (const id of [...this.servers.keys()]) this.remove(id)
+  }
+
+  private event(id: string, e: { kind: 'drain' } | { kind: 'undrain' }): void {
+    const s = this.servers.get(id)
+    if (s) this.apply(s, step(s.state, e, this.clock.now()))
+  }
+
+  private apply(s: Server, r: Step): void {
+    s.state = r.state
+    for (const t of r.transitions) this.opts.onTransition(t)
+    if (r.retry) {
+      const job = s.jobs.get(r.retry.check)
+      if (job) this.armRetry(job, r.retry.at)
+    }
+    s.cancelTick?.()
+    s.cancelTick = undefined
+    if (r.wakeAt !== undefined && !this.stopped) {
+      s.cancelTick = this.clock.at(r.wakeAt, () => {
+        s.cancelTick = undefined
+        if (this.servers.get(s.spec.id) === s) this.apply(s, step(s.state, { kind: 'tick' }, this.clock.now()))
+      })
+    }
+  }
+
+  private addJob(server: Server, spec: CheckSpec, now: number, warm: boolean): void {
+    const key = `${server.spec.id}\u0000${spec.id}`
+    const phase = phaseOf(key, spec.intervalMs)
+    const from = now + (warm && this.warmup > 0 ? Math.floor(this.random() * this.warmup) : 0)
+    const job: Job = {
+      server,
+      spec,
+      key,
+      phase,
+      nextDue: nextSlot(from, phase, spec.intervalMs),
+      busy: false,
+      removed: false,
+    }
+    server.jobs.set(spec.id, job)
+    this.armDue(job)
+  }
+
+  private dropJob(job: Job): void {
+    job.removed = true
+    job.cancelDue?.()
+    job.cancelRetry?.()
+    job.abort?.abort()
+    const i = this.ready.indexOf(job)
+    if (i >= 0) this.ready.splice(i, 1)
+  }
+
+  private armDue(job: Job): void {
+    if (this.stopped || job.removed) return
+    job.cancelDue = this.clock.at(job.nextDue, () => {
+      const due = job.nextDue
+      const now = this.clock.now()
+      // slots the event loop slept through are missed, not run in a burst
+      job.nextDue = nextSlot(now + 1, job.phase, job.spec.intervalMs)
+      this.counters.missed += Math.max(0, Math.floor((now - due) / job.spec.intervalMs))
+      if (job.busy || job.queuedAt !== undefined) this.counters.missed++
+      else this.enqueue(job, due)
+      this.armDue(job)
+    })
+  }
+
+  private armRetry(job: Job, at: number): void {
+    job.cancelRetry?.()
+    job.retryAt = at
+    // a regular slot before the retry time serves as the retry
+    if (at >= job.nextDue) return
+    job.cancelRetry = this.clock.at(at, () => {
+      job.cancelRetry = undefined
+      if (job.retryAt === at && !job.busy && job.queuedAt === undefined && !job.removed) this.enqueue(job, at)
+    })
+  }
+
+  private enqueue(job: Job, due: number): void {
+    job.queuedAt = due
+    this.ready.push(job)
+    this.pump()
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.max && this.ready.length > 0 && !this.stopped) {
+      const job = this.ready.shift() as Job
+      this.start(job)
+    }
+  }
+
+  private start(job: Job): void {
+    const now = this.clock.now()
+    if (now - (job.queuedAt ?? now) > this.lateMs) this.counters.late++
+    job.queuedAt = undefined
+    job.retryAt = undefined
+    job.cancelRetry?.()
+    job.cancelRetry = undefined
+    job.busy = true
+    this.inFlight++
+    this.counters.started++
+    const ac = new AbortController()
+    job.abort = ac
+    const started = now
+    let done = false
+    // the slot is given back at the timeout even if a checker ignores the abort; the job itself
+    // stays busy until its promise settles, so it is never run twice at once
+    const finish = (r: Result, settled: boolean) => {
+      if (settled) job.busy = false
+      if (done) return
+      done = true
+      cancelTimeout()
+      this.inFlight--
+      this.counters.completed++
+      if (!job.removed && this.servers.get(job.server.spec.id) === job.server) {
+        this.apply(
+          job.server,
+          step(job.server.state, { kind: 'result', check: job.spec.id, result: r }, this.clock.now()),
+        )
+      }
+      this.pump()
+    }
+    const cancelTimeout = this.clock.at(started + job.spec.timeoutMs, () => {
+      if (done) return
+      this.counters.timeouts++
+      ac.abort()
+      finish(
+        { ok: false, ms: job.spec.timeoutMs, code: 'timeout', detail: `no answer within ${job.spec.timeoutMs} ms` },
+        false,
+      )
+    })
+    let p: Promise<Result>
+    try {
+      p = this.opts.run(job.spec, job.server.spec.target, ac.signal)
+    } catch (e) {
+      p = Promise.reject(e)
+    }
+    p.then(
+      (r) => finish(r, true),
+      (e: unknown) =>
+        finish(
+          {
+            ok: false,
+            ms: this.clock.now() - started,
+            code: 'error',
+            detail: e instanceof Error ? e.message : String(e),
+          },
+          true,
+        ),
+    )
+  }
+}
+
+/** The first time after or at `from` that is `phase` past a multiple of the interval. */
+export function nextSlot(from: number, phase: number, intervalMs: number): number {
+  const base = Math.floor((from - phase) / intervalMs) * intervalMs + phase
+  return base >= from ? base : base + intervalMs
+}
