@@ -1,6 +1,5 @@
 // Socket: one non-blocking kernel socket driven by a poller on the calling thread's own event loop.
 // Every received datagram is copied out of the reusable receive buffers, so callers may keep it.
-import { LvsdError } from '../errors.js'
 import { parseCmsgs } from './cmsg.js'
 import { UV_READABLE } from './constants.js'
 import { sys, sysError, wrapNativeError } from './errno.js'
@@ -35,6 +34,8 @@ function own(src: Buffer, len: number): Buffer {
 export class Socket implements SocketApi {
   private fdValue: number
   private poller: NativePoller | undefined
+  private handler: ((msg: Received) => void) | undefined
+  private errorHandler: ((err: Error) => void) | undefined
   private referenced = true
   private readonly data: Buffer
   private readonly name = Buffer.alloc(SOCKADDR_STORAGE_SIZE)
@@ -124,34 +125,44 @@ export class Socket implements SocketApi {
     return out
   }
 
+  /**
+   * Delivers every datagram to `handler` from the calling thread's event loop. Calling it again
+   * replaces the handlers. Receive errors go to `onError`; without one they are thrown (and reach
+   * process 'uncaughtException', like an exception thrown by `handler`).
+   */
   onReceive(handler: (msg: Received) => void, onError?: (err: Error) => void): void {
     if (this.closed) throw sysError('poll', 9 /* EBADF */)
-    if (this.poller)
-      throw new LvsdError('LVSD_SYS_CALL', 'onReceive was already called on this socket', { syscall: 'poll' })
-    const fail = (err: Error) => {
-      if (onError) onError(err)
-      else throw err
-    }
-    const poller = sys(
-      () =>
-        new this.n.Poller(this.fdValue, (status, _events) => {
-          if (status < 0) return fail(sysError('poll', -status))
-          // Level-triggered: anything left by the drain limit or a throwing handler fires again.
-          for (let i = 0; i < this.drainLimit && !this.closed; i++) {
-            let m: Received | undefined
-            try {
-              m = this.receive()
-            } catch (e) {
-              return fail(wrapNativeError(e) as Error)
-            }
-            if (!m) return
-            handler(m)
-          }
-        }),
-    )
+    this.handler = handler
+    this.errorHandler = onError
+    if (this.poller) return
+    const poller = sys(() => new this.n.Poller(this.fdValue, (status) => this.readable(status)))
     this.poller = poller
     if (!this.referenced) poller.unref()
     sys(() => poller.start(UV_READABLE))
+  }
+
+  private fail(err: Error): void {
+    if (this.errorHandler) this.errorHandler(err)
+    else throw err
+  }
+
+  private readable(status: number): void {
+    if (status < 0) {
+      // libuv keeps reporting a broken fd; stop rather than spin, the owner decides what next
+      this.poller?.stop()
+      return this.fail(sysError('poll', -status))
+    }
+    // Level-triggered: anything left by the drain limit or a throwing handler fires again.
+    for (let i = 0; i < this.drainLimit && !this.closed; i++) {
+      let m: Received | undefined
+      try {
+        m = this.receive()
+      } catch (e) {
+        return this.fail(wrapNativeError(e) as Error)
+      }
+      if (!m) return
+      this.handler?.(m)
+    }
   }
 
   attachFilter(program: Buffer): void {
