@@ -150,7 +150,8 @@ export class Socket implements SocketApi {
     if (status < 0) {
       // libuv keeps reporting a broken fd; stop rather than spin, the owner decides what next
       this.poller?.stop()
-      return this.fail(sysError('poll', -status))
+      this.fail(sysError('poll', -status))
+      return
     }
     // Level-triggered: anything left by the drain limit or a throwing handler fires again.
     for (let i = 0; i < this.drainLimit && !this.closed; i++) {
@@ -158,7 +159,8 @@ export class Socket implements SocketApi {
       try {
         m = this.receive()
       } catch (e) {
-        return this.fail(wrapNativeError(e) as Error)
+        this.fail(wrapNativeError(e) as Error)
+        return
       }
       if (!m) return
       this.handler?.(m)
