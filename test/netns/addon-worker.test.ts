@@ -15,7 +15,7 @@ test.after.always(() => lab.dispose())
 test('an RTM_GETLINK dump from a worker returns lo, eth0 and NLMSG_DONE', (t) => {
   const [dump] = runAgent(lab, 'a', 'addon-netlink-worker', [])
   t.like(dump, { event: 'dump', done: true, seqOk: true, portOk: true, inWorker: true })
-  t.deepEqual([...(dump?.names as string[])].sort(), ['eth0', 'lo'])
+  t.deepEqual([...((dump?.names ?? []) as string[])].sort(), ['eth0', 'lo'])
 })
 
 for (const mode of ['exit', 'terminate']) {
