@@ -28,8 +28,11 @@ export interface NetlinkTransport {
   readonly portId: number
   /** Sends one datagram to the kernel; throws on failure. */
   send(datagram: Buffer): void
-  /** Starts delivery; `truncated` means the datagram did not fit the receive buffer. */
-  start(onDatagram: (data: Buffer, truncated: boolean) => void, onError: (err: unknown) => void): void
+  /**
+   * Starts delivery; `truncated` means the datagram did not fit the receive buffer. `stopped` on an
+   * error means the transport delivers nothing more (the socket must be replaced).
+   */
+  start(onDatagram: (data: Buffer, truncated: boolean) => void, onError: (err: unknown, stopped: boolean) => void): void
   /** NETLINK_ADD_MEMBERSHIP for one multicast group number (RTNLGRP_*, or a genl group id). */
   addMembership(group: number): void
   close(): void
@@ -75,6 +78,7 @@ export const ENOBUFS = 105
 export class NetlinkClient {
   private seq = 0
   private closed = false
+  private stopped = false
   private readonly pending = new Map<number, Pending>()
   private readonly notifyListeners = new Set<(m: NlMessage) => void>()
   private readonly resyncListeners = new Set<(why: string) => void>()
@@ -92,7 +96,7 @@ export class NetlinkClient {
     this.timeoutMs = opts.timeoutMs ?? 5000
     transport.start(
       (d, truncated) => this.onDatagram(d, truncated),
-      (e) => this.onSocketError(e),
+      (e, stopped) => this.onSocketError(e, stopped),
     )
   }
 
@@ -103,7 +107,11 @@ export class NetlinkClient {
    */
   request(req: Request, opts: RequestOptions = {}): Promise<NlMessage[]> {
     const op = opts.op ?? `type ${req.type}`
-    if (this.closed) return Promise.reject(new LvsdError('LVSD_NL_CLOSED', `${op}: netlink socket is closed`, { op }))
+    if (this.closed || this.stopped) {
+      return Promise.reject(
+        new LvsdError('LVSD_NL_CLOSED', `${op}: netlink socket is closed`, { op, stopped: this.stopped }),
+      )
+    }
     const seq = this.nextSeq()
     return new Promise<NlMessage[]>((resolve, reject) => {
       const timeoutMs = opts.timeoutMs ?? this.timeoutMs
@@ -152,6 +160,11 @@ export class NetlinkClient {
 
   get portId(): number {
     return this.transport.portId
+  }
+
+  /** False once closed, or once the transport stopped delivering (open a new client then). */
+  get alive(): boolean {
+    return !this.closed && !this.stopped
   }
 
   get outstanding(): number {
@@ -237,8 +250,19 @@ export class NetlinkClient {
     }
   }
 
-  private onSocketError(e: unknown): void {
+  private onSocketError(e: unknown, stopped: boolean): void {
     const code = (e as { details?: { code?: unknown }; code?: unknown }).details?.code ?? (e as { code?: unknown }).code
+    if (stopped) {
+      this.stopped = true
+      this.rejectAll(
+        (p, seq) =>
+          new LvsdError('LVSD_NL_PROTOCOL', `${p.op}: netlink socket stopped (${String(code)})`, {
+            op: p.op,
+            seq,
+            reason: code,
+          }),
+      )
+    }
     if (code === 'ENOBUFS') {
       this.overrun('ENOBUFS')
       return

@@ -59,7 +59,22 @@ export function openTransport(protocol: number, opts: OpenOptions = {}): Netlink
       start(onDatagram, onError) {
         sock.onReceive(
           (r) => onDatagram(r.data, (r.flags & MSG_TRUNC) !== 0),
-          (e) => onError(e),
+          (e) => {
+            // libuv turns POLLERR into UV_EBADF and stops polling. On a netlink socket POLLERR
+            // means a pending socket error, usually ENOBUFS after an overrun: fetch it, so the
+            // client reports the real cause.
+            const stopped = (e as LvsdError).details?.syscall === 'poll'
+            let err: unknown = e
+            if (stopped) {
+              try {
+                const r = sock.receive()
+                if (r) onDatagram(r.data, (r.flags & MSG_TRUNC) !== 0)
+              } catch (pending) {
+                err = pending
+              }
+            }
+            onError(err, stopped)
+          },
         )
       },
       addMembership(group) {

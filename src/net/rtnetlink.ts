@@ -80,7 +80,10 @@ export class Rtnetlink {
     await this.client.request(addressRequest('del', spec), { op: 'RTM_DELADDR' })
   }
 
-  /** Link changes (RTNLGRP_LINK) on a socket of their own. */
+  /**
+   * Link changes (RTNLGRP_LINK) on a socket of their own. A 'resync' event means events were lost:
+   * re-list and diff (the watch itself keeps going, on a new socket if it had to).
+   */
   watchLinks(cb: (e: LinkEvent | ResyncEvent) => void): Watch {
     return this.watch([RTNLGRP_LINK], [RTM_NEWLINK, RTM_DELLINK], linkFromMessage, cb)
   }
@@ -101,21 +104,46 @@ export class Rtnetlink {
     decode: (m: NlMessage) => E,
     cb: (e: E | ResyncEvent) => void,
   ): Watch {
-    const c = this.openClient(NETLINK_ROUTE, { receiveBuffer: EVENT_RECEIVE_BUFFER, ...this.openOpts, groups })
-    c.onNotification((m) => {
-      if (!types.includes(m.type)) return
-      let e: E
-      try {
-        e = decode(m)
-      } catch (err) {
-        cb({ kind: 'resync', reason: `undecodable notification: ${(err as Error).message}` })
-        return
+    let closed = false
+    let c: NetlinkClient
+    const open = () => {
+      c = this.openClient(NETLINK_ROUTE, { receiveBuffer: EVENT_RECEIVE_BUFFER, ...this.openOpts, groups })
+      c.onNotification((m) => {
+        if (!types.includes(m.type)) return
+        let e: E
+        try {
+          e = decode(m)
+        } catch (err) {
+          cb({ kind: 'resync', reason: `undecodable notification: ${(err as Error).message}` })
+          return
+        }
+        cb(e)
+      })
+      c.onResync((reason) => resync(reason))
+      c.onError((err) => resync(`socket error: ${(err as Error).message}`))
+    }
+    // A socket that stopped delivering (an overrun can do that) is replaced before the caller
+    // hears of the resync, so the dump it then makes is followed by every later event.
+    const resync = (reason: string) => {
+      if (!closed && !c.alive) {
+        c.close()
+        try {
+          open()
+        } catch (err) {
+          closed = true
+          cb({ kind: 'resync', reason: `${reason}; event socket not reopened: ${(err as Error).message}` })
+          return
+        }
       }
-      cb(e)
-    })
-    c.onResync((reason) => cb({ kind: 'resync', reason }))
-    c.onError((err) => cb({ kind: 'resync', reason: `socket error: ${(err as Error).message}` }))
-    return { close: () => c.close() }
+      cb({ kind: 'resync', reason })
+    }
+    open()
+    return {
+      close: () => {
+        closed = true
+        c.close()
+      },
+    }
   }
 
   /** A dump, retried when the kernel flags it inconsistent (NLM_F_DUMP_INTR). */

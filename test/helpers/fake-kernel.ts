@@ -30,7 +30,7 @@ export class FakeKernel implements NetlinkTransport {
   readonly memberships: number[] = []
   closed = false
   private onDatagram: ((d: Buffer, truncated: boolean) => void) | undefined
-  private onError: ((e: unknown) => void) | undefined
+  private onError: ((e: unknown, stopped: boolean) => void) | undefined
 
   constructor(
     private readonly fn: KernelFn,
@@ -51,7 +51,7 @@ export class FakeKernel implements NetlinkTransport {
     }
   }
 
-  start(onDatagram: (d: Buffer, truncated: boolean) => void, onError: (e: unknown) => void): void {
+  start(onDatagram: (d: Buffer, truncated: boolean) => void, onError: (e: unknown, stopped: boolean) => void): void {
     this.onDatagram = onDatagram
     this.onError = onError
   }
@@ -71,9 +71,10 @@ export class FakeKernel implements NetlinkTransport {
     this.onDatagram?.(bytes, truncated)
   }
 
-  /** A socket error as src/sys reports it (LVSD_SYS_CALL with details.code). */
-  fail(code: string): void {
-    this.onError?.(Object.assign(new Error(code), { details: { code } }))
+  /** A socket error as src/sys reports it (LVSD_SYS_CALL with details.code); `stopped` ends delivery. */
+  fail(code: string, stopped = false): void {
+    this.onError?.(Object.assign(new Error(code), { details: { code } }), stopped)
+    if (stopped) this.onDatagram = undefined
   }
 }
 

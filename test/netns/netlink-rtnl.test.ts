@@ -91,8 +91,8 @@ test.serial('a duplicate add is LVSD_NL_KERNEL EEXIST with the kernel’s extend
   t.is(delMissing?.error?.details.code, 'EADDRNOTAVAIL')
 })
 
-test.serial('link down/up and address changes arrive as events', async (t) => {
-  const p = lab.spawn('a', process.execPath, [agent('netlink-watch')])
+function watch(ns: string, args: string[] = []) {
+  const p = lab.spawn(ns, process.execPath, [agent('netlink-watch'), ...args])
   const events: Array<Record<string, unknown>> = []
   let buf = ''
   p.stdout?.setEncoding('utf8').on('data', (d: string) => {
@@ -102,6 +102,11 @@ test.serial('link down/up and address changes arrive as events', async (t) => {
       buf = buf.slice(i + 1)
     }
   })
+  return { p, events }
+}
+
+test.serial('link down/up and address changes arrive as events', async (t) => {
+  const { p, events } = watch('a')
   try {
     await waitFor(() => events.some((e) => e.event === 'ready'), 10_000)
     lab.exec('a', 'ip', ['link', 'set', 'eth0', 'down'])
@@ -127,4 +132,21 @@ test.serial('generic netlink: nlctrl resolves to id 16; IPVS on this kernel is a
   const hasIpvs = lab.exec('b', 'sh', ['-c', 'test -e /proc/net/ip_vs && echo yes || echo no']).trim() === 'yes'
   if (hasIpvs) t.like(ipvs?.value, { available: true, name: 'IPVS' })
   else t.like(ipvs?.value, { available: false, reason: 'ENOENT', code: 'LVSD_GENL_FAMILY_ABSENT' })
+})
+
+test.serial('an overrun event socket (ENOBUFS) reports a resync and the watch goes on', async (t) => {
+  // a tiny receive buffer and a watcher whose loop stalls while 64 addresses come and go
+  const { p, events } = watch('b', ['2048', '3000'])
+  try {
+    await waitFor(() => events.some((e) => e.event === 'ready'), 10_000)
+    const batch = Array.from({ length: 64 }, (_, i) => `addr add 10.78.${i}.1/24 dev eth0`).join('\n')
+    lab.exec('b', 'sh', ['-c', `printf '${batch}\n' | ip -batch -`])
+    await waitFor(() => events.some((e) => e.event === 'resync' && e.reason === 'ENOBUFS'), 10_000)
+    // the watch goes on, on a fresh socket
+    lab.exec('b', 'ip', ['addr', 'add', '10.79.0.1/24', 'dev', 'eth0'])
+    await waitFor(() => events.some((e) => e.event === 'addr-new' && e.address === '10.79.0.1/24'), 5_000)
+    t.pass()
+  } finally {
+    p.kill('SIGKILL')
+  }
 })

@@ -175,6 +175,18 @@ test('ENOBUFS signals a resync and fails outstanding requests fast', async (t) =
   t.deepEqual(why, ['ENOBUFS'])
 })
 
+test('a transport that stopped (POLLERR) fails outstanding requests and refuses new ones', async (t) => {
+  const { kernel, client } = fakeClient(() => [])
+  const p = client.request({ type: NEW, flags: 0, payload: body('x') })
+  kernel.fail('ENOBUFS', true)
+  const e = await t.throwsAsync<LvsdError>(p, { code: 'LVSD_NL_PROTOCOL' })
+  t.is(e?.details.reason, 'ENOBUFS')
+  t.false(client.alive)
+  await t.throwsAsync<LvsdError>(client.request({ type: NEW, flags: 0, payload: body('y') }), {
+    code: 'LVSD_NL_CLOSED',
+  })
+})
+
 test('a truncated datagram also signals a resync', (t) => {
   const { kernel, client } = fakeClient(() => [])
   const why: string[] = []

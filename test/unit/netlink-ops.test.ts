@@ -100,6 +100,27 @@ test('watchLinks subscribes RTNLGRP_LINK on its own socket and reports events an
   t.true(k.closed)
 })
 
+test('a watch whose socket stopped on an overrun reopens it before reporting the resync', (t) => {
+  const { rt, events } = withEventSockets()
+  const got: string[] = []
+  let socketsAtResync = 0
+  rt.watchLinks((e) => {
+    if (e.kind === 'resync') socketsAtResync = events.length
+    got.push(e.kind === 'resync' ? `resync ${e.reason}` : `${e.kind} ${e.link.name}`)
+  })
+  const first = events[0]
+  if (!first) return t.fail()
+  first.fail('ENOBUFS', true)
+  t.deepEqual(got, ['resync ENOBUFS'])
+  t.is(socketsAtResync, 2, 'the new socket existed when the caller heard of the resync')
+  t.true(first.closed)
+  const second = events[1]
+  if (!second) return t.fail()
+  t.deepEqual(second.memberships, [link.RTNLGRP_LINK])
+  second.deliver(fixture('rtnlgrp-link-events.hex').datagrams[0] as Buffer)
+  t.is(got[1], 'new veth1')
+})
+
 test('watchAddresses joins the IPv4 and IPv6 address groups and decodes add/delete', (t) => {
   const { rt, events } = withEventSockets()
   const got: string[] = []

@@ -1,10 +1,12 @@
 // netns agent: watches links and addresses in its namespace and prints each event as a JSON line
-// ({event:'ready'} first). Runs until killed.
+// ({event:'ready'} first). Runs until killed. Optional args: a receive buffer size in bytes, and a
+// stall in ms right after 'ready' (the event loop blocks, so the kernel must queue or drop events).
 import { formatAddr } from '../../../src/net/addr.js'
 import { Rtnetlink } from '../../../src/net/rtnetlink.js'
 
 const out = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`)
-const rt = Rtnetlink.open()
+const [rcvbuf, stallMs] = process.argv.slice(2).map(Number)
+const rt = Rtnetlink.open(rcvbuf ? { receiveBuffer: rcvbuf } : {})
 rt.watchLinks((e) =>
   out(
     e.kind === 'resync'
@@ -26,3 +28,4 @@ rt.watchAddresses((e) =>
   ),
 )
 out({ event: 'ready' })
+if (stallMs) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, stallMs)
