@@ -4,8 +4,8 @@ import { accessSync, constants } from 'node:fs'
 import { type Family, formatAddr, prefixContains } from '../net/addr.js'
 import { checkArgv, familyName } from './check-vrrp.js'
 import { formatDuration } from './dsl.js'
-import type { Check, RawConfig, RawRealServer, RawService } from './types.js'
-import { type Ctx, didYouMean, hasKey, lineOf, reportOn, warnOn } from './walk.js'
+import type { Check, RawConfig, RawRealServer, RawService, RawVrrp } from './types.js'
+import { type Ctx, didYouMean, hasKey, isComplete, lineOf, reportOn, warnOn } from './walk.js'
 
 function checkCheck(ctx: Ctx, c: Check): void {
   if (c.timeout > c.interval)
@@ -82,7 +82,7 @@ function checkTunnel(ctx: Ctx, owner: { tunnel?: RawService['tunnel'] }): void {
     reportOn(ctx, t, 'port', `only applies to type: gue, not ${t.type}`, 'key')
 }
 
-function checkService(ctx: Ctx, cfg: RawConfig, s: RawService, family: Family): void {
+function checkService(ctx: Ctx, vrrp: RawVrrp | undefined, s: RawService, family: Family): void {
   const sched = s.scheduler
   const flags = s.scheduler_flags
   for (const f of ['fallback', 'port'] as const) {
@@ -96,14 +96,12 @@ function checkService(ctx: Ctx, cfg: RawConfig, s: RawService, family: Family): 
   checkTunnel(ctx, s)
   const p = s.persistence
   if (p) {
-    if (p.timeout % 1000 !== 0)
-      reportOn(ctx, p, 'timeout', 'must be a whole number of seconds (the kernel counts seconds)')
     if (p.prefix_length !== undefined && family === 4 && p.prefix_length > 32)
       reportOn(ctx, p, 'prefix_length', 'must be 1..32 for an IPv4 service')
     if (p.engine === 'sip' && s.protocol !== 'udp') reportOn(ctx, p, 'engine', 'sip persistence needs protocol: udp')
   }
   const total = s.real_servers.reduce((n, r) => n + r.weight, 0)
-  if (hasKey(s, 'quorum') && s.quorum > total) {
+  if (hasKey(s, 'quorum') && isComplete(s.real_servers) && s.quorum > total) {
     reportOn(ctx, s, 'quorum', `${s.quorum} exceeds the total weight ${total} of the real servers`)
   }
   if (s.hysteresis >= s.quorum && s.hysteresis > 0) reportOn(ctx, s, 'hysteresis', `must be below quorum (${s.quorum})`)
@@ -113,9 +111,9 @@ function checkService(ctx: Ctx, cfg: RawConfig, s: RawService, family: Family): 
   if (ss && ss.address.family !== family && (ss.forwarding ?? s.forwarding) !== 'tun') {
     reportOn(ctx, ss, 'address', `must be ${familyName(family)} like the service (only forwarding: tun may mix)`)
   }
-  if (s.follow !== undefined) {
-    const inst = cfg.vrrp.instances.find((i) => i.name === s.follow)
-    const names = cfg.vrrp.instances.map((i) => i.name)
+  if (s.follow !== undefined && vrrp && isComplete(vrrp.instances)) {
+    const inst = vrrp.instances.find((i) => i.name === s.follow)
+    const names = vrrp.instances.map((i) => i.name)
     if (!inst) reportOn(ctx, s, 'follow', `unknown VRRP instance '${s.follow}'${didYouMean(s.follow, names)}`)
     else if (
       s.address &&
@@ -139,10 +137,11 @@ function checkService(ctx: Ctx, cfg: RawConfig, s: RawService, family: Family): 
   })
 }
 
-export function checkServices(ctx: Ctx, cfg: RawConfig): void {
+/** vrrp is undefined when that section is itself invalid: references into it are not checked. */
+export function checkServices(ctx: Ctx, services: RawService[], vrrp: RawVrrp | undefined): void {
   const keys = new Map<string, RawService>()
   const names = new Map<string, RawService>()
-  for (const s of cfg.virtual_services) {
+  for (const s of services) {
     const dup = names.get(s.name)
     if (dup) reportOn(ctx, s, 'name', `duplicate service name (first at ${lineOf(ctx, dup, 'name')})`)
     else names.set(s.name, s)
@@ -157,33 +156,37 @@ export function checkServices(ctx: Ctx, cfg: RawConfig): void {
         `same service as '${other.name}' (${lineOf(ctx, other)})`,
       )
     else keys.set(k.key, s)
-    checkService(ctx, cfg, s, k.family)
+    checkService(ctx, vrrp, s, k.family)
   }
 }
 
-export function checkIpvs(ctx: Ctx, cfg: RawConfig): void {
-  const t = cfg.ipvs.timeouts
-  for (const k of ['tcp', 'tcp_fin', 'udp'] as const) {
-    const v = t[k]
-    if (v !== undefined && v % 1000 !== 0)
-      reportOn(ctx, t, k, 'must be a whole number of seconds (the kernel counts seconds)')
-  }
-  const sync = cfg.ipvs.sync
-  const mixed = cfg.virtual_services.find((s) => {
+export function checkIpvs(
+  ctx: Ctx,
+  ipvs: RawConfig['ipvs'],
+  services: RawService[] | undefined,
+  vrrp: RawVrrp | undefined,
+): void {
+  const sync = ipvs.sync
+  const mixed = services?.find((s) => {
     const fam = s.address?.family ?? (s.family === 'inet6' ? 6 : 4)
     return s.real_servers.some((r) => r.address.family !== fam)
   })
   if (sync && mixed) {
     reportOn(
       ctx,
-      cfg.ipvs,
+      ipvs,
       'sync',
       `the kernel sync daemon refuses to run with mixed-family real servers (service '${mixed.name}')`,
       'key',
     )
   }
-  if (sync?.follow !== undefined && !cfg.vrrp.instances.some((i) => i.name === sync.follow)) {
-    const names = cfg.vrrp.instances.map((i) => i.name)
+  if (
+    sync?.follow !== undefined &&
+    vrrp &&
+    isComplete(vrrp.instances) &&
+    !vrrp.instances.some((i) => i.name === sync.follow)
+  ) {
+    const names = vrrp.instances.map((i) => i.name)
     reportOn(ctx, sync, 'follow', `unknown VRRP instance '${sync.follow}'${didYouMean(sync.follow, names)}`)
   }
 }

@@ -3,8 +3,8 @@
 import { accessSync, constants, statSync } from 'node:fs'
 import { compareAddr } from '../net/addr.js'
 import { formatDuration } from './dsl.js'
-import type { RawConfig, RawInstance } from './types.js'
-import { type Ctx, didYouMean, hasKey, lineOf, reportOn } from './walk.js'
+import type { RawInstance, RawVrrp } from './types.js'
+import { type Ctx, didYouMean, hasKey, isComplete, lineOf, reportOn } from './walk.js'
 
 /** argv[0] must be an absolute path to an executable regular file, checked now rather than at 3 a.m. */
 export function checkArgv(ctx: Ctx, argv: string[] | undefined): void {
@@ -31,9 +31,9 @@ export function familyName(f: 4 | 6): string {
   return f === 4 ? 'IPv4' : 'IPv6'
 }
 
-function checkTiming(ctx: Ctx, cfg: RawConfig, inst: RawInstance): void {
-  const version = inst.version ?? cfg.vrrp.version
-  const interval = inst.advert_interval ?? cfg.vrrp.advert_interval
+function checkTiming(ctx: Ctx, v: RawVrrp, inst: RawInstance): void {
+  const version = inst.version ?? v.version
+  const interval = inst.advert_interval ?? v.advert_interval
   const from = inst.advert_interval === undefined ? ` (inherited from vrrp.advert_interval)` : ''
   const shown = formatDuration(interval)
   if (version === 2 && (interval < 1000 || interval % 1000 !== 0)) {
@@ -52,7 +52,7 @@ function checkTiming(ctx: Ctx, cfg: RawConfig, inst: RawInstance): void {
   }
 }
 
-function checkFamilies(ctx: Ctx, cfg: RawConfig, inst: RawInstance): void {
+function checkFamilies(ctx: Ctx, v: RawVrrp, inst: RawInstance): void {
   const fam = inst.vips[0]!.address.addr.family
   inst.vips.forEach((v, i) => {
     if (v.address.addr.family !== fam) {
@@ -64,7 +64,7 @@ function checkFamilies(ctx: Ctx, cfg: RawConfig, inst: RawInstance): void {
       )
     }
   })
-  const version = inst.version ?? cfg.vrrp.version
+  const version = inst.version ?? v.version
   if (fam === 6 && version === 2) {
     reportOn(
       ctx,
@@ -95,8 +95,7 @@ function checkFamilies(ctx: Ctx, cfg: RawConfig, inst: RawInstance): void {
   }
 }
 
-export function checkVrrp(ctx: Ctx, cfg: RawConfig): void {
-  const v = cfg.vrrp
+export function checkVrrp(ctx: Ctx, v: RawVrrp): void {
   const scripts = new Map<string, object>()
   for (const s of v.scripts) {
     const first = scripts.get(s.name)
@@ -137,10 +136,10 @@ export function checkVrrp(ctx: Ctx, cfg: RawConfig): void {
         )
       else vips.set(k, { inst, i })
     })
-    checkTiming(ctx, cfg, inst)
-    checkFamilies(ctx, cfg, inst)
+    checkTiming(ctx, v, inst)
+    checkFamilies(ctx, v, inst)
     inst.track.scripts.forEach((ref, i) => {
-      if (!scripts.has(ref.name)) {
+      if (isComplete(v.scripts) && !scripts.has(ref.name)) {
         reportOn(
           ctx,
           inst.track.scripts,
@@ -160,6 +159,7 @@ export function checkVrrp(ctx: Ctx, cfg: RawConfig): void {
     g.members.forEach((m, i) => {
       const prev = memberOf.get(m)
       if (!names.has(m)) {
+        if (!isComplete(v.instances)) return
         reportOn(ctx, g.members, i, `unknown VRRP instance '${m}'${didYouMean(m, [...names.keys()])}`)
       } else if (prev) {
         const where =

@@ -2,7 +2,7 @@
 // unknown and duplicate keys are errors, every error keeps its node's position.
 import { isMap, isScalar, isSeq, type YAMLMap, type Node as YNode } from 'yaml'
 import { BAD, enumOf, type Infer, type Json, type Out, Schema } from './dsl.js'
-import { type Ctx, describeNode, didYouMean, joinPath } from './walk.js'
+import { type Ctx, describeNode, didYouMean, joinPath, markIncomplete } from './walk.js'
 
 // biome-ignore lint/suspicious/noExplicitAny: the field table holds schemas of every output type
 export type Fields = Record<string, Schema<any>>
@@ -47,6 +47,16 @@ export class ObjSchema<F extends Fields> extends Schema<ObjOut<F>> {
     return this.parseMap(n as YAMLMap<YNode, YNode | null>, ctx, path)
   }
   parseMap(map: YAMLMap<YNode, YNode | null>, ctx: Ctx, path: string, skip?: string): Out<ObjOut<F>> {
+    const r = this.parsePartial(map, ctx, path, skip)
+    return r.ok ? r.out : BAD
+  }
+  /** The fields that parsed, even when others did not (the root uses it to check sound sections). */
+  parsePartial(
+    map: YAMLMap<YNode, YNode | null>,
+    ctx: Ctx,
+    path: string,
+    skip?: string,
+  ): { ok: boolean; out: Partial<ObjOut<F>> & ObjOut<F> } {
     const out: Record<string, unknown> = {}
     const mapOffset = ctx.offsetOf(map)
     const origin = ctx.remember(out, path, mapOffset)
@@ -99,7 +109,7 @@ export class ObjSchema<F extends Fields> extends Schema<ObjOut<F>> {
         ok = false
       }
     }
-    return ok ? (out as ObjOut<F>) : BAD
+    return { ok, out: out as ObjOut<F> }
   }
   typeName(): string {
     return 'mapping'
@@ -126,6 +136,7 @@ export class ObjSchema<F extends Fields> extends Schema<ObjOut<F>> {
 export class ArrSchema<T> extends Schema<T[]> {
   readonly kind = 'arr'
   emptyOk = false
+  dropBad = false
   constructor(
     readonly item: Schema<T>,
     readonly min: number,
@@ -136,6 +147,16 @@ export class ArrSchema<T> extends Schema<T[]> {
   orEmpty(): this {
     const c = this.clone()
     c.emptyOk = true
+    return c
+  }
+  /**
+   * A list of whole entities (instances, services…): an invalid item is dropped and the list
+   * marked incomplete instead of failing the list, so the valid entities still get their semantic
+   * checks. The file has failed anyway (an issue is recorded); nothing partial is ever returned.
+   */
+  entities(): this {
+    const c = this.clone()
+    c.dropBad = true
     return c
   }
   parse(node: YNode, ctx: Ctx, path: string): Out<T[]> {
@@ -162,10 +183,17 @@ export class ArrSchema<T> extends Schema<T[]> {
     })
     if (ok && (out.length < this.min || out.length > this.max)) {
       const range = this.max === Number.POSITIVE_INFINITY ? `at least ${this.min}` : `${this.min}..${this.max}`
-      ctx.report(n, path, `must have ${range} items, not ${out.length}`)
+      ctx.report(
+        n,
+        path,
+        `must have ${range} item${range === '1' || range === 'at least 1' ? '' : 's'}, not ${out.length}`,
+      )
       return BAD
     }
-    return ok ? out : BAD
+    if (ok) return out
+    if (!this.dropBad) return BAD
+    markIncomplete(out)
+    return out
   }
   typeName(): string {
     return `list of ${this.item.typeName()}`

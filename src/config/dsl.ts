@@ -59,6 +59,9 @@ export abstract class Schema<T> {
   optional(): Schema<T | undefined> {
     const c = this.clone()
     c.optionalFlag = true
+    // an optional field inherits from elsewhere (resolve.ts); a default here would mask that
+    c.hasDefault = false
+    c.defaultValue = undefined
     return c as Schema<T | undefined>
   }
   differs(keepalived: string, why: string): this {
@@ -194,6 +197,8 @@ class DurationSchema extends ScalarSchema<number> {
   constructor(
     readonly min: number,
     readonly max: number,
+    /** 1000: the kernel counts whole seconds. */
+    readonly step: number,
   ) {
     super()
   }
@@ -219,13 +224,18 @@ class DurationSchema extends ScalarSchema<number> {
       ctx.report(node, path, `must be ${formatDuration(this.min)}..${formatDuration(this.max)}`)
       return BAD
     }
+    if (ms % this.step !== 0) {
+      ctx.report(node, path, 'must be a whole number of seconds (the kernel counts seconds)')
+      return BAD
+    }
     return ms
   }
   override show(v: number): unknown {
     return formatDuration(v)
   }
   typeName(): string {
-    return `duration ${formatDuration(this.min)}..${formatDuration(this.max)}`
+    const whole = this.step === 1000 ? ', whole seconds' : ''
+    return `duration ${formatDuration(this.min)}..${formatDuration(this.max)}${whole}`
   }
   jsonBody(): Json {
     return { type: 'string', pattern: DURATION_RE.source }
@@ -369,7 +379,9 @@ class ModeSchema extends ScalarSchema<number> {
 export const str = (pattern?: RegExp, patternDoc?: string): Schema<string> => new StrSchema(pattern, patternDoc)
 export const int = (min: number, max: number): Schema<number> => new IntSchema(min, max)
 export const bool = (): Schema<boolean> => new BoolSchema()
-export const duration = (min = 0, max = 86_400_000): Schema<number> => new DurationSchema(min, max)
+export const duration = (min = 0, max = 86_400_000): Schema<number> => new DurationSchema(min, max, 1)
+/** A duration the kernel keeps in whole seconds (IPVS timeouts, persistence). */
+export const seconds = (min: number, max: number): Schema<number> => new DurationSchema(min, max, 1000)
 export const enumOf = <const T extends string | number>(values: readonly T[]): Schema<T> => new EnumSchema(values)
 export const addr = (opts: AddrOpts = {}): Schema<Addr> => new AddrSchema(opts)
 export const prefix = (network = false): Schema<Prefix> => new PrefixSchema(network)

@@ -1,15 +1,14 @@
 // Entry point of the config layer: YAML text or file → a typed, defaults-applied Config, or every
 // problem of the file as `file:line:col path: message`, sorted by position.
 import { readFile } from 'node:fs/promises'
-import { LineCounter, parseDocument } from 'yaml'
+import { isMap, LineCounter, parseDocument, type YAMLMap, type Node as YNode } from 'yaml'
 import { LvsdError } from '../errors.js'
 import { checkIpvs, checkServices } from './check-services.js'
 import { checkVrrp } from './check-vrrp.js'
-import { BAD } from './dsl.js'
 import { resolveConfig } from './resolve.js'
 import { configSchema } from './schema.js'
 import type { ConfigIssue, LoadResult, RawConfig } from './types.js'
-import { Ctx, type Issue } from './walk.js'
+import { Ctx, describeNode, type Issue } from './walk.js'
 
 export { summarize } from './summarize.js'
 export type { Config, ConfigIssue, LoadResult } from './types.js'
@@ -46,17 +45,19 @@ export function loadConfigText(text: string, file: string): LoadResult {
     for (const e of problems) ctx.reportAt(e.pos[0], '(syntax)', yamlMessage(e.message))
     return { ok: false, errors: toIssues(file, ctx.issues) }
   }
-  const raw = configSchema.parse(doc.contents as never, ctx, '')
-  // References and uniqueness are checked only on a structurally valid file: a half-parsed file
-  // would yield follow-on errors (an instance dropped for a typo would look "unknown" elsewhere).
-  if (raw !== BAD && ctx.issues.length === 0) {
-    const cfg = raw as RawConfig
-    checkVrrp(ctx, cfg)
-    checkServices(ctx, cfg)
-    checkIpvs(ctx, cfg)
+  const root = doc.contents
+  if (!isMap(root)) {
+    ctx.report(root, '', `must be a mapping of lvsd settings, not ${describeNode(root, ctx)}`)
+    return { ok: false, errors: toIssues(file, ctx.issues) }
   }
-  if (raw === BAD || ctx.issues.length > 0) return { ok: false, errors: toIssues(file, ctx.issues) }
-  return { ok: true, config: resolveConfig(raw), warnings: toIssues(file, ctx.warnings) }
+  // Sections that parsed get their semantic checks even when others did not, so one run reports
+  // everything; a check that refers into an invalid section or list is skipped, not guessed at.
+  const { ok, out } = configSchema.parsePartial(root as YAMLMap<YNode, YNode | null>, ctx, '')
+  if (out.vrrp) checkVrrp(ctx, out.vrrp)
+  if (out.virtual_services) checkServices(ctx, out.virtual_services, out.vrrp)
+  if (out.ipvs) checkIpvs(ctx, out.ipvs, out.virtual_services, out.vrrp)
+  if (!ok || ctx.issues.length > 0) return { ok: false, errors: toIssues(file, ctx.issues) }
+  return { ok: true, config: resolveConfig(out as RawConfig), warnings: toIssues(file, ctx.warnings) }
 }
 
 export async function loadConfigFile(path: string): Promise<LoadResult> {

@@ -167,4 +167,4 @@ export const check = tagged('type', {
   }).describe('read the weight from a file'),
 }).describe('a health check')
 
-export const checks = arr(check)
+export const checks = arr(check).entities()

@@ -1,5 +1,5 @@
 // The `virtual_services:` section of lvsd.yaml: IPVS services and their real servers.
-import { addr, bool, duration, enumOf, int } from './dsl.js'
+import { addr, bool, duration, enumOf, int, seconds } from './dsl.js'
 import { arr, obj } from './dsl-struct.js'
 import { checks } from './schema-checks.js'
 import { argv, name, SECOND } from './schema-vrrp.js'
@@ -75,7 +75,7 @@ export const virtualService = obj({
     .differs('NAT', 'lvsd is built for LVS-DR pairs, and ipvsadm’s own default (-g) is DR'),
   tunnel: tunnel.optional(),
   persistence: obj({
-    timeout: duration(SECOND, 2_147_483 * SECOND)
+    timeout: seconds(SECOND, 2_147_483 * SECOND)
       .def(360 * SECOND)
       .describe('persistence timeout'),
     prefix_length: int(1, 128).optional().describe('clients in one such network share a server (default 32 / 128)'),
@@ -104,5 +104,5 @@ export const virtualService = obj({
     .def(0)
     .describe('ramp a recovered server’s weight up over this time'),
   checks: checks.orEmpty().describe('health checks of every real server'),
-  real_servers: arr(realServer).orEmpty().describe('real servers'),
+  real_servers: arr(realServer).entities().orEmpty().describe('real servers'),
 })

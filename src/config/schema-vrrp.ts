@@ -169,9 +169,9 @@ export const vrrp = obj({
       'a stalled main loop must never delay an advert: SCHED_RR cut timer error from 110 ms to 1 ms',
     ),
   garp: garpGlobal,
-  scripts: arr(trackScript).orEmpty().describe('named track scripts'),
-  instances: arr(instance).orEmpty().describe('VRRP instances'),
-  sync_groups: arr(syncGroup).orEmpty().describe('sync groups'),
+  scripts: arr(trackScript).entities().orEmpty().describe('named track scripts'),
+  instances: arr(instance).entities().orEmpty().describe('VRRP instances'),
+  sync_groups: arr(syncGroup).entities().orEmpty().describe('sync groups'),
 })
   .orEmpty()
   .describe('VRRP election of virtual IPs')

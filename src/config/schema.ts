@@ -1,19 +1,19 @@
 // The whole lvsd.yaml schema, declared once: the validator, the JSON Schema, the reference docs and
 // the TypeScript types of the raw (pre-inheritance) config all derive from this value.
-import { addr, bool, duration, enumOf, int, mode, str } from './dsl.js'
+import { addr, bool, enumOf, int, mode, seconds, str } from './dsl.js'
 import { arr, obj } from './dsl-struct.js'
 import { virtualService } from './schema-services.js'
 import { ifname, name, SECOND, vrrp } from './schema-vrrp.js'
 
 export const ipvs = obj({
   timeouts: obj({
-    tcp: duration(SECOND, 2_147_483 * SECOND)
+    tcp: seconds(SECOND, 2_147_483 * SECOND)
       .optional()
       .describe('idle timeout of established TCP connections'),
-    tcp_fin: duration(SECOND, 2_147_483 * SECOND)
+    tcp_fin: seconds(SECOND, 2_147_483 * SECOND)
       .optional()
       .describe('timeout of TCP connections after FIN'),
-    udp: duration(SECOND, 2_147_483 * SECOND)
+    udp: seconds(SECOND, 2_147_483 * SECOND)
       .optional()
       .describe('UDP timeout'),
   })
@@ -75,7 +75,7 @@ export const logging = obj({
 export const configSchema = obj({
   node: name().describe('this director’s name (in logs, metrics and notify arguments)'),
   vrrp,
-  virtual_services: arr(virtualService).orEmpty().describe('IPVS virtual services'),
+  virtual_services: arr(virtualService).entities().orEmpty().describe('IPVS virtual services'),
   ipvs,
   control,
   metrics,

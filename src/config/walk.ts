@@ -18,6 +18,16 @@ interface Origin {
 }
 
 const ORIGINS = new WeakMap<object, Origin>()
+/** Lists that lost an invalid item: checks that need every entry (references, sums) skip them. */
+const INCOMPLETE = new WeakSet<object>()
+
+export function markIncomplete(list: object): void {
+  INCOMPLETE.add(list)
+}
+
+export function isComplete(list: object): boolean {
+  return !INCOMPLETE.has(list)
+}
 
 export function originOf(o: object): Origin | undefined {
   return ORIGINS.get(o)
@@ -124,18 +134,19 @@ export function describeNode(node: YNode | null | undefined, ctx: Ctx): string {
   return 'an unsupported YAML node'
 }
 
+/** Optimal string alignment distance: insertions, deletions, substitutions, adjacent swaps. */
 function editDistance(a: string, b: string): number {
-  const d: number[] = Array.from({ length: b.length + 1 }, (_, j) => j)
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)])
+  for (let j = 0; j <= b.length; j++) d[0]![j] = j
   for (let i = 1; i <= a.length; i++) {
-    let prev = d[0]!
-    d[0] = i
     for (let j = 1; j <= b.length; j++) {
-      const cur = d[j]!
-      d[j] = Math.min(d[j]! + 1, d[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1))
-      prev = cur
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost)
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1)
+      d[i]![j] = v
     }
   }
-  return d[b.length]!
+  return d[a.length]![b.length]!
 }
 
 /** " (did you mean 'priority'?)" when one candidate is close, else "". */
