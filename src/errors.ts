@@ -12,6 +12,7 @@ export const CODES = {
   LVSD_NL_TIMEOUT: 'the kernel did not answer a netlink request in time',
   LVSD_NL_CLOSED: 'the netlink socket was closed with requests outstanding',
   LVSD_GENL_FAMILY_ABSENT: 'a generic netlink family is not available in this kernel',
+  LVSD_IPVS_TABLE_INVALID: 'a desired IPVS table contradicts itself',
   LVSD_CONFIG_INVALID: 'the configuration is invalid',
   LVSD_CONFIG_UNREADABLE: 'the configuration file cannot be read',
   LVSD_ADDR_INVALID: 'not an IPv4 or IPv6 address or prefix',

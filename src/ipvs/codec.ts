@@ -1,0 +1,285 @@
+// IPVS generic netlink messages, wire shape (<linux/ip_vs.h>, family "IPVS" version 1): a genlmsghdr and
+// the attributes of attrs.ts, read and written by their declared kind. Domain types live in domain.ts.
+import { LvsdError } from '../errors.js'
+import {
+  type GenlMessage,
+  decode as genlDecode,
+  encode as genlEncode,
+  encodeInto as genlEncodeInto,
+  size as genlSize,
+} from '../net/genl.js'
+import { type Attr, AttrBuilder, Attrs, read } from '../net/nlattr.js'
+import {
+  type AttrSpec,
+  CMD,
+  CMD_ATTR,
+  DAEMON_ATTRS,
+  DEST_ATTRS,
+  INFO_ATTRS,
+  IPVS_GENL_VERSION,
+  type Kind,
+  STATS_ATTR_PAD,
+  STATS_ATTRS,
+  type StatsName,
+  SVC_ATTRS,
+  TIMEOUT_ATTRS,
+} from './attrs.js'
+
+export interface WireFlags {
+  flags: number
+  mask: number
+}
+
+/** Counters as sent: STATS (u32, bytes u64) or STATS64 (all u64), both held as bigint. */
+export type WireStats = { [K in StatsName]?: bigint }
+
+interface KindValue {
+  u8: number
+  u16: number
+  u32: number
+  s32: number
+  be16: number
+  be32: number
+  string: string
+  addr: Buffer
+  raw4: Buffer
+  flags: WireFlags
+  stats: WireStats
+  stats64: WireStats
+}
+
+type Table = Record<string, AttrSpec>
+/** An attribute table's values, each optional: exactly what a message carried. */
+export type WireOf<T extends Table> = { -readonly [K in keyof T]?: KindValue[T[K]['kind']] }
+
+export type WireService = WireOf<typeof SVC_ATTRS>
+export type WireDest = WireOf<typeof DEST_ATTRS>
+export type WireDaemon = WireOf<typeof DAEMON_ATTRS>
+export type WireTimeouts = WireOf<typeof TIMEOUT_ATTRS>
+export type WireInfo = WireOf<typeof INFO_ATTRS>
+
+/** One IPVS message. SET_INFO (the GET_INFO reply) reuses top-level numbers 1 and 2 for `info`. */
+export interface IpvsMessage {
+  cmd: number
+  version: number
+  service?: WireService
+  dest?: WireDest
+  daemon?: WireDaemon
+  timeouts?: WireTimeouts
+  info?: WireInfo
+}
+
+/** A message of `cmd` with version 1 and the given parts. */
+export function ipvsMessage(cmd: number, parts: Omit<IpvsMessage, 'cmd' | 'version'> = {}): IpvsMessage {
+  return { cmd, version: IPVS_GENL_VERSION, ...parts }
+}
+
+// ---- one attribute by kind ----
+
+function readStats(a: Attr, allWide: boolean): WireStats {
+  const out: WireStats = {}
+  const byType = new Map<number, [StatsName, boolean]>()
+  for (const [name, s] of Object.entries(STATS_ATTRS)) byType.set(s.type, [name as StatsName, allWide || s.wide])
+  for (const c of read.nested(a).list) {
+    if (c.type === STATS_ATTR_PAD) continue
+    const spec = byType.get(c.type)
+    if (!spec) continue
+    out[spec[0]] = spec[1] ? read.u64(c) : BigInt(read.u32(c))
+  }
+  return out
+}
+
+function exactly(a: Attr, n: number, what: string): Buffer {
+  if (a.data.length !== n) {
+    throw new LvsdError('LVSD_DECODE_INVALID', `IPVS ${what} needs ${n} bytes, has ${a.data.length}`, {
+      type: a.type,
+      len: a.data.length,
+    })
+  }
+  return a.data
+}
+
+function readKind(kind: Kind, a: Attr, spec: AttrSpec, name: string): KindValue[Kind] {
+  switch (kind) {
+    case 'u8':
+      return read.u8(a)
+    case 'u16':
+      return read.u16(a)
+    case 'u32':
+      return read.u32(a)
+    case 's32':
+      return read.s32(a)
+    case 'be16':
+      return read.be16(a)
+    case 'be32':
+      return read.be32(a)
+    case 'string': {
+      const s = read.string(a)
+      if (spec.maxLen !== undefined && Buffer.byteLength(s) > spec.maxLen) {
+        throw new LvsdError('LVSD_DECODE_INVALID', `IPVS ${name} longer than ${spec.maxLen} bytes`, { type: a.type })
+      }
+      return s
+    }
+    case 'addr':
+      if (a.data.length === 0 || a.data.length > (spec.maxLen ?? 16)) {
+        throw new LvsdError('LVSD_DECODE_INVALID', `IPVS ${name} of ${a.data.length} bytes`, { type: a.type })
+      }
+      return Buffer.from(a.data)
+    case 'raw4':
+      return Buffer.from(exactly(a, 4, name))
+    case 'flags': {
+      const b = exactly(a, 8, name)
+      return { flags: b.readUInt32LE(0), mask: b.readUInt32LE(4) }
+    }
+    case 'stats':
+      return readStats(a, false)
+    case 'stats64':
+      return readStats(a, true)
+  }
+}
+
+function writeStats(b: AttrBuilder, type: number, v: WireStats, allWide: boolean): void {
+  b.nested(type, (n) => {
+    for (const [name, s] of Object.entries(STATS_ATTRS)) {
+      const x = v[name as StatsName]
+      if (x === undefined) continue
+      if (allWide || s.wide) n.u64(s.type, x)
+      else if (x < 0n || x > 0xffffffffn)
+        n.u32(s.type, -1) // out of range: the builder reports it
+      else n.u32(s.type, Number(x))
+    }
+  })
+}
+
+function writeKind(b: AttrBuilder, spec: AttrSpec, v: KindValue[Kind]): void {
+  const t = spec.type
+  switch (spec.kind) {
+    case 'u8':
+      b.u8(t, v as number)
+      return
+    case 'u16':
+      b.u16(t, v as number)
+      return
+    case 'u32':
+      b.u32(t, v as number)
+      return
+    case 's32':
+      b.s32(t, v as number)
+      return
+    case 'be16':
+      b.be16(t, v as number)
+      return
+    case 'be32':
+      b.be32(t, v as number)
+      return
+    case 'string':
+      b.string(t, v as string, spec.maxLen)
+      return
+    case 'addr':
+    case 'raw4': {
+      const buf = v as Buffer
+      const max = spec.kind === 'raw4' ? 4 : (spec.maxLen ?? 16)
+      const ok = spec.kind === 'raw4' ? buf.length === 4 : buf.length > 0 && buf.length <= max
+      // an empty list with one bad entry makes the builder remember the error
+      if (!ok) b.u8(t, -1)
+      else b.binary(t, buf)
+      return
+    }
+    case 'flags': {
+      const f = v as WireFlags
+      const buf = Buffer.alloc(8)
+      if (!Number.isInteger(f.flags) || !Number.isInteger(f.mask) || f.flags < 0 || f.mask < 0) b.u32(t, -1)
+      else if (f.flags > 0xffffffff || f.mask > 0xffffffff) b.u32(t, -1)
+      else {
+        buf.writeUInt32LE(f.flags, 0)
+        buf.writeUInt32LE(f.mask, 4)
+        b.binary(t, buf)
+      }
+      return
+    }
+    case 'stats':
+    case 'stats64':
+      writeStats(b, t, v as WireStats, spec.kind === 'stats64')
+  }
+}
+
+// ---- a table of attributes ----
+
+/** Reads the attributes a table declares; unknown types are skipped, a repeated type's last wins. */
+export function decodeTable<T extends Table>(table: T, attrs: readonly Attr[], where: string): WireOf<T> {
+  const byType = new Map<number, string>()
+  for (const [name, spec] of Object.entries(table)) byType.set(spec.type, name)
+  const out: Record<string, unknown> = {}
+  for (const a of attrs) {
+    const name = byType.get(a.type)
+    if (name === undefined) continue
+    const spec = table[name] as AttrSpec
+    out[name] = readKind(spec.kind, a, spec, `${where}.${name}`)
+  }
+  return out as WireOf<T>
+}
+
+/** Writes the present values in the table's order. */
+export function encodeTable<T extends Table>(table: T, v: WireOf<T>, b: AttrBuilder): void {
+  for (const [name, spec] of Object.entries(table)) {
+    const x = (v as Record<string, KindValue[Kind] | undefined>)[name]
+    if (x !== undefined) writeKind(b, spec, x)
+  }
+}
+
+// ---- the message codec ----
+
+function toGenl(v: IpvsMessage): GenlMessage {
+  const b = new AttrBuilder()
+  if (v.cmd === CMD.SET_INFO && v.info) encodeTable(INFO_ATTRS, v.info, b)
+  if (v.service) b.nested(CMD_ATTR.SERVICE, (n) => encodeTable(SVC_ATTRS, v.service as WireService, n))
+  if (v.dest) b.nested(CMD_ATTR.DEST, (n) => encodeTable(DEST_ATTRS, v.dest as WireDest, n))
+  if (v.daemon) b.nested(CMD_ATTR.DAEMON, (n) => encodeTable(DAEMON_ATTRS, v.daemon as WireDaemon, n))
+  if (v.timeouts) encodeTable(TIMEOUT_ATTRS, v.timeouts, b)
+  if (
+    !Number.isInteger(v.cmd) ||
+    v.cmd < 0 ||
+    v.cmd > 0xff ||
+    !Number.isInteger(v.version) ||
+    v.version < 0 ||
+    v.version > 0xff
+  ) {
+    throw new LvsdError('LVSD_ENCODE_INVALID', `IPVS command ${v.cmd} / version ${v.version} does not fit a byte`, {
+      cmd: v.cmd,
+    })
+  }
+  return { cmd: v.cmd, version: v.version, reserved: 0, header: Buffer.alloc(0), attrs: b.attrs() }
+}
+
+export function size(v: IpvsMessage): number {
+  return genlSize(toGenl(v))
+}
+
+export function encodeInto(v: IpvsMessage, buf: Buffer, off: number): number {
+  return genlEncodeInto(toGenl(v), buf, off)
+}
+
+export function encode(v: IpvsMessage): Buffer {
+  return genlEncode(toGenl(v))
+}
+
+/** Decodes a generic netlink payload (genlmsghdr + attributes) of the IPVS family up to the buffer's end. */
+export function decode(buf: Buffer, off = 0): { value: IpvsMessage; bytes: number } {
+  const g = genlDecode(buf, off)
+  const top = new Attrs(g.value.attrs)
+  const value: IpvsMessage = { cmd: g.value.cmd, version: g.value.version }
+  if (g.value.cmd === CMD.SET_INFO) {
+    const info = decodeTable(INFO_ATTRS, g.value.attrs, 'info')
+    if (Object.keys(info).length) value.info = info
+  } else {
+    const svc = top.get(CMD_ATTR.SERVICE)
+    if (svc) value.service = decodeTable(SVC_ATTRS, read.nested(svc).list, 'service')
+    const dest = top.get(CMD_ATTR.DEST)
+    if (dest) value.dest = decodeTable(DEST_ATTRS, read.nested(dest).list, 'dest')
+    const daemon = top.get(CMD_ATTR.DAEMON)
+    if (daemon) value.daemon = decodeTable(DAEMON_ATTRS, read.nested(daemon).list, 'daemon')
+    const timeouts = decodeTable(TIMEOUT_ATTRS, g.value.attrs, 'timeouts')
+    if (Object.keys(timeouts).length) value.timeouts = timeouts
+  }
+  return { value, bytes: g.bytes }
+}
