@@ -73,8 +73,6 @@ interface Pending {
   timer: unknown
 }
 
-export const ENOBUFS = 105
-
 export class NetlinkClient {
   private seq = 0
   private closed = false

@@ -233,15 +233,3 @@ export function extAckTlvs(x: ExtAck): Attr[] {
   if (x.missingNest !== undefined) b.u32(NLMSGERR_ATTR_MISS_NEST, x.missingNest)
   return b.attrs()
 }
-
-/** Names the control message types, and the flag bits, for logs and error details. */
-export function typeName(type: number): string {
-  return (
-    {
-      [NLMSG_NOOP]: 'NLMSG_NOOP',
-      [NLMSG_ERROR]: 'NLMSG_ERROR',
-      [NLMSG_DONE]: 'NLMSG_DONE',
-      [NLMSG_OVERRUN]: 'NLMSG_OVERRUN',
-    }[type] ?? `type ${type}`
-  )
-}

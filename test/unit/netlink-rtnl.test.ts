@@ -1,8 +1,10 @@
 // rtnetlink link and address codecs against replies recorded from Linux 6.18, plus the requests
 // lvsd sends for VIPs (byte layouts as `ip addr add` sends them), round trips and hostile inputs.
-import test from 'ava'
+import test, { type ExecutionContext } from 'ava'
 import { formatAddr, parsePrefix } from '../../src/net/addr.js'
-import { Attrs } from '../../src/net/nlattr.js'
+import * as genl from '../../src/net/genl.js'
+import { AttrBuilder, Attrs } from '../../src/net/nlattr.js'
+import * as nlmsg from '../../src/net/nlmsg.js'
 import {
   decodeAll,
   NLM_F_ACK,
@@ -162,4 +164,36 @@ test('hostile link and address payloads fail with a decode code', (t) => {
     ],
   ]
   for (const [name, f, code] of cases) t.throws(f, { code }, name)
+})
+
+interface Codec<T> {
+  size(v: T): number
+  encodeInto(v: T, buf: Buffer, off: number): number
+  encode(v: T): Buffer
+  decode(buf: Buffer, off?: number): { value: T; bytes: number }
+}
+
+function roundTrip<T>(t: ExecutionContext, c: Codec<T>, v: T, what: string) {
+  const b = c.encode(v)
+  t.is(b.length, c.size(v), `${what}: size`)
+  const d = c.decode(b)
+  t.deepEqual(d.value, v, `${what}: decode(encode(v))`)
+  t.is(d.bytes, b.length, `${what}: bytes`)
+  t.deepEqual(c.encode(d.value), b, `${what}: re-encode`)
+  const big = Buffer.alloc(b.length + 13, 0xee)
+  t.is(c.encodeInto(v, big, 10), b.length, `${what}: encodeInto returns the size`)
+  t.deepEqual(c.decode(big.subarray(0, 10 + b.length), 10).value, v, `${what}: at an offset`)
+}
+
+test('struct codecs round-trip at offset 0 and inside a larger buffer', (t) => {
+  const attrs = new AttrBuilder().string(link.IFLA_IFNAME, 'eth0').u32(link.IFLA_MTU, 9000).attrs()
+  roundTrip(
+    t,
+    link,
+    { family: 0, devType: 1, index: 7, flags: link.IFF_UP | link.IFF_LOWER_UP, change: 0, attrs },
+    'ifinfomsg',
+  )
+  roundTrip(t, addr, { family: 10, prefixLen: 64, flags: 0x80, scope: 0, index: 7, attrs }, 'ifaddrmsg')
+  roundTrip(t, genl, { cmd: 1, version: 2, reserved: 0, header: Buffer.alloc(0), attrs }, 'genlmsghdr')
+  roundTrip(t, nlmsg, { type: 20, flags: 0x605, seq: 0xfffffffe, pid: 77, payload: Buffer.from('abcde') }, 'nlmsghdr')
 })
