@@ -69,7 +69,10 @@ test('docs/config.md is what emit-schema produces now (run npm run schema)', (t)
 test('every object in the JSON Schema forbids unknown keys', (t) => {
   let objects = 0
   const walk = (s: unknown, at: string): void => {
-    if (Array.isArray(s)) return s.forEach((x, i) => walk(x, `${at}[${i}]`))
+    if (Array.isArray(s)) {
+      for (const [i, x] of s.entries()) walk(x, `${at}[${i}]`)
+      return
+    }
     if (s === null || typeof s !== 'object') return
     const o = s as J
     if (o.properties) {
