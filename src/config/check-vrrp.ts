@@ -86,6 +86,9 @@ function checkFamilies(ctx: Ctx, v: RawVrrp, inst: RawInstance): void {
   if (u) {
     if (u.source && u.source.family !== fam)
       reportOn(ctx, u, 'source', `must be ${familyName(fam)} like the instance’s VIPs`)
+    u.allow_from.forEach((n, i) => {
+      if (n.addr.family !== fam) reportOn(ctx, u.allow_from, i, `must be ${familyName(fam)} like the instance’s VIPs`)
+    })
     u.peers.forEach((p, i) => {
       if (p.family !== fam) reportOn(ctx, u.peers, i, `must be ${familyName(fam)} like the instance’s VIPs`)
       const j = u.peers.findIndex((q) => compareAddr(p, q) === 0)

@@ -24,6 +24,7 @@ function resolveInstance(raw: RawConfig, inst: RawInstance, scripts: Map<string,
     unicast: inst.unicast && {
       source: inst.unicast.source,
       peers: inst.unicast.peers,
+      allow_from: inst.unicast.allow_from,
       ttl: inst.unicast.ttl ?? raw.vrrp.unicast_ttl,
     },
     track: {

@@ -113,6 +113,9 @@ export const instance = obj({
       'peers adverts are sent to; adverts from any other source are dropped',
     ),
     ttl: int(1, 255).optional().describe('TTL / hop limit of unicast adverts (default: vrrp.unicast_ttl)'),
+    allow_from: arr(prefix(true))
+      .orEmpty()
+      .describe('further networks adverts are accepted from (e.g. a peer that may renumber); default: the peers only'),
   })
     .optional()
     .describe('send adverts to peers instead of the multicast group'),

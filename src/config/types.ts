@@ -1,6 +1,6 @@
 // TypeScript types of the configuration: raw (as the schema parses it) and resolved (inherited
 // settings filled in), derived from the schema so the two can never drift apart.
-import type { Addr, Family } from '../net/addr.js'
+import type { Addr, Family, Prefix } from '../net/addr.js'
 import type { Infer } from './dsl.js'
 import type { configSchema } from './schema.js'
 
@@ -24,6 +24,7 @@ export type TrackScript = Omit<RawScript, 'timeout'> & { timeout: number }
 export interface Unicast {
   source: Addr | undefined
   peers: Addr[]
+  allow_from: Prefix[]
   ttl: number
 }
 
