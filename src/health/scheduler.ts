@@ -1,5 +1,6 @@
 // Runs the checks of many real servers: phases spread over each interval, bounded concurrency,
 // per-check timeouts that really abort, no double starts, retries, slow-start ticks, live reload.
+import { runCheck } from './checkers.js'
 import { type Clock, realClock } from './clock.js'
 import { init, reconfigure, type ServerState, type Step, step } from './state.js'
 import type { CheckSpec, Result, ServerSpec, Target, Transition } from './types.js'
@@ -7,7 +8,8 @@ import type { CheckSpec, Result, ServerSpec, Target, Transition } from './types.
 export type RunCheck = (spec: CheckSpec, target: Target, signal: AbortSignal) => Promise<Result>
 
 export interface SchedulerOptions {
-  run: RunCheck
+  /** Default: the real checkers (checkers.ts). */
+  run?: RunCheck
   onTransition: (t: Transition) => void
   clock?: Clock
   /** Checks in flight at once (each holds at most one socket or process). Default 256. */
@@ -305,7 +307,7 @@ export class Scheduler {
     })
     let p: Promise<Result>
     try {
-      p = this.opts.run(job.spec, job.server.spec.target, ac.signal)
+      p = (this.opts.run ?? runCheck)(job.spec, job.server.spec.target, ac.signal)
     } catch (e) {
       p = Promise.reject(e)
     }
