@@ -1,6 +1,6 @@
 // The VM tier's own smoke test: Debian's kernel boots under qemu, IPVS works, node runs, the host stays untouched.
 import { randomBytes } from 'node:crypto'
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import test from 'ava'
 import { runAgent } from '../../src/lab/vm/guest.js'
@@ -9,6 +9,19 @@ import { VmError } from '../../src/lab/vm/proc.js'
 import { runInVm } from '../../src/lab/vm/runner.js'
 import { repoRoot } from '../helpers/paths.js'
 import type { SmokeReport } from './agents/smoke.js'
+
+function processesMentioning(text: string): number[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        return readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(text)
+      } catch {
+        return false // exited while we looked
+      }
+    })
+    .map(Number)
+}
 
 // One boot serves every check of the first group (a boot costs ~6–10 s of both cores under TCG).
 const probeName = `.vm-write-probe-${randomBytes(4).toString('hex')}`
@@ -85,8 +98,11 @@ test.serial('the wall-clock timeout kills qemu when the guest command hangs', as
   t.is(err?.kind, 'timeout')
   const elapsed = Date.now() - started
   t.true(elapsed >= 20_000 && elapsed < 60_000, `took ${elapsed} ms`)
-  const pid = err?.details.qemuPid as number
-  t.throws(() => process.kill(pid, 0), { code: 'ESRCH' })
+  // Every qemu of a run names its run dir on its command line; none may be left.
+  const runDir = err?.details.runDir as string
+  t.true(runDir.length > 0)
+  t.deepEqual(processesMentioning(runDir), [])
+  t.throws(() => process.kill(err?.details.wrapperPid as number, 0), { code: 'ESRCH' })
 })
 
 test.serial('a guest that powers off without reporting is a distinct no-exit-code error', async (t) => {

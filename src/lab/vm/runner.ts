@@ -94,7 +94,7 @@ function track(p: ChildProcess): void {
     exitHook = true
     // A test runner that dies must not leave a 1.5 GB qemu spinning both cores.
     process.once('exit', () => {
-      for (const q of live) q.kill('SIGKILL')
+      for (const q of live) q.kill('SIGTERM')
     })
   }
 }
@@ -165,14 +165,20 @@ export async function runInVm(o: VmRunOptions): Promise<VmRunResult> {
   let qemuStderr = ''
   const exit = await new Promise<{ code: number | null; signal: string | null; pid: number | undefined }>(
     (done, fail) => {
-      const q = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'ignore', 'pipe'] })
+      // coreutils timeout bounds qemu even if this process dies by a signal that skips 'exit'
+      // handlers; our own timer fires first and sends TERM, which timeout forwards to qemu
+      // (then KILL after 5 s).
+      const bound = String(Math.ceil(timeoutMs / 1000) + 30)
+      const q = spawn('timeout', ['-k', '5', bound, 'qemu-system-x86_64', ...args], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      })
       track(q)
       q.stderr?.on('data', (b: Buffer) => {
         qemuStderr = (qemuStderr + b.toString()).slice(-8000)
       })
       const timer = setTimeout(() => {
         timedOut = true
-        q.kill('SIGKILL')
+        q.kill('SIGTERM')
       }, timeoutMs)
       q.once('error', (e) => {
         clearTimeout(timer)
@@ -197,7 +203,7 @@ export async function runInVm(o: VmRunOptions): Promise<VmRunResult> {
     kernel: p.kernel.abi,
   }
   if (!process.env.LVSD_VM_KEEP) rmSync(runDir, { recursive: true, force: true })
-  const details = { ...result, console: console.slice(-6000), qemuPid: exit.pid, qemuStderr, runDir, args }
+  const details = { ...result, console: console.slice(-6000), wrapperPid: exit.pid, qemuStderr, runDir, args }
   if (timedOut) throw new VmError('timeout', `VM run exceeded ${timeoutMs} ms; qemu killed`, details)
   if (!/^\d+$/.test(statusText)) {
     const how = exit.code === null ? `signal ${exit.signal}` : `status ${exit.code}`
