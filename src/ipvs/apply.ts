@@ -1,0 +1,108 @@
+// Reads the kernel's IPVS table and applies diff.ts's operations with the IPVS client, one command per
+// operation, reporting each result (for logs and metrics). Kernel list order per ip_vs_ctl.c (head insertion).
+import { isLvsdError, type LvsdError } from '../errors.js'
+import type { IpvsClient } from './client.js'
+import { diff, type Op } from './diff.js'
+import { type ServiceState, serviceId } from './model.js'
+
+export interface OpResult {
+  readonly op: Op
+  /** 'skipped': an earlier failure made this op pointless (its service could not be added). */
+  readonly status: 'ok' | 'failed' | 'skipped'
+  readonly error?: LvsdError
+  readonly ms: number
+}
+
+export interface ApplyOptions {
+  /** Called after each op, in order. */
+  onResult?: (r: OpResult) => void
+  /** Monotonic milliseconds, for the per-op duration (injected; default performance.now). */
+  now?: () => number
+}
+
+/** The subset of IpvsClient that apply and readTable use (a test may pass a stand-in). */
+export type IpvsOps = Pick<
+  IpvsClient,
+  'addService' | 'editService' | 'delService' | 'addDest' | 'editDest' | 'delDest' | 'listServices' | 'listDests'
+>
+
+function run(c: IpvsOps, op: Op): Promise<void> {
+  switch (op.op) {
+    case 'add-service':
+      return c.addService(op.service)
+    case 'edit-service':
+      return c.editService(op.service)
+    case 'del-service':
+      return c.delService(op.key)
+    case 'add-dest':
+      return c.addDest(op.key, op.dest)
+    case 'edit-dest':
+      return c.editDest(op.key, op.dest)
+    case 'del-dest':
+      return c.delDest(op.key, op.dest)
+  }
+}
+
+const keyOf = (op: Op) => serviceId(op.op === 'add-service' || op.op === 'edit-service' ? op.service.key : op.key)
+
+/**
+ * Applies the ops in order and never throws for a kernel refusal: each op's result says what
+ * happened. Errors other than LvsdError (bugs) are re-thrown.
+ */
+export async function applyOps(c: IpvsOps, ops: readonly Op[], opts: ApplyOptions = {}): Promise<OpResult[]> {
+  const now = opts.now ?? (() => performance.now())
+  const failedAdds = new Set<string>()
+  const out: OpResult[] = []
+  for (const op of ops) {
+    const t0 = now()
+    let r: OpResult
+    if (op.op !== 'add-service' && failedAdds.has(keyOf(op))) r = { op, status: 'skipped', ms: 0 }
+    else {
+      try {
+        await run(c, op)
+        r = { op, status: 'ok', ms: now() - t0 }
+      } catch (e) {
+        if (!isLvsdError(e)) throw e
+        if (op.op === 'add-service') failedAdds.add(keyOf(op))
+        r = { op, status: 'failed', error: e, ms: now() - t0 }
+      }
+    }
+    out.push(r)
+    opts.onResult?.(r)
+  }
+  return out
+}
+
+/**
+ * The kernel's table as diff() expects it: every service with its destinations oldest first (the
+ * GET_DEST dump lists newest first). A service that vanishes between the two dumps is left out.
+ */
+export async function readTable(c: Pick<IpvsOps, 'listServices' | 'listDests'>): Promise<ServiceState[]> {
+  const out: ServiceState[] = []
+  for (const service of await c.listServices()) {
+    try {
+      const dests = await c.listDests(service.key)
+      out.push({ service, dests: [...dests].reverse() })
+    } catch (e) {
+      if (isLvsdError(e, 'LVSD_NL_KERNEL') && e.details.code === 'ESRCH') continue
+      throw e
+    }
+  }
+  return out
+}
+
+export interface ReconcileResult {
+  readonly ops: readonly Op[]
+  readonly results: readonly OpResult[]
+}
+
+/** One pass: read the kernel's table, diff it against `desired`, apply. */
+export async function reconcile(
+  c: IpvsOps,
+  desired: readonly ServiceState[],
+  owned: Iterable<string> = [],
+  opts: ApplyOptions = {},
+): Promise<ReconcileResult> {
+  const ops = diff(desired, await readTable(c), owned)
+  return { ops, results: await applyOps(c, ops, opts) }
+}

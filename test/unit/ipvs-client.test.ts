@@ -1,0 +1,354 @@
+// IpvsClient and apply/reconcile against a fake IPVS kernel at the netlink message seam: family resolution
+// with one module load, errors naming command + errno + extended ACK, dumps, and reconciliation passes.
+import test from 'ava'
+import type { LvsdError } from '../../src/errors.js'
+import { readTable, reconcile } from '../../src/ipvs/apply.js'
+import { CMD, cmdName } from '../../src/ipvs/attrs.js'
+import { IpvsClient } from '../../src/ipvs/client.js'
+import { decode, encode, type IpvsMessage, ipvsMessage } from '../../src/ipvs/codec.js'
+import {
+  type Destination,
+  daemonFromWire,
+  daemonToWire,
+  destFromWire,
+  destToWire,
+  type Service,
+  type SyncDaemon,
+  serviceFromWire,
+  serviceKeyFromWire,
+  serviceToWire,
+} from '../../src/ipvs/domain.js'
+import { defaultDest, defaultService, destId, type ServiceState, serviceId } from '../../src/ipvs/model.js'
+import { parseAddr } from '../../src/net/addr.js'
+import {
+  CTRL_ATTR_FAMILY_ID,
+  CTRL_ATTR_FAMILY_NAME,
+  CTRL_CMD_NEWFAMILY,
+  GENL_ID_CTRL,
+  encode as genlEncode,
+} from '../../src/net/genl.js'
+import { AttrBuilder } from '../../src/net/nlattr.js'
+import {
+  NLM_F_ACK,
+  NLM_F_DUMP,
+  NLM_F_DUMP_INTR,
+  NLM_F_MULTI,
+  NLM_F_REQUEST,
+  NLMSG_DONE,
+  type NlMessage,
+} from '../../src/net/nlmsg.js'
+import { ack, type Datagram, errno, fakeClient, multipart, reply } from '../helpers/fake-kernel.js'
+
+const IPVS = 0x20
+
+/** A small model of the kernel's IPVS state: head insertion of destinations, the kernel's errnos. */
+class FakeIpvs {
+  present = true
+  services = new Map<string, { svc: Service; dests: Destination[] }>()
+  timeouts = { tcp: 900, tcpFin: 120, udp: 300 }
+  daemons: SyncDaemon[] = []
+  zeroed: string[] = []
+  interruptDumps = 0
+  /** Commands seen, by name. */
+  log: string[] = []
+  failNext: { cmd: number; errno: string; extAck?: string } | undefined
+
+  handle = (req: NlMessage): Datagram[] => {
+    if (req.type === GENL_ID_CTRL) return this.present ? [this.family(req), ack(req)] : [errno(req, 'ENOENT')]
+    if (req.type !== IPVS) return [errno(req, 'EOPNOTSUPP')]
+    const m = decode(req.payload).value
+    this.log.push(cmdName(m.cmd))
+    if (this.failNext?.cmd === m.cmd) {
+      const f = this.failNext
+      this.failNext = undefined
+      return [errno(req, f.errno, f.extAck ? { message: f.extAck } : undefined)]
+    }
+    const r = this.command(req, m)
+    return typeof r === 'string' ? [errno(req, r)] : r
+  }
+
+  private family(req: NlMessage): NlMessage {
+    const attrs = new AttrBuilder().u16(CTRL_ATTR_FAMILY_ID, IPVS).string(CTRL_ATTR_FAMILY_NAME, 'IPVS').attrs()
+    return reply(
+      req,
+      GENL_ID_CTRL,
+      genlEncode({ cmd: CTRL_CMD_NEWFAMILY, version: 2, reserved: 0, header: Buffer.alloc(0), attrs }),
+    )
+  }
+
+  private dump(req: NlMessage, msgs: IpvsMessage[]): Datagram[] {
+    if (this.interruptDumps > 0) {
+      this.interruptDumps--
+      const parts = msgs.map((x) => reply(req, IPVS, encode(x), NLM_F_MULTI | NLM_F_DUMP_INTR))
+      return [[...parts, reply(req, NLMSG_DONE, Buffer.alloc(4), NLM_F_MULTI | NLM_F_DUMP_INTR)]]
+    }
+    return [
+      multipart(
+        req,
+        IPVS,
+        msgs.map((x) => encode(x)),
+      ),
+    ]
+  }
+
+  private command(req: NlMessage, m: IpvsMessage): Datagram[] | string {
+    const id = m.service ? serviceId(serviceKeyFromWire(m.service)) : ''
+    const s = this.services.get(id)
+    switch (m.cmd) {
+      case CMD.NEW_SERVICE: {
+        if (s) return 'EEXIST'
+        const svc = serviceFromWire(m.service ?? {})
+        if (!['rr', 'wrr', 'mh', 'sh', 'lc'].includes(svc.scheduler)) return 'ENOENT'
+        this.services.set(id, { svc, dests: [] })
+        return [ack(req)]
+      }
+      case CMD.SET_SERVICE:
+        if (!s) return 'ESRCH'
+        s.svc = serviceFromWire(m.service ?? {})
+        return [ack(req)]
+      case CMD.DEL_SERVICE:
+        if (!s) return 'ESRCH'
+        this.services.delete(id)
+        return [ack(req)]
+      case CMD.GET_SERVICE:
+        return this.dump(
+          req,
+          [...this.services.values()].map((x) =>
+            ipvsMessage(CMD.NEW_SERVICE, {
+              service: { ...serviceToWire(x.svc), stats64: { conns: 5n, inBytes: 2n ** 40n } },
+            }),
+          ),
+        )
+      case CMD.NEW_DEST:
+      case CMD.SET_DEST:
+      case CMD.DEL_DEST: {
+        if (!s) return 'ESRCH'
+        const did = destId(destFromWire({ fwdMethod: 0, weight: 0, uThresh: 0, lThresh: 0, ...m.dest }, 4))
+        const at = s.dests.findIndex((d) => destId(d) === did)
+        if (m.cmd === CMD.NEW_DEST) {
+          if (at >= 0) return 'EEXIST'
+          s.dests.unshift(destFromWire(m.dest ?? {}, 4))
+        } else if (at < 0) return 'ENOENT'
+        else if (m.cmd === CMD.SET_DEST) s.dests[at] = destFromWire(m.dest ?? {}, 4)
+        else s.dests.splice(at, 1)
+        return [ack(req)]
+      }
+      case CMD.GET_DEST:
+        if (!s) return 'ESRCH'
+        return this.dump(
+          req,
+          s.dests.map((d) =>
+            ipvsMessage(CMD.NEW_DEST, { dest: { ...destToWire(d), activeConns: 2, inactConns: 1, persistConns: 0 } }),
+          ),
+        )
+      case CMD.SET_CONFIG:
+        for (const k of ['tcp', 'tcpFin', 'udp'] as const)
+          if (m.timeouts?.[k]) this.timeouts[k] = m.timeouts[k] as number
+        return [ack(req)]
+      case CMD.GET_CONFIG:
+        return [reply(req, IPVS, encode(ipvsMessage(CMD.SET_CONFIG, { timeouts: this.timeouts }))), ack(req)]
+      case CMD.GET_INFO:
+        return [
+          reply(req, IPVS, encode(ipvsMessage(CMD.SET_INFO, { info: { version: 0x010201, connTabSize: 4096 } }))),
+          ack(req),
+        ]
+      case CMD.NEW_DAEMON: {
+        const d = daemonFromWire(m.daemon ?? {})
+        if (this.daemons.some((x) => x.state === d.state)) return 'EEXIST'
+        this.daemons.push(d)
+        return [ack(req)]
+      }
+      case CMD.DEL_DAEMON: {
+        const before = this.daemons.length
+        this.daemons = this.daemons.filter((x) => (x.state === 'master' ? 1 : 2) !== m.daemon?.state)
+        return before === this.daemons.length ? 'ESRCH' : [ack(req)]
+      }
+      case CMD.GET_DAEMON:
+        return this.dump(
+          req,
+          this.daemons.map((d) => ipvsMessage(CMD.NEW_DAEMON, { daemon: daemonToWire(d) })),
+        )
+      case CMD.ZERO:
+        this.zeroed.push(id || 'all')
+        return [ack(req)]
+      case CMD.FLUSH:
+        this.services.clear()
+        return [ack(req)]
+      default:
+        return 'EINVAL'
+    }
+  }
+}
+
+async function setup(opts: { present?: boolean } = {}) {
+  const fake = new FakeIpvs()
+  fake.present = opts.present ?? true
+  const { kernel, client: nl } = fakeClient(fake.handle)
+  return { fake, kernel, nl }
+}
+
+const vip = parseAddr('10.0.0.3')
+const seedKey = { protocol: 'tcp', addr: vip, port: 80 } as const
+const seedSvc = defaultService(seedKey, 'wrr')
+const rs = (last: number, over: Partial<Destination> = {}) =>
+  defaultDest(parseAddr(`10.0.0.${last}`), 80, 'droute', over)
+const seedTable: ServiceState[] = [{ service: seedSvc, dests: [rs(8), rs(7)] }]
+
+test('open resolves the IPVS family through nlctrl and sends requests to its id', async (t) => {
+  const { fake, kernel, nl } = await setup()
+  const c = await IpvsClient.open(nl)
+  t.is(c.familyId, IPVS)
+  await c.addService(seedSvc)
+  const sent = kernel.sent.at(-1)
+  t.is(sent?.type, IPVS)
+  t.is(sent?.flags, NLM_F_REQUEST | NLM_F_ACK)
+  t.deepEqual(fake.log, ['NEW_SERVICE'])
+})
+
+test('an absent family makes open load the module once and resolve again', async (t) => {
+  const { fake, nl } = await setup({ present: false })
+  let loads = 0
+  const c = await IpvsClient.open(nl, {
+    loadModule: () => {
+      loads++
+      fake.present = true
+    },
+  })
+  t.is(loads, 1)
+  t.is(c.familyId, IPVS)
+})
+
+test('IPVS missing even after the module load is LVSD_GENL_FAMILY_ABSENT, loader called once', async (t) => {
+  const { nl } = await setup({ present: false })
+  let loads = 0
+  const e = (await t.throwsAsync(
+    IpvsClient.open(nl, {
+      loadModule: () => {
+        loads++
+        throw new Error('modprobe: FATAL: Module ip_vs not found')
+      },
+    }),
+    { code: 'LVSD_GENL_FAMILY_ABSENT' },
+  )) as LvsdError | undefined
+  t.is(loads, 1)
+  t.regex(String(e?.details.loadError), /Module ip_vs not found/)
+  await t.throwsAsync(IpvsClient.open(nl), { code: 'LVSD_GENL_FAMILY_ABSENT' })
+})
+
+test('a kernel refusal names the command, the errno and the extended ACK text', async (t) => {
+  const { fake, nl } = await setup()
+  const c = await IpvsClient.open(nl)
+  const e = (await t.throwsAsync(c.addDest(seedKey, rs(7)), { code: 'LVSD_NL_KERNEL' })) as LvsdError | undefined
+  t.like(e?.details, { command: 'NEW_DEST', errno: 3, code: 'ESRCH' })
+  await c.addService(seedSvc)
+  fake.failNext = { cmd: CMD.NEW_DEST, errno: 'EINVAL', extAck: 'Attribute failed policy validation' }
+  const e2 = (await t.throwsAsync(c.addDest(seedKey, rs(7)), { code: 'LVSD_NL_KERNEL' })) as LvsdError | undefined
+  t.like(e2?.details, { command: 'NEW_DEST', errno: 22, code: 'EINVAL', extAck: 'Attribute failed policy validation' })
+  t.regex(e2?.message ?? '', /NEW_DEST tcp 10\.0\.0\.3:80 -> 10\.0\.0\.7:80/)
+  const e3 = await t.throwsAsync(c.addService({ ...seedSvc, key: { ...seedKey, port: 81 }, scheduler: 'nosuch' }))
+  t.like((e3 as { details?: object })?.details, { command: 'NEW_SERVICE', code: 'ENOENT' })
+})
+
+test('listServices and listDests dump with NLM_F_DUMP; destinations come newest first', async (t) => {
+  const { kernel, nl } = await setup()
+  const c = await IpvsClient.open(nl)
+  await c.addService(seedSvc)
+  await c.addDest(seedKey, rs(7))
+  await c.addDest(seedKey, rs(8, { weight: -1 }))
+  const [svc, ...more] = await c.listServices()
+  t.is(more.length, 0)
+  t.is(kernel.sent.at(-1)?.flags, NLM_F_REQUEST | NLM_F_ACK | NLM_F_DUMP)
+  const { stats, ...plain } = svc ?? ({} as never)
+  t.deepEqual(plain, seedSvc)
+  t.is(stats?.inBytes, 2n ** 40n)
+  const dests = await c.listDests(seedKey)
+  t.deepEqual(
+    dests.map((d) => [d.addr.bytes[3], d.weight, d.activeConns]),
+    [
+      [8, -1, 2],
+      [7, 1, 2],
+    ],
+  )
+  t.deepEqual(
+    (await readTable(c))[0]?.dests.map((d) => d.addr.bytes[3]),
+    [7, 8],
+  )
+})
+
+test('a dump the kernel marks interrupted is retried, and given up on after three tries', async (t) => {
+  const { fake, nl } = await setup()
+  const c = await IpvsClient.open(nl)
+  await c.addService(seedSvc)
+  fake.interruptDumps = 2
+  t.is((await c.listServices()).length, 1)
+  fake.interruptDumps = 3
+  await t.throwsAsync(c.listServices(), { code: 'LVSD_NL_PROTOCOL' })
+})
+
+test('timeouts, info, sync daemons, zero and flush', async (t) => {
+  const { fake, nl } = await setup()
+  const c = await IpvsClient.open(nl)
+  await c.setTimeouts({ tcp: 30, tcpFin: 5, udp: 60 })
+  t.deepEqual(await c.getTimeouts(), { tcp: 30, tcpFin: 5, udp: 60 })
+  t.deepEqual(await c.getInfo(), { version: '1.2.1', versionCode: 0x010201, connTabSize: 4096 })
+  const master: SyncDaemon = { state: 'master', ifname: 'eth0', syncId: 51 }
+  await c.startDaemon(master)
+  await t.throwsAsync(c.startDaemon(master), { code: 'LVSD_NL_KERNEL' })
+  t.deepEqual(await c.listDaemons(), [master])
+  await c.stopDaemon('master')
+  t.deepEqual(await c.listDaemons(), [])
+  await c.addService(seedSvc)
+  await c.zero(seedKey)
+  await c.zero()
+  t.deepEqual(fake.zeroed, ['tcp/10.0.0.3/80', 'all'])
+  await c.flush()
+  t.deepEqual(await c.listServices(), [])
+})
+
+test('reconcile programs the seed table, then finds nothing to do', async (t) => {
+  const { fake, nl } = await setup()
+  const c = await IpvsClient.open(nl)
+  const seen: string[] = []
+  const first = await reconcile(c, seedTable, [], { onResult: (r) => seen.push(`${r.op.op}:${r.status}`) })
+  t.deepEqual(seen, ['add-service:ok', 'add-dest:ok', 'add-dest:ok'])
+  t.deepEqual(
+    fake.log.filter((x) => !x.startsWith('GET')),
+    ['NEW_SERVICE', 'NEW_DEST', 'NEW_DEST'],
+  )
+  t.is(first.results.length, 3)
+  const second = await reconcile(c, seedTable)
+  t.deepEqual(second.ops, [])
+})
+
+test('a destination deleted behind lvsd’s back is restored; an unowned service is left alone', async (t) => {
+  const { fake, nl } = await setup()
+  const c = await IpvsClient.open(nl)
+  await reconcile(c, seedTable)
+  const other = defaultService({ protocol: 'tcp', addr: parseAddr('10.0.0.4'), port: 80 }, 'rr')
+  await c.addService(other)
+  await c.delDest(seedKey, rs(8))
+  fake.log = []
+  const r = await reconcile(c, seedTable)
+  t.deepEqual(
+    r.results.map((x) => `${x.op.op} ${x.status}`),
+    ['add-dest ok'],
+  )
+  t.deepEqual(
+    fake.log.filter((x) => !x.startsWith('GET')),
+    ['NEW_DEST'],
+  )
+  t.true(fake.services.has('tcp/10.0.0.4/80'))
+})
+
+test('when a service cannot be added its destinations are skipped, not sent', async (t) => {
+  const { fake, nl } = await setup()
+  const c = await IpvsClient.open(nl)
+  const bad: ServiceState[] = [{ service: { ...seedSvc, scheduler: 'nosuch' }, dests: [rs(7)] }]
+  const r = await reconcile(c, bad)
+  t.deepEqual(
+    r.results.map((x) => x.status),
+    ['failed', 'skipped'],
+  )
+  t.is(r.results[0]?.error?.details.code, 'ENOENT')
+  t.false(fake.log.includes('NEW_DEST'))
+})
