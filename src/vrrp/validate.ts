@@ -28,7 +28,6 @@ export const DROP_REASONS = [
   'checksum',
   'vrid', // another virtual router's packet: not an error, counted apart
   'own', // our own packet, looped back (the source is one of our addresses)
-  'owner', // we are the address owner (priority 255): RFC 5798 §7.1 drops everything
   'auth', // v2 authentication type or password differs
   'interval', // v2 interval differs from ours; v3 interval of 0
   'addrs', // the VIP list differs from ours and the sender is not the owner
@@ -68,6 +67,8 @@ export type Verdict =
       dst: Addr
       /** The sender is the owner and its VIP list differs from ours: accepted, worth a log line. */
       addrsMismatch: boolean
+      /** We are the address owner too (priority 255): a misconfiguration, worth a log line. */
+      ownerConflict: boolean
     }
   | { ok: false; reason: DropReason }
 
@@ -126,7 +127,9 @@ export function validate(buf: Buffer, rx: Received, local: LocalInstance): Verdi
 
   if (buf[start + 1] !== local.vrid) return drop('vrid')
   if (local.ownAddrs.some((a) => sameAddr(a, src))) return drop('own')
-  if (local.priority === 255) return drop('owner')
+  // RFC 5798 §7.1 drops everything at the owner; RFC 9568 erratum 8298 (verified) processes the
+  // advert instead, so two owners settle by the address tie-break rather than both staying master.
+  const ownerConflict = local.priority === 255
 
   // The checks above guarantee the layout, so decode cannot throw here.
   const advert = decode(buf.subarray(start, end), 0, local.family).value
@@ -146,7 +149,7 @@ export function validate(buf: Buffer, rx: Received, local: LocalInstance): Verdi
 
   const mismatch = !sameSet(advert.addrs, local.vips)
   if (mismatch && advert.priority !== 255) return drop('addrs')
-  return { ok: true, advert, src, dst, addrsMismatch: mismatch }
+  return { ok: true, advert, src, dst, addrsMismatch: mismatch, ownerConflict }
 }
 
 /** The advert's interval in centiseconds, the unit the state machine learns (v2 sends seconds). */

@@ -244,3 +244,19 @@ test('three nodes: on a priority-0 advert the highest backup wins the skew race'
   t.deepEqual(l.becameMaster('d2'), [{ at: 5_000 + 41, why: 'priority_zero' }])
   t.deepEqual(l.becameMaster('d3'), [])
 })
+
+test('two address owners (misconfigured) settle on the higher address instead of both staying Master', (t) => {
+  const l = new Link()
+  l.add('d1', '10.0.0.5', { ...V2, priority: 255 })
+  l.add('d2', '10.0.0.6', { ...V2, priority: 255 })
+  l.start('d1')
+  l.start('d2')
+  l.run(10_000)
+  t.is(l.node('d2').s.role, 'MASTER')
+  t.is(l.node('d1').s.role, 'BACKUP')
+  t.false(l.node('d1').hasVips)
+  t.deepEqual(
+    l.transitions.filter((x) => x.node === 'd1').map((x) => x.why),
+    ['startup_owner', 'higher_priority'],
+  )
+})

@@ -177,7 +177,6 @@ const drops: Array<[string, () => Buffer, Received, LocalInstance, string]> = [
   ['another VRID', () => ip4(v2({ vrid: 52 })), rx4, local2, 'vrid'],
   ['our own advert looped back', () => ip4(v2(), { src: A('10.0.0.6') }), rx4, local2, 'own'],
   ['our own IPv6 advert', () => v36({}, A('fe80::c0:ff:fe00:6')), rx6(255, A('fe80::c0:ff:fe00:6')), local6, 'own'],
-  ['we are the address owner', () => ip4(v2()), rx4, { ...local2, priority: 255 }, 'owner'],
   ['v2 auth type 1 at a type-0 instance', () => ipOf('v2-auth-pass'), rx4, { ...local2auth, auth: undefined }, 'auth'],
   ['v2 auth type 0 at a PASS instance', () => ip4(v2({ vrid: 53, addrs: [A('10.0.0.4')] })), rx4, local2auth, 'auth'],
   [
@@ -222,6 +221,15 @@ test("the owner's advert with a different VIP list is accepted but flagged (RFC 
 test('a valid IPv6 advert built here passes, and fails checksum when the source differs', (t) => {
   t.true(validate(v36(), rx6(), local6).ok)
   t.deepEqual(validate(v36(), rx6(255, A('fe80::99')), local6), { ok: false, reason: 'checksum' })
+})
+
+test('an advert reaching the address owner is accepted and flagged (RFC 9568 erratum 8298)', (t) => {
+  const v = validate(ip4(v2({ priority: 255 })), rx4, { ...local2, priority: 255 })
+  t.true(v.ok)
+  if (v.ok) t.true(v.ownerConflict)
+  const plain = validate(ip4(v2()), rx4, local2)
+  if (plain.ok) t.false(plain.ownerConflict)
+  else t.fail(plain.reason)
 })
 
 test('VIP order does not matter', (t) => {
