@@ -103,8 +103,11 @@ export class ObjSchema<F extends Fields> extends Schema<ObjOut<F>> {
     for (const [key, schema] of Object.entries(this.fields)) {
       if (seen.has(key) || key === skip) continue
       const a = absentValue(schema)
-      if (a.ok) out[key] = a.value
-      else {
+      if (a.ok) {
+        out[key] = a.value
+        // defaults filled in have no node of their own: checks about them point at the parent
+        if (a.value !== null && typeof a.value === 'object') ctx.remember(a.value, joinPath(path, key), mapOffset)
+      } else {
         ctx.reportAt(mapOffset, joinPath(path, key), 'required key missing')
         ok = false
       }

@@ -21,9 +21,19 @@ lvsd reads one YAML file. Its JSON Schema is \`conf/lvsd.schema.json\` (editors 
 - **Unknown keys are errors** (keepalived only warns), with a "did you mean" hint; duplicate keys too.
 - **Types are strict**: \`yes\`/\`no\` are not booleans; a duration needs a unit (\`1s\`, \`500ms\`,
   \`2m\`, \`1h\`): a bare \`1\` is an error, not a guess; ports and weights must be integers.
-- **Checks across entries** (duplicate VRIDs on one interface and family, unknown \`follow\` or
-  script references, duplicate services or real servers, families, VRRP timing rules, quorum…) run
-  once the file is structurally valid, so a typo never causes a cascade of follow-on errors.
+- **Checks across entries** (duplicate VRIDs on one interface and family, duplicate names, VIPs,
+  services and real servers, unknown \`follow\`, script and sync-group references, address
+  families, VRRP timing rules, quorum, thresholds, forwarding-specific rules…) run on every entry
+  that is itself valid, in the same run as the key errors. An invalid entry is reported and left
+  out; a reference into a list that lost an entry is not checked, so one typo never causes a
+  cascade of follow-on errors.
+- **VRRP timing**: version 2 intervals are whole seconds (1s..255s), version 3 intervals are
+  10ms..40.95s in steps of 10ms; IPv6 instances need version 3; one address family per instance.
+- **YAML details**: the file is YAML 1.2, so \`0660\` would be the number 660: the \`mode\` key
+  reads its digits from the source text instead. Anchors and aliases work; several documents in
+  one file do not.
+- **twos** (power-of-two-choices) is in Linux 6.6's IPVS sources but not in Debian 12's 6.1
+  kernel; using it gives a warning, not an error.
 - **Programs are checked on disk**: \`argv[0]\` of track scripts, notify programs, quorum programs
   and \`exec\` checks must be absolute paths to executable files when the file is checked; an
   https \`ca_file\` must be readable. Tracked files (\`track.files\`, \`file\` checks) may not exist yet.
