@@ -9,6 +9,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs'
 import { join, resolve } from 'node:path'
@@ -99,6 +100,17 @@ function track(p: ChildProcess): void {
   }
 }
 
+const DAY_MS = 24 * 3600_000
+/** Run dirs are removed after each run; one survives only if its node process was killed. */
+function sweepRuns(dir: string): void {
+  mkdirSync(dir, { recursive: true })
+  for (const e of readdirSync(dir)) {
+    const p = join(dir, e)
+    const st = statSync(p, { throwIfNoEntry: false })
+    if (e.startsWith('r-') && st && Date.now() - st.mtimeMs > DAY_MS) rmSync(p, { recursive: true, force: true })
+  }
+}
+
 function readText(p: string): string {
   return existsSync(p) ? readFileSync(p, 'utf8') : ''
 }
@@ -150,7 +162,7 @@ export async function runInVm(o: VmRunOptions): Promise<VmRunResult> {
   const p = prepareVm()
   const timeoutMs = o.timeoutMs ?? 120_000
   const cwd = resolve(o.cwd ?? process.cwd())
-  mkdirSync(join(cacheRoot(), 'runs'), { recursive: true })
+  sweepRuns(join(cacheRoot(), 'runs'))
   const runDir = mkdtempSync(join(cacheRoot(), 'runs', 'r-'))
   const outDir = join(runDir, 'out')
   mkdirSync(outDir)
