@@ -115,7 +115,15 @@ function checkService(ctx: Ctx, vrrp: RawVrrp | undefined, s: RawService, family
     const inst = vrrp.instances.find((i) => i.name === s.follow)
     const names = vrrp.instances.map((i) => i.name)
     if (!inst) reportOn(ctx, s, 'follow', `unknown VRRP instance '${s.follow}'${didYouMean(s.follow, names)}`)
-    else if (
+    else if (!inst.accept) {
+      // no accept mode drops packets to the VIPs before IPVS (LOCAL_IN) can schedule them
+      reportOn(
+        ctx,
+        s,
+        'follow',
+        `instance '${inst.name}' has accept: false, so IPVS would never see traffic to its VIPs`,
+      )
+    } else if (
       s.address &&
       ![...inst.vips, ...inst.excluded_vips].some((v) =>
         prefixContains({ addr: v.address.addr, len: v.address.addr.bytes.length * 8 }, s.address!),

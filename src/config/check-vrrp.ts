@@ -54,6 +54,15 @@ function checkTiming(ctx: Ctx, v: RawVrrp, inst: RawInstance): void {
 
 function checkFamilies(ctx: Ctx, v: RawVrrp, inst: RawInstance): void {
   const fam = inst.vips[0]!.address.addr.family
+  for (const list of [inst.vips, inst.excluded_vips]) {
+    for (const v of list) {
+      // iproute2 refuses a label that does not begin with the device name (eth0:web on eth0)
+      const dev = v.dev ?? inst.interface
+      if (v.label !== undefined && v.label !== dev && !v.label.startsWith(`${dev}:`)) {
+        reportOn(ctx, v, 'label', `must begin with the interface name, like ${dev}:0`)
+      }
+    }
+  }
   inst.vips.forEach((v, i) => {
     if (v.address.addr.family !== fam) {
       reportOn(
