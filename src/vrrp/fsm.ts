@@ -295,6 +295,8 @@ function stepMaster(o: Out, e: Event, now: number): Step {
       .arm('adver', now + s.config.advertMs)
       .done()
   }
+  // our own advert looped back (validate drops these; a stale priority must not unseat us)
+  if (compareAddr(e.src, s.config.primary) === 0) return o.done()
   if (beats(s, e.src, e.priority)) {
     o.transition('BACKUP', 'higher_priority').disarmAll()
     if (s.config.higherPrioAdvert) o.push({ kind: 'send', priority: prio })
@@ -303,7 +305,6 @@ function stepMaster(o: Out, e: Event, now: number): Step {
     o.set({ masterAdverMs, downCause: 'silence', preemptWindow: 'none' })
     return o.arm('masterDown', now + mdi(o.s, masterAdverMs)).done()
   }
-  if (compareAddr(e.src, s.config.primary) === 0) return o.done() // our own advert looped back
   if (!s.config.lowerPrioAdvert) return o.done() // RFC: discard
   // Two masters (split brain healing): assert ourselves at once and re-announce the VIPs, so
   // hosts that followed the other master's GARPs come back (keepalived #1528, #2649).

@@ -216,6 +216,7 @@ test('master hearing a lower priority (split brain) asserts itself and re-announ
 
 test('master ignores an advert from its own address (equal priority, equal address)', (t) => {
   t.deepEqual(step(masterAt(v2()), advert(100, 100, me), 9_000).actions, [])
+  t.deepEqual(step(masterAt(v2()), advert(200, 100, me), 9_000).actions, [], 'even with a higher (stale) priority')
 })
 
 test('shutdown: master sends priority 0 and removes VIPs; backup only stops its timer', (t) => {
