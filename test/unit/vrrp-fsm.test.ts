@@ -214,7 +214,7 @@ test('master hearing a lower priority (split brain) asserts itself and re-announ
   t.deepEqual(rfc.actions, [], 'RFC: discard')
 })
 
-test('master ignores an advert from its own address (equal priority, equal address)', (t) => {
+test('master ignores an advert from its own address, whatever its priority', (t) => {
   t.deepEqual(step(masterAt(v2()), advert(100, 100, me), 9_000).actions, [])
   t.deepEqual(step(masterAt(v2()), advert(200, 100, me), 9_000).actions, [], 'even with a higher (stale) priority')
 })
