@@ -5,10 +5,15 @@
       "target_name": "lvsd_native",
       "sources": ["native/addon.cc", "native/errno.cc", "native/poller.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
-      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
+      # NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS: when a worker is being stopped, node-addon-api
+      # drops an error it cannot throw instead of aborting the process.
+      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
       "cflags_cc!": ["-std=gnu++17", "-O3"],
       "cflags!": ["-O3"],
-      "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"]
+      "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      # -z nodelete: a worker that loaded the addon dlclose()s it at exit, but libuv still calls
+      # the poll handles' close callbacks (code in this library) after that; never unmap it.
+      "ldflags": ["-Wl,-z,nodelete"]
     }
   ]
 }

@@ -69,8 +69,11 @@ Value SetSockOpt(const CallbackInfo& info) {
   ARG_INT(1, level);
   ARG_INT(2, name);
   int rc;
-  if (info[3].IsNumber()) {
-    int v = info[3].As<Napi::Number>().Int32Value();
+  napi_valuetype value_type;
+  if (napi_typeof(env, info[3], &value_type) != napi_ok) return env.Undefined();
+  if (value_type == napi_number) {
+    int32_t v;
+    if (!Int(env, info[3], "value", &v)) return env.Undefined();
     rc = setsockopt(fd, level, name, &v, sizeof v);
   } else {
     ARG_BYTES(3, value);
@@ -111,11 +114,13 @@ Value SendTo(const CallbackInfo& info) {
   ARG_BYTES(1, data);
   uint8_t* addr = nullptr;
   size_t addr_len = 0;
-  if (!info[2].IsNull() && !info[2].IsUndefined() && !Bytes(env, info[2], "addr", &addr, &addr_len)) {
+  napi_valuetype to_type;
+  if (napi_typeof(env, info[2], &to_type) != napi_ok) return env.Undefined();
+  if (to_type != napi_null && to_type != napi_undefined && !Bytes(env, info[2], "addr", &addr, &addr_len)) {
     return env.Undefined();
   }
   int32_t flags = 0;
-  if (!info[3].IsUndefined() && !Int(env, info[3], "flags", &flags)) return env.Undefined();
+  if (!Int(env, info[3], "flags", &flags)) return env.Undefined();
   ssize_t n;
   do {
     n = sendto(fd, data, data_len, flags | MSG_DONTWAIT, reinterpret_cast<sockaddr*>(addr),
@@ -128,16 +133,24 @@ Value SendTo(const CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(n));
 }
 
-// recvmsg(fd, data, name, control, flags) → [bytes, namelen, controllen, msg_flags], or null when
-// nothing is queued. The caller owns (and copies out of) the three buffers.
+// recvmsg(fd, data, name, control, flags, out) → bytes, or null when nothing is queued; out
+// (Int32Array(3)) receives [namelen, controllen, msg_flags]. Results go into caller memory rather
+// than a new array, so a worker being stopped mid-call cannot make this fail. The caller owns (and
+// copies out of) all buffers.
 Value RecvMsg(const CallbackInfo& info) {
   Napi::Env env = info.Env();
   ARG_INT(0, fd);
   ARG_BYTES(1, data);
   ARG_BYTES(2, name);
   ARG_BYTES(3, control);
-  int32_t flags = 0;
-  if (!info[4].IsUndefined() && !Int(env, info[4], "flags", &flags)) return env.Undefined();
+  ARG_INT(4, flags);
+  int32_t* out;
+  size_t out_len;
+  if (!Ints(env, info[5], "out", &out, &out_len)) return env.Undefined();
+  if (out_len < 3) {
+    ThrowType(env, "out (an Int32Array of 3)");
+    return env.Undefined();
+  }
   iovec iov{data, data_len};
   msghdr msg{};
   msg.msg_name = name_len > 0 ? name : nullptr;
@@ -154,12 +167,10 @@ Value RecvMsg(const CallbackInfo& info) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) return env.Null();
     return ThrowErrno(env, "recvmsg", errno);
   }
-  Napi::Array out = Napi::Array::New(env, 4);
-  out.Set(0u, Napi::Number::New(env, static_cast<double>(n)));
-  out.Set(1u, Napi::Number::New(env, msg.msg_namelen));
-  out.Set(2u, Napi::Number::New(env, static_cast<double>(msg.msg_controllen)));
-  out.Set(3u, Napi::Number::New(env, msg.msg_flags));
-  return out;
+  out[0] = static_cast<int32_t>(msg.msg_namelen);
+  out[1] = static_cast<int32_t>(msg.msg_controllen);
+  out[2] = msg.msg_flags;
+  return Napi::Number::New(env, static_cast<double>(n));
 }
 
 Value Close(const CallbackInfo& info) {
@@ -189,12 +200,13 @@ Value AttachFilter(const CallbackInfo& info) {
 
 Value IfNameToIndex(const CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsString()) {
-    ThrowType(env, "name");
+  char name[IF_NAMESIZE + 1] = {0};
+  size_t len = 0;
+  if (napi_get_value_string_utf8(env, info[0], name, sizeof name, &len) != napi_ok || len >= IF_NAMESIZE) {
+    ThrowType(env, "name (an interface name shorter than 16 bytes)");
     return env.Undefined();
   }
-  std::string name = info[0].As<Napi::String>().Utf8Value();
-  unsigned idx = if_nametoindex(name.c_str());
+  unsigned idx = if_nametoindex(name);
   if (idx == 0) return ThrowErrno(env, "if_nametoindex", errno);
   return Napi::Number::New(env, idx);
 }
@@ -221,17 +233,19 @@ Value SchedSetScheduler(const CallbackInfo& info) {
   return Napi::Number::New(env, GetTid());
 }
 
-// schedGetScheduler() → [policy, priority] of the calling thread.
+// schedGetScheduler() → policy, schedGetPriority() → priority, both of the calling thread.
 Value SchedGetScheduler(const CallbackInfo& info) {
   Napi::Env env = info.Env();
   int policy = sched_getscheduler(0);
   if (policy < 0) return ThrowErrno(env, "sched_getscheduler", errno);
+  return Napi::Number::New(env, policy);
+}
+
+Value SchedGetPriority(const CallbackInfo& info) {
+  Napi::Env env = info.Env();
   sched_param sp{};
   if (sched_getparam(0, &sp) < 0) return ThrowErrno(env, "sched_getparam", errno);
-  Napi::Array out = Napi::Array::New(env, 2);
-  out.Set(0u, Napi::Number::New(env, policy));
-  out.Set(1u, Napi::Number::New(env, sp.sched_priority));
-  return out;
+  return Napi::Number::New(env, sp.sched_priority);
 }
 
 Value GetTidJs(const CallbackInfo& info) { return Napi::Number::New(info.Env(), GetTid()); }
@@ -256,6 +270,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"ifIndexToName", IfIndexToName},
       {"schedSetScheduler", SchedSetScheduler},
       {"schedGetScheduler", SchedGetScheduler},
+      {"schedGetPriority", SchedGetPriority},
       {"gettid", GetTidJs},
   };
   for (const Fn& f : fns) exports.Set(f.name, Napi::Function::New(env, f.fn, f.name));

@@ -1,4 +1,7 @@
-// Helpers shared by the addon's translation units: errno errors and byte-argument access.
+// Helpers shared by the addon's translation units: errno errors and argument access. All of them
+// use raw Node-API calls whose failures are tolerated: a worker can be stopped (JavaScript can no
+// longer run there) in the middle of any call, and node-addon-api's checked wrappers would then
+// abort the process (docs/native.md).
 #pragma once
 
 #include <napi.h>
@@ -20,6 +23,9 @@ bool ThrowType(Napi::Env env, const char* what);
 
 // Views a Uint8Array/Buffer argument without copying. False (with a TypeError thrown) otherwise.
 bool Bytes(Napi::Env env, const Napi::Value& v, const char* what, uint8_t** data, size_t* len);
+
+// Views an Int32Array argument (used for out-parameters, which need no JS calls to fill).
+bool Ints(Napi::Env env, const Napi::Value& v, const char* what, int32_t** data, size_t* len);
 
 // Reads an integer argument. False (with a TypeError thrown) if it is not a number.
 bool Int(Napi::Env env, const Napi::Value& v, const char* what, int32_t* out);

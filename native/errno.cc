@@ -29,42 +29,64 @@ const char* ErrnoName(int err) {
   }
 }
 
+// Raw Node-API with statuses ignored: these run while a worker may be stopping (JavaScript can
+// no longer run there), when node-addon-api's checked calls would abort the whole process.
+static void SetString(napi_env env, napi_value obj, const char* key, const std::string& value) {
+  napi_value v;
+  if (napi_create_string_utf8(env, value.c_str(), value.size(), &v) == napi_ok) napi_set_named_property(env, obj, key, v);
+}
+
 Napi::Value ThrowErrno(Napi::Env env, const char* syscall, int err) {
   const char* name = ErrnoName(err);
   std::string code = name != nullptr ? name : "E" + std::to_string(err);
   std::string msg = std::string(syscall) + ": " + std::strerror(err) + " (" + code + ")";
-  Napi::Error e = Napi::Error::New(env, msg);
-  e.Set("code", Napi::String::New(env, code));
-  e.Set("errno", Napi::Number::New(env, err));
-  e.Set("syscall", Napi::String::New(env, syscall));
-  e.ThrowAsJavaScriptException();
+  napi_value message;
+  napi_value error;
+  napi_value num;
+  if (napi_create_string_utf8(env, msg.c_str(), msg.size(), &message) == napi_ok &&
+      napi_create_error(env, nullptr, message, &error) == napi_ok) {
+    SetString(env, error, "code", code);
+    if (napi_create_int32(env, err, &num) == napi_ok) napi_set_named_property(env, error, "errno", num);
+    SetString(env, error, "syscall", syscall);
+    napi_throw(env, error);
+  }
   return env.Undefined();
 }
 
 bool ThrowType(Napi::Env env, const char* what) {
-  Napi::TypeError::New(env, std::string("invalid argument: ") + what).ThrowAsJavaScriptException();
+  std::string msg = std::string("invalid argument: ") + what;
+  napi_throw_type_error(env, nullptr, msg.c_str());
   return false;
 }
 
-bool Bytes(Napi::Env env, const Napi::Value& v, const char* what, uint8_t** data, size_t* len) {
-  if (!v.IsTypedArray()) return ThrowType(env, what);
+static bool TypedArray(Napi::Env env, const Napi::Value& v, napi_typedarray_type want, void** data, size_t* len) {
   napi_typedarray_type type;
-  size_t length;
-  void* ptr;
   napi_value ab;
   size_t offset;
-  if (napi_get_typedarray_info(env, v, &type, &length, &ptr, &ab, &offset) != napi_ok ||
-      type != napi_uint8_array) {
-    return ThrowType(env, what);
-  }
-  *data = static_cast<uint8_t*>(ptr);
-  *len = length;
+  bool is = false;
+  return napi_is_typedarray(env, v, &is) == napi_ok && is &&
+         napi_get_typedarray_info(env, v, &type, len, data, &ab, &offset) == napi_ok && type == want;
+}
+
+bool Bytes(Napi::Env env, const Napi::Value& v, const char* what, uint8_t** data, size_t* len) {
+  void* p;
+  if (!TypedArray(env, v, napi_uint8_array, &p, len)) return ThrowType(env, what);
+  *data = static_cast<uint8_t*>(p);
+  return true;
+}
+
+bool Ints(Napi::Env env, const Napi::Value& v, const char* what, int32_t** data, size_t* len) {
+  void* p;
+  if (!TypedArray(env, v, napi_int32_array, &p, len)) return ThrowType(env, what);
+  *data = static_cast<int32_t*>(p);
   return true;
 }
 
 bool Int(Napi::Env env, const Napi::Value& v, const char* what, int32_t* out) {
-  if (!v.IsNumber()) return ThrowType(env, what);
-  *out = v.As<Napi::Number>().Int32Value();
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_number || napi_get_value_int32(env, v, out) != napi_ok) {
+    return ThrowType(env, what);
+  }
   return true;
 }
 

@@ -24,22 +24,25 @@ export interface NativeAddon {
   getsockopt(fd: number, level: number, name: number, buf: Uint8Array): number
   /** Bytes sent, or -EAGAIN when the send queue is full. */
   sendto(fd: number, data: Uint8Array, to: Uint8Array | null, flags: number): number
-  /** [bytes, namelen, controllen, msg_flags], or null when nothing is queued. */
+  /** Bytes received (may exceed data.length with MSG_TRUNC), or null when nothing is queued; fills out with [namelen, controllen, msg_flags]. */
   recvmsg(
     fd: number,
     data: Uint8Array,
     name: Uint8Array,
     control: Uint8Array,
     flags: number,
-  ): [number, number, number, number] | null
+    out: Int32Array,
+  ): number | null
   close(fd: number): void
   attachFilter(fd: number, program: Uint8Array): void
   ifNameToIndex(name: string): number
   ifIndexToName(index: number): string
   /** Calling thread only; returns its tid. */
   schedSetScheduler(policy: number, priority: number): number
-  /** [policy, priority] of the calling thread. */
-  schedGetScheduler(): [number, number]
+  /** Policy of the calling thread. */
+  schedGetScheduler(): number
+  /** Priority (sched_param.sched_priority) of the calling thread. */
+  schedGetPriority(): number
   gettid(): number
   readonly EAGAIN: number
   Poller: new (fd: number, callback: (status: number, events: number) => void) => NativePoller

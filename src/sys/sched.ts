@@ -32,7 +32,8 @@ export function setThreadRealtime(priority: number, policy: number = SCHED_RR): 
 /** Policy and priority of the calling thread. */
 export function getThreadPolicy(): { tid: number; policy: number; priority: number } {
   const n = native()
-  const [policy, priority] = sys(() => n.schedGetScheduler())
+  const policy = sys(() => n.schedGetScheduler())
+  const priority = sys(() => n.schedGetPriority())
   return { tid: n.gettid(), policy, priority }
 }
 

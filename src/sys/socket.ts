@@ -40,6 +40,8 @@ export class Socket implements SocketApi {
   private readonly data: Buffer
   private readonly name = Buffer.alloc(SOCKADDR_STORAGE_SIZE)
   private readonly control: Buffer
+  /** recvmsg out-parameters: namelen, controllen, msg_flags. */
+  private readonly info = new Int32Array(3)
   private readonly drainLimit: number
 
   /** socket(2) with SOCK_NONBLOCK | SOCK_CLOEXEC added. */
@@ -103,9 +105,9 @@ export class Socket implements SocketApi {
 
   /** One datagram, or undefined when the queue is empty. */
   receive(): Received | undefined {
-    const r = sys(() => this.n.recvmsg(this.fdValue, this.data, this.name, this.control, 0))
-    if (r === null) return undefined
-    const [bytes, nameLen, controlLen, flags] = r
+    const bytes = sys(() => this.n.recvmsg(this.fdValue, this.data, this.name, this.control, 0, this.info))
+    if (bytes === null) return undefined
+    const [nameLen = 0, controlLen = 0, flags = 0] = this.info
     return {
       // bytes can exceed the buffer for MSG_TRUNC-style reads; only what was stored is copied
       data: own(this.data, bytes),
