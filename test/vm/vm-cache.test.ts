@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import test from 'ava'
 import { prepareKernel, resolveAbi } from '../../src/lab/vm/kernel.js'
 import { VmError, withLock } from '../../src/lab/vm/proc.js'
-import { qemuArgs } from '../../src/lab/vm/runner.js'
+import { qemuArgs, runInVm } from '../../src/lab/vm/runner.js'
 
 const scratch = mkdtempSync(join(tmpdir(), 'lvsd-vm-cache-'))
 test.after.always(() => rmSync(scratch, { recursive: true, force: true }))
@@ -82,5 +82,13 @@ test('qemu gets no network device, TCG, and the host root only read-only', (t) =
   t.regex(shares[0] as string, /path=\/,.*readonly=on/)
   t.regex(shares[1] as string, /path=\/runs\/r-1\/out,/)
   t.notRegex(shares[1] as string, /readonly/)
-  t.throws(() => qemuArgs(p, '/runs/with space', { command: ['true'] }), { instanceOf: VmError })
+  const bad = t.throws(() => qemuArgs(p, '/runs/with space', { command: ['true'] }), { instanceOf: VmError })
+  t.is(bad?.kind, 'bad-request')
+})
+
+test('a cwd under /tmp is refused before booting: the guest has its own empty /tmp', async (t) => {
+  const started = Date.now()
+  const err = await t.throwsAsync(runInVm({ command: ['true'], cwd: scratch }), { instanceOf: VmError })
+  t.is(err?.kind, 'bad-request')
+  t.true(Date.now() - started < 5_000, 'no VM was booted')
 })

@@ -11,6 +11,7 @@ export type VmErrorKind =
   | 'timeout' // the wall-clock limit killed qemu
   | 'no-exit-code' // qemu ended but the guest never wrote the command's exit status
   | 'qemu-failed' // qemu could not be started
+  | 'bad-request' // runInVm options the guest cannot honour (hidden cwd, unquotable path, bad env name)
 
 export class VmError extends Error {
   override readonly name = 'VmError'

@@ -72,14 +72,22 @@ function guestInitSource(): string {
 
 /** Paths go into qemu's comma-separated options and a space-separated kernel command line. */
 function plainPath(p: string): string {
-  if (/[\s,]/.test(p)) throw new VmError('qemu-failed', `path unusable on a qemu/kernel command line: ${p}`)
+  if (/[\s,]/.test(p)) throw new VmError('bad-request', `path unusable on a qemu/kernel command line: ${p}`)
+  return p
+}
+
+/** The guest mounts fresh tmpfs on /tmp and /run: host paths there do not exist inside it. */
+function guestVisible(p: string, what: string): string {
+  if (/^\/(tmp|run|proc|sys|dev)(\/|$)/.test(p)) {
+    throw new VmError('bad-request', `${what} ${p} is hidden in the guest (fresh /tmp, /run, /proc, /sys, /dev)`)
+  }
   return p
 }
 
 function jobScript(o: VmRunOptions, outDir: string): string {
   const env: Record<string, string> = { ...o.env, NO_COLOR: '1', LVSD_VM: '1', LVSD_VM_OUT: outDir }
   const exports = Object.entries(env).map(([k, v]) => {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new VmError('qemu-failed', `bad environment name ${k}`)
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new VmError('bad-request', `bad environment name ${k}`)
     return `export ${k}=${shQuote(v)}`
   })
   const cmd = typeof o.command === 'string' ? o.command : `exec ${o.command.map(shQuote).join(' ')}`
@@ -159,9 +167,10 @@ export function qemuArgs(p: Prepared, runDir: string, o: VmRunOptions): string[]
  * 'no-exit-code' (the guest ended without reporting), each carrying the console for diagnosis.
  */
 export async function runInVm(o: VmRunOptions): Promise<VmRunResult> {
+  const cwd = guestVisible(resolve(o.cwd ?? process.cwd()), 'cwd')
+  guestVisible(resolve(cacheRoot()), 'LVSD_VM_CACHE')
   const p = prepareVm()
   const timeoutMs = o.timeoutMs ?? 120_000
-  const cwd = resolve(o.cwd ?? process.cwd())
   sweepRuns(join(cacheRoot(), 'runs'))
   const runDir = mkdtempSync(join(cacheRoot(), 'runs', 'r-'))
   const outDir = join(runDir, 'out')
