@@ -228,7 +228,12 @@ export async function runInVm(o: VmRunOptions): Promise<VmRunResult> {
   if (timedOut) throw new VmError('timeout', `VM run exceeded ${timeoutMs} ms; qemu killed`, details)
   if (!/^\d+$/.test(statusText)) {
     const how = exit.code === null ? `signal ${exit.signal}` : `status ${exit.code}`
-    throw new VmError('no-exit-code', `the guest never reported an exit code (qemu ended with ${how})`, details)
+    const qemuSaid = qemuStderr.trim() ? `: ${qemuStderr.trim().split('\n').slice(-2).join(' | ')}` : ''
+    throw new VmError(
+      'no-exit-code',
+      `the guest never reported an exit code (qemu ended with ${how})${qemuSaid}`,
+      details,
+    )
   }
   return { status: Number(statusText), ...result }
 }
