@@ -1,9 +1,10 @@
 // The addon in worker_threads: an rtnetlink dump from inside a worker, workers ending through
 // process.exit() or terminate() while holding open sockets and pollers (node-systems-notes §4),
 // and SCHED_RR applied to one thread only.
+import { spawnSync } from 'node:child_process'
 import test from 'ava'
 import { Lab } from '../helpers/netns.js'
-import { runAgent } from './agents/addon-harness.js'
+import { agent, runAgent } from './agents/addon-harness.js'
 
 const lab = new Lab('aw')
 // with 20 the unfixed terminate races went unnoticed in one of two runs; 40 caught them in 6 of 6
@@ -46,4 +47,32 @@ test('SCHED_RR set from a worker applies to that thread and not to the main thre
   t.is(worker.reported.policy, 2)
   t.is(main.procPolicy, 0) // SCHED_OTHER
   t.is(main.reported.policy, 0)
+})
+
+test('without CAP_SYS_NICE SCHED_RR is refused as a result naming EPERM, and the policy stays', (t) => {
+  // an unprivileged user (nobody) with no capabilities and RLIMIT_RTPRIO 0
+  const r = spawnSync(
+    'setpriv',
+    [
+      '--reuid=65534',
+      '--regid=65534',
+      '--clear-groups',
+      '--inh-caps=-all',
+      '--bounding-set=-all',
+      'prlimit',
+      '--rtprio=0',
+      process.execPath,
+      agent('addon-sched'),
+      'main',
+    ],
+    { encoding: 'utf8', timeout: 30_000 },
+  )
+  t.is(r.status, 0, r.stderr)
+  const ev = JSON.parse(r.stdout) as {
+    result: { ok: boolean; code?: string; tid: number }
+    reported: { policy: number }
+  }
+  t.like(ev.result, { ok: false, code: 'EPERM' })
+  t.true(ev.result.tid > 0)
+  t.is(ev.reported.policy, 0)
 })

@@ -1,5 +1,7 @@
 // Agent: a worker makes itself SCHED_RR through src/sys; the main thread reads both threads' policy
 // from /proc/self/task/<tid>/stat (field 41) while the worker is alive. Prints one JSON line.
+// With the argument 'main' it only tries SCHED_RR on the main thread and prints the result (used
+// unprivileged, where the answer must be a refusal, not an exception).
 import { readFileSync } from 'node:fs'
 import { isMainThread, parentPort, Worker } from 'node:worker_threads'
 import { getThreadPolicy, setThreadRealtime, threadId } from '../../../src/sys/sched.js'
@@ -11,7 +13,11 @@ function procPolicy(tid: number): number {
   return Number(rest[41 - 3])
 }
 
-if (isMainThread) {
+if (isMainThread && process.argv[2] === 'main') {
+  process.stdout.write(
+    `${JSON.stringify({ event: 'sched', result: setThreadRealtime(10), reported: getThreadPolicy() })}\n`,
+  )
+} else if (isMainThread) {
   const w = new Worker(new URL(import.meta.url))
   w.once('message', (m: { result: { tid: number }; reported: object }) => {
     const mainTid = threadId()
