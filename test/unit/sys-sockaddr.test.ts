@@ -5,6 +5,7 @@ import { isLvsdError } from '../../src/errors.js'
 import { parseAddr } from '../../src/net/addr.js'
 import { acceptAll, bpfProgram, dropAll, insn } from '../../src/sys/bpf.js'
 import { AF_INET, AF_INET6, AF_NETLINK, AF_PACKET, BPF_ABS, BPF_H, BPF_LD, ETH_P_ARP } from '../../src/sys/constants.js'
+import { htons, u64h } from '../../src/sys/hostorder.js'
 import {
   decodeSockaddr,
   ipMreqn,
@@ -13,6 +14,7 @@ import {
   sockaddrIn6,
   sockaddrLl,
   sockaddrNl,
+  sockaddrUn,
 } from '../../src/sys/sockaddr.js'
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex')
@@ -109,4 +111,27 @@ test('a BPF program packs code, jt, jf, k into 8 bytes per instruction', (t) => 
   t.deepEqual(bpfProgram([insn(BPF_LD | BPF_H | BPF_ABS, 1, 2, 12)]), hex('2800 01 02 0c000000'))
   t.deepEqual(dropAll(), hex('0600 00 00 00000000'))
   t.deepEqual(acceptAll(), hex('0600 00 00 ffffffff'))
+})
+
+test('htons gives the host integer whose bytes are the value in network order (socket(AF_PACKET) protocol)', (t) => {
+  const b = Buffer.alloc(2)
+  b.writeUInt16LE(htons(0x0806))
+  t.deepEqual(b, hex('0806'))
+  t.is(htons(htons(0x88b5)), 0x88b5)
+})
+
+test('a size_t beyond 2^53 reads as Infinity, so a bogus cmsg length can never look valid', (t) => {
+  t.is(u64h(hex('1400000000000000'), 0), 20)
+  t.is(u64h(hex('ffffffffffffffff'), 0), Number.POSITIVE_INFINITY)
+})
+
+test('sockaddr_un holds a path with its NUL, or an abstract name after a leading NUL', (t) => {
+  t.deepEqual(sockaddrUn('/run/x'), hex('0100 2f72756e2f78 00'))
+  t.deepEqual(sockaddrUn('ab', { abstract: true }), hex('0100 00 6162'))
+  t.true(
+    isLvsdError(
+      t.throws(() => sockaddrUn('x'.repeat(108))),
+      'LVSD_DECODE_INVALID',
+    ),
+  )
 })
