@@ -4,7 +4,9 @@ import { isLvsdError, LvsdError } from '../errors.js'
 import { formatAddr } from '../net/addr.js'
 import { decodeFamily, getFamilyRequest } from '../net/genl.js'
 import { dumpInterrupted, type NetlinkClient } from '../net/netlink-socket.js'
+import { openNetlink } from '../net/netlink-transport.js'
 import { NLM_F_DUMP, type NlMessage } from '../net/nlmsg.js'
+import { NETLINK_GENERIC } from '../sys/constants.js'
 import { CMD, cmdName, IPVS_GENL_NAME } from './attrs.js'
 import { decode, encode, type IpvsMessage, ipvsMessage } from './codec.js'
 import {
@@ -101,6 +103,22 @@ export class IpvsClient {
         }
       }
     }
+  }
+
+  /** Opens a generic netlink socket in the caller's network namespace and resolves IPVS on it. */
+  static async connect(opts: IpvsClientOptions = {}): Promise<IpvsClient> {
+    const nl = openNetlink(NETLINK_GENERIC, opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs })
+    try {
+      return await IpvsClient.open(nl, opts)
+    } catch (e) {
+      nl.close()
+      throw e
+    }
+  }
+
+  /** Closes the netlink socket; outstanding requests fail with LVSD_NL_CLOSED. */
+  close(): void {
+    this.nl.close()
   }
 
   // ---- services ----
