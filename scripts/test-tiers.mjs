@@ -112,7 +112,10 @@ for (const t of tiers) {
 console.log('\n== tiers')
 for (const s of summary) {
   if (s.ran) console.log(`  ${s.tier.padEnd(6)} RAN      ${s.passed} passed, ${s.failed} failed`)
-  else console.log(`  ${s.tier.padEnd(6)} NOT RUN  ${s.why}${required.has(s.tier) ? '  (required: counts as a failure)' : ''}`)
+  else
+    console.log(
+      `  ${s.tier.padEnd(6)} NOT RUN  ${s.why}${required.has(s.tier) ? '  (required: counts as a failure)' : ''}`,
+    )
 }
 console.log(`${passed} passed, ${failed} failed`)
 process.exit(failed > 0 ? 1 : 0)

@@ -1,5 +1,5 @@
 // pino loggers: JSON lines by default, pino-pretty when writing to a terminal.
-import { pino, type Logger, type LoggerOptions } from 'pino'
+import { type Logger, type LoggerOptions, pino } from 'pino'
 
 export type { Logger }
 
@@ -18,7 +18,10 @@ export function createLogger(opts: LogOptions = {}): Logger {
   if (format === 'pretty' || (format === 'auto' && tty)) {
     return pino({
       ...base,
-      transport: { target: 'pino-pretty', options: { colorize: tty, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } },
+      transport: {
+        target: 'pino-pretty',
+        options: { colorize: tty, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' },
+      },
     })
   }
   return pino(base, dest as pino.DestinationStream)

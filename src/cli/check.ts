@@ -1,6 +1,7 @@
 // `lvsd check <file>`: validate a configuration; print its summary, or every error with file:line:col.
-import { isLvsdError } from '../errors.js'
+
 import { formatIssue, loadConfigFile, summarize } from '../config/load.js'
+import { isLvsdError } from '../errors.js'
 import { EXIT } from './exit-codes.js'
 
 export async function checkCommand(args: string[], json: boolean): Promise<number> {

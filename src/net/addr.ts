@@ -95,7 +95,8 @@ export function parsePrefix(text: string, defaultLen?: number): Prefix {
 
 export function addrFromBytes(bytes: Uint8Array, zone?: string): Addr {
   if (bytes.length === 4) return { family: 4, bytes: Uint8Array.from(bytes) }
-  if (bytes.length === 16) return zone ? { family: 6, bytes: Uint8Array.from(bytes), zone } : { family: 6, bytes: Uint8Array.from(bytes) }
+  if (bytes.length === 16)
+    return zone ? { family: 6, bytes: Uint8Array.from(bytes), zone } : { family: 6, bytes: Uint8Array.from(bytes) }
   throw new LvsdError('LVSD_ADDR_INVALID', `an address has 4 or 16 bytes, not ${bytes.length}`)
 }
 

@@ -39,7 +39,9 @@ test('lvsd check rejects a broken file with exit status 2 and every error at fil
   const sample = readdirSync(dir).filter((f) => f.endsWith('.yaml'))
   t.true(sample.length >= 30)
   for (const f of sample.filter((_, i) => i % 10 === 0)) {
-    const expected = readFileSync(join(dir, f.replace(/\.yaml$/, '.expected')), 'utf8').trimEnd().split('\n')
+    const expected = readFileSync(join(dir, f.replace(/\.yaml$/, '.expected')), 'utf8')
+      .trimEnd()
+      .split('\n')
     const r = run('lvsd', ['check', f], dir)
     t.is(r.status, 2, f)
     t.is(r.stdout, '', f)

@@ -5,9 +5,9 @@ import test from 'ava'
 import { CODES, isLvsdError, LvsdError } from '../../src/errors.js'
 import { repoRoot } from '../helpers/paths.js'
 
-const documented = [...readFileSync(join(repoRoot, 'docs', 'errors.md'), 'utf8').matchAll(/^\| `(LVSD_[A-Z0-9_]+)` \|/gm)].map(
-  (m) => m[1],
-)
+const documented = [
+  ...readFileSync(join(repoRoot, 'docs', 'errors.md'), 'utf8').matchAll(/^\| `(LVSD_[A-Z0-9_]+)` +\|/gm),
+].map((m) => m[1])
 
 test('every error code is documented in docs/errors.md, and every documented code exists', (t) => {
   t.deepEqual([...documented].sort(), Object.keys(CODES).sort())
