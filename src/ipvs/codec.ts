@@ -138,14 +138,17 @@ function readKind(kind: Kind, a: Attr, spec: AttrSpec, name: string): KindValue[
   }
 }
 
+function badValue(type: number, why: string): LvsdError {
+  return new LvsdError('LVSD_ENCODE_INVALID', `IPVS attribute ${type}: ${why}`, { type })
+}
+
 function writeStats(b: AttrBuilder, type: number, v: WireStats, allWide: boolean): void {
   b.nested(type, (n) => {
     for (const [name, s] of Object.entries(STATS_ATTRS)) {
       const x = v[name as StatsName]
       if (x === undefined) continue
       if (allWide || s.wide) n.u64(s.type, x)
-      else if (x < 0n || x > 0xffffffffn)
-        n.u32(s.type, -1) // out of range: the builder reports it
+      else if (x < 0n || x > 0xffffffffn) throw badValue(type, `32-bit counter ${name} = ${x}`)
       else n.u32(s.type, Number(x))
     }
   })
@@ -180,21 +183,18 @@ function writeKind(b: AttrBuilder, spec: AttrSpec, v: KindValue[Kind]): void {
       const buf = v as Buffer
       const max = spec.kind === 'raw4' ? 4 : (spec.maxLen ?? 16)
       const ok = spec.kind === 'raw4' ? buf.length === 4 : buf.length > 0 && buf.length <= max
-      // an empty list with one bad entry makes the builder remember the error
-      if (!ok) b.u8(t, -1)
-      else b.binary(t, buf)
+      if (!ok) throw badValue(t, `${buf.length} bytes where ${spec.kind === 'raw4' ? 'exactly 4' : `1–${max}`} fit`)
+      b.binary(t, buf)
       return
     }
     case 'flags': {
       const f = v as WireFlags
       const buf = Buffer.alloc(8)
-      if (!Number.isInteger(f.flags) || !Number.isInteger(f.mask) || f.flags < 0 || f.mask < 0) b.u32(t, -1)
-      else if (f.flags > 0xffffffff || f.mask > 0xffffffff) b.u32(t, -1)
-      else {
-        buf.writeUInt32LE(f.flags, 0)
-        buf.writeUInt32LE(f.mask, 4)
-        b.binary(t, buf)
-      }
+      const u32 = (x: number) => Number.isInteger(x) && x >= 0 && x <= 0xffffffff
+      if (!u32(f.flags) || !u32(f.mask)) throw badValue(t, `flags ${f.flags}/${f.mask} do not fit two u32`)
+      buf.writeUInt32LE(f.flags, 0)
+      buf.writeUInt32LE(f.mask, 4)
+      b.binary(t, buf)
       return
     }
     case 'stats':

@@ -256,6 +256,28 @@ test('ports are network order on the wire, the sync daemon port host order', (t)
   t.true(dm.includes(Buffer.from('060007009022', 'hex')), 'MCAST_PORT 8848 as 90 22')
 })
 
+test('values that do not fit their attribute are LVSD_ENCODE_INVALID, never a silent truncation', (t) => {
+  const bad: Array<[string, IpvsMessage]> = [
+    [
+      'scheduler of 16 chars',
+      ipvsMessage(CMD.NEW_SERVICE, { service: { ...serviceToWire(seedService), schedName: 'x'.repeat(16) } }),
+    ],
+    ['weight 2^31', ipvsMessage(CMD.NEW_DEST, { dest: { ...destToWire(rs7), weight: 2 ** 31 } })],
+    ['port 65536', ipvsMessage(CMD.NEW_DEST, { dest: { ...destToWire(rs7), port: 65536 } })],
+    ['address of 17 bytes', ipvsMessage(CMD.DEL_DEST, { dest: { addr: Buffer.alloc(17) } })],
+    [
+      'netmask of 3 bytes',
+      ipvsMessage(CMD.NEW_SERVICE, { service: { ...serviceToWire(seedService), netmask: Buffer.alloc(3) } }),
+    ],
+    ['negative flags', ipvsMessage(CMD.SET_SERVICE, { service: { flags: { flags: -1, mask: 0 } } })],
+    ['32-bit counter over 2^32', ipvsMessage(CMD.NEW_SERVICE, { service: { stats: { conns: 2n ** 32n } } })],
+    ['command 256', { cmd: 256, version: 1 }],
+  ]
+  for (const [name, m] of bad) {
+    t.throws(() => encode(m), { code: 'LVSD_ENCODE_INVALID' }, name)
+  }
+})
+
 // ---- hostile inputs ----
 
 const svcNest = (inner: string) => {
