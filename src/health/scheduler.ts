@@ -11,6 +11,8 @@ export interface SchedulerOptions {
   /** Default: the real checkers (checkers.ts). */
   run?: RunCheck
   onTransition: (t: Transition) => void
+  /** Every finished check, before the reducer sees it (metrics, logs of failures). */
+  onResult?: (server: string, check: string, r: Result) => void
   clock?: Clock
   /** Checks in flight at once (each holds at most one socket or process). Default 256. */
   maxConcurrent?: number
@@ -289,6 +291,7 @@ export class Scheduler {
       this.inFlight--
       this.counters.completed++
       if (!job.removed && this.servers.get(job.server.spec.id) === job.server) {
+        this.opts.onResult?.(job.server.spec.id, job.spec.id, r)
         this.apply(
           job.server,
           step(job.server.state, { kind: 'result', check: job.spec.id, result: r }, this.clock.now()),

@@ -1,0 +1,43 @@
+// Netns agent: a real server's HTTP responder whose behaviour a test steers through a mode file.
+// Modes: ok (200 "healthy"), 503, slow (answers after 3 s), badbody (200 "sick"),
+// pattern:<o|x>… (each request takes the next letter: o = 200, x = 503; then 200).
+import { readFileSync } from 'node:fs'
+import http from 'node:http'
+
+const [host = '0.0.0.0', port = '80', modeFile = ''] = process.argv.slice(2)
+let pattern = ''
+let patternAt = 0
+
+function mode(): string {
+  try {
+    return readFileSync(modeFile, 'utf8').trim()
+  } catch {
+    return 'ok'
+  }
+}
+
+const server = http.createServer((req, res) => {
+  const m = mode()
+  if (m.startsWith('pattern:')) {
+    if (m !== pattern) {
+      pattern = m
+      patternAt = 0
+    }
+    const letter = m.slice('pattern:'.length)[patternAt++] ?? 'o'
+    res.statusCode = letter === 'x' ? 503 : 200
+    res.end(letter === 'x' ? 'sick' : 'healthy')
+    console.log(JSON.stringify({ event: 'request', letter, url: req.url }))
+    return
+  }
+  if (m === '503') {
+    res.statusCode = 503
+    return void res.end('maintenance')
+  }
+  if (m === 'slow') return void setTimeout(() => res.end('healthy'), 3000)
+  if (m === 'badbody') return void res.end('sick')
+  res.end('healthy')
+})
+server.keepAliveTimeout = 100
+server.listen(Number(port), host, () =>
+  console.log(JSON.stringify({ event: 'ready', port: Number(port), pid: process.pid })),
+)

@@ -1,0 +1,248 @@
+// Health checks across namespaces: a prober namespace checks real responders in a server namespace.
+// Server death, dropped packets, slow and wrong answers, flapping, a hanging exec, ICMP, interface binding.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import test from 'ava'
+import { Lab, waitFor } from '../helpers/netns.js'
+import { type AgentEvent, type RunningAgent, runAgent, startAgent } from './agents/addon-harness.js'
+
+const lab = new Lab('hc')
+const dir = mkdtempSync(join(tmpdir(), 'lvsd-health-netns-'))
+const RS = '10.62.0.2'
+const RS6 = 'fd00:62::2'
+// by path: under npx, node_modules/.bin/nft (@vercel/nft, a file tracer) shadows nftables' nft
+const NFT = '/usr/sbin/nft'
+
+test.before(() => {
+  lab.addPair(
+    { name: 'p', ipv4: '10.62.0.1/24', ipv6: 'fd00:62::1/64' },
+    { name: 's', ipv4: `${RS}/24`, ipv6: `${RS6}/64` },
+  )
+})
+test.after.always(() => {
+  lab.dispose()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+/** An HTTP responder in the server namespace, steered by its mode file. */
+async function httpServer(
+  port: number,
+  mode = 'ok',
+): Promise<{ agent: RunningAgent; setMode: (m: string) => void; kill: () => void }> {
+  const file = join(dir, `mode-${port}`)
+  writeFileSync(file, mode)
+  const agent = startAgent(lab, 's', 'health-server', ['0.0.0.0', String(port), file])
+  const { pid } = await agent.next('ready')
+  return { agent, setMode: (m) => writeFileSync(file, m), kill: () => process.kill(Number(pid), 'SIGKILL') }
+}
+
+function once(check: object, target: object, timeoutMs: number): AgentEvent {
+  const [r] = runAgent(lab, 'p', 'health-probe', [
+    'once',
+    JSON.stringify(check),
+    JSON.stringify(target),
+    String(timeoutMs),
+  ])
+  if (!r) throw new Error('no result from the probe agent')
+  return r
+}
+
+const policy = (p: object = {}) => ({
+  rise: 2,
+  fall: 3,
+  retry: 0,
+  retryDelayMs: 100,
+  initial: 'down',
+  weight: 10,
+  slowStartMs: 0,
+  ...p,
+})
+const httpSpec = (p: object = {}) => ({
+  id: 'http',
+  kind: 'http',
+  opts: { path: '/' },
+  intervalMs: 200,
+  timeoutMs: 150,
+  ...p,
+})
+
+function watch(servers: object[]): RunningAgent {
+  return startAgent(lab, 'p', 'health-probe', ['watch', JSON.stringify(servers)])
+}
+
+/** The server's results and transitions, in the order the reducer saw them. */
+function timeline(a: RunningAgent, server: string): AgentEvent[] {
+  return a.events.filter((e) => (e.event === 'result' || e.event === 'transition') && e.server === server)
+}
+
+async function waitTransition(
+  a: RunningAgent,
+  server: string,
+  kind: string,
+  after = 0,
+  ms = 10_000,
+): Promise<AgentEvent> {
+  try {
+    return (await waitFor(
+      () =>
+        timeline(a, server)
+          .slice(after)
+          .find((e) => e.event === 'transition' && e.kind === kind),
+      ms,
+    )) as AgentEvent
+  } catch (e) {
+    throw new Error(`no ${kind} of ${server} after #${after}: ${JSON.stringify(timeline(a, server))} ${a.stderr()}`, {
+      cause: e,
+    })
+  }
+}
+
+test.serial(
+  'a killed server goes down after exactly `fall` failed checks, and came up after exactly `rise`',
+  async (t) => {
+    const srv = await httpServer(80)
+    const w = watch([
+      { id: 'web', target: { addr: RS, port: 80 }, checks: [httpSpec()], policy: policy({ rise: 2, fall: 3 }) },
+    ])
+    await waitTransition(w, 'web', 'up')
+    const start = timeline(w, 'web')
+    t.deepEqual(
+      start.slice(0, 4).map((e) => (e.event === 'result' ? e.ok : e.kind)),
+      ['down', true, true, 'up'],
+      'initial down (alpha), then up on the second pass',
+    )
+    srv.kill()
+    await waitTransition(w, 'web', 'down', 4)
+    const tl = timeline(w, 'web')
+    const downAt = tl.findIndex((e, i) => i >= 4 && e.event === 'transition' && e.kind === 'down')
+    const before = tl
+      .slice(0, downAt)
+      .filter((e) => e.event === 'result')
+      .slice(-4)
+    t.deepEqual(
+      before.map((e) => e.ok),
+      [true, false, false, false],
+      'three failures, preceded by a pass',
+    )
+    t.true(
+      before.slice(1).every((e) => e.code === 'refused'),
+      JSON.stringify(before),
+    )
+  },
+)
+
+test.serial('packets dropped by nftables fail as timeouts at the check timeout', async (t) => {
+  await httpServer(81)
+  const w = watch([
+    {
+      id: 'drop',
+      target: { addr: RS, port: 81 },
+      checks: [httpSpec({ timeoutMs: 150 })],
+      policy: policy({ rise: 1, fall: 2 }),
+    },
+  ])
+  await waitTransition(w, 'drop', 'up')
+  lab.exec('s', NFT, ['add', 'table', 'inet', 'hc'])
+  lab.exec('s', NFT, ['add', 'chain', 'inet', 'hc', 'c', '{ type filter hook input priority 0; }'])
+  lab.exec('s', NFT, ['add', 'rule', 'inet', 'hc', 'c', 'tcp', 'dport', '81', 'drop'])
+  try {
+    const downAfter = timeline(w, 'drop').length
+    await waitTransition(w, 'drop', 'down', downAfter)
+    const tl = timeline(w, 'drop')
+    const downAt = tl.findIndex((e, i) => i >= downAfter && e.event === 'transition' && e.kind === 'down')
+    const fails = tl.slice(downAt - 2, downAt)
+    t.deepEqual(
+      fails.map((e) => [e.ok, e.code]),
+      [
+        [false, 'timeout'],
+        [false, 'timeout'],
+      ],
+    )
+    for (const f of fails) t.true(Number(f.ms) >= 145 && Number(f.ms) < 400, `ms ${f.ms}`)
+  } finally {
+    lab.exec('s', NFT, ['delete', 'table', 'inet', 'hc'])
+  }
+})
+
+test.serial('flapping answers: rise and fall are counted exactly', async (t) => {
+  // o = 200, x = 503; rise 2, fall 2, starting up:
+  // results 1..12 = o o x o x x o x x x o o → down after #6, up after #12
+  await httpServer(82, 'pattern:ooxoxxoxxxoo')
+  const w = watch([
+    {
+      id: 'flap',
+      target: { addr: RS, port: 82 },
+      checks: [httpSpec({ intervalMs: 150, timeoutMs: 120 })],
+      policy: policy({ rise: 2, fall: 2, initial: 'up' }),
+    },
+  ])
+  await waitFor(() => timeline(w, 'flap').filter((e) => e.event === 'result').length >= 14, 15_000)
+  let n = 0
+  const marks: string[] = []
+  for (const e of timeline(w, 'flap')) {
+    if (e.event === 'result') n++
+    else marks.push(`${e.kind}@${n}`)
+  }
+  t.deepEqual(marks.slice(0, 3), ['up@0', 'down@6', 'up@12'])
+})
+
+test.serial('slow answers past the timeout, a wrong status and a wrong body fail with their codes', async (t) => {
+  const srv = await httpServer(83, 'slow')
+  const target = { addr: RS, port: 83 }
+  const slow = once({ kind: 'http', opts: {} }, target, 300)
+  t.is(slow.code, 'timeout')
+  t.true(Number(slow.ms) >= 295 && Number(slow.ms) < 1000, `ms ${slow.ms}`)
+  srv.setMode('503')
+  t.is(once({ kind: 'http', opts: {} }, target, 1000).code, 'status')
+  srv.setMode('badbody')
+  t.is(once({ kind: 'http', opts: { bodyRegex: '^healthy$' } }, target, 1000).code, 'body')
+  srv.setMode('ok')
+  t.true(once({ kind: 'http', opts: { bodyRegex: '^healthy$' } }, target, 1000).ok)
+})
+
+test.serial('a hanging exec check is killed at its timeout, with the processes it started', async (t) => {
+  const pidFile = join(dir, 'exec.pid')
+  const r = once(
+    { kind: 'exec', opts: { argv: ['/bin/sh', '-c', `sleep 60 & echo $! > ${pidFile}; wait`] } },
+    { addr: RS, port: 80 },
+    400,
+  )
+  t.is(r.code, 'timeout')
+  t.true(Number(r.ms) < 1500, `ms ${r.ms}`)
+  const pid = Number(readFileSync(pidFile, 'utf8'))
+  await waitFor(() => {
+    try {
+      return /\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+    } catch {
+      return true
+    }
+  }, 3000)
+  t.pass(`sleep ${pid} is gone`)
+})
+
+test.serial('ICMP echo: answered by a namespace address over IPv4 and IPv6, not by an absent one', (t) => {
+  const v4 = once({ kind: 'icmp', opts: {} }, { addr: RS, port: 0 }, 1000)
+  t.true(v4.ok, String(v4.detail))
+  const v6 = once({ kind: 'icmp', opts: {} }, { addr: RS6, port: 0 }, 1000)
+  t.true(v6.ok, String(v6.detail))
+  const absent = once({ kind: 'icmp', opts: {} }, { addr: '10.62.0.99', port: 0 }, 800)
+  t.false(absent.ok)
+  t.true(absent.code === 'timeout' || absent.code === 'unreachable', String(absent.code))
+})
+
+test.serial('UDP to a closed port in the server namespace fails as refused', (t) => {
+  const r = once({ kind: 'udp', opts: { payload: [1, 2, 3] } }, { addr: RS, port: 9999 }, 1000)
+  t.is(r.code, 'refused')
+})
+
+test.serial('interface binding: through eth0 the server answers, through lo it cannot be reached', async (t) => {
+  await httpServer(84)
+  t.true(once({ kind: 'tcp', opts: {} }, { addr: RS, port: 84, bindInterface: 'eth0' }, 1000).ok)
+  t.true(
+    once({ kind: 'tcp', opts: {} }, { addr: RS, port: 84, bindInterface: 'eth0', sourceAddr: '10.62.0.1' }, 1000).ok,
+  )
+  t.true(once({ kind: 'icmp', opts: {} }, { addr: RS, port: 0, bindInterface: 'eth0' }, 1000).ok)
+  const viaLo = once({ kind: 'tcp', opts: {} }, { addr: RS, port: 84, bindInterface: 'lo' }, 500)
+  t.false(viaLo.ok)
+})
