@@ -35,6 +35,11 @@ if (run('npx', ['tsc', '-p', 'tsconfig.json']).status !== 0) {
   process.exit(1)
 }
 
+// Lint and format are part of the test command, so CI keeps them green.
+console.log('== lint (biome check)')
+const lint = run('npx', ['biome', 'check', '--diagnostic-level=error', '.'])
+const lintFailed = lint.status !== 0
+
 function probeNetns() {
   if (process.getuid?.() !== 0) return 'not root (the netns tier creates network namespaces)'
   if (!existsSync('build/Release/lvsd_native.node')) return 'native addon not built (npm run build:native)'
@@ -110,6 +115,8 @@ for (const t of tiers) {
 }
 
 console.log('\n== tiers')
+console.log(`  lint   ${lintFailed ? 'FAILED   biome check reported errors (npm run format fixes most)' : 'ok'}`)
+if (lintFailed) failed++
 for (const s of summary) {
   if (s.ran) console.log(`  ${s.tier.padEnd(6)} RAN      ${s.passed} passed, ${s.failed} failed`)
   else

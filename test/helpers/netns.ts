@@ -53,8 +53,25 @@ export class Lab {
     this.switchNs = sw
     sh('ip', ['netns', 'exec', sw, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1'])
     sh('ip', [
-      '-n', sw, 'link', 'add', 'br0', 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0',
-      'mcast_snooping', '0', 'nf_call_iptables', '0', 'nf_call_ip6tables', '0', 'nf_call_arptables', '0',
+      '-n',
+      sw,
+      'link',
+      'add',
+      'br0',
+      'type',
+      'bridge',
+      'stp_state',
+      '0',
+      'forward_delay',
+      '0',
+      'mcast_snooping',
+      '0',
+      'nf_call_iptables',
+      '0',
+      'nf_call_ip6tables',
+      '0',
+      'nf_call_arptables',
+      '0',
     ])
     sh('ip', ['-n', sw, 'link', 'set', 'br0', 'up'])
     return sw

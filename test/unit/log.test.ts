@@ -1,0 +1,55 @@
+// Log lines: one JSON object per line by default, a readable line when asked for (or on a TTY).
+import { PassThrough } from 'node:stream'
+import test from 'ava'
+import { createLogger } from '../../src/log.js'
+
+function sink() {
+  const stream = new PassThrough()
+  const chunks: string[] = []
+  stream.on('data', (c: Buffer) => chunks.push(c.toString('utf8')))
+  return { stream, text: () => chunks.join('') }
+}
+
+test('by default each record is one JSON line carrying level, time, base fields and the child bindings', (t) => {
+  const out = sink()
+  const log = createLogger({ destination: out.stream, base: { node: 'lb01' } })
+  log.child({ vrrp: 'web' }).info({ from: 'BACKUP', to: 'MASTER', why: 'master_down' }, 'transition')
+  const lines = out.text().trimEnd().split('\n')
+  t.is(lines.length, 1)
+  const rec = JSON.parse(lines[0] as string) as Record<string, unknown>
+  t.like(rec, {
+    level: 30,
+    node: 'lb01',
+    vrrp: 'web',
+    from: 'BACKUP',
+    to: 'MASTER',
+    why: 'master_down',
+    msg: 'transition',
+  })
+  t.is(rec.pid, process.pid)
+  t.regex(String(rec.time), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
+})
+
+test('records below the level are dropped', (t) => {
+  const out = sink()
+  const log = createLogger({ destination: out.stream, level: 'warn' })
+  log.info('quiet')
+  log.warn('loud')
+  const msgs = out
+    .text()
+    .trimEnd()
+    .split('\n')
+    .map((l) => (JSON.parse(l) as { msg: string }).msg)
+  t.deepEqual(msgs, ['loud'])
+})
+
+test('the pretty format prints a human line, not JSON', async (t) => {
+  const out = sink()
+  const log = createLogger({ destination: out.stream, format: 'pretty' })
+  log.info({ vrrp: 'web' }, 'became master')
+  await new Promise((r) => setImmediate(r))
+  const text = out.text()
+  t.regex(text, /INFO.*became master/)
+  t.regex(text, /vrrp: "web"/)
+  t.throws(() => JSON.parse(text))
+})
