@@ -185,3 +185,22 @@ export interface Transition {
   /** ms of the check result that caused it, if one did. */
   latency?: number
 }
+
+/**
+ * lvsd's defaults, for the director to fill in what the config leaves out. They differ from
+ * keepalived's on purpose: a 60 s delay_loop leaves a dead server in rotation for minutes.
+ */
+export const DEFAULTS = {
+  intervalMs: 2000,
+  timeoutMs: 1000,
+  policy: {
+    rise: 2,
+    fall: 3,
+    retry: 0,
+    retryDelayMs: 500,
+    initial: 'up',
+    weight: 1,
+    slowStartMs: 0,
+  } satisfies Policy as Policy,
+  maxConcurrent: 256,
+} as const
