@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util'
 import { checkCommand } from './check.js'
 import { EXIT } from './exit-codes.js'
+import { runCommand } from './run.js'
 import { packageVersion } from './version.js'
 
 const HELP = `Usage: lvsd <command> [options]
@@ -13,6 +14,10 @@ Commands:
   check <file>      Validate a configuration file and print a summary of its
                     VRRP instances and virtual services. Every error is printed
                     as file:line:col path: message; exit status 2 if invalid.
+  run -c <file>     Run the daemon in the foreground (VRRP only for now): elect,
+                    hold the VIPs while MASTER, GARP/NA on takeover. SIGTERM or
+                    SIGINT resigns with priority 0, removes the VIPs, exits 0.
+                    --log-format json|pretty|auto, --log-level LEVEL.
 
 Options:
   -h, --help        Show this help
@@ -22,6 +27,8 @@ Exit status: 0 ok, 2 invalid configuration, 64 bad command line.
 `
 
 export async function main(argv: string[]): Promise<number> {
+  // run parses its own options (-c, --log-format)
+  if (argv[0] === 'run') return runCommand(argv.slice(1))
   let parsed: ReturnType<typeof parse>
   try {
     parsed = parse(argv)

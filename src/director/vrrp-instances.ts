@@ -1,0 +1,61 @@
+// Maps the configuration's VRRP instances to the worker's runtime instances (src/vrrp/messages.ts).
+// What the runtime does not do yet is reported, so the daemon can say so once at start-up.
+import type { Config } from '../config/types.js'
+import type { RuntimeInstance, RuntimeVip } from '../vrrp/messages.js'
+
+type ConfigInstance = Config['vrrp']['instances'][number]
+type ConfigVip = ConfigInstance['vips'][number]
+
+function vip(v: ConfigVip): RuntimeVip {
+  return { prefix: v.address, ...(v.dev ? { dev: v.dev } : {}), ...(v.label ? { label: v.label } : {}) }
+}
+
+export function runtimeInstance(i: ConfigInstance): RuntimeInstance {
+  return {
+    name: i.name,
+    interface: i.interface,
+    vrid: i.vrid,
+    version: i.version,
+    family: i.family,
+    priority: i.address_owner ? 255 : i.priority,
+    advertMs: i.advert_interval,
+    preempt: i.preempt,
+    preemptDelayMs: i.preempt_delay,
+    accept: i.accept,
+    vips: i.vips.map(vip),
+    excludedVips: i.excluded_vips.map(vip),
+    ...(i.unicast
+      ? {
+          unicast: {
+            ...(i.unicast.source ? { source: i.unicast.source } : {}),
+            peers: i.unicast.peers,
+            allowFrom: i.unicast.allow_from,
+            ttl: i.unicast.ttl,
+          },
+        }
+      : {}),
+    announce: {
+      repeat: i.garp.repeat,
+      delayMs: i.garp.delay,
+      intervalMs: i.garp.interval,
+      refreshMs: i.garp.refresh,
+      refreshRepeat: i.garp.refresh_repeat,
+    },
+    trackInterfaces: i.track.interfaces.map((t) => ({ name: t.name, weight: t.weight ?? 0 })),
+  }
+}
+
+/** Configured features the VRRP runtime does not implement yet, one line each. */
+export function unsupported(c: Config): string[] {
+  const out: string[] = []
+  for (const i of c.vrrp.instances) {
+    if (i.track.scripts.length > 0) out.push(`vrrp.instances ${i.name}: track.scripts are not run yet`)
+    if (i.track.files.length > 0) out.push(`vrrp.instances ${i.name}: track.files are not read yet`)
+    if (i.virtual_mac) out.push(`vrrp.instances ${i.name}: virtual_mac is not implemented yet`)
+    if (Object.values(i.notify).some((v) => v !== undefined))
+      out.push(`vrrp.instances ${i.name}: notify is not run yet`)
+  }
+  if (c.vrrp.sync_groups.length > 0) out.push('vrrp.sync_groups are not implemented yet')
+  if (c.virtual_services.length > 0) out.push('virtual_services are not programmed by lvsd run yet (VRRP only)')
+  return out
+}

@@ -1,0 +1,347 @@
+// One VRRP instance at run time: the pure state machine (fsm.ts) bound to a socket, host timers at
+// absolute monotonic deadlines, the VIPs (rtnetlink) and GARP/NA bursts. Runs inside the worker.
+import { type Addr, formatAddr, prefixContains, sameAddr } from '../net/addr.js'
+import type { Received as SysReceived } from '../sys/types.js'
+import { BurstSchedule, type BurstTimers } from './burst.js'
+import * as fsm from './fsm.js'
+import {
+  type Counters,
+  emptyCounters,
+  type LogLevel,
+  type RuntimeInstance,
+  type RuntimeVip,
+  type Up,
+} from './messages.js'
+import type { NetState } from './netstate.js'
+import { encode, passwordAuthData } from './packet.js'
+import { type Announcer, arrival, type Channel } from './sockets.js'
+import { intervalOnWire } from './timers.js'
+import { intervalCs, type LocalInstance, validate } from './validate.js'
+
+export interface InstanceDeps {
+  /** Monotonic ms (performance.now()). */
+  now(): number
+  /** Wall-clock ms for reports (performance.timeOrigin + now). */
+  wall(): number
+  net: NetState
+  announcer: Announcer
+  channel: Channel
+  ifindex: number
+  primary: Addr
+  timers: BurstTimers
+  post(up: Up): void
+  log(level: LogLevel, msg: string, fields?: Record<string, unknown>): void
+}
+
+const TIMERS: readonly fsm.Timer[] = ['adver', 'masterDown', 'preemptDelay']
+/** A host timer that fires this little before its deadline counts as on time (libuv ms clock). */
+const EARLY_SLACK_MS = 1
+
+export class Instance {
+  private state: fsm.Instance
+  readonly counters: Counters = emptyCounters()
+  private readonly host = new Map<fsm.Timer, { at: number; handle: unknown }>()
+  private readonly bursts: BurstSchedule
+  private readonly local: LocalInstance
+  private readonly owner: boolean
+  /** VIP changes run one after another, in the order the machine asked for them. */
+  private vipChain: Promise<void> = Promise.resolve()
+  private readonly deltas = new Map<string, number>()
+  private readonly faults = new Map<string, boolean>()
+  private readonly warned = new Set<string>()
+  private stopped = false
+
+  constructor(
+    readonly cfg: RuntimeInstance,
+    private readonly d: InstanceDeps,
+  ) {
+    this.owner = cfg.priority === 255
+    this.state = fsm.create({
+      version: cfg.version,
+      priority: cfg.priority,
+      advertMs: cfg.advertMs,
+      primary: d.primary,
+      preempt: cfg.preempt,
+      preemptDelayMs: cfg.preemptDelayMs,
+      accept: cfg.accept,
+      lowerPrioAdvert: cfg.lowerPrioAdvert ?? true,
+      higherPrioAdvert: cfg.higherPrioAdvert ?? true,
+    })
+    this.local = {
+      vrid: cfg.vrid,
+      version: cfg.version,
+      family: cfg.family,
+      priority: cfg.priority,
+      advertMs: cfg.advertMs,
+      vips: cfg.vips.map((v) => v.prefix.addr),
+      ownAddrs: [],
+      ...(cfg.auth ? { auth: cfg.auth } : {}),
+    }
+    this.bursts = new BurstSchedule(cfg.announce, () => this.announceRound(), d.timers)
+  }
+
+  get role(): fsm.Role {
+    return this.state.role
+  }
+
+  get priority(): number {
+    return fsm.priorityOf(this.state)
+  }
+
+  /** Removes VIPs a crashed earlier run left behind, then starts in Backup (or Master if owner). */
+  async start(): Promise<void> {
+    if (!this.owner) {
+      for (const v of this.allVips()) {
+        const ifindex = this.vipIndex(v)
+        if (ifindex !== undefined && this.d.net.has(ifindex, v.prefix.addr)) {
+          this.d.log('info', 'removing a VIP left by an earlier run', {
+            vrrp: this.cfg.name,
+            vip: formatAddr(v.prefix.addr),
+          })
+          await this.d.net.deleteVip(ifindex, v)
+        }
+      }
+    }
+    this.apply({ kind: 'startup' })
+  }
+
+  /** Priority 0 (if master), VIPs removed; resolves when the kernel has confirmed the removal. */
+  async shutdown(): Promise<void> {
+    if (this.stopped) return
+    this.apply({ kind: 'shutdown' })
+    this.stopped = true
+    for (const t of TIMERS) this.clearHost(t)
+    this.bursts.stop()
+    await this.vipChain
+  }
+
+  /** A tracked object changed the priority by `delta` (the sum over sources is what counts). */
+  setDelta(source: string, delta: number): void {
+    if (delta === 0) this.deltas.delete(source)
+    else this.deltas.set(source, delta)
+    let sum = 0
+    for (const v of this.deltas.values()) sum += v
+    if (sum !== this.state.trackDelta) this.apply({ kind: 'priority', delta: sum })
+  }
+
+  setFault(source: string, on: boolean): void {
+    if (on) this.faults.set(source, true)
+    else this.faults.delete(source)
+    const any = this.faults.size > 0
+    if (any !== this.state.faultFlag) this.apply({ kind: 'fault', on: any })
+  }
+
+  /** An address of ours disappeared (an IPv6 VIP after a link flap): a master puts it back. */
+  addressDeleted(ifindex: number, addr: Addr): void {
+    if (this.state.role !== 'MASTER' || this.owner || this.stopped) return
+    const v = this.allVips().find((x) => sameAddr(x.prefix.addr, addr) && this.vipIndex(x) === ifindex)
+    if (!v) return
+    this.d.log('warn', 'VIP removed from the interface while master: adding it again', {
+      vrrp: this.cfg.name,
+      vip: formatAddr(addr),
+    })
+    this.queueVips(async () => {
+      await this.d.net.addVip(ifindex, v)
+      this.bursts.once()
+    })
+  }
+
+  /** One datagram from the instance's channel. Never throws: a bad packet is a counted drop. */
+  receive(m: SysReceived): void {
+    if (this.stopped) return
+    const rx = arrival(this.cfg.family, m)
+    if (!rx) {
+      this.drop('family')
+      return
+    }
+    const group = this.d.channel.group
+    this.local.ownAddrs = this.d.net.addresses(this.d.ifindex, this.cfg.family).map((a) => a.address)
+    const v = validate(m.data, rx, this.local)
+    if (!v.ok) {
+      this.drop(v.reason)
+      return
+    }
+    if (group && !sameAddr(v.dst, group)) return // a unicast advert reaching the multicast socket
+    const u = this.cfg.unicast
+    if (u && !u.peers.some((p) => sameAddr(p, v.src)) && !u.allowFrom.some((n) => prefixContains(n, v.src))) {
+      this.drop('peer')
+      return
+    }
+    if (v.addrsMismatch) this.warnOnce('addrs', 'the owner advertises other VIPs than ours', { src: formatAddr(v.src) })
+    if (v.ownerConflict)
+      this.warnOnce('owner', 'another address owner advertises this VRID', { src: formatAddr(v.src) })
+    this.counters.rx++
+    this.apply({ kind: 'advert', src: v.src, priority: v.advert.priority, intervalCs: intervalCs(v.advert) })
+  }
+
+  private drop(reason: keyof Counters['drops']): void {
+    this.counters.drops[reason] = (this.counters.drops[reason] ?? 0) + 1
+    if (reason !== 'vrid') this.warnOnce(`drop:${reason}`, 'advert dropped', { reason })
+  }
+
+  private warnOnce(key: string, msg: string, fields: Record<string, unknown>): void {
+    if (this.warned.has(key)) return
+    this.warned.add(key)
+    this.d.log('warn', msg, { vrrp: this.cfg.name, ...fields })
+  }
+
+  private apply(e: fsm.Event, now = this.d.now()): void {
+    const r = fsm.step(this.state, e, now)
+    this.state = r.state
+    for (const a of r.actions) this.act(a)
+    this.syncTimers()
+  }
+
+  private act(a: fsm.Action): void {
+    switch (a.kind) {
+      case 'transition':
+        this.counters.transitions++
+        if (a.from === 'MASTER') this.bursts.stop()
+        this.d.post({
+          type: 'transition',
+          instance: this.cfg.name,
+          from: a.from,
+          to: a.to,
+          why: a.why,
+          at: this.d.wall(),
+          priority: fsm.priorityOf(this.state),
+        })
+        return
+      case 'send':
+        this.sendAdvert(a.priority)
+        return
+      case 'vips':
+        if (this.owner) return
+        this.queueVips(() => this.changeVips(a.op))
+        return
+      case 'announce':
+        // after the VIPs are in (the NA's source selection and the hosts' replies need them)
+        this.queueVips(async () => {
+          if (this.state.role === 'MASTER' && !this.stopped) this.bursts.start()
+        })
+        return
+      case 'arm':
+      case 'disarm':
+        return // syncTimers() follows the state's timer table
+    }
+  }
+
+  private queueVips(fn: () => Promise<void>): void {
+    this.vipChain = this.vipChain.then(fn).catch((err) => {
+      this.d.log('error', 'VIP change failed', { vrrp: this.cfg.name, err: String(err) })
+    })
+  }
+
+  private async changeVips(op: 'add' | 'del'): Promise<void> {
+    for (const v of this.allVips()) {
+      const ifindex = this.vipIndex(v)
+      if (ifindex === undefined) {
+        this.d.log('error', 'VIP interface missing', { vrrp: this.cfg.name, dev: v.dev })
+        continue
+      }
+      if (op === 'add') await this.d.net.addVip(ifindex, v)
+      else await this.d.net.deleteVip(ifindex, v)
+    }
+  }
+
+  private allVips(): RuntimeVip[] {
+    return [...this.cfg.vips, ...this.cfg.excludedVips]
+  }
+
+  private vipIndex(v: RuntimeVip): number | undefined {
+    if (!v.dev || v.dev === this.cfg.interface) return this.d.ifindex
+    return this.d.net.linkByName(v.dev)?.index
+  }
+
+  private announceRound(): void {
+    for (const v of this.allVips()) {
+      const ifindex = this.vipIndex(v)
+      const mac = ifindex === undefined ? undefined : this.d.net.link(ifindex)?.mac
+      if (ifindex === undefined || !mac || mac.length !== 6) continue
+      try {
+        if (v.prefix.addr.family === 4) {
+          if (this.d.announcer.garp(ifindex, mac, v.prefix.addr)) this.counters.garp++
+        } else if (this.d.announcer.na(ifindex, mac, v.prefix.addr)) this.counters.na++
+      } catch (err) {
+        this.warnOnce(`announce:${v.prefix.addr.family}`, 'GARP/NA send failed', { err: String(err) })
+      }
+    }
+  }
+
+  private sendAdvert(priority: number): void {
+    const c = this.cfg
+    const targets: Addr[] = c.unicast ? c.unicast.peers : [this.d.channel.group as Addr]
+    for (const to of targets) {
+      try {
+        const pkt = encode(
+          {
+            version: c.version,
+            type: 1,
+            vrid: c.vrid,
+            priority,
+            interval: intervalOnWire(c.version, c.advertMs),
+            family: c.family,
+            addrs: c.vips.map((v) => v.prefix.addr),
+            ...(c.version === 2
+              ? {
+                  auth: {
+                    type: c.auth?.type ?? 0,
+                    data: passwordAuthData(c.auth?.type === 1 ? (c.auth.password ?? '') : ''),
+                  },
+                }
+              : {}),
+          },
+          c.version === 3 ? { src: this.d.primary, dst: to } : undefined,
+        )
+        if (this.d.channel.send(pkt, to)) this.counters.tx++
+        else this.counters.txErrors++
+      } catch (err) {
+        this.counters.txErrors++
+        this.warnOnce('send', 'advert send failed', { err: String(err) })
+      }
+    }
+  }
+
+  /** Host timers mirror the machine's armed deadlines (absolute, monotonic). */
+  private syncTimers(): void {
+    if (this.stopped) return
+    for (const t of TIMERS) {
+      const want = this.state.timers[t]
+      const have = this.host.get(t)
+      if (want === have?.at) continue
+      this.clearHost(t)
+      if (want !== undefined) this.setHost(t, want)
+    }
+  }
+
+  private clearHost(t: fsm.Timer): void {
+    const h = this.host.get(t)
+    if (h) this.d.timers.clear(h.handle)
+    this.host.delete(t)
+  }
+
+  private setHost(t: fsm.Timer, at: number): void {
+    const handle = this.d.timers.set(() => this.fire(t, at), Math.max(0, at - this.d.now()))
+    this.host.set(t, { at, handle })
+  }
+
+  private fire(t: fsm.Timer, at: number): void {
+    if (this.host.get(t)?.at !== at) return
+    this.host.delete(t)
+    let now = this.d.now()
+    if (now < at - EARLY_SLACK_MS) {
+      this.setHost(t, at)
+      return
+    }
+    now = Math.max(now, at)
+    if (t === 'adver') {
+      const late = now - at
+      if (late > this.counters.maxLateMs) this.counters.maxLateMs = late
+      if (late > this.cfg.advertMs / 2) {
+        this.counters.lateAdverts++
+        this.d.log('warn', 'advert sent late', { vrrp: this.cfg.name, lateMs: Math.round(late * 10) / 10 })
+      }
+    }
+    this.apply({ kind: 'timer', timer: t }, now)
+  }
+}

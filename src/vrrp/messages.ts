@@ -1,0 +1,104 @@
+// The typed messages between the main thread and the VRRP worker (MessagePort, structured clone):
+// small plain objects only, so a message never carries a class instance or a function.
+import type { Addr, Prefix } from '../net/addr.js'
+import type { Role, Why } from './fsm.js'
+import type { DropReason } from './validate.js'
+
+/** One VIP as the runtime adds it: the prefix, and where it goes. */
+export interface RuntimeVip {
+  prefix: Prefix
+  /** Interface to add it to (default: the instance's interface). */
+  dev?: string
+  /** IPv4 label, e.g. eth0:0. */
+  label?: string
+}
+
+export interface AnnounceConfig {
+  /** GARPs / NAs per burst on becoming master. */
+  repeat: number
+  /** Delay before the second burst (0 = none), ms. */
+  delayMs: number
+  /** Gap between the packets of one burst, ms. */
+  intervalMs: number
+  /** Period of refresh bursts while master (0 = off), ms. */
+  refreshMs: number
+  refreshRepeat: number
+}
+
+/** A tracked interface: down means a priority change by `weight`, or FAULT when weight is 0. */
+export interface TrackedInterface {
+  name: string
+  weight: number
+}
+
+/** Everything the worker needs to run one instance; built from the config by src/director. */
+export interface RuntimeInstance {
+  name: string
+  interface: string
+  vrid: number
+  version: 2 | 3
+  family: 4 | 6
+  /** Configured priority (255 for an address owner). */
+  priority: number
+  advertMs: number
+  preempt: boolean
+  preemptDelayMs: number
+  accept: boolean
+  vips: RuntimeVip[]
+  /** Moved with mastership, never advertised. */
+  excludedVips: RuntimeVip[]
+  /** v2 authentication; absent = none. */
+  auth?: { type: 0 | 1; password?: string }
+  unicast?: { source?: Addr; peers: Addr[]; allowFrom: Prefix[]; ttl: number }
+  announce: AnnounceConfig
+  trackInterfaces: TrackedInterface[]
+  /** Split-brain options of the state machine (docs/vrrp.md); default on. */
+  lowerPrioAdvert?: boolean
+  higherPrioAdvert?: boolean
+}
+
+export interface Counters {
+  /** Adverts accepted and handed to the state machine. */
+  rx: number
+  tx: number
+  /** Send failures (full queue, errors). */
+  txErrors: number
+  drops: Partial<Record<DropReason | 'peer', number>>
+  /** Adverts sent more than half an interval after their deadline. */
+  lateAdverts: number
+  maxLateMs: number
+  garp: number
+  na: number
+  transitions: number
+}
+
+export type Down =
+  | { type: 'start'; instances: RuntimeInstance[]; rtPriority: number }
+  /** Sum of priority changes from tracked objects the main thread watches (scripts, files). */
+  | { type: 'priority'; instance: string; source: string; delta: number }
+  | { type: 'fault'; instance: string; source: string; on: boolean }
+  | { type: 'counters' }
+  | { type: 'shutdown' }
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
+
+export type Up =
+  | { type: 'ready'; realtime: { ok: boolean; tid: number; priority: number; reason?: string } }
+  | {
+      type: 'transition'
+      instance: string
+      from: Role
+      to: Role
+      why: Why
+      /** performance.timeOrigin + performance.now() of the worker: wall-clock ms with sub-ms precision. */
+      at: number
+      priority: number
+    }
+  | { type: 'counters'; counters: Record<string, Counters> }
+  | { type: 'log'; level: LogLevel; msg: string; fields: Record<string, unknown> }
+  | { type: 'error'; message: string; code?: string }
+  | { type: 'stopped' }
+
+export function emptyCounters(): Counters {
+  return { rx: 0, tx: 0, txErrors: 0, drops: {}, lateAdverts: 0, maxLateMs: 0, garp: 0, na: 0, transitions: 0 }
+}

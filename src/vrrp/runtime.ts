@@ -1,0 +1,104 @@
+// The main thread's handle on the VRRP worker: starts the thread, sends it the instances, turns its
+// messages into events (transition, log, counters) and stops it cleanly (priority 0, VIPs removed).
+import { EventEmitter } from 'node:events'
+import { Worker } from 'node:worker_threads'
+import type { Counters, Down, RuntimeInstance, Up } from './messages.js'
+
+export type TransitionEvent = Extract<Up, { type: 'transition' }>
+export type LogEvent = Extract<Up, { type: 'log' }>
+export type ReadyEvent = Extract<Up, { type: 'ready' }>
+
+export interface RuntimeEvents {
+  transition: [TransitionEvent]
+  log: [LogEvent]
+  ready: [ReadyEvent]
+  counters: [Record<string, Counters>]
+  error: [Error]
+  exit: [number]
+}
+
+const STOP_TIMEOUT_MS = 5000
+
+export class VrrpRuntime extends EventEmitter<RuntimeEvents> {
+  private readonly worker: Worker
+  private stopping: Promise<Record<string, Counters> | undefined> | undefined
+  private lastCounters: Record<string, Counters> | undefined
+  private exited = false
+
+  constructor(instances: RuntimeInstance[], opts: { rtPriority: number }) {
+    super()
+    this.worker = new Worker(new URL('./worker.js', import.meta.url))
+    this.worker.on('message', (m: Up) => this.onMessage(m))
+    this.worker.on('error', (e) => this.emit('error', e))
+    this.worker.on('exit', (code) => {
+      this.exited = true
+      this.emit('exit', code)
+    })
+    this.send({ type: 'start', instances, rtPriority: opts.rtPriority })
+  }
+
+  /** A tracked object the main thread watches (script, file) changed an instance's priority. */
+  setPriorityDelta(instance: string, source: string, delta: number): void {
+    this.send({ type: 'priority', instance, source, delta })
+  }
+
+  setFault(instance: string, source: string, on: boolean): void {
+    this.send({ type: 'fault', instance, source, on })
+  }
+
+  /** The worker's counters, as of now. */
+  counters(): Promise<Record<string, Counters>> {
+    return new Promise((resolve) => {
+      this.once('counters', resolve)
+      this.send({ type: 'counters' })
+    })
+  }
+
+  /**
+   * Every master sends priority 0 and removes its VIPs; resolves with the final counters once the
+   * worker has confirmed (or after a timeout, when the thread is terminated).
+   */
+  stop(): Promise<Record<string, Counters> | undefined> {
+    this.stopping ??= new Promise((resolve) => {
+      if (this.exited) return resolve(this.lastCounters)
+      const timer = setTimeout(() => {
+        void this.worker.terminate().then(() => resolve(this.lastCounters))
+      }, STOP_TIMEOUT_MS)
+      this.worker.once('exit', () => {
+        clearTimeout(timer)
+        resolve(this.lastCounters)
+      })
+      this.send({ type: 'shutdown' })
+    })
+    return this.stopping
+  }
+
+  private send(m: Down): void {
+    if (!this.exited) this.worker.postMessage(m)
+  }
+
+  private onMessage(m: Up): void {
+    switch (m.type) {
+      case 'transition':
+        this.emit('transition', m)
+        return
+      case 'log':
+        this.emit('log', m)
+        return
+      case 'ready':
+        this.emit('ready', m)
+        return
+      case 'counters':
+        this.lastCounters = m.counters
+        this.emit('counters', m.counters)
+        return
+      case 'error':
+        this.emit('error', Object.assign(new Error(m.message), m.code ? { code: m.code } : {}))
+        return
+      case 'stopped':
+        // the worker closed every handle; make sure the thread is gone even if something lingers
+        void this.worker.terminate()
+        return
+    }
+  }
+}

@@ -1,0 +1,171 @@
+// The VRRP worker's kernel sockets (node-systems-notes §3.3): raw IP protocol 112 for adverts over
+// IPv4 and IPv6, multicast or unicast, AF_PACKET for gratuitous ARP, raw ICMPv6 for unsolicited NA.
+import type { Addr } from '../net/addr.js'
+import * as arp from '../net/arp.js'
+import * as ndp from '../net/ndp.js'
+import * as C from '../sys/constants.js'
+import { decodeSockaddr, ipMreqn, ipv6Mreq, sockaddrIn, sockaddrIn6, sockaddrLl } from '../sys/sockaddr.js'
+import { Socket } from '../sys/socket.js'
+import type { Received as SysReceived } from '../sys/types.js'
+import type { Received } from './validate.js'
+
+export const GROUP4: Addr = { family: 4, bytes: Uint8Array.of(224, 0, 0, 18) }
+export const GROUP6: Addr = {
+  family: 6,
+  bytes: Uint8Array.from(Buffer.from('ff020000000000000000000000000012', 'hex')),
+}
+export const ALL_NODES6: Addr = {
+  family: 6,
+  bytes: Uint8Array.from(Buffer.from('ff020000000000000000000000000001', 'hex')),
+}
+/** DSCP CS6 (network control), as keepalived marks its adverts. */
+const TOS_CS6 = 0xc0
+
+export interface ChannelSpec {
+  family: 4 | 6
+  ifname: string
+  ifindex: number
+  /** Multicast: the source address (IPv4 primary) chosen with IP_MULTICAST_IF. Unicast: bound. */
+  source?: Addr
+  /** Unicast instead of the VRRP group; `ttl` is then the unicast TTL / hop limit. */
+  unicast?: { ttl: number }
+}
+
+/** One socket sending and receiving adverts on one interface for one family and mode. */
+export class Channel {
+  readonly socket: Socket
+  constructor(readonly spec: ChannelSpec) {
+    this.socket = spec.family === 4 ? open4(spec) : open6(spec)
+  }
+
+  /** The VRRP group, or nothing for unicast (each send names its peer). */
+  get group(): Addr | undefined {
+    if (this.spec.unicast) return undefined
+    return this.spec.family === 4 ? GROUP4 : GROUP6
+  }
+
+  send(packet: Buffer, to: Addr): boolean {
+    const sa =
+      to.family === 4
+        ? sockaddrIn(to.bytes)
+        : sockaddrIn6(to.bytes, { scopeId: isLinkScope(to) ? this.spec.ifindex : 0 })
+    return this.socket.send(packet, sa)
+  }
+
+  close(): void {
+    this.socket.close()
+  }
+}
+
+const isLinkScope = (a: Addr) => a.family === 6 && (a.bytes[0] === 0xff || (a.bytes[0] === 0xfe && a.bytes[1] === 0x80))
+
+function bindToDevice(s: Socket, ifname: string): void {
+  s.setOption(C.SOL_SOCKET, C.SO_BINDTODEVICE, Buffer.from(`${ifname}\0`))
+}
+
+function open4(spec: ChannelSpec): Socket {
+  const s = Socket.open(C.AF_INET, C.SOCK_RAW, C.IPPROTO_VRRP)
+  try {
+    bindToDevice(s, spec.ifname)
+    s.setOption(C.IPPROTO_IP, C.IP_TOS, TOS_CS6)
+    if (spec.unicast) {
+      if (spec.source) s.bind(sockaddrIn(spec.source.bytes))
+      s.setOption(C.IPPROTO_IP, C.IP_TTL, spec.unicast.ttl)
+    } else {
+      // without a membership on this very interface nothing arrives over veth (lab-recipes A.7)
+      s.setOption(C.IPPROTO_IP, C.IP_ADD_MEMBERSHIP, ipMreqn(GROUP4.bytes, { ifindex: spec.ifindex }))
+      s.setOption(C.IPPROTO_IP, C.IP_MULTICAST_ALL, 0)
+      const mreq = ipMreqn(GROUP4.bytes, {
+        ifindex: spec.ifindex,
+        ...(spec.source ? { address: spec.source.bytes } : {}),
+      })
+      s.setOption(C.IPPROTO_IP, C.IP_MULTICAST_IF, mreq)
+      s.setOption(C.IPPROTO_IP, C.IP_MULTICAST_TTL, 255)
+      s.setOption(C.IPPROTO_IP, C.IP_MULTICAST_LOOP, 0)
+    }
+    return s
+  } catch (e) {
+    s.close()
+    throw e
+  }
+}
+
+function open6(spec: ChannelSpec): Socket {
+  const s = Socket.open(C.AF_INET6, C.SOCK_RAW, C.IPPROTO_VRRP)
+  try {
+    bindToDevice(s, spec.ifname)
+    // the kernel computes (and, receiving, verifies) the checksum at offset 6 over the pseudo-header
+    s.setOption(C.IPPROTO_IPV6, C.IPV6_CHECKSUM, 6)
+    // IPv6 raw sockets do not deliver the header: hop limit and destination come as cmsgs (§7.1)
+    s.setOption(C.IPPROTO_IPV6, C.IPV6_RECVHOPLIMIT, 1)
+    s.setOption(C.IPPROTO_IPV6, C.IPV6_RECVPKTINFO, 1)
+    if (spec.unicast) {
+      if (spec.source) s.bind(sockaddrIn6(spec.source.bytes))
+      s.setOption(C.IPPROTO_IPV6, C.IPV6_UNICAST_HOPS, spec.unicast.ttl)
+    } else {
+      s.setOption(C.IPPROTO_IPV6, C.IPV6_JOIN_GROUP, ipv6Mreq(GROUP6.bytes, spec.ifindex))
+      s.setOption(C.IPPROTO_IPV6, C.IPV6_MULTICAST_ALL, 0)
+      s.setOption(C.IPPROTO_IPV6, C.IPV6_MULTICAST_IF, spec.ifindex)
+      s.setOption(C.IPPROTO_IPV6, C.IPV6_MULTICAST_HOPS, 255)
+      s.setOption(C.IPPROTO_IPV6, C.IPV6_MULTICAST_LOOP, 0)
+    }
+    return s
+  } catch (e) {
+    s.close()
+    throw e
+  }
+}
+
+/**
+ * What validate() needs about how a datagram arrived. IPv4: the header is in the data. IPv6: the
+ * source from recvfrom, the destination from IPV6_PKTINFO and the hop limit from IPV6_HOPLIMIT.
+ */
+export function arrival(family: 4 | 6, m: SysReceived): Received | undefined {
+  if (family === 4) return { family: 4 }
+  const sa = decodeSockaddr(m.from)
+  const dst = m.cmsg.pktinfo6?.addr
+  if (!('addr' in sa) || sa.family !== C.AF_INET6 || !dst) return undefined
+  return {
+    family: 6,
+    hopLimit: m.cmsg.hopLimit,
+    src: { family: 6, bytes: sa.addr },
+    dst: { family: 6, bytes: dst },
+  }
+}
+
+/** Sends gratuitous ARPs and unsolicited NAs; one AF_PACKET and one ICMPv6 socket per worker. */
+export class Announcer {
+  private packet: Socket | undefined
+  private icmp6: Socket | undefined
+
+  /** One GARP for `vip` from `mac` out of `ifindex`. */
+  garp(ifindex: number, mac: Uint8Array, vip: Addr): boolean {
+    // protocol 0: a send-only packet socket, so the kernel queues nothing to it
+    this.packet ??= Socket.open(C.AF_PACKET, C.SOCK_RAW, 0)
+    const frame = arp.encode(arp.gratuitousArp(mac, vip))
+    return this.packet.send(frame, sockaddrLl({ protocol: C.ETH_P_ARP, ifindex, addr: arp.BROADCAST }))
+  }
+
+  /**
+   * One unsolicited NA for `vip` to ff02::1, hop limit 255 (RFC 4861 §7.2.6). The source is chosen
+   * by the kernel (a link-local address of the interface; keepalived uses the VIP, both are valid
+   * for NA, whose receivers check only hop limit and target).
+   */
+  na(ifindex: number, mac: Uint8Array, vip: Addr): boolean {
+    if (!this.icmp6) {
+      const s = Socket.open(C.AF_INET6, C.SOCK_RAW, C.IPPROTO_ICMPV6)
+      s.setOption(C.IPPROTO_IPV6, C.IPV6_MULTICAST_HOPS, 255)
+      s.setOption(C.IPPROTO_IPV6, C.IPV6_MULTICAST_LOOP, 0)
+      this.icmp6 = s
+    }
+    const msg = ndp.encode(ndp.unsolicitedNa(vip, mac))
+    return this.icmp6.send(msg, sockaddrIn6(ALL_NODES6.bytes, { scopeId: ifindex }))
+  }
+
+  close(): void {
+    this.packet?.close()
+    this.icmp6?.close()
+    this.packet = undefined
+    this.icmp6 = undefined
+  }
+}

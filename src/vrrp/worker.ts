@@ -1,0 +1,186 @@
+// The VRRP worker thread's entry: SCHED_RR for this thread, then every instance's sockets, timers
+// and rtnetlink live here, so a stalled main loop cannot delay an advert (design.md). It talks to
+// the main thread only through its MessagePort (messages.ts); log records go up, never to a file.
+import { performance } from 'node:perf_hooks'
+import { parentPort } from 'node:worker_threads'
+import { formatAddr } from '../net/addr.js'
+import type { Link } from '../net/rtnl-link.js'
+import { setThreadRealtime } from '../sys/sched.js'
+import { Instance } from './instance.js'
+import type { Counters, Down, LogLevel, RuntimeInstance, Up } from './messages.js'
+import { NetState } from './netstate.js'
+import { Announcer, Channel } from './sockets.js'
+
+const port = parentPort
+if (!port) throw new Error('src/vrrp/worker.js runs only as a worker thread')
+
+const post = (m: Up) => port.postMessage(m)
+const log = (level: LogLevel, msg: string, fields: Record<string, unknown> = {}) =>
+  post({ type: 'log', level, msg, fields })
+
+const instances: Instance[] = []
+const channels = new Map<string, Channel>()
+const announcer = new Announcer()
+let net: NetState | undefined
+let shuttingDown = false
+
+const timers = {
+  set: (fn: () => void, ms: number) => setTimeout(fn, ms),
+  clear: (h: unknown) => clearTimeout(h as NodeJS.Timeout),
+}
+
+function linkIsUp(l: Link | undefined): boolean {
+  return l?.up === true && l.lowerUp
+}
+
+/** Link state → faults (the instance's own interface, weight-0 tracks) and priority deltas. */
+function applyLink(inst: Instance, link: Link): void {
+  const up = linkIsUp(link)
+  if (link.name === inst.cfg.interface) inst.setFault(`interface:${link.name}`, !up)
+  for (const t of inst.cfg.trackInterfaces) {
+    if (t.name !== link.name) continue
+    if (t.weight === 0) inst.setFault(`track:${t.name}`, !up)
+    else inst.setDelta(`track:${t.name}`, up ? 0 : t.weight)
+  }
+}
+
+function channelFor(cfg: RuntimeInstance, ifindex: number, source: Parameters<typeof formatAddr>[0]): Channel {
+  const u = cfg.unicast
+  const key = `${cfg.family}/${cfg.interface}/${u ? `u:${u.source ? formatAddr(u.source) : ''}` : 'm'}`
+  let ch = channels.get(key)
+  if (!ch) {
+    ch = new Channel({
+      family: cfg.family,
+      ifname: cfg.interface,
+      ifindex,
+      ...(u ? { unicast: { ttl: u.ttl }, ...(u.source ? { source: u.source } : {}) } : { source }),
+    })
+    const members: Instance[] = []
+    channelMembers.set(ch, members)
+    const family = cfg.family
+    ch.socket.onReceive(
+      (m) => {
+        for (const i of members) i.receive(m)
+      },
+      (err) => log('error', 'VRRP socket receive failed', { family, err: String(err) }),
+    )
+    channels.set(key, ch)
+  }
+  return ch
+}
+const channelMembers = new Map<Channel, Instance[]>()
+
+async function start(list: RuntimeInstance[], rtPriority: number): Promise<void> {
+  if (rtPriority > 0) {
+    const r = setThreadRealtime(rtPriority)
+    post({
+      type: 'ready',
+      realtime: r.ok
+        ? { ok: true, tid: r.tid, priority: r.priority }
+        : { ok: false, tid: r.tid, priority: 0, reason: r.reason },
+    })
+  } else post({ type: 'ready', realtime: { ok: false, tid: 0, priority: 0, reason: 'rt_priority 0' } })
+  const n = await NetState.open({
+    link: (l) => {
+      for (const i of instances) applyLink(i, l)
+    },
+    addressDeleted: (ifindex, addr) => {
+      for (const i of instances) i.addressDeleted(ifindex, addr)
+    },
+    error: (msg, fields) => log('error', msg, fields),
+  })
+  net = n
+  for (const cfg of list) {
+    const link = n.linkByName(cfg.interface)
+    if (!link) {
+      log('error', 'interface not found: instance not started', { vrrp: cfg.name, interface: cfg.interface })
+      continue
+    }
+    const vipAddrs = [...cfg.vips, ...cfg.excludedVips].map((v) => v.prefix.addr)
+    const primary = cfg.unicast?.source ?? n.primary(link.index, cfg.family, vipAddrs)
+    if (!primary) {
+      log('error', 'no source address on the interface: instance not started', {
+        vrrp: cfg.name,
+        interface: cfg.interface,
+        family: cfg.family,
+      })
+      continue
+    }
+    const channel = channelFor(cfg, link.index, primary)
+    const inst = new Instance(cfg, {
+      now: () => performance.now(),
+      wall: () => performance.timeOrigin + performance.now(),
+      net: n,
+      announcer,
+      channel,
+      ifindex: link.index,
+      primary,
+      timers,
+      post,
+      log,
+    })
+    channelMembers.get(channel)?.push(inst)
+    instances.push(inst)
+    log('info', 'instance configured', {
+      vrrp: cfg.name,
+      interface: cfg.interface,
+      vrid: cfg.vrid,
+      version: cfg.version,
+      priority: cfg.priority,
+      source: formatAddr(primary),
+    })
+  }
+  for (const i of instances) {
+    // link state first, so an instance whose interface is down starts in FAULT
+    const l = n.linkByName(i.cfg.interface)
+    if (l) applyLink(i, l)
+    for (const t of i.cfg.trackInterfaces) {
+      const tl = n.linkByName(t.name)
+      if (tl) applyLink(i, tl)
+      else if (t.weight === 0) i.setFault(`track:${t.name}`, true)
+      else i.setDelta(`track:${t.name}`, t.weight)
+    }
+    await i.start()
+  }
+}
+
+function counters(): Record<string, Counters> {
+  const out: Record<string, Counters> = {}
+  for (const i of instances) out[i.cfg.name] = { ...i.counters, drops: { ...i.counters.drops } }
+  return out
+}
+
+async function shutdown(): Promise<void> {
+  if (shuttingDown) return
+  shuttingDown = true
+  await Promise.all(instances.map((i) => i.shutdown()))
+  post({ type: 'counters', counters: counters() })
+  for (const c of channels.values()) c.close()
+  announcer.close()
+  net?.close()
+  post({ type: 'stopped' })
+}
+
+const byName = (name: string) => instances.find((i) => i.cfg.name === name)
+
+port.on('message', (m: Down) => {
+  switch (m.type) {
+    case 'start':
+      start(m.instances, m.rtPriority).catch((err) => {
+        post({ type: 'error', message: String(err), ...(err?.code ? { code: String(err.code) } : {}) })
+      })
+      return
+    case 'priority':
+      byName(m.instance)?.setDelta(m.source, m.delta)
+      return
+    case 'fault':
+      byName(m.instance)?.setFault(m.source, m.on)
+      return
+    case 'counters':
+      post({ type: 'counters', counters: counters() })
+      return
+    case 'shutdown':
+      shutdown().catch((err) => post({ type: 'error', message: String(err) }))
+      return
+  }
+})
