@@ -17,6 +17,24 @@ function run(cmd: string, args: string[]): { status: number | null; out: string 
   const r = spawnSync(cmd, args, { encoding: 'utf8' })
   return { status: r.status, out: (r.stdout ?? '') + (r.stderr ?? '') + (r.error ? String(r.error) : '') }
 }
+/**
+ * The destinations of one service in the kernel's list order, from /proc/net/ip_vs (per netns;
+ * ipvsadm -Ln sorts destinations for display, so it cannot show the order). `head` is like 'TCP  0A000005:0050'.
+ */
+function procOrder(head: string, ns?: 'ref'): string[] {
+  const text = (ns ? run('ip', ['netns', 'exec', ns, 'cat', '/proc/net/ip_vs']) : run('cat', ['/proc/net/ip_vs'])).out
+  const lines = text.split('\n')
+  const at = lines.findIndex((l) => l.startsWith(`${head} `))
+  if (at < 0) return []
+  const out: string[] = []
+  for (const l of lines.slice(at + 1)) {
+    const m = /^ {2}-> (\S+)/.exec(l)
+    if (!m) break
+    out.push(m[1] as string)
+  }
+  return out
+}
+
 /** ipvsadm in this namespace ('lvsd') or in 'ref'. */
 const ipvsadm = (args: string[], ns?: 'ref') =>
   ns ? run('ip', ['netns', 'exec', ns, 'ipvsadm', ...args]) : run('ipvsadm', args)
@@ -78,6 +96,8 @@ async function main(): Promise<void> {
       refTimeout: ipvsadm(['-L', '--timeout'], 'ref').out,
       timeouts: await c.getTimeouts(),
       dumpOrder: (await c.listDests(seedKey)).map((d) => formatAddr(d.addr)),
+      procOrder: procOrder('TCP  0A000003:0050'),
+      refProcOrder: procOrder('TCP  0A000003:0050', 'ref'),
     }
   })
 
@@ -154,11 +174,19 @@ async function main(): Promise<void> {
     for (const last of [7, 8, 9]) ipvsadm(['-a', '-t', '10.0.0.5:80', '-r', `10.0.0.${last}:80`, '-g'], 'ref')
     const mh = st(defaultService(mhKey, 'mh'), [dr('10.0.0.7'), dr('10.0.0.8'), dr('10.0.0.9')])
     const table = [...desired, mh]
+    const head = 'TCP  0A000005:0050'
+    const before = procOrder(head)
     const ops = diff(table, await readTable(c), [...owned, serviceId(mhKey)])
     const results = await applyOps(c, ops)
-    const mine = run('ipvsadm', ['-Ln', '-t', '10.0.0.5:80']).out
-    const ref = ipvsadm(['-Ln', '-t', '10.0.0.5:80'], 'ref').out
-    return { ops: brief(ops), statuses: results.map((x) => x.status), mine, ref }
+    return {
+      ops: brief(ops),
+      statuses: results.map((x) => x.status),
+      before,
+      mine: procOrder(head),
+      ref: procOrder(head, 'ref'),
+      dump: (await c.listDests(mhKey)).map((d) => formatAddr(d.addr)),
+      again: brief(diff(table, await readTable(c), [...owned, serviceId(mhKey)])),
+    }
   })
 
   // 6. sync daemon, kernel errors
