@@ -1,7 +1,7 @@
 // IpvsClient and apply/reconcile against a fake IPVS kernel at the netlink message seam: family resolution
 // with one module load, errors naming command + errno + extended ACK, dumps, and reconciliation passes.
 import test from 'ava'
-import type { LvsdError } from '../../src/errors.js'
+import { LvsdError } from '../../src/errors.js'
 import { readTable, reconcile } from '../../src/ipvs/apply.js'
 import { CMD, cmdName } from '../../src/ipvs/attrs.js'
 import { IpvsClient } from '../../src/ipvs/client.js'
@@ -13,12 +13,14 @@ import {
   destFromWire,
   destToWire,
   type Service,
+  type ServiceKey,
   type SyncDaemon,
   serviceFromWire,
   serviceKeyFromWire,
   serviceToWire,
 } from '../../src/ipvs/domain.js'
 import { defaultDest, defaultService, destId, type ServiceState, serviceId } from '../../src/ipvs/model.js'
+import { modprobe } from '../../src/ipvs/modprobe.js'
 import { parseAddr } from '../../src/net/addr.js'
 import {
   CTRL_ATTR_FAMILY_ID,
@@ -351,4 +353,31 @@ test('when a service cannot be added its destinations are skipped, not sent', as
   )
   t.is(r.results[0]?.error?.details.code, 'ENOENT')
   t.false(fake.log.includes('NEW_DEST'))
+})
+
+test('readTable leaves out a service that vanished between the service and destination dumps', async (t) => {
+  const gone = { ...seedSvc, key: { ...seedKey, port: 81 } }
+  const ops = {
+    listServices: async () => [seedSvc, gone],
+    listDests: async (k: ServiceKey) => {
+      if (k === gone.key) {
+        throw new LvsdError('LVSD_NL_KERNEL', 'IPVS GET_DEST: ESRCH', { command: 'GET_DEST', code: 'ESRCH', errno: 3 })
+      }
+      return [rs(8), rs(7)].map((d) => ({ ...d, activeConns: 0, inactiveConns: 0, persistentConns: 0 }))
+    },
+  }
+  const table = await readTable(ops)
+  t.is(table.length, 1)
+  t.deepEqual(
+    table[0]?.dests.map((d) => d.addr.bytes[3]),
+    [7, 8],
+  )
+  const broken = { ...ops, listDests: async () => Promise.reject(new LvsdError('LVSD_NL_TIMEOUT', 'timeout')) }
+  await t.throwsAsync(readTable(broken), { code: 'LVSD_NL_TIMEOUT' })
+})
+
+test('the modprobe loader resolves when the command succeeds and rejects with its name when it fails', async (t) => {
+  await t.notThrowsAsync(modprobe('ip_vs', 'true')())
+  const e = await t.throwsAsync(modprobe('ip_vs', 'false')())
+  t.regex(e?.message ?? '', /^false ip_vs: /)
 })
