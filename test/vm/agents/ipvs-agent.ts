@@ -2,6 +2,7 @@
 // network namespace "lvsd" (where it runs) and ipvsadm in namespace "ref", and reports what both show.
 // Usage (inside the VM, from ipvs-kernel.test.ts's setup script): ip netns exec lvsd node dist/test/vm/agents/ipvs-agent.js
 import { spawnSync } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
 import { applyOps, readTable, reconcile } from '../../../src/ipvs/apply.js'
 import { IpvsClient } from '../../../src/ipvs/client.js'
 import { diff, type Op } from '../../../src/ipvs/diff.js'
@@ -62,7 +63,9 @@ async function step<T>(name: string, out: Record<string, unknown>, f: () => Prom
 
 async function main(): Promise<void> {
   const out: Record<string, unknown> = {}
-  // the module is not loaded before this: resolving the family must fail once and load it
+  // ip_vs is not loaded and the kernel's module helper is /bin/true (see the test's script): the
+  // family lookup must fail, the loader run once, and the lookup then succeed
+  const [pre, helper = '/sbin/modprobe'] = process.argv.slice(2)
   let loads = 0
   const load = modprobe()
   const c = await IpvsClient.connect({
@@ -71,7 +74,8 @@ async function main(): Promise<void> {
       return load()
     },
   })
-  out.module = { preloaded: process.argv[2] === 'preloaded', loads }
+  writeFileSync('/proc/sys/kernel/modprobe', `${helper}\n`) // schedulers load on demand again
+  out.module = { preloaded: pre === 'preloaded', loads }
   out.info = await c.getInfo()
 
   // 1. the seed: lvsd here, ipvsadm in "ref"; both listings must be equal
