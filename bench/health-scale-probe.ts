@@ -27,6 +27,9 @@ const loop = monitorEventLoopDelay({ resolution: 10 })
 loop.enable()
 sched.set(specs)
 
+// a clean exit on SIGTERM lets --cpu-prof write its profile
+process.on('SIGTERM', () => process.exit(0))
+
 let lastCpu = process.cpuUsage()
 let lastWall = process.hrtime.bigint()
 setInterval(() => {

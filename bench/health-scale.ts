@@ -19,8 +19,10 @@ const MEASURE_MS = 10_000
 
 type Ev = { event: string; [k: string]: unknown }
 
-function agent(lab: Lab, ns: string, script: string, argv: string[]): { events: Ev[]; pid: () => number } {
-  const p = lab.spawn(ns, process.execPath, [here(script), ...argv])
+function agent(lab: Lab, ns: string, script: string, argv: string[]): { events: Ev[]; stop: () => Promise<void> } {
+  // BENCH_NODE_ARGS, e.g. --cpu-prof, reaches the agents (for profiling the prober)
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)
+  const p = lab.spawn(ns, process.execPath, [...nodeArgs, here(script), ...argv])
   const events: Ev[] = []
   let buf = ''
   p.stdout?.setEncoding('utf8').on('data', (d: string) => {
@@ -32,7 +34,13 @@ function agent(lab: Lab, ns: string, script: string, argv: string[]): { events: 
     }
   })
   p.stderr?.setEncoding('utf8').on('data', (d: string) => process.stderr.write(d))
-  return { events, pid: () => p.pid ?? 0 }
+  const exited = new Promise<void>((r) => p.once('exit', () => r()))
+  // SIGTERM and a moment to exit, so a --cpu-prof profile gets written before the lab kills it
+  const stop = async () => {
+    p.kill('SIGTERM')
+    await Promise.race([exited, sleep(3000)])
+  }
+  return { events, stop }
 }
 
 function pct(xs: number[], p: number): number {
@@ -104,6 +112,7 @@ try {
     detectMaxMs: Math.max(...lat),
   }
   console.log(JSON.stringify(result, null, 2))
+  await probe.stop()
 
   if (write) {
     const file = join(here('../..'), 'docs', 'benchmarks.md')
