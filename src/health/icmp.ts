@@ -60,12 +60,14 @@ export function parseEcho(family: 4 | 6, data: Buffer, id: number | undefined, s
   return undefined
 }
 
-function open(family: 4 | 6): { sock: Socket; raw: boolean } {
+function open(family: 4 | 6, kind: IcmpOptions['socket']): { sock: Socket; raw: boolean } {
   const domain = family === 4 ? AF_INET : AF_INET6
   const proto = family === 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6
+  if (kind === 'ping') return { sock: Socket.open(domain, SOCK_DGRAM, proto), raw: false }
   try {
     return { sock: Socket.open(domain, SOCK_RAW, proto), raw: true }
-  } catch {
+  } catch (e) {
+    if (kind === 'raw') throw e
     return { sock: Socket.open(domain, SOCK_DGRAM, proto), raw: false }
   }
 }
@@ -78,7 +80,7 @@ function sockaddrOf(a: Addr): Buffer {
 export function check(target: Target, o: IcmpOptions, signal: AbortSignal): Promise<Result> {
   return timed(signal, async () => {
     const dst = target.connectAddr ?? target.addr
-    const { sock, raw } = open(dst.family)
+    const { sock, raw } = open(dst.family, o.socket)
     try {
       if (target.bindInterface) sock.setOption(SOL_SOCKET, SO_BINDTODEVICE, Buffer.from(`${target.bindInterface}\0`))
       if (target.sourceAddr) sock.bind(sockaddrOf(target.sourceAddr))

@@ -104,6 +104,11 @@ export interface UdpOptions {
 export interface IcmpOptions {
   /** Echo data bytes. Default 56. */
   size?: number
+  /**
+   * 'raw' needs CAP_NET_RAW; 'ping' needs the process's group in net.ipv4.ping_group_range;
+   * 'auto' (default) tries raw, then ping.
+   */
+  socket?: 'auto' | 'raw' | 'ping'
 }
 
 export interface SmtpOptions {

@@ -32,7 +32,7 @@ async function httpServer(
 ): Promise<{ agent: RunningAgent; setMode: (m: string) => void; kill: () => void }> {
   const file = join(dir, `mode-${port}`)
   writeFileSync(file, mode)
-  const agent = startAgent(lab, 's', 'health-server', ['0.0.0.0', String(port), file])
+  const agent = startAgent(lab, 's', 'health-server', ['::', String(port), file])
   const { pid } = await agent.next('ready')
   return { agent, setMode: (m) => writeFileSync(file, m), kill: () => process.kill(Number(pid), 'SIGKILL') }
 }
@@ -245,4 +245,32 @@ test.serial('interface binding: through eth0 the server answers, through lo it c
   t.true(once({ kind: 'icmp', opts: {} }, { addr: RS, port: 0, bindInterface: 'eth0' }, 1000).ok)
   const viaLo = once({ kind: 'tcp', opts: {} }, { addr: RS, port: 84, bindInterface: 'lo' }, 500)
   t.false(viaLo.ok)
+})
+
+test.serial('ICMP through an unprivileged ping socket, once ping_group_range lets the group in', (t) => {
+  lab.sysctl('p', 'net.ipv4.ping_group_range', '0 2147483647')
+  const v4 = once({ kind: 'icmp', opts: { socket: 'ping' } }, { addr: RS, port: 0 }, 1000)
+  t.true(v4.ok, String(v4.detail))
+  t.regex(String(v4.detail), /ping socket/)
+  const v6 = once({ kind: 'icmp', opts: { socket: 'ping' } }, { addr: RS6, port: 0 }, 1000)
+  t.true(v6.ok, String(v6.detail))
+  t.false(once({ kind: 'icmp', opts: { socket: 'ping' } }, { addr: '10.62.0.98', port: 0 }, 500).ok)
+})
+
+test.serial('IPv6 HTTP, and a UDP reply through a socket bound to eth0', async (t) => {
+  await httpServer(85)
+  const h = once({ kind: 'http', opts: { bodyRegex: '^healthy$' } }, { addr: RS6, port: 85 }, 1000)
+  t.true(h.ok, String(h.detail))
+  const u = once(
+    { kind: 'udp', opts: { payload: [104, 105], replyRegex: '^PONG hi$' } },
+    { addr: RS, port: 85, bindInterface: 'eth0' },
+    1000,
+  )
+  t.true(u.ok, String(u.detail))
+  const wrong = once(
+    { kind: 'udp', opts: { payload: [104, 105], replyRegex: '^PANG' } },
+    { addr: RS, port: 85, bindInterface: 'eth0' },
+    1000,
+  )
+  t.is(wrong.code, 'body')
 })

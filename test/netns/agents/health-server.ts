@@ -1,10 +1,12 @@
 // Netns agent: a real server's HTTP responder whose behaviour a test steers through a mode file.
 // Modes: ok (200 "healthy"), 503, slow (answers after 3 s), badbody (200 "sick"),
 // pattern:<o|x>… (each request takes the next letter: o = 200, x = 503; then 200).
+// The same port over UDP answers "PONG <payload>".
+import dgram from 'node:dgram'
 import { readFileSync } from 'node:fs'
 import http from 'node:http'
 
-const [host = '0.0.0.0', port = '80', modeFile = ''] = process.argv.slice(2)
+const [host = '::', port = '80', modeFile = ''] = process.argv.slice(2)
 let pattern = ''
 let patternAt = 0
 
@@ -38,6 +40,10 @@ const server = http.createServer((req, res) => {
   res.end('healthy')
 })
 server.keepAliveTimeout = 100
-server.listen(Number(port), host, () =>
-  console.log(JSON.stringify({ event: 'ready', port: Number(port), pid: process.pid })),
-)
+const udp = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4')
+udp.on('message', (m, from) => udp.send(Buffer.concat([Buffer.from('PONG '), m]), from.port, from.address))
+udp.bind(Number(port), host, () => {
+  server.listen(Number(port), host, () =>
+    console.log(JSON.stringify({ event: 'ready', port: Number(port), pid: process.pid })),
+  )
+})
