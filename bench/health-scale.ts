@@ -122,11 +122,11 @@ try {
       writeFileSync(
         file,
         `${text.trimEnd()}\n\n${heading}\n\n` +
-          'TCP checks of N real servers (N addresses on one veth in a namespace) from another namespace, through\n' +
+          'TCP checks of N real servers (N /32 addresses in one namespace, routed over one veth) from another namespace, through\n' +
           '`src/health/scheduler.ts` with the real clock. CPU is the prober process (user + system) over a 10 s\n' +
           'steady window after 3 s of warm-up; then every tenth server stops listening and detection latency is\n' +
           'measured from that moment to each `down` transition (expected ≈ (fall − 1) × interval + U(0, interval)).\n\n' +
-          'Command (root): `npx tsc -p tsconfig.json && node dist/bench/health-scale.js <servers> <intervalMs> <fall> --write`\n\n' +
+          'Command (root): `npx tsc -p tsconfig.json && node dist/bench/health-scale.js <servers> <intervalMs> <fall> --write` (then `npx biome check --write docs/benchmarks.md` to realign the table)\n\n' +
           '| servers | interval | fall | checks/s | CPU mean | CPU max | RSS MiB | loop p99 ms | late | missed | timeouts | killed | detected | p50 ms | p99 ms | max ms |\n' +
           '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n',
       )
