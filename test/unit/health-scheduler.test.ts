@@ -284,3 +284,18 @@ test('drain and undrain go through the reducer and reach the consumer', async (t
   )
   t.is(h.starts.length, 3, 'checks kept running while drained')
 })
+
+test('reload with a changed check interval keeps the health state and runs at the new cadence', async (t) => {
+  const bad: Result = { ok: false, ms: 1, detail: 'x', code: 'refused' }
+  const h = harness(() => ({ ms: 1, result: bad }))
+  h.sched.set([srv('a')])
+  await h.clock.advance(2000)
+  t.false(h.sched.state('a')?.up)
+  const n = h.starts.length
+  const outBefore = h.out.length
+  h.sched.set([srv('a', { checks: [tcp({ intervalMs: 250 })] })])
+  await h.clock.advance(1000)
+  t.is(h.starts.length - n, 4, 'four runs in a second at 250 ms')
+  t.false(h.sched.state('a')?.up)
+  t.is(h.out.length, outBefore, 'no transition: it was down and stays down')
+})
