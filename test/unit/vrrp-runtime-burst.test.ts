@@ -1,0 +1,61 @@
+// GARP/NA burst schedule (src/vrrp/burst.ts) on a manual clock: keepalived's defaults, spaced
+// bursts, periodic refresh, and stop cancelling everything.
+import test from 'ava'
+import { BurstSchedule } from '../../src/vrrp/burst.js'
+import type { AnnounceConfig } from '../../src/vrrp/messages.js'
+
+function harness(cfg: Partial<AnnounceConfig>) {
+  let now = 0
+  const pending: Array<{ at: number; fn: () => void; id: number }> = []
+  let id = 0
+  const sends: number[] = []
+  const s = new BurstSchedule(
+    { repeat: 5, delayMs: 5000, intervalMs: 0, refreshMs: 0, refreshRepeat: 1, ...cfg },
+    () => sends.push(now),
+    {
+      set: (fn, ms) => {
+        pending.push({ at: now + ms, fn, id: ++id })
+        return id
+      },
+      clear: (h) => {
+        const i = pending.findIndex((p) => p.id === h)
+        if (i >= 0) pending.splice(i, 1)
+      },
+    },
+  )
+  const advance = (to: number) => {
+    for (;;) {
+      pending.sort((a, b) => a.at - b.at)
+      const next = pending[0]
+      if (!next || next.at > to) break
+      pending.shift()
+      now = next.at
+      next.fn()
+    }
+    now = to
+  }
+  return { s, sends, advance }
+}
+
+test('defaults: 5 at once, 5 more after 5 s, then nothing', (t) => {
+  const h = harness({})
+  h.s.start()
+  h.advance(60_000)
+  t.deepEqual(h.sends, [0, 0, 0, 0, 0, 5000, 5000, 5000, 5000, 5000])
+})
+
+test('an interval spaces the packets of a burst; refresh repeats while running', (t) => {
+  const h = harness({ repeat: 3, delayMs: 0, intervalMs: 10, refreshMs: 1000, refreshRepeat: 2 })
+  h.s.start()
+  h.advance(2500)
+  t.deepEqual(h.sends, [0, 10, 20, 1000, 1010, 2000, 2010])
+})
+
+test('stop cancels the second burst and the refresh', (t) => {
+  const h = harness({ refreshMs: 1000 })
+  h.s.start()
+  h.advance(100)
+  h.s.stop()
+  h.advance(60_000)
+  t.is(h.sends.length, 5)
+})

@@ -1,0 +1,93 @@
+// The director's mapping of configured VRRP instances to runtime instances, and the list of
+// configured features the runtime does not do yet (logged once at start-up).
+import test from 'ava'
+import { loadConfigText } from '../../src/config/load.js'
+import { runtimeInstance, unsupported } from '../../src/director/vrrp-instances.js'
+import { formatPrefix } from '../../src/net/addr.js'
+
+function load(yaml: string) {
+  const r = loadConfigText(yaml, 'test.yaml')
+  if (!r.ok) throw new Error(JSON.stringify(r.errors))
+  return r.config
+}
+
+test('a v3 instance maps with intervals in ms, GARP defaults of keepalived and tracked interfaces', (t) => {
+  const c = load(`node: d1
+vrrp:
+  version: 3
+  advert_interval: 100ms
+  instances:
+    - name: web
+      interface: eth0
+      vrid: 51
+      priority: 150
+      preempt: false
+      vips: [10.0.0.3/24, { address: 10.0.0.4/24, dev: eth1, label: eth1:0 }]
+      track:
+        interfaces: [eth2, { name: eth3, weight: -20 }]
+`)
+  const r = runtimeInstance(c.vrrp.instances[0]!)
+  t.like(r, {
+    name: 'web',
+    interface: 'eth0',
+    vrid: 51,
+    version: 3,
+    family: 4,
+    priority: 150,
+    advertMs: 100,
+    preempt: false,
+  })
+  t.deepEqual(
+    r.vips.map((v) => [formatPrefix(v.prefix), v.dev, v.label]),
+    [
+      ['10.0.0.3/24', undefined, undefined],
+      ['10.0.0.4/24', 'eth1', 'eth1:0'],
+    ],
+  )
+  t.deepEqual(r.announce, { repeat: 5, delayMs: 5000, intervalMs: 0, refreshMs: 0, refreshRepeat: 1 })
+  t.deepEqual(r.trackInterfaces, [
+    { name: 'eth2', weight: 0 },
+    { name: 'eth3', weight: -20 },
+  ])
+  t.is(r.unicast, undefined)
+})
+
+test('an address owner runs at priority 255; unicast peers and their TTL carry over', (t) => {
+  const c = load(`node: d1
+vrrp:
+  version: 3
+  instances:
+    - name: own
+      interface: eth0
+      vrid: 7
+      priority: 255
+      address_owner: true
+      vips: [10.0.0.1/24]
+      unicast:
+        source: 10.0.0.1
+        peers: [10.0.0.2]
+`)
+  const r = runtimeInstance(c.vrrp.instances[0]!)
+  t.is(r.priority, 255)
+  t.is(r.unicast?.peers.length, 1)
+  t.is(r.unicast?.ttl, 255)
+  t.truthy(r.unicast?.source)
+})
+
+test('a v2 instance gets whole seconds; a configured feature the runtime lacks is reported', (t) => {
+  const c = load(`node: lb01
+vrrp:
+  instances:
+    - name: web
+      interface: eth0
+      vrid: 51
+      priority: 150
+      advert_interval: 1s
+      vips: [10.0.0.3/24]
+      virtual_mac: true
+`)
+  const r = runtimeInstance(c.vrrp.instances[0]!)
+  t.is(r.version, 2)
+  t.is(r.advertMs, 1000)
+  t.deepEqual(unsupported(c), ['vrrp.instances web: virtual_mac is not implemented yet'])
+})
