@@ -17,6 +17,17 @@ export const CODES = {
   LVSD_CONFIG_UNREADABLE: 'the configuration file cannot be read',
   LVSD_ADDR_INVALID: 'not an IPv4 or IPv6 address or prefix',
   LVSD_USAGE: 'the command line is not understood',
+  LVSD_API_NOT_FOUND: 'the control API has no such route',
+  LVSD_API_METHOD: 'the route exists but not for this HTTP method',
+  LVSD_API_BAD_REQUEST: 'a request field is missing or invalid',
+  LVSD_API_UNKNOWN_SERVICE: 'no virtual service by that name',
+  LVSD_API_UNKNOWN_SERVER: 'the service has no real server at that address and port',
+  LVSD_API_UNKNOWN_INSTANCE: 'no VRRP instance by that name',
+  LVSD_API_CONFLICT: 'the request conflicts with what the daemon is doing',
+  LVSD_API_INTERNAL: 'the daemon failed while handling an API request',
+  LVSD_API_SOCKET: 'the control socket cannot be set up',
+  LVSD_API_UNREACHABLE: 'the control socket cannot be reached (is lvsd running?)',
+  LVSD_API_PROTOCOL: 'the control API answered something the client does not understand',
 } as const
 
 export type Code = keyof typeof CODES

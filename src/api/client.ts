@@ -1,0 +1,170 @@
+// The control API's client (used by lvsctl): one method per route over the unix socket; an error reply
+// comes back as the LvsdError the daemon raised, so callers match on the same codes.
+import { request } from 'node:http'
+import { createInterface } from 'node:readline'
+import { CODES, type Code, LvsdError } from '../errors.js'
+import type { AnyEvent } from '../events.js'
+import { DEFAULT_SOCKET } from './server.js'
+import type { ConfigInfo, InstanceStatus, ReloadResult, ServerStatus, Status } from './types.js'
+
+export interface ClientOptions {
+  /** Per request, not for the event stream. Default 10 s (a reload of a large table takes a while). */
+  timeoutMs?: number
+}
+
+export interface EventsQuery {
+  after?: number
+  follow?: boolean
+  names?: string[]
+  signal?: AbortSignal
+}
+
+type Method = 'GET' | 'POST'
+
+function unreachable(path: string, e: NodeJS.ErrnoException): LvsdError {
+  return new LvsdError(
+    'LVSD_API_UNREACHABLE',
+    `cannot connect to ${path}: ${e.code ?? e.message}`,
+    { path, errno: e.code },
+    { cause: e },
+  )
+}
+
+function fromReply(status: number, text: string): LvsdError {
+  try {
+    const j = JSON.parse(text) as { code?: unknown; message?: unknown; details?: unknown }
+    if (typeof j.code === 'string' && Object.hasOwn(CODES, j.code) && typeof j.message === 'string') {
+      return new LvsdError(j.code as Code, j.message, {
+        ...(typeof j.details === 'object' && j.details !== null ? j.details : {}),
+        status,
+      })
+    }
+  } catch {
+    // fall through: not our JSON
+  }
+  return new LvsdError('LVSD_API_PROTOCOL', `HTTP ${status} without an lvsd error body`, {
+    status,
+    body: text.slice(0, 200),
+  })
+}
+
+export class ControlClient {
+  constructor(
+    readonly socketPath: string = DEFAULT_SOCKET,
+    private readonly opts: ClientOptions = {},
+  ) {}
+
+  private call<T>(method: Method, path: string, body?: unknown): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const payload = body === undefined ? undefined : JSON.stringify(body)
+      const req = request(
+        {
+          socketPath: this.socketPath,
+          method,
+          path,
+          headers:
+            payload === undefined
+              ? {}
+              : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+          timeout: this.opts.timeoutMs ?? 10_000,
+        },
+        (res) => {
+          const chunks: Buffer[] = []
+          res.on('data', (c: Buffer) => chunks.push(c))
+          res.on('error', reject)
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8')
+            const status = res.statusCode ?? 0
+            if (status < 200 || status > 299) return reject(fromReply(status, text))
+            try {
+              resolve(JSON.parse(text) as T)
+            } catch {
+              reject(new LvsdError('LVSD_API_PROTOCOL', 'reply is not JSON', { status, body: text.slice(0, 200) }))
+            }
+          })
+        },
+      )
+      req.on('timeout', () =>
+        req.destroy(
+          new LvsdError('LVSD_API_UNREACHABLE', `no answer from ${this.socketPath} in time`, { path: this.socketPath }),
+        ),
+      )
+      req.on('error', (e) => reject(e instanceof LvsdError ? e : unreachable(this.socketPath, e)))
+      req.end(payload)
+    })
+  }
+
+  status(): Promise<Status> {
+    return this.call('GET', '/v1/status')
+  }
+
+  config(): Promise<ConfigInfo> {
+    return this.call('GET', '/v1/config')
+  }
+
+  reload(): Promise<ReloadResult> {
+    return this.call('POST', '/v1/reload')
+  }
+
+  private serverPath(service: string, server: string, verb: string): string {
+    return `/v1/services/${encodeURIComponent(service)}/servers/${encodeURIComponent(server)}/${verb}`
+  }
+
+  /** server: address:port, IPv6 as [address]:port. */
+  drain(service: string, server: string): Promise<ServerStatus> {
+    return this.call('POST', this.serverPath(service, server, 'drain'))
+  }
+
+  undrain(service: string, server: string): Promise<ServerStatus> {
+    return this.call('POST', this.serverPath(service, server, 'undrain'))
+  }
+
+  /** null removes the operator's override. */
+  setWeight(service: string, server: string, weight: number | null): Promise<ServerStatus> {
+    return this.call('POST', this.serverPath(service, server, 'weight'), { weight })
+  }
+
+  release(instance: string): Promise<InstanceStatus> {
+    return this.call('POST', `/v1/instances/${encodeURIComponent(instance)}/release`)
+  }
+
+  resume(instance: string): Promise<InstanceStatus> {
+    return this.call('POST', `/v1/instances/${encodeURIComponent(instance)}/resume`)
+  }
+
+  /** The event stream: kept events after `after`, then live ones while following; ends when aborted. */
+  async *events(q: EventsQuery = {}): AsyncGenerator<AnyEvent> {
+    const params = new URLSearchParams()
+    if (q.after !== undefined) params.set('after', String(q.after))
+    if (q.follow !== undefined) params.set('follow', String(q.follow))
+    if (q.names?.length) params.set('names', q.names.join(','))
+    const qs = params.toString()
+    const res = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
+      const req = request(
+        { socketPath: this.socketPath, method: 'GET', path: `/v1/events${qs ? `?${qs}` : ''}`, signal: q.signal },
+        resolve,
+      )
+      req.on('error', (e) => reject(e.name === 'AbortError' ? e : unreachable(this.socketPath, e)))
+      req.end()
+    })
+    const status = res.statusCode ?? 0
+    if (status !== 200) {
+      const chunks: Buffer[] = []
+      for await (const c of res) chunks.push(c as Buffer)
+      throw fromReply(status, Buffer.concat(chunks).toString('utf8'))
+    }
+    const lines = createInterface({ input: res, crlfDelay: Number.POSITIVE_INFINITY })
+    try {
+      for await (const line of lines) {
+        if (line.trim() === '') continue
+        yield JSON.parse(line) as AnyEvent
+      }
+    } catch (e) {
+      // aborting tears the connection down, which the response reports as a reset
+      if (!q.signal?.aborted) throw e
+    } finally {
+      lines.close()
+      res.destroy()
+    }
+  }
+}

@@ -1,0 +1,80 @@
+// GET /v1/events: newline-delimited JSON, first the kept recent events after `after`, then live ones as
+// they are published, until the client goes away (or `follow=false`). A reader too slow to keep up is
+// cut off rather than let the daemon buffer without bound; it reconnects with after=<last seq seen>.
+import type { ServerResponse } from 'node:http'
+import { type AnyEvent, type EventBus, type EventName, isEventName } from '../events.js'
+import { badRequest } from './http.js'
+
+export interface StreamQuery {
+  after: number
+  follow: boolean
+  /** Only these names (and prefixes like `vrrp.`); empty = all. */
+  names: string[]
+}
+
+/** Bytes queued for one reader before it is disconnected. */
+export const STREAM_HIGH_WATER = 1024 * 1024
+
+export function parseStreamQuery(q: URLSearchParams): StreamQuery {
+  const afterText = q.get('after') ?? '0'
+  const after = Number(afterText)
+  if (!/^\d+$/.test(afterText) || !Number.isSafeInteger(after)) {
+    throw badRequest('after', 'after must be a sequence number (a non-negative integer)', { value: afterText })
+  }
+  const followText = q.get('follow') ?? 'true'
+  if (followText !== 'true' && followText !== 'false') {
+    throw badRequest('follow', 'follow must be true or false', { value: followText })
+  }
+  const names = (q.get('names') ?? '').split(',').filter((n) => n !== '')
+  for (const n of names) {
+    const known = n.endsWith('.') ? ['daemon.', 'vrrp.', 'health.', 'quorum.', 'ipvs.', 'config.', 'operator.'] : []
+    if (!isEventName(n) && !known.includes(n)) {
+      throw badRequest('names', `${JSON.stringify(n)} is not an event name or prefix (docs/api.md)`, { value: n })
+    }
+  }
+  return { after, follow: followText === 'true', names }
+}
+
+function matcher(names: string[]): (name: EventName) => boolean {
+  if (names.length === 0) return () => true
+  return (name) => names.some((n) => (n.endsWith('.') ? name.startsWith(n) : name === n))
+}
+
+/** Serves one stream; returns the function that ends it (used when the server stops). */
+export function serveEvents(res: ServerResponse, bus: EventBus, q: StreamQuery): () => void {
+  const wanted = matcher(q.names)
+  res.writeHead(200, {
+    'content-type': 'application/x-ndjson; charset=utf-8',
+    'cache-control': 'no-store',
+    'x-lvsd-last-seq': String(bus.lastSeq),
+  })
+  // flush the headers now: a follower with nothing to replay still learns the stream is open
+  res.flushHeaders()
+  const write = (e: AnyEvent): void => {
+    if (!wanted(e.name)) return
+    res.write(`${JSON.stringify(e)}\n`)
+    if (res.writableLength > STREAM_HIGH_WATER) res.destroy()
+  }
+  // subscribe before replaying, in the same tick: nothing can be published in between
+  let replayed = q.after
+  const unsubscribe = q.follow
+    ? bus.subscribeAll((e) => {
+        if (e.seq > replayed) write(e)
+      })
+    : () => {}
+  for (const e of bus.recent(q.after)) {
+    write(e)
+    replayed = e.seq
+  }
+  replayed = Math.max(replayed, bus.lastSeq)
+  let ended = false
+  const end = (): void => {
+    if (ended) return
+    ended = true
+    unsubscribe()
+    if (!res.destroyed) res.end()
+  }
+  res.on('close', end)
+  if (!q.follow) end()
+  return end
+}

@@ -1,0 +1,113 @@
+// The control API server: HTTP/JSON on a unix socket (default /run/lvsd/lvsd.sock), mode and group
+// set as configured, so access is plain file permissions (root and the group; no tokens to leak).
+import { chmodSync, chownSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs'
+import { createServer, type Server } from 'node:http'
+import { createConnection } from 'node:net'
+import { dirname } from 'node:path'
+import { LvsdError } from '../errors.js'
+import { dispatch } from './routes.js'
+import type { Director } from './types.js'
+import { resolveGroup } from './unix-group.js'
+
+export interface ControlServerOptions {
+  /** Socket path. Default /run/lvsd/lvsd.sock. */
+  path?: string
+  /** Default 0o660. */
+  mode?: number
+  /** Group owning the socket (name or gid); absent = the daemon's group. */
+  group?: string
+  /** Where group names are looked up (tests point this at their own file). */
+  groupFile?: string
+}
+
+export const DEFAULT_SOCKET = '/run/lvsd/lvsd.sock'
+
+/** Whether something accepts connections at `path` (a live daemon) rather than a leftover file. */
+function listening(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createConnection(path)
+    s.once('connect', () => {
+      s.destroy()
+      resolve(true)
+    })
+    s.once('error', () => resolve(false))
+  })
+}
+
+async function clearStale(path: string): Promise<void> {
+  let st: ReturnType<typeof lstatSync>
+  try {
+    st = lstatSync(path)
+  } catch {
+    return
+  }
+  if (!st.isSocket()) throw new LvsdError('LVSD_API_SOCKET', `${path} exists and is not a socket`, { path })
+  if (await listening(path)) {
+    throw new LvsdError('LVSD_API_SOCKET', `another process is serving ${path} (is lvsd already running?)`, { path })
+  }
+  unlinkSync(path)
+}
+
+export class ControlServer {
+  private readonly streams = new Set<() => void>()
+
+  private constructor(
+    readonly path: string,
+    private readonly server: Server,
+  ) {}
+
+  static async start(director: Director, opts: ControlServerOptions = {}): Promise<ControlServer> {
+    const path = opts.path ?? DEFAULT_SOCKET
+    const mode = opts.mode ?? 0o660
+    // resolve first: a typo in the group fails before anything is created
+    const gid = opts.group === undefined ? undefined : resolveGroup(opts.group, opts.groupFile)
+    try {
+      mkdirSync(dirname(path), { recursive: true, mode: 0o755 })
+    } catch (e) {
+      throw new LvsdError('LVSD_API_SOCKET', `cannot create ${dirname(path)}`, { path }, { cause: e })
+    }
+    await clearStale(path)
+    let self: ControlServer | undefined
+    const server = createServer((req, res) => {
+      void dispatch(req, res, director, (end) => self?.track(end, res))
+    })
+    self = new ControlServer(path, server)
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (e) =>
+        reject(new LvsdError('LVSD_API_SOCKET', `cannot listen on ${path}: ${e.message}`, { path }, { cause: e })),
+      )
+      server.listen(path, () => resolve())
+    })
+    try {
+      chmodSync(path, mode)
+      if (gid !== undefined) chownSync(path, -1, gid)
+    } catch (e) {
+      await self.close()
+      const err = e as NodeJS.ErrnoException
+      throw new LvsdError('LVSD_API_SOCKET', `cannot set mode/group of ${path}: ${err.code ?? err.message}`, {
+        path,
+        group: opts.group,
+      })
+    }
+    return self
+  }
+
+  private track(end: () => void, res: { once(ev: 'close', fn: () => void): unknown }): void {
+    this.streams.add(end)
+    res.once('close', () => this.streams.delete(end))
+  }
+
+  /** Stops accepting, ends event streams, waits for requests in flight, removes the socket. */
+  async close(): Promise<void> {
+    for (const end of [...this.streams]) end()
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve())
+      this.server.closeIdleConnections()
+    })
+    try {
+      unlinkSync(this.path)
+    } catch {
+      // already gone (server.close removes it on some platforms)
+    }
+  }
+}
