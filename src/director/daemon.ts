@@ -3,8 +3,10 @@
 // (priority 0), removes the VIPs and exits 0. Later issues add IPVS, health and the API here.
 import type { Config } from '../config/types.js'
 import type { Logger } from '../log.js'
+import { Notifier } from '../vrrp/notify.js'
 import { VrrpRuntime } from '../vrrp/runtime.js'
-import { runtimeInstance, unsupported } from './vrrp-instances.js'
+import { Tracker } from '../vrrp/track.js'
+import { notifySpecs, runtimeInstance, trackInputs, unsupported } from './vrrp-instances.js'
 
 export interface Daemon {
   readonly runtime: VrrpRuntime
@@ -22,6 +24,12 @@ export function startDaemon(config: Config, log: Logger): Daemon {
     resolveDone = r
   })
   let stopping: Promise<number> | undefined
+  const logAt = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields: Record<string, unknown>) =>
+    log[level](fields, msg)
+  const notifier = new Notifier(notifySpecs(config), logAt)
+  const tracked = trackInputs(config)
+  const tracker = new Tracker(tracked.scripts, tracked.scriptUses, tracked.fileUses, runtime, logAt)
+  tracker.start()
 
   runtime.on('ready', (m) => {
     if (m.realtime.ok) log.info({ tid: m.realtime.tid, rtPriority: m.realtime.priority }, 'VRRP worker runs SCHED_RR')
@@ -41,6 +49,7 @@ export function startDaemon(config: Config, log: Logger): Daemon {
       },
       `${t.instance}: ${t.from} -> ${t.to} (${t.why})`,
     )
+    notifier.transition(t.instance, t.to, t.priority)
   })
   runtime.on('log', (m) => log[m.level](m.fields, m.msg))
   runtime.on('error', (e) => {
@@ -57,7 +66,9 @@ export function startDaemon(config: Config, log: Logger): Daemon {
   const stop = (reason: string, code = 0): Promise<number> => {
     stopping ??= (async () => {
       log.info({ reason }, 'stopping: masters resign with priority 0 and remove their VIPs')
+      tracker.stop()
       const counters = await runtime.stop()
+      await notifier.idle()
       if (counters) for (const [name, c] of Object.entries(counters)) log.info({ vrrp: name, counters: c }, 'counters')
       log.info('stopped')
       resolveDone(code)

@@ -2,6 +2,8 @@
 // What the runtime does not do yet is reported, so the daemon can say so once at start-up.
 import type { Config } from '../config/types.js'
 import type { RuntimeInstance, RuntimeVip } from '../vrrp/messages.js'
+import type { NotifySpec } from '../vrrp/notify.js'
+import type { FileUse, ScriptSpec, ScriptUse } from '../vrrp/track.js'
 
 type ConfigInstance = Config['vrrp']['instances'][number]
 type ConfigVip = ConfigInstance['vips'][number]
@@ -49,13 +51,49 @@ export function runtimeInstance(i: ConfigInstance): RuntimeInstance {
 export function unsupported(c: Config): string[] {
   const out: string[] = []
   for (const i of c.vrrp.instances) {
-    if (i.track.scripts.length > 0) out.push(`vrrp.instances ${i.name}: track.scripts are not run yet`)
-    if (i.track.files.length > 0) out.push(`vrrp.instances ${i.name}: track.files are not read yet`)
     if (i.virtual_mac) out.push(`vrrp.instances ${i.name}: virtual_mac is not implemented yet`)
     if (Object.values(i.notify).some((v) => v !== undefined))
       out.push(`vrrp.instances ${i.name}: notify is not run yet`)
   }
-  if (c.vrrp.sync_groups.length > 0) out.push('vrrp.sync_groups are not implemented yet')
+  if (c.vrrp.sync_groups.length > 0) out.push('vrrp.sync_groups are not implemented yet (members run independently)')
   if (c.virtual_services.length > 0) out.push('virtual_services are not programmed by lvsd run yet (VRRP only)')
+  return out
+}
+
+/** Tracked scripts and files, which the main thread watches (src/vrrp/track.ts). */
+export function trackInputs(c: Config): { scripts: ScriptSpec[]; scriptUses: ScriptUse[]; fileUses: FileUse[] } {
+  const scripts = c.vrrp.scripts.map(
+    (s): ScriptSpec => ({
+      name: s.name,
+      argv: s.argv,
+      intervalMs: s.interval,
+      timeoutMs: s.timeout,
+      rise: s.rise,
+      fall: s.fall,
+      ...(s.user ? { user: s.user } : {}),
+    }),
+  )
+  const scriptUses = c.vrrp.instances.flatMap((i) =>
+    i.track.scripts.map((u): ScriptUse => ({ instance: i.name, script: u.name, weight: u.weight })),
+  )
+  const fileUses = c.vrrp.instances.flatMap((i) =>
+    i.track.files.map((f): FileUse => ({ instance: i.name, path: f.path, weight: f.weight })),
+  )
+  return { scripts, scriptUses, fileUses }
+}
+
+/** Notify programs by instance name. */
+export function notifySpecs(c: Config): Map<string, NotifySpec> {
+  const out = new Map<string, NotifySpec>()
+  for (const i of c.vrrp.instances) {
+    const n = i.notify
+    const spec: NotifySpec = {}
+    if (n.master) spec.master = n.master
+    if (n.backup) spec.backup = n.backup
+    if (n.fault) spec.fault = n.fault
+    if (n.stop) spec.stop = n.stop
+    if (n.any) spec.any = n.any
+    if (Object.keys(spec).length > 0) out.set(i.name, spec)
+  }
   return out
 }

@@ -140,6 +140,7 @@ async function start(list: RuntimeInstance[], rtPriority: number): Promise<void>
       else if (t.weight === 0) i.setFault(`track:${t.name}`, true)
       else i.setDelta(`track:${t.name}`, t.weight)
     }
+    applyExternal(i)
     await i.start()
   }
 }
@@ -163,6 +164,23 @@ async function shutdown(): Promise<void> {
 
 const byName = (name: string) => instances.find((i) => i.cfg.name === name)
 
+/** Inputs from the main thread's trackers, kept so an instance created later starts with them. */
+const external = new Map<string, { deltas: Map<string, number>; faults: Map<string, boolean> }>()
+function externalOf(name: string) {
+  let e = external.get(name)
+  if (!e) {
+    e = { deltas: new Map(), faults: new Map() }
+    external.set(name, e)
+  }
+  return e
+}
+function applyExternal(i: Instance): void {
+  const e = external.get(i.cfg.name)
+  if (!e) return
+  for (const [source, delta] of e.deltas) i.setDelta(source, delta)
+  for (const [source, on] of e.faults) i.setFault(source, on)
+}
+
 port.on('message', (m: Down) => {
   switch (m.type) {
     case 'start':
@@ -171,9 +189,11 @@ port.on('message', (m: Down) => {
       })
       return
     case 'priority':
+      externalOf(m.instance).deltas.set(m.source, m.delta)
       byName(m.instance)?.setDelta(m.source, m.delta)
       return
     case 'fault':
+      externalOf(m.instance).faults.set(m.source, m.on)
       byName(m.instance)?.setFault(m.source, m.on)
       return
     case 'counters':
