@@ -2,7 +2,7 @@
 // family resolution with one modprobe retry, service/destination/daemon/config commands, and dumps.
 import { isLvsdError, LvsdError } from '../errors.js'
 import { formatAddr } from '../net/addr.js'
-import { decodeFamily, getFamilyRequest } from '../net/genl.js'
+import { Genetlink } from '../net/genetlink.js'
 import { dumpInterrupted, type NetlinkClient } from '../net/netlink-socket.js'
 import { openNetlink } from '../net/netlink-transport.js'
 import { NLM_F_DUMP, type NlMessage } from '../net/nlmsg.js'
@@ -58,11 +58,11 @@ export function describeDest(d: Pick<Destination, 'addr' | 'port'>): string {
   return `${d.addr.family === 6 ? `[${a}]` : a}:${d.port}`
 }
 
-async function resolveFamily(nl: NetlinkClient, timeoutMs: number | undefined): Promise<number> {
-  const parts = await nl.request(getFamilyRequest(IPVS_GENL_NAME), { op: 'GETFAMILY IPVS', timeoutMs })
-  const first = parts[0]
-  if (!first) throw new LvsdError('LVSD_NL_PROTOCOL', 'GETFAMILY IPVS: no NEWFAMILY reply', { op: 'GETFAMILY IPVS' })
-  return decodeFamily(first.payload).id
+/** The family id, or the kernel's refusal (ENOENT: IPVS is not registered) as the LVSD_NL_KERNEL it was. */
+async function resolveFamily(nl: NetlinkClient): Promise<number> {
+  const r = await new Genetlink(nl).resolveFamily(IPVS_GENL_NAME)
+  if (r.available) return r.family.id
+  throw r.error.cause
 }
 
 const isEnoent = (e: unknown) => isLvsdError(e, 'LVSD_NL_KERNEL') && e.details.code === 'ENOENT'
@@ -83,7 +83,7 @@ export class IpvsClient {
     let loaded = false
     for (;;) {
       try {
-        return new IpvsClient(nl, await resolveFamily(nl, opts.timeoutMs), opts.timeoutMs)
+        return new IpvsClient(nl, await resolveFamily(nl), opts.timeoutMs)
       } catch (e) {
         if (!isEnoent(e)) throw e
         if (loaded || !opts.loadModule) {
