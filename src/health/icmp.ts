@@ -3,9 +3,20 @@
 import { randomInt } from 'node:crypto'
 import { type Addr, formatAddr, sameAddr } from '../net/addr.js'
 import { internetChecksum } from '../net/checksum.js'
+import { bpfProgram, insn } from '../sys/bpf.js'
 import {
   AF_INET,
   AF_INET6,
+  BPF_B,
+  BPF_H,
+  BPF_IND,
+  BPF_JEQ,
+  BPF_JMP,
+  BPF_K,
+  BPF_LD,
+  BPF_LDX,
+  BPF_MSH,
+  BPF_RET,
   IPPROTO_ICMP,
   IPPROTO_ICMPV6,
   SO_BINDTODEVICE,
@@ -60,6 +71,24 @@ export function parseEcho(family: 4 | 6, data: Buffer, id: number | undefined, s
   return undefined
 }
 
+/**
+ * A raw IPv4 ICMP socket gets a copy of every ICMP packet the host receives. This filter keeps only
+ * echo replies carrying our identifier and destination-unreachable errors, so many concurrent
+ * checks do not each copy each other's replies. The packet seen starts at the IP header.
+ */
+export function echoFilter4(id: number): Buffer {
+  return bpfProgram([
+    insn(BPF_LDX | BPF_B | BPF_MSH, 0, 0, 0), // X = IP header length
+    insn(BPF_LD | BPF_B | BPF_IND, 0, 0, 0), // A = ICMP type
+    insn(BPF_JMP | BPF_JEQ | BPF_K, 0, 2, ECHO_REPLY[4]),
+    insn(BPF_LD | BPF_H | BPF_IND, 0, 0, 4), // A = identifier
+    insn(BPF_JMP | BPF_JEQ | BPF_K, 1, 2, id),
+    insn(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, UNREACHABLE[4]),
+    insn(BPF_RET | BPF_K, 0, 0, 0xffffffff),
+    insn(BPF_RET | BPF_K, 0, 0, 0),
+  ])
+}
+
 function open(family: 4 | 6, kind: IcmpOptions['socket']): { sock: Socket; raw: boolean } {
   const domain = family === 4 ? AF_INET : AF_INET6
   const proto = family === 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6
@@ -86,6 +115,7 @@ export function check(target: Target, o: IcmpOptions, signal: AbortSignal): Prom
       if (target.sourceAddr) sock.bind(sockaddrOf(target.sourceAddr))
       // a ping socket rewrites the identifier to its own and only delivers our replies
       const id = raw ? randomInt(0, 0x10000) : undefined
+      if (raw && id !== undefined && dst.family === 4) sock.attachFilter(echoFilter4(id))
       seqCounter = (seqCounter + 1) & 0xffff
       const seq = seqCounter
       const got = new Promise<Echo>((resolve, reject) => {

@@ -13,6 +13,8 @@ export interface SchedulerOptions {
   onTransition: (t: Transition) => void
   /** Every finished check, before the reducer sees it (metrics, logs of failures). */
   onResult?: (server: string, check: string, r: Result) => void
+  /** A consumer callback threw. Default: rethrown on a later tick, outside the scheduler's bookkeeping. */
+  onError?: (e: unknown) => void
   clock?: Clock
   /** Checks in flight at once (each holds at most one socket or process). Default 256. */
   maxConcurrent?: number
@@ -186,9 +188,22 @@ export class Scheduler {
     if (s) this.apply(s, step(s.state, e, this.clock.now()))
   }
 
+  /** Runs a consumer callback so that its failure cannot leave the scheduler half-updated. */
+  private deliver(fn: () => void): void {
+    try {
+      fn()
+    } catch (e) {
+      if (this.opts.onError) this.opts.onError(e)
+      else
+        queueMicrotask(() => {
+          throw e
+        })
+    }
+  }
+
   private apply(s: Server, r: Step): void {
     s.state = r.state
-    for (const t of r.transitions) this.opts.onTransition(t)
+    for (const t of r.transitions) this.deliver(() => this.opts.onTransition(t))
     if (r.retry) {
       const job = s.jobs.get(r.retry.check)
       if (job) this.armRetry(job, r.retry.at)
@@ -291,7 +306,8 @@ export class Scheduler {
       this.inFlight--
       this.counters.completed++
       if (!job.removed && this.servers.get(job.server.spec.id) === job.server) {
-        this.opts.onResult?.(job.server.spec.id, job.spec.id, r)
+        const onResult = this.opts.onResult
+        if (onResult) this.deliver(() => onResult(job.server.spec.id, job.spec.id, r))
         this.apply(
           job.server,
           step(job.server.state, { kind: 'result', check: job.spec.id, result: r }, this.clock.now()),

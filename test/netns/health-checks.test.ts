@@ -224,7 +224,9 @@ test.serial('a hanging exec check is killed at its timeout, with the processes i
 test.serial('ICMP echo: answered by a namespace address over IPv4 and IPv6, not by an absent one', (t) => {
   const v4 = once({ kind: 'icmp', opts: {} }, { addr: RS, port: 0 }, 1000)
   t.true(v4.ok, String(v4.detail))
-  const v6 = once({ kind: 'icmp', opts: {} }, { addr: RS6, port: 0 }, 1000)
+  // on a fresh link the first neighbour solicitation can go unanswered and is retried after the
+  // 1 s RetransTimer (RFC 4861 §10), so the first IPv6 probe gets a longer deadline
+  const v6 = once({ kind: 'icmp', opts: {} }, { addr: RS6, port: 0 }, 3000)
   t.true(v6.ok, String(v6.detail))
   const absent = once({ kind: 'icmp', opts: {} }, { addr: '10.62.0.99', port: 0 }, 800)
   t.false(absent.ok)
@@ -252,14 +254,14 @@ test.serial('ICMP through an unprivileged ping socket, once ping_group_range let
   const v4 = once({ kind: 'icmp', opts: { socket: 'ping' } }, { addr: RS, port: 0 }, 1000)
   t.true(v4.ok, String(v4.detail))
   t.regex(String(v4.detail), /ping socket/)
-  const v6 = once({ kind: 'icmp', opts: { socket: 'ping' } }, { addr: RS6, port: 0 }, 1000)
+  const v6 = once({ kind: 'icmp', opts: { socket: 'ping' } }, { addr: RS6, port: 0 }, 3000)
   t.true(v6.ok, String(v6.detail))
   t.false(once({ kind: 'icmp', opts: { socket: 'ping' } }, { addr: '10.62.0.98', port: 0 }, 500).ok)
 })
 
 test.serial('IPv6 HTTP, and a UDP reply through a socket bound to eth0', async (t) => {
   await httpServer(85)
-  const h = once({ kind: 'http', opts: { bodyRegex: '^healthy$' } }, { addr: RS6, port: 85 }, 1000)
+  const h = once({ kind: 'http', opts: { bodyRegex: '^healthy$' } }, { addr: RS6, port: 85 }, 3000)
   t.true(h.ok, String(h.detail))
   const u = once(
     { kind: 'udp', opts: { payload: [104, 105], replyRegex: '^PONG hi$' } },

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import test from 'ava'
 import { check as execCheck, verdict } from '../../src/health/exec.js'
 import { check as fileCheck } from '../../src/health/file.js'
-import { echoRequest, parseEcho } from '../../src/health/icmp.js'
+import { echoFilter4, echoRequest, parseEcho } from '../../src/health/icmp.js'
 import type { Target } from '../../src/health/types.js'
 import { parseAddr } from '../../src/net/addr.js'
 import { internetChecksum } from '../../src/net/checksum.js'
@@ -139,4 +139,46 @@ test('icmp: a host-unreachable error quoting our request is recognised', (t) => 
   t.is(parseEcho(4, msg, 0x1111, 10), undefined)
   const v6 = Buffer.concat([Buffer.from([1, 3, 0, 0, 0, 0, 0, 0]), Buffer.alloc(40), echoRequest(6, 5, 6, 0)])
   t.deepEqual(parseEcho(6, v6, 5, 6), { kind: 'unreachable', code: 3 })
+})
+
+/** Just enough of a classic BPF interpreter for the ICMP filter's instructions. */
+function runBpf(prog: Buffer, pkt: Buffer): number {
+  let a = 0
+  let x = 0
+  for (let pc = 0; pc < prog.length / 8; pc++) {
+    const code = prog.readUInt16LE(pc * 8)
+    const jt = prog[pc * 8 + 2] ?? 0
+    const jf = prog[pc * 8 + 3] ?? 0
+    const k = prog.readUInt32LE(pc * 8 + 4)
+    if (code === 0xb1)
+      x = ((pkt[k] ?? 0) & 0x0f) * 4 // ldx msh
+    else if (code === 0x50)
+      a = pkt[x + k] ?? 0 // ldb ind
+    else if (code === 0x48)
+      a = pkt.readUInt16BE(x + k) // ldh ind
+    else if (code === 0x15)
+      pc += a === k ? jt : jf // jeq k
+    else if (code === 0x06)
+      return k // ret k
+    else throw new Error(`opcode ${code.toString(16)}`)
+  }
+  throw new Error('fell off the program')
+}
+
+test('icmp: the raw-socket filter keeps our echo replies and unreachables, drops the rest', (t) => {
+  if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1)
+    return t.pass('the interpreter assumes a little-endian host')
+  const prog = echoFilter4(0xbeef)
+  const ip = Buffer.alloc(24)
+  ip[0] = 0x46 // a 24-byte header, to exercise the length load
+  const reply = (id: number) => {
+    const b = echoRequest(4, id, 1, 8)
+    b[0] = 0
+    return Buffer.concat([ip, b])
+  }
+  t.is(runBpf(prog, reply(0xbeef)), 0xffffffff)
+  t.is(runBpf(prog, reply(0xbeee)), 0)
+  t.is(runBpf(prog, Buffer.concat([ip, echoRequest(4, 0xbeef, 1, 8)])), 0, 'an echo request is not ours to read')
+  const unreach = Buffer.concat([ip, Buffer.from([3, 1, 0, 0, 0, 0, 0, 0])])
+  t.is(runBpf(prog, unreach), 0xffffffff)
 })

@@ -299,3 +299,30 @@ test('reload with a changed check interval keeps the health state and runs at th
   t.false(h.sched.state('a')?.up)
   t.is(h.out.length, outBefore, 'no transition: it was down and stays down')
 })
+
+test('a consumer that throws does not stop checking or corrupt the counts', async (t) => {
+  const clock = new VirtualClock(0)
+  const errors: unknown[] = []
+  let runs = 0
+  const sched = new Scheduler({
+    clock,
+    run: async () => {
+      runs++
+      return ok
+    },
+    onTransition: () => {
+      throw new Error('consumer bug')
+    },
+    onResult: () => {
+      throw new Error('metrics bug')
+    },
+    onError: (e) => errors.push(e),
+  })
+  sched.set([srv('a')])
+  await clock.advance(3000)
+  t.is(runs, 3)
+  t.is(sched.stats().running, 0)
+  t.is(sched.stats().completed, 3)
+  t.is(errors.length, 1 + 3, 'the initial transition and three results')
+  sched.stop()
+})
