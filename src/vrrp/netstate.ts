@@ -9,6 +9,7 @@ import type { RuntimeVip } from './messages.js'
 
 export interface NetEvents {
   link(link: Link): void
+  addressAdded(ifindex: number, addr: Addr): void
   addressDeleted(ifindex: number, addr: Addr): void
   error(msg: string, fields: Record<string, unknown>): void
 }
@@ -48,6 +49,7 @@ export class NetState {
         if (e.kind === 'new') list.push(a)
         n.addrs.set(a.ifindex, list)
         if (e.kind === 'del') events.addressDeleted(a.ifindex, a.address)
+        else events.addressAdded(a.ifindex, a.address)
       }),
     )
     await n.reload()

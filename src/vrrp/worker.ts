@@ -70,6 +70,9 @@ function channelFor(cfg: RuntimeInstance, ifindex: number, source: Parameters<ty
 }
 const channelMembers = new Map<Channel, Instance[]>()
 
+/** Instances whose interface or source address does not exist yet; retried on link/address events. */
+const waiting = new Map<string, { cfg: RuntimeInstance; reason: string }>()
+
 async function start(list: RuntimeInstance[], rtPriority: number): Promise<void> {
   if (rtPriority > 0) {
     const r = setThreadRealtime(rtPriority)
@@ -83,66 +86,71 @@ async function start(list: RuntimeInstance[], rtPriority: number): Promise<void>
   const n = await NetState.open({
     link: (l) => {
       for (const i of instances) applyLink(i, l)
+      retryWaiting()
     },
+    addressAdded: () => retryWaiting(),
     addressDeleted: (ifindex, addr) => {
       for (const i of instances) i.addressDeleted(ifindex, addr)
     },
     error: (msg, fields) => log('error', msg, fields),
   })
   net = n
-  for (const cfg of list) {
-    const link = n.linkByName(cfg.interface)
-    if (!link) {
-      log('error', 'interface not found: instance not started', { vrrp: cfg.name, interface: cfg.interface })
-      continue
+  for (const cfg of list) await createAndStart(n, cfg)
+}
+
+function retryWaiting(): void {
+  if (!net || shuttingDown) return
+  for (const { cfg } of [...waiting.values()]) void createAndStart(net, cfg)
+}
+
+/** Creates and starts an instance, or parks it (logged once) until its interface and source exist. */
+async function createAndStart(n: NetState, cfg: RuntimeInstance): Promise<void> {
+  if (byName(cfg.name)) return
+  const link = n.linkByName(cfg.interface)
+  const vipAddrs = [...cfg.vips, ...cfg.excludedVips].map((v) => v.prefix.addr)
+  const primary = link && (cfg.unicast?.source ?? n.primary(link.index, cfg.family, vipAddrs))
+  if (!link || !primary) {
+    const reason = link ? `no IPv${cfg.family} source address on ${cfg.interface}` : `no interface ${cfg.interface}`
+    if (waiting.get(cfg.name)?.reason !== reason) {
+      log('warn', 'instance waits for its interface and source address', { vrrp: cfg.name, reason })
     }
-    const vipAddrs = [...cfg.vips, ...cfg.excludedVips].map((v) => v.prefix.addr)
-    const primary = cfg.unicast?.source ?? n.primary(link.index, cfg.family, vipAddrs)
-    if (!primary) {
-      log('error', 'no source address on the interface: instance not started', {
-        vrrp: cfg.name,
-        interface: cfg.interface,
-        family: cfg.family,
-      })
-      continue
-    }
-    const channel = channelFor(cfg, link.index, primary)
-    const inst = new Instance(cfg, {
-      now: () => performance.now(),
-      wall: () => performance.timeOrigin + performance.now(),
-      net: n,
-      announcer,
-      channel,
-      ifindex: link.index,
-      primary,
-      timers,
-      post,
-      log,
-    })
-    channelMembers.get(channel)?.push(inst)
-    instances.push(inst)
-    log('info', 'instance configured', {
-      vrrp: cfg.name,
-      interface: cfg.interface,
-      vrid: cfg.vrid,
-      version: cfg.version,
-      priority: cfg.priority,
-      source: formatAddr(primary),
-    })
+    waiting.set(cfg.name, { cfg, reason })
+    return
   }
-  for (const i of instances) {
-    // link state first, so an instance whose interface is down starts in FAULT
-    const l = n.linkByName(i.cfg.interface)
-    if (l) applyLink(i, l)
-    for (const t of i.cfg.trackInterfaces) {
-      const tl = n.linkByName(t.name)
-      if (tl) applyLink(i, tl)
-      else if (t.weight === 0) i.setFault(`track:${t.name}`, true)
-      else i.setDelta(`track:${t.name}`, t.weight)
-    }
-    applyExternal(i)
-    await i.start()
+  waiting.delete(cfg.name)
+  const channel = channelFor(cfg, link.index, primary)
+  const inst = new Instance(cfg, {
+    now: () => performance.now(),
+    wall: () => performance.timeOrigin + performance.now(),
+    net: n,
+    announcer,
+    channel,
+    ifindex: link.index,
+    primary,
+    timers,
+    post,
+    log,
+  })
+  channelMembers.get(channel)?.push(inst)
+  instances.push(inst)
+  log('info', 'instance configured', {
+    vrrp: cfg.name,
+    interface: cfg.interface,
+    vrid: cfg.vrid,
+    version: cfg.version,
+    priority: cfg.priority,
+    source: formatAddr(primary),
+  })
+  // link state first, so an instance whose interface is down starts in FAULT
+  applyLink(inst, link)
+  for (const t of cfg.trackInterfaces) {
+    const tl = n.linkByName(t.name)
+    if (tl) applyLink(inst, tl)
+    else if (t.weight === 0) inst.setFault(`track:${t.name}`, true)
+    else inst.setDelta(`track:${t.name}`, t.weight)
   }
+  applyExternal(inst)
+  await inst.start()
 }
 
 function counters(): Record<string, Counters> {

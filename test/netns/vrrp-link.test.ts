@@ -81,3 +81,24 @@ test.serial(
     t.is((await d2.exited).code, 0)
   },
 )
+
+test.serial('an instance whose interface has no address yet waits, and starts once the address appears', async (t) => {
+  lab.addNode({ name: 'd3', mac: MAC(3) })
+  const d3 = new Director(
+    lab,
+    'd3',
+    cfg.write('d3.yaml', vrrpConfig({ node: 'd3', priority: 100, vrid: 52, vip: '10.72.0.200/24' })),
+  )
+  try {
+    await d3.waitLine((l) => l.msg === 'instance waits for its interface and source address', 20_000)
+    t.is(d3.state(), undefined)
+    lab.exec('d3', 'ip', ['addr', 'add', '10.72.0.3/24', 'dev', 'eth0'])
+    const m = await d3.waitState('MASTER', 10_000)
+    t.is(m.why, 'master_down')
+    t.true(addrs(lab, 'd3').includes('10.72.0.200/24'))
+    d3.kill('SIGTERM')
+    t.is((await d3.exited).code, 0)
+  } finally {
+    d3.kill('SIGKILL')
+  }
+})
