@@ -31,7 +31,6 @@ export type FailCode =
   | 'exit'
   | 'signal'
   | 'file'
-  | 'unsupported'
   | 'error'
 
 export interface Result {
