@@ -1,0 +1,201 @@
+// Keeps the kernel's IPVS table at lvsd's desired table: config-driven passes (apply) and a periodic re-read
+// that repairs drift (someone ran `ipvsadm -d …`), one op event each, touching only services lvsd owns.
+import { isLvsdError, type LvsdError } from '../errors.js'
+import type { Timers } from '../net/netlink-socket.js'
+import { applyOps, type IpvsOps, type OpResult, readTable } from './apply.js'
+import { describeDest, describeKey } from './client.js'
+import { diff, type Op } from './diff.js'
+import { desiredTable, type ServiceState, serviceId } from './model.js'
+
+/** Why a pass ran: a new desired table, the periodic re-read, or a re-try of an op that failed last pass. */
+export type PassCause = 'config' | 'drift'
+export type OpCause = 'config' | 'drift' | 'retry'
+
+export interface OpEvent {
+  readonly cause: OpCause
+  readonly op: Op
+  /** 'tcp 10.0.0.3:80' or 'tcp 10.0.0.3:80 -> 10.0.0.8:80', for logs. */
+  readonly target: string
+  readonly ok: boolean
+  readonly status: OpResult['status']
+  readonly error?: LvsdError
+  readonly ms: number
+}
+
+export interface PassReport {
+  readonly cause: PassCause
+  readonly ops: number
+  readonly failed: number
+  readonly ms: number
+  /** The kernel's table could not be read (nothing was applied). */
+  readonly readError?: LvsdError
+}
+
+export interface ReconcilerOptions {
+  /** Period of the drift re-read in ms (default 5000); 0 disables the loop. */
+  intervalMs?: number
+  /** Injected timers (tests drive the loop in virtual time). */
+  timers?: Timers
+  /** Monotonic ms for durations (default performance.now). */
+  now?: () => number
+  onEvent?: (e: OpEvent) => void
+  onPass?: (p: PassReport) => void
+  /** Ids (serviceId) of services lvsd owned before (e.g. a previous run's), to delete if no longer desired. */
+  owned?: Iterable<string>
+}
+
+const realTimers: Timers = {
+  set: (fn, ms) => setTimeout(fn, ms),
+  clear: (h) => clearTimeout(h as NodeJS.Timeout),
+}
+
+export function describeOp(op: Op): string {
+  if (op.op === 'add-service' || op.op === 'edit-service') return describeKey(op.service.key)
+  if (op.op === 'del-service') return describeKey(op.key)
+  return `${describeKey(op.key)} -> ${describeDest(op.dest)}`
+}
+
+const opKey = (op: Op) => `${op.op} ${describeOp(op)}`
+
+export class Reconciler {
+  private desiredTable: ServiceState[] = []
+  private ownedIds: Set<string>
+  private chain: Promise<unknown> = Promise.resolve()
+  private timer: unknown
+  private running = false
+  /** Ops that failed in the last pass: when a drift pass sends them again, they count as retries. */
+  private lastFailed = new Set<string>()
+  private readonly timers: Timers
+  private readonly now: () => number
+  readonly intervalMs: number
+  readonly counters = { passes: 0, configOps: 0, driftRepairs: 0, retries: 0, failedOps: 0, readErrors: 0 }
+
+  constructor(
+    private readonly client: IpvsOps,
+    private readonly opts: ReconcilerOptions = {},
+  ) {
+    this.timers = opts.timers ?? realTimers
+    this.now = opts.now ?? (() => performance.now())
+    this.intervalMs = opts.intervalMs ?? 5000
+    this.ownedIds = new Set(opts.owned ?? [])
+  }
+
+  get desired(): readonly ServiceState[] {
+    return this.desiredTable
+  }
+
+  /** Services lvsd is responsible for: the desired ones plus owned ones it could not delete yet. */
+  get owned(): ReadonlySet<string> {
+    return this.ownedIds
+  }
+
+  /**
+   * Replaces the desired table (validated by desiredTable: LVSD_IPVS_TABLE_INVALID throws here) and runs a
+   * pass against a fresh read of the kernel. Passes never overlap: this one waits for a running one.
+   */
+  apply(desired: readonly ServiceState[]): Promise<PassReport> {
+    const table = desiredTable(desired)
+    return this.enqueue(() => {
+      this.desiredTable = table
+      for (const s of table) this.ownedIds.add(serviceId(s.service.key))
+      return this.pass('config')
+    })
+  }
+
+  /** One drift pass now (the loop runs the same). */
+  check(): Promise<PassReport> {
+    return this.enqueue(() => this.pass('drift'))
+  }
+
+  /** Starts the periodic re-read (no-op when intervalMs is 0 or already started). */
+  start(): void {
+    if (this.running || this.intervalMs <= 0) return
+    this.running = true
+    this.arm()
+  }
+
+  /** Stops the loop and waits for a pass in progress. */
+  async stop(): Promise<void> {
+    this.running = false
+    if (this.timer !== undefined) this.timers.clear(this.timer)
+    this.timer = undefined
+    await this.idle()
+  }
+
+  /** Resolves when no pass is running or queued. */
+  async idle(): Promise<void> {
+    for (;;) {
+      const c = this.chain
+      await c
+      if (c === this.chain) return
+    }
+  }
+
+  private arm(): void {
+    this.timer = this.timers.set(() => {
+      this.timer = undefined
+      if (!this.running) return
+      void this.check().finally(() => {
+        if (this.running) this.arm()
+      })
+    }, this.intervalMs)
+  }
+
+  private enqueue<T>(f: () => Promise<T>): Promise<T> {
+    const p = this.chain.then(f, f)
+    this.chain = p.catch(() => undefined)
+    return p
+  }
+
+  private async pass(cause: PassCause): Promise<PassReport> {
+    const t0 = this.now()
+    this.counters.passes++
+    let actual: ServiceState[]
+    try {
+      actual = await readTable(this.client)
+    } catch (e) {
+      if (!isLvsdError(e)) throw e
+      this.counters.readErrors++
+      return this.report({ cause, ops: 0, failed: 0, ms: this.now() - t0, readError: e })
+    }
+    const ops = diff(this.desiredTable, actual, this.ownedIds)
+    const failedNow = new Set<string>()
+    const results = await applyOps(this.client, ops, {
+      now: this.now,
+      onResult: (r) => {
+        const k = opKey(r.op)
+        const opCause: OpCause = cause === 'config' ? 'config' : this.lastFailed.has(k) ? 'retry' : 'drift'
+        if (r.status === 'ok') {
+          if (opCause === 'config') this.counters.configOps++
+          else if (opCause === 'drift') this.counters.driftRepairs++
+          else this.counters.retries++
+        } else {
+          this.counters.failedOps++
+          failedNow.add(k)
+        }
+        const e: OpEvent = {
+          cause: opCause,
+          op: r.op,
+          target: describeOp(r.op),
+          ok: r.status === 'ok',
+          status: r.status,
+          ms: r.ms,
+          ...(r.error ? { error: r.error } : {}),
+        }
+        this.opts.onEvent?.(e)
+      },
+    })
+    this.lastFailed = failedNow
+    // ownership: what is desired, plus owned services whose deletion failed (tried again next pass)
+    const keep = new Set(this.desiredTable.map((s) => serviceId(s.service.key)))
+    for (const r of results) if (r.op.op === 'del-service' && r.status !== 'ok') keep.add(serviceId(r.op.key))
+    this.ownedIds = keep
+    const failed = results.filter((r) => r.status !== 'ok').length
+    return this.report({ cause, ops: ops.length, failed, ms: this.now() - t0 })
+  }
+
+  private report(p: PassReport): PassReport {
+    this.opts.onPass?.(p)
+    return p
+  }
+}
