@@ -1,0 +1,66 @@
+// The optional Prometheus endpoint: GET /metrics over plain HTTP on a TCP address (off unless configured;
+// default 127.0.0.1:9478). Read-only by construction: it serves nothing but the exposition.
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { LvsdError } from '../errors.js'
+import { CONTENT_TYPE } from './metrics-registry.js'
+
+export interface MetricsServerOptions {
+  host: string
+  /** 0 picks a free port (tests). */
+  port: number
+}
+
+export class MetricsServer {
+  private constructor(private readonly server: Server) {}
+
+  static async start(render: () => string, opts: MetricsServerOptions): Promise<MetricsServer> {
+    const server = createServer((req, res) => {
+      const path = (req.url ?? '/').split('?')[0]
+      if (path !== '/metrics') {
+        res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' })
+        res.end('lvsd serves Prometheus metrics at /metrics\n')
+        return
+      }
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' })
+        res.end('GET only\n')
+        return
+      }
+      let body: string
+      try {
+        body = render()
+      } catch (e) {
+        // a failed scrape shows as up=0 in Prometheus, better than a page of stale or partial values
+        res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' })
+        res.end(`collecting metrics failed: ${(e as Error).message}\n`)
+        return
+      }
+      res.writeHead(200, { 'content-type': CONTENT_TYPE, 'content-length': Buffer.byteLength(body) })
+      res.end(req.method === 'HEAD' ? undefined : body)
+    })
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (e) =>
+        reject(
+          new LvsdError('LVSD_API_SOCKET', `cannot listen on ${opts.host}:${opts.port}: ${e.message}`, {
+            host: opts.host,
+            port: opts.port,
+          }),
+        ),
+      )
+      server.listen(opts.port, opts.host, () => resolve())
+    })
+    return new MetricsServer(server)
+  }
+
+  get port(): number {
+    return (this.server.address() as AddressInfo).port
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve())
+      this.server.closeAllConnections()
+    })
+  }
+}

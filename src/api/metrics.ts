@@ -1,0 +1,252 @@
+// lvsd's Prometheus metrics (docs/metrics.md): counters fed by the event bus as things happen, and
+// values read from the director's status at scrape time (states, weights, VRRP worker and kernel counters).
+import type { EventBus, VrrpState } from '../events.js'
+import { type Counter, type Gauge, type Histogram, Registry } from './metrics-registry.js'
+import type { DirectorView, KernelStats } from './types.js'
+
+const VRRP_STATES: readonly VrrpState[] = ['INIT', 'BACKUP', 'MASTER', 'FAULT']
+
+/** Check latency buckets (seconds): a LAN check takes ~1 ms, a timeout is usually 1–5 s. */
+export const CHECK_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+
+export interface MetricsOptions {
+  /** Wall-clock ms when the process started (default: derived from process.uptime()). */
+  startedAt?: number
+}
+
+interface KernelCounters {
+  conns: Counter
+  inPkts: Counter
+  outPkts: Counter
+  inBytes: Counter
+  outBytes: Counter
+}
+
+export class LvsdMetrics {
+  readonly registry = new Registry()
+  private readonly unsubscribe: (() => void)[] = []
+
+  // fed by events
+  readonly transitions: Counter
+  readonly checks: Counter
+  readonly checkSeconds: Histogram
+  readonly healthTransitions: Counter
+  readonly quorumChanges: Counter
+  readonly ipvsOps: Counter
+  readonly ipvsOpSeconds: Histogram
+  readonly drift: Counter
+  readonly reloads: Counter
+  readonly lastReloadOk: Gauge
+  readonly operatorActions: Counter
+
+  constructor(
+    private readonly director: DirectorView,
+    opts: MetricsOptions = {},
+  ) {
+    const r = this.registry
+    const bus: EventBus = director.events
+    const startedAt = opts.startedAt ?? Date.now() - process.uptime() * 1000
+
+    r.gauge('process_start_time_seconds', 'Start time of the process since unix epoch in seconds.').set(
+      {},
+      Math.floor(startedAt / 1000),
+    )
+    const info = r.gauge('lvsd_build_info', 'Always 1; the labels say which lvsd runs on which node.', [
+      'version',
+      'node',
+    ])
+
+    // ---- VRRP ----
+    const state = r.gauge('lvsd_vrrp_state', '1 for the state the instance is in, 0 for the others.', [
+      'instance',
+      'state',
+    ])
+    const prio = r.gauge('lvsd_vrrp_priority', 'Configured VRRP priority.', ['instance'])
+    const eprio = r.gauge('lvsd_vrrp_effective_priority', 'Priority after tracking and operator release.', ['instance'])
+    const released = r.gauge('lvsd_vrrp_released', '1 while an operator has released mastership.', ['instance'])
+    const lastTransition = r.gauge(
+      'lvsd_vrrp_last_transition_timestamp_seconds',
+      'When the instance last changed state.',
+      ['instance'],
+    )
+    this.transitions = r.counter('lvsd_vrrp_transitions_total', 'VRRP state transitions.', [
+      'instance',
+      'from',
+      'to',
+      'why',
+    ])
+    const sent = r.counter('lvsd_vrrp_adverts_sent_total', 'VRRP adverts sent.', ['instance'])
+    const received = r.counter('lvsd_vrrp_adverts_received_total', 'VRRP adverts accepted.', ['instance'])
+    const drops = r.counter('lvsd_vrrp_drops_total', 'Received VRRP packets discarded, by reason.', [
+      'instance',
+      'reason',
+    ])
+    const late = r.counter(
+      'lvsd_vrrp_late_adverts_total',
+      'Adverts sent more than half an interval after their deadline.',
+      ['instance'],
+    )
+
+    // ---- health ----
+    this.checks = r.counter('lvsd_health_checks_total', 'Health checks finished, by result (ok, fail).', [
+      'service',
+      'server',
+      'check',
+      'result',
+    ])
+    this.checkSeconds = r.histogram(
+      'lvsd_health_check_duration_seconds',
+      'How long health checks took.',
+      ['service', 'server'],
+      CHECK_BUCKETS,
+    )
+    this.healthTransitions = r.counter('lvsd_health_transitions_total', 'Real servers going up or down.', [
+      'service',
+      'server',
+      'to',
+    ])
+    const up = r.gauge('lvsd_real_server_up', '1 when the real server passes its checks (or has none).', [
+      'service',
+      'server',
+    ])
+    const weight = r.gauge('lvsd_real_server_weight', 'The weight in the kernel now.', ['service', 'server'])
+    const cweight = r.gauge('lvsd_real_server_configured_weight', 'The configured weight.', ['service', 'server'])
+    const drained = r.gauge('lvsd_real_server_drained', '1 while an operator has drained the server.', [
+      'service',
+      'server',
+    ])
+    const quorum = r.gauge('lvsd_service_quorum_up', '1 while the service has quorum.', ['service'])
+    const active = r.gauge('lvsd_service_active', '1 while the service is in the kernel table.', ['service'])
+    this.quorumChanges = r.counter('lvsd_quorum_changes_total', 'Services gaining (up) or losing (down) quorum.', [
+      'service',
+      'to',
+    ])
+
+    // ---- IPVS ----
+    const kernel = (scope: 'service' | 'server', labels: string[]): KernelCounters => ({
+      conns: r.counter(`lvsd_ipvs_${scope}_connections_total`, `Connections scheduled (kernel, per ${scope}).`, labels),
+      inPkts: r.counter(`lvsd_ipvs_${scope}_in_packets_total`, `Incoming packets (kernel, per ${scope}).`, labels),
+      outPkts: r.counter(`lvsd_ipvs_${scope}_out_packets_total`, `Outgoing packets (kernel, per ${scope}).`, labels),
+      inBytes: r.counter(`lvsd_ipvs_${scope}_in_bytes_total`, `Incoming bytes (kernel, per ${scope}).`, labels),
+      outBytes: r.counter(`lvsd_ipvs_${scope}_out_bytes_total`, `Outgoing bytes (kernel, per ${scope}).`, labels),
+    })
+    const svcK = kernel('service', ['service'])
+    const srvK = kernel('server', ['service', 'server'])
+    const activeConns = r.gauge('lvsd_ipvs_server_active_connections', 'Active connections (kernel).', [
+      'service',
+      'server',
+    ])
+    const inactiveConns = r.gauge('lvsd_ipvs_server_inactive_connections', 'Inactive connections (kernel).', [
+      'service',
+      'server',
+    ])
+    this.ipvsOps = r.counter('lvsd_ipvs_operations_total', 'IPVS commands applied, by cause and result.', [
+      'op',
+      'cause',
+      'result',
+    ])
+    this.ipvsOpSeconds = r.histogram(
+      'lvsd_ipvs_operation_duration_seconds',
+      'How long IPVS commands took.',
+      ['op'],
+      [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5],
+    )
+    this.drift = r.counter('lvsd_ipvs_drift_total', 'Differences found between the kernel and lvsd’s table.', [
+      'kind',
+      'repaired',
+    ])
+
+    // ---- config and operators ----
+    this.reloads = r.counter('lvsd_config_reloads_total', 'Configuration reloads, by result (ok, error).', ['result'])
+    this.lastReloadOk = r.gauge('lvsd_config_last_reload_successful', '1 when the last reload was applied.')
+    this.operatorActions = r.counter('lvsd_operator_actions_total', 'API actions by operators, by result.', [
+      'action',
+      'result',
+    ])
+
+    const res = (ok: boolean) => (ok ? 'ok' : 'error')
+    this.unsubscribe.push(
+      bus.subscribe('vrrp.transition', ({ data: d }) =>
+        this.transitions.inc({ instance: d.instance, from: d.from, to: d.to, why: d.why }),
+      ),
+      bus.subscribe('health.result', ({ data: d }) => {
+        this.checks.inc({ service: d.service, server: d.server, check: d.check, result: d.ok ? 'ok' : 'fail' })
+        this.checkSeconds.observe({ service: d.service, server: d.server }, d.ms / 1000)
+      }),
+      bus.subscribe('health.transition', ({ data: d }) =>
+        this.healthTransitions.inc({ service: d.service, server: d.server, to: d.up ? 'up' : 'down' }),
+      ),
+      bus.subscribe('quorum.change', ({ data: d }) =>
+        this.quorumChanges.inc({ service: d.service, to: d.up ? 'up' : 'down' }),
+      ),
+      bus.subscribe('ipvs.op', ({ data: d }) => {
+        this.ipvsOps.inc({ op: d.op, cause: d.cause, result: res(d.ok) })
+        this.ipvsOpSeconds.observe({ op: d.op }, d.ms / 1000)
+      }),
+      bus.subscribe('ipvs.drift', ({ data: d }) => this.drift.inc({ kind: d.kind, repaired: String(d.repaired) })),
+      bus.subscribe('config.reload', ({ data: d }) => {
+        this.reloads.inc({ result: res(d.ok) })
+        this.lastReloadOk.set({}, d.ok ? 1 : 0)
+      }),
+      bus.subscribe('operator.action', ({ data: d }) =>
+        this.operatorActions.inc({ action: d.action, result: res(d.ok) }),
+      ),
+    )
+
+    const snapshot = [info, state, prio, eprio, released, lastTransition, sent, received, drops, late]
+    const perServer = [up, weight, cweight, drained, quorum, active, activeConns, inactiveConns]
+    const kernelAll = [...Object.values(svcK), ...Object.values(srvK)]
+    const setKernel = (k: KernelCounters, labels: Record<string, string>, s: KernelStats) => {
+      k.conns.set(labels, s.conns)
+      k.inPkts.set(labels, s.inPkts)
+      k.outPkts.set(labels, s.outPkts)
+      k.inBytes.set(labels, s.inBytes)
+      k.outBytes.set(labels, s.outBytes)
+    }
+    this.registry.onCollect(() => {
+      const st = this.director.getStatus()
+      for (const m of [...snapshot, ...perServer, ...kernelAll]) m.reset()
+      info.set({ version: st.version, node: st.node }, 1)
+      for (const i of st.instances) {
+        const instance = i.name
+        for (const s of VRRP_STATES) state.set({ instance, state: s }, i.state === s ? 1 : 0)
+        prio.set({ instance }, i.priority)
+        eprio.set({ instance }, i.effectivePriority)
+        released.set({ instance }, i.released ? 1 : 0)
+        if (i.lastTransition) lastTransition.set({ instance }, i.lastTransition.at / 1000)
+        if (i.counters) {
+          sent.set({ instance }, i.counters.advertsSent)
+          received.set({ instance }, i.counters.advertsReceived)
+          late.set({ instance }, i.counters.lateAdverts)
+          for (const [reason, n] of Object.entries(i.counters.drops)) drops.set({ instance, reason }, n)
+        }
+      }
+      for (const svc of st.services) {
+        const service = svc.name
+        quorum.set({ service }, svc.quorum.up ? 1 : 0)
+        active.set({ service }, svc.active ? 1 : 0)
+        if (svc.kernel) setKernel(svcK, { service }, svc.kernel)
+        for (const rs of svc.servers) {
+          const l = { service, server: rs.server }
+          up.set(l, rs.health === 'down' ? 0 : 1)
+          weight.set(l, rs.weight.effective)
+          cweight.set(l, rs.weight.configured)
+          drained.set(l, rs.drained ? 1 : 0)
+          if (rs.kernel) {
+            setKernel(srvK, l, rs.kernel)
+            activeConns.set(l, rs.kernel.activeConns)
+            inactiveConns.set(l, rs.kernel.inactiveConns)
+          }
+        }
+      }
+    })
+  }
+
+  render(): string {
+    return this.registry.render()
+  }
+
+  close(): void {
+    for (const u of this.unsubscribe.splice(0)) u()
+  }
+}

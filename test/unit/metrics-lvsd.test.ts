@@ -1,0 +1,179 @@
+// lvsd's metrics after synthetic events and a status snapshot: every family parses, counters count the
+// events, gauges and kernel counters follow the status, and the TCP endpoint serves the exposition.
+import { request } from 'node:http'
+import test from 'ava'
+import { parseExposition, sampleValue } from '../../src/api/exposition-parse.js'
+import { exampleStatus, FakeDirector } from '../../src/api/fake-director.js'
+import { LvsdMetrics } from '../../src/api/metrics.js'
+import { MetricsServer } from '../../src/api/metrics-server.js'
+
+function setup() {
+  const director = new FakeDirector({ status: exampleStatus() })
+  const metrics = new LvsdMetrics(director, { startedAt: Date.UTC(2026, 0, 1, 12, 0, 0, 500) })
+  return { director, metrics, bus: director.events, scrape: () => parseExposition(metrics.render()) }
+}
+
+test('VRRP: state set per instance, priorities, transitions by from/to/why, worker counters', (t) => {
+  const { bus, scrape } = setup()
+  bus.publish('vrrp.transition', { instance: 'web', from: 'INIT', to: 'BACKUP', why: 'startup', at: 1, priority: 150 })
+  bus.publish('vrrp.transition', {
+    instance: 'web',
+    from: 'BACKUP',
+    to: 'MASTER',
+    why: 'master_down',
+    at: 2,
+    priority: 150,
+  })
+  bus.publish('vrrp.transition', {
+    instance: 'web',
+    from: 'BACKUP',
+    to: 'MASTER',
+    why: 'master_down',
+    at: 3,
+    priority: 150,
+  })
+  const f = scrape()
+  t.is(sampleValue(f, 'lvsd_vrrp_state', { instance: 'web', state: 'MASTER' }), 1)
+  t.is(sampleValue(f, 'lvsd_vrrp_state', { instance: 'web', state: 'BACKUP' }), 0)
+  t.is(sampleValue(f, 'lvsd_vrrp_state', { instance: 'db', state: 'BACKUP' }), 1)
+  t.is(sampleValue(f, 'lvsd_vrrp_effective_priority', { instance: 'db' }), 90)
+  t.is(sampleValue(f, 'lvsd_vrrp_priority', { instance: 'db' }), 100)
+  const tr = (from: string, to: string, why: string) =>
+    sampleValue(f, 'lvsd_vrrp_transitions_total', { instance: 'web', from, to, why })
+  t.is(tr('BACKUP', 'MASTER', 'master_down'), 2)
+  t.is(tr('INIT', 'BACKUP', 'startup'), 1)
+  t.is(sampleValue(f, 'lvsd_vrrp_adverts_sent_total', { instance: 'web' }), 1200)
+  t.is(sampleValue(f, 'lvsd_vrrp_adverts_received_total', { instance: 'db' }), 1203)
+  t.is(sampleValue(f, 'lvsd_vrrp_drops_total', { instance: 'web', reason: 'vrid' }), 5)
+  t.is(sampleValue(f, 'lvsd_vrrp_late_adverts_total', { instance: 'web' }), 1)
+  t.is(
+    sampleValue(f, 'lvsd_vrrp_last_transition_timestamp_seconds', { instance: 'web' }),
+    Date.UTC(2026, 0, 1, 12, 0, 3, 120) / 1000,
+  )
+})
+
+test('health: results by check and result, latency histogram, transitions, server up and weights', (t) => {
+  const { bus, scrape } = setup()
+  const server = '10.0.0.8:80'
+  bus.publish('health.result', { service: 'web', server, check: 'tcp', ok: true, ms: 2 })
+  bus.publish('health.result', { service: 'web', server, check: 'tcp', ok: false, ms: 1000, code: 'timeout' })
+  bus.publish('health.result', { service: 'web', server, check: 'http', ok: false, ms: 30, code: 'status' })
+  bus.publish('health.transition', { service: 'web', server, up: false, weight: 0, reason: 'timeout', latencyMs: 1000 })
+  const f = scrape()
+  t.is(sampleValue(f, 'lvsd_health_checks_total', { service: 'web', server, check: 'tcp', result: 'ok' }), 1)
+  t.is(sampleValue(f, 'lvsd_health_checks_total', { service: 'web', server, check: 'tcp', result: 'fail' }), 1)
+  t.is(sampleValue(f, 'lvsd_health_checks_total', { service: 'web', server, check: 'http', result: 'fail' }), 1)
+  t.is(sampleValue(f, 'lvsd_health_check_duration_seconds_bucket', { service: 'web', server, le: '0.0025' }), 1)
+  t.is(sampleValue(f, 'lvsd_health_check_duration_seconds_bucket', { service: 'web', server, le: '0.05' }), 2)
+  t.is(sampleValue(f, 'lvsd_health_check_duration_seconds_count', { service: 'web', server }), 3)
+  t.is(sampleValue(f, 'lvsd_health_check_duration_seconds_sum', { service: 'web', server }), 1.032)
+  t.is(sampleValue(f, 'lvsd_health_transitions_total', { service: 'web', server, to: 'down' }), 1)
+  t.is(sampleValue(f, 'lvsd_real_server_up', { service: 'web', server }), 0)
+  t.is(sampleValue(f, 'lvsd_real_server_up', { service: 'web', server: '10.0.0.7:80' }), 1)
+  t.is(sampleValue(f, 'lvsd_real_server_up', { service: 'dns6', server: '[2001:db8::a]:53' }), 1)
+  t.is(sampleValue(f, 'lvsd_real_server_weight', { service: 'web', server }), 0)
+  t.is(sampleValue(f, 'lvsd_real_server_configured_weight', { service: 'web', server }), 1)
+  t.is(sampleValue(f, 'lvsd_service_quorum_up', { service: 'mark7' }), 0)
+})
+
+test('IPVS: kernel counters per service and server from the status; ops by cause and result; drift', (t) => {
+  const { bus, scrape } = setup()
+  bus.publish('ipvs.op', { op: 'edit-dest', target: 'tcp/10.0.0.3/80 10.0.0.8:80', ok: true, ms: 0.3, cause: 'health' })
+  bus.publish('ipvs.op', { op: 'edit-dest', target: 'tcp/10.0.0.3/80 10.0.0.8:80', ok: true, ms: 0.2, cause: 'health' })
+  bus.publish('ipvs.op', {
+    op: 'add-dest',
+    target: 'tcp/10.0.0.3/80 10.0.0.9:80',
+    ok: false,
+    error: { code: 'LVSD_NL_KERNEL', message: 'EEXIST' },
+    ms: 0.1,
+    cause: 'drift',
+  })
+  bus.publish('ipvs.drift', { target: 'tcp/10.0.0.3/80 10.0.0.9:80', kind: 'missing', repaired: true })
+  const f = scrape()
+  t.is(sampleValue(f, 'lvsd_ipvs_operations_total', { op: 'edit-dest', cause: 'health', result: 'ok' }), 2)
+  t.is(sampleValue(f, 'lvsd_ipvs_operations_total', { op: 'add-dest', cause: 'drift', result: 'error' }), 1)
+  t.is(sampleValue(f, 'lvsd_ipvs_operation_duration_seconds_count', { op: 'edit-dest' }), 2)
+  t.is(sampleValue(f, 'lvsd_ipvs_drift_total', { kind: 'missing', repaired: 'true' }), 1)
+  t.is(sampleValue(f, 'lvsd_ipvs_service_connections_total', { service: 'web' }), 500)
+  t.is(sampleValue(f, 'lvsd_ipvs_service_in_bytes_total', { service: 'web' }), 500_000)
+  t.is(sampleValue(f, 'lvsd_ipvs_server_in_packets_total', { service: 'web', server: '10.0.0.7:80' }), 4000)
+  t.is(sampleValue(f, 'lvsd_ipvs_server_active_connections', { service: 'web', server: '10.0.0.7:80' }), 12)
+  t.is(sampleValue(f, 'lvsd_ipvs_server_inactive_connections', { service: 'web', server: '10.0.0.8:80' }), 2)
+  // a service the kernel has no stats for has no kernel series at all, rather than zeros
+  t.is(sampleValue(f, 'lvsd_ipvs_service_connections_total', { service: 'dns6' }), undefined)
+})
+
+test('a real server removed from the status disappears from the next scrape', (t) => {
+  const { director, scrape } = setup()
+  t.is(sampleValue(scrape(), 'lvsd_real_server_weight', { service: 'web', server: '10.0.0.8:80' }), 0)
+  director.status.services[0]!.servers.pop()
+  const f = scrape()
+  t.is(sampleValue(f, 'lvsd_real_server_weight', { service: 'web', server: '10.0.0.8:80' }), undefined)
+  t.is(sampleValue(f, 'lvsd_ipvs_server_connections_total', { service: 'web', server: '10.0.0.8:80' }), undefined)
+})
+
+test('reloads by result, last reload flag, operator actions, process start time and build info', (t) => {
+  const { bus, scrape } = setup()
+  const reload = { source: '/etc/lvsd/lvsd.yaml', hash: 'x', changes: { added: [], removed: [], changed: [] }, ms: 5 }
+  bus.publish('config.reload', { ok: true, ...reload })
+  bus.publish('config.reload', { ok: false, ...reload, errors: [{ path: 'node', message: 'required' }] })
+  bus.publish('operator.action', { action: 'drain', target: 'web 10.0.0.7:80', ok: true })
+  bus.publish('quorum.change', { service: 'web', up: false, alive: 0, required: 1 })
+  const f = scrape()
+  t.is(sampleValue(f, 'lvsd_config_reloads_total', { result: 'ok' }), 1)
+  t.is(sampleValue(f, 'lvsd_config_reloads_total', { result: 'error' }), 1)
+  t.is(sampleValue(f, 'lvsd_config_last_reload_successful'), 0)
+  t.is(sampleValue(f, 'lvsd_operator_actions_total', { action: 'drain', result: 'ok' }), 1)
+  t.is(sampleValue(f, 'lvsd_quorum_changes_total', { service: 'web', to: 'down' }), 1)
+  t.is(sampleValue(f, 'process_start_time_seconds'), Date.UTC(2026, 0, 1, 12, 0, 0) / 1000)
+  t.is(sampleValue(f, 'lvsd_build_info', { version: '0.1.0', node: 'lb01' }), 1)
+})
+
+test('after close, events no longer change the counters', (t) => {
+  const { bus, metrics, scrape } = setup()
+  metrics.close()
+  bus.publish('config.reload', {
+    ok: true,
+    source: 's',
+    hash: 'h',
+    changes: { added: [], removed: [], changed: [] },
+    ms: 1,
+  })
+  t.is(sampleValue(scrape(), 'lvsd_config_reloads_total', { result: 'ok' }), undefined)
+})
+
+function get(port: number, path: string, method = 'GET'): Promise<{ status: number; type: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method }, (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (c: string) => {
+        body += c
+      })
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body }))
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+test('the endpoint serves the exposition at /metrics with the 0.0.4 content type; else 404/405/500', async (t) => {
+  const { metrics } = setup()
+  let fail = false
+  const server = await MetricsServer.start(
+    () => {
+      if (fail) throw new Error('status unavailable')
+      return metrics.render()
+    },
+    { host: '127.0.0.1', port: 0 },
+  )
+  t.teardown(() => server.close())
+  const ok = await get(server.port, '/metrics')
+  t.is(ok.status, 200)
+  t.is(ok.type, 'text/plain; version=0.0.4; charset=utf-8')
+  t.is(sampleValue(parseExposition(ok.body), 'lvsd_vrrp_priority', { instance: 'web' }), 150)
+  t.is((await get(server.port, '/')).status, 404)
+  t.is((await get(server.port, '/metrics', 'POST')).status, 405)
+  fail = true
+  t.is((await get(server.port, '/metrics')).status, 500)
+})
