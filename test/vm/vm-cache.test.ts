@@ -69,7 +69,7 @@ test('LVSD_VM_KERNEL pins the ABI and a complete cached tree is used without fet
 
 test('qemu gets no network device, TCG, and the host root only read-only', (t) => {
   const p = { kernel: { abi: 'x', kroot: '/k/kroot', vmlinuz: '/k/vmlinuz' }, initrd: '/k/initrd.gz' }
-  const args = qemuArgs(p, '/runs/r-1', { command: ['true'] })
+  const args = qemuArgs(p, '/runs/r-1', { command: ['true'], cwd: '/work/repo' })
   for (const net of ['-netdev', '-net', '-nic']) t.false(args.includes(net), net)
   t.false(args.some((a) => /virtio-net|e1000/.test(a)))
   t.true(args.includes('-nodefaults'))
@@ -77,18 +77,26 @@ test('qemu gets no network device, TCG, and the host root only read-only', (t) =
   const shares = args.filter((_, i) => args[i - 1] === '-virtfs')
   t.deepEqual(
     shares.map((s) => s.match(/mount_tag=(\w+)/)?.[1]),
-    ['hostroot', 'out'],
+    ['hostroot', 'out', 'work'],
   )
   t.regex(shares[0] as string, /path=\/,.*readonly=on/)
   t.regex(shares[1] as string, /path=\/runs\/r-1\/out,/)
   t.notRegex(shares[1] as string, /readonly/)
+  t.regex(shares[2] as string, /path=\/work\/repo,.*readonly=on/)
   const bad = t.throws(() => qemuArgs(p, '/runs/with space', { command: ['true'] }), { instanceOf: VmError })
   t.is(bad?.kind, 'bad-request')
 })
 
-test('a cwd under /tmp is refused before booting: the guest has its own empty /tmp', async (t) => {
-  const started = Date.now()
-  const err = await t.throwsAsync(runInVm({ command: ['true'], cwd: scratch }), { instanceOf: VmError })
-  t.is(err?.kind, 'bad-request')
-  t.true(Date.now() - started < 5_000, 'no VM was booted')
+test('a cache under /tmp is refused before booting: the guest has its own empty /tmp', async (t) => {
+  const saved = process.env.LVSD_VM_CACHE
+  process.env.LVSD_VM_CACHE = scratch
+  try {
+    const started = Date.now()
+    const err = await t.throwsAsync(runInVm({ command: ['true'] }), { instanceOf: VmError })
+    t.is(err?.kind, 'bad-request')
+    t.true(Date.now() - started < 5_000, 'no VM was booted')
+  } finally {
+    if (saved === undefined) delete process.env.LVSD_VM_CACHE
+    else process.env.LVSD_VM_CACHE = saved
+  }
 })

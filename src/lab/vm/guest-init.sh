@@ -55,10 +55,12 @@ if [ -z "$RUN" ] || ! [ -r "$RUN/job.conf" ]; then
 fi
 . "$RUN/job.conf"
 
-# Writes under the repository would land in the tmpfs overlay and vanish silently; make them fail
-# instead. Bind first, then mount the out share, so an out dir inside the repo stays writable.
-if ! { mount --bind "$JOB_CWD" "$JOB_CWD" && mount -o remount,bind,ro "$JOB_CWD"; }; then
-  say "cannot make $JOB_CWD read-only"
+# The working directory is its own read-only 9p share, mounted at its host path: writes under the
+# repository fail (EROFS) instead of landing in the tmpfs overlay and vanishing, and a directory
+# under /tmp stays visible. Mount it first, then the out share, so an out dir inside it stays writable.
+mkdir -p "$JOB_CWD"
+if ! mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,cache=loose,ro work "$JOB_CWD"; then
+  say "cannot mount the work share at $JOB_CWD"
   off
 fi
 if ! mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288 out "$OUT"; then

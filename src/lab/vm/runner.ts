@@ -76,7 +76,7 @@ function plainPath(p: string): string {
   return p
 }
 
-/** The guest mounts fresh tmpfs on /tmp and /run: host paths there do not exist inside it. */
+/** The guest mounts fresh tmpfs on /tmp and /run: host paths there (other than cwd, shared on its own) do not exist inside it. */
 function guestVisible(p: string, what: string): string {
   if (/^\/(tmp|run|proc|sys|dev)(\/|$)/.test(p)) {
     throw new VmError('bad-request', `${what} ${p} is hidden in the guest (fresh /tmp, /run, /proc, /sys, /dev)`)
@@ -141,6 +141,7 @@ function parseTimes(text: string): VmRunResult['guest'] {
 
 export function qemuArgs(p: Prepared, runDir: string, o: VmRunOptions): string[] {
   const outDir = join(runDir, 'out')
+  const cwd = resolve(o.cwd ?? process.cwd())
   const append = [
     'console=ttyS0',
     process.env.LVSD_VM_VERBOSE ? 'loglevel=7' : 'quiet',
@@ -158,6 +159,9 @@ export function qemuArgs(p: Prepared, runDir: string, o: VmRunOptions): string[]
     // No -netdev at all: the guest has only lo, and tests build their own namespaces inside it.
     ...['-virtfs', 'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap'],
     ...['-virtfs', `local,path=${plainPath(outDir)},mount_tag=out,security_model=none,multidevs=remap`],
+    // The working directory gets its own read-only share, mounted at its host path: a clone under
+    // /tmp (CI's may be) would otherwise be hidden by the guest's fresh tmpfs.
+    ...['-virtfs', `local,path=${plainPath(cwd)},mount_tag=work,security_model=none,readonly=on,multidevs=remap`],
   ]
 }
 
@@ -167,7 +171,7 @@ export function qemuArgs(p: Prepared, runDir: string, o: VmRunOptions): string[]
  * 'no-exit-code' (the guest ended without reporting), each carrying the console for diagnosis.
  */
 export async function runInVm(o: VmRunOptions): Promise<VmRunResult> {
-  const cwd = guestVisible(resolve(o.cwd ?? process.cwd()), 'cwd')
+  const cwd = resolve(o.cwd ?? process.cwd())
   guestVisible(resolve(cacheRoot()), 'LVSD_VM_CACHE')
   const p = prepareVm()
   const timeoutMs = o.timeoutMs ?? 120_000
