@@ -57,34 +57,28 @@ export class LvsdMetrics {
     ])
 
     // ---- VRRP ----
-    const state = r.gauge('lvsd_vrrp_state', '1 for the state the instance is in, 0 for the others.', [
-      'instance',
-      'state',
-    ])
-    const prio = r.gauge('lvsd_vrrp_priority', 'Configured VRRP priority.', ['instance'])
-    const eprio = r.gauge('lvsd_vrrp_effective_priority', 'Priority after tracking and operator release.', ['instance'])
-    const released = r.gauge('lvsd_vrrp_released', '1 while an operator has released mastership.', ['instance'])
+    const state = r.gauge('lvsd_vrrp_state', '1 for the state the instance is in, 0 for the others.', ['vrrp', 'state'])
+    const prio = r.gauge('lvsd_vrrp_priority', 'Configured VRRP priority.', ['vrrp'])
+    const eprio = r.gauge('lvsd_vrrp_effective_priority', 'Priority after tracking and operator release.', ['vrrp'])
+    const released = r.gauge('lvsd_vrrp_released', '1 while an operator has released mastership.', ['vrrp'])
     const lastTransition = r.gauge(
       'lvsd_vrrp_last_transition_timestamp_seconds',
       'When the instance last changed state.',
-      ['instance'],
+      ['vrrp'],
     )
     this.transitions = r.counter('lvsd_vrrp_transitions_total', 'VRRP state transitions.', [
-      'instance',
+      'vrrp',
       'from',
       'to',
       'why',
     ])
-    const sent = r.counter('lvsd_vrrp_adverts_sent_total', 'VRRP adverts sent.', ['instance'])
-    const received = r.counter('lvsd_vrrp_adverts_received_total', 'VRRP adverts accepted.', ['instance'])
-    const drops = r.counter('lvsd_vrrp_drops_total', 'Received VRRP packets discarded, by reason.', [
-      'instance',
-      'reason',
-    ])
+    const sent = r.counter('lvsd_vrrp_adverts_sent_total', 'VRRP adverts sent.', ['vrrp'])
+    const received = r.counter('lvsd_vrrp_adverts_received_total', 'VRRP adverts accepted.', ['vrrp'])
+    const drops = r.counter('lvsd_vrrp_drops_total', 'Received VRRP packets discarded, by reason.', ['vrrp', 'reason'])
     const late = r.counter(
       'lvsd_vrrp_late_adverts_total',
       'Adverts sent more than half an interval after their deadline.',
-      ['instance'],
+      ['vrrp'],
     )
 
     // ---- health ----
@@ -167,7 +161,7 @@ export class LvsdMetrics {
     const res = (ok: boolean) => (ok ? 'ok' : 'error')
     this.unsubscribe.push(
       bus.subscribe('vrrp.transition', ({ data: d }) =>
-        this.transitions.inc({ instance: d.instance, from: d.from, to: d.to, why: d.why }),
+        this.transitions.inc({ vrrp: d.instance, from: d.from, to: d.to, why: d.why }),
       ),
       bus.subscribe('health.result', ({ data: d }) => {
         this.checks.inc({ service: d.service, server: d.server, check: d.check, result: d.ok ? 'ok' : 'fail' })
@@ -208,17 +202,17 @@ export class LvsdMetrics {
       for (const m of [...snapshot, ...perServer, ...kernelAll]) m.reset()
       info.set({ version: st.version, node: st.node }, 1)
       for (const i of st.instances) {
-        const instance = i.name
-        for (const s of VRRP_STATES) state.set({ instance, state: s }, i.state === s ? 1 : 0)
-        prio.set({ instance }, i.priority)
-        eprio.set({ instance }, i.effectivePriority)
-        released.set({ instance }, i.released ? 1 : 0)
-        if (i.lastTransition) lastTransition.set({ instance }, i.lastTransition.at / 1000)
+        const vrrp = i.name
+        for (const s of VRRP_STATES) state.set({ vrrp, state: s }, i.state === s ? 1 : 0)
+        prio.set({ vrrp }, i.priority)
+        eprio.set({ vrrp }, i.effectivePriority)
+        released.set({ vrrp }, i.released ? 1 : 0)
+        if (i.lastTransition) lastTransition.set({ vrrp }, i.lastTransition.at / 1000)
         if (i.counters) {
-          sent.set({ instance }, i.counters.advertsSent)
-          received.set({ instance }, i.counters.advertsReceived)
-          late.set({ instance }, i.counters.lateAdverts)
-          for (const [reason, n] of Object.entries(i.counters.drops)) drops.set({ instance, reason }, n)
+          sent.set({ vrrp }, i.counters.advertsSent)
+          received.set({ vrrp }, i.counters.advertsReceived)
+          late.set({ vrrp }, i.counters.lateAdverts)
+          for (const [reason, n] of Object.entries(i.counters.drops)) drops.set({ vrrp, reason }, n)
         }
       }
       for (const svc of st.services) {

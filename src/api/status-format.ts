@@ -25,7 +25,9 @@ export function age(at: number, now: number): string {
 /** Columns padded to their widest cell, two spaces apart, no trailing blanks. */
 function table(rows: string[][]): string[] {
   const widths: number[] = []
-  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)))
+  for (const r of rows) {
+    for (const [i, c] of r.entries()) widths[i] = Math.max(widths[i] ?? 0, c.length)
+  }
   return rows.map((r) =>
     r
       .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0)))

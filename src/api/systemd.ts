@@ -12,10 +12,10 @@ export interface NotifierOptions {
   /** CLOCK_MONOTONIC in µs, as systemd compares it (process.hrtime is CLOCK_MONOTONIC on Linux). */
   monotonicUsec?: () => bigint
   /** Timer seam for tests: schedules `fn` every `ms`; returns the cancel. */
-  every?: (fn: () => void, ms: number) => () => void
+  repeat?: (fn: () => void, ms: number) => () => void
 }
 
-const defaultEvery = (fn: () => void, ms: number): (() => void) => {
+const defaultRepeat = (fn: () => void, ms: number): (() => void) => {
   const t = setInterval(fn, ms)
   // the watchdog must never be what keeps a stopping daemon alive
   t.unref()
@@ -46,13 +46,13 @@ export class SystemdNotifier {
   private readonly env: Readonly<Record<string, string | undefined>>
   private readonly pid: number
   private readonly monotonicUsec: () => bigint
-  private readonly every: (fn: () => void, ms: number) => () => void
+  private readonly repeat: (fn: () => void, ms: number) => () => void
 
   constructor(opts: NotifierOptions = {}) {
     this.env = opts.env ?? process.env
     this.pid = opts.pid ?? process.pid
     this.monotonicUsec = opts.monotonicUsec ?? (() => process.hrtime.bigint() / 1000n)
-    this.every = opts.every ?? defaultEvery
+    this.repeat = opts.repeat ?? defaultRepeat
     const value = this.env.NOTIFY_SOCKET
     if (!value) return
     const a = notifyAddress(value)
@@ -117,7 +117,7 @@ export class SystemdNotifier {
   startWatchdog(alive: () => boolean = () => true): number | undefined {
     const ms = watchdogPeriod(this.env, this.pid)
     if (ms === undefined || !this.enabled || this.stopWatchdog) return undefined
-    this.stopWatchdog = this.every(() => {
+    this.stopWatchdog = this.repeat(() => {
       if (alive()) this.watchdog()
     }, ms)
     return ms

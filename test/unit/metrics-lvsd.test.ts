@@ -1,11 +1,14 @@
 // lvsd's metrics after synthetic events and a status snapshot: every family parses, counters count the
 // events, gauges and kernel counters follow the status, and the TCP endpoint serves the exposition.
+import { readFileSync } from 'node:fs'
 import { request } from 'node:http'
+import { join } from 'node:path'
 import test from 'ava'
 import { parseExposition, sampleValue } from '../../src/api/exposition-parse.js'
 import { exampleStatus, FakeDirector } from '../../src/api/fake-director.js'
 import { LvsdMetrics } from '../../src/api/metrics.js'
 import { MetricsServer } from '../../src/api/metrics-server.js'
+import { repoRoot } from '../helpers/paths.js'
 
 function setup() {
   const director = new FakeDirector({ status: exampleStatus() })
@@ -33,21 +36,21 @@ test('VRRP: state set per instance, priorities, transitions by from/to/why, work
     priority: 150,
   })
   const f = scrape()
-  t.is(sampleValue(f, 'lvsd_vrrp_state', { instance: 'web', state: 'MASTER' }), 1)
-  t.is(sampleValue(f, 'lvsd_vrrp_state', { instance: 'web', state: 'BACKUP' }), 0)
-  t.is(sampleValue(f, 'lvsd_vrrp_state', { instance: 'db', state: 'BACKUP' }), 1)
-  t.is(sampleValue(f, 'lvsd_vrrp_effective_priority', { instance: 'db' }), 90)
-  t.is(sampleValue(f, 'lvsd_vrrp_priority', { instance: 'db' }), 100)
+  t.is(sampleValue(f, 'lvsd_vrrp_state', { vrrp: 'web', state: 'MASTER' }), 1)
+  t.is(sampleValue(f, 'lvsd_vrrp_state', { vrrp: 'web', state: 'BACKUP' }), 0)
+  t.is(sampleValue(f, 'lvsd_vrrp_state', { vrrp: 'db', state: 'BACKUP' }), 1)
+  t.is(sampleValue(f, 'lvsd_vrrp_effective_priority', { vrrp: 'db' }), 90)
+  t.is(sampleValue(f, 'lvsd_vrrp_priority', { vrrp: 'db' }), 100)
   const tr = (from: string, to: string, why: string) =>
-    sampleValue(f, 'lvsd_vrrp_transitions_total', { instance: 'web', from, to, why })
+    sampleValue(f, 'lvsd_vrrp_transitions_total', { vrrp: 'web', from, to, why })
   t.is(tr('BACKUP', 'MASTER', 'master_down'), 2)
   t.is(tr('INIT', 'BACKUP', 'startup'), 1)
-  t.is(sampleValue(f, 'lvsd_vrrp_adverts_sent_total', { instance: 'web' }), 1200)
-  t.is(sampleValue(f, 'lvsd_vrrp_adverts_received_total', { instance: 'db' }), 1203)
-  t.is(sampleValue(f, 'lvsd_vrrp_drops_total', { instance: 'web', reason: 'vrid' }), 5)
-  t.is(sampleValue(f, 'lvsd_vrrp_late_adverts_total', { instance: 'web' }), 1)
+  t.is(sampleValue(f, 'lvsd_vrrp_adverts_sent_total', { vrrp: 'web' }), 1200)
+  t.is(sampleValue(f, 'lvsd_vrrp_adverts_received_total', { vrrp: 'db' }), 1203)
+  t.is(sampleValue(f, 'lvsd_vrrp_drops_total', { vrrp: 'web', reason: 'vrid' }), 5)
+  t.is(sampleValue(f, 'lvsd_vrrp_late_adverts_total', { vrrp: 'web' }), 1)
   t.is(
-    sampleValue(f, 'lvsd_vrrp_last_transition_timestamp_seconds', { instance: 'web' }),
+    sampleValue(f, 'lvsd_vrrp_last_transition_timestamp_seconds', { vrrp: 'web' }),
     Date.UTC(2026, 0, 1, 12, 0, 3, 120) / 1000,
   )
 })
@@ -171,9 +174,17 @@ test('the endpoint serves the exposition at /metrics with the 0.0.4 content type
   const ok = await get(server.port, '/metrics')
   t.is(ok.status, 200)
   t.is(ok.type, 'text/plain; version=0.0.4; charset=utf-8')
-  t.is(sampleValue(parseExposition(ok.body), 'lvsd_vrrp_priority', { instance: 'web' }), 150)
+  t.is(sampleValue(parseExposition(ok.body), 'lvsd_vrrp_priority', { vrrp: 'web' }), 150)
   t.is((await get(server.port, '/')).status, 404)
   t.is((await get(server.port, '/metrics', 'POST')).status, 405)
   fail = true
   t.is((await get(server.port, '/metrics')).status, 500)
+})
+
+test('docs/metrics.md lists every metric with its type, and nothing else', (t) => {
+  const { scrape } = setup()
+  const rendered = [...scrape().values()].map((f) => `${f.name} ${f.type}`).sort()
+  const doc = readFileSync(join(repoRoot, 'docs', 'metrics.md'), 'utf8')
+  const documented = [...doc.matchAll(/^\| `([a-z_:]+)` +\| (\w+) +\|/gm)].map((m) => `${m[1]} ${m[2]}`).sort()
+  t.deepEqual(documented, rendered)
 })

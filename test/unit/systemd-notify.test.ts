@@ -114,7 +114,7 @@ test('the watchdog ticker pings WATCHDOG=1 each period while alive, skips when n
   const n = new SystemdNotifier({
     env: { NOTIFY_SOCKET: r.value, WATCHDOG_USEC: '3000000', WATCHDOG_PID: '42' },
     pid: 42,
-    every: (fn, ms) => {
+    repeat: (fn, ms) => {
       const tick = { fn, ms, cancelled: false }
       ticks.push(tick)
       return () => {
@@ -144,7 +144,7 @@ test('a process other than WATCHDOG_PID starts no ticker', (t) => {
   const n = new SystemdNotifier({
     env: { NOTIFY_SOCKET: r.value, WATCHDOG_USEC: '3000000', WATCHDOG_PID: '1' },
     pid: 42,
-    every: () => {
+    repeat: () => {
       started++
       return () => {}
     },
