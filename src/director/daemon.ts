@@ -18,7 +18,8 @@ export interface Daemon {
 export function startDaemon(config: Config, log: Logger): Daemon {
   for (const line of unsupported(config)) log.warn({ unsupported: true }, line)
   const instances = config.vrrp.instances.map(runtimeInstance)
-  const runtime = new VrrpRuntime(instances, { rtPriority: config.vrrp.rt_priority })
+  const syncGroups = config.vrrp.sync_groups.map((g) => ({ name: g.name, members: g.members }))
+  const runtime = new VrrpRuntime(instances, { rtPriority: config.vrrp.rt_priority, syncGroups })
   let resolveDone: (code: number) => void = () => {}
   const done = new Promise<number>((r) => {
     resolveDone = r

@@ -55,7 +55,11 @@ export function unsupported(c: Config): string[] {
     if (Object.values(i.notify).some((v) => v !== undefined))
       out.push(`vrrp.instances ${i.name}: notify is not run yet`)
   }
-  if (c.vrrp.sync_groups.length > 0) out.push('vrrp.sync_groups are not implemented yet (members run independently)')
+  for (const g of c.vrrp.sync_groups) {
+    out.push(`vrrp.sync_groups ${g.name}: only FAULT is shared; MASTER/BACKUP are not forced together yet`)
+    if (Object.values(g.notify).some((v) => v !== undefined))
+      out.push(`vrrp.sync_groups ${g.name}: group notify is not run yet`)
+  }
   if (c.virtual_services.length > 0) out.push('virtual_services are not programmed by lvsd run yet (VRRP only)')
   return out
 }

@@ -84,6 +84,11 @@ export class Instance {
     return this.state.role
   }
 
+  /** In FAULT for a reason of its own (not only because a sync group partner is). */
+  get ownFault(): boolean {
+    return [...this.faults.keys()].some((k) => !k.startsWith('sync:')) || fsm.priorityOf(this.state) === 0
+  }
+
   get priority(): number {
     return fsm.priorityOf(this.state)
   }

@@ -57,6 +57,12 @@ export interface RuntimeInstance {
   higherPrioAdvert?: boolean
 }
 
+/** Instances that fail together: a FAULT of one (from its own tracking) puts all in FAULT. */
+export interface SyncGroup {
+  name: string
+  members: string[]
+}
+
 export interface Counters {
   /** Adverts accepted and handed to the state machine. */
   rx: number
@@ -73,7 +79,7 @@ export interface Counters {
 }
 
 export type Down =
-  | { type: 'start'; instances: RuntimeInstance[]; rtPriority: number }
+  | { type: 'start'; instances: RuntimeInstance[]; rtPriority: number; syncGroups?: SyncGroup[] }
   /** Sum of priority changes from tracked objects the main thread watches (scripts, files). */
   | { type: 'priority'; instance: string; source: string; delta: number }
   | { type: 'fault'; instance: string; source: string; on: boolean }

@@ -33,8 +33,11 @@ export class NetState {
       n.rtnl.watchLinks((e) => {
         if (e.kind === 'resync')
           void n.reload().catch((err) => events.error('link resync failed', { err: String(err) }))
-        else if (e.kind === 'del') n.links.delete(e.link.index)
-        else {
+        else if (e.kind === 'del') {
+          n.links.delete(e.link.index)
+          // a deleted interface is as down as can be (FAULT for an instance on it)
+          events.link({ ...e.link, up: false, lowerUp: false })
+        } else {
           n.links.set(e.link.index, e.link)
           events.link(e.link)
         }

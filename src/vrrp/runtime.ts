@@ -2,7 +2,7 @@
 // messages into events (transition, log, counters) and stops it cleanly (priority 0, VIPs removed).
 import { EventEmitter } from 'node:events'
 import { Worker } from 'node:worker_threads'
-import type { Counters, Down, RuntimeInstance, Up } from './messages.js'
+import type { Counters, Down, RuntimeInstance, SyncGroup, Up } from './messages.js'
 
 export type TransitionEvent = Extract<Up, { type: 'transition' }>
 export type LogEvent = Extract<Up, { type: 'log' }>
@@ -25,7 +25,7 @@ export class VrrpRuntime extends EventEmitter<RuntimeEvents> {
   private lastCounters: Record<string, Counters> | undefined
   private exited = false
 
-  constructor(instances: RuntimeInstance[], opts: { rtPriority: number }) {
+  constructor(instances: RuntimeInstance[], opts: { rtPriority: number; syncGroups?: SyncGroup[] }) {
     super()
     this.worker = new Worker(new URL('./worker.js', import.meta.url))
     this.worker.on('message', (m: Up) => this.onMessage(m))
@@ -34,7 +34,7 @@ export class VrrpRuntime extends EventEmitter<RuntimeEvents> {
       this.exited = true
       this.emit('exit', code)
     })
-    this.send({ type: 'start', instances, rtPriority: opts.rtPriority })
+    this.send({ type: 'start', instances, rtPriority: opts.rtPriority, syncGroups: opts.syncGroups ?? [] })
   }
 
   /** A tracked object the main thread watches (script, file) changed an instance's priority. */

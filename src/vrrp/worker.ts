@@ -7,14 +7,17 @@ import { formatAddr } from '../net/addr.js'
 import type { Link } from '../net/rtnl-link.js'
 import { setThreadRealtime } from '../sys/sched.js'
 import { Instance } from './instance.js'
-import type { Counters, Down, LogLevel, RuntimeInstance, Up } from './messages.js'
+import type { Counters, Down, LogLevel, RuntimeInstance, SyncGroup, Up } from './messages.js'
 import { NetState } from './netstate.js'
 import { Announcer, Channel } from './sockets.js'
 
 const port = parentPort
 if (!port) throw new Error('src/vrrp/worker.js runs only as a worker thread')
 
-const post = (m: Up) => port.postMessage(m)
+const post = (m: Up) => {
+  port.postMessage(m)
+  if (m.type === 'transition') queueMicrotask(syncFaults)
+}
 const log = (level: LogLevel, msg: string, fields: Record<string, unknown> = {}) =>
   post({ type: 'log', level, msg, fields })
 
@@ -69,6 +72,17 @@ function channelFor(cfg: RuntimeInstance, ifindex: number, source: Parameters<ty
   return ch
 }
 const channelMembers = new Map<Channel, Instance[]>()
+
+let syncGroups: SyncGroup[] = []
+
+/** keepalived's sync group rule for FAULT: one member's own fault puts every member in FAULT. */
+function syncFaults(): void {
+  for (const g of syncGroups) {
+    const members = g.members.map(byName).filter((i): i is Instance => i !== undefined)
+    // only another member's fault counts, or a member would hold itself in FAULT for ever
+    for (const i of members) i.setFault(`sync:${g.name}`, members.some((o) => o !== i && o.ownFault))
+  }
+}
 
 /** Instances whose interface or source address does not exist yet; retried on link/address events. */
 const waiting = new Map<string, { cfg: RuntimeInstance; reason: string }>()
@@ -192,6 +206,7 @@ function applyExternal(i: Instance): void {
 port.on('message', (m: Down) => {
   switch (m.type) {
     case 'start':
+      syncGroups = m.syncGroups ?? []
       start(m.instances, m.rtPriority).catch((err) => {
         post({ type: 'error', message: String(err), ...(err?.code ? { code: String(err.code) } : {}) })
       })
