@@ -1,0 +1,82 @@
+// The logs' subscription to the event bus: one structured pino line per event, at a level chosen per
+// event name in one exhaustive table (a new event does not compile until it has a log decision).
+import type { AnyEvent, EventBus, EventName, EventPayloads } from '../events.js'
+import type { Logger } from '../log.js'
+
+type Level = 'debug' | 'info' | 'warn' | 'error'
+type Line = [Level, Record<string, unknown>, string]
+
+const LINES: { [K in EventName]: (d: EventPayloads[K]) => Line } = {
+  'daemon.state': (d) => ['info', { state: d.state, reason: d.reason }, `daemon ${d.state}`],
+  'vrrp.transition': (d) => [
+    'info',
+    { vrrp: d.instance, from: d.from, to: d.to, why: d.why, priority: d.priority, at: d.at },
+    `${d.instance}: ${d.from} -> ${d.to} (${d.why})`,
+  ],
+  'vrrp.priority': (d) => [
+    'info',
+    { vrrp: d.instance, configured: d.configured, effective: d.effective, source: d.source },
+    `${d.instance}: effective priority ${d.effective} (${d.source})`,
+  ],
+  'vrrp.advert_late': (d) => [
+    'warn',
+    { vrrp: d.instance, lateMs: d.lateMs },
+    `${d.instance}: advert ${d.lateMs} ms late`,
+  ],
+  'vrrp.drop': (d) => [
+    'debug',
+    { vrrp: d.instance, reason: d.reason, from: d.from },
+    `${d.instance}: dropped (${d.reason})`,
+  ],
+  'health.result': (d) => [
+    'debug',
+    { service: d.service, server: d.server, check: d.check, ok: d.ok, ms: d.ms, code: d.code, detail: d.detail },
+    `${d.service} ${d.server} ${d.check}: ${d.ok ? 'ok' : (d.code ?? 'fail')}`,
+  ],
+  'health.transition': (d) => [
+    d.up ? 'info' : 'warn',
+    { service: d.service, server: d.server, up: d.up, weight: d.weight, reason: d.reason, latencyMs: d.latencyMs },
+    `${d.service} ${d.server}: ${d.up ? 'up' : 'down'} (${d.reason})`,
+  ],
+  'quorum.change': (d) => [
+    d.up ? 'info' : 'warn',
+    { service: d.service, up: d.up, alive: d.alive, required: d.required },
+    `${d.service}: quorum ${d.up ? 'gained' : 'lost'} (${d.alive}/${d.required})`,
+  ],
+  'ipvs.op': (d) => [
+    d.ok ? 'debug' : 'error',
+    { op: d.op, target: d.target, ok: d.ok, ms: d.ms, cause: d.cause, err: d.error },
+    `ipvs ${d.op} ${d.target}: ${d.ok ? 'ok' : (d.error?.code ?? 'failed')}`,
+  ],
+  'ipvs.drift': (d) => [
+    'warn',
+    { target: d.target, kind: d.kind, repaired: d.repaired },
+    `ipvs drift: ${d.target} ${d.kind}${d.repaired ? ', repaired' : ''}`,
+  ],
+  'config.reload': (d) => [
+    d.ok ? 'info' : 'error',
+    { ok: d.ok, source: d.source, hash: d.hash, changes: d.changes, errors: d.errors, ms: d.ms },
+    d.ok ? `reloaded ${d.source}` : `reload of ${d.source} refused: ${d.errors?.length ?? 0} error(s)`,
+  ],
+  'operator.action': (d) => [
+    d.ok ? 'info' : 'warn',
+    { action: d.action, target: d.target, ok: d.ok, params: d.params, err: d.error },
+    `operator ${d.action} ${d.target}${d.ok ? '' : `: ${d.error?.code ?? 'failed'}`}`,
+  ],
+}
+
+/** The log line of one event, without undefined fields (they would only be noise in JSON). */
+export function logLine(e: AnyEvent): Line {
+  const [level, fields, msg] = (LINES[e.name] as (d: unknown) => Line)(e.data)
+  const clean: Record<string, unknown> = { event: e.name, seq: e.seq }
+  for (const [k, v] of Object.entries(fields)) if (v !== undefined) clean[k] = v
+  return [level, clean, msg]
+}
+
+/** Logs every event on `bus` through `log`; returns the unsubscribe. */
+export function logEvents(bus: EventBus, log: Logger): () => void {
+  return bus.subscribeAll((e) => {
+    const [level, fields, msg] = logLine(e)
+    log[level](fields, msg)
+  })
+}

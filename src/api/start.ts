@@ -1,0 +1,71 @@
+// Starts lvsd's operations surface for a running director, as the configuration asks: the control
+// socket, the metrics (always counted; served over TCP only when enabled) and the event log.
+import type { Config } from '../config/types.js'
+import type { Logger } from '../log.js'
+import { formatAddr } from '../net/addr.js'
+import { logEvents } from './event-log.js'
+import { LvsdMetrics } from './metrics.js'
+import { MetricsServer } from './metrics-server.js'
+import { ControlServer } from './server.js'
+import type { Director } from './types.js'
+
+export interface ApiSettings {
+  control: Config['control']
+  metrics: Config['metrics']
+}
+
+export interface ApiOptions {
+  log?: Logger
+  /** Wall-clock ms of the process start, for process_start_time_seconds. */
+  startedAt?: number
+  groupFile?: string
+}
+
+export interface Api {
+  readonly control: ControlServer
+  readonly metrics: LvsdMetrics
+  /** Absent unless metrics.enabled. */
+  readonly metricsServer: MetricsServer | undefined
+  close(): Promise<void>
+}
+
+export async function startApi(director: Director, s: ApiSettings, opts: ApiOptions = {}): Promise<Api> {
+  const unlog = opts.log ? logEvents(director.events, opts.log) : () => {}
+  const metrics = new LvsdMetrics(director, opts.startedAt === undefined ? {} : { startedAt: opts.startedAt })
+  let control: ControlServer | undefined
+  let metricsServer: MetricsServer | undefined
+  try {
+    control = await ControlServer.start(director, {
+      path: s.control.socket,
+      mode: s.control.mode,
+      ...(s.control.group === undefined ? {} : { group: s.control.group }),
+      ...(opts.groupFile === undefined ? {} : { groupFile: opts.groupFile }),
+    })
+    if (s.metrics.enabled) {
+      metricsServer = await MetricsServer.start(() => metrics.render(), {
+        host: formatAddr(s.metrics.address),
+        port: s.metrics.port,
+      })
+    }
+  } catch (e) {
+    await control?.close()
+    metrics.close()
+    unlog()
+    throw e
+  }
+  const ctl = control
+  opts.log?.info(
+    { socket: ctl.path, metrics: metricsServer ? `${formatAddr(s.metrics.address)}:${metricsServer.port}` : 'off' },
+    'control API listening',
+  )
+  return {
+    control: ctl,
+    metrics,
+    metricsServer,
+    async close() {
+      await Promise.all([ctl.close(), metricsServer?.close()])
+      metrics.close()
+      unlog()
+    },
+  }
+}
