@@ -3,6 +3,7 @@
 import { isLvsdError, type LvsdError } from '../errors.js'
 import type { IpvsClient } from './client.js'
 import { diff, type Op } from './diff.js'
+import type { Destination } from './domain.js'
 import { type ServiceState, serviceId } from './model.js'
 
 export interface OpResult {
@@ -18,6 +19,12 @@ export interface ApplyOptions {
   onResult?: (r: OpResult) => void
   /** Monotonic milliseconds, for the per-op duration (injected; default performance.now). */
   now?: () => number
+  /**
+   * How many commands may be in flight at once (default 1: send, await the ACK, send the next). The kernel
+   * handles a socket's messages in order, so a window keeps the order and saves the round-trip waits; an op
+   * whose service could not be added is then reported 'skipped' even if it was already sent.
+   */
+  window?: number
 }
 
 /** The subset of IpvsClient that apply and readTable use (a test may pass a stand-in). */
@@ -51,25 +58,36 @@ const keyOf = (op: Op) => serviceId(op.op === 'add-service' || op.op === 'edit-s
  */
 export async function applyOps(c: IpvsOps, ops: readonly Op[], opts: ApplyOptions = {}): Promise<OpResult[]> {
   const now = opts.now ?? (() => performance.now())
+  const window = Math.max(1, Math.floor(opts.window ?? 1))
   const failedAdds = new Set<string>()
   const out: OpResult[] = []
-  for (const op of ops) {
-    const t0 = now()
-    let r: OpResult
-    if (op.op !== 'add-service' && failedAdds.has(keyOf(op))) r = { op, status: 'skipped', ms: 0 }
-    else {
-      try {
-        await run(c, op)
-        r = { op, status: 'ok', ms: now() - t0 }
-      } catch (e) {
-        if (!isLvsdError(e)) throw e
-        if (op.op === 'add-service') failedAdds.add(keyOf(op))
-        r = { op, status: 'failed', error: e, ms: now() - t0 }
-      }
-    }
-    out.push(r)
-    opts.onResult?.(r)
+  const inFlight: Promise<OpResult>[] = []
+  const settle = (r: OpResult) => {
+    // a command sent before its service's NEW_SERVICE failed is a consequence (ESRCH), not a failure of its own
+    const final =
+      r.op.op !== 'add-service' && failedAdds.has(keyOf(r.op)) ? { op: r.op, status: 'skipped' as const, ms: 0 } : r
+    out.push(final)
+    opts.onResult?.(final)
   }
+  for (const op of ops) {
+    if (op.op !== 'add-service' && failedAdds.has(keyOf(op))) {
+      inFlight.push(Promise.resolve({ op, status: 'skipped', ms: 0 }))
+    } else {
+      const t0 = now()
+      inFlight.push(
+        run(c, op).then(
+          (): OpResult => ({ op, status: 'ok', ms: now() - t0 }),
+          (e: unknown): OpResult => {
+            if (!isLvsdError(e)) throw e
+            if (op.op === 'add-service') failedAdds.add(keyOf(op))
+            return { op, status: 'failed', error: e, ms: now() - t0 }
+          },
+        ),
+      )
+    }
+    if (inFlight.length >= window) settle(await (inFlight.shift() as Promise<OpResult>))
+  }
+  while (inFlight.length > 0) settle(await (inFlight.shift() as Promise<OpResult>))
   return out
 }
 
@@ -77,16 +95,30 @@ export async function applyOps(c: IpvsOps, ops: readonly Op[], opts: ApplyOption
  * The kernel's table as diff() expects it: every service with its destinations oldest first (the
  * GET_DEST dump lists newest first). A service that vanishes between the two dumps is left out.
  */
-export async function readTable(c: Pick<IpvsOps, 'listServices' | 'listDests'>): Promise<ServiceState[]> {
-  const out: ServiceState[] = []
-  for (const service of await c.listServices()) {
-    try {
-      const dests = await c.listDests(service.key)
-      out.push({ service, dests: [...dests].reverse() })
-    } catch (e) {
-      if (isLvsdError(e, 'LVSD_NL_KERNEL') && e.details.code === 'ESRCH') continue
-      throw e
+export async function readTable(
+  c: Pick<IpvsOps, 'listServices' | 'listDests'>,
+  opts: { window?: number } = {},
+): Promise<ServiceState[]> {
+  const services = await c.listServices()
+  const window = Math.max(1, Math.floor(opts.window ?? 1))
+  const dests: (Destination[] | undefined)[] = new Array(services.length)
+  let next = 0
+  // up to `window` GET_DEST dumps in flight (the kernel answers them in order)
+  const worker = async () => {
+    for (let i = next++; i < services.length; i = next++) {
+      const service = services[i] as (typeof services)[number]
+      try {
+        dests[i] = [...(await c.listDests(service.key))].reverse()
+      } catch (e) {
+        if (!(isLvsdError(e, 'LVSD_NL_KERNEL') && e.details.code === 'ESRCH')) throw e
+      }
     }
+  }
+  await Promise.all(Array.from({ length: Math.min(window, services.length) }, worker))
+  const out: ServiceState[] = []
+  for (const [i, service] of services.entries()) {
+    const d = dests[i]
+    if (d) out.push({ service, dests: d })
   }
   return out
 }
@@ -103,6 +135,6 @@ export async function reconcile(
   owned: Iterable<string> = [],
   opts: ApplyOptions = {},
 ): Promise<ReconcileResult> {
-  const ops = diff(desired, await readTable(c), owned)
+  const ops = diff(desired, await readTable(c, opts), owned)
   return { ops, results: await applyOps(c, ops, opts) }
 }
