@@ -44,6 +44,7 @@ export function runtimeInstance(i: ConfigInstance): RuntimeInstance {
       refreshRepeat: i.garp.refresh_repeat,
     },
     trackInterfaces: i.track.interfaces.map((t) => ({ name: t.name, weight: t.weight ?? 0 })),
+    ...(i.virtual_mac && i.family === 4 ? { virtualMac: true } : {}),
   }
 }
 
@@ -51,7 +52,7 @@ export function runtimeInstance(i: ConfigInstance): RuntimeInstance {
 export function unsupported(c: Config): string[] {
   const out: string[] = []
   for (const i of c.vrrp.instances) {
-    if (i.virtual_mac) out.push(`vrrp.instances ${i.name}: virtual_mac is not implemented yet`)
+    if (i.virtual_mac && i.family === 6) out.push(`vrrp.instances ${i.name}: virtual_mac is IPv4 only for now`)
     if (Object.values(i.notify).some((v) => v !== undefined))
       out.push(`vrrp.instances ${i.name}: notify is not run yet`)
   }

@@ -26,7 +26,10 @@ export interface InstanceDeps {
   net: NetState
   announcer: Announcer
   channel: Channel
+  /** Where adverts, VIPs and GARPs go: the instance's interface, or its virtual-MAC macvlan. */
   ifindex: number
+  /** The instance's own interface when `ifindex` is a macvlan on it. */
+  parentIfindex?: number
   primary: Addr
   timers: BurstTimers
   post(up: Up): void
@@ -160,7 +163,9 @@ export class Instance {
       return
     }
     const group = this.d.channel.group
-    this.local.ownAddrs = this.d.net.addresses(this.d.ifindex, this.cfg.family).map((a) => a.address)
+    const own = this.d.net.addresses(this.d.ifindex, this.cfg.family)
+    if (this.d.parentIfindex !== undefined) own.push(...this.d.net.addresses(this.d.parentIfindex, this.cfg.family))
+    this.local.ownAddrs = own.map((a) => a.address)
     const v = validate(m.data, rx, this.local)
     if (!v.ok) {
       this.drop(v.reason)

@@ -52,6 +52,8 @@ export interface RuntimeInstance {
   unicast?: { source?: Addr; peers: Addr[]; allowFrom: Prefix[]; ttl: number }
   announce: AnnounceConfig
   trackInterfaces: TrackedInterface[]
+  /** Send from a macvlan with the virtual MAC 00:00:5e:00:01:VRID (IPv4 only). */
+  virtualMac?: boolean
   /** Split-brain options of the state machine (docs/vrrp.md); default on. */
   lowerPrioAdvert?: boolean
   higherPrioAdvert?: boolean

@@ -6,6 +6,7 @@ import { type Address, IFA_F_SECONDARY } from '../net/rtnl-addr.js'
 import type { Link } from '../net/rtnl-link.js'
 import { sysErrorCode } from '../sys/errno.js'
 import type { RuntimeVip } from './messages.js'
+import { createRequest, deleteRequest, prepareSysctls, upRequest } from './vmac.js'
 
 export interface NetEvents {
   link(link: Link): void
@@ -119,6 +120,30 @@ export class NetState {
     } catch (e) {
       const code = errCode(e)
       if (code !== 'EADDRNOTAVAIL' && code !== 'ENODEV') throw e
+    }
+  }
+
+  /**
+   * A fresh macvlan `name` with `mac` on `parent` (one left by a crashed run is deleted first,
+   * taking its VIPs with it), sysctls set, up. Returns its ifindex.
+   */
+  async createVmac(name: string, parent: Link, mac: Uint8Array): Promise<number> {
+    const old = this.linkByName(name)
+    if (old) await this.rtnl.client.request(deleteRequest(old.index), { op: 'RTM_DELLINK' })
+    await this.rtnl.client.request(createRequest(name, parent.index, mac), { op: 'RTM_NEWLINK macvlan' })
+    await this.reload()
+    const link = this.linkByName(name)
+    if (!link) throw new Error(`macvlan ${name} not found after creation`)
+    await prepareSysctls(parent.name, name)
+    await this.rtnl.client.request(upRequest(link.index), { op: 'RTM_NEWLINK up' })
+    return link.index
+  }
+
+  async deleteLink(index: number): Promise<void> {
+    try {
+      await this.rtnl.client.request(deleteRequest(index), { op: 'RTM_DELLINK' })
+    } catch (e) {
+      if (errCode(e) !== 'ENODEV') throw e
     }
   }
 

@@ -3,13 +3,14 @@
 // the main thread only through its MessagePort (messages.ts); log records go up, never to a file.
 import { performance } from 'node:perf_hooks'
 import { parentPort } from 'node:worker_threads'
-import { formatAddr } from '../net/addr.js'
+import { type Addr, formatAddr } from '../net/addr.js'
 import type { Link } from '../net/rtnl-link.js'
 import { setThreadRealtime } from '../sys/sched.js'
 import { Instance } from './instance.js'
 import type { Counters, Down, LogLevel, RuntimeInstance, SyncGroup, Up } from './messages.js'
 import { NetState } from './netstate.js'
 import { Announcer, Channel } from './sockets.js'
+import { vmacAddress, vmacName } from './vmac.js'
 
 const port = parentPort
 if (!port) throw new Error('src/vrrp/worker.js runs only as a worker thread')
@@ -47,14 +48,14 @@ function applyLink(inst: Instance, link: Link): void {
   }
 }
 
-function channelFor(cfg: RuntimeInstance, ifindex: number, source: Parameters<typeof formatAddr>[0]): Channel {
+function channelFor(cfg: RuntimeInstance, ifname: string, ifindex: number, source: Addr): Channel {
   const u = cfg.unicast
-  const key = `${cfg.family}/${cfg.interface}/${u ? `u:${u.source ? formatAddr(u.source) : ''}` : 'm'}`
+  const key = `${cfg.family}/${ifname}/${u ? `u:${u.source ? formatAddr(u.source) : ''}` : 'm'}`
   let ch = channels.get(key)
   if (!ch) {
     ch = new Channel({
       family: cfg.family,
-      ifname: cfg.interface,
+      ifname,
       ifindex,
       ...(u ? { unicast: { ttl: u.ttl }, ...(u.source ? { source: u.source } : {}) } : { source }),
     })
@@ -80,7 +81,11 @@ function syncFaults(): void {
   for (const g of syncGroups) {
     const members = g.members.map(byName).filter((i): i is Instance => i !== undefined)
     // only another member's fault counts, or a member would hold itself in FAULT for ever
-    for (const i of members) i.setFault(`sync:${g.name}`, members.some((o) => o !== i && o.ownFault))
+    for (const i of members)
+      i.setFault(
+        `sync:${g.name}`,
+        members.some((o) => o !== i && o.ownFault),
+      )
   }
 }
 
@@ -119,7 +124,22 @@ function retryWaiting(): void {
 
 /** Creates and starts an instance, or parks it (logged once) until its interface and source exist. */
 async function createAndStart(n: NetState, cfg: RuntimeInstance): Promise<void> {
-  if (byName(cfg.name)) return
+  if (byName(cfg.name) || creating.has(cfg.name)) return
+  creating.add(cfg.name)
+  try {
+    await create(n, cfg)
+  } catch (err) {
+    log('error', 'instance could not be created', { vrrp: cfg.name, err: String(err) })
+  } finally {
+    creating.delete(cfg.name)
+  }
+}
+
+const creating = new Set<string>()
+/** Virtual-MAC interfaces this run created, deleted at shutdown (keepalived does the same). */
+const vmacs: number[] = []
+
+async function create(n: NetState, cfg: RuntimeInstance): Promise<void> {
   const link = n.linkByName(cfg.interface)
   const vipAddrs = [...cfg.vips, ...cfg.excludedVips].map((v) => v.prefix.addr)
   const primary = link && (cfg.unicast?.source ?? n.primary(link.index, cfg.family, vipAddrs))
@@ -132,14 +152,22 @@ async function createAndStart(n: NetState, cfg: RuntimeInstance): Promise<void> 
     return
   }
   waiting.delete(cfg.name)
-  const channel = channelFor(cfg, link.index, primary)
+  let ifname = cfg.interface
+  let ifindex = link.index
+  if (cfg.virtualMac) {
+    ifname = vmacName(cfg.vrid)
+    ifindex = await n.createVmac(ifname, link, vmacAddress(cfg.vrid))
+    vmacs.push(ifindex)
+  }
+  const channel = channelFor(cfg, ifname, ifindex, primary)
   const inst = new Instance(cfg, {
     now: () => performance.now(),
     wall: () => performance.timeOrigin + performance.now(),
     net: n,
     announcer,
     channel,
-    ifindex: link.index,
+    ifindex,
+    ...(ifindex !== link.index ? { parentIfindex: link.index } : {}),
     primary,
     timers,
     post,
@@ -154,6 +182,7 @@ async function createAndStart(n: NetState, cfg: RuntimeInstance): Promise<void> 
     version: cfg.version,
     priority: cfg.priority,
     source: formatAddr(primary),
+    ...(cfg.virtualMac ? { vmac: ifname } : {}),
   })
   // link state first, so an instance whose interface is down starts in FAULT
   applyLink(inst, link)
@@ -179,6 +208,8 @@ async function shutdown(): Promise<void> {
   await Promise.all(instances.map((i) => i.shutdown()))
   post({ type: 'counters', counters: counters() })
   for (const c of channels.values()) c.close()
+  for (const v of vmacs)
+    await net?.deleteLink(v).catch((err) => log('warn', 'macvlan not deleted', { err: String(err) }))
   announcer.close()
   net?.close()
   post({ type: 'stopped' })

@@ -74,7 +74,7 @@ vrrp:
   t.truthy(r.unicast?.source)
 })
 
-test('a v2 instance gets whole seconds; a configured feature the runtime lacks is reported', (t) => {
+test('a v2 instance gets whole seconds and its virtual MAC; only what the runtime lacks is reported', (t) => {
   const c = load(`node: lb01
 vrrp:
   instances:
@@ -89,5 +89,20 @@ vrrp:
   const r = runtimeInstance(c.vrrp.instances[0]!)
   t.is(r.version, 2)
   t.is(r.advertMs, 1000)
-  t.deepEqual(unsupported(c), ['vrrp.instances web: virtual_mac is not implemented yet'])
+  t.true(r.virtualMac)
+  t.deepEqual(unsupported(c), [])
+  const v6 = load(`node: d1
+vrrp:
+  version: 3
+  instances:
+    - { name: a, interface: eth0, vrid: 1, vips: [fd00::1/64], virtual_mac: true }
+    - { name: b, interface: eth0, vrid: 2, vips: [10.0.0.9/24] }
+  sync_groups:
+    - { name: g, members: [a, b] }
+`)
+  t.is(runtimeInstance(v6.vrrp.instances[0]!).virtualMac, undefined)
+  t.deepEqual(unsupported(v6), [
+    'vrrp.instances a: virtual_mac is IPv4 only for now',
+    'vrrp.sync_groups g: only FAULT is shared; MASTER/BACKUP are not forced together yet',
+  ])
 })
