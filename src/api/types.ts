@@ -125,6 +125,7 @@ export interface DirectorView {
  * LVSD_API_UNKNOWN_SERVER or LVSD_API_UNKNOWN_INSTANCE (404), LVSD_API_BAD_REQUEST (400) or
  * LVSD_API_CONFLICT (409); anything else is a 500. Operator overrides (drain, weight, release) are
  * runtime state: they survive a reload for servers and instances that still exist, not a restart.
+ * The API publishes operator.action for every call; the director publishes the other events.
  */
 export interface DirectorControl {
   /** Re-reads the configuration; an invalid file is { ok: false, errors } and changes nothing. */
