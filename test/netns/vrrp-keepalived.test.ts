@@ -1,6 +1,7 @@
 // Interop with a real keepalived (Debian's 2.2.7) as the peer on the same bridge: VRRPv2 (1 s),
 // VRRPv3 (100 ms) over IPv4 and VRRPv3 over IPv6. Each side accepts the other's adverts (keepalived
-// logs nothing invalid, lvsd's drop counters stay 0) and mastership moves both ways.
+// logs nothing invalid, lvsd's drop counters stay 0) and mastership moves both ways, with either
+// side preferred.
 import type { ChildProcess } from 'node:child_process'
 import test from 'ava'
 import { Lab, waitFor } from '../helpers/netns.js'
@@ -43,77 +44,128 @@ class Keepalived {
   }
 }
 
-for (const c of CASES) {
-  test.serial(
-    `keepalived interop, ${c.title}: both accept each other's adverts and mastership moves both ways`,
-    async (t) => {
-      const lab = new Lab('vk')
-      const cfg = new ConfigDir()
-      let ka: Keepalived | undefined
-      let d1: Director | undefined
-      try {
-        const v4 = c.family === 4
-        const net = (h: number) => (v4 ? `10.74.0.${h}/24` : `fd00:74::${h}/64`)
-        const VIP = v4 ? '10.74.0.100/24' : 'fd00:74::100/64'
-        lab.addSwitch()
-        lab.addNode({ name: 'd1', ...(v4 ? { ipv4: net(1) } : { ipv6: net(1) }), mac: MAC(1) })
-        lab.addNode({ name: 'k2', ...(v4 ? { ipv4: net(2) } : { ipv6: net(2) }), mac: MAC(2) })
-        if (!v4)
-          await waitFor(() => ['d1', 'k2'].every((n) => addrs(lab, n).some((a) => a.startsWith('fe80:'))), 10_000)
-        const kaConf = cfg.write(
-          'keepalived.conf',
-          `global_defs {\n  router_id k2\n}\nvrrp_instance web {\n  version ${c.version}\n  state BACKUP\n  interface eth0\n` +
-            `  virtual_router_id 61\n  priority 100\n  advert_int ${c.kaInterval}\n  virtual_ipaddress {\n    ${VIP}\n  }\n}\n`,
-        )
-        const lvsdConf = cfg.write(
-          'd1.yaml',
-          vrrpConfig({ node: 'd1', priority: 150, vip: VIP, vrid: 61, version: c.version, interval: c.interval }),
-        )
-        const slow = c.version === 2 ? 10 : 1 // v2 timers are ten times longer
-        // lvsd (150) is master first; keepalived (100) starts, hears it, and stays BACKUP
-        d1 = new Director(lab, 'd1', lvsdConf)
-        await d1.waitState('MASTER', 20_000 * slow)
-        ka = new Keepalived(lab, 'k2', cfg, kaConf, 'a')
-        await waitFor(() => ka?.entered('BACKUP'), 10_000)
-        await sleep(1500 * slow)
-        t.false(ka.entered('MASTER'), `keepalived accepted lvsd's adverts:\n${ka.log}`)
-        t.true(addrs(lab, 'd1').includes(VIP))
-        t.false(addrs(lab, 'k2').includes(VIP))
-
-        // lvsd resigns with priority 0: keepalived takes over
-        d1.kill('SIGTERM')
-        t.is((await d1.exited).code, 0)
-        await waitFor(() => ka?.entered('MASTER'), 10_000 * slow)
-        await waitFor(() => addrs(lab, 'k2').includes(VIP), 5000)
-        t.false(addrs(lab, 'd1').includes(VIP))
-        const drops1 = d1.lines.find((l) => l.msg === 'counters')?.counters?.drops
-
-        // lvsd returns: it accepts keepalived's adverts as BACKUP, then preempts
-        const kaMark = ka.log.length
-        d1 = new Director(lab, 'd1', lvsdConf)
-        const m = await d1.waitState('MASTER', 20_000 * slow)
-        t.is(m.why, 'preempt', 'lvsd took over by preemption, so it had heard the lower-priority master')
-        await waitFor(() => ka?.entered('BACKUP', kaMark), 10_000 * slow)
-        await waitFor(() => addrs(lab, 'd1').includes(VIP) && !addrs(lab, 'k2').includes(VIP), 5000)
-
-        // keepalived resigns: lvsd, already master, answers its priority 0 and stays master
-        await ka.stop()
-        await sleep(500 * slow)
-        t.is(d1.state(), 'MASTER')
-        d1.kill('SIGTERM')
-        t.is((await d1.exited).code, 0)
-        const final = d1.lines.find((l) => l.msg === 'counters')?.counters
-        t.deepEqual(drops1, {}, 'first run: no keepalived advert dropped')
-        t.deepEqual(final?.drops, {}, 'second run: no keepalived advert dropped')
-        t.true((final?.rx ?? 0) > 0, 'the second run received keepalived adverts')
-        const bad = ka.log.split('\n').filter((l) => /invalid|bogus|mismatch|wrong|not present|error|discard/i.test(l))
-        t.deepEqual(bad, [], 'keepalived logged no complaint about lvsd packets')
-        t.log(`keepalived log lines: ${ka.log.split('\n').length}; lvsd rx ${final?.rx}, tx ${final?.tx}`)
-      } finally {
-        await ka?.stop().catch(() => {})
-        lab.dispose()
-        cfg.dispose()
-      }
-    },
+/** A bridge with lvsd's node d1 and keepalived's node k2, and both configs at the given priorities. */
+async function setup(c: Case, lab: Lab, cfg: ConfigDir, lvsdPrio: number, kaPrio: number) {
+  const v4 = c.family === 4
+  const net = (h: number) => (v4 ? `10.74.0.${h}/24` : `fd00:74::${h}/64`)
+  const VIP = v4 ? '10.74.0.100/24' : 'fd00:74::100/64'
+  lab.addSwitch()
+  lab.addNode({ name: 'd1', ...(v4 ? { ipv4: net(1) } : { ipv6: net(1) }), mac: MAC(1) })
+  lab.addNode({ name: 'k2', ...(v4 ? { ipv4: net(2) } : { ipv6: net(2) }), mac: MAC(2) })
+  if (!v4) await waitFor(() => ['d1', 'k2'].every((n) => addrs(lab, n).some((a) => a.startsWith('fe80:'))), 10_000)
+  const kaConf = cfg.write(
+    'keepalived.conf',
+    `global_defs {\n  router_id k2\n}\nvrrp_instance web {\n  version ${c.version}\n  state BACKUP\n  interface eth0\n` +
+      `  virtual_router_id 61\n  priority ${kaPrio}\n  advert_int ${c.kaInterval}\n  virtual_ipaddress {\n    ${VIP}\n  }\n}\n`,
   )
+  const lvsdConf = cfg.write(
+    'd1.yaml',
+    vrrpConfig({ node: 'd1', priority: lvsdPrio, vip: VIP, vrid: 61, version: c.version, interval: c.interval }),
+  )
+  // v2 timers are ten times longer
+  return { VIP, kaConf, lvsdConf, slow: c.version === 2 ? 10 : 1 }
+}
+
+/**
+ * keepalived's lines about packets it rejected. "received lower priority (N) advert … discarding"
+ * is not one: it is a preempting backup ignoring a parsed, valid advert (RFC 5798 §6.4.2).
+ */
+const complaints = (log: string) =>
+  log
+    .split('\n')
+    .filter((l) => /invalid|bogus|mismatch|wrong|not present|error|discard/i.test(l))
+    .filter((l) => !/received lower priority \(\d+\) advert from \S+ - discarding/.test(l))
+
+for (const c of CASES) {
+  test.serial(`keepalived interop, ${c.title}: lvsd as the higher-priority master, keepalived as backup`, async (t) => {
+    const lab = new Lab('vk')
+    const cfg = new ConfigDir()
+    let ka: Keepalived | undefined
+    try {
+      const { VIP, kaConf, lvsdConf, slow } = await setup(c, lab, cfg, 150, 100)
+      // lvsd (150) is master first; keepalived (100) starts, hears it, and stays BACKUP
+      let d1 = new Director(lab, 'd1', lvsdConf)
+      await d1.waitState('MASTER', 20_000 * slow)
+      ka = new Keepalived(lab, 'k2', cfg, kaConf, 'a')
+      await waitFor(() => ka?.entered('BACKUP'), 10_000)
+      await sleep(1500 * slow)
+      t.false(ka.entered('MASTER'), `keepalived accepted lvsd's adverts:\n${ka.log}`)
+      t.true(addrs(lab, 'd1').includes(VIP))
+      t.false(addrs(lab, 'k2').includes(VIP))
+
+      // lvsd resigns with priority 0: keepalived takes over
+      d1.kill('SIGTERM')
+      t.is((await d1.exited).code, 0)
+      await waitFor(() => ka?.entered('MASTER'), 10_000 * slow)
+      await waitFor(() => addrs(lab, 'k2').includes(VIP), 5000)
+      t.false(addrs(lab, 'd1').includes(VIP))
+      const drops1 = d1.lines.find((l) => l.msg === 'counters')?.counters?.drops
+
+      // lvsd returns: it hears keepalived as a lower-priority master and preempts
+      const kaMark = ka.log.length
+      d1 = new Director(lab, 'd1', lvsdConf)
+      const m = await d1.waitState('MASTER', 20_000 * slow)
+      t.is(m.why, 'preempt', 'lvsd took over by preemption, so it had heard the lower-priority master')
+      await waitFor(() => ka?.entered('BACKUP', kaMark), 10_000 * slow)
+      await waitFor(() => addrs(lab, 'd1').includes(VIP) && !addrs(lab, 'k2').includes(VIP), 5000)
+
+      // keepalived resigns: lvsd, already master, answers its priority 0 and stays master
+      await ka.stop()
+      await sleep(500 * slow)
+      t.is(d1.state(), 'MASTER')
+      d1.kill('SIGTERM')
+      t.is((await d1.exited).code, 0)
+      const final = d1.lines.find((l) => l.msg === 'counters')?.counters
+      t.deepEqual(drops1, {}, 'first run: no keepalived advert dropped')
+      t.deepEqual(final?.drops, {}, 'second run: no keepalived advert dropped')
+      t.true((final?.rx ?? 0) > 0, 'the second run received keepalived adverts')
+      t.deepEqual(complaints(ka.log), [], 'keepalived logged no complaint about lvsd packets')
+    } finally {
+      await ka?.stop().catch(() => {})
+      lab.dispose()
+      cfg.dispose()
+    }
+  })
+
+  test.serial(`keepalived interop, ${c.title}: keepalived as the higher-priority master, lvsd as backup`, async (t) => {
+    const lab = new Lab('vk')
+    const cfg = new ConfigDir()
+    let ka: Keepalived | undefined
+    try {
+      const { VIP, kaConf, lvsdConf, slow } = await setup(c, lab, cfg, 100, 200)
+      ka = new Keepalived(lab, 'k2', cfg, kaConf, 'a')
+      await waitFor(() => ka?.entered('MASTER'), 10_000 * slow)
+      const log1 = ka.log
+      // lvsd joins as backup and stays there while keepalived advertises
+      const d1 = new Director(lab, 'd1', lvsdConf)
+      await d1.waitState('BACKUP', 20_000)
+      await sleep(2000 * slow)
+      t.is(d1.state(), 'BACKUP', 'lvsd took every keepalived advert as a live master')
+      t.false(addrs(lab, 'd1').includes(VIP))
+
+      // keepalived resigns (priority 0): lvsd takes over after the skew
+      await ka.stop()
+      const m = await d1.waitState('MASTER', 10_000 * slow)
+      t.is(m.why, 'priority_zero')
+      await waitFor(() => addrs(lab, 'd1').includes(VIP), 5000)
+
+      // keepalived returns and preempts lvsd, so it took lvsd's adverts as a lower master's
+      const mark = d1.mark()
+      ka = new Keepalived(lab, 'k2', cfg, kaConf, 'b')
+      const b = await d1.waitState('BACKUP', 20_000 * slow, mark)
+      t.is(b.why, 'higher_priority')
+      await waitFor(() => addrs(lab, 'k2').includes(VIP) && !addrs(lab, 'd1').includes(VIP), 5000)
+      d1.kill('SIGTERM')
+      t.is((await d1.exited).code, 0)
+      const final = d1.lines.find((l) => l.msg === 'counters')?.counters
+      t.deepEqual(final?.drops, {}, 'no keepalived advert dropped')
+      t.true((final?.rx ?? 0) >= (c.version === 2 ? 2 : 20), `lvsd received keepalived's adverts: ${final?.rx}`)
+      t.deepEqual(complaints(log1 + ka.log), [], 'keepalived logged no complaint about lvsd packets')
+      t.log(`lvsd rx ${final?.rx}, tx ${final?.tx}`)
+    } finally {
+      await ka?.stop().catch(() => {})
+      lab.dispose()
+      cfg.dispose()
+    }
+  })
 }
