@@ -12,8 +12,11 @@ export interface StreamQuery {
   names: string[]
 }
 
-/** Bytes queued for one reader before it is disconnected. */
-export const STREAM_HIGH_WATER = 1024 * 1024
+/**
+ * Bytes queued for one reader before it is disconnected (default). Large enough for a burst such as a
+ * reload of a big table (tens of thousands of ipvs.op events in one tick), small enough to bound memory.
+ */
+export const STREAM_HIGH_WATER = 16 * 1024 * 1024
 
 export function parseStreamQuery(q: URLSearchParams): StreamQuery {
   const afterText = q.get('after') ?? '0'
@@ -41,7 +44,12 @@ function matcher(names: string[]): (name: EventName) => boolean {
 }
 
 /** Serves one stream; returns the function that ends it (used when the server stops). */
-export function serveEvents(res: ServerResponse, bus: EventBus, q: StreamQuery): () => void {
+export function serveEvents(
+  res: ServerResponse,
+  bus: EventBus,
+  q: StreamQuery,
+  highWater = STREAM_HIGH_WATER,
+): () => void {
   const wanted = matcher(q.names)
   res.writeHead(200, {
     'content-type': 'application/x-ndjson; charset=utf-8',
@@ -53,7 +61,7 @@ export function serveEvents(res: ServerResponse, bus: EventBus, q: StreamQuery):
   const write = (e: AnyEvent): void => {
     if (!wanted(e.name)) return
     res.write(`${JSON.stringify(e)}\n`)
-    if (res.writableLength > STREAM_HIGH_WATER) res.destroy()
+    if (res.writableLength > highWater) res.destroy()
   }
   // subscribe before replaying, in the same tick: nothing can be published in between
   let replayed = q.after

@@ -13,7 +13,13 @@ export interface RouteContext {
   params: Record<string, string>
   query: URLSearchParams
   director: Director
-  /** Registers the end of a long-lived response, so stopping the server can end it. */
+  streams: StreamHost
+}
+
+/** Where long-lived responses are registered, so stopping the server can end them. */
+export interface StreamHost {
+  /** Bytes queued for one event-stream reader before it is cut off. */
+  readonly highWater: number
   track(end: () => void): void
 }
 
@@ -106,7 +112,7 @@ async function reload(c: RouteContext): Promise<unknown> {
 }
 
 function events(c: RouteContext): undefined {
-  c.track(serveEvents(c.res, c.director.events, parseStreamQuery(c.query)))
+  c.streams.track(serveEvents(c.res, c.director.events, parseStreamQuery(c.query), c.streams.highWater))
   return undefined
 }
 
@@ -148,7 +154,7 @@ export async function dispatch(
   req: IncomingMessage,
   res: ServerResponse,
   director: Director,
-  track: (end: () => void) => void,
+  streams: StreamHost,
 ): Promise<void> {
   try {
     const url = new URL(req.url ?? '/', 'http://lvsd')
@@ -161,7 +167,7 @@ export async function dispatch(
       sendError(res, new LvsdError('LVSD_API_METHOD', `${req.method} not allowed on ${path}`, { allow }), { allow })
       return
     }
-    const body = await hit.r.handler({ req, res, params: hit.params ?? {}, query: url.searchParams, director, track })
+    const body = await hit.r.handler({ req, res, params: hit.params ?? {}, query: url.searchParams, director, streams })
     if (body !== undefined) sendJson(res, 200, body)
   } catch (e) {
     sendError(res, e)

@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:http'
 import { createConnection } from 'node:net'
 import { dirname } from 'node:path'
 import { LvsdError } from '../errors.js'
+import { STREAM_HIGH_WATER } from './event-stream.js'
 import { dispatch } from './routes.js'
 import type { Director } from './types.js'
 import { resolveGroup } from './unix-group.js'
@@ -18,6 +19,8 @@ export interface ControlServerOptions {
   group?: string
   /** Where group names are looked up (tests point this at their own file). */
   groupFile?: string
+  /** Bytes queued for one event-stream reader before it is cut off (default 16 MiB). */
+  streamHighWater?: number
 }
 
 export const DEFAULT_SOCKET = '/run/lvsd/lvsd.sock'
@@ -69,7 +72,10 @@ export class ControlServer {
     await clearStale(path)
     let self: ControlServer | undefined
     const server = createServer((req, res) => {
-      void dispatch(req, res, director, (end) => self?.track(end, res))
+      void dispatch(req, res, director, {
+        highWater: opts.streamHighWater ?? STREAM_HIGH_WATER,
+        track: (end) => self?.track(end, res),
+      })
     })
     self = new ControlServer(path, server)
     await new Promise<void>((resolve, reject) => {
@@ -95,6 +101,11 @@ export class ControlServer {
   private track(end: () => void, res: { once(ev: 'close', fn: () => void): unknown }): void {
     this.streams.add(end)
     res.once('close', () => this.streams.delete(end))
+  }
+
+  /** Event-stream readers connected now. */
+  get streamCount(): number {
+    return this.streams.size
   }
 
   /** Stops accepting, ends event streams, waits for requests in flight, removes the socket. */
