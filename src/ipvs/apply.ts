@@ -3,7 +3,6 @@
 import { isLvsdError, type LvsdError } from '../errors.js'
 import type { IpvsClient } from './client.js'
 import { diff, type Op } from './diff.js'
-import type { Destination } from './domain.js'
 import { type ServiceState, serviceId } from './model.js'
 
 export interface OpResult {
@@ -95,30 +94,18 @@ export async function applyOps(c: IpvsOps, ops: readonly Op[], opts: ApplyOption
  * The kernel's table as diff() expects it: every service with its destinations oldest first (the
  * GET_DEST dump lists newest first). A service that vanishes between the two dumps is left out.
  */
-export async function readTable(
-  c: Pick<IpvsOps, 'listServices' | 'listDests'>,
-  opts: { window?: number } = {},
-): Promise<ServiceState[]> {
-  const services = await c.listServices()
-  const window = Math.max(1, Math.floor(opts.window ?? 1))
-  const dests: (Destination[] | undefined)[] = new Array(services.length)
-  let next = 0
-  // up to `window` GET_DEST dumps in flight (the kernel answers them in order)
-  const worker = async () => {
-    for (let i = next++; i < services.length; i = next++) {
-      const service = services[i] as (typeof services)[number]
-      try {
-        dests[i] = [...(await c.listDests(service.key))].reverse()
-      } catch (e) {
-        if (!(isLvsdError(e, 'LVSD_NL_KERNEL') && e.details.code === 'ESRCH')) throw e
-      }
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(window, services.length) }, worker))
+export async function readTable(c: Pick<IpvsOps, 'listServices' | 'listDests'>): Promise<ServiceState[]> {
+  // one dump at a time: a netlink socket runs a single dump, a second request while one is unfinished
+  // gets EBUSY (measured on 6.1 with pipelined GET_DEST dumps)
   const out: ServiceState[] = []
-  for (const [i, service] of services.entries()) {
-    const d = dests[i]
-    if (d) out.push({ service, dests: d })
+  for (const service of await c.listServices()) {
+    try {
+      const dests = await c.listDests(service.key)
+      out.push({ service, dests: [...dests].reverse() })
+    } catch (e) {
+      if (isLvsdError(e, 'LVSD_NL_KERNEL') && e.details.code === 'ESRCH') continue
+      throw e
+    }
   }
   return out
 }
@@ -135,6 +122,6 @@ export async function reconcile(
   owned: Iterable<string> = [],
   opts: ApplyOptions = {},
 ): Promise<ReconcileResult> {
-  const ops = diff(desired, await readTable(c, opts), owned)
+  const ops = diff(desired, await readTable(c), owned)
   return { ops, results: await applyOps(c, ops, opts) }
 }

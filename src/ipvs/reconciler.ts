@@ -41,8 +41,8 @@ export interface ReconcilerOptions {
   onEvent?: (e: OpEvent) => void
   onPass?: (p: PassReport) => void
   /**
-   * Commands (and GET_DEST dumps) in flight at once (default 64): the kernel answers a socket's messages in
-   * order, so pipelining keeps the order and saves a round trip per op (see bench/ipvs-apply.ts).
+   * Commands in flight at once (default 64): the kernel answers a socket's messages in order, so pipelining
+   * keeps the order and saves a round trip per op (see bench/ipvs-apply.ts). Dumps are never pipelined.
    */
   window?: number
   /** Ids (serviceId) of services lvsd owned before (e.g. a previous run's), to delete if no longer desired. */
@@ -159,7 +159,7 @@ export class Reconciler {
     this.counters.passes++
     let actual: ServiceState[]
     try {
-      actual = await readTable(this.client, { window: this.window })
+      actual = await readTable(this.client)
     } catch (e) {
       if (!isLvsdError(e)) throw e
       this.counters.readErrors++

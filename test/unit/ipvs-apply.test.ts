@@ -1,4 +1,4 @@
-// applyOps and readTable with a window of requests in flight: order kept, the window respected, the
+// applyOps with a window of requests in flight: order kept, the window respected, the
 // skip rule for destinations of a service that could not be added, and the fake kernel's final table.
 import test from 'ava'
 import { LvsdError } from '../../src/errors.js'
@@ -68,13 +68,11 @@ test('destinations sent before their service’s NEW_SERVICE failed are reported
   t.is(results.filter((r) => r.status === 'ok').length, 2 + 40)
 })
 
-test('pipelined apply and read against the fake kernel give the same table as the serial ones', async (t) => {
+test('a pipelined apply against the fake kernel gives the desired table', async (t) => {
   const want = table(20, 7)
   const { nl } = fakeIpvs()
   const c = await IpvsClient.open(nl)
   const r = await applyOps(c, diff(want, []), { window: 64 })
   t.true(r.every((x) => x.status === 'ok'))
-  const pipelined = await readTable(c, { window: 16 })
-  t.deepEqual(pipelined, await readTable(c))
-  t.deepEqual(diff(want, pipelined), [])
+  t.deepEqual(diff(want, await readTable(c)), [])
 })

@@ -1,0 +1,185 @@
+// IPVS apply bench (inside the lab VM, root): 2,284 services with 37,298 real servers (the size at which
+// keepalived's reload crashed, issue #2318) programmed by lvsd's reconciler and by `ipvsadm --restore`,
+// each in a fresh network namespace; then one weight change (lvsd: the diff must be exactly one op) and the
+// teardown. Prints both times, their ratio and lvsd's memory for that table.
+//   host: node dist/bench/ipvs-apply-vm.js          (boots the VM and runs `all`)
+//   VM:   node dist/bench/ipvs-apply.js all [windows=1,64]
+//         node dist/bench/ipvs-apply.js lvsd WINDOW   (in a prepared namespace; prints one JSON line)
+import { spawnSync } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { readTable } from '../src/ipvs/apply.js'
+import { describeDest, describeKey, IpvsClient } from '../src/ipvs/client.js'
+import { defaultDest, defaultService, type ServiceState } from '../src/ipvs/model.js'
+import { modprobe } from '../src/ipvs/modprobe.js'
+import { Reconciler } from '../src/ipvs/reconciler.js'
+import { parseAddr } from '../src/net/addr.js'
+
+export const SERVICES = 2284
+export const REAL_SERVERS = 37_298
+const CHANGED = { service: 1000, dest: 5 }
+
+const vip = (s: number) => `10.0.${s >> 8}.${s & 255}`
+// real servers 172.16.0.2 … in a /16 the namespace routes through a dummy link (DR needs them routable)
+const rip = (i: number) => `172.16.${(i + 2) >> 8}.${(i + 2) & 255}`
+
+/** 16 or 17 real servers per service, 37,298 in all, weights 1–3. */
+export function table(): ServiceState[] {
+  const out: ServiceState[] = []
+  let next = 0
+  const extra = REAL_SERVERS - 16 * SERVICES // services that get a 17th
+  for (let s = 0; s < SERVICES; s++) {
+    const n = s < extra ? 17 : 16
+    const dests = Array.from({ length: n }, (_, j) =>
+      defaultDest(parseAddr(rip(next + j)), 80, 'droute', { weight: 1 + ((next + j) % 3) }),
+    )
+    next += n
+    out.push({ service: defaultService({ protocol: 'tcp', addr: parseAddr(vip(s)), port: 80 }, 'wrr'), dests })
+  }
+  return out
+}
+
+/** The same table as `ipvsadm --restore` input. */
+export function restoreText(t: readonly ServiceState[]): string {
+  const lines: string[] = []
+  for (const { service, dests } of t) {
+    const k = describeKey(service.key).split(' ')[1]
+    lines.push(`-A -t ${k} -s ${service.scheduler}`)
+    for (const d of dests) lines.push(`-a -t ${k} -r ${describeDest(d)} -g -w ${d.weight}`)
+  }
+  return `${lines.join('\n')}\n`
+}
+
+function withChangedWeight(t: ServiceState[]): ServiceState[] {
+  return t.map((s, i) =>
+    i !== CHANGED.service
+      ? s
+      : { ...s, dests: s.dests.map((d, j) => (j === CHANGED.dest ? { ...d, weight: d.weight + 10 } : d)) },
+  )
+}
+
+const mb = (n: number) => Math.round((n / 1048576) * 10) / 10
+
+/** In the namespace: apply, change one weight, tear down; one JSON line. */
+async function lvsd(window: number): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc
+  gc?.()
+  const base = process.memoryUsage()
+  const c = await IpvsClient.connect({ loadModule: modprobe() })
+  const t = table()
+  const r = new Reconciler(c, { intervalMs: 0, window })
+  let t0 = performance.now()
+  const first = await r.apply(t)
+  const applyMs = performance.now() - t0
+  gc?.()
+  const mem = process.memoryUsage()
+  const listed = (await c.listServices()).length
+  t0 = performance.now()
+  const read = await readTable(c)
+  const readMs = performance.now() - t0
+  t0 = performance.now()
+  const change = await r.apply(withChangedWeight(t))
+  const changeMs = performance.now() - t0
+  t0 = performance.now()
+  const down = await r.apply([])
+  const teardownMs = performance.now() - t0
+  const left = (await c.listServices()).length
+  c.close()
+  const out = {
+    window,
+    applyMs,
+    applyOps: first.ops,
+    applyFailed: first.failed,
+    readMs,
+    readServices: read.length,
+    readErrors: [first, change, down].flatMap((p) => (p.readError ? [p.readError.message] : [])),
+    listed,
+    changeMs,
+    changeOps: change.ops,
+    teardownMs,
+    teardownOps: down.ops,
+    left,
+    rssMb: mb(mem.rss),
+    heapUsedMb: mb(mem.heapUsed),
+    heapForTableMb: mb(mem.heapUsed - base.heapUsed),
+  }
+  process.stdout.write(`${JSON.stringify(out)}\n`)
+}
+
+function sh(cmd: string, args: string[], input?: string) {
+  const t0 = performance.now()
+  const r = spawnSync(cmd, args, { encoding: 'utf8', input, maxBuffer: 64 << 20 })
+  return { ms: performance.now() - t0, status: r.status, out: r.stdout ?? '', err: r.stderr ?? '' }
+}
+
+function freshNs(name: string): void {
+  sh('ip', ['netns', 'add', name])
+  sh('ip', ['-n', name, 'link', 'set', 'lo', 'up'])
+  sh('ip', ['-n', name, 'link', 'add', 'd0', 'type', 'dummy'])
+  sh('ip', ['-n', name, 'link', 'set', 'd0', 'up'])
+  sh('ip', ['-n', name, 'addr', 'add', '172.16.0.1/16', 'dev', 'd0'])
+}
+
+function all(windows: number[]): void {
+  sh('modprobe', ['ip_vs'])
+  sh('modprobe', ['ip_vs_wrr'])
+  const full = table()
+  const text = restoreText(full)
+  const changed = full[CHANGED.service]?.dests[CHANGED.dest]
+  writeFileSync('/tmp/ipvs-restore.txt', text)
+  const self = fileURLToPath(import.meta.url)
+  const results: Record<string, unknown>[] = []
+  for (const w of windows) {
+    const ns = `bl${w}`
+    freshNs(ns)
+    const r = sh('ip', ['netns', 'exec', ns, process.execPath, '--expose-gc', self, 'lvsd', String(w)])
+    const line = r.out.trim().split('\n').pop() ?? ''
+    results.push({
+      tool: 'lvsd',
+      processMs: r.ms,
+      ...(line.startsWith('{') ? JSON.parse(line) : { error: r.out + r.err }),
+    })
+  }
+  freshNs('bi')
+  const inNs = (args: string[], input?: string) => sh('ip', ['netns', 'exec', 'bi', 'ipvsadm', ...args], input)
+  const restore = inNs(['-R'], text)
+  const list = inNs(['-Ln'])
+  const listed = list.out.split('\n').filter((l) => l.startsWith('TCP')).length
+  const change = inNs([
+    '-e',
+    '-t',
+    `${vip(CHANGED.service)}:80`,
+    '-r',
+    `${describeDest(changed ?? full[0]!.dests[0]!)}`,
+    '-g',
+    '-w',
+    '9',
+  ])
+  const clear = inNs(['-C'])
+  results.push({
+    tool: 'ipvsadm',
+    lines: text.split('\n').length - 1,
+    restoreMs: restore.ms,
+    restoreStatus: restore.status,
+    restoreErr: restore.err.slice(0, 500),
+    listed,
+    listMs: list.ms,
+    changeMs: change.ms,
+    clearMs: clear.ms,
+  })
+  const ipv = results.at(-1) as { restoreMs: number }
+  for (const r of results.filter((x) => x.tool === 'lvsd') as { window: number; applyMs: number }[]) {
+    process.stdout.write(
+      `lvsd window ${r.window}: apply ${Math.round(r.applyMs)} ms, ipvsadm -R ${Math.round(ipv.restoreMs)} ms, ratio lvsd/ipvsadm ${(r.applyMs / ipv.restoreMs).toFixed(2)}\n`,
+    )
+  }
+  process.stdout.write(`RESULT ${JSON.stringify(results)}\n`)
+}
+
+const [mode = 'all', arg] = process.argv.slice(2)
+// it makes namespaces and loads ip_vs: only inside the throw-away lab VM (runInVm sets LVSD_VM=1)
+if (process.env.LVSD_VM !== '1') {
+  process.stderr.write('ipvs-apply: run it in the lab VM: node dist/bench/ipvs-apply-vm.js\n')
+  process.exitCode = 64
+} else if (mode === 'lvsd') await lvsd(Number(arg ?? 64))
+else all((arg ?? '1,64').split(',').map(Number))
