@@ -1,0 +1,31 @@
+#!/bin/bash
+# Builds build/pkg/<commit>/lvsd-<version>-<rel>.<arch>.rpm with rpmbuild from the same staged app as
+# build-deb.sh (a clean checkout of COMMIT, default HEAD); prints the .rpm's path.
+# Usage: packaging/build-rpm.sh [COMMIT]    env: LVSD_RPM_RELEASE (default 1), LVSD_PKG_DIR
+# Needs rpmbuild (Debian: apt-get install rpm). For RHEL 8 build on RHEL 8 (docs/packaging.md).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=packaging/common.sh
+. "$here/common.sh"
+
+app=$(stage_app_locked "${1:-HEAD}")
+version=$(pkg_version "$app")
+out=$(dirname "$app")
+work=$(mktemp -d "$out/rpm-work.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+chmod 0755 "$work"
+mkdir "$work/root"
+
+"$here/install-tree.sh" "$app" "$work/root" /usr/lib/systemd/system
+
+rpmbuild -bb --quiet \
+  --define "_topdir $work/top" \
+  --define "_rpmdir $work/rpms" \
+  --define '_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm' \
+  --define "lvsd_root $work/root" \
+  --define "lvsd_version $version" \
+  --define "lvsd_release ${LVSD_RPM_RELEASE:-1}" \
+  "$here/rpm/lvsd.spec" >&2
+rpm=$(find "$work/rpms" -name '*.rpm')
+mv "$rpm" "$out/"
+echo "$out/$(basename "$rpm")"

@@ -1,0 +1,21 @@
+# Shared by the packaging scripts (sourced): paths, the version, and the per-commit staging lock.
+# shellcheck shell=bash
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+pkg_src="$repo/packaging"
+# build/ is gitignored; note that `node-gyp rebuild` (npm run build:native) wipes it, cache included
+pkg_dir=${LVSD_PKG_DIR:-$repo/build/pkg}
+
+# The upstream version of the staged app (package.json of the commit being packaged).
+pkg_version() {
+  node -p 'require(process.argv[1]).version' "$1/package.json"
+}
+
+# Stages the app for COMMIT under a lock, so two builders of one commit (a unit and a vm test, or
+# two engineers) do not rebuild the same tree at once. Prints the app directory.
+stage_app_locked() {
+  local commit
+  commit=$(git -C "$repo" rev-parse "${1:-HEAD}^{commit}")
+  mkdir -p "$pkg_dir"
+  flock "$pkg_dir/$commit.lock" "$pkg_src/stage-app.sh" "$commit"
+}
