@@ -38,6 +38,40 @@ test.serial('IPv6 election: the higher priority is MASTER, the client reaches th
   t.pass()
 })
 
+test.serial(
+  'after a link flap (the kernel drops its IPv6 addresses) the backup hears the master again and stays BACKUP',
+  async (t) => {
+    const m2 = d2.mark()
+    lab.exec('d2', 'ip', ['link', 'set', 'eth0', 'down'])
+    await d2.waitState('FAULT', 10_000, m2)
+    lab.exec('d2', 'ip', ['link', 'set', 'eth0', 'up'])
+    await d2.waitState('BACKUP', 10_000, m2)
+    // a backup deaf after the flap would take over 361 ms later; give it ten times that
+    await sleep(3600)
+    t.is(d2.state(), 'BACKUP')
+    t.is(d1.state(), 'MASTER')
+    t.true(hasVip('d1'))
+  },
+)
+
+test.serial(
+  "after the master's link flaps, its IPv6 VIP (dropped by the kernel) is back once it preempts",
+  async (t) => {
+    const m1 = d1.mark()
+    const m2 = d2.mark()
+    lab.exec('d1', 'ip', ['link', 'set', 'eth0', 'down'])
+    await d1.waitState('FAULT', 10_000, m1)
+    await d2.waitState('MASTER', 10_000, m2)
+    await waitFor(() => hasVip('d2') && !hasVip('d1'), 5000)
+    lab.exec('d1', 'ip', ['link', 'set', 'eth0', 'up'])
+    const m = await d1.waitState('MASTER', 10_000, m1)
+    t.is(m.why, 'preempt')
+    await waitFor(() => hasVip('d1') && !hasVip('d2'), 5000)
+    poke(lab, 'c', VIP)
+    await waitFor(() => neighMac(lab, 'c', VIP) === MAC(1), 10_000)
+  },
+)
+
 test.serial('SIGKILL of the master: the unsolicited NA moves the client neighbour entry to the backup', async (t) => {
   await sleep(1200)
   const m2 = d2.mark()
