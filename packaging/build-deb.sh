@@ -38,6 +38,6 @@ sed -e "s/@VERSION@/$version/" -e "s/@ARCH@/$arch/" -e "s/@SIZE@/$size/" -e "s/@
   xargs -0 md5sum) >"$root/DEBIAN/md5sums"
 
 deb="$out/lvsd_${version}_${arch}.deb"
-dpkg-deb --root-owner-group -Zxz --build "$root" "$deb.tmp" >&2
-mv "$deb.tmp" "$deb"
+dpkg-deb --root-owner-group -Zxz --build "$root" "$deb.tmp.$$" >&2
+mv "$deb.tmp.$$" "$deb"
 echo "$deb"
