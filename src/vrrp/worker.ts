@@ -27,6 +27,7 @@ const channels = new Map<string, Channel>()
 const announcer = new Announcer()
 let net: NetState | undefined
 let shuttingDown = false
+let starting: Promise<void> = Promise.resolve()
 
 const timers = {
   set: (fn: () => void, ms: number) => setTimeout(fn, ms),
@@ -124,7 +125,7 @@ function retryWaiting(): void {
 
 /** Creates and starts an instance, or parks it (logged once) until its interface and source exist. */
 async function createAndStart(n: NetState, cfg: RuntimeInstance): Promise<void> {
-  if (byName(cfg.name) || creating.has(cfg.name)) return
+  if (byName(cfg.name) || creating.has(cfg.name) || shuttingDown) return
   creating.add(cfg.name)
   try {
     await create(n, cfg)
@@ -205,6 +206,8 @@ function counters(): Record<string, Counters> {
 async function shutdown(): Promise<void> {
   if (shuttingDown) return
   shuttingDown = true
+  // a shutdown racing the start-up waits for it, so no instance is created after the resignations
+  await starting.catch(() => {})
   await Promise.all(instances.map((i) => i.shutdown()))
   post({ type: 'counters', counters: counters() })
   for (const c of channels.values()) c.close()
@@ -238,7 +241,8 @@ port.on('message', (m: Down) => {
   switch (m.type) {
     case 'start':
       syncGroups = m.syncGroups ?? []
-      start(m.instances, m.rtPriority).catch((err) => {
+      starting = start(m.instances, m.rtPriority)
+      starting.catch((err) => {
         post({ type: 'error', message: String(err), ...(err?.code ? { code: String(err.code) } : {}) })
       })
       return
