@@ -1,5 +1,5 @@
 #!/bin/bash
-# Builds build/pkg/<commit>/lvsd_<version>-<rev>_<arch>.deb with dpkg-deb from a clean checkout of
+# Builds build/pkg/<commit>-<recipe>/lvsd_<version>-<rev>_<arch>.deb with dpkg-deb from a clean checkout of
 # COMMIT (default HEAD) and the packaging files of this work tree; prints the .deb's path.
 # Usage: packaging/build-deb.sh [COMMIT]    env: LVSD_DEB_REVISION (default 1), LVSD_PKG_DIR
 set -euo pipefail

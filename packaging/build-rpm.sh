@@ -1,5 +1,5 @@
 #!/bin/bash
-# Builds build/pkg/<commit>/lvsd-<version>-<rel>.<arch>.rpm with rpmbuild from the same staged app as
+# Builds build/pkg/<commit>-<recipe>/lvsd-<version>-<rel>.<arch>.rpm with rpmbuild from the same staged app as
 # build-deb.sh (a clean checkout of COMMIT, default HEAD); prints the .rpm's path.
 # Usage: packaging/build-rpm.sh [COMMIT]    env: LVSD_RPM_RELEASE (default 1), LVSD_PKG_DIR
 # Needs rpmbuild (Debian: apt-get install rpm). For RHEL 8 build on RHEL 8 (docs/packaging.md).

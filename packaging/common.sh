@@ -11,11 +11,17 @@ pkg_version() {
   node -p 'require(process.argv[1]).version' "$1/package.json"
 }
 
+# Where COMMIT's app is staged: the key includes this script set's own recipe, so changing how the
+# app is staged does not reuse a tree staged the old way.
+stage_dir() {
+  echo "$pkg_dir/$1-$(cat "$pkg_src/stage-app.sh" "$pkg_src/common.sh" | sha1sum | cut -c1-8)"
+}
+
 # Stages the app for COMMIT under a lock, so two builders of one commit (a unit and a vm test, or
 # two engineers) do not rebuild the same tree at once. Prints the app directory.
 stage_app_locked() {
   local commit
   commit=$(git -C "$repo" rev-parse "${1:-HEAD}^{commit}")
   mkdir -p "$pkg_dir"
-  flock "$pkg_dir/$commit.lock" "$pkg_src/stage-app.sh" "$commit"
+  flock "$(stage_dir "$commit").lock" "$pkg_src/stage-app.sh" "$commit"
 }

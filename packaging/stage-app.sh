@@ -1,6 +1,6 @@
 #!/bin/bash
-# Stages /usr/lib/lvsd's contents from a clean checkout of one commit into build/pkg/<commit>/app
-# (and its conf/ examples into build/pkg/<commit>/conf).
+# Stages /usr/lib/lvsd's contents from a clean checkout of one commit into build/pkg/<commit>-<recipe>/app
+# (and its conf/ examples beside it).
 # Usage: packaging/stage-app.sh [COMMIT]   (default HEAD; prints the app directory)
 #
 # A clean `git archive` + `npm ci` rather than the work tree: several engineers share that tree, so
@@ -12,7 +12,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.sh"
 
 commit=$(git -C "$repo" rev-parse "${1:-HEAD}^{commit}")
-dir="$pkg_dir/$commit"
+dir=$(stage_dir "$commit")
 app="$dir/app"
 if [ -f "$app/.complete" ]; then
   echo "$app"
@@ -36,6 +36,14 @@ cp -a "$dir/src/dist/src" "$app/dist/src"
 find "$app/dist" -name '*.map' -delete
 # npm prune leaves the emptied scope directories of dev dependencies behind
 find "$app/node_modules" -mindepth 1 -type d -empty -delete
+# upstream tarballs carry repository files and a docs page that loads scripts from CDNs (lintian:
+# package-contains-vcs-control-file, privacy-breach-generic); nothing requires them at run time
+find "$app/node_modules" -type f \( -name '.git*' -o -name '.eslintrc*' -o -path '*/node_modules/pino/index.html' \) -delete
+# and a few .js/LICENSE files marked executable without a #! line: only scripts keep the x bit
+find "$app/node_modules" -type f -perm /111 ! -name '*.node' -print0 |
+  while IFS= read -r -d '' f; do
+    [ "$(head -c2 "$f")" = '#!' ] || chmod a-x "$f"
+  done
 install -m 0644 "$dir/src/build/Release/lvsd_native.node" "$app/build/Release/lvsd_native.node"
 strip --strip-unneeded "$app/build/Release/lvsd_native.node"
 chmod -R u+rwX,go+rX,go-w "$app"
