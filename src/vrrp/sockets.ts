@@ -18,8 +18,12 @@ export const ALL_NODES6: Addr = {
   family: 6,
   bytes: Uint8Array.from(Buffer.from('ff020000000000000000000000000001', 'hex')),
 }
-/** DSCP CS6 (network control), as keepalived marks its adverts. */
+/** DSCP CS6 (network control), as keepalived marks its adverts (IPv4 TOS and IPv6 traffic class). */
 const TOS_CS6 = 0xc0
+// <linux/in6.h> values src/sys/constants.ts does not list yet
+const IPV6_TCLASS = 67
+const IPV6_AUTOFLOWLABEL = 70
+const IP_PMTUDISC_DONT = 0
 
 export interface ChannelSpec {
   family: 4 | 6
@@ -68,6 +72,8 @@ function open4(spec: ChannelSpec): Socket {
   try {
     bindToDevice(s, spec.ifname)
     s.setOption(C.IPPROTO_IP, C.IP_TOS, TOS_CS6)
+    // no DF bit, as keepalived's adverts (a 40-byte packet never needs path MTU discovery)
+    s.setOption(C.IPPROTO_IP, C.IP_MTU_DISCOVER, IP_PMTUDISC_DONT)
     if (spec.unicast) {
       if (spec.source) s.bind(sockaddrIn(spec.source.bytes))
       s.setOption(C.IPPROTO_IP, C.IP_TTL, spec.unicast.ttl)
@@ -96,6 +102,7 @@ function open6(spec: ChannelSpec): Socket {
     bindToDevice(s, spec.ifname)
     // the kernel computes (and, receiving, verifies) the checksum at offset 6 over the pseudo-header
     s.setOption(C.IPPROTO_IPV6, C.IPV6_CHECKSUM, 6)
+    s.setOption(C.IPPROTO_IPV6, IPV6_TCLASS, TOS_CS6)
     // IPv6 raw sockets do not deliver the header: hop limit and destination come as cmsgs (§7.1)
     s.setOption(C.IPPROTO_IPV6, C.IPV6_RECVHOPLIMIT, 1)
     s.setOption(C.IPPROTO_IPV6, C.IPV6_RECVPKTINFO, 1)
@@ -133,10 +140,10 @@ export function arrival(family: 4 | 6, m: SysReceived): Received | undefined {
   }
 }
 
-/** Sends gratuitous ARPs and unsolicited NAs; one AF_PACKET and one ICMPv6 socket per worker. */
+/** Sends gratuitous ARPs and unsolicited NAs; one AF_PACKET socket, one ICMPv6 socket per IPv6 VIP. */
 export class Announcer {
   private packet: Socket | undefined
-  private icmp6: Socket | undefined
+  private readonly icmp6 = new Map<string, Socket>()
 
   /** One GARP for `vip` from `mac` out of `ifindex`. */
   garp(ifindex: number, mac: Uint8Array, vip: Addr): boolean {
@@ -147,25 +154,31 @@ export class Announcer {
   }
 
   /**
-   * One unsolicited NA for `vip` to ff02::1, hop limit 255 (RFC 4861 §7.2.6). The source is chosen
-   * by the kernel (a link-local address of the interface; keepalived uses the VIP, both are valid
-   * for NA, whose receivers check only hop limit and target).
+   * One unsolicited NA for `vip` to ff02::1, hop limit 255 (RFC 4861 §7.2.6), from the VIP itself
+   * and without a flow label, as keepalived sends it. The socket is bound to the VIP once it is on
+   * the interface; if binding fails the kernel picks the source (a link-local address, also valid).
    */
   na(ifindex: number, mac: Uint8Array, vip: Addr): boolean {
-    if (!this.icmp6) {
-      const s = Socket.open(C.AF_INET6, C.SOCK_RAW, C.IPPROTO_ICMPV6)
+    const key = `${ifindex}/${Buffer.from(vip.bytes).toString('hex')}`
+    let s = this.icmp6.get(key)
+    if (!s) {
+      s = Socket.open(C.AF_INET6, C.SOCK_RAW, C.IPPROTO_ICMPV6)
       s.setOption(C.IPPROTO_IPV6, C.IPV6_MULTICAST_HOPS, 255)
       s.setOption(C.IPPROTO_IPV6, C.IPV6_MULTICAST_LOOP, 0)
-      this.icmp6 = s
+      s.setOption(C.IPPROTO_IPV6, IPV6_AUTOFLOWLABEL, 0)
+      try {
+        s.bind(sockaddrIn6(vip.bytes))
+      } catch {}
+      this.icmp6.set(key, s)
     }
     const msg = ndp.encode(ndp.unsolicitedNa(vip, mac))
-    return this.icmp6.send(msg, sockaddrIn6(ALL_NODES6.bytes, { scopeId: ifindex }))
+    return s.send(msg, sockaddrIn6(ALL_NODES6.bytes, { scopeId: ifindex }))
   }
 
   close(): void {
     this.packet?.close()
-    this.icmp6?.close()
+    for (const s of this.icmp6.values()) s.close()
     this.packet = undefined
-    this.icmp6 = undefined
+    this.icmp6.clear()
   }
 }
