@@ -29,10 +29,12 @@ test.after.always(() => {
 })
 
 test.serial('the higher priority becomes MASTER and only it holds the VIP', async (t) => {
-  d2 = new Director(lab, 'd2', d2conf)
+  // d1 first: two daemons started together race their ~0.5 s Node start-ups against Master_Down
   d1 = new Director(lab, 'd1', d1conf)
   await d1.waitState('MASTER', 20_000)
+  d2 = new Director(lab, 'd2', d2conf)
   await d2.waitState('BACKUP', 20_000)
+  await sleep(1000)
   await waitFor(() => hasVip('d1'), 5000)
   t.false(hasVip('d2'))
   t.is(d2.state(), 'BACKUP', 'the backup never became master')

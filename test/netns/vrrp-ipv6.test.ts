@@ -30,7 +30,7 @@ test.after.always(() => {
 
 test.serial('IPv6 election: the higher priority is MASTER, the client reaches the VIP at its MAC', async (t) => {
   await d1.waitState('MASTER', 20_000)
-  await d2.waitState('BACKUP', 20_000)
+  await d2.waitSettled('BACKUP', 20_000)
   await waitFor(() => hasVip('d1'), 5000)
   t.false(hasVip('d2'))
   poke(lab, 'c', VIP)

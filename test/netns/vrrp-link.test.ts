@@ -29,8 +29,8 @@ test.before(async () => {
     cfg.write('d1.yaml', vrrpConfig({ node: 'd1', priority: 150, vip: `${VIP}/24`, extra: track })),
   )
   d2 = new Director(lab, 'd2', cfg.write('d2.yaml', vrrpConfig({ node: 'd2', priority: 100, vip: `${VIP}/24` })))
-  await d1.waitState('MASTER', 20_000)
-  await d2.waitState('BACKUP', 20_000)
+  await d1.waitSettled('MASTER', 20_000)
+  await d2.waitSettled('BACKUP', 20_000)
 })
 test.after.always(() => {
   lab.dispose()

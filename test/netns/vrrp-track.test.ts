@@ -45,8 +45,8 @@ test.before(async () => {
       }),
     ),
   )
-  await d1.waitState('MASTER', 20_000)
-  await d2.waitState('BACKUP', 20_000)
+  await d1.waitSettled('MASTER', 20_000)
+  await d2.waitSettled('BACKUP', 20_000)
 })
 test.after.always(() => {
   lab.dispose()

@@ -38,8 +38,8 @@ test.serial('unicast peers elect, advertise node to node, ignore a stranger, and
   const d1 = new Director(lab, 'd1', conf('d1', 150, 1, [2]))
   const d2 = new Director(lab, 'd2', conf('d2', 100, 2, [1]))
   try {
-    await d1.waitState('MASTER', 20_000)
-    await d2.waitState('BACKUP', 20_000)
+    await d1.waitSettled('MASTER', 20_000)
+    await d2.waitSettled('BACKUP', 20_000)
     await waitFor(() => seen.includes('10.76.0.1 > 10.76.0.2: VRRPv3'), 10_000)
     t.false(seen.includes('224.0.0.18'), 'no multicast adverts')
     // a stranger with priority 200 sends to both: neither listens to it

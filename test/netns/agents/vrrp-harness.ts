@@ -98,6 +98,22 @@ export class Director {
     return this.waitLine((l) => l.vrrp === instance && l.to === to && l.from !== undefined, timeoutMs, from)
   }
 
+  /**
+   * Waits until the last transition of `instance` is into `to` and no other follows for `quietMs`
+   * (two daemons started together may pass through other states before they settle).
+   */
+  async waitSettled(to: string, timeoutMs: number, quietMs = 1000, instance = 'web'): Promise<void> {
+    const end = Date.now() + timeoutMs
+    const count = () => this.lines.filter((l) => l.vrrp === instance && l.to !== undefined).length
+    for (;;) {
+      await this.waitLine(() => this.state(instance) === to, Math.max(1, end - Date.now()))
+      const n = count()
+      await sleep(quietMs)
+      if (count() === n && this.state(instance) === to) return
+      if (Date.now() > end) throw new Error(`${this.node}: ${instance} did not settle in ${to} within ${timeoutMs} ms`)
+    }
+  }
+
   /** The state of the last logged transition. */
   state(instance = 'web'): string | undefined {
     return this.lines.filter((l) => l.vrrp === instance && l.to !== undefined).at(-1)?.to
