@@ -76,10 +76,16 @@ export function ipvsMessage(cmd: number, parts: Omit<IpvsMessage, 'cmd' | 'versi
 
 // ---- one attribute by kind ----
 
+// built once: decoding runs per counter of every service and destination of a dump (bench/ipvs-apply.ts)
+const statsByType = (allWide: boolean) =>
+  new Map<number, [StatsName, boolean]>(
+    Object.entries(STATS_ATTRS).map(([name, s]) => [s.type, [name as StatsName, allWide || s.wide]]),
+  )
+const STATS_BY_TYPE = { narrow: statsByType(false), wide: statsByType(true) }
+
 function readStats(a: Attr, allWide: boolean): WireStats {
   const out: WireStats = {}
-  const byType = new Map<number, [StatsName, boolean]>()
-  for (const [name, s] of Object.entries(STATS_ATTRS)) byType.set(s.type, [name as StatsName, allWide || s.wide])
+  const byType = allWide ? STATS_BY_TYPE.wide : STATS_BY_TYPE.narrow
   for (const c of read.nested(a).list) {
     if (c.type === STATS_ATTR_PAD) continue
     const spec = byType.get(c.type)
@@ -89,9 +95,9 @@ function readStats(a: Attr, allWide: boolean): WireStats {
   return out
 }
 
-function exactly(a: Attr, n: number, what: string): Buffer {
+function exactly(a: Attr, n: number, what: () => string): Buffer {
   if (a.data.length !== n) {
-    throw new LvsdError('LVSD_DECODE_INVALID', `IPVS ${what} needs ${n} bytes, has ${a.data.length}`, {
+    throw new LvsdError('LVSD_DECODE_INVALID', `IPVS ${what()} needs ${n} bytes, has ${a.data.length}`, {
       type: a.type,
       len: a.data.length,
     })
@@ -99,7 +105,8 @@ function exactly(a: Attr, n: number, what: string): Buffer {
   return a.data
 }
 
-function readKind(kind: Kind, a: Attr, spec: AttrSpec, name: string): KindValue[Kind] {
+/** `at()` names the attribute for errors (built only when one is thrown). */
+function readKind(kind: Kind, a: Attr, spec: AttrSpec, at: () => string): KindValue[Kind] {
   switch (kind) {
     case 'u8':
       return read.u8(a)
@@ -116,19 +123,19 @@ function readKind(kind: Kind, a: Attr, spec: AttrSpec, name: string): KindValue[
     case 'string': {
       const s = read.string(a)
       if (spec.maxLen !== undefined && Buffer.byteLength(s) > spec.maxLen) {
-        throw new LvsdError('LVSD_DECODE_INVALID', `IPVS ${name} longer than ${spec.maxLen} bytes`, { type: a.type })
+        throw new LvsdError('LVSD_DECODE_INVALID', `IPVS ${at()} longer than ${spec.maxLen} bytes`, { type: a.type })
       }
       return s
     }
     case 'addr':
       if (a.data.length === 0 || a.data.length > (spec.maxLen ?? 16)) {
-        throw new LvsdError('LVSD_DECODE_INVALID', `IPVS ${name} of ${a.data.length} bytes`, { type: a.type })
+        throw new LvsdError('LVSD_DECODE_INVALID', `IPVS ${at()} of ${a.data.length} bytes`, { type: a.type })
       }
       return Buffer.from(a.data)
     case 'raw4':
-      return Buffer.from(exactly(a, 4, name))
+      return Buffer.from(exactly(a, 4, at))
     case 'flags': {
-      const b = exactly(a, 8, name)
+      const b = exactly(a, 8, at)
       return { flags: b.readUInt32LE(0), mask: b.readUInt32LE(4) }
     }
     case 'stats':
@@ -206,22 +213,42 @@ function writeKind(b: AttrBuilder, spec: AttrSpec, v: KindValue[Kind]): void {
 // ---- a table of attributes ----
 
 /** Reads the attributes a table declares; unknown types are skipped, a repeated type's last wins. */
+const typeIndex = new WeakMap<Table, Map<number, [string, AttrSpec]>>()
+const entryIndex = new WeakMap<Table, [string, AttrSpec][]>()
+
+function byTypeOf(table: Table): Map<number, [string, AttrSpec]> {
+  let m = typeIndex.get(table)
+  if (!m) {
+    m = new Map(Object.entries(table).map(([name, spec]) => [spec.type, [name, spec]]))
+    typeIndex.set(table, m)
+  }
+  return m
+}
+
+function entriesOf(table: Table): [string, AttrSpec][] {
+  let e = entryIndex.get(table)
+  if (!e) {
+    e = Object.entries(table)
+    entryIndex.set(table, e)
+  }
+  return e
+}
+
 export function decodeTable<T extends Table>(table: T, attrs: readonly Attr[], where: string): WireOf<T> {
-  const byType = new Map<number, string>()
-  for (const [name, spec] of Object.entries(table)) byType.set(spec.type, name)
+  const byType = byTypeOf(table)
   const out: Record<string, unknown> = {}
   for (const a of attrs) {
-    const name = byType.get(a.type)
-    if (name === undefined) continue
-    const spec = table[name] as AttrSpec
-    out[name] = readKind(spec.kind, a, spec, `${where}.${name}`)
+    const e = byType.get(a.type)
+    if (e === undefined) continue
+    const [name, spec] = e
+    out[name] = readKind(spec.kind, a, spec, () => `${where}.${name}`)
   }
   return out as WireOf<T>
 }
 
 /** Writes the present values in the table's order. */
 export function encodeTable<T extends Table>(table: T, v: WireOf<T>, b: AttrBuilder): void {
-  for (const [name, spec] of Object.entries(table)) {
+  for (const [name, spec] of entriesOf(table)) {
     const x = (v as Record<string, KindValue[Kind] | undefined>)[name]
     if (x !== undefined) writeKind(b, spec, x)
   }

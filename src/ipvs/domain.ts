@@ -133,10 +133,18 @@ function familyOf(af: number): Family {
   throw invalid(`address family ${af} is neither AF_INET nor AF_INET6`, { af })
 }
 
+// One wire copy per address object: a 37,298-destination apply encodes each address at least once, and
+// allocating small Buffers dominated encoding (bench/ipvs-apply.ts). Encoders only read the result.
+const wireAddrs = new WeakMap<Addr, Buffer>()
+
 /** union nf_inet_addr: 16 bytes, an IPv4 address in the first 4 (what the kernel dumps, and ipvsadm sends). */
 export function addrToWire(a: Addr): Buffer {
-  const b = Buffer.alloc(16)
-  Buffer.from(a.bytes).copy(b)
+  let b = wireAddrs.get(a)
+  if (!b) {
+    b = Buffer.alloc(16)
+    b.set(a.bytes)
+    wireAddrs.set(a, b)
+  }
   return b
 }
 

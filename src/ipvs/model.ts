@@ -18,14 +18,28 @@ export interface ServiceState {
  */
 export const ORDER_SENSITIVE_SCHEDULERS: ReadonlySet<string> = new Set(['mh', 'sh', 'dh'])
 
+// Ids are memoized per (immutable) key and destination object: diff and apply ask for them several times
+// per op, and formatting addresses dominated a 37,298-destination pass (bench/ipvs-apply.ts).
+const serviceIds = new WeakMap<ServiceKey, string>()
+const destIds = new WeakMap<object, string>()
+
 /** A stable string for a service key: 'tcp/10.0.0.3/80', 'fwmark/4/7'. Used for maps and ownership sets. */
 export function serviceId(k: ServiceKey): string {
-  if (isFwmarkKey(k)) return `fwmark/${k.family}/${k.fwmark}`
-  return `${k.protocol}/${formatAddr(k.addr)}/${k.port}`
+  let id = serviceIds.get(k)
+  if (id === undefined) {
+    id = isFwmarkKey(k) ? `fwmark/${k.family}/${k.fwmark}` : `${k.protocol}/${formatAddr(k.addr)}/${k.port}`
+    serviceIds.set(k, id)
+  }
+  return id
 }
 
 export function destId(d: Pick<Destination, 'addr' | 'port'>): string {
-  return `${formatAddr(d.addr)}/${d.port}`
+  let id = destIds.get(d)
+  if (id === undefined) {
+    id = `${formatAddr(d.addr)}/${d.port}`
+    destIds.set(d, id)
+  }
+  return id
 }
 
 /** Canonical destination order: address bytes (IPv4 before IPv6), then port. */

@@ -171,26 +171,31 @@ export class Reconciler {
       now: this.now,
       window: this.window,
       onResult: (r) => {
-        const k = opKey(r.op)
-        const opCause: OpCause = cause === 'config' ? 'config' : this.lastFailed.has(k) ? 'retry' : 'drift'
+        // op keys only matter for failures and for telling a retry from drift (most passes have neither)
+        const retry = cause === 'drift' && this.lastFailed.size > 0 && this.lastFailed.has(opKey(r.op))
+        const opCause: OpCause = cause === 'config' ? 'config' : retry ? 'retry' : 'drift'
         if (r.status === 'ok') {
           if (opCause === 'config') this.counters.configOps++
           else if (opCause === 'drift') this.counters.driftRepairs++
           else this.counters.retries++
         } else {
           this.counters.failedOps++
-          failedNow.add(k)
+          failedNow.add(opKey(r.op))
         }
+        if (!this.opts.onEvent) return
         const e: OpEvent = {
           cause: opCause,
           op: r.op,
-          target: describeOp(r.op),
+          // formatted on first read: a large config pass may be logged only as a summary
+          get target() {
+            return describeOp(r.op)
+          },
           ok: r.status === 'ok',
           status: r.status,
           ms: r.ms,
           ...(r.error ? { error: r.error } : {}),
         }
-        this.opts.onEvent?.(e)
+        this.opts.onEvent(e)
       },
     })
     this.lastFailed = failedNow
