@@ -24,4 +24,6 @@ stage_app_locked() {
   commit=$(git -C "$repo" rev-parse "${1:-HEAD}^{commit}")
   mkdir -p "$pkg_dir"
   flock "$(stage_dir "$commit").lock" "$pkg_src/stage-app.sh" "$commit"
+  # every commit gets its own ~10 MB tree; forget those nobody built from for two days
+  find "$pkg_dir" -mindepth 1 -maxdepth 1 -mtime +2 -exec rm -rf {} + 2>/dev/null || true
 }
