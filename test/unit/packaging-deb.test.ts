@@ -1,12 +1,23 @@
 // The .deb that packaging/build-deb.sh makes: control fields, file list, conffiles, maintainer
 // scripts, and the unpacked tree running (wrappers, addon, unit file) — all without root.
 import { execFile, spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import test from 'ava'
 import { repoRoot } from '../helpers/paths.js'
+
+const scratchDirs: string[] = []
+/** A temporary directory, removed after the file's tests. */
+function scratch(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  scratchDirs.push(dir)
+  return dir
+}
+test.after.always(() => {
+  for (const dir of scratchDirs) rmSync(dir, { recursive: true, force: true })
+})
 
 const BUILD_TIMEOUT = 600_000
 const version = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version
@@ -23,7 +34,7 @@ const built = promisify(execFile)('bash', [join(repoRoot, 'packaging', 'build-de
   timeout: BUILD_TIMEOUT,
 }).then(({ stdout }) => {
   const deb = stdout.trim().split('\n').at(-1) ?? ''
-  const root = mkdtempSync(join(tmpdir(), 'lvsd-deb-'))
+  const root = scratch('lvsd-deb-')
   const x = sh('dpkg-deb', ['-x', deb, root])
   if (x.status !== 0) throw new Error(`dpkg-deb -x: ${x.stderr}`)
   return { deb, root }
@@ -144,7 +155,7 @@ test('the addon is stripped (no .symtab) and needs no glibc newer than 2.28', as
 
 test('maintainer scripts: postinst, prerm, postrm exist, are executable and parse', async (t) => {
   const { deb } = await pkg(t)
-  const dir = mkdtempSync(join(tmpdir(), 'lvsd-debctl-'))
+  const dir = scratch('lvsd-debctl-')
   t.is(sh('dpkg-deb', ['-e', deb, dir]).status, 0)
   const info = sh('dpkg-deb', ['-I', deb]).stdout
   for (const s of ['postinst', 'prerm', 'postrm']) {
@@ -190,7 +201,7 @@ test('the commented example in the shipped lvsd.yaml, uncommented, is a valid di
     .split('\n')
     .map((l) => (/^# ( *[a-z_-]+:| *- )/.test(l) ? l.slice(2) : l))
     .join('\n')
-  const file = join(mkdtempSync(join(tmpdir(), 'lvsd-conf-')), 'uncommented.yaml')
+  const file = join(scratch('lvsd-conf-'), 'uncommented.yaml')
   writeFileSync(file, text.slice(0, start) + body)
   const r = sh(join(root, 'usr/bin/lvsd'), ['check', file])
   t.is(r.status, 0, r.stderr)

@@ -1,11 +1,22 @@
 // packaging/lvsd.service: systemd 252 (Debian 12) accepts every line, and the unit keeps the
 // privileges lvsd needs (raw sockets, netlink, SCHED_RR) while running as the lvsd user.
 import { spawnSync } from 'node:child_process'
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test from 'ava'
 import { repoRoot } from '../helpers/paths.js'
+
+const scratchDirs: string[] = []
+/** A temporary directory, removed after the file's tests. */
+function scratch(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  scratchDirs.push(dir)
+  return dir
+}
+test.after.always(() => {
+  for (const dir of scratchDirs) rmSync(dir, { recursive: true, force: true })
+})
 
 const unitText = readFileSync(join(repoRoot, 'packaging', 'lvsd.service'), 'utf8')
 
@@ -21,7 +32,7 @@ function settings(text: string): Map<string, string[]> {
 
 /** systemd-analyze verify on a copy whose /usr/bin/lvsd is a stand-in (verify wants the file to exist). */
 function verify(text: string) {
-  const dir = mkdtempSync(join(tmpdir(), 'lvsd-unit-'))
+  const dir = scratch('lvsd-unit-')
   const stand = join(dir, 'lvsd')
   writeFileSync(stand, '#!/bin/sh\nexit 0\n')
   chmodSync(stand, 0o755)
