@@ -133,18 +133,12 @@ function familyOf(af: number): Family {
   throw invalid(`address family ${af} is neither AF_INET nor AF_INET6`, { af })
 }
 
-// One wire copy per address object: a 37,298-destination apply encodes each address at least once, and
-// allocating small Buffers dominated encoding (bench/ipvs-apply.ts). Encoders only read the result.
-const wireAddrs = new WeakMap<Addr, Buffer>()
-
 /** union nf_inet_addr: 16 bytes, an IPv4 address in the first 4 (what the kernel dumps, and ipvsadm sends). */
 export function addrToWire(a: Addr): Buffer {
-  let b = wireAddrs.get(a)
-  if (!b) {
-    b = Buffer.alloc(16)
-    b.set(a.bytes)
-    wireAddrs.set(a, b)
-  }
+  // from Node's pool: Buffer.alloc makes an ArrayBuffer per call, which dominated encoding 37,298
+  // destinations (allocation and GC; bench/ipvs-apply.ts)
+  const b = Buffer.allocUnsafe(16).fill(0)
+  b.set(a.bytes)
   return b
 }
 
@@ -193,7 +187,8 @@ export function serviceKeyToWire(k: ServiceKey): WireService {
 export function serviceToWire(s: Service): WireService {
   const f = familyOfKey(s.key)
   const flags = (s.persistent ? SVC_F_PERSISTENT : 0) | (s.onePacket ? SVC_F_ONEPACKET : 0) | ((s.schedFlags & 7) << 3)
-  const w: WireService = { ...serviceKeyToWire(s.key), schedName: s.scheduler }
+  const w: WireService = serviceKeyToWire(s.key)
+  w.schedName = s.scheduler
   if (s.peName !== undefined) w.peName = s.peName
   w.flags = { flags, mask: 0xffffffff }
   w.timeout = s.timeout
@@ -240,7 +235,9 @@ export function destKeyToWire(d: Pick<Destination, 'addr' | 'port'>): WireDest {
 export function destToWire(d: Destination): WireDest {
   const t = d.fwd === 'tunnel' ? d.tunnel : undefined
   return {
-    ...destKeyToWire(d),
+    addrFamily: afNumber(d.addr.family),
+    addr: addrToWire(d.addr),
+    port: d.port,
     fwdMethod: FWD[d.fwd],
     weight: d.weight,
     tunType: t ? TUN_TYPE[t.type] : 0,

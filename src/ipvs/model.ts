@@ -88,16 +88,17 @@ export function sameDestSettings(a: Destination, b: Destination): boolean {
 
 /** A service with the defaults ipvsadm uses: no persistence, full netmask, no flags. */
 export function defaultService(key: ServiceKey, scheduler: string, over: Partial<Omit<Service, 'key'>> = {}): Service {
-  return {
-    key,
-    scheduler,
-    persistent: false,
-    timeout: 0,
-    netmask: familyOfKey(key) === 4 ? 32 : 128,
-    onePacket: false,
-    schedFlags: 0,
-    ...over,
+  const s: { -readonly [K in keyof Service]: Service[K] } = {
+    key: (over as Partial<Service>).key ?? key,
+    scheduler: over.scheduler ?? scheduler,
+    persistent: over.persistent ?? false,
+    timeout: over.timeout ?? 0,
+    netmask: over.netmask ?? (familyOfKey(key) === 4 ? 32 : 128),
+    onePacket: over.onePacket ?? false,
+    schedFlags: over.schedFlags ?? 0,
   }
+  if (over.peName !== undefined) s.peName = over.peName
+  return s
 }
 
 /** ipvsadm -a's defaults: weight 1, no thresholds. */
@@ -107,7 +108,19 @@ export function defaultDest(
   fwd: Destination['fwd'],
   over: Partial<Omit<Destination, 'addr' | 'port' | 'fwd'>> = {},
 ): Destination {
-  return { addr, port, fwd, weight: 1, upperThreshold: 0, lowerThreshold: 0, ...over }
+  // explicit fields, not a spread of `over`: spread objects are slow dictionary-mode objects in V8
+  // callers may pass any field in `over` (it used to be spread last, so it wins)
+  const o = over as Partial<Destination>
+  const d: { -readonly [K in keyof Destination]: Destination[K] } = {
+    addr: o.addr ?? addr,
+    port: o.port ?? port,
+    fwd: o.fwd ?? fwd,
+    weight: over.weight ?? 1,
+    upperThreshold: over.upperThreshold ?? 0,
+    lowerThreshold: over.lowerThreshold ?? 0,
+  }
+  if (over.tunnel !== undefined) d.tunnel = over.tunnel
+  return d
 }
 
 /**

@@ -193,8 +193,8 @@ export class Reconciler {
           ok: r.status === 'ok',
           status: r.status,
           ms: r.ms,
-          ...(r.error ? { error: r.error } : {}),
         }
+        if (r.error) (e as { error?: LvsdError }).error = r.error
         this.opts.onEvent(e)
       },
     })
