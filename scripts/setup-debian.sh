@@ -10,6 +10,7 @@ packages=(
   ipvsadm                     # cross-checks what lvsd programs into IPVS
   tcpdump tshark arping       # captures and probes in the netns tier
   qemu-system-x86 busybox-static kmod cpio xz-utils zstd   # vm tier: Debian's kernel under qemu
+  dpkg-dev rpm systemd        # packaging: dpkg-shlibdeps, rpmbuild, systemd-analyze verify
 )
 if [ "$(id -u)" -ne 0 ]; then
   echo "setup-debian: run as root (apt-get install)" >&2

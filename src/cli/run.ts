@@ -1,6 +1,7 @@
 // `lvsd run -c FILE`: load the configuration (invalid → every error printed, exit 2) and run the
 // daemon in the foreground until SIGTERM/SIGINT.
 import { parseArgs } from 'node:util'
+import { SystemdNotifier } from '../api/systemd.js'
 import { formatIssue, loadConfigFile } from '../config/load.js'
 import { startDaemon } from '../director/daemon.js'
 import { isLvsdError } from '../errors.js'
@@ -58,5 +59,23 @@ export async function runCommand(argv: string[]): Promise<number> {
     format: (format as Format | undefined) ?? config.logging.format,
   }).child({ node: config.node })
   for (const w of result.warnings) log.warn({ config: true }, formatIssue(w))
-  return startDaemon(config, log).done
+  // Type=notify: READY once the VRRP worker runs, watchdog pings from the main loop, STOPPING on
+  // the way out. Without NOTIFY_SOCKET every call is a no-op.
+  const systemd = new SystemdNotifier()
+  if (systemd.lastError) log.warn({ reason: systemd.lastError }, 'systemd notifications are off')
+  const daemon = startDaemon(config, log)
+  daemon.runtime.once('ready', () => {
+    systemd.ready(`${config.vrrp.instances.length} VRRP instance(s)`)
+    systemd.startWatchdog()
+  })
+  const onStop = () => systemd.stopping()
+  process.prependOnceListener('SIGTERM', onStop)
+  process.prependOnceListener('SIGINT', onStop)
+  try {
+    return await daemon.done
+  } finally {
+    process.off('SIGTERM', onStop)
+    process.off('SIGINT', onStop)
+    systemd.close()
+  }
 }

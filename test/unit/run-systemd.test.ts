@@ -1,0 +1,49 @@
+// `lvsd run` under systemd (Type=notify): READY once the VRRP worker runs, watchdog pings, STOPPING
+// on SIGTERM, exit 0 — read from a real AF_UNIX datagram socket bound the way systemd binds it.
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import test from 'ava'
+import { AF_UNIX, SOCK_DGRAM } from '../../src/sys/constants.js'
+import { sockaddrUn } from '../../src/sys/sockaddr.js'
+import { Socket } from '../../src/sys/socket.js'
+import { repoRoot } from '../helpers/paths.js'
+
+async function until<T>(fn: () => T | undefined, ms: number): Promise<T> {
+  const end = Date.now() + ms
+  for (;;) {
+    const v = fn()
+    if (v !== undefined) return v
+    if (Date.now() > end) throw new Error(`not within ${ms} ms`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+test('lvsd run tells systemd READY, pings the watchdog and says STOPPING before a clean exit', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'lvsd-run-notify-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const notify = join(dir, 'notify')
+  const sock = Socket.open(AF_UNIX, SOCK_DGRAM, 0)
+  sock.bind(sockaddrUn(notify))
+  t.teardown(() => sock.close())
+  const messages: string[] = []
+  const read = () => messages.push(...sock.receiveAll().map((m) => m.data.toString('utf8')))
+  // no VRRP instance: the daemon needs no privileges, yet starts its worker as in production
+  writeFileSync(join(dir, 'lvsd.yaml'), 'node: notify-test\n')
+  const child = spawn(process.execPath, [join(repoRoot, 'bin', 'lvsd.js'), 'run', '-c', join(dir, 'lvsd.yaml')], {
+    env: { ...process.env, NOTIFY_SOCKET: notify, WATCHDOG_USEC: '200000', WATCHDOG_PID: '' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
+  t.teardown(() => child.kill('SIGKILL'))
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
+
+  await until(() => (read(), messages.find((m) => m.startsWith('READY=1'))), 20_000)
+  await until(() => (read(), messages.filter((m) => m === 'WATCHDOG=1').length >= 2 ? true : undefined), 10_000)
+  t.false(messages.some((m) => m.startsWith('STOPPING=1')))
+  child.kill('SIGTERM')
+  t.is(await exited, 0)
+  read()
+  t.regex(messages[0] ?? '', /^READY=1\nSTATUS=0 VRRP instance\(s\)$/)
+  t.is(messages.at(-1), 'STOPPING=1')
+})
