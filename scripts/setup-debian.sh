@@ -5,6 +5,7 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 packages=(
   g++ make python3            # node-gyp builds the native addon
+  openssl                     # health tests make a self-signed certificate for the HTTPS checker
   iproute2 nftables procps    # netns tier: namespaces, veth, bridge, packet filters
   keepalived                  # the real VRRP peer for interop tests
   ipvsadm                     # cross-checks what lvsd programs into IPVS
