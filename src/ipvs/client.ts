@@ -68,6 +68,8 @@ async function resolveFamily(nl: NetlinkClient): Promise<number> {
 const isEnoent = (e: unknown) => isLvsdError(e, 'LVSD_NL_KERNEL') && e.details.code === 'ENOENT'
 
 export class IpvsClient {
+  private dumps: Promise<unknown> = Promise.resolve()
+
   private constructor(
     private readonly nl: NetlinkClient,
     readonly familyId: number,
@@ -252,7 +254,19 @@ export class IpvsClient {
     })
   }
 
-  private async dump(msg: IpvsMessage, target: string): Promise<IpvsMessage[]> {
+  /**
+   * Dumps of this client run one after the other: a netlink socket runs a single dump, and a dump request
+   * sent while another is unfinished gets EBUSY (seen on 6.1 when the reconciler's periodic read met another
+   * caller's listDests). Commands are not queued behind dumps.
+   */
+  private dump(msg: IpvsMessage, target: string): Promise<IpvsMessage[]> {
+    const run = () => this.dumpNow(msg, target)
+    const p = this.dumps.then(run, run)
+    this.dumps = p.catch(() => undefined)
+    return p
+  }
+
+  private async dumpNow(msg: IpvsMessage, target: string): Promise<IpvsMessage[]> {
     for (let i = 0; ; i++) {
       try {
         return await this.exchange(msg, target, NLM_F_DUMP)

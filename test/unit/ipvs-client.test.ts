@@ -5,6 +5,7 @@ import { LvsdError } from '../../src/errors.js'
 import { readTable, reconcile } from '../../src/ipvs/apply.js'
 import { CMD } from '../../src/ipvs/attrs.js'
 import { IpvsClient } from '../../src/ipvs/client.js'
+import { encode, ipvsMessage } from '../../src/ipvs/codec.js'
 import type { Destination, ServiceKey, SyncDaemon } from '../../src/ipvs/domain.js'
 import { defaultDest, defaultService, type ServiceState } from '../../src/ipvs/model.js'
 import { modprobe } from '../../src/ipvs/modprobe.js'
@@ -205,4 +206,29 @@ test('the modprobe loader resolves when the command succeeds and rejects with it
   await t.notThrowsAsync(modprobe('ip_vs', 'true')())
   const e = await t.throwsAsync(modprobe('ip_vs', 'false')())
   t.regex(e?.message ?? '', /^false ip_vs: /)
+})
+
+test('dumps asked for at the same time are sent one after the other (the kernel answers a second one EBUSY)', async (t) => {
+  const { fake, nl } = setup()
+  const c = await IpvsClient.open(nl)
+  await reconcile(c, seedTable)
+  const other = { ...seedKey, port: 443 }
+  await c.addService(defaultService(other, 'rr'))
+  const [svcs, a, b, daemons] = await Promise.all([
+    c.listServices(),
+    c.listDests(seedKey),
+    c.listDests(other),
+    c.listDaemons(),
+  ])
+  t.is(svcs.length, 2)
+  t.is(a.length, 2)
+  t.is(b.length, 0)
+  t.deepEqual(daemons, [])
+  t.is(fake.log.filter((x) => x === 'GET_DEST').length, 2, 'the reconcile read an empty table; then one per service')
+  // the fake does refuse overlapping dumps: sent on one turn without the client's queue, the second fails
+  const raw = [nl.request({ type: IPVS, flags: NLM_F_DUMP, payload: encode(ipvsMessage(CMD.GET_SERVICE)) })]
+  raw.push(nl.request({ type: IPVS, flags: NLM_F_DUMP, payload: encode(ipvsMessage(CMD.GET_SERVICE)) }))
+  const r = await Promise.allSettled(raw)
+  t.is(r[0]?.status, 'fulfilled')
+  t.is(r[1]?.status, 'rejected')
 })

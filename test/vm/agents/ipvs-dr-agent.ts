@@ -195,10 +195,10 @@ async function director1(): Promise<Record<string, unknown>> {
 }
 
 const mode = process.argv[2]
-if (mode === 'director2') {
-  director2().catch((e) => report({ fatal: String((e as Error).stack) }))
-} else {
-  director1()
-    .then((r) => report(r))
-    .catch((e) => report({ fatal: String((e as Error).stack) }))
+// a fatal error must end the agent (its reconciler timer would keep it, and the VM, alive until the timeout)
+const fatal = (e: unknown) => {
+  report({ fatal: String((e as Error).stack) })
+  process.exit(1)
 }
+if (mode === 'director2') director2().catch(fatal)
+else director1().then((r) => report(r), fatal)
