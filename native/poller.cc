@@ -3,8 +3,7 @@
 // The rules come from node-systems-notes.md §4; each is marked (§4.n) where it is applied.
 #include <uv.h>
 
-#include <unordered_set>
-#include <vector>
+#include <cstdlib>
 
 #include "common.h"
 
@@ -18,8 +17,11 @@ class Poller;
 // and by each poller, because the order in which Node-API finalizes instance data and wrapped
 // objects at teardown is unspecified. A plain counter (one environment = one thread) instead of
 // std::shared_ptr, whose GCC 12 code pulls in __libc_single_threaded (GLIBC_2.32, not on RHEL 8).
+// The pollers form an intrusive list: no std container, whose GCC 12 allocation code needs
+// GLIBCXX_3.4.29 (__throw_bad_array_new_length) while RHEL 8's libstdc++ stops at 3.4.25.
 struct Registry {
-  std::unordered_set<Poller*> pollers;
+  Poller* head = nullptr;
+  size_t count = 0;
   int refs = 0;
 };
 
@@ -80,7 +82,7 @@ class Poller : public Napi::ObjectWrap<Poller> {
     napi_create_reference(env, info[1], 1, &callback_);
     napi_async_init(env, info.This(), Napi::String::New(env, "lvsd.Poller"), &async_);
     registry_ = Acquire(EnvRegistry(env));
-    registry_->pollers.insert(this);
+    Link();
     // (§4.3) the environment may be torn down with this handle open; the hook closes it first.
     if (napi_add_env_cleanup_hook(env, OnEnvCleanup, this) == napi_ok) hooked_ = true;
   }
@@ -88,7 +90,7 @@ class Poller : public Napi::ObjectWrap<Poller> {
   ~Poller() override {
     Shutdown();
     if (hooked_) napi_remove_env_cleanup_hook(env_, OnEnvCleanup, this);
-    if (registry_ != nullptr) registry_->pollers.erase(this);
+    Unlink();
     Drop(registry_);
     if (async_ != nullptr) napi_async_destroy(env_, async_);
     if (callback_ != nullptr) napi_delete_reference(env_, callback_);
@@ -127,8 +129,31 @@ class Poller : public Napi::ObjectWrap<Poller> {
   }
 
   static void CloseAll(Registry* registry) {
-    std::vector<Poller*> all(registry->pollers.begin(), registry->pollers.end());
-    for (Poller* p : all) p->Shutdown();
+    // A snapshot, in case a shutdown ends in a destructor that unlinks from the list.
+    auto** all = static_cast<Poller**>(std::malloc((registry->count > 0 ? registry->count : 1) * sizeof(Poller*)));
+    if (all == nullptr) return;
+    size_t n = 0;
+    for (Poller* p = registry->head; p != nullptr && n < registry->count; p = p->next_) all[n++] = p;
+    for (size_t i = 0; i < n; i++) all[i]->Shutdown();
+    std::free(all);
+  }
+
+  void Link() {
+    next_ = registry_->head;
+    if (next_ != nullptr) next_->prev_ = this;
+    registry_->head = this;
+    registry_->count++;
+    linked_ = true;
+  }
+
+  void Unlink() {
+    if (!linked_ || registry_ == nullptr) return;
+    if (prev_ != nullptr) prev_->next_ = next_;
+    else registry_->head = next_;
+    if (next_ != nullptr) next_->prev_ = prev_;
+    prev_ = next_ = nullptr;
+    registry_->count--;
+    linked_ = false;
   }
 
   static void OnPoll(uv_poll_t* handle, int status, int events) {
@@ -216,6 +241,9 @@ class Poller : public Napi::ObjectWrap<Poller> {
   Registry* registry_ = nullptr;
   bool hooked_ = false;
   bool retained_ = false;
+  Poller* prev_ = nullptr;
+  Poller* next_ = nullptr;
+  bool linked_ = false;
 };
 
 }  // namespace

@@ -140,7 +140,7 @@ test('files: node_modules holds exactly the lockfile production packages; no tes
   t.deepEqual(emptyScopes, [])
 })
 
-test('the addon is stripped (no .symtab) and needs no glibc newer than 2.28', async (t) => {
+test('the addon is stripped (no .symtab) and needs no glibc newer than 2.28 nor libstdc++ newer than RHEL 8 has', async (t) => {
   const { root } = await pkg(t)
   const node = join(root, 'usr/lib/lvsd/build/Release/lvsd_native.node')
   const sections = sh('readelf', ['-S', '-W', node])
@@ -151,6 +151,9 @@ test('the addon is stripped (no .symtab) and needs no glibc newer than 2.28', as
   )
   t.true(versions.length > 0)
   t.true(Math.max(...versions) <= 2028)
+  // RHEL 8's libstdc++ (GCC 8) stops at GLIBCXX_3.4.25
+  const cxx = [...sh('objdump', ['-T', node]).stdout.matchAll(/GLIBCXX_3\.4\.(\d+)/g)].map((m) => Number(m[1]))
+  t.true(Math.max(0, ...cxx) <= 25, `GLIBCXX_3.4.${Math.max(...cxx)}`)
 })
 
 test('maintainer scripts: postinst, prerm, postrm exist, are executable and parse', async (t) => {
