@@ -33,12 +33,12 @@ test('lvsd check on the seed director names its VRRP instance and its DR service
   t.regex(r.stdout, /TCP 10\.0\.0\.3:80 wrr dr {2}2 real servers/)
 })
 
-test('lvsd check rejects a broken file with exit status 2 and every error at file:line:col', (t) => {
+test('lvsd check rejects every file of the broken-config corpus with exit status 2 and its exact errors at file:line:col', (t) => {
   // the corpus's .expected files name the file as given: run from its directory
   const dir = join(repoRoot, 'test', 'configs', 'bad')
   const sample = readdirSync(dir).filter((f) => f.endsWith('.yaml'))
   t.true(sample.length >= 30)
-  for (const f of sample.filter((_, i) => i % 10 === 0)) {
+  for (const f of sample) {
     const expected = readFileSync(join(dir, f.replace(/\.yaml$/, '.expected')), 'utf8')
       .trimEnd()
       .split('\n')
