@@ -1,5 +1,7 @@
 // Health checks across namespaces: a prober namespace checks real responders in a server namespace.
-// Server death, dropped packets, slow and wrong answers, flapping, a hanging exec, ICMP, interface binding.
+// Server death, dropped packets, slow and wrong answers, flapping, a hanging exec, ICMP, interface binding,
+// DNS, TLS with a self-signed certificate and an SMTP banner.
+import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -211,14 +213,14 @@ test.serial('a hanging exec check is killed at its timeout, with the processes i
   t.is(r.code, 'timeout')
   t.true(Number(r.ms) < 1500, `ms ${r.ms}`)
   const pid = Number(readFileSync(pidFile, 'utf8'))
-  await waitFor(() => {
+  const gone = () => {
     try {
       return /\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
     } catch {
       return true
     }
-  }, 3000)
-  t.pass(`sleep ${pid} is gone`)
+  }
+  t.true(await waitFor(gone, 3000), `sleep ${pid} is gone`)
 })
 
 test.serial('ICMP echo: answered by a namespace address over IPv4 and IPv6, not by an absent one', (t) => {
@@ -275,4 +277,131 @@ test.serial('IPv6 HTTP, and a UDP reply through a socket bound to eth0', async (
     1000,
   )
   t.is(wrong.code, 'body')
+})
+
+/** A DNS responder on port 53 of the server namespace, steered by its mode file. */
+async function dnsServer(mode = 'ok'): Promise<{ setMode: (m: string) => void; kill: () => void }> {
+  const file = join(dir, 'mode-dns')
+  writeFileSync(file, mode)
+  const agent = startAgent(lab, 's', 'health-dns-server', ['::', '53', file])
+  const { pid } = await agent.next('ready')
+  return { setMode: (m) => writeFileSync(file, m), kill: () => process.kill(Number(pid), 'SIGKILL') }
+}
+
+const dnsA = (o: object = {}) => ({ kind: 'dns', opts: { type: 'A', name: 'www.example.test', ...o } })
+
+test.serial(
+  'DNS: the expected rcode and answer pass; a wrong rcode, a wrong answer, silence, a slow reply and no responder fail',
+  async (t) => {
+    const dns = await dnsServer('ok')
+    const target = { addr: RS, port: 53 }
+    const ok = once(dnsA({ answer: '10.62.0.53' }), target, 1000)
+    t.true(ok.ok, String(ok.detail))
+    dns.setMode('servfail')
+    t.is(once(dnsA(), target, 1000).code, 'rcode')
+    dns.setMode('nxdomain')
+    t.is(once(dnsA(), target, 1000).code, 'rcode')
+    t.true(once(dnsA({ rcode: 3 }), target, 1000).ok, 'NXDOMAIN passes when it is the expected rcode')
+    dns.setMode('wrong')
+    t.is(once(dnsA({ answer: '10.62.0.53' }), target, 1000).code, 'answer')
+    t.true(once(dnsA(), target, 1000).ok, 'without an expected answer any NOERROR reply passes')
+    dns.setMode('silent')
+    const silent = once(dnsA(), target, 400)
+    t.is(silent.code, 'timeout')
+    t.true(Number(silent.ms) >= 395 && Number(silent.ms) < 1000, `ms ${silent.ms}`)
+    dns.setMode('slow')
+    const slow = once(dnsA({ answer: '10.62.0.53' }), target, 500)
+    t.is(slow.code, 'timeout')
+    t.true(Number(slow.ms) >= 495 && Number(slow.ms) < 1200, `ms ${slow.ms}`)
+    dns.kill()
+    // no responder: the kernel answers with ICMP port unreachable, seen on the connected socket
+    const none = once(dnsA(), target, 1000)
+    t.is(none.code, 'refused')
+    t.true(Number(none.ms) < 500, `ms ${none.ms}`)
+  },
+)
+
+test.serial('DNS flapping between NOERROR and SERVFAIL: rise and fall are counted exactly', async (t) => {
+  // o = NOERROR with the answer, x = SERVFAIL; rise 3, fall 2, starting down (alpha):
+  // results 1..13 = o o o x o x x o o x o o o → up after #3, down after #7, up after #13
+  await dnsServer('pattern:oooxoxxooxooo')
+  const w = watch([
+    {
+      id: 'ns',
+      target: { addr: RS, port: 53 },
+      checks: [{ id: 'dns', ...dnsA({ answer: '10.62.0.53' }), intervalMs: 150, timeoutMs: 120 }],
+      policy: policy({ rise: 3, fall: 2, initial: 'down' }),
+    },
+  ])
+  await waitFor(() => timeline(w, 'ns').filter((e) => e.event === 'result').length >= 15, 15_000)
+  let n = 0
+  const marks: string[] = []
+  for (const e of timeline(w, 'ns')) {
+    if (e.event === 'result') n++
+    else marks.push(`${e.kind}@${n}`)
+  }
+  t.deepEqual(marks.slice(0, 4), ['down@0', 'up@3', 'down@7', 'up@13'])
+  const codes = timeline(w, 'ns')
+    .filter((e) => e.event === 'result' && !e.ok)
+    .map((e) => e.code)
+  t.true(codes.length >= 4 && codes.every((c) => c === 'rcode'), JSON.stringify(codes))
+})
+
+test.serial(
+  'HTTPS with a self-signed certificate: passes unverified, fails verified, passes with it as CA',
+  async (t) => {
+    const key = join(dir, 'tls-key.pem')
+    const cert = join(dir, 'tls-cert.pem')
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '1',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-subj',
+        '/CN=rs.example.test',
+        '-addext',
+        'subjectAltName=DNS:rs.example.test',
+      ],
+      { stdio: 'ignore' },
+    )
+    const file = join(dir, 'mode-443')
+    writeFileSync(file, 'ok')
+    await startAgent(lab, 's', 'health-server', ['::', '443', file, cert, key]).next('ready')
+    const target = { addr: RS, port: 443 }
+    const https = (o: object) => ({ kind: 'http', opts: { tls: true, bodyRegex: '^healthy$', ...o } })
+    const plain = once(https({}), target, 2000)
+    t.true(plain.ok, String(plain.detail))
+    t.is(once(https({ verify: true, sni: 'rs.example.test' }), target, 2000).code, 'tls')
+    const trusted = once(https({ verify: true, sni: 'rs.example.test', caFile: cert }), target, 2000)
+    t.true(trusted.ok, String(trusted.detail))
+    t.is(once(https({ verify: true, sni: 'other.example.test', caFile: cert }), target, 2000).code, 'tls')
+    writeFileSync(file, '503')
+    t.is(once(https({}), target, 2000).code, 'status')
+    // plain HTTP to the TLS port is not a pass
+    t.false(once({ kind: 'http', opts: {} }, target, 1000).ok)
+  },
+)
+
+test.serial('SMTP: a 220 banner and 250 to HELO pass; a 554 banner and a mute server fail', async (t) => {
+  const ok = startAgent(lab, 's', 'health-smtp-server', ['::', '25', 'ok'])
+  await ok.next('ready')
+  const r = once({ kind: 'smtp', opts: { heloName: 'lvsd.test' } }, { addr: RS, port: 25 }, 1000)
+  t.true(r.ok, String(r.detail))
+  await waitFor(() => ok.events.find((e) => e.event === 'command' && e.line === 'HELO lvsd.test'), 3000)
+  await startAgent(lab, 's', 'health-smtp-server', ['::', '26', 'busy']).next('ready')
+  t.is(once({ kind: 'smtp', opts: {} }, { addr: RS, port: 26 }, 1000).code, 'protocol')
+  await startAgent(lab, 's', 'health-smtp-server', ['::', '27', 'mute']).next('ready')
+  const mute = once({ kind: 'smtp', opts: {} }, { addr: RS, port: 27 }, 400)
+  t.is(mute.code, 'timeout')
 })
