@@ -132,7 +132,12 @@ function all(windows: number[]): void {
   for (const w of windows) {
     const ns = `bl${w}`
     freshNs(ns)
-    const r = sh('ip', ['netns', 'exec', ns, process.execPath, '--expose-gc', self, 'lvsd', String(w)])
+    // LVSD_BENCH_PROF=1: a V8 CPU profile of each lvsd run, returned through $LVSD_VM_OUT (see ipvs-apply-vm.ts)
+    const prof =
+      process.env.LVSD_BENCH_PROF && process.env.LVSD_VM_OUT
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.LVSD_VM_OUT}`, `--cpu-prof-name=lvsd-w${w}.cpuprofile`]
+        : []
+    const r = sh('ip', ['netns', 'exec', ns, process.execPath, '--expose-gc', ...prof, self, 'lvsd', String(w)])
     const line = r.out.trim().split('\n').pop() ?? ''
     results.push({
       tool: 'lvsd',

@@ -1,11 +1,13 @@
-// Keeps the kernel's IPVS table at lvsd's desired table: config-driven passes (apply) and a periodic re-read
-// that repairs drift (someone ran `ipvsadm -d …`), one op event each, touching only services lvsd owns.
+// Keeps the kernel's IPVS table at lvsd's desired table: config-driven passes (apply) diffed against lvsd's
+// view of the kernel, and a periodic re-read that repairs drift (someone ran `ipvsadm -d …`) and refreshes
+// the view; one op event each, touching only services lvsd owns.
 import { isLvsdError, type LvsdError } from '../errors.js'
 import type { Timers } from '../net/netlink-socket.js'
 import { applyOps, type IpvsOps, type OpResult, readTable } from './apply.js'
 import { describeDest, describeKey } from './client.js'
 import { diff, type Op } from './diff.js'
 import { desiredTable, type ServiceState, serviceId } from './model.js'
+import { TableView } from './view.js'
 
 /** Why a pass ran: a new desired table, the periodic re-read, or a re-try of an op that failed last pass. */
 export type PassCause = 'config' | 'drift'
@@ -29,7 +31,27 @@ export interface PassReport {
   readonly ms: number
   /** The kernel's table could not be read (nothing was applied). */
   readonly readError?: LvsdError
+  /** The pass read the kernel's table (drift passes, the first pass, a pass after a failure or a stale view). */
+  readonly read: boolean
+  /** Netlink requests the pass sent: commands plus dump requests (one per service read, one for the list). */
+  readonly requests: number
+  /**
+   * A config pass diffed against the view and the kernel refused ops in a way that says the view was stale
+   * (ESRCH, ENOENT, EEXIST: someone changed the table behind lvsd's back); the pass then read the kernel and
+   * diffed again. ops/failed above are that second round's; these are the first's.
+   */
+  readonly stale?: { readonly ops: number; readonly failed: number }
 }
+
+interface RunResult {
+  ops: number
+  failed: number
+  staleFailures: number
+  readError?: LvsdError
+}
+
+/** Refusals that mean the kernel's table is not what the view says. */
+const STALE_CODES: ReadonlySet<string> = new Set(['ESRCH', 'ENOENT', 'EEXIST'])
 
 export interface ReconcilerOptions {
   /** Period of the drift re-read in ms (default 5000); 0 disables the loop. */
@@ -62,6 +84,26 @@ export function describeOp(op: Op): string {
 
 const opKey = (op: Op) => `${op.op} ${describeOp(op)}`
 
+/** The same client, calling count() before each request it sends. */
+function countingOps(c: IpvsOps, count: () => void): IpvsOps {
+  const counted =
+    <A extends unknown[], R>(f: (...a: A) => R) =>
+    (...a: A): R => {
+      count()
+      return f(...a)
+    }
+  return {
+    addService: counted((s) => c.addService(s)),
+    editService: counted((s) => c.editService(s)),
+    delService: counted((k) => c.delService(k)),
+    addDest: counted((k, d) => c.addDest(k, d)),
+    editDest: counted((k, d) => c.editDest(k, d)),
+    delDest: counted((k, d) => c.delDest(k, d)),
+    listServices: counted(() => c.listServices()),
+    listDests: counted((k) => c.listDests(k)),
+  }
+}
+
 export class Reconciler {
   private desiredTable: ServiceState[] = []
   private ownedIds: Set<string>
@@ -74,10 +116,25 @@ export class Reconciler {
   private readonly now: () => number
   readonly intervalMs: number
   readonly window: number
-  readonly counters = { passes: 0, configOps: 0, driftRepairs: 0, retries: 0, failedOps: 0, readErrors: 0 }
+  /** The kernel's table as lvsd last read and changed it; undefined until the first read, or when in doubt. */
+  private view: TableView | undefined
+  /** The client, counting each request into counters.requests. */
+  private readonly counted: IpvsOps
+  readonly counters = {
+    passes: 0,
+    configOps: 0,
+    driftRepairs: 0,
+    retries: 0,
+    failedOps: 0,
+    readErrors: 0,
+    /** Netlink requests sent by passes: commands plus dump requests. */
+    requests: 0,
+    /** Config passes whose view turned out stale (and that then read the kernel). */
+    staleViews: 0,
+  }
 
   constructor(
-    private readonly client: IpvsOps,
+    client: IpvsOps,
     private readonly opts: ReconcilerOptions = {},
   ) {
     this.timers = opts.timers ?? realTimers
@@ -85,6 +142,7 @@ export class Reconciler {
     this.intervalMs = opts.intervalMs ?? 5000
     this.window = opts.window ?? 64
     this.ownedIds = new Set(opts.owned ?? [])
+    this.counted = countingOps(client, () => this.counters.requests++)
   }
 
   get desired(): readonly ServiceState[] {
@@ -98,7 +156,10 @@ export class Reconciler {
 
   /**
    * Replaces the desired table (validated by desiredTable: LVSD_IPVS_TABLE_INVALID throws here) and runs a
-   * pass against a fresh read of the kernel. Passes never overlap: this one waits for a running one.
+   * pass against the view: the kernel's table as lvsd last read it plus the ops it accepted since, so a
+   * changed weight costs one SET_DEST and no dump. The first pass, and a pass after a failed op, reads the
+   * kernel instead; so does one whose ops show the view was stale (see PassReport.stale). Passes never
+   * overlap: this one waits for a running one.
    */
   apply(desired: readonly ServiceState[]): Promise<PassReport> {
     const table = desiredTable(desired)
@@ -157,17 +218,47 @@ export class Reconciler {
   private async pass(cause: PassCause): Promise<PassReport> {
     const t0 = this.now()
     this.counters.passes++
-    let actual: ServiceState[]
-    try {
-      actual = await readTable(this.client)
-    } catch (e) {
-      if (!isLvsdError(e)) throw e
-      this.counters.readErrors++
-      return this.report({ cause, ops: 0, failed: 0, ms: this.now() - t0, readError: e })
+    const requests0 = this.counters.requests
+    // a config pass trusts the view (the table as last read plus what the kernel accepted since); the
+    // drift pass, and any pass without a view, reads the kernel
+    const fromView = cause === 'config' && this.view !== undefined
+    let r = await this.run(cause, fromView)
+    let stale: PassReport['stale']
+    if (fromView && r.staleFailures > 0) {
+      // someone changed the kernel behind the view's back: read it and diff again, in this same pass
+      this.counters.staleViews++
+      stale = { ops: r.ops, failed: r.failed }
+      r = await this.run(cause, false)
     }
-    const ops = diff(this.desiredTable, actual, this.ownedIds)
+    const p: PassReport = {
+      cause,
+      ops: r.ops,
+      failed: r.failed,
+      ms: this.now() - t0,
+      read: !fromView || stale !== undefined,
+      requests: this.counters.requests - requests0,
+    }
+    if (stale) (p as { stale?: PassReport['stale'] }).stale = stale
+    if (r.readError) (p as { readError?: LvsdError }).readError = r.readError
+    return this.report(p)
+  }
+
+  /** Diffs the desired table against the view (fromView) or a fresh read, and applies the ops. */
+  private async run(cause: PassCause, fromView: boolean): Promise<RunResult> {
+    let view = fromView ? this.view : undefined
+    if (!view) {
+      try {
+        view = new TableView(await readTable(this.counted))
+      } catch (e) {
+        if (!isLvsdError(e)) throw e
+        this.counters.readErrors++
+        return { ops: 0, failed: 0, staleFailures: 0, readError: e }
+      }
+    }
+    const ops = diff(this.desiredTable, view.table(), this.ownedIds)
     const failedNow = new Set<string>()
-    const results = await applyOps(this.client, ops, {
+    let staleFailures = 0
+    const results = await applyOps(this.counted, ops, {
       now: this.now,
       window: this.window,
       onResult: (r) => {
@@ -175,12 +266,14 @@ export class Reconciler {
         const retry = cause === 'drift' && this.lastFailed.size > 0 && this.lastFailed.has(opKey(r.op))
         const opCause: OpCause = cause === 'config' ? 'config' : retry ? 'retry' : 'drift'
         if (r.status === 'ok') {
+          view.apply(r.op)
           if (opCause === 'config') this.counters.configOps++
           else if (opCause === 'drift') this.counters.driftRepairs++
           else this.counters.retries++
         } else {
           this.counters.failedOps++
           failedNow.add(opKey(r.op))
+          if (r.status === 'failed' && STALE_CODES.has(String(r.error?.details.code))) staleFailures++
         }
         if (!this.opts.onEvent) return
         const e: OpEvent = {
@@ -199,12 +292,14 @@ export class Reconciler {
       },
     })
     this.lastFailed = failedNow
+    const failed = results.filter((r) => r.status !== 'ok').length
+    // a refused or unanswered op leaves the kernel's state in doubt: the next pass reads it
+    this.view = failed === 0 ? view : undefined
     // ownership: what is desired, plus owned services whose deletion failed (tried again next pass)
     const keep = new Set(this.desiredTable.map((s) => serviceId(s.service.key)))
     for (const r of results) if (r.op.op === 'del-service' && r.status !== 'ok') keep.add(serviceId(r.op.key))
     this.ownedIds = keep
-    const failed = results.filter((r) => r.status !== 'ok').length
-    return this.report({ cause, ops: ops.length, failed, ms: this.now() - t0 })
+    return { ops: ops.length, failed, staleFailures }
   }
 
   private report(p: PassReport): PassReport {

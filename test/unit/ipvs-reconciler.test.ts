@@ -7,7 +7,8 @@ import { defaultDest, defaultService, type ServiceState, serviceId } from '../..
 import { type OpEvent, type PassReport, Reconciler } from '../../src/ipvs/reconciler.js'
 import { parseAddr } from '../../src/net/addr.js'
 import type { Timers } from '../../src/net/netlink-socket.js'
-import { fakeIpvs } from '../fixtures/ipvs/fake-ipvs.js'
+import { type FakeIpvs, fakeIpvs } from '../fixtures/ipvs/fake-ipvs.js'
+import { fakeClient } from '../helpers/fake-kernel.js'
 
 /** Virtual time: timers fire when advance() passes their deadline. */
 class Clock {
@@ -51,7 +52,12 @@ const seed: ServiceState[] = [{ service: defaultService(seedKey, 'wrr'), dests: 
 const other = { protocol: 'tcp', addr: parseAddr('10.0.0.4'), port: 80 } as const
 
 async function setup(intervalMs = 5000) {
-  const { fake, nl } = fakeIpvs()
+  return setupOn(fakeIpvs(), intervalMs)
+}
+
+/** A reconciler on a given fake kernel (a second one sees the same table). */
+async function setupOn(k: FakeIpvs | ReturnType<typeof fakeIpvs>, intervalMs = 5000) {
+  const { fake, nl } = 'nl' in k ? k : { fake: k, nl: fakeClient(k.handle).client }
   const c = await IpvsClient.open(nl)
   const clock = new Clock()
   const events: OpEvent[] = []
@@ -177,4 +183,113 @@ test('an invalid desired table is refused before anything is sent', async (t) =>
   const dup = [...seed, ...seed]
   t.is(t.throws(() => r.apply(dup))?.name, 'LvsdError')
   t.deepEqual(fake.log, [])
+})
+
+const withWeight = (table: ServiceState[], last: number, weight: number): ServiceState[] =>
+  table.map((s) => ({ ...s, dests: s.dests.map((d) => (d.addr.bytes[3] === last ? { ...d, weight } : d)) }))
+
+test('after the first pass, a changed weight costs exactly one netlink request: one SET_DEST, no dump', async (t) => {
+  const { fake, passes, r } = await setup(0)
+  const first = await r.apply(seed)
+  t.like(first, { read: true, requests: 1 + 3 }, 'GET_SERVICE of the empty table, then 3 commands')
+  t.deepEqual(fake.log, ['GET_SERVICE', 'NEW_SERVICE', 'NEW_DEST', 'NEW_DEST'])
+  fake.log.length = 0
+  const before = r.counters.requests
+  const p = await r.apply(withWeight(seed, 8, 5))
+  t.deepEqual(fake.log, ['SET_DEST'])
+  t.is(r.counters.requests - before, 1)
+  t.like(p, { cause: 'config', ops: 1, failed: 0, read: false, requests: 1 })
+  t.like(
+    fake.services.get('tcp/10.0.0.3/80')?.dests.find((d) => d.addr.bytes[3] === 8),
+    { weight: 5 },
+  )
+  t.like(await r.apply(withWeight(seed, 8, 5)), { ops: 0, requests: 0 }, 'an unchanged table sends nothing')
+  t.is(passes.length, 3)
+})
+
+test('the view follows every accepted op: adds, edits, deletions and mh re-orders need no read', async (t) => {
+  const { fake, r } = await setup(0)
+  await r.apply(seed)
+  const mhKey = { ...seedKey, port: 81 }
+  const mh = (lasts: number[]): ServiceState => ({
+    service: defaultService(mhKey, 'mh'),
+    dests: lasts.map((l) => rs(l)),
+  })
+  const steps: ServiceState[][] = [
+    [...seed, mh([9, 7])],
+    [withWeight(seed, 7, 3)[0] as ServiceState, mh([7, 8, 9])],
+    [{ service: defaultService(seedKey, 'rr'), dests: [rs(8)] }, mh([7, 9])],
+    [mh([6, 9])],
+  ]
+  for (const table of steps) {
+    fake.log.length = 0
+    const p = await r.apply(table)
+    t.false(p.read)
+    t.false(
+      fake.log.some((c) => c.startsWith('GET_')),
+      fake.log.join(' '),
+    )
+    // a fresh reconciler that reads the kernel finds nothing left to do: the view was the kernel's table
+    const { r: fresh } = await setupOn(fake)
+    t.like(await fresh.apply(table), { ops: 0, read: true })
+  }
+  t.deepEqual(
+    fake.services.get('tcp/10.0.0.3/81')?.dests.map((d) => d.addr.bytes[3]),
+    [9, 6],
+    'mh: the kernel lists them newest first, so the list is in canonical order',
+  )
+})
+
+test('a config pass whose view is stale (a destination deleted behind lvsd’s back) reads the kernel and repairs it in the same pass', async (t) => {
+  const { fake, events, r } = await setup(0)
+  await r.apply(seed)
+  const svc = fake.services.get('tcp/10.0.0.3/80')
+  svc?.dests.splice(
+    svc.dests.findIndex((d) => d.addr.bytes[3] === 8),
+    1,
+  )
+  fake.log.length = 0
+  const p = await r.apply(withWeight(seed, 8, 4))
+  t.deepEqual(fake.log, ['SET_DEST', 'GET_SERVICE', 'GET_DEST', 'NEW_DEST'])
+  t.like(p, { ops: 1, failed: 0, read: true, requests: 4, stale: { ops: 1, failed: 1 } })
+  t.deepEqual(events.slice(3).map(brief), [
+    'config edit-dest tcp 10.0.0.3:80 -> 10.0.0.8:80 ENOENT',
+    'config add-dest tcp 10.0.0.3:80 -> 10.0.0.8:80 ok',
+  ])
+  t.like(
+    fake.services.get('tcp/10.0.0.3/80')?.dests.find((d) => d.addr.bytes[3] === 8),
+    { weight: 4 },
+  )
+  t.is(r.counters.staleViews, 1)
+  fake.log.length = 0
+  t.like(await r.apply(withWeight(seed, 8, 4)), { ops: 0, read: false, requests: 0 })
+})
+
+test('a refused op leaves the view in doubt: the next config pass reads the kernel', async (t) => {
+  const { fake, r } = await setup(0)
+  await r.apply(seed)
+  fake.failNext = { cmd: 6, errno: 'EINVAL' } // SET_DEST
+  const p = await r.apply(withWeight(seed, 8, 4))
+  t.like(p, { ops: 1, failed: 1, read: false })
+  t.is(p.stale, undefined, 'EINVAL is a refusal, not a sign of a stale view')
+  fake.log.length = 0
+  t.like(await r.apply(withWeight(seed, 8, 4)), { ops: 1, failed: 0, read: true })
+  t.deepEqual(fake.log, ['GET_SERVICE', 'GET_DEST', 'SET_DEST'])
+})
+
+test('the drift pass always reads the kernel and refreshes the view', async (t) => {
+  const { fake, r } = await setup(0)
+  await r.apply(seed)
+  // ipvsadm -e … -w 9 behind lvsd's back: a config pass would not see it, the drift pass does
+  const svc = fake.services.get('tcp/10.0.0.3/80')
+  if (svc) svc.dests = svc.dests.map((d) => (d.addr.bytes[3] === 7 ? { ...d, weight: 9 } : d))
+  t.like(await r.apply(seed), { ops: 0, read: false })
+  fake.log.length = 0
+  t.like(await r.check(), { cause: 'drift', ops: 1, read: true, requests: 3 })
+  t.deepEqual(fake.log, ['GET_SERVICE', 'GET_DEST', 'SET_DEST'])
+  t.like(await r.apply(withWeight(seed, 7, 2)), { ops: 1, read: false, requests: 1 })
+  t.like(
+    fake.services.get('tcp/10.0.0.3/80')?.dests.find((d) => d.addr.bytes[3] === 7),
+    { weight: 2 },
+  )
 })
