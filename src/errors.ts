@@ -28,6 +28,7 @@ export const CODES = {
   LVSD_API_SOCKET: 'the control socket cannot be set up',
   LVSD_API_UNREACHABLE: 'the control socket cannot be reached (is lvsd running?)',
   LVSD_API_PROTOCOL: 'the control API answered something the client does not understand',
+  LVSD_VRRP_STOPPED: 'the VRRP runtime is stopping or has stopped, or failed to apply an update',
 } as const
 
 export type Code = keyof typeof CODES
