@@ -35,6 +35,12 @@ export class BurstSchedule {
     this.burst(this.cfg.repeat)
   }
 
+  /** A reload changed the schedule of a running master: no new burst, only the refreshes go on. */
+  refreshOnly(): void {
+    this.stop()
+    if (this.cfg.refreshMs > 0) this.refresh()
+  }
+
   stop(): void {
     for (const h of this.handles) this.timers.clear(h)
     this.handles.clear()

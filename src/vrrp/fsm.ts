@@ -17,6 +17,7 @@ export type Why =
   | 'shutdown'
   | 'fault'
   | 'fault_cleared'
+  | 'sync' // forced by a sync group partner (keepalived's vrrp_sync_master / vrrp_sync_backup)
 
 export interface Config {
   version: 2 | 3
@@ -55,6 +56,10 @@ export interface Instance {
   readonly downCause: DownCause
   /** preempt_delay window: not started, running, or over (lower masters now discarded). */
   readonly preemptWindow: 'none' | 'waiting' | 'elapsed'
+  /** A sync group partner does not want MASTER: our Master_Down_Timer expiry only records a wish. */
+  readonly syncHold: boolean
+  /** Master_Down_Timer fired while held: this member would be master but waits for its group. */
+  readonly wantsMaster: boolean
 }
 
 export type Event =
@@ -64,6 +69,12 @@ export type Event =
   | { kind: 'timer'; timer: Timer }
   | { kind: 'priority'; delta: number }
   | { kind: 'fault'; on: boolean }
+  /** New tunables from a reload (same identity); `addrsChanged`: the advertised VIPs differ. */
+  | { kind: 'reconfigure'; config: Config; addrsChanged: boolean }
+  /** A sync group partner became MASTER, or left MASTER for BACKUP: follow it. */
+  | { kind: 'sync'; to: 'MASTER' | 'BACKUP' }
+  /** Whether a sync group partner does not want MASTER (set before each Master_Down expiry). */
+  | { kind: 'syncHold'; on: boolean }
 
 export type Action =
   | { kind: 'send'; priority: number }
@@ -100,6 +111,8 @@ export function create(config: Partial<Config> & { primary: Addr }): Instance {
     timers: {},
     downCause: 'silence',
     preemptWindow: 'none',
+    syncHold: false,
+    wantsMaster: false,
   }
 }
 
@@ -161,14 +174,14 @@ const mdi = (s: Instance, masterAdverMs: number): number => masterDownMs(s.confi
 
 /** RFC 5798 §6.4.1 (else branch) and §6.4.3 step-down share this: arm Master_Down_Timer. */
 function enterBackup(o: Out, now: number, why: Why, masterAdverMs: number): Step {
-  o.transition('BACKUP', why).set({ masterAdverMs, downCause: 'silence', preemptWindow: 'none' })
+  o.transition('BACKUP', why).set({ masterAdverMs, downCause: 'silence', preemptWindow: 'none', wantsMaster: false })
   return o.arm('masterDown', now + mdi(o.s, masterAdverMs)).done()
 }
 
 /** §6.4.1 (owner) and §6.4.2 (Master_Down_Timer fires): advertise, take the VIPs, announce. */
 function becomeMaster(o: Out, now: number, why: Why): Step {
   o.transition('MASTER', why).disarmAll()
-  o.set({ masterAdverMs: o.s.config.advertMs, downCause: 'silence', preemptWindow: 'none' })
+  o.set({ masterAdverMs: o.s.config.advertMs, downCause: 'silence', preemptWindow: 'none', wantsMaster: false })
   o.push({ kind: 'send', priority: priorityOf(o.s) })
   o.push({ kind: 'vips', op: 'add' }).push({ kind: 'announce', why: 'become_master' })
   return o.arm('adver', now + o.s.config.advertMs).done()
@@ -177,7 +190,7 @@ function becomeMaster(o: Out, now: number, why: Why): Step {
 /** keepalived's FAULT: a master resigns with priority 0 and gives up its VIPs. */
 function enterFault(o: Out): Step {
   const wasMaster = o.s.role === 'MASTER'
-  o.transition('FAULT', 'fault').disarmAll()
+  o.transition('FAULT', 'fault').disarmAll().set({ wantsMaster: false })
   if (wasMaster) o.push({ kind: 'send', priority: 0 }).push({ kind: 'vips', op: 'del' })
   return o.done()
 }
@@ -204,17 +217,21 @@ export function step(s: Instance, e: Event, now: number): Step {
     if (at === undefined || at > now) return o.done() // stale or early expiry: not ours to act on
     delete o.timers[e.timer]
   }
-  if (e.kind === 'priority' || e.kind === 'fault') {
+  if (e.kind === 'syncHold') return o.set({ syncHold: e.on }).done()
+  if (e.kind === 'sync') return stepSync(o, e.to, now)
+  if (e.kind === 'priority' || e.kind === 'fault' || e.kind === 'reconfigure') {
+    let readvertise = false
     if (e.kind === 'priority') o.set({ trackDelta: e.delta })
-    else o.set({ faultFlag: e.on })
+    else if (e.kind === 'fault') o.set({ faultFlag: e.on })
+    else readvertise = reconfigure(o, e.config, e.addrsChanged)
     const faulty = inFault(o.s)
     if (s.role === 'INIT') return o.done()
     if (s.role === 'FAULT') return faulty ? o.done() : leaveFault(o, now)
     if (faulty) return enterFault(o)
-    if (s.role === 'MASTER' && priorityOf(o.s) !== priorityOf(s)) {
-      // tracking changed what we advertise: tell the backups now rather than at the next tick
+    if (s.role === 'MASTER' && (readvertise || priorityOf(o.s) !== priorityOf(s))) {
+      // what we advertise changed (tracking, a reload): tell the backups now, not at the next tick
       o.push({ kind: 'send', priority: priorityOf(o.s) })
-      return o.arm('adver', now + s.config.advertMs).done()
+      return o.arm('adver', now + o.s.config.advertMs).done()
     }
     return o.done()
   }
@@ -231,6 +248,39 @@ export function step(s: Instance, e: Event, now: number): Step {
   }
 }
 
+/**
+ * A reload's new tunables. The state is kept (a master stays master and simply advertises a lower
+ * priority: the backups preempt per RFC if they now win). Returns whether a master must advertise
+ * at once (interval or advertised addresses changed; a priority change is seen by the caller).
+ */
+function reconfigure(o: Out, config: Config, addrsChanged: boolean): boolean {
+  const before = o.s.config
+  o.set({ config })
+  if (!config.preempt || config.preemptDelayMs !== before.preemptDelayMs) {
+    o.disarm('preemptDelay').set({ preemptWindow: 'none' })
+  }
+  // v2 backups time the master with their own interval; v3 keeps what it learned from the master
+  if (o.s.role === 'MASTER' || config.version === 2) o.set({ masterAdverMs: config.advertMs })
+  return addrsChanged || config.advertMs !== before.advertMs
+}
+
+/**
+ * keepalived's sync group rule: a member follows a partner into MASTER (only from BACKUP: FAULT and
+ * INIT stay) and out of MASTER into BACKUP. A forced master announces like any new master; a
+ * forced backup goes silent without a priority-0 advert (the partner's peer takes over by its own
+ * election) and times the master as at start-up.
+ */
+function stepSync(o: Out, to: 'MASTER' | 'BACKUP', now: number): Step {
+  const s = o.s
+  if (to === 'MASTER' && s.role === 'BACKUP') return becomeMaster(o, now, 'sync')
+  if (to === 'BACKUP' && s.role === 'MASTER') {
+    o.transition('BACKUP', 'sync').disarmAll().push({ kind: 'vips', op: 'del' })
+    o.set({ masterAdverMs: s.config.advertMs, downCause: 'silence', preemptWindow: 'none', wantsMaster: false })
+    return o.arm('masterDown', now + mdi(o.s, s.config.advertMs)).done()
+  }
+  return o.done()
+}
+
 // RFC 5798 §6.4.1
 function stepInit(o: Out, e: Event, now: number): Step {
   if (e.kind !== 'startup') return o.done()
@@ -244,7 +294,15 @@ function stepBackup(o: Out, e: Event, now: number): Step {
   const s = o.s
   if (e.kind === 'shutdown') return o.transition('INIT', 'shutdown').disarmAll().done()
   if (e.kind === 'timer') {
-    if (e.timer === 'masterDown') return becomeMaster(o, now, WHY_DOWN[s.downCause])
+    if (e.timer === 'masterDown') {
+      // a sync group prefers BACKUP to thrashing: go master only when every partner wants to too
+      if (s.syncHold)
+        return o
+          .set({ wantsMaster: true })
+          .arm('masterDown', now + mdi(s, s.masterAdverMs))
+          .done()
+      return becomeMaster(o, now, WHY_DOWN[s.downCause])
+    }
     if (e.timer === 'preemptDelay') return o.set({ preemptWindow: 'elapsed' }).done()
     return o.done()
   }
@@ -268,7 +326,7 @@ function stepBackup(o: Out, e: Event, now: number): Step {
     o.disarm('preemptDelay').set({ preemptWindow: 'none' })
   }
   const masterAdverMs = learned(s, e.intervalCs)
-  o.set({ masterAdverMs, downCause: 'silence' })
+  o.set({ masterAdverMs, downCause: 'silence', wantsMaster: false })
   return o.arm('masterDown', now + mdi(o.s, masterAdverMs)).done()
 }
 

@@ -1,5 +1,6 @@
 // One VRRP instance at run time: the pure state machine (fsm.ts) bound to a socket, host timers at
 // absolute monotonic deadlines, the VIPs (rtnetlink) and GARP/NA bursts. Runs inside the worker.
+import { isDeepStrictEqual } from 'node:util'
 import { type Addr, formatAddr, prefixContains, sameAddr } from '../net/addr.js'
 import type { Received as SysReceived } from '../sys/types.js'
 import { BurstSchedule, type BurstTimers } from './burst.js'
@@ -32,19 +33,38 @@ export interface InstanceDeps {
   parentIfindex?: number
   primary: Addr
   timers: BurstTimers
+  /** Sync groups: whether a partner holds this member in BACKUP when Master_Down fires (sync.ts). */
+  syncHold?(): boolean
   post(up: Up): void
   log(level: LogLevel, msg: string, fields?: Record<string, unknown>): void
 }
 
 const TIMERS: readonly fsm.Timer[] = ['adver', 'masterDown', 'preemptDelay']
+
+const vipsOf = (c: RuntimeInstance): RuntimeVip[] => [...c.vips, ...c.excludedVips]
+
+/** What receive validation compares an advert with (validate.ts). */
+function localOf(cfg: RuntimeInstance): LocalInstance {
+  return {
+    vrid: cfg.vrid,
+    version: cfg.version,
+    family: cfg.family,
+    priority: cfg.priority,
+    advertMs: cfg.advertMs,
+    vips: cfg.vips.map((v) => v.prefix.addr),
+    ownAddrs: [],
+    ...(cfg.auth ? { auth: cfg.auth } : {}),
+  }
+}
 /** A host timer that fires this little before its deadline counts as on time (libuv ms clock). */
 const EARLY_SLACK_MS = 1
 
 export class Instance {
+  private config: RuntimeInstance
   private state: fsm.Instance
   readonly counters: Counters = emptyCounters()
   private readonly host = new Map<fsm.Timer, { at: number; handle: unknown }>()
-  private readonly bursts: BurstSchedule
+  private bursts: BurstSchedule
   private readonly local: LocalInstance
   private readonly owner: boolean
   /** VIP changes run one after another, in the order the machine asked for them. */
@@ -55,36 +75,76 @@ export class Instance {
   private stopped = false
 
   constructor(
-    readonly cfg: RuntimeInstance,
+    cfg: RuntimeInstance,
     private readonly d: InstanceDeps,
   ) {
+    this.config = cfg
     this.owner = cfg.priority === 255
-    this.state = fsm.create({
+    this.state = fsm.create(this.fsmConfig(cfg))
+    this.local = localOf(cfg)
+    this.bursts = new BurstSchedule(cfg.announce, () => this.announceRound(), d.timers)
+  }
+
+  get cfg(): RuntimeInstance {
+    return this.config
+  }
+
+  get role(): fsm.Role {
+    return this.state.role
+  }
+
+  /** Master_Down_Timer fired while a sync group partner held it back (see fsm.ts). */
+  get wantsMaster(): boolean {
+    return this.state.wantsMaster
+  }
+
+  /**
+   * A reload changed tunables only (reload.ts decided so: same interface, VRID, version, family,
+   * unicast, ownership). The state is kept; a master advertises the new settings at once and adds
+   * or removes only the VIPs that differ. Tracked interfaces are the worker's (it owns link state).
+   */
+  reconfigure(cfg: RuntimeInstance): void {
+    if (this.stopped) return
+    const before = this.config
+    this.config = cfg
+    Object.assign(this.local, localOf(cfg))
+    if (!this.local.auth) delete this.local.auth
+    if (!isDeepStrictEqual(before.announce, cfg.announce)) {
+      const refreshing = this.state.role === 'MASTER'
+      this.bursts.stop()
+      this.bursts = new BurstSchedule(cfg.announce, () => this.announceRound(), this.d.timers)
+      if (refreshing) this.bursts.refreshOnly()
+    }
+    const addrsChanged = !isDeepStrictEqual(before.vips, cfg.vips)
+    this.apply({ kind: 'reconfigure', config: this.fsmConfig(cfg), addrsChanged })
+    if (this.state.role !== 'MASTER' || this.owner) return
+    const gone = vipsOf(before).filter((v) => !vipsOf(cfg).some((w) => isDeepStrictEqual(v, w)))
+    const fresh = vipsOf(cfg).filter((v) => !vipsOf(before).some((w) => isDeepStrictEqual(v, w)))
+    if (gone.length === 0 && fresh.length === 0) return
+    this.queueVips(async () => {
+      for (const v of gone) await this.vipOp('del', v)
+      for (const v of fresh) await this.vipOp('add', v)
+      if (fresh.length > 0 && this.state.role === 'MASTER' && !this.stopped) this.bursts.once()
+    })
+  }
+
+  /** Applies a sync group partner's move (keepalived forces members into MASTER/BACKUP together). */
+  sync(to: 'MASTER' | 'BACKUP'): void {
+    if (!this.stopped) this.apply({ kind: 'sync', to })
+  }
+
+  private fsmConfig(cfg: RuntimeInstance): fsm.Config {
+    return {
       version: cfg.version,
       priority: cfg.priority,
       advertMs: cfg.advertMs,
-      primary: d.primary,
+      primary: this.d.primary,
       preempt: cfg.preempt,
       preemptDelayMs: cfg.preemptDelayMs,
       accept: cfg.accept,
       lowerPrioAdvert: cfg.lowerPrioAdvert ?? true,
       higherPrioAdvert: cfg.higherPrioAdvert ?? true,
-    })
-    this.local = {
-      vrid: cfg.vrid,
-      version: cfg.version,
-      family: cfg.family,
-      priority: cfg.priority,
-      advertMs: cfg.advertMs,
-      vips: cfg.vips.map((v) => v.prefix.addr),
-      ownAddrs: [],
-      ...(cfg.auth ? { auth: cfg.auth } : {}),
     }
-    this.bursts = new BurstSchedule(cfg.announce, () => this.announceRound(), d.timers)
-  }
-
-  get role(): fsm.Role {
-    return this.state.role
   }
 
   /** In FAULT for a reason of its own (not only because a sync group partner is). */
@@ -130,6 +190,11 @@ export class Instance {
     let sum = 0
     for (const v of this.deltas.values()) sum += v
     if (sum !== this.state.trackDelta) this.apply({ kind: 'priority', delta: sum })
+  }
+
+  /** The fault sources set by sync groups (`sync:<group>`), so a reload can clear stale ones. */
+  syncFaultSources(): string[] {
+    return [...this.faults.keys()].filter((k) => k.startsWith('sync:'))
   }
 
   setFault(source: string, on: boolean): void {
@@ -243,19 +308,21 @@ export class Instance {
   }
 
   private async changeVips(op: 'add' | 'del'): Promise<void> {
-    for (const v of this.allVips()) {
-      const ifindex = this.vipIndex(v)
-      if (ifindex === undefined) {
-        this.d.log('error', 'VIP interface missing', { vrrp: this.cfg.name, dev: v.dev })
-        continue
-      }
-      if (op === 'add') await this.d.net.addVip(ifindex, v)
-      else await this.d.net.deleteVip(ifindex, v)
+    for (const v of this.allVips()) await this.vipOp(op, v)
+  }
+
+  private async vipOp(op: 'add' | 'del', v: RuntimeVip): Promise<void> {
+    const ifindex = this.vipIndex(v)
+    if (ifindex === undefined) {
+      this.d.log('error', 'VIP interface missing', { vrrp: this.cfg.name, dev: v.dev })
+      return
     }
+    if (op === 'add') await this.d.net.addVip(ifindex, v)
+    else await this.d.net.deleteVip(ifindex, v)
   }
 
   private allVips(): RuntimeVip[] {
-    return [...this.cfg.vips, ...this.cfg.excludedVips]
+    return vipsOf(this.cfg)
   }
 
   private vipIndex(v: RuntimeVip): number | undefined {
@@ -351,6 +418,10 @@ export class Instance {
         this.counters.lateAdverts++
         this.d.log('warn', 'advert sent late', { vrrp: this.cfg.name, lateMs: Math.round(late * 10) / 10 })
       }
+    }
+    if (t === 'masterDown' && this.state.role === 'BACKUP' && this.d.syncHold) {
+      const on = this.d.syncHold()
+      if (on !== this.state.syncHold) this.apply({ kind: 'syncHold', on }, now)
     }
     this.apply({ kind: 'timer', timer: t }, now)
   }

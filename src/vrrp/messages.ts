@@ -2,6 +2,7 @@
 // small plain objects only, so a message never carries a class instance or a function.
 import type { Addr, Prefix } from '../net/addr.js'
 import type { Role, Why } from './fsm.js'
+import type { UpdateReport } from './reload.js'
 import type { DropReason } from './validate.js'
 
 /** One VIP as the runtime adds it: the prefix, and where it goes. */
@@ -59,7 +60,7 @@ export interface RuntimeInstance {
   higherPrioAdvert?: boolean
 }
 
-/** Instances that fail together: a FAULT of one (from its own tracking) puts all in FAULT. */
+/** Instances that move together: MASTER together, BACKUP together, FAULT together (sync.ts). */
 export interface SyncGroup {
   name: string
   members: string[]
@@ -86,6 +87,8 @@ export type Down =
   | { type: 'priority'; instance: string; source: string; delta: number }
   | { type: 'fault'; instance: string; source: string; on: boolean }
   | { type: 'counters' }
+  /** A reload: the full new list; the worker diffs it against the running one (reload.ts). */
+  | { type: 'update'; id: number; instances: RuntimeInstance[]; syncGroups: SyncGroup[] }
   | { type: 'shutdown' }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
@@ -105,6 +108,7 @@ export type Up =
   | { type: 'counters'; counters: Record<string, Counters> }
   | { type: 'log'; level: LogLevel; msg: string; fields: Record<string, unknown> }
   | { type: 'error'; message: string; code?: string }
+  | { type: 'updated'; id: number; report?: UpdateReport; error?: string }
   | { type: 'stopped' }
 
 export function emptyCounters(): Counters {

@@ -2,7 +2,11 @@
 // messages into events (transition, log, counters) and stops it cleanly (priority 0, VIPs removed).
 import { EventEmitter } from 'node:events'
 import { Worker } from 'node:worker_threads'
+import { LvsdError } from '../errors.js'
 import type { Counters, Down, RuntimeInstance, SyncGroup, Up } from './messages.js'
+import type { UpdateReport } from './reload.js'
+
+export type { UpdateReport } from './reload.js'
 
 export type TransitionEvent = Extract<Up, { type: 'transition' }>
 export type LogEvent = Extract<Up, { type: 'log' }>
@@ -24,6 +28,8 @@ export class VrrpRuntime extends EventEmitter<RuntimeEvents> {
   private stopping: Promise<Record<string, Counters> | undefined> | undefined
   private lastCounters: Record<string, Counters> | undefined
   private exited = false
+  private updates = 0
+  private readonly pending = new Map<number, { resolve: (r: UpdateReport) => void; reject: (e: Error) => void }>()
 
   constructor(instances: RuntimeInstance[], opts: { rtPriority: number; syncGroups?: SyncGroup[] }) {
     super()
@@ -32,6 +38,8 @@ export class VrrpRuntime extends EventEmitter<RuntimeEvents> {
     this.worker.on('error', (e) => this.emit('error', e))
     this.worker.on('exit', (code) => {
       this.exited = true
+      for (const p of this.pending.values()) p.reject(new LvsdError('LVSD_VRRP_STOPPED', 'the VRRP worker exited'))
+      this.pending.clear()
       this.emit('exit', code)
     })
     this.send({ type: 'start', instances, rtPriority: opts.rtPriority, syncGroups: opts.syncGroups ?? [] })
@@ -44,6 +52,24 @@ export class VrrpRuntime extends EventEmitter<RuntimeEvents> {
 
   setFault(instance: string, source: string, on: boolean): void {
     this.send({ type: 'fault', instance, source, on })
+  }
+
+  /**
+   * A reload: the full new instance list and sync groups. Unchanged instances (deep-equal) keep
+   * their state, timers and sockets; removed ones resign as on shutdown; added ones start as at
+   * start-up; changed ones are updated in place, or restarted when their identity changed
+   * (reload.ts). Resolves once every change is applied (VIPs confirmed by the kernel).
+   */
+  update(instances: RuntimeInstance[], syncGroups: SyncGroup[]): Promise<UpdateReport> {
+    const id = ++this.updates
+    return new Promise((resolve, reject) => {
+      if (this.exited || this.stopping) {
+        reject(new LvsdError('LVSD_VRRP_STOPPED', 'the VRRP runtime is stopping or stopped'))
+        return
+      }
+      this.pending.set(id, { resolve, reject })
+      this.send({ type: 'update', id, instances, syncGroups })
+    })
   }
 
   /** The worker's counters, as of now. */
@@ -95,6 +121,14 @@ export class VrrpRuntime extends EventEmitter<RuntimeEvents> {
       case 'error':
         this.emit('error', Object.assign(new Error(m.message), m.code ? { code: m.code } : {}))
         return
+      case 'updated': {
+        const p = this.pending.get(m.id)
+        this.pending.delete(m.id)
+        if (!p) return
+        if (m.report) p.resolve(m.report)
+        else p.reject(new LvsdError('LVSD_VRRP_STOPPED', `VRRP update failed: ${m.error ?? 'unknown error'}`))
+        return
+      }
       case 'stopped':
         // the worker closed every handle; make sure the thread is gone even if something lingers
         void this.worker.terminate()

@@ -9,7 +9,9 @@ import { setThreadRealtime } from '../sys/sched.js'
 import { Instance } from './instance.js'
 import type { Counters, Down, LogLevel, RuntimeInstance, SyncGroup, Up } from './messages.js'
 import { NetState } from './netstate.js'
+import { planUpdate, type UpdateReport } from './reload.js'
 import { Announcer, Channel } from './sockets.js'
+import { type Member, syncHold, syncMoves } from './sync.js'
 import { vmacAddress, vmacName } from './vmac.js'
 
 const port = parentPort
@@ -17,8 +19,13 @@ if (!port) throw new Error('src/vrrp/worker.js runs only as a worker thread')
 
 const post = (m: Up) => {
   port.postMessage(m)
-  if (m.type === 'transition') queueMicrotask(syncFaults)
+  if (m.type === 'transition') {
+    moved.push(m)
+    if (moved.length === 1) queueMicrotask(syncStep)
+  }
 }
+/** Transitions not yet offered to the sync groups (handled in a microtask: no re-entry into a step). */
+const moved: Array<Extract<Up, { type: 'transition' }>> = []
 const log = (level: LogLevel, msg: string, fields: Record<string, unknown> = {}) =>
   post({ type: 'log', level, msg, fields })
 
@@ -28,6 +35,8 @@ const announcer = new Announcer()
 let net: NetState | undefined
 let shuttingDown = false
 let starting: Promise<void> = Promise.resolve()
+/** Reloads run one after another. */
+let updating: Promise<void> = Promise.resolve()
 
 const timers = {
   set: (fn: () => void, ms: number) => setTimeout(fn, ms),
@@ -77,23 +86,49 @@ const channelMembers = new Map<Channel, Instance[]>()
 
 let syncGroups: SyncGroup[] = []
 
+const membersOf = (g: SyncGroup): Instance[] => g.members.map(byName).filter((i): i is Instance => i !== undefined)
+const groupOf = (name: string): SyncGroup | undefined => syncGroups.find((g) => g.members.includes(name))
+const view = (members: Instance[]): Member[] =>
+  members.map((i) => ({ name: i.cfg.name, role: i.role, wantsMaster: i.wantsMaster }))
+
 /** keepalived's sync group rule for FAULT: one member's own fault puts every member in FAULT. */
 function syncFaults(): void {
-  for (const g of syncGroups) {
-    const members = g.members.map(byName).filter((i): i is Instance => i !== undefined)
+  for (const i of instances) {
+    const g = groupOf(i.cfg.name)
+    // a reload may have moved the instance out of a group: its old group's fault goes with it
+    for (const src of i.syncFaultSources()) if (src !== `sync:${g?.name}`) i.setFault(src, false)
+    if (!g) continue
     // only another member's fault counts, or a member would hold itself in FAULT for ever
-    for (const i of members)
-      i.setFault(
-        `sync:${g.name}`,
-        members.some((o) => o !== i && o.ownFault),
-      )
+    i.setFault(
+      `sync:${g.name}`,
+      membersOf(g).some((o) => o !== i && o.ownFault),
+    )
   }
+}
+
+/** Members follow a partner into and out of MASTER (sync.ts), then FAULT is shared. */
+function syncStep(): void {
+  for (const t of moved.splice(0)) {
+    const g = groupOf(t.instance)
+    if (!g) continue
+    for (const m of syncMoves(view(membersOf(g)), t)) byName(m.instance)?.sync(m.to)
+  }
+  syncFaults()
+}
+
+function syncHoldOf(name: string): boolean {
+  const g = groupOf(name)
+  return g !== undefined && syncHold(view(membersOf(g)), name)
 }
 
 /** Instances whose interface or source address does not exist yet; retried on link/address events. */
 const waiting = new Map<string, { cfg: RuntimeInstance; reason: string }>()
 
+/** The instances the main thread asked for last (start or update), in its order. */
+let configs: RuntimeInstance[] = []
+
 async function start(list: RuntimeInstance[], rtPriority: number): Promise<void> {
+  configs = list
   if (rtPriority > 0) {
     const r = setThreadRealtime(rtPriority)
     post({
@@ -126,19 +161,17 @@ function retryWaiting(): void {
 /** Creates and starts an instance, or parks it (logged once) until its interface and source exist. */
 async function createAndStart(n: NetState, cfg: RuntimeInstance): Promise<void> {
   if (byName(cfg.name) || creating.has(cfg.name) || shuttingDown) return
-  creating.add(cfg.name)
-  try {
-    await create(n, cfg)
-  } catch (err) {
-    log('error', 'instance could not be created', { vrrp: cfg.name, err: String(err) })
-  } finally {
-    creating.delete(cfg.name)
-  }
+  const p = create(n, cfg)
+    .catch((err) => log('error', 'instance could not be created', { vrrp: cfg.name, err: String(err) }))
+    .finally(() => creating.delete(cfg.name))
+  creating.set(cfg.name, p)
+  await p
 }
 
-const creating = new Set<string>()
-/** Virtual-MAC interfaces this run created, deleted at shutdown (keepalived does the same). */
-const vmacs: number[] = []
+/** Creations under way, so a reload that removes the instance waits for it first. */
+const creating = new Map<string, Promise<void>>()
+/** Virtual-MAC interfaces this run created, by instance, deleted when it stops (as keepalived). */
+const vmacs = new Map<string, number>()
 
 async function create(n: NetState, cfg: RuntimeInstance): Promise<void> {
   const link = n.linkByName(cfg.interface)
@@ -158,7 +191,7 @@ async function create(n: NetState, cfg: RuntimeInstance): Promise<void> {
   if (cfg.virtualMac) {
     ifname = vmacName(cfg.vrid)
     ifindex = await n.createVmac(ifname, link, vmacAddress(cfg.vrid))
-    vmacs.push(ifindex)
+    vmacs.set(cfg.name, ifindex)
   }
   const channel = channelFor(cfg, ifname, ifindex, primary)
   const inst = new Instance(cfg, {
@@ -171,6 +204,7 @@ async function create(n: NetState, cfg: RuntimeInstance): Promise<void> {
     ...(ifindex !== link.index ? { parentIfindex: link.index } : {}),
     primary,
     timers,
+    syncHold: () => syncHoldOf(cfg.name),
     post,
     log,
   })
@@ -211,7 +245,7 @@ async function shutdown(): Promise<void> {
   await Promise.all(instances.map((i) => i.shutdown()))
   post({ type: 'counters', counters: counters() })
   for (const c of channels.values()) c.close()
-  for (const v of vmacs)
+  for (const v of vmacs.values())
     await net?.deleteLink(v).catch((err) => log('warn', 'macvlan not deleted', { err: String(err) }))
   announcer.close()
   net?.close()
@@ -219,6 +253,75 @@ async function shutdown(): Promise<void> {
 }
 
 const byName = (name: string) => instances.find((i) => i.cfg.name === name)
+
+/** Stops one instance as a shutdown would (a master resigns, VIPs go) and frees what only it used. */
+async function removeInstance(name: string): Promise<void> {
+  waiting.delete(name)
+  await creating.get(name)
+  const inst = byName(name)
+  if (!inst) return
+  await inst.shutdown()
+  instances.splice(instances.indexOf(inst), 1)
+  for (const [key, ch] of channels) {
+    const members = channelMembers.get(ch) ?? []
+    if (!members.includes(inst)) continue
+    members.splice(members.indexOf(inst), 1)
+    if (members.length > 0) continue
+    ch.close()
+    channels.delete(key)
+    channelMembers.delete(ch)
+  }
+  const vmac = vmacs.get(name)
+  if (vmac !== undefined) {
+    vmacs.delete(name)
+    await net?.deleteLink(vmac).catch((err) => log('warn', 'macvlan not deleted', { vrrp: name, err: String(err) }))
+  }
+}
+
+/** Down or missing counts as down, as at creation. */
+function trackDown(name: string): boolean {
+  return !linkIsUp(net?.linkByName(name))
+}
+
+/** New tunables in place; tracked interfaces whose weight changed or that came or went are re-applied. */
+function reconfigureInstance(inst: Instance, cfg: RuntimeInstance): void {
+  const before = inst.cfg.trackInterfaces
+  inst.reconfigure(cfg)
+  const names = new Set([...before, ...cfg.trackInterfaces].map((t) => t.name))
+  for (const name of names) {
+    const t = cfg.trackInterfaces.find((x) => x.name === name)
+    const down = t !== undefined && trackDown(name)
+    inst.setFault(`track:${name}`, down && t.weight === 0)
+    inst.setDelta(`track:${name}`, down && t.weight !== 0 ? t.weight : 0)
+  }
+}
+
+/** A reload: the plan of reload.ts carried out; unchanged instances are not touched at all. */
+async function update(list: RuntimeInstance[], groups: SyncGroup[]): Promise<UpdateReport> {
+  await starting
+  if (shuttingDown || !net) throw new Error('the VRRP worker is stopping')
+  const n = net
+  const plan = planUpdate(configs, list)
+  configs = list
+  syncGroups = groups
+  const cfgOf = (name: string) => list.find((i) => i.name === name) as RuntimeInstance
+  for (const name of plan.removed) await removeInstance(name)
+  for (const name of plan.changed) {
+    const inst = byName(name)
+    if (plan.modes[name] === 'in_place' && inst) {
+      log('info', 'instance reconfigured in place', { vrrp: name })
+      reconfigureInstance(inst, cfgOf(name))
+    } else {
+      if (inst) log('info', 'instance restarted: its identity changed', { vrrp: name })
+      await removeInstance(name)
+      await createAndStart(n, cfgOf(name))
+    }
+  }
+  for (const name of plan.added) await createAndStart(n, cfgOf(name))
+  syncFaults()
+  const { modes: _modes, ...report } = plan
+  return report
+}
 
 /** Inputs from the main thread's trackers, kept so an instance created later starts with them. */
 const external = new Map<string, { deltas: Map<string, number>; faults: Map<string, boolean> }>()
@@ -254,6 +357,16 @@ port.on('message', (m: Down) => {
       externalOf(m.instance).faults.set(m.source, m.on)
       byName(m.instance)?.setFault(m.source, m.on)
       return
+    case 'update': {
+      const id = m.id
+      updating = updating
+        .then(() => update(m.instances, m.syncGroups))
+        .then(
+          (report) => post({ type: 'updated', id, report }),
+          (err) => post({ type: 'updated', id, error: String(err) }),
+        )
+      return
+    }
     case 'counters':
       post({ type: 'counters', counters: counters() })
       return
