@@ -19,9 +19,9 @@ export interface ApplyOptions {
   /** Monotonic milliseconds, for the per-op duration (injected; default performance.now). */
   now?: () => number
   /**
-   * How many commands may be in flight at once (default 1: send, await the ACK, send the next). The kernel
-   * handles a socket's messages in order, so a window keeps the order and saves the round-trip waits; an op
-   * whose service could not be added is then reported 'skipped' even if it was already sent.
+   * How many commands go out at once (default 1: send, await the ACK, send the next): with a batching client
+   * one datagram. The kernel handles a socket's messages in order, so a window keeps the order and saves the
+   * round trips; an op whose service could not be added is then reported 'skipped' even if it was already sent.
    */
   window?: number
 }
@@ -30,7 +30,8 @@ export interface ApplyOptions {
 export type IpvsOps = Pick<
   IpvsClient,
   'addService' | 'editService' | 'delService' | 'addDest' | 'editDest' | 'delDest' | 'listServices' | 'listDests'
->
+> &
+  Partial<Pick<IpvsClient, 'batch'>>
 
 function run(c: IpvsOps, op: Op): Promise<void> {
   switch (op.op) {
@@ -60,7 +61,6 @@ export async function applyOps(c: IpvsOps, ops: readonly Op[], opts: ApplyOption
   const window = Math.max(1, Math.floor(opts.window ?? 1))
   const failedAdds = new Set<string>()
   const out: OpResult[] = []
-  const inFlight: Promise<OpResult>[] = []
   const settle = (r: OpResult) => {
     // a command sent before its service's NEW_SERVICE failed is a consequence (ESRCH), not a failure of its own
     const final =
@@ -68,25 +68,25 @@ export async function applyOps(c: IpvsOps, ops: readonly Op[], opts: ApplyOption
     out.push(final)
     opts.onResult?.(final)
   }
-  for (const op of ops) {
-    if (op.op !== 'add-service' && failedAdds.has(keyOf(op))) {
-      inFlight.push(Promise.resolve({ op, status: 'skipped', ms: 0 }))
-    } else {
-      const t0 = now()
-      inFlight.push(
-        run(c, op).then(
-          (): OpResult => ({ op, status: 'ok', ms: now() - t0 }),
-          (e: unknown): OpResult => {
-            if (!isLvsdError(e)) throw e
-            if (op.op === 'add-service') failedAdds.add(keyOf(op))
-            return { op, status: 'failed', error: e, ms: now() - t0 }
-          },
-        ),
-      )
-    }
-    if (inFlight.length >= window) settle(await (inFlight.shift() as Promise<OpResult>))
+  const start = (op: Op): Promise<OpResult> | OpResult => {
+    if (op.op !== 'add-service' && failedAdds.has(keyOf(op))) return { op, status: 'skipped', ms: 0 }
+    const t0 = now()
+    return run(c, op).then(
+      (): OpResult => ({ op, status: 'ok', ms: now() - t0 }),
+      (e: unknown): OpResult => {
+        if (!isLvsdError(e)) throw e
+        if (op.op === 'add-service') failedAdds.add(keyOf(op))
+        return { op, status: 'failed', error: e, ms: now() - t0 }
+      },
+    )
   }
-  while (inFlight.length > 0) settle(await (inFlight.shift() as Promise<OpResult>))
+  // a window's commands go out together (one datagram when the client batches) and are settled in order
+  for (let i = 0; i < ops.length; i += window) {
+    const chunk = ops.slice(i, i + window)
+    const issue = () => chunk.map(start)
+    const started = c.batch ? c.batch(issue) : issue()
+    for (const r of await Promise.all(started)) settle(r)
+  }
   return out
 }
 

@@ -118,6 +118,14 @@ export class IpvsClient {
     }
   }
 
+  /**
+   * Runs f, sending the commands it issues together (up to the netlink client's batchLimit per datagram)
+   * when it returns; each still gets its own answer. Dumps should not be issued inside (one at a time).
+   */
+  batch<T>(f: () => T): T {
+    return this.nl.batch(f)
+  }
+
   /** Closes the netlink socket; outstanding requests fail with LVSD_NL_CLOSED. */
   close(): void {
     this.nl.close()

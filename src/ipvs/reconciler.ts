@@ -92,7 +92,9 @@ function countingOps(c: IpvsOps, count: () => void): IpvsOps {
       count()
       return f(...a)
     }
+  const batch = c.batch?.bind(c)
   return {
+    ...(batch ? { batch } : {}),
     addService: counted((s) => c.addService(s)),
     editService: counted((s) => c.editService(s)),
     delService: counted((k) => c.delService(k)),

@@ -11,6 +11,7 @@ import {
   type ExtAck,
   encode,
   NLM_F_ACK,
+  NLM_F_ACK_TLVS,
   NLM_F_DUMP_INTR,
   NLM_F_REQUEST,
   NLMSG_DONE,
@@ -28,6 +29,12 @@ export interface NetlinkTransport {
   readonly portId: number
   /** Sends one datagram to the kernel; throws on failure. */
   send(datagram: Buffer): void
+  /**
+   * Delivers, now, every datagram already queued on the socket (through start's onDatagram). The kernel
+   * handles a request inside sendmsg, so its answers are usually queued when send returns: reading them
+   * at once saves an event-loop wakeup and a timer per request. Optional (the fake kernel answers later).
+   */
+  drain?(): void
   /**
    * Starts delivery; `truncated` means the datagram did not fit the receive buffer. `stopped` on an
    * error means the transport delivers nothing more (the socket must be replaced).
@@ -51,6 +58,11 @@ const realTimers: Timers = {
 export interface ClientOptions {
   /** Default per-request timeout (ms). */
   timeoutMs?: number
+  /**
+   * Most requests batch() puts in one datagram (default 64). Every request is ACKed by its own message, and
+   * the kernel drops answers that overflow the receive buffer (ENOBUFS): a datagram's answers must fit.
+   */
+  batchLimit?: number
   /** Injected clock for tests (no sleeps in the unit tier). */
   timers?: Timers
 }
@@ -70,7 +82,21 @@ interface Pending {
   parts: NlMessage[]
   resolve: (msgs: NlMessage[]) => void
   reject: (err: unknown) => void
+  deadline: Deadline
+}
+
+/** One timeout timer for the requests of one datagram, armed only if some are unanswered after the send. */
+interface Deadline {
   timer: unknown
+  /** Requests of the datagram still pending. */
+  left: number
+  timeoutMs: number
+  seqs: number[]
+}
+
+interface Queued {
+  seq: number
+  bytes: Buffer
 }
 
 export class NetlinkClient {
@@ -83,8 +109,16 @@ export class NetlinkClient {
   private readonly errorListeners = new Set<(err: unknown) => void>()
   private readonly timers: Timers
   private readonly timeoutMs: number
+  private readonly batchLimit: number
+  /** Requests held by batch() until it ends. */
+  private corked = 0
+  private queue: Queued[] = []
+  private queuedTimeoutMs = 0
+  private draining = false
   /** Replies for requests that already timed out (counted, then dropped). */
   staleReplies = 0
+  /** Datagrams sent (a batch of requests is one datagram). */
+  datagramsSent = 0
 
   constructor(
     private readonly transport: NetlinkTransport,
@@ -92,6 +126,7 @@ export class NetlinkClient {
   ) {
     this.timers = opts.timers ?? realTimers
     this.timeoutMs = opts.timeoutMs ?? 5000
+    this.batchLimit = Math.max(1, Math.floor(opts.batchLimit ?? 64))
     transport.start(
       (d, truncated) => this.onDatagram(d, truncated),
       (e, stopped) => this.onSocketError(e, stopped),
@@ -111,27 +146,105 @@ export class NetlinkClient {
       )
     }
     const seq = this.nextSeq()
-    return new Promise<NlMessage[]>((resolve, reject) => {
-      const timeoutMs = opts.timeoutMs ?? this.timeoutMs
-      const timer = this.timers.set(() => {
-        if (!this.pending.delete(seq)) return
-        reject(new LvsdError('LVSD_NL_TIMEOUT', `${op}: no answer within ${timeoutMs} ms`, { op, seq, timeoutMs }))
-      }, timeoutMs)
-      this.pending.set(seq, { op, type: req.type, parts: [], resolve, reject, timer })
-      const msg: NlMessage = {
-        type: req.type,
-        flags: req.flags | NLM_F_REQUEST | NLM_F_ACK,
-        seq,
-        pid: 0,
-        payload: req.payload,
-      }
-      try {
-        this.transport.send(encode(msg))
-      } catch (e) {
-        this.settle(seq)
-        reject(e)
-      }
+    const timeoutMs = opts.timeoutMs ?? this.timeoutMs
+    const bytes = encode({
+      type: req.type,
+      flags: req.flags | NLM_F_REQUEST | NLM_F_ACK,
+      seq,
+      pid: 0,
+      payload: req.payload,
     })
+    const deadline: Deadline = { timer: undefined, left: 1, timeoutMs, seqs: [seq] }
+    const p = new Promise<NlMessage[]>((resolve, reject) => {
+      this.pending.set(seq, { op, type: req.type, parts: [], resolve, reject, deadline })
+    })
+    if (this.corked > 0) {
+      this.queue.push({ seq, bytes })
+      this.queuedTimeoutMs = Math.max(this.queuedTimeoutMs, timeoutMs)
+      if (this.queue.length >= this.batchLimit) this.flush()
+    } else this.sendNow(bytes, deadline)
+    return p
+  }
+
+  /**
+   * Runs f and sends the requests it makes as few datagrams (up to batchLimit requests each) when it
+   * returns: the kernel handles every message of a datagram in order and answers each, so this keeps the
+   * order and saves a sendmsg per request. Nested calls send when the outermost ends.
+   */
+  batch<T>(f: () => T): T {
+    this.corked++
+    try {
+      return f()
+    } finally {
+      this.corked--
+      if (this.corked === 0) this.flush()
+    }
+  }
+
+  private flush(): void {
+    const q = this.queue
+    if (q.length === 0) return
+    this.queue = []
+    const timeoutMs = this.queuedTimeoutMs
+    this.queuedTimeoutMs = 0
+    const deadline: Deadline = { timer: undefined, left: 0, timeoutMs, seqs: [] }
+    const parts: Buffer[] = []
+    for (const x of q) {
+      const p = this.pending.get(x.seq)
+      if (!p) continue // closed meanwhile
+      p.deadline = deadline
+      deadline.left++
+      deadline.seqs.push(x.seq)
+      parts.push(x.bytes)
+    }
+    if (parts.length > 0) this.sendNow(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts), deadline)
+  }
+
+  /** Sends one datagram, reads what is already answered, and arms the timer only for what is not. */
+  private sendNow(datagram: Buffer, deadline: Deadline): void {
+    if (this.closed || this.stopped) {
+      this.failDeadline(deadline, (p, seq) => closedError(p, seq, this.stopped))
+      return
+    }
+    try {
+      this.transport.send(datagram)
+      this.datagramsSent++
+    } catch (e) {
+      this.failDeadline(deadline, () => e)
+      return
+    }
+    if (this.transport.drain && !this.draining) {
+      this.draining = true
+      try {
+        this.transport.drain()
+      } finally {
+        this.draining = false
+      }
+    }
+    if (deadline.left > 0 && this.pending.size > 0) {
+      deadline.timer = this.timers.set(() => {
+        deadline.timer = undefined
+        this.failDeadline(
+          deadline,
+          (p, seq) =>
+            new LvsdError('LVSD_NL_TIMEOUT', `${p.op}: no answer within ${deadline.timeoutMs} ms`, {
+              op: p.op,
+              seq,
+              timeoutMs: deadline.timeoutMs,
+            }),
+        )
+      }, deadline.timeoutMs)
+    }
+  }
+
+  /** Rejects the requests of a datagram that are still pending. */
+  private failDeadline(deadline: Deadline, make: (p: Pending, seq: number) => unknown): void {
+    for (const seq of deadline.seqs) {
+      const p = this.pending.get(seq)
+      if (!p || p.deadline !== deadline) continue
+      this.settle(seq)
+      p.reject(make(p, seq))
+    }
   }
 
   /** Joins a multicast group; its messages reach onNotification listeners. */
@@ -187,7 +300,12 @@ export class NetlinkClient {
     const p = this.pending.get(seq)
     if (!p) return undefined
     this.pending.delete(seq)
-    this.timers.clear(p.timer)
+    const d = p.deadline
+    d.left--
+    if (d.left <= 0 && d.timer !== undefined) {
+      this.timers.clear(d.timer)
+      d.timer = undefined
+    }
     return p
   }
 
@@ -226,6 +344,12 @@ export class NetlinkClient {
       case NLMSG_NOOP:
         return
       case NLMSG_ERROR: {
+        // the common answer, a plain ACK (error 0, no TLVs), needs no decoding beyond the errno
+        if (m.payload.length >= 4 && m.payload.readInt32LE(0) === 0 && !(m.flags & NLM_F_ACK_TLVS)) {
+          this.settle(m.seq)
+          p.resolve(p.parts)
+          return
+        }
         const e = decodeError(m)
         this.settle(m.seq)
         if (e.error === 0) p.resolve(p.parts)
@@ -280,6 +404,10 @@ export class NetlinkClient {
     )
     for (const fn of this.resyncListeners) fn(why)
   }
+}
+
+function closedError(p: Pending, seq: number, stopped: boolean): LvsdError {
+  return new LvsdError('LVSD_NL_CLOSED', `${p.op}: netlink socket is closed`, { op: p.op, seq, stopped })
 }
 
 /** LVSD_NL_KERNEL with what the kernel said: errno, its name and the extended ACK. */

@@ -49,6 +49,7 @@ export function openTransport(protocol: number, opts: OpenOptions = {}): Netlink
       throw new LvsdError('LVSD_NL_PROTOCOL', 'getsockname gave no sockaddr_nl', { len: name.length })
     const portId = name.readUInt32LE(4)
     if (opts.ref === false) sock.unref()
+    let deliver: ((data: Buffer, truncated: boolean) => void) | undefined
     return {
       portId,
       send(datagram) {
@@ -56,7 +57,22 @@ export function openTransport(protocol: number, opts: OpenOptions = {}): Netlink
           throw new LvsdError('LVSD_SYS_CALL', 'netlink send queue full', { syscall: 'sendto', code: 'EAGAIN' })
         }
       },
+      drain() {
+        // errors are left for the poller, which reports them through onError like any other
+        for (;;) {
+          if (!deliver || sock.closed) return
+          let r: ReturnType<typeof sock.receive>
+          try {
+            r = sock.receive()
+          } catch {
+            return
+          }
+          if (!r) return
+          deliver(r.data, (r.flags & MSG_TRUNC) !== 0)
+        }
+      },
       start(onDatagram, onError) {
+        deliver = onDatagram
         sock.onReceive(
           (r) => onDatagram(r.data, (r.flags & MSG_TRUNC) !== 0),
           (e) => {

@@ -104,9 +104,15 @@ export function decode(buf: Buffer, off = 0): { value: NlMessage; bytes: number 
       available: buf.length - off,
     })
   }
-  const { len: _len, ...hdr } = h
+  // explicit fields, not a rest/spread copy: those make slow dictionary-mode objects, once per message
   return {
-    value: { ...hdr, payload: buf.subarray(off + NLMSG_HDRLEN, off + h.len) },
+    value: {
+      type: h.type,
+      flags: h.flags,
+      seq: h.seq,
+      pid: h.pid,
+      payload: buf.subarray(off + NLMSG_HDRLEN, off + h.len),
+    },
     bytes: Math.min(align4(h.len), buf.length - off),
   }
 }

@@ -1,0 +1,140 @@
+// The netlink client's batching and synchronous reads: batch() puts requests in one datagram (up to
+// batchLimit), each still answered on its own; answers the kernel queued during sendmsg are read at once,
+// with no timer armed; a datagram's unanswered requests share one timer; a failed send fails its batch.
+import test from 'ava'
+import type { LvsdError } from '../../src/errors.js'
+import { NetlinkClient, type NetlinkTransport } from '../../src/net/netlink-socket.js'
+import { decodeAll, encodeAll, type NlMessage } from '../../src/net/nlmsg.js'
+import { ack, errno, fakeClient, manualTimers } from '../helpers/fake-kernel.js'
+
+const NEW = 20
+const body = (s: string) => Buffer.from(s)
+const req = (s: string) => ({ type: NEW, flags: 0, payload: body(s) })
+
+/**
+ * A kernel that answers inside send, like the real one (netlink_unicast_kernel runs the handler in the
+ * sender's sendmsg): answers are queued on the "socket" and only drain() (or the poller, here: poll()) reads them.
+ */
+class SyncKernel implements NetlinkTransport {
+  readonly portId = 4242
+  datagrams: NlMessage[][] = []
+  queued: Buffer[] = []
+  drains = 0
+  private onDatagram: ((d: Buffer, truncated: boolean) => void) | undefined
+  constructor(private readonly fn: (m: NlMessage) => NlMessage[]) {}
+  send(datagram: Buffer): void {
+    const msgs = decodeAll(datagram)
+    this.datagrams.push(msgs)
+    // one answer per datagram read, as the kernel queues one skb per ACK
+    for (const m of msgs) for (const r of this.fn(m)) this.queued.push(encodeAll([r]))
+  }
+  drain(): void {
+    this.drains++
+    for (let d = this.queued.shift(); d; d = this.queued.shift()) this.onDatagram?.(d, false)
+  }
+  start(onDatagram: (d: Buffer, truncated: boolean) => void): void {
+    this.onDatagram = onDatagram
+  }
+  addMembership(): void {}
+  close(): void {}
+}
+
+test('batch() sends its requests as one datagram and each gets its own answer, in order', async (t) => {
+  const { kernel, client } = fakeClient((m) => [m.payload.toString() === 'b' ? errno(m, 'EEXIST') : ack(m)])
+  let sentInside = -1
+  const ps = client.batch(() => {
+    const x = ['a', 'b', 'c'].map((s) =>
+      client.request(req(s)).then(
+        () => 'ok',
+        (e: LvsdError) => e.details.code,
+      ),
+    )
+    sentInside = kernel.sent.length
+    return x
+  })
+  t.is(sentInside, 0, 'nothing leaves before the batch ends')
+  t.deepEqual(await Promise.all(ps), ['ok', 'EEXIST', 'ok'])
+  t.is(client.datagramsSent, 1)
+  t.deepEqual(
+    kernel.sent.map((m) => m.seq),
+    [1, 2, 3],
+  )
+})
+
+test('a batch longer than batchLimit goes out in datagrams of batchLimit requests', async (t) => {
+  const kernel = new SyncKernel((m) => [ack(m)])
+  const client = new NetlinkClient(kernel, { batchLimit: 4 })
+  const ps = client.batch(() => Array.from({ length: 10 }, (_, i) => client.request(req(String(i)))))
+  await Promise.all(ps)
+  t.deepEqual(
+    kernel.datagrams.map((d) => d.length),
+    [4, 4, 2],
+  )
+  t.is(kernel.queued.length, 0, 'each datagram’s answers were read before the next was sent')
+})
+
+test('answers queued during sendmsg are read at once: the request settles without a timer or a wakeup', async (t) => {
+  const clock = manualTimers()
+  const kernel = new SyncKernel((m) => [ack(m)])
+  const client = new NetlinkClient(kernel, { timers: clock.timers })
+  const p = client.request(req('x'))
+  t.is(client.outstanding, 0)
+  t.is(clock.armed, 0)
+  t.is(kernel.drains, 1)
+  t.deepEqual(await p, [])
+  const ps = client.batch(() => [client.request(req('y')), client.request(req('z'))])
+  t.is(clock.armed, 0)
+  t.is(kernel.drains, 2)
+  t.deepEqual(await Promise.all(ps), [[], []])
+})
+
+test('the unanswered requests of one datagram share one timer; it disarms when the last is answered', async (t) => {
+  const clock = manualTimers()
+  const { kernel, client } = fakeClient(() => [], { timers: clock.timers, timeoutMs: 100 })
+  const ps = client.batch(() => [client.request(req('a')), client.request(req('b')), client.request(req('c'))])
+  t.is(clock.armed, 1)
+  const [a, b] = kernel.sent as [NlMessage, NlMessage, NlMessage]
+  kernel.deliver(ack(a))
+  kernel.deliver(ack(b))
+  t.is(clock.armed, 1, 'one request is still unanswered')
+  clock.fireAll()
+  const r = await Promise.allSettled(ps)
+  t.deepEqual(
+    r.map((x) => (x.status === 'fulfilled' ? 'ok' : (x.reason as LvsdError).code)),
+    ['ok', 'ok', 'LVSD_NL_TIMEOUT'],
+  )
+  const q = client.batch(() => [client.request(req('d')), client.request(req('e'))])
+  t.is(clock.armed, 1)
+  for (const m of kernel.sent.slice(3)) kernel.deliver(ack(m))
+  await Promise.all(q)
+  t.is(clock.armed, 0)
+})
+
+test('a send that fails rejects every request of its datagram', async (t) => {
+  const { kernel, client } = fakeClient((m) => [ack(m)])
+  kernel.send = () => {
+    throw Object.assign(new Error('EMSGSIZE'), { code: 'EMSGSIZE' })
+  }
+  const ps = client.batch(() => [client.request(req('a')), client.request(req('b'))])
+  const r = await Promise.allSettled(ps)
+  t.deepEqual(
+    r.map((x) => x.status === 'rejected' && (x.reason as { code: string }).code),
+    ['EMSGSIZE', 'EMSGSIZE'],
+  )
+  t.is(client.outstanding, 0)
+})
+
+test('close() inside a batch rejects its queued requests with LVSD_NL_CLOSED and sends nothing', async (t) => {
+  const { kernel, client } = fakeClient((m) => [ack(m)])
+  const ps = client.batch(() => {
+    const x = [client.request(req('a')), client.request(req('b'))]
+    client.close()
+    return x
+  })
+  const r = await Promise.allSettled(ps)
+  t.deepEqual(
+    r.map((x) => x.status === 'rejected' && (x.reason as LvsdError).code),
+    ['LVSD_NL_CLOSED', 'LVSD_NL_CLOSED'],
+  )
+  t.is(kernel.sent.length, 0)
+})
