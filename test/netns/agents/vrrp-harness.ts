@@ -43,19 +43,18 @@ export class Director {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
   private waiters: Array<() => void> = []
 
+  /** `argv`: a node script and its arguments to run instead of `lvsd run -c config`. */
   constructor(
     lab: Lab,
     readonly node: string,
     config: string,
+    argv?: string[],
   ) {
-    this.proc = lab.spawn(node, process.execPath, [
-      join(repoRoot, 'bin/lvsd.js'),
-      'run',
-      '-c',
-      config,
-      '--log-format',
-      'json',
-    ])
+    this.proc = lab.spawn(
+      node,
+      process.execPath,
+      argv ?? [join(repoRoot, 'bin/lvsd.js'), 'run', '-c', config, '--log-format', 'json'],
+    )
     for (const stream of [this.proc.stdout, this.proc.stderr]) {
       if (!stream) continue
       createInterface({ input: stream }).on('line', (l) => {
