@@ -1,0 +1,63 @@
+// What the demo records, as plain JSON-able data: raw events from the client, the daemons' logs and
+// the capture, and the structured result a test asserts on. Times are wall-clock ms (Date.now()).
+
+export type ClientEvent =
+  | { k: 'probe'; seq: number; t: number; ms: number; server: string | null; err: string | null }
+  | { k: 'long'; ev: 'established'; t: number; port: number }
+  | { k: 'long'; ev: 'reply'; t: number; server: string }
+  | { k: 'long'; ev: 'error'; t: number; err: string }
+  | { k: 'long'; ev: 'closed'; t: number }
+
+/** A VRRP state change logged by one lvsd. */
+export interface Transition {
+  t: number
+  node: string
+  instance: string
+  from: string
+  to: string
+  why: string
+}
+
+/** A frame seen on the client's eth0: a VRRP advert or a gratuitous ARP. */
+export interface Frame {
+  t: number
+  kind: 'advert' | 'garp'
+  srcMac: string
+  /** The node that owns srcMac, when it is one of ours. */
+  from: string | null
+  /** Adverts only. */
+  priority: number | null
+}
+
+export interface DemoResult {
+  ok: boolean
+  /** Where the scenario ran: natively on the host, or inside the qemu VM (real IPVS). */
+  where: 'host' | 'vm'
+  kernel: string
+  /** Who programmed IPVS: lvsd from virtual_services, or the demo with ipvsadm (lvsd VRRP-only). */
+  ipvsBy: 'lvsd' | 'ipvsadm'
+  /** Who ran the sync daemons: lvsd following ipvs.sync, or the demo with ipvsadm. */
+  syncBy: 'lvsd' | 'ipvsadm'
+  /** Why the scenario stopped short (null when it ran to the end). */
+  failure: string | null
+  startedAt: number
+  probeIntervalMs: number
+  transitions: Transition[]
+  frames: Frame[]
+  probes: Extract<ClientEvent, { k: 'probe' }>[]
+  long: Exclude<ClientEvent, { k: 'probe' }>[]
+  /** The initial master and when the others settled (BACKUP), both real servers answering. */
+  settledAt: number | null
+  master: string | null
+  backup: string | null
+  /** When the backup listed the long connection through the sync daemon. */
+  longSyncedAt: number | null
+  longPort: number | null
+  kill: { t: number; node: string; how: string } | null
+  /** The client's neighbour entry for the VIP at the end. */
+  vipNeighbour: { mac: string | null; node: string | null; state: string | null }
+  /** `ipvsadm -Ln` / `lvsctl status` style listings taken while settled, per director. */
+  listings: Record<string, string>
+  /** Daemon stderr tails, for diagnosis when something failed. */
+  logs: Record<string, string>
+}

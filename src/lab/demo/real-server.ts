@@ -1,0 +1,21 @@
+// A demo real server: `node real-server.js NAME` listens on :80 (all addresses, the VIP on lo
+// included, which DR needs). A GET gets an HTTP answer whose body is NAME; any other line on the
+// connection gets "NAME\n" back, which keeps the client's long-lived connection talking.
+import { createServer } from 'node:net'
+import { VIP_PORT } from './plan.js'
+
+const name = process.argv[2] ?? 'unnamed'
+
+const server = createServer((s) => {
+  s.on('error', () => {})
+  s.on('data', (d) => {
+    if (d.toString('latin1').startsWith('GET ')) {
+      const body = `${name}\n`
+      s.end(
+        `HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+      )
+    } else s.write(`${name}\n`)
+  })
+})
+server.listen(VIP_PORT, '0.0.0.0', () => process.stdout.write(`listening ${name}\n`))
+process.on('SIGTERM', () => process.exit(0))

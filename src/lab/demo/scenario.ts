@@ -1,0 +1,255 @@
+// The demo scenario on this machine's kernel (the host's, or the VM guest's): build the topology,
+// start the real servers, the capture, two lvsd and the client; let it settle; freeze the master
+// and cut its link; watch the backup take over; tear everything down. Returns what it recorded.
+import { type ChildProcess, spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { Capture } from './capture.js'
+import { DemoConfigs } from './configs.js'
+import { Director } from './directors.js'
+import type { ClientEvent, DemoResult } from './events.js'
+import { listsConnection, listsVipService, programSeedTable, startSyncDaemon, syncRoles } from './ipvs-by-hand.js'
+import { ADVERT_MS, DIRECTORS, NODES, nodeByMac, REAL_SERVERS, VIP } from './plan.js'
+import { DemoTopology } from './topology.js'
+
+export interface ScenarioOptions {
+  repoRoot: string
+  where: DemoResult['where']
+  /** New connection every … ms (native ~20, TCG ~50: each probe costs the guest's emulated CPU). */
+  probeIntervalMs: number
+  /** A probe not answered within this fails; under 1 s so a retransmitted SYN never counts. */
+  probeTimeoutMs: number
+  /** Bound on each settling step (daemons up, election, traffic, sync), wall clock. */
+  stepTimeoutMs: number
+  /** After the kill: wait at most this long for takeover, a served probe and the long connection. */
+  takeoverTimeoutMs: number
+  /** How long lvsd gets to program IPVS / start the sync daemons before ipvsadm does it. */
+  ipvsGraceMs: number
+  /** False only for `--here` on a kernel without IPVS: election, GARP and takeover, no traffic. */
+  ipvs: boolean
+  progress?: (line: string) => void
+}
+
+class StepTimeout extends Error {
+  override readonly name = 'StepTimeout'
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+async function until(what: string, ms: number, cond: () => boolean): Promise<void> {
+  const end = Date.now() + ms
+  while (!cond()) {
+    if (Date.now() > end) throw new StepTimeout(`gave up after ${Math.round(ms / 1000)} s waiting for ${what}`)
+    await sleep(50)
+  }
+}
+
+/** Tears the lab down if the process is interrupted (Ctrl-C, SIGTERM) while the scenario runs. */
+function guardSignals(cleanup: () => void): () => void {
+  const onSignal = (sig: NodeJS.Signals) => {
+    cleanup()
+    process.stderr.write(`demo: ${sig}: namespaces removed\n`)
+    process.exit(sig === 'SIGINT' ? 130 : 143)
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  process.on('exit', cleanup)
+  return () => {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    process.off('exit', cleanup)
+  }
+}
+
+function kernelRelease(): string {
+  return readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()
+}
+
+export async function runScenario(o: ScenarioOptions): Promise<DemoResult> {
+  const startedAt = Date.now()
+  const say = (msg: string) => o.progress?.(`[${((Date.now() - startedAt) / 1000).toFixed(1).padStart(5)}s] ${msg}`)
+  const lab = new DemoTopology()
+  const configs = new DemoConfigs(
+    o.repoRoot,
+    DIRECTORS.map((d) => ({ node: d.name, config: d.config as string })),
+    !o.ipvs,
+  )
+  const cleanup = () => {
+    lab.dispose()
+    configs.dispose()
+  }
+  const unguard = guardSignals(cleanup)
+  const r: DemoResult = {
+    ok: false,
+    where: o.where,
+    kernel: kernelRelease(),
+    ipvsBy: 'lvsd',
+    syncBy: 'lvsd',
+    failure: null,
+    startedAt,
+    probeIntervalMs: o.probeIntervalMs,
+    transitions: [],
+    frames: [],
+    probes: [],
+    long: [],
+    settledAt: null,
+    master: null,
+    backup: null,
+    longSyncedAt: null,
+    longPort: null,
+    kill: null,
+    vipNeighbour: { mac: null, node: null, state: null },
+    listings: {},
+    logs: {},
+  }
+  const directors: Director[] = []
+  let capture: Capture | undefined
+  let client: ChildProcess | undefined
+  const clientEvents: ClientEvent[] = []
+  const step = o.stepTimeoutMs
+  try {
+    lab.build(NODES)
+    say(`namespaces ${lab.prefix}{sw,${NODES.map((n) => n.name).join(',')}} built; bridge br0 in ${lab.ns('sw')}`)
+    const cap = Capture.start(lab, 'client', VIP)
+    capture = cap
+    const servers = REAL_SERVERS.map((rs) => {
+      const p = lab.spawn(rs.name, process.execPath, [join(o.repoRoot, 'dist/src/lab/demo/real-server.js'), rs.name])
+      let up = false
+      p.stdout?.on('data', () => {
+        up = true
+      })
+      return () => up
+    })
+    await until('tcpdump in the client namespace', step, () => cap.listening)
+    await until('the real servers to listen', step, () => servers.every((up) => up()))
+    say('real servers web01, web02 listening on :80 (VIP on lo, arp_ignore=1, arp_announce=2); capture armed')
+
+    for (const d of DIRECTORS) directors.push(Director.start(lab, o.repoRoot, d.name, configs.of(d.name).path))
+    await until('both lvsd to start', step, () => directors.every((d) => d.started || d.exited))
+    const dead = directors.find((d) => d.exited)
+    if (dead) {
+      const last = dead.log.trimEnd().split('\n').slice(-2).join('\n')
+      throw new Error(`lvsd on ${dead.node} exited at start (status ${dead.proc.exitCode}):\n${last}`)
+    }
+    say('lvsd running on lb01 (priority 150) and lb02 (priority 100)')
+
+    const netnsText = (node: string, file: string) =>
+      spawnSync('ip', ['netns', 'exec', lab.ns(node), 'cat', file], { encoding: 'utf8' }).stdout ?? ''
+    if (o.ipvs) {
+      // lvsd programs both directors' tables at start (as keepalived does); a daemon that says it
+      // is VRRP-only gets the seed's table from ipvsadm instead (TEMPORARY, issue #6 item 1)
+      const hasTable = () => DIRECTORS.every((d) => listsVipService(netnsText(d.name, '/proc/net/ip_vs')))
+      const vrrpOnly = directors.some((d) => d.vrrpOnly)
+      if (!vrrpOnly) await until('lvsd to program IPVS', o.ipvsGraceMs, hasTable).catch(() => {})
+      if (!hasTable()) {
+        for (const d of DIRECTORS) programSeedTable(lab, d.name)
+        r.ipvsBy = 'ipvsadm'
+        say(
+          `IPVS table programmed with ipvsadm (the seed's commands): ${vrrpOnly ? 'lvsd is VRRP-only' : 'lvsd did not'}`,
+        )
+      } else say('IPVS table programmed by lvsd on both directors')
+    }
+
+    await until('the election (one MASTER, the other BACKUP)', step + 3 * ADVERT_MS, () => {
+      const states = directors.map((d) => d.state)
+      return states.filter((s) => s === 'MASTER').length === 1 && states.filter((s) => s === 'BACKUP').length === 1
+    })
+    const master = directors.find((d) => d.state === 'MASTER') as Director
+    const backup = directors.find((d) => d.state === 'BACKUP') as Director
+    r.master = master.node
+    r.backup = backup.node
+    say(`elected: ${master.node} MASTER, ${backup.node} BACKUP`)
+
+    if (o.ipvs) {
+      const roles = (node: string) => syncRoles(lab.exec(node, 'ipvsadm', ['-Ln', '--daemon']))
+      const following = () => roles(master.node).includes('master') && roles(backup.node).includes('backup')
+      await until('lvsd to start the sync daemons', r.ipvsBy === 'lvsd' ? o.ipvsGraceMs : 0, following).catch(() => {})
+      if (!following()) {
+        if (roles(master.node).length === 0) startSyncDaemon(lab, master.node, 'master')
+        if (roles(backup.node).length === 0) startSyncDaemon(lab, backup.node, 'backup')
+        r.syncBy = 'ipvsadm'
+        say('sync daemons started with ipvsadm (master on the VRRP master, backup on the backup)')
+      } else say(`sync daemons run by lvsd: master on ${master.node}, backup on ${backup.node}`)
+    }
+
+    const c = lab.spawn('client', process.execPath, [
+      join(o.repoRoot, 'dist/src/lab/demo/client.js'),
+      String(o.probeIntervalMs),
+      String(o.probeTimeoutMs),
+    ])
+    client = c
+    createInterface({ input: c.stdout! }).on('line', (l) => {
+      try {
+        clientEvents.push(JSON.parse(l) as ClientEvent)
+      } catch {}
+    })
+    const answeredBy = () => new Set(clientEvents.flatMap((e) => (e.k === 'probe' && e.server ? [e.server] : [])))
+    const longPort = () => clientEvents.find((e) => e.k === 'long' && e.ev === 'established')
+    if (o.ipvs) {
+      await until('both real servers to answer through the VIP', step, () => answeredBy().size >= REAL_SERVERS.length)
+      say(`client: new connection every ${o.probeIntervalMs} ms; answered by ${[...answeredBy()].sort().join(', ')}`)
+      await until('the long-lived connection', step, () => longPort() !== undefined)
+      const port = (longPort() as { port: number }).port
+      r.longPort = port
+      say(`long-lived connection from 10.0.0.100:${port} established; waiting for ${backup.node} to list it`)
+      await until(`${backup.node} to list the long connection (sync daemon)`, step, () => {
+        return listsConnection(netnsText(backup.node, '/proc/net/ip_vs_conn'), '10.0.0.100', port)
+      })
+      r.longSyncedAt = Date.now()
+      say(`${backup.node} lists the long connection ESTABLISHED (sync daemon)`)
+      for (const d of DIRECTORS) r.listings[d.name] = lab.exec(d.name, 'ipvsadm', ['-Ln'])
+    }
+    r.settledAt = Date.now()
+    // steady traffic for the "before" picture, then a kill at a random phase of the advert cycle
+    await sleep(2000 + Math.random() * ADVERT_MS)
+
+    master.freeze()
+    const killT = Date.now()
+    lab.exec('sw', 'ip', ['link', 'set', lab.port(master.node), 'down'])
+    r.kill = { t: killT, node: master.node, how: 'SIGSTOP + link cut' }
+    say(`${master.node} frozen (SIGSTOP) and its link cut`)
+
+    const servedAfter = () => clientEvents.some((e) => e.k === 'probe' && e.t > killT && e.server !== null)
+    const longAfter = () => clientEvents.some((e) => e.k === 'long' && e.t > killT && e.ev !== 'established')
+    const took = () => backup.transitions.some((t) => t.t >= killT && t.to === 'MASTER')
+    await until(`${backup.node} to take over`, o.takeoverTimeoutMs, took)
+    say(`${backup.node} MASTER`)
+    if (o.ipvs) {
+      await until('an answer after the takeover', o.takeoverTimeoutMs, servedAfter)
+      // TCP backoff puts the long connection's retransmits ~3.0 s or ~6.2 s after the freeze
+      await until('the long connection to speak after the takeover', o.takeoverTimeoutMs, longAfter)
+    }
+    await sleep(2000) // the "after" picture
+    say('stopping the client')
+  } catch (e) {
+    r.failure = e instanceof Error ? e.message : String(e)
+    say(`failed: ${r.failure}`)
+  } finally {
+    client?.kill('SIGTERM')
+    await sleep(200)
+    try {
+      const neigh = lab.exec('client', 'ip', ['neigh', 'show', VIP, 'dev', 'eth0']).trim()
+      const mac = /lladdr (\S+)/.exec(neigh)?.[1] ?? null
+      r.vipNeighbour = {
+        mac,
+        node: mac ? (nodeByMac(mac)?.name ?? null) : null,
+        state: neigh.split(' ').at(-1) ?? null,
+      }
+    } catch {}
+    for (const d of directors) {
+      r.transitions.push(...d.transitions)
+      r.logs[d.node] = d.log
+    }
+    r.transitions.sort((a, b) => a.t - b.t)
+    r.frames = capture?.frames ?? []
+    if (capture && !capture.listening) r.logs.tcpdump = capture.diagnostics
+    r.probes = clientEvents.filter((e) => e.k === 'probe')
+    r.long = clientEvents.filter((e) => e.k === 'long')
+    cleanup()
+    unguard()
+  }
+  r.ok = r.failure === null
+  say(r.ok ? 'done; namespaces removed' : 'namespaces removed')
+  return r
+}

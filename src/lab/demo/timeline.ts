@@ -1,0 +1,131 @@
+// The demo's readable output: a timeline of what happened (relative to the start) and a summary.
+// Pure: a recorded result in, text out.
+import { type DemoSummary, summarize } from './analysis.js'
+import type { DemoResult, Frame } from './events.js'
+import { nodeNamed, VIP } from './plan.js'
+
+const secs = (ms: number) => `${(ms / 1000).toFixed(3)} s`
+const rel = (r: DemoResult, t: number) => `+${((t - r.startedAt) / 1000).toFixed(3)}s`.padStart(9)
+const tally = (a: Record<string, number>) =>
+  Object.entries(a)
+    .sort()
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ') || 'none'
+
+/** Consecutive GARPs from one sender less than 1.5 s apart form one burst. */
+export function garpBursts(frames: Frame[]): { t: number; from: string; mac: string; count: number }[] {
+  const out: { t: number; from: string; mac: string; count: number; last: number }[] = []
+  for (const f of frames.filter((x) => x.kind === 'garp')) {
+    const cur = out.at(-1)
+    if (cur && cur.mac === f.srcMac && f.t - cur.last < 1500) {
+      cur.count++
+      cur.last = f.t
+    } else out.push({ t: f.t, from: f.from ?? f.srcMac, mac: f.srcMac, count: 1, last: f.t })
+  }
+  return out.map(({ last: _, ...b }) => b)
+}
+
+function events(r: DemoResult, s: DemoSummary): [number, string][] {
+  const ev: [number, string][] = []
+  for (const t of r.transitions) ev.push([t.t, `${t.node}: VRRP ${t.instance} ${t.from} -> ${t.to} (${t.why})`])
+  for (const b of garpBursts(r.frames)) {
+    ev.push([
+      b.t,
+      `client sees ${b.count} gratuitous ARP${b.count > 1 ? 's' : ''} for ${VIP} from ${b.from} (${b.mac})`,
+    ])
+  }
+  const firstAdvert = new Map<string, number>()
+  for (const f of r.frames) if (f.kind === 'advert' && f.from && !firstAdvert.has(f.from)) firstAdvert.set(f.from, f.t)
+  for (const [node, t] of firstAdvert) ev.push([t, `client sees the first VRRP advert from ${node}`])
+  if (s.long.established !== null)
+    ev.push([s.long.established, `long-lived connection established (port ${s.long.port})`])
+  if (r.longSyncedAt !== null) ev.push([r.longSyncedAt, `${r.backup} lists the long connection (IPVS sync daemon)`])
+  if (r.settledAt !== null) {
+    const what =
+      r.longSyncedAt === null
+        ? 'settled (no traffic: no IPVS here)'
+        : 'settled: both real servers answering, connection synced'
+    ev.push([r.settledAt, what])
+  }
+  if (s.lastAdvertOfKilled !== null) ev.push([s.lastAdvertOfKilled, `client sees the last advert from ${r.kill?.node}`])
+  if (r.kill) ev.push([r.kill.t, `${r.kill.node} killed (${r.kill.how})`])
+  if (s.firstServedAfterKill) {
+    const f = s.firstServedAfterKill
+    ev.push([f.t, `first new connection answered after the kill (${f.server}, ${secs(f.afterKillMs)} after it)`])
+  }
+  if (s.long.firstReplyAfterKillMs !== null && r.kill) {
+    ev.push([r.kill.t + s.long.firstReplyAfterKillMs, 'long-lived connection answers again'])
+  }
+  return ev.sort((a, b) => a[0] - b[0])
+}
+
+export function formatTimeline(r: DemoResult): string {
+  const s = summarize(r)
+  const lines: string[] = []
+  const where =
+    r.where === 'vm' ? `inside the qemu VM (Debian kernel ${r.kernel}, real IPVS)` : `on this host (kernel ${r.kernel})`
+  lines.push(`lvsd demo: the seed's LVS-DR pair, ${where}`)
+  lines.push(
+    `IPVS table by ${r.ipvsBy === 'lvsd' ? 'lvsd (virtual_services)' : 'ipvsadm (this lvsd is VRRP-only)'}, ` +
+      `sync daemons by ${r.syncBy === 'lvsd' ? 'lvsd (ipvs.sync)' : 'ipvsadm'}`,
+  )
+  lines.push('')
+  lines.push('Timeline')
+  for (const [t, what] of events(r, s)) lines.push(`  ${rel(r, t)}  ${what}`)
+  lines.push('')
+  lines.push('Summary')
+  const el = s.election.filter((t) => t.to === 'MASTER').map((t) => `${t.node} MASTER at ${rel(r, t.t).trim()}`)
+  lines.push(`  election:        ${el.join(', ') || 'none'}; ${r.master ?? '?'} master, ${r.backup ?? '?'} backup`)
+  lines.push(`  before the kill: answered by ${tally(s.before.answered)}; ${s.before.failed} failed`)
+  if (s.takeover) {
+    const tk = s.takeover
+    const floor =
+      s.floorMs === null
+        ? ''
+        : `; RFC Master_Down_Interval for priority ${nodeNamed(tk.node).priority}: ${secs(s.floorMs)}`
+    const fromAdvert =
+      tk.afterLastAdvertMs === null ? '' : `, ${secs(tk.afterLastAdvertMs)} after ${r.kill?.node}'s last advert`
+    lines.push(`  takeover:        ${tk.node} MASTER ${secs(tk.afterKillMs)} after the kill${fromAdvert}${floor}`)
+  } else if (r.kill) lines.push('  takeover:        none seen')
+  const g = s.garpsAfterKill
+  if (g.length > 0) {
+    lines.push(
+      `  GARP:            ${g.length} from ${[...new Set(g.map((f) => f.from ?? f.srcMac))].join(', ')} after the kill`,
+    )
+  }
+  if (s.firstServedAfterKill) {
+    lines.push(
+      `  backup served:   ${secs(s.firstServedAfterKill.afterKillMs)} after the kill (${s.firstServedAfterKill.server})`,
+    )
+  }
+  if (s.longestGap) {
+    lines.push(
+      `  longest gap:     ${secs(s.longestGap.ms)} without an answer (${rel(r, s.longestGap.from).trim()} to ${rel(r, s.longestGap.to).trim()}); probes every ${r.probeIntervalMs} ms`,
+    )
+  }
+  lines.push(`  after takeover:  answered by ${tally(s.after.answered)}; ${s.after.failed} failed`)
+  const l = s.long
+  if (l.established !== null) {
+    const verdict = l.survived
+      ? `survived (${l.repliesAfterKill} replies after the kill, silent at most ${secs(l.longestSilence?.ms ?? 0)})`
+      : `broken (${l.failure ?? 'no reply after the kill'})`
+    const synced = l.syncedAfterMs === null ? '' : `, on ${r.backup} ${secs(l.syncedAfterMs)} after opening`
+    lines.push(`  long connection: port ${l.port} to ${l.servers.join(' then ') || '?'}${synced}: ${verdict}`)
+  }
+  const n = r.vipNeighbour
+  lines.push(
+    `  client's ARP:    ${VIP} at ${n.mac ?? 'none'}${n.node ? ` (${n.node})` : ''} ${n.state ?? ''}`.trimEnd(),
+  )
+  for (const [node, text] of Object.entries(r.listings)) {
+    lines.push(
+      '',
+      `ipvsadm -Ln on ${node} while settled:`,
+      ...text
+        .trimEnd()
+        .split('\n')
+        .map((x) => `  ${x}`),
+    )
+  }
+  if (r.failure) lines.push('', `FAILED: ${r.failure}`)
+  return `${lines.join('\n')}\n`
+}

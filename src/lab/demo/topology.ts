@@ -1,0 +1,130 @@
+// The demo's namespaces: a bridge in its own namespace and one namespace per node, each node's eth0
+// a port of that bridge (lab-recipes.md §A). Every namespace name carries this run's prefix, so two
+// runs never collide and teardown removes exactly its own, also from a signal handler (all sync).
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { type DemoNode, VIP } from './plan.js'
+
+export class LabCommandError extends Error {
+  override readonly name = 'LabCommandError'
+}
+
+/** Runs a command to completion; throws with its stderr when it fails. */
+export function run(cmd: string, args: string[]): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+  if (r.error || r.status !== 0) {
+    const why = r.error?.message ?? (r.stderr.trim() || `exit ${r.status}`)
+    throw new LabCommandError(`${cmd} ${args.join(' ')}: ${why}`)
+  }
+  return r.stdout
+}
+
+export class DemoTopology {
+  readonly prefix: string
+  private readonly made: string[] = []
+  private readonly procs: ChildProcess[] = []
+  private disposed = false
+
+  constructor(prefix = `lvsdemo${randomBytes(2).toString('hex')}-`) {
+    this.prefix = prefix
+  }
+
+  ns(name: string): string {
+    return `${this.prefix}${name}`
+  }
+
+  get namespaces(): readonly string[] {
+    return this.made
+  }
+
+  /** Runs a command inside a node's namespace and returns its stdout. */
+  exec(node: string, cmd: string, args: string[] = []): string {
+    return run('ip', ['netns', 'exec', this.ns(node), cmd, ...args])
+  }
+
+  /**
+   * Starts a long-running process inside a node's namespace. `ip netns exec` execs the command, so
+   * the child's pid is the program's own (SIGSTOP reaches the daemon, not a wrapper).
+   */
+  spawn(node: string, cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
+    const p = spawn('ip', ['netns', 'exec', this.ns(node), cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env })
+    this.procs.push(p)
+    return p
+  }
+
+  private addNamespace(name: string): string {
+    const ns = this.ns(name)
+    run('ip', ['netns', 'add', ns])
+    this.made.push(ns)
+    run('ip', ['-n', ns, 'link', 'set', 'lo', 'up'])
+    return ns
+  }
+
+  private sysctl(ns: string, ...kv: string[]): void {
+    run('ip', ['netns', 'exec', ns, 'sysctl', '-qw', ...kv])
+  }
+
+  /** The switch: bridge br0 with STP, multicast snooping and bridge-netfilter off, no IPv6. */
+  build(nodes: readonly DemoNode[]): void {
+    const sw = this.addNamespace('sw')
+    this.sysctl(sw, 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1')
+    run('ip', [
+      ...['-n', sw, 'link', 'add', 'br0', 'type', 'bridge'],
+      ...['stp_state', '0', 'forward_delay', '0', 'mcast_snooping', '0'],
+      ...['nf_call_iptables', '0', 'nf_call_ip6tables', '0', 'nf_call_arptables', '0'],
+    ])
+    run('ip', ['-n', sw, 'link', 'set', 'br0', 'up'])
+    for (const n of nodes) this.addNode(n)
+  }
+
+  /** The bridge port of a node, inside the switch namespace: setting it down cuts the node's link. */
+  port(node: string): string {
+    return `p-${node}`
+  }
+
+  private addNode(n: DemoNode): void {
+    const sw = this.ns('sw')
+    const ns = this.addNamespace(n.name)
+    const port = this.port(n.name)
+    run('ip', ['-n', sw, 'link', 'add', port, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns])
+    run('ip', ['-n', sw, 'link', 'set', port, 'master', 'br0'])
+    run('ip', ['-n', sw, 'link', 'set', port, 'up'])
+    // IPv6 off: the seed is IPv4 only and DAD/RS traffic would only clutter the capture.
+    this.sysctl(ns, 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1')
+    this.sysctl(ns, 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0')
+    run('ip', ['-n', ns, 'link', 'set', 'eth0', 'address', n.mac])
+    run('ip', ['-n', ns, 'addr', 'add', `${n.ipv4}/24`, 'dev', 'eth0'])
+    run('ip', ['-n', ns, 'link', 'set', 'eth0', 'up'])
+    this.sysctl(ns, 'net.ipv4.conf.eth0.rp_filter=0')
+    if (n.role === 'real-server') {
+      // the seed's real server: VIP/32 on lo, never answering or announcing it on the wire
+      run('ip', ['-n', ns, 'addr', 'add', `${VIP}/32`, 'dev', 'lo', 'label', 'lo:0'])
+      this.sysctl(
+        ns,
+        'net.ipv4.conf.all.arp_ignore=1',
+        'net.ipv4.conf.all.arp_announce=2',
+        'net.ipv4.conf.lo.arp_ignore=1',
+        'net.ipv4.conf.lo.arp_announce=2',
+        'net.ipv4.conf.eth0.arp_ignore=1',
+        'net.ipv4.conf.eth0.arp_announce=2',
+      )
+    }
+  }
+
+  /** Kills every process in our namespaces (only those: listed by `ip netns pids`) and deletes them. */
+  dispose(): void {
+    if (this.disposed) return
+    this.disposed = true
+    for (const p of this.procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL')
+    for (const ns of [...this.made].reverse()) {
+      const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout?.split(/\s+/).filter(Boolean)
+      for (const pid of pids ?? []) {
+        try {
+          process.kill(Number(pid), 'SIGKILL')
+        } catch {}
+      }
+      spawnSync('ip', ['netns', 'del', ns])
+    }
+    this.made.length = 0
+  }
+}

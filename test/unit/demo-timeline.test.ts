@@ -1,0 +1,121 @@
+// What the demo concludes from a recorded run (takeover, gaps, survival, who answered) and how it
+// prints it; the run below is built by hand around a kill at t = 10 000 ms.
+import test from 'ava'
+import { longestGap, summarize } from '../../src/lab/demo/analysis.js'
+import type { DemoResult, Frame } from '../../src/lab/demo/events.js'
+import { formatTimeline, garpBursts } from '../../src/lab/demo/timeline.js'
+
+const T0 = 1_000_000
+const KILL = T0 + 10_000
+const advert = (t: number, from: 'lb01' | 'lb02'): Frame => ({
+  t,
+  kind: 'advert',
+  srcMac: from === 'lb01' ? '02:c0:00:00:00:01' : '02:c0:00:00:00:02',
+  from,
+  priority: from === 'lb01' ? 150 : 100,
+})
+const garp = (t: number): Frame => ({ ...advert(t, 'lb02'), kind: 'garp', priority: null })
+
+function run(): DemoResult {
+  const probes: DemoResult['probes'] = []
+  // every 50 ms from T0+5 s to T0+16 s; answered except between the kill and the takeover (+3.2 s)
+  for (let t = T0 + 5000, seq = 0; t < T0 + 16_000; t += 50, seq++) {
+    const down = t > KILL - 20 && t < KILL + 3200
+    probes.push({
+      k: 'probe',
+      seq,
+      t,
+      ms: down ? 900 : 4,
+      server: down ? null : seq % 2 ? 'web01' : 'web02',
+      err: down ? 'timeout' : null,
+    })
+  }
+  const long: DemoResult['long'] = [{ k: 'long', ev: 'established', t: T0 + 5500, port: 40000 }]
+  for (let t = T0 + 5600; t < T0 + 16_000; t += 100)
+    if (t < KILL || t > KILL + 3300) long.push({ k: 'long', ev: 'reply', t, server: 'web02' })
+  return {
+    ok: true,
+    where: 'vm',
+    kernel: '6.1.0-56-amd64',
+    ipvsBy: 'lvsd',
+    syncBy: 'lvsd',
+    failure: null,
+    startedAt: T0,
+    probeIntervalMs: 50,
+    transitions: [
+      { t: T0 + 1000, node: 'lb01', instance: 'web', from: 'INIT', to: 'BACKUP', why: 'startup' },
+      { t: T0 + 1100, node: 'lb02', instance: 'web', from: 'INIT', to: 'BACKUP', why: 'startup' },
+      { t: T0 + 4400, node: 'lb01', instance: 'web', from: 'BACKUP', to: 'MASTER', why: 'master_down' },
+      { t: KILL + 3100, node: 'lb02', instance: 'web', from: 'BACKUP', to: 'MASTER', why: 'master_down' },
+    ],
+    frames: [
+      advert(T0 + 4400, 'lb01'),
+      advert(KILL - 500, 'lb01'),
+      advert(KILL + 3101, 'lb02'),
+      ...[0, 1, 2, 3, 4].map((i) => garp(KILL + 3102 + i)),
+    ],
+    probes,
+    long,
+    settledAt: T0 + 7000,
+    master: 'lb01',
+    backup: 'lb02',
+    longSyncedAt: T0 + 7000,
+    longPort: 40000,
+    kill: { t: KILL, node: 'lb01', how: 'SIGSTOP + link cut' },
+    vipNeighbour: { mac: '02:c0:00:00:00:02', node: 'lb02', state: 'REACHABLE' },
+    listings: {},
+    logs: {},
+  }
+}
+
+test('the takeover is measured from the kill and from the last advert, against the backup RFC floor', (t) => {
+  const s = summarize(run())
+  t.deepEqual(s.takeover, { node: 'lb02', t: KILL + 3100, afterKillMs: 3100, afterLastAdvertMs: 3600 })
+  t.is(Math.round(s.floorMs ?? 0), 3609)
+  t.is(s.lastAdvertOfKilled, KILL - 500)
+  t.is(s.garpsAfterKill.length, 5)
+  t.is(s.election.filter((x) => x.to === 'MASTER').length, 1)
+})
+
+test('the client gap spans the unanswered probes and both servers answer before and after', (t) => {
+  const s = summarize(run())
+  // last answer: probe at KILL-50 done at KILL-46; first after: probe at KILL+3200 done at +3204
+  t.deepEqual(s.longestGap, { ms: 3250, from: KILL - 46, to: KILL + 3204 })
+  t.deepEqual(s.firstServedAfterKill, { t: KILL + 3204, server: 'web02', afterKillMs: 3204 })
+  t.deepEqual(Object.keys(s.before.answered).sort(), ['web01', 'web02'])
+  t.deepEqual(Object.keys(s.after.answered).sort(), ['web01', 'web02'])
+  t.is(s.after.failed, 0)
+})
+
+test('the long connection survived when it never failed and answered after the kill', (t) => {
+  const s = summarize(run())
+  t.true(s.long.survived)
+  t.is(s.long.syncedAfterMs, 1500)
+  t.is(s.long.firstReplyAfterKillMs, 3400)
+  t.deepEqual(s.long.servers, ['web02'])
+  const broken = run()
+  broken.long.push({ k: 'long', ev: 'error', t: KILL + 3300, err: 'ECONNRESET' })
+  t.false(summarize(broken).long.survived)
+  t.is(summarize(broken).long.failure, 'ECONNRESET')
+})
+
+test('GARPs group into bursts and the timeline names the takeover, GARP, gap and the neighbour entry', (t) => {
+  const r = run()
+  t.deepEqual(garpBursts(r.frames), [{ t: KILL + 3102, from: 'lb02', mac: '02:c0:00:00:00:02', count: 5 }])
+  const text = formatTimeline(r)
+  t.regex(text, / {2}\+4\.400s {2}lb01: VRRP web BACKUP -> MASTER \(master_down\)/)
+  t.regex(text, /client sees 5 gratuitous ARPs for 10\.0\.0\.3 from lb02 \(02:c0:00:00:00:02\)/)
+  t.regex(
+    text,
+    /takeover: +lb02 MASTER 3\.100 s after the kill, 3\.600 s after lb01's last advert; RFC Master_Down_Interval for priority 100: 3\.609 s/,
+  )
+  t.regex(text, /longest gap: +3\.250 s without an answer/)
+  t.regex(text, /long connection: port 40000 to web02, on lb02 1\.500 s after opening: survived/)
+  t.regex(text, /client's ARP: +10\.0\.0\.3 at 02:c0:00:00:00:02 \(lb02\) REACHABLE/)
+  t.notRegex(text, /FAILED/)
+})
+
+test('longestGap needs two points', (t) => {
+  t.is(longestGap([5]), null)
+  t.deepEqual(longestGap([30, 10, 15]), { ms: 15, from: 15, to: 30 })
+})
