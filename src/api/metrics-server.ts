@@ -14,8 +14,8 @@ export interface MetricsServerOptions {
 export class MetricsServer {
   private constructor(private readonly server: Server) {}
 
-  static async start(render: () => string, opts: MetricsServerOptions): Promise<MetricsServer> {
-    const server = createServer((req, res) => {
+  static async start(render: () => string | Promise<string>, opts: MetricsServerOptions): Promise<MetricsServer> {
+    const server = createServer(async (req, res) => {
       const path = (req.url ?? '/').split('?')[0]
       if (path !== '/metrics') {
         res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' })
@@ -29,7 +29,7 @@ export class MetricsServer {
       }
       let body: string
       try {
-        body = render()
+        body = await render()
       } catch (e) {
         // a failed scrape shows as up=0 in Prometheus, better than a page of stale or partial values
         res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' })

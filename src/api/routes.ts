@@ -117,7 +117,14 @@ function events(c: RouteContext): undefined {
 }
 
 export const ROUTES: readonly Route[] = [
-  { method: 'GET', path: '/v1/status', handler: (c) => c.director.getStatus() },
+  {
+    method: 'GET',
+    path: '/v1/status',
+    handler: async (c) => {
+      await c.director.refresh?.()
+      return c.director.getStatus()
+    },
+  },
   { method: 'GET', path: '/v1/config', handler: (c) => c.director.getConfig() },
   { method: 'GET', path: '/v1/events', handler: events },
   { method: 'POST', path: '/v1/reload', handler: reload },

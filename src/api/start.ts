@@ -42,10 +42,16 @@ export async function startApi(director: Director, s: ApiSettings, opts: ApiOpti
       ...(opts.groupFile === undefined ? {} : { groupFile: opts.groupFile }),
     })
     if (s.metrics.enabled) {
-      metricsServer = await MetricsServer.start(() => metrics.render(), {
-        host: formatAddr(s.metrics.address),
-        port: s.metrics.port,
-      })
+      metricsServer = await MetricsServer.start(
+        async () => {
+          await director.refresh?.()
+          return metrics.render()
+        },
+        {
+          host: formatAddr(s.metrics.address),
+          port: s.metrics.port,
+        },
+      )
     }
   } catch (e) {
     await control?.close()

@@ -1,31 +1,70 @@
-// lvsctl: the operator's tool. It talks to the kernel and, later, to a running lvsd's control socket.
+// lvsctl: the operator's tool. `ipvs` reads the kernel directly (no daemon needed); the other commands
+// talk to a running lvsd over its control socket (-s PATH, $LVSD_SOCKET, default /run/lvsd/lvsd.sock).
 import { parseArgs } from 'node:util'
+import { CONTROL_COMMANDS, CONTROL_USAGE, type ControlCommand, controlCommand } from '../api/commands.js'
+import { DEFAULT_SOCKET } from '../api/server.js'
+import { type CommandResult, statusCommand } from '../api/status-format.js'
 import { EXIT } from './exit-codes.js'
 import { ipvsCommand } from './ipvs-command.js'
 import { packageVersion } from './version.js'
 
-const HELP = `Usage: lvsctl <command> [options]
+const HELP = `Usage: lvsctl [-s SOCKET] <command> [options]
 
 Inspect and steer lvsd and the kernel's IPVS table.
 
 Commands:
+  status [--json]   VRRP instances and the IPVS table as lvsd runs them (health, weights, counters)
   ipvs [--stats|--rate] [--exact] [--timeout] [--daemon] [-c|--connections] [--json]
                     Print the kernel's IPVS table as ipvsadm -Ln does (no running lvsd needed);
                     \`lvsctl ipvs --help\` explains each option
-
+${CONTROL_USAGE.replace(/^Usage:\n/, '')}
 Options:
+  -s, --socket PATH control socket of lvsd (default $LVSD_SOCKET or ${DEFAULT_SOCKET})
   -h, --help        Show this help
   -V, --version     Print the version
 `
 
+const RESULT: Record<CommandResult, number> = { ok: EXIT.ok, failure: EXIT.failure, usage: EXIT.usage }
+
+/** Splits the global -s/--socket option off the front of argv (a command parses the rest itself). */
+function takeSocket(argv: string[]): { socket: string | undefined; rest: string[] } {
+  const rest = [...argv]
+  let socket: string | undefined
+  while (rest.length > 0) {
+    const a = rest[0] as string
+    if (a === '-s' || a === '--socket') {
+      socket = rest[1]
+      rest.splice(0, 2)
+    } else if (a.startsWith('--socket=')) {
+      socket = a.slice('--socket='.length)
+      rest.shift()
+    } else break
+  }
+  return { socket, rest }
+}
+
 export async function main(argv: string[]): Promise<number> {
+  const { socket, rest } = takeSocket(argv)
+  const socketPath = socket || process.env.LVSD_SOCKET || DEFAULT_SOCKET
+  const [command, ...args] = rest
   // a command parses its own options
-  if (argv[0] === 'ipvs') return ipvsCommand(argv.slice(1))
+  if (command === 'ipvs') return ipvsCommand(args)
+  if (command === 'status') return RESULT[await statusCommand(args, { socketPath })]
+  if (CONTROL_COMMANDS.includes(command as ControlCommand)) {
+    const ac = new AbortController()
+    const onInt = () => ac.abort()
+    process.once('SIGINT', onInt)
+    try {
+      return RESULT[await controlCommand(command as ControlCommand, args, { socketPath, signal: ac.signal })]
+    } finally {
+      process.off('SIGINT', onInt)
+    }
+  }
   let values: { help?: boolean; version?: boolean }
   let positionals: string[]
   try {
     ;({ values, positionals } = parseArgs({
-      args: argv,
+      args: rest,
       allowPositionals: true,
       options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'V' } },
     }))

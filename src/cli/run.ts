@@ -1,18 +1,35 @@
-// `lvsd run -c FILE`: load the configuration (invalid → every error printed, exit 2) and run the
-// daemon in the foreground until SIGTERM/SIGINT.
+// `lvsd run -c FILE`: load the configuration (invalid → every error printed, exit 2), start the
+// director (VRRP worker, health checks, IPVS reconciler, sync daemon) and its API (control socket,
+// optional metrics), then serve until SIGTERM/SIGINT. SIGHUP reloads: an invalid file is refused and
+// the running configuration keeps serving.
 import { parseArgs } from 'node:util'
+import { startApi } from '../api/start.js'
 import { SystemdNotifier } from '../api/systemd.js'
-import { formatIssue, loadConfigFile } from '../config/load.js'
-import { startDaemon } from '../director/daemon.js'
+import { configReader } from '../director/config-source.js'
+import { LvsDirector } from '../director/director.js'
 import { isLvsdError } from '../errors.js'
+import { IpvsClient } from '../ipvs/client.js'
+import { modprobe } from '../ipvs/modprobe.js'
 import { createLogger } from '../log.js'
 import { EXIT } from './exit-codes.js'
+import { packageVersion } from './version.js'
 
 const FORMATS = ['json', 'pretty', 'auto'] as const
 type Format = (typeof FORMATS)[number]
 
 export const RUN_HELP = `Usage: lvsd run -c FILE [--log-format json|pretty|auto] [--log-level LEVEL]
+
+Runs the director in the foreground. Signals: SIGHUP reloads the configuration (only the difference
+is applied; an invalid file changes nothing), SIGTERM/SIGINT stop (masters resign with priority 0).
 `
+
+function statusLine(d: LvsDirector): string {
+  const s = d.getStatus()
+  const states = s.instances.map((i) => `${i.name} ${i.state}`).join(', ') || 'no VRRP'
+  const up = s.services.reduce((n, svc) => n + svc.servers.filter((r) => r.health !== 'down').length, 0)
+  const all = s.services.reduce((n, svc) => n + svc.servers.length, 0)
+  return `${states}; ${s.services.length} service(s), ${up}/${all} real servers up`
+}
 
 export async function runCommand(argv: string[]): Promise<number> {
   let values: { config?: string; 'log-format'?: string; 'log-level'?: string; help?: boolean }
@@ -39,43 +56,94 @@ export async function runCommand(argv: string[]): Promise<number> {
     process.stderr.write(`lvsd run: ${values.config ? 'bad --log-format' : '-c FILE is required'}\n${RUN_HELP}`)
     return EXIT.usage
   }
-  let result: Awaited<ReturnType<typeof loadConfigFile>>
-  try {
-    result = await loadConfigFile(values.config)
-  } catch (e) {
-    if (!isLvsdError(e, 'LVSD_CONFIG_UNREADABLE')) throw e
-    process.stderr.write(`${e.message}\n`)
-    return EXIT.invalidConfig
-  }
-  if (!result.ok) {
-    for (const issue of result.errors) process.stderr.write(`${formatIssue(issue)}\n`)
-    const n = result.errors.length
+  const load = configReader(values.config)
+  const first = await load()
+  if (!first.ok) {
+    for (const line of first.text ?? first.errors.map((e) => e.message)) process.stderr.write(`${line}\n`)
+    const n = first.errors.length
     process.stderr.write(`${values.config}: ${n} error${n === 1 ? '' : 's'}, configuration rejected\n`)
     return EXIT.invalidConfig
   }
-  const config = result.config
+  const config = first.loaded.config
   const log = createLogger({
     level: values['log-level'] ?? config.logging.level,
     format: (format as Format | undefined) ?? config.logging.format,
   }).child({ node: config.node })
-  for (const w of result.warnings) log.warn({ config: true }, formatIssue(w))
-  // Type=notify: READY once the VRRP worker runs, watchdog pings from the main loop, STOPPING on
-  // the way out. Without NOTIFY_SOCKET every call is a no-op.
+  for (const w of first.warnings) log.warn({ config: true }, w)
+  // Type=notify: READY once everything runs, STATUS on every state change, watchdog pings from the
+  // main loop, RELOADING/STOPPING around those. Without NOTIFY_SOCKET every call is a no-op.
   const systemd = new SystemdNotifier()
   if (systemd.lastError) log.warn({ reason: systemd.lastError }, 'systemd notifications are off')
-  const daemon = startDaemon(config, log)
-  daemon.runtime.once('ready', () => {
-    systemd.ready(`${config.vrrp.instances.length} VRRP instance(s)`)
-    systemd.startWatchdog()
-  })
-  const onStop = () => systemd.stopping()
-  process.prependOnceListener('SIGTERM', onStop)
-  process.prependOnceListener('SIGINT', onStop)
+
+  let director: LvsDirector
   try {
-    return await daemon.done
+    director = await LvsDirector.start(first.loaded, {
+      log,
+      version: packageVersion(),
+      load,
+      connectIpvs: () => IpvsClient.connect({ loadModule: modprobe() }),
+    })
+  } catch (e) {
+    if (!isLvsdError(e)) throw e
+    log.error({ code: e.code, err: e.message }, 'lvsd cannot start')
+    process.stderr.write(`lvsd: ${e.message}\n`)
+    systemd.close()
+    return EXIT.failure
+  }
+  let api: Awaited<ReturnType<typeof startApi>>
+  try {
+    api = await startApi(director, { control: config.control, metrics: config.metrics }, { log })
+  } catch (e) {
+    await director.stop('control API failed')
+    if (!isLvsdError(e)) throw e
+    log.error({ code: e.code, err: e.message }, 'lvsd cannot start its API')
+    process.stderr.write(`lvsd: ${e.message}\n`)
+    systemd.close()
+    return EXIT.failure
+  }
+
+  let exitCode: number = EXIT.ok
+  let resolveDone: () => void = () => {}
+  const done = new Promise<void>((r) => {
+    resolveDone = r
+  })
+  let stopping = false
+  const stop = (reason: string, code: number = EXIT.ok) => {
+    if (stopping) return
+    stopping = true
+    exitCode = code
+    systemd.stopping(reason)
+    void (async () => {
+      await api.close()
+      await director.stop(reason)
+      resolveDone()
+    })()
+  }
+  director.onFatal = (reason) => stop(reason, EXIT.failure)
+  const onSignal = (sig: NodeJS.Signals) => stop(sig)
+  const onHup = () => {
+    systemd.reloading('reloading configuration')
+    void director.reload().then(
+      (r) => systemd.ready(r.ok ? statusLine(director) : `reload refused; ${statusLine(director)}`),
+      (e) => log.error({ err: String(e) }, 'reload failed'),
+    )
+  }
+  const unsubscribe = director.events.subscribe('vrrp.transition', () => systemd.status(statusLine(director)))
+  process.on('SIGTERM', onSignal)
+  process.on('SIGINT', onSignal)
+  process.on('SIGHUP', onHup)
+  director.events.publish('daemon.state', { state: 'ready' })
+  systemd.ready(statusLine(director))
+  systemd.startWatchdog()
+  log.info({ pid: process.pid }, 'lvsd ready')
+  try {
+    await done
+    return exitCode
   } finally {
-    process.off('SIGTERM', onStop)
-    process.off('SIGINT', onStop)
+    unsubscribe()
+    process.off('SIGTERM', onSignal)
+    process.off('SIGINT', onSignal)
+    process.off('SIGHUP', onHup)
     systemd.close()
   }
 }

@@ -163,7 +163,9 @@ export const check = tagged('type', {
   file: obj({
     ...common,
     path: absPath().describe('file holding an integer, written by another program'),
-    weight_multiplier: int(0, 65535).def(1).describe('weight = the integer × this; 0 in the file = down'),
+    weight_multiplier: int(0, 65535)
+      .def(1)
+      .describe('weight = the integer × this (0 = up but idle); a negative integer = down'),
   }).describe('read the weight from a file'),
 }).describe('a health check')
 

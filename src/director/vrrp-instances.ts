@@ -2,7 +2,7 @@
 // What the runtime does not do yet is reported, so the daemon can say so once at start-up.
 import type { Config } from '../config/types.js'
 import type { RuntimeInstance, RuntimeVip } from '../vrrp/messages.js'
-import type { NotifySpec } from '../vrrp/notify.js'
+import { type NotifySpec, NotifySpecs } from '../vrrp/notify.js'
 import type { FileUse, ScriptSpec, ScriptUse } from '../vrrp/track.js'
 
 type ConfigInstance = Config['vrrp']['instances'][number]
@@ -53,13 +53,6 @@ export function unsupported(c: Config): string[] {
   const out: string[] = []
   for (const i of c.vrrp.instances) {
     if (i.virtual_mac && i.family === 6) out.push(`vrrp.instances ${i.name}: virtual_mac is IPv4 only for now`)
-    if (Object.values(i.notify).some((v) => v !== undefined))
-      out.push(`vrrp.instances ${i.name}: notify is not run yet`)
-  }
-  for (const g of c.vrrp.sync_groups) {
-    out.push(`vrrp.sync_groups ${g.name}: only FAULT is shared; MASTER/BACKUP are not forced together yet`)
-    if (Object.values(g.notify).some((v) => v !== undefined))
-      out.push(`vrrp.sync_groups ${g.name}: group notify is not run yet`)
   }
   if (c.virtual_services.length > 0) out.push('virtual_services are not programmed by lvsd run yet (VRRP only)')
   return out
@@ -87,18 +80,26 @@ export function trackInputs(c: Config): { scripts: ScriptSpec[]; scriptUses: Scr
   return { scripts, scriptUses, fileUses }
 }
 
-/** Notify programs by instance name. */
-export function notifySpecs(c: Config): Map<string, NotifySpec> {
-  const out = new Map<string, NotifySpec>()
+function notifySpec(n: ConfigInstance['notify']): NotifySpec {
+  const spec: NotifySpec = {}
+  if (n.master) spec.master = n.master
+  if (n.backup) spec.backup = n.backup
+  if (n.fault) spec.fault = n.fault
+  if (n.stop) spec.stop = n.stop
+  if (n.any) spec.any = n.any
+  return spec
+}
+
+/** Notify programs by instance name, and the sync groups' (`.groups`). */
+export function notifySpecs(c: Config): NotifySpecs {
+  const out = new NotifySpecs()
   for (const i of c.vrrp.instances) {
-    const n = i.notify
-    const spec: NotifySpec = {}
-    if (n.master) spec.master = n.master
-    if (n.backup) spec.backup = n.backup
-    if (n.fault) spec.fault = n.fault
-    if (n.stop) spec.stop = n.stop
-    if (n.any) spec.any = n.any
+    const spec = notifySpec(i.notify)
     if (Object.keys(spec).length > 0) out.set(i.name, spec)
+  }
+  for (const g of c.vrrp.sync_groups) {
+    const spec = notifySpec(g.notify)
+    if (Object.keys(spec).length > 0) out.groups.push({ name: g.name, members: g.members, spec })
   }
   return out
 }

@@ -1,4 +1,4 @@
-// `lvsd run` under systemd (Type=notify): READY once the VRRP worker runs, watchdog pings, STOPPING
+// `lvsd run` under systemd (Type=notify): READY once the director runs, watchdog pings, STOPPING
 // on SIGTERM, exit 0 — read from a real AF_UNIX datagram socket bound the way systemd binds it.
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -29,8 +29,8 @@ test('lvsd run tells systemd READY, pings the watchdog and says STOPPING before 
   t.teardown(() => sock.close())
   const messages: string[] = []
   const read = () => messages.push(...sock.receiveAll().map((m) => m.data.toString('utf8')))
-  // no VRRP instance: the daemon needs no privileges, yet starts its worker as in production
-  writeFileSync(join(dir, 'lvsd.yaml'), 'node: notify-test\n')
+  // no VRRP instance and no service: the daemon needs no privileges (the control socket goes to the temp dir)
+  writeFileSync(join(dir, 'lvsd.yaml'), `node: notify-test\ncontrol: { socket: ${join(dir, 'lvsd.sock')} }\n`)
   const child = spawn(process.execPath, [join(repoRoot, 'bin', 'lvsd.js'), 'run', '-c', join(dir, 'lvsd.yaml')], {
     env: { ...process.env, NOTIFY_SOCKET: notify, WATCHDOG_USEC: '200000', WATCHDOG_PID: '' },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -44,6 +44,6 @@ test('lvsd run tells systemd READY, pings the watchdog and says STOPPING before 
   child.kill('SIGTERM')
   t.is(await exited, 0)
   read()
-  t.regex(messages[0] ?? '', /^READY=1\nSTATUS=0 VRRP instance\(s\)$/)
-  t.is(messages.at(-1), 'STOPPING=1')
+  t.regex(messages[0] ?? '', /^READY=1\nSTATUS=no VRRP; 0 service\(s\), 0\/0 real servers up$/)
+  t.regex(messages.at(-1) ?? '', /^STOPPING=1\nSTATUS=SIGTERM$/)
 })

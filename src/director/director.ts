@@ -1,0 +1,677 @@
+// The director: config → (VRRP worker, health scheduler) → desired IPVS table → reconciler → kernel.
+// Both directors keep the table programmed (as keepalived does), so a takeover only moves the VIP;
+// the kernel sync daemon follows the VRRP instance named in ipvs.sync. A reload applies only the
+// difference: the worker keeps unchanged instances, the scheduler keeps unchanged servers' health,
+// and the reconciler sends only the changed IPVS operations.
+import { execFile } from 'node:child_process'
+import type { Config } from '../config/types.js'
+import { isLvsdError, LvsdError } from '../errors.js'
+import { EventBus, type IpvsCause, type VrrpState } from '../events.js'
+import { Scheduler } from '../health/scheduler.js'
+import type { Transition } from '../health/types.js'
+import type { IpvsClient } from '../ipvs/client.js'
+import type { ServiceState } from '../ipvs/model.js'
+import { type OpEvent, Reconciler } from '../ipvs/reconciler.js'
+import { ensureTimeouts, SyncDaemons, type SyncRole } from '../ipvs/syncd.js'
+import type { Logger } from '../log.js'
+import { sameAddr } from '../net/addr.js'
+import type { Counters } from '../vrrp/messages.js'
+import { Notifier } from '../vrrp/notify.js'
+import { VrrpRuntime } from '../vrrp/runtime.js'
+import { lookupUser, Tracker } from '../vrrp/track.js'
+import { configChanges, stableJson } from './config-changes.js'
+import { execUsers, policyWarnings, serverId, serverSpec } from './health-specs.js'
+import { aliveWeight, serviceTable } from './ipvs-table.js'
+import { nextQuorum } from './quorum.js'
+import { ServerBook } from './servers.js'
+import { type KernelCounters, readKernelCounters, statusOf } from './status.js'
+import type { ConfigInfo, Director, InstanceStatus, ReloadResult, ServerRef, ServerStatus, Status } from './types.js'
+import { notifySpecs, runtimeInstance, trackInputs, unsupported } from './vrrp-instances.js'
+
+/** A loaded configuration and where it came from. */
+export interface LoadedConfig {
+  config: Config
+  info: ConfigInfo
+}
+
+export type LoadConfig = () => Promise<
+  | { ok: true; loaded: LoadedConfig; warnings: string[] }
+  /** `text`: the errors as `file:line:col path: message` lines, when the file was parsed. */
+  | { ok: false; info: ConfigInfo; errors: ReloadError[]; text?: string[] }
+>
+type ReloadError = NonNullable<ReloadResult['errors']>[number]
+
+export interface DirectorOptions {
+  log: Logger
+  version: string
+  /** Reads and validates the configuration file again (reload). */
+  load: LoadConfig
+  /** Opens the IPVS client (the VM tier and tests inject one bound to a namespace). */
+  connectIpvs: () => Promise<IpvsClient>
+  /** Drift re-read period of the reconciler, ms (default 5000). */
+  driftIntervalMs?: number
+  /** Kernel counters older than this are read again on refresh (default 1000 ms). */
+  statsMaxAgeMs?: number
+}
+
+interface InstanceRecord {
+  state: VrrpState
+  priority: number
+  released: boolean
+  lastTransition?: InstanceStatus['lastTransition']
+}
+
+const RELEASE_SOURCE = 'operator-release'
+
+/** Uses IPVS at all: services to program, a sync daemon to run or timeouts to set. */
+function needsIpvs(c: Config): boolean {
+  const t = c.ipvs.timeouts
+  return c.virtual_services.length > 0 || c.ipvs.sync !== undefined || !!(t.tcp || t.tcp_fin || t.udp)
+}
+
+export class LvsDirector implements Director {
+  readonly events = new EventBus()
+  private config: Config
+  private info: ConfigInfo
+  private readonly startedAt = Date.now()
+  private readonly log: Logger
+  private runtime: VrrpRuntime | undefined
+  private tracker: Tracker | undefined
+  private trackKey = ''
+  private notifier: Notifier
+  private readonly scheduler: Scheduler
+  private ipvs: IpvsClient | undefined
+  private reconciler: Reconciler | undefined
+  private syncd: SyncDaemons | undefined
+  private syncKey = ''
+  private readonly book = new ServerBook()
+  private readonly instances = new Map<string, InstanceRecord>()
+  private readonly quorum = new Map<string, boolean>()
+  private uids = new Map<string, { uid: number; gid: number }>()
+  /** Causes of queued config passes, oldest first: the reconciler runs passes in call order. */
+  private readonly passCauses: IpvsCause[] = []
+  private applyQueued: IpvsCause | undefined
+  private kernel: KernelCounters | undefined
+  private kernelAt = 0
+  private vrrpCounters: Record<string, Counters> | undefined
+  private reloading: Promise<ReloadResult> | undefined
+  private stopping: Promise<void> | undefined
+
+  private constructor(
+    loaded: LoadedConfig,
+    private readonly opts: DirectorOptions,
+  ) {
+    this.config = loaded.config
+    this.info = loaded.info
+    this.log = opts.log
+    this.notifier = new Notifier(notifySpecs(this.config), (level, msg, fields) => this.log[level](fields, msg))
+    this.scheduler = new Scheduler({
+      onTransition: (t) => this.onHealth(t),
+      onResult: (server, check, r) => {
+        const rec = this.book.get(server)
+        if (rec)
+          rec.lastCheck = { ok: r.ok, ms: Math.round(r.ms), at: Date.now(), ...(r.ok ? {} : { detail: r.detail }) }
+        const [service, text] = splitServerId(server)
+        this.events.publish('health.result', {
+          service,
+          server: text,
+          check,
+          ok: r.ok,
+          ms: r.ms,
+          ...(r.code === undefined ? {} : { code: r.code }),
+          ...(r.ok ? {} : { detail: r.detail }),
+        })
+      },
+      onError: (e) => this.log.error({ err: String(e) }, 'health consumer failed'),
+    })
+  }
+
+  /** Starts everything the configuration asks for; rejects (having undone what started) when IPVS is needed but absent. */
+  static async start(loaded: LoadedConfig, opts: DirectorOptions): Promise<LvsDirector> {
+    const d = new LvsDirector(loaded, opts)
+    d.events.publish('daemon.state', { state: 'starting' })
+    try {
+      await d.startParts()
+    } catch (e) {
+      await d.stop('start failed')
+      throw e
+    }
+    return d
+  }
+
+  private async startParts(): Promise<void> {
+    const c = this.config
+    for (const line of [...unsupported(c), ...policyWarnings(c)]) this.log.warn({ unsupported: true }, line)
+    this.book.sync(c)
+    await this.resolveUsers(c)
+    if (needsIpvs(c)) await this.openIpvs()
+    await this.applyKernelSettings(c)
+    this.scheduleChecks(c)
+    if (this.reconciler) {
+      await this.applyTable('config')
+      this.reconciler.start()
+    }
+    await this.startVrrp(c)
+  }
+
+  private async openIpvs(): Promise<void> {
+    this.ipvs = await this.opts.connectIpvs()
+    this.reconciler = new Reconciler(this.ipvs, {
+      intervalMs: this.opts.driftIntervalMs ?? 5000,
+      onEvent: (e) => this.onIpvsOp(e),
+      onPass: (p) => {
+        if (p.cause === 'config') this.passCauses.shift()
+        if (p.readError) this.log.error({ err: p.readError.message }, 'IPVS table could not be read')
+        else if (p.ops > 0)
+          this.log.info({ cause: p.cause, ops: p.ops, failed: p.failed, ms: Math.round(p.ms) }, 'IPVS pass')
+      },
+    })
+  }
+
+  private async resolveUsers(c: Config): Promise<void> {
+    const uids = new Map<string, { uid: number; gid: number }>()
+    for (const name of execUsers(c)) {
+      const u = await lookupUser(name)
+      if (u) uids.set(name, u)
+      else this.log.error({ user: name }, 'exec check user not found; its checks run as lvsd')
+    }
+    this.uids = uids
+  }
+
+  // ---- kernel-wide IPVS settings and the sync daemon ----
+
+  private async applyKernelSettings(c: Config): Promise<void> {
+    const ipvs = this.ipvs
+    if (!ipvs) return
+    const t = c.ipvs.timeouts
+    const want = { tcp: (t.tcp ?? 0) / 1000, tcpFin: (t.tcp_fin ?? 0) / 1000, udp: (t.udp ?? 0) / 1000 }
+    if (await ensureTimeouts(ipvs, want)) this.log.info({ timeouts: want }, 'IPVS timeouts set')
+    const key = stableJson(c.ipvs.sync ?? null)
+    if (key === this.syncKey) return
+    const old = this.syncd
+    this.syncKey = key
+    this.syncd = undefined
+    if (old) await old.setRole('none').catch((e) => this.log.error({ err: String(e) }, 'sync daemon stop failed'))
+    const s = c.ipvs.sync
+    if (!s) return
+    this.syncd = new SyncDaemons(
+      ipvs,
+      {
+        ifname: s.interface,
+        syncId: s.sync_id,
+        group: s.group,
+        port: s.port,
+        ttl: s.ttl,
+        ...(s.maxlen === undefined ? {} : { maxLen: s.maxlen }),
+      },
+      (a) =>
+        this.log[a.ok ? 'info' : 'error'](
+          { action: a.action, state: a.state, ...(a.error ? { err: a.error.message } : {}) },
+          `IPVS sync daemon ${a.action} ${a.state}`,
+        ),
+    )
+    await this.followSync()
+  }
+
+  /** The sync role from the followed instance: master while MASTER, backup otherwise. */
+  private syncRole(): SyncRole {
+    const s = this.config.ipvs.sync
+    if (!s) return 'none'
+    const follow =
+      s.follow ?? (this.config.vrrp.instances.length === 1 ? this.config.vrrp.instances[0]?.name : undefined)
+    return follow !== undefined && this.instances.get(follow)?.state === 'MASTER' ? 'master' : 'backup'
+  }
+
+  private async followSync(): Promise<void> {
+    const d = this.syncd
+    if (!d) return
+    const role = this.syncRole()
+    if (d.role === role) return
+    await d.setRole(role).catch((e) => this.log.error({ err: String(e), role }, 'sync daemon role change failed'))
+  }
+
+  // ---- health ----
+
+  private scheduleChecks(c: Config): void {
+    const specs = []
+    for (const s of c.virtual_services)
+      for (const rs of s.real_servers) {
+        const spec = serverSpec(s, rs, this.book.baseWeight(s, rs), this.uids)
+        if (spec) specs.push(spec)
+      }
+    this.scheduler.set(specs)
+    // a server that keeps its id keeps its drain in the reducer; a new one learns it here
+    for (const spec of specs) if (this.book.get(spec.id)?.drained) this.scheduler.drain(spec.id)
+  }
+
+  private onHealth(t: Transition): void {
+    const rec = this.book.get(t.server)
+    const [service, server] = splitServerId(t.server)
+    if (t.kind !== 'weight' && rec) rec.healthSince = Date.now()
+    if (t.kind !== 'weight') {
+      this.events.publish('health.transition', {
+        service,
+        server,
+        up: t.kind === 'up',
+        weight: t.weight,
+        reason: t.reason,
+        latencyMs: Math.round(t.latency ?? 0),
+      })
+    }
+    this.applySoon('health')
+  }
+
+  // ---- IPVS table ----
+
+  /** The table lvsd wants now, updating quorum (events, quorum_up/down programs) on the way. */
+  private desired(): ServiceState[] {
+    const out: ServiceState[] = []
+    for (const s of this.config.virtual_services) {
+      const now = s.real_servers.map((rs) => this.book.now(s, rs, this.scheduler.state(serverId(s.name, rs))))
+      const alive = aliveWeight(now)
+      const was = this.quorum.get(s.name)
+      const up = nextQuorum(was, alive, { quorum: s.quorum, hysteresis: s.hysteresis })
+      if (was !== up) {
+        this.quorum.set(s.name, up)
+        if (was !== undefined || !up) this.quorumChanged(s.name, up, alive, s.quorum, up ? s.quorum_up : s.quorum_down)
+      }
+      out.push(serviceTable(s, now, up))
+    }
+    return out
+  }
+
+  private quorumChanged(service: string, up: boolean, alive: number, required: number, argv?: string[]): void {
+    this.events.publish('quorum.change', { service, up, alive, required })
+    this.log[up ? 'info' : 'warn']({ service, alive, required }, `${service}: quorum ${up ? 'gained' : 'lost'}`)
+    if (!argv || argv.length === 0) return
+    const [file, ...args] = argv as [string, ...string[]]
+    execFile(file, args, { timeout: 30_000, killSignal: 'SIGKILL' }, (err) => {
+      if (err) this.log.error({ service, argv, err: err.message }, 'quorum program failed')
+    })
+  }
+
+  /** Coalesces bursts (many health transitions at once) into one pass. */
+  private applySoon(cause: IpvsCause): void {
+    if (!this.reconciler || this.stopping) return
+    if (this.applyQueued !== undefined) return
+    this.applyQueued = cause
+    setImmediate(() => {
+      const c = this.applyQueued ?? cause
+      this.applyQueued = undefined
+      void this.applyTable(c).catch((e) => this.log.error({ err: String(e) }, 'IPVS pass failed'))
+    })
+  }
+
+  private async applyTable(cause: IpvsCause): Promise<void> {
+    const r = this.reconciler
+    if (!r) return
+    this.passCauses.push(cause)
+    await r.apply(this.desired())
+  }
+
+  private onIpvsOp(e: OpEvent): void {
+    const cause: IpvsCause = e.cause === 'config' ? (this.passCauses[0] ?? 'config') : 'drift'
+    this.events.publish('ipvs.op', {
+      op: e.op.op,
+      target: e.target,
+      ok: e.ok,
+      ms: e.ms,
+      cause,
+      ...(e.error ? { error: { code: e.error.code, message: e.error.message } } : {}),
+    })
+    if (e.cause === 'drift') {
+      const kind = e.op.op.startsWith('add') ? 'missing' : e.op.op.startsWith('del') ? 'unexpected' : 'changed'
+      this.events.publish('ipvs.drift', { target: e.target, kind, repaired: e.ok })
+      this.log.warn({ target: e.target, op: e.op.op, repaired: e.ok }, 'IPVS drift')
+    } else if (!e.ok) this.log.error({ target: e.target, op: e.op.op, err: e.error?.message }, 'IPVS operation failed')
+  }
+
+  // ---- VRRP ----
+
+  /** Starts the worker; resolves once it runs its instances (or has failed: onFatal says so). */
+  private startVrrp(c: Config): Promise<void> {
+    if (c.vrrp.instances.length === 0) return Promise.resolve()
+    const runtime = new VrrpRuntime(c.vrrp.instances.map(runtimeInstance), {
+      rtPriority: c.vrrp.rt_priority,
+      syncGroups: c.vrrp.sync_groups.map((g) => ({ name: g.name, members: g.members })),
+    })
+    this.runtime = runtime
+    for (const i of c.vrrp.instances)
+      this.instances.set(i.name, { state: 'INIT', priority: i.address_owner ? 255 : i.priority, released: false })
+    runtime.on('ready', (m) => {
+      if (m.realtime.ok)
+        this.log.info({ tid: m.realtime.tid, rtPriority: m.realtime.priority }, 'VRRP worker runs SCHED_RR')
+      else if (c.vrrp.rt_priority > 0)
+        this.log.warn(
+          { tid: m.realtime.tid, reason: m.realtime.reason },
+          'VRRP worker runs without real-time scheduling',
+        )
+    })
+    runtime.on('transition', (t) => {
+      const rec = this.instances.get(t.instance)
+      const from = (rec?.state ?? t.from) as VrrpState
+      if (rec) {
+        rec.state = t.to
+        rec.lastTransition = { from: t.from, to: t.to, why: t.why, at: t.at }
+      }
+      this.log.info(
+        {
+          vrrp: t.instance,
+          from: t.from,
+          to: t.to,
+          why: t.why,
+          priority: t.priority,
+          at: Math.round(t.at * 1000) / 1000,
+        },
+        `${t.instance}: ${from} -> ${t.to} (${t.why})`,
+      )
+      this.events.publish('vrrp.transition', {
+        instance: t.instance,
+        from: t.from,
+        to: t.to,
+        why: t.why,
+        at: t.at,
+        priority: t.priority,
+      })
+      this.notifier.transition(t.instance, t.to, t.priority)
+      void this.followSync()
+    })
+    runtime.on('log', (m) => this.log[m.level](m.fields, m.msg))
+    runtime.on('error', (e) => {
+      this.log.error({ err: e.message }, 'VRRP worker failed')
+      this.fatal('VRRP worker failed')
+    })
+    runtime.on('exit', (code) => {
+      if (!this.stopping) {
+        this.log.error({ code }, 'VRRP worker exited unexpectedly')
+        this.fatal('VRRP worker exited')
+      }
+    })
+    this.restartTracker(c)
+    return new Promise((resolve) => {
+      runtime.once('ready', () => resolve())
+      runtime.once('exit', () => resolve())
+    })
+  }
+
+  private restartTracker(c: Config): void {
+    const inputs = trackInputs(c)
+    const key = stableJson(inputs)
+    if (key === this.trackKey && this.tracker) return
+    this.tracker?.stop()
+    this.trackKey = key
+    const runtime = this.runtime
+    if (!runtime) return
+    this.tracker = new Tracker(inputs.scripts, inputs.scriptUses, inputs.fileUses, runtime, (level, msg, fields) =>
+      this.log[level](fields, msg),
+    )
+    this.tracker.start()
+  }
+
+  /** Called when a part the daemon cannot run without has died: stop and exit non-zero. */
+  onFatal: (reason: string) => void = () => {}
+  private fatal(reason: string): void {
+    this.onFatal(reason)
+  }
+
+  // ---- reload ----
+
+  reload(): Promise<ReloadResult> {
+    if (this.stopping) return Promise.reject(new LvsdError('LVSD_API_CONFLICT', 'lvsd is stopping'))
+    this.reloading ??= this.doReload().finally(() => {
+      this.reloading = undefined
+    })
+    return this.reloading
+  }
+
+  private async doReload(): Promise<ReloadResult> {
+    const t0 = performance.now()
+    this.events.publish('daemon.state', { state: 'reloading' })
+    const r = await this.opts.load()
+    const none = { added: [], removed: [], changed: [] }
+    if (!r.ok) {
+      const result: ReloadResult = { ok: false, config: this.info, errors: r.errors, changes: none }
+      const lines = r.text ?? r.errors.map((e) => e.message)
+      for (const line of lines) this.log.error({ config: r.info.source }, `reload refused: ${line}`)
+      this.events.publish('config.reload', {
+        ok: false,
+        source: r.info.source,
+        hash: this.info.hash,
+        errors: r.errors,
+        changes: none,
+        ms: performance.now() - t0,
+      })
+      this.events.publish('daemon.state', { state: 'ready', reason: 'reload refused' })
+      return result
+    }
+    for (const w of r.warnings) this.log.warn({ config: true }, w)
+    const before = this.config
+    const after = r.loaded.config
+    const changes = configChanges(before, after)
+    this.config = after
+    this.info = r.loaded.info
+    for (const line of [...unsupported(after), ...policyWarnings(after)]) this.log.warn({ unsupported: true }, line)
+    this.book.sync(after)
+    await this.resolveUsers(after)
+    if (!this.ipvs && needsIpvs(after)) await this.openIpvs()
+    await this.applyKernelSettings(after)
+    this.notifier = new Notifier(notifySpecs(after), (level, msg, fields) => this.log[level](fields, msg))
+    this.scheduleChecks(after)
+    for (const name of [...this.quorum.keys()])
+      if (!after.virtual_services.some((s) => s.name === name)) this.quorum.delete(name)
+    await this.reloadVrrp(before, after)
+    await this.applyTable('config')
+    this.reconciler?.start()
+    const ms = performance.now() - t0
+    this.log.info({ ...changes, ms: Math.round(ms) }, 'configuration reloaded')
+    this.events.publish('config.reload', { ok: true, source: this.info.source, hash: this.info.hash, changes, ms })
+    this.events.publish('daemon.state', { state: 'ready', reason: 'reloaded' })
+    return { ok: true, config: this.info, changes }
+  }
+
+  private async reloadVrrp(before: Config, after: Config): Promise<void> {
+    const same =
+      stableJson(before.vrrp.instances) === stableJson(after.vrrp.instances) &&
+      stableJson(before.vrrp.sync_groups) === stableJson(after.vrrp.sync_groups) &&
+      before.vrrp.rt_priority === after.vrrp.rt_priority
+    if (!same) {
+      if (!this.runtime) await this.startVrrp(after)
+      else {
+        const report = await this.runtime.update(
+          after.vrrp.instances.map(runtimeInstance),
+          after.vrrp.sync_groups.map((g) => ({ name: g.name, members: g.members })),
+        )
+        for (const name of report.removed) this.instances.delete(name)
+        for (const i of after.vrrp.instances) {
+          const rec = this.instances.get(i.name)
+          const priority = i.address_owner ? 255 : i.priority
+          if (rec) rec.priority = priority
+          else this.instances.set(i.name, { state: 'INIT', priority, released: false })
+          if (rec?.released) this.runtime.setFault(i.name, RELEASE_SOURCE, true)
+        }
+        this.log.info(report, 'VRRP instances updated')
+      }
+    }
+    this.restartTracker(after)
+  }
+
+  // ---- operator actions ----
+
+  private findServer(ref: ServerRef): { id: string; svc: Config['virtual_services'][number] } {
+    const svc = this.config.virtual_services.find((s) => s.name === ref.service)
+    if (!svc) throw new LvsdError('LVSD_API_UNKNOWN_SERVICE', `no service ${ref.service}`, { service: ref.service })
+    const rs = svc.real_servers.find((r) => sameAddr(r.address, ref.addr) && r.port === ref.port)
+    if (!rs)
+      throw new LvsdError('LVSD_API_UNKNOWN_SERVER', `service ${ref.service} has no such real server`, {
+        service: ref.service,
+      })
+    return { id: serverId(svc.name, rs), svc }
+  }
+
+  private serverStatus(id: string): ServerStatus {
+    const found = this.getStatus()
+      .services.flatMap((s) => s.servers.map((r) => ({ s, r })))
+      .find(({ s, r }) => `${s.name}/${r.server}` === id)
+    if (!found) throw new LvsdError('LVSD_API_UNKNOWN_SERVER', `no server ${id}`)
+    return found.r
+  }
+
+  async drain(ref: ServerRef): Promise<ServerStatus> {
+    return this.setDrain(ref, true)
+  }
+
+  async undrain(ref: ServerRef): Promise<ServerStatus> {
+    return this.setDrain(ref, false)
+  }
+
+  private async setDrain(ref: ServerRef, on: boolean): Promise<ServerStatus> {
+    const { id } = this.findServer(ref)
+    const rec = this.book.get(id)
+    if (rec && rec.drained !== on) {
+      rec.drained = on
+      if (this.scheduler.state(id)) {
+        if (on) this.scheduler.drain(id)
+        else this.scheduler.undrain(id)
+      }
+      await this.applyTable('operator')
+    }
+    return this.serverStatus(id)
+  }
+
+  async setWeight(ref: ServerRef, weight: number | null): Promise<ServerStatus> {
+    if (weight !== null && (!Number.isInteger(weight) || weight < 0 || weight > 65535))
+      throw new LvsdError('LVSD_API_BAD_REQUEST', 'weight must be an integer 0–65535 or null')
+    const { id } = this.findServer(ref)
+    const rec = this.book.get(id)
+    if (rec && rec.operatorWeight !== (weight ?? undefined)) {
+      rec.operatorWeight = weight ?? undefined
+      this.scheduleChecks(this.config)
+      await this.applyTable('operator')
+    }
+    return this.serverStatus(id)
+  }
+
+  private instanceOf(name: string): InstanceRecord {
+    const rec = this.instances.get(name)
+    if (!rec || !this.runtime)
+      throw new LvsdError('LVSD_API_UNKNOWN_INSTANCE', `no VRRP instance ${name}`, { instance: name })
+    return rec
+  }
+
+  async release(name: string): Promise<InstanceStatus> {
+    const rec = this.instanceOf(name)
+    if (!rec.released) {
+      rec.released = true
+      // FAULT is the state machine's way to step down with priority 0 and stay down: exactly a release
+      this.runtime?.setFault(name, RELEASE_SOURCE, true)
+    }
+    return this.instanceStatus(name)
+  }
+
+  async resume(name: string): Promise<InstanceStatus> {
+    const rec = this.instanceOf(name)
+    if (rec.released) {
+      rec.released = false
+      this.runtime?.setFault(name, RELEASE_SOURCE, false)
+    }
+    return this.instanceStatus(name)
+  }
+
+  private instanceStatus(name: string): InstanceStatus {
+    const i = this.getStatus().instances.find((x) => x.name === name)
+    if (!i) throw new LvsdError('LVSD_API_UNKNOWN_INSTANCE', `no VRRP instance ${name}`, { instance: name })
+    return i
+  }
+
+  // ---- status ----
+
+  getConfig(): ConfigInfo {
+    return { ...this.info }
+  }
+
+  getStatus(): Status {
+    return statusOf({
+      config: this.config,
+      info: this.info,
+      version: this.opts.version,
+      startedAt: this.startedAt,
+      instances: this.instances,
+      vrrpCounters: this.vrrpCounters,
+      book: this.book,
+      health: (id) => this.scheduler.state(id),
+      quorum: this.quorum,
+      kernel: this.kernel,
+    })
+  }
+
+  async refresh(): Promise<void> {
+    const now = Date.now()
+    const tasks: Promise<void>[] = []
+    if (this.runtime && !this.stopping)
+      tasks.push(
+        withTimeout(this.runtime.counters(), 1000).then((c) => {
+          if (c) this.vrrpCounters = c
+        }),
+      )
+    if (this.ipvs && now - this.kernelAt >= (this.opts.statsMaxAgeMs ?? 1000)) {
+      const ipvs = this.ipvs
+      tasks.push(
+        readKernelCounters(ipvs, this.config).then(
+          (k) => {
+            this.kernel = k
+            this.kernelAt = Date.now()
+          },
+          (e) => {
+            if (!isLvsdError(e)) throw e
+            this.log.warn({ err: e.message }, 'IPVS counters could not be read')
+          },
+        ),
+      )
+    }
+    await Promise.all(tasks)
+  }
+
+  // ---- stop ----
+
+  /**
+   * Stops checks and the drift loop, resigns every master (priority 0, VIPs removed), stops the sync
+   * daemon, and keeps or removes lvsd's IPVS services as ipvs.on_shutdown says.
+   */
+  stop(reason: string): Promise<void> {
+    this.stopping ??= (async () => {
+      this.events.publish('daemon.state', { state: 'stopping', reason })
+      this.log.info({ reason }, 'stopping: masters resign with priority 0 and remove their VIPs')
+      this.scheduler.stop()
+      this.tracker?.stop()
+      await this.reconciler?.stop()
+      const counters = await this.runtime?.stop()
+      await this.notifier.idle()
+      if (counters)
+        for (const [name, c] of Object.entries(counters)) this.log.info({ vrrp: name, counters: c }, 'counters')
+      if (this.syncd)
+        await this.syncd.setRole('none').catch((e) => this.log.error({ err: String(e) }, 'sync stop failed'))
+      if (this.reconciler && this.config.ipvs.on_shutdown === 'flush') {
+        const p = await this.reconciler.apply([])
+        this.log.info({ ops: p.ops, failed: p.failed }, 'IPVS services of lvsd removed (on_shutdown: flush)')
+      }
+      this.ipvs?.close()
+      this.log.info('stopped')
+    })()
+    return this.stopping
+  }
+}
+
+function splitServerId(id: string): [string, string] {
+  const i = id.indexOf('/')
+  return [id.slice(0, i), id.slice(i + 1)]
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  return new Promise((resolve) => {
+    const t = setTimeout(() => resolve(undefined), ms)
+    void p.then((v) => {
+      clearTimeout(t)
+      resolve(v)
+    })
+  })
+}

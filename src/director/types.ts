@@ -1,0 +1,148 @@
+// The seam between the director and the control API: the status the API reports, and the
+// DirectorView / DirectorControl the director implements (src/api re-exports these; a test may pass a fake).
+import type { EventBus, VrrpState } from '../events.js'
+import type { Addr } from '../net/addr.js'
+
+/** Kernel counters of a service or real server (IPVS stats64), as JSON numbers (exact below 2^53). */
+export interface KernelStats {
+  conns: number
+  inPkts: number
+  outPkts: number
+  inBytes: number
+  outBytes: number
+}
+
+export interface InstanceStatus {
+  name: string
+  interface: string
+  vrid: number
+  version: 2 | 3
+  state: VrrpState
+  /** Configured priority (255 = address owner). */
+  priority: number
+  /** After tracking and an operator release (0 while released). */
+  effectivePriority: number
+  /** An operator released mastership (POST …/release) and has not resumed it. */
+  released: boolean
+  vips: string[]
+  lastTransition?: { from: VrrpState; to: VrrpState; why: string; at: number }
+  counters?: {
+    advertsSent: number
+    advertsReceived: number
+    /** Received packets discarded, by reason (docs/vrrp.md). */
+    drops: Record<string, number>
+    lateAdverts: number
+    transitions: number
+  }
+}
+
+export type Health = 'up' | 'down' | 'unchecked'
+
+export interface ServerStatus {
+  /** address:port, IPv6 in brackets: 10.0.0.7:80, [2001:db8::7]:80. */
+  server: string
+  forwarding: 'dr' | 'nat' | 'tun'
+  health: Health
+  /** Wall-clock ms of the last health transition. */
+  healthSince?: number
+  lastCheck?: { ok: boolean; ms: number; at: number; detail?: string }
+  weight: {
+    configured: number
+    /** The weight in the kernel: 0 when down or drained, the operator's override, a slow-start ramp. */
+    effective: number
+    /** Set by POST …/weight; absent when none. */
+    operator?: number
+  }
+  drained: boolean
+  /** Absent when the kernel table has not been read (or the server is not in it). */
+  kernel?: KernelStats & { activeConns: number; inactiveConns: number; persistentConns: number }
+}
+
+export interface ServiceStatus {
+  name: string
+  /** The IPVS key: tcp/10.0.0.3/80, fwmark/4/7. */
+  key: string
+  protocol?: 'tcp' | 'udp' | 'sctp'
+  /** address:port of the virtual service, or fwmark:<n>. */
+  address: string
+  scheduler: string
+  /** ipvsadm-style flags: persistent, sh-fallback, sh-port, ops. */
+  flags: string[]
+  persistenceSec?: number
+  forwarding: 'dr' | 'nat' | 'tun'
+  /** The VRRP instance whose mastership this service follows, if any. */
+  follow?: string
+  quorum: { up: boolean; alive: number; required: number }
+  /** Whether lvsd has this service in the kernel now (a following service is only there on the master). */
+  active: boolean
+  kernel?: KernelStats
+  servers: ServerStatus[]
+}
+
+export interface ConfigInfo {
+  /** Path of the running configuration file. */
+  source: string
+  /** sha256 (hex) of its bytes. */
+  hash: string
+  /** Wall-clock ms when it was loaded. */
+  loadedAt: number
+}
+
+export interface Status {
+  node: string
+  version: string
+  pid: number
+  /** Wall-clock ms. */
+  startedAt: number
+  config: ConfigInfo
+  instances: InstanceStatus[]
+  services: ServiceStatus[]
+}
+
+export interface ReloadResult {
+  ok: boolean
+  config: ConfigInfo
+  errors?: { path: string; message: string; line?: number; col?: number }[]
+  changes: { added: string[]; removed: string[]; changed: string[] }
+}
+
+/** A real server as the API names it: the service's name and the server's address and port. */
+export interface ServerRef {
+  service: string
+  addr: Addr
+  port: number
+}
+
+/** What the API reads. */
+export interface DirectorView {
+  getStatus(): Status
+  getConfig(): ConfigInfo
+  readonly events: EventBus
+  /**
+   * Brings the counters getStatus reports up to date (kernel stats, VRRP worker counters). The API
+   * awaits it before a status or a scrape; a director without live counters may leave it out.
+   */
+  refresh?(): Promise<void>
+}
+
+/**
+ * What the API asks the director to do. Each method throws LvsdError with LVSD_API_UNKNOWN_SERVICE,
+ * LVSD_API_UNKNOWN_SERVER or LVSD_API_UNKNOWN_INSTANCE (404), LVSD_API_BAD_REQUEST (400) or
+ * LVSD_API_CONFLICT (409); anything else is a 500. Operator overrides (drain, weight, release) are
+ * runtime state: they survive a reload for servers and instances that still exist, not a restart.
+ * The API publishes operator.action for every call; the director publishes the other events.
+ */
+export interface DirectorControl {
+  /** Re-reads the configuration; an invalid file is { ok: false, errors } and changes nothing. */
+  reload(): Promise<ReloadResult>
+  /** Weight 0 in the kernel (existing connections go on) until undrain. Idempotent. */
+  drain(ref: ServerRef): Promise<ServerStatus>
+  undrain(ref: ServerRef): Promise<ServerStatus>
+  /** An operator weight (0–65535) that replaces the configured one; null removes the override. */
+  setWeight(ref: ServerRef, weight: number | null): Promise<ServerStatus>
+  /** Gives up mastership (effective priority 0, a backup takes over) and stays backup until resume. */
+  release(instance: string): Promise<InstanceStatus>
+  resume(instance: string): Promise<InstanceStatus>
+}
+
+export type Director = DirectorView & DirectorControl

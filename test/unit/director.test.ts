@@ -1,0 +1,189 @@
+// The director's wiring against the fake IPVS kernel, with real file checks (a file holding the weight is
+// a health check that needs no network): health → weights in the table, inhibit_on_failure, quorum and
+// the sorry server, drain and operator weights, a reload that sends exactly the changed operation, and a
+// refused reload that changes nothing. The real kernel and VRRP are proven in the VM tier (director-*.test.ts).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import test, { type ExecutionContext } from 'ava'
+import { configReader } from '../../src/director/config-source.js'
+import { LvsDirector } from '../../src/director/director.js'
+import type { AnyEvent } from '../../src/events.js'
+import { IpvsClient } from '../../src/ipvs/client.js'
+import { destId } from '../../src/ipvs/model.js'
+import { createLogger } from '../../src/log.js'
+import { parseAddr } from '../../src/net/addr.js'
+import { fakeIpvs } from '../fixtures/ipvs/fake-ipvs.js'
+
+const yaml = (dir: string, over: { weight7?: number; inhibit?: boolean; sorry?: boolean; quorum?: number } = {}) => `
+node: lb-test
+control: { socket: ${join(dir, 'lvsd.sock')} }
+virtual_services:
+  - name: web
+    address: 10.0.0.3
+    port: 80
+    scheduler: wrr
+    quorum: ${over.quorum ?? 1}
+    inhibit_on_failure: ${over.inhibit ?? false}
+${over.sorry ? '    sorry_server: { address: 10.0.0.9 }\n' : ''}    real_servers:
+      - address: 10.0.0.7
+        weight: ${over.weight7 ?? 1}
+        checks: [{ type: file, path: ${join(dir, 'w7')}, interval: 500ms, timeout: 400ms, rise: 1, fall: 1 }]
+      - address: 10.0.0.8
+        weight: 2
+        checks: [{ type: file, path: ${join(dir, 'w8')}, interval: 500ms, timeout: 400ms, rise: 1, fall: 1 }]
+`
+
+async function until<T>(fn: () => T | undefined | false, ms = 5000): Promise<T> {
+  const end = Date.now() + ms
+  for (;;) {
+    const v = fn()
+    if (v !== undefined && v !== false) return v
+    if (Date.now() > end) throw new Error(`not within ${ms} ms`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+async function setup(t: ExecutionContext, over: Parameters<typeof yaml>[1] = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'lvsd-director-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  writeFileSync(join(dir, 'w7'), '1\n')
+  writeFileSync(join(dir, 'w8'), '2\n')
+  const file = join(dir, 'lvsd.yaml')
+  writeFileSync(file, yaml(dir, over))
+  const { fake, nl } = fakeIpvs()
+  const load = configReader(file)
+  const first = await load()
+  if (!first.ok) throw new Error(JSON.stringify(first.errors))
+  const d = await LvsDirector.start(first.loaded, {
+    log: createLogger({ level: 'silent', format: 'json' }),
+    version: 'test',
+    load,
+    connectIpvs: () => IpvsClient.open(nl),
+    driftIntervalMs: 0,
+  })
+  t.teardown(() => d.stop('test end'))
+  const events: AnyEvent[] = []
+  d.events.subscribeAll((e) => events.push(e))
+  const dests = () => {
+    const s = [...fake.services.values()][0]
+    return new Map((s?.dests ?? []).map((x) => [destId(x), x.weight] as const).sort(([a], [b]) => a.localeCompare(b)))
+  }
+  return { dir, file, fake, d, events, dests }
+}
+
+test.serial(
+  'start programs the configured table; a failing check removes the server, recovery adds it back',
+  async (t) => {
+    const { dir, d, dests, events } = await setup(t)
+    t.deepEqual(
+      dests(),
+      new Map([
+        ['10.0.0.7/80', 1],
+        ['10.0.0.8/80', 2],
+      ]),
+    )
+    writeFileSync(join(dir, 'w7'), '-1\n')
+    await until(() => !dests().has('10.0.0.7/80'))
+    t.deepEqual(dests(), new Map([['10.0.0.8/80', 2]]))
+    const down = events.find((e) => e.name === 'health.transition')
+    t.like(down?.data, { service: 'web', server: '10.0.0.7:80', up: false, weight: 0 })
+    t.like(d.getStatus().services[0]?.servers[0], { server: '10.0.0.7:80', health: 'down', weight: { effective: 0 } })
+    writeFileSync(join(dir, 'w7'), '1\n')
+    await until(() => dests().get('10.0.0.7/80') === 1)
+    t.like(d.getStatus().services[0]?.servers[0], { health: 'up', weight: { effective: 1, configured: 1 } })
+    const ops = events
+      .filter((e) => e.name === 'ipvs.op')
+      .map((e) => e.name === 'ipvs.op' && `${e.data.cause} ${e.data.op}`)
+    t.deepEqual(ops, ['health del-dest', 'health add-dest'])
+  },
+)
+
+test.serial('inhibit_on_failure keeps a failed server at weight 0', async (t) => {
+  const { dir, dests } = await setup(t, { inhibit: true })
+  writeFileSync(join(dir, 'w8'), '-1\n')
+  await until(() => dests().get('10.0.0.8/80') === 0)
+  t.deepEqual(
+    dests(),
+    new Map([
+      ['10.0.0.7/80', 1],
+      ['10.0.0.8/80', 0],
+    ]),
+  )
+})
+
+test.serial(
+  'losing quorum puts the sorry server in place of the real servers, regaining it restores them',
+  async (t) => {
+    const { dir, d, dests, events } = await setup(t, { sorry: true, quorum: 2 })
+    writeFileSync(join(dir, 'w8'), '-1\n')
+    await until(() => dests().has('10.0.0.9/80'))
+    t.deepEqual(dests(), new Map([['10.0.0.9/80', 1]]))
+    t.like(d.getStatus().services[0]?.quorum, { up: false, alive: 1, required: 2 })
+    t.like(events.find((e) => e.name === 'quorum.change')?.data, { service: 'web', up: false, alive: 1, required: 2 })
+    writeFileSync(join(dir, 'w8'), '2\n')
+    await until(() => dests().get('10.0.0.8/80') === 2)
+    t.deepEqual(
+      dests(),
+      new Map([
+        ['10.0.0.7/80', 1],
+        ['10.0.0.8/80', 2],
+      ]),
+    )
+  },
+)
+
+test.serial('drain sets weight 0 and keeps checking; undrain and an operator weight follow', async (t) => {
+  const { d, dests } = await setup(t)
+  const ref = { service: 'web', addr: parseAddr('10.0.0.8'), port: 80 }
+  const drained = await d.drain(ref)
+  t.like(drained, { drained: true, health: 'up', weight: { effective: 0 } })
+  t.is(dests().get('10.0.0.8/80'), 0)
+  await d.undrain(ref)
+  t.is(dests().get('10.0.0.8/80'), 2)
+  // the file check's dynamic weight (2) wins over the configured weight; an operator weight replaces the configured one
+  const ref7 = { service: 'web', addr: parseAddr('10.0.0.7'), port: 80 }
+  await t.throwsAsync(d.setWeight({ ...ref7, port: 81 }, 3), { message: /no such real server/ })
+  await t.throwsAsync(d.drain({ ...ref7, service: 'nope' }), { message: /no service nope/ })
+})
+
+test.serial(
+  'a reload with one changed weight sends exactly one operation; an invalid file changes nothing',
+  async (t) => {
+    const { dir, file, d, events } = await setup(t)
+    // servers without a dynamic weight: unchecked ones take the configured weight as is
+    writeFileSync(file, yaml(dir, { weight7: 1 }).replace(/checks: \[\{ type: file, path: [^\n]*w7[^\n]*\n/, '\n'))
+    await d.reload()
+    events.length = 0
+    writeFileSync(file, yaml(dir, { weight7: 5 }).replace(/checks: \[\{ type: file, path: [^\n]*w7[^\n]*\n/, '\n'))
+    const r = await d.reload()
+    t.true(r.ok)
+    t.deepEqual(r.changes, { added: [], removed: [], changed: ['server:web/10.0.0.7:80'] })
+    const ops = events.filter((e) => e.name === 'ipvs.op')
+    t.is(ops.length, 1)
+    t.like(ops[0]?.data, { op: 'edit-dest', ok: true, cause: 'config' })
+
+    const hash = d.getConfig().hash
+    const text = `${yaml(dir)}bogus: 1\n`
+    writeFileSync(file, text)
+    events.length = 0
+    const bad = await d.reload()
+    t.false(bad.ok)
+    t.regex(JSON.stringify(bad.errors), /bogus/)
+    t.is(bad.errors?.[0]?.line, text.split('\n').indexOf('bogus: 1') + 1)
+    t.is(d.getConfig().hash, hash)
+    t.is(events.filter((e) => e.name === 'ipvs.op').length, 0)
+    t.like(events.find((e) => e.name === 'config.reload')?.data, { ok: false })
+  },
+)
+
+test.serial('status reports services, servers and kernel counters after a refresh', async (t) => {
+  const { d } = await setup(t)
+  await d.refresh()
+  const s = d.getStatus()
+  t.is(s.node, 'lb-test')
+  const svc = s.services[0]
+  t.like(svc, { name: 'web', key: 'tcp/10.0.0.3/80', address: '10.0.0.3:80', scheduler: 'wrr', active: true })
+  t.is(svc?.kernel?.conns, 5)
+  t.like(svc?.servers[1], { server: '10.0.0.8:80', health: 'up', kernel: { activeConns: 2, inactiveConns: 1 } })
+})
