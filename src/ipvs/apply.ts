@@ -90,6 +90,8 @@ export async function applyOps(c: IpvsOps, ops: readonly Op[], opts: ApplyOption
   return out
 }
 
+const NO_STATS = { stats: false } as const
+
 /**
  * The kernel's table as diff() expects it: every service with its destinations oldest first (the
  * GET_DEST dump lists newest first). A service that vanishes between the two dumps is left out.
@@ -98,9 +100,10 @@ export async function readTable(c: Pick<IpvsOps, 'listServices' | 'listDests'>):
   // one dump at a time: a netlink socket runs a single dump, a second request while one is unfinished
   // gets EBUSY (measured on 6.1 with pipelined GET_DEST dumps)
   const out: ServiceState[] = []
-  for (const service of await c.listServices()) {
+  // no counters: the diff compares settings only, and decoding them was most of the read's cost
+  for (const service of await c.listServices(NO_STATS)) {
     try {
-      const dests = await c.listDests(service.key)
+      const dests = await c.listDests(service.key, NO_STATS)
       out.push({ service, dests: [...dests].reverse() })
     } catch (e) {
       if (isLvsdError(e, 'LVSD_NL_KERNEL') && e.details.code === 'ESRCH') continue

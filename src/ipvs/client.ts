@@ -8,7 +8,7 @@ import { openNetlink } from '../net/netlink-transport.js'
 import { NLM_F_DUMP, type NlMessage } from '../net/nlmsg.js'
 import { NETLINK_GENERIC } from '../sys/constants.js'
 import { CMD, cmdName, IPVS_GENL_NAME } from './attrs.js'
-import { decode, encode, type IpvsMessage, ipvsMessage } from './codec.js'
+import { type DecodeOptions, decode, encode, type IpvsMessage, ipvsMessage } from './codec.js'
 import {
   type DestEntry,
   type Destination,
@@ -155,9 +155,12 @@ export class IpvsClient {
     return serviceFromWire(svc)
   }
 
-  /** Every service of this network namespace, with stats (STATS64 when the kernel has it). */
-  async listServices(): Promise<ServiceEntry[]> {
-    const replies = await this.dump(ipvsMessage(CMD.GET_SERVICE), 'all services')
+  /**
+   * Every service of this network namespace, with stats (STATS64 when the kernel has it) unless
+   * opts.stats is false.
+   */
+  async listServices(opts?: DecodeOptions): Promise<ServiceEntry[]> {
+    const replies = await this.dump(ipvsMessage(CMD.GET_SERVICE), 'all services', opts)
     return replies.map((m) => {
       if (!m.service) throw this.protocol(CMD.GET_SERVICE, 'dump part without a service')
       return serviceFromWire(m.service)
@@ -179,11 +182,15 @@ export class IpvsClient {
     return this.command(msg, `${describeKey(key)} -> ${describeDest(d)}`)
   }
 
-  /** The service's destinations in the kernel's list order (newest first: the kernel adds at the head). */
-  async listDests(key: ServiceKey): Promise<DestEntry[]> {
+  /**
+   * The service's destinations in the kernel's list order (newest first: the kernel adds at the head),
+   * with stats unless opts.stats is false.
+   */
+  async listDests(key: ServiceKey, opts?: DecodeOptions): Promise<DestEntry[]> {
     const replies = await this.dump(
       ipvsMessage(CMD.GET_DEST, { service: serviceKeyToWire(key) }),
       `destinations of ${describeKey(key)}`,
+      opts,
     )
     return replies.map((m) => {
       if (!m.dest) throw this.protocol(CMD.GET_DEST, 'dump part without a destination')
@@ -244,7 +251,7 @@ export class IpvsClient {
     await this.exchange(msg, target)
   }
 
-  private async exchange(msg: IpvsMessage, target: string, flags = 0): Promise<IpvsMessage[]> {
+  private async exchange(msg: IpvsMessage, target: string, flags = 0, opts?: DecodeOptions): Promise<IpvsMessage[]> {
     const command = cmdName(msg.cmd)
     let parts: NlMessage[]
     try {
@@ -258,7 +265,7 @@ export class IpvsClient {
     if (flags & NLM_F_DUMP && dumpInterrupted(parts)) throw new Interrupted()
     return parts.map((p) => {
       if (p.type !== this.familyId) throw this.protocol(msg.cmd, `reply of netlink type ${p.type}`)
-      return decode(p.payload).value
+      return decode(p.payload, 0, opts).value
     })
   }
 
@@ -267,17 +274,17 @@ export class IpvsClient {
    * sent while another is unfinished gets EBUSY (seen on 6.1 when the reconciler's periodic read met another
    * caller's listDests). Commands are not queued behind dumps.
    */
-  private dump(msg: IpvsMessage, target: string): Promise<IpvsMessage[]> {
-    const run = () => this.dumpNow(msg, target)
+  private dump(msg: IpvsMessage, target: string, opts?: DecodeOptions): Promise<IpvsMessage[]> {
+    const run = () => this.dumpNow(msg, target, opts)
     const p = this.dumps.then(run, run)
     this.dumps = p.catch(() => undefined)
     return p
   }
 
-  private async dumpNow(msg: IpvsMessage, target: string): Promise<IpvsMessage[]> {
+  private async dumpNow(msg: IpvsMessage, target: string, opts?: DecodeOptions): Promise<IpvsMessage[]> {
     for (let i = 0; ; i++) {
       try {
-        return await this.exchange(msg, target, NLM_F_DUMP)
+        return await this.exchange(msg, target, NLM_F_DUMP, opts)
       } catch (e) {
         if (!(e instanceof Interrupted)) throw e
         if (i + 1 >= DUMP_RETRIES) {

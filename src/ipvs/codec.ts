@@ -243,13 +243,28 @@ function entriesOf(table: Table): [string, AttrSpec][] {
   return e
 }
 
-export function decodeTable<T extends Table>(table: T, attrs: readonly Attr[], where: string): WireOf<T> {
+export interface DecodeOptions {
+  /**
+   * false: leave the STATS/STATS64 counters out (default true). Reading the table to diff it needs no
+   * counters, and decoding ten 64-bit counters twice per destination was most of a full re-read's cost.
+   */
+  stats?: boolean
+}
+
+export function decodeTable<T extends Table>(
+  table: T,
+  attrs: readonly Attr[],
+  where: string,
+  opts?: DecodeOptions,
+): WireOf<T> {
   const byType = byTypeOf(table)
+  const skipStats = opts?.stats === false
   const out: Record<string, unknown> = {}
   for (const a of attrs) {
     const e = byType.get(a.type)
     if (e === undefined) continue
     const [name, spec] = e
+    if (skipStats && (spec.kind === 'stats' || spec.kind === 'stats64')) continue
     out[name] = readKind(spec.kind, a, spec, () => `${where}.${name}`)
   }
   return out as WireOf<T>
@@ -300,7 +315,7 @@ export function encode(v: IpvsMessage): Buffer {
 }
 
 /** Decodes a generic netlink payload (genlmsghdr + attributes) of the IPVS family up to the buffer's end. */
-export function decode(buf: Buffer, off = 0): { value: IpvsMessage; bytes: number } {
+export function decode(buf: Buffer, off = 0, opts?: DecodeOptions): { value: IpvsMessage; bytes: number } {
   const g = genlDecode(buf, off)
   const top = new Attrs(g.value.attrs)
   const value: IpvsMessage = { cmd: g.value.cmd, version: g.value.version }
@@ -309,9 +324,9 @@ export function decode(buf: Buffer, off = 0): { value: IpvsMessage; bytes: numbe
     if (Object.keys(info).length) value.info = info
   } else {
     const svc = top.get(CMD_ATTR.SERVICE)
-    if (svc) value.service = decodeTable(SVC_ATTRS, read.nested(svc).list, 'service')
+    if (svc) value.service = decodeTable(SVC_ATTRS, read.nested(svc).list, 'service', opts)
     const dest = top.get(CMD_ATTR.DEST)
-    if (dest) value.dest = decodeTable(DEST_ATTRS, read.nested(dest).list, 'dest')
+    if (dest) value.dest = decodeTable(DEST_ATTRS, read.nested(dest).list, 'dest', opts)
     const daemon = top.get(CMD_ATTR.DAEMON)
     if (daemon) value.daemon = decodeTable(DAEMON_ATTRS, read.nested(daemon).list, 'daemon')
     const timeouts = decodeTable(TIMEOUT_ATTRS, g.value.attrs, 'timeouts')

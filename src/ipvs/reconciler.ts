@@ -101,8 +101,8 @@ function countingOps(c: IpvsOps, count: () => void): IpvsOps {
     addDest: counted((k, d) => c.addDest(k, d)),
     editDest: counted((k, d) => c.editDest(k, d)),
     delDest: counted((k, d) => c.delDest(k, d)),
-    listServices: counted(() => c.listServices()),
-    listDests: counted((k) => c.listDests(k)),
+    listServices: counted((o) => c.listServices(o)),
+    listDests: counted((k, o) => c.listDests(k, o)),
   }
 }
 

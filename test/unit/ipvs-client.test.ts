@@ -5,7 +5,7 @@ import { LvsdError } from '../../src/errors.js'
 import { readTable, reconcile } from '../../src/ipvs/apply.js'
 import { CMD } from '../../src/ipvs/attrs.js'
 import { IpvsClient } from '../../src/ipvs/client.js'
-import { encode, ipvsMessage } from '../../src/ipvs/codec.js'
+import { decode, encode, ipvsMessage } from '../../src/ipvs/codec.js'
 import type { Destination, ServiceKey, SyncDaemon } from '../../src/ipvs/domain.js'
 import { defaultDest, defaultService, type ServiceState } from '../../src/ipvs/model.js'
 import { modprobe } from '../../src/ipvs/modprobe.js'
@@ -231,4 +231,31 @@ test('dumps asked for at the same time are sent one after the other (the kernel 
   const r = await Promise.allSettled(raw)
   t.is(r[0]?.status, 'fulfilled')
   t.is(r[1]?.status, 'rejected')
+})
+
+test('dumps with { stats: false } leave the counters out and nothing else; readTable reads that way', async (t) => {
+  const { nl } = await setup()
+  const c = await IpvsClient.open(nl)
+  await c.addService(seedSvc)
+  const [lean] = await c.listServices({ stats: false })
+  const [full] = await c.listServices()
+  t.is(lean?.stats, undefined)
+  t.is(full?.stats?.inBytes, 2n ** 40n)
+  const { stats: _, ...rest } = full ?? ({} as never)
+  t.deepEqual(lean, rest)
+  const withCounters = ipvsMessage(CMD.NEW_DEST, {
+    dest: {
+      addr: Buffer.alloc(16, 1),
+      port: 80,
+      fwdMethod: 3,
+      weight: 2,
+      uThresh: 0,
+      lThresh: 0,
+      stats64: { conns: 7n },
+    },
+  })
+  t.is(decode(encode(withCounters), 0, { stats: false }).value.dest?.stats64, undefined)
+  t.is(decode(encode(withCounters)).value.dest?.stats64?.conns, 7n)
+  const read = await readTable(c)
+  t.false(read.some((s) => 'stats' in s.service))
 })
