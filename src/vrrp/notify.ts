@@ -1,9 +1,10 @@
 // Notify programs run on state changes (keepalived's notify_master/backup/fault/stop and notify):
 // per-state programs run as configured; `any` gets keepalived's arguments appended: type
-// ("INSTANCE" or "GROUP"), name, state (MASTER, BACKUP, FAULT, STOP) and priority.
+// ("INSTANCE" or "GROUP"), name, state (MASTER, BACKUP, FAULT, STOP) and priority (0 for groups).
 import { execFile } from 'node:child_process'
 import type { Role } from './fsm.js'
 import type { LogLevel } from './messages.js'
+import { type GroupState, groupState } from './sync.js'
 
 export interface NotifySpec {
   master?: string[]
@@ -11,6 +12,21 @@ export interface NotifySpec {
   fault?: string[]
   stop?: string[]
   any?: string[]
+}
+
+/** A sync group's notify programs; the group's state is derived from its members' (sync.ts). */
+export interface GroupNotifySpec {
+  name: string
+  members: string[]
+  spec: NotifySpec
+}
+
+/**
+ * Notify programs by instance name, plus the sync groups' (a Map, so code that knows only the
+ * instances' programs keeps working).
+ */
+export class NotifySpecs extends Map<string, NotifySpec> {
+  groups: GroupNotifySpec[] = []
 }
 
 export type NotifyState = 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP'
@@ -39,25 +55,44 @@ export function notifyRuns(
   return out
 }
 
-/** Runs notify programs one after another per instance, so they see transitions in order. */
+/**
+ * Runs notify programs one after another per instance (and per group), so they see transitions in
+ * order. A group's programs run when its state changes (keepalived: "GROUP", name, state, and
+ * priority 0; groups have no STOP), after the member's own programs that caused the change.
+ */
 export class Notifier {
   private readonly chains = new Map<string, Promise<void>>()
+  private readonly roles = new Map<string, Role>()
+  private readonly groupStates = new Map<string, GroupState>()
+  private readonly groups: GroupNotifySpec[]
   constructor(
-    private readonly specs: Map<string, NotifySpec>,
+    private readonly specs: Map<string, NotifySpec> & { groups?: GroupNotifySpec[] },
     private readonly log: (level: LogLevel, msg: string, fields: Record<string, unknown>) => void,
     private readonly timeoutMs = 30_000,
-  ) {}
+  ) {
+    this.groups = specs.groups ?? []
+  }
 
   transition(instance: string, to: Role, priority: number): void {
+    this.roles.set(instance, to)
     const spec = this.specs.get(instance)
-    if (!spec) return
-    const runs = notifyRuns(spec, 'INSTANCE', instance, notifyState(to), priority)
+    if (spec) this.queue(instance, notifyRuns(spec, 'INSTANCE', instance, notifyState(to), priority))
+    for (const g of this.groups) {
+      if (!g.members.includes(instance)) continue
+      const state = groupState(g.members.map((m) => this.roles.get(m) ?? 'INIT'))
+      if (state === undefined || state === this.groupStates.get(g.name)) continue
+      this.groupStates.set(g.name, state)
+      this.queue(`group:${g.name}`, notifyRuns(g.spec, 'GROUP', g.name, state, 0))
+    }
+  }
+
+  private queue(key: string, runs: NotifyRun[]): void {
     if (runs.length === 0) return
-    const prev = this.chains.get(instance) ?? Promise.resolve()
+    const prev = this.chains.get(key) ?? Promise.resolve()
     this.chains.set(
-      instance,
+      key,
       prev.then(async () => {
-        for (const r of runs) await this.run(instance, r.argv)
+        for (const r of runs) await this.run(key, r.argv)
       }),
     )
   }

@@ -101,8 +101,5 @@ vrrp:
     - { name: g, members: [a, b] }
 `)
   t.is(runtimeInstance(v6.vrrp.instances[0]!).virtualMac, undefined)
-  t.deepEqual(unsupported(v6), [
-    'vrrp.instances a: virtual_mac is IPv4 only for now',
-    'vrrp.sync_groups g: only FAULT is shared; MASTER/BACKUP are not forced together yet',
-  ])
+  t.deepEqual(unsupported(v6), ['vrrp.instances a: virtual_mac is IPv4 only for now'])
 })

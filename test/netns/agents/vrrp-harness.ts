@@ -157,6 +157,14 @@ export function arpAnswer(lab: Lab, node: string, ip: string): string | undefine
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
+/**
+ * The `control:` section giving each daemon its own API socket in the config's directory: the
+ * namespaces share the file system, so the default /run/lvsd/lvsd.sock would be taken by the first.
+ */
+export function controlSocket(cfg: ConfigDir, node: string): string {
+  return `control:\n  socket: ${join(cfg.dir, `${node}.sock`)}\n`
+}
+
 /** A VRRP-only lvsd config for one instance `web`. */
 export function vrrpConfig(o: {
   node: string
