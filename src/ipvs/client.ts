@@ -65,6 +65,11 @@ async function resolveFamily(nl: NetlinkClient): Promise<number> {
   throw r.error.cause
 }
 
+/** What a request is about, for errors: formatted only when one is thrown (addresses cost per op). */
+type Target = string | (() => string)
+const textOf = (t: Target) => (typeof t === 'string' ? t : t())
+const nothing = () => undefined
+
 const isEnoent = (e: unknown) => isLvsdError(e, 'LVSD_NL_KERNEL') && e.details.code === 'ENOENT'
 
 export class IpvsClient {
@@ -134,15 +139,15 @@ export class IpvsClient {
   // ---- services ----
 
   addService(s: Service): Promise<void> {
-    return this.command(ipvsMessage(CMD.NEW_SERVICE, { service: serviceToWire(s) }), describeKey(s.key))
+    return this.command(ipvsMessage(CMD.NEW_SERVICE, { service: serviceToWire(s) }), () => describeKey(s.key))
   }
 
   editService(s: Service): Promise<void> {
-    return this.command(ipvsMessage(CMD.SET_SERVICE, { service: serviceToWire(s) }), describeKey(s.key))
+    return this.command(ipvsMessage(CMD.SET_SERVICE, { service: serviceToWire(s) }), () => describeKey(s.key))
   }
 
   delService(key: ServiceKey): Promise<void> {
-    return this.command(ipvsMessage(CMD.DEL_SERVICE, { service: serviceKeyToWire(key) }), describeKey(key))
+    return this.command(ipvsMessage(CMD.DEL_SERVICE, { service: serviceKeyToWire(key) }), () => describeKey(key))
   }
 
   async getService(key: ServiceKey): Promise<ServiceEntry> {
@@ -179,7 +184,7 @@ export class IpvsClient {
 
   delDest(key: ServiceKey, d: Pick<Destination, 'addr' | 'port'>): Promise<void> {
     const msg = ipvsMessage(CMD.DEL_DEST, { service: serviceKeyToWire(key), dest: destKeyToWire(d) })
-    return this.command(msg, `${describeKey(key)} -> ${describeDest(d)}`)
+    return this.command(msg, () => `${describeKey(key)} -> ${describeDest(d)}`)
   }
 
   /**
@@ -244,14 +249,14 @@ export class IpvsClient {
 
   private destCommand(cmd: number, key: ServiceKey, d: Destination): Promise<void> {
     const msg = ipvsMessage(cmd, { service: serviceKeyToWire(key), dest: destToWire(d) })
-    return this.command(msg, `${describeKey(key)} -> ${describeDest(d)}`)
+    return this.command(msg, () => `${describeKey(key)} -> ${describeDest(d)}`)
   }
 
-  private async command(msg: IpvsMessage, target: string): Promise<void> {
-    await this.exchange(msg, target)
+  private command(msg: IpvsMessage, target: Target): Promise<void> {
+    return this.exchange(msg, target).then(nothing)
   }
 
-  private async exchange(msg: IpvsMessage, target: string, flags = 0, opts?: DecodeOptions): Promise<IpvsMessage[]> {
+  private async exchange(msg: IpvsMessage, target: Target, flags = 0, opts?: DecodeOptions): Promise<IpvsMessage[]> {
     const command = cmdName(msg.cmd)
     let parts: NlMessage[]
     try {
@@ -274,32 +279,37 @@ export class IpvsClient {
    * sent while another is unfinished gets EBUSY (seen on 6.1 when the reconciler's periodic read met another
    * caller's listDests). Commands are not queued behind dumps.
    */
-  private dump(msg: IpvsMessage, target: string, opts?: DecodeOptions): Promise<IpvsMessage[]> {
+  private dump(msg: IpvsMessage, target: Target, opts?: DecodeOptions): Promise<IpvsMessage[]> {
     const run = () => this.dumpNow(msg, target, opts)
     const p = this.dumps.then(run, run)
     this.dumps = p.catch(() => undefined)
     return p
   }
 
-  private async dumpNow(msg: IpvsMessage, target: string, opts?: DecodeOptions): Promise<IpvsMessage[]> {
+  private async dumpNow(msg: IpvsMessage, target: Target, opts?: DecodeOptions): Promise<IpvsMessage[]> {
     for (let i = 0; ; i++) {
       try {
         return await this.exchange(msg, target, NLM_F_DUMP, opts)
       } catch (e) {
         if (!(e instanceof Interrupted)) throw e
         if (i + 1 >= DUMP_RETRIES) {
-          throw new LvsdError('LVSD_NL_PROTOCOL', `IPVS ${cmdName(msg.cmd)} ${target}: dump kept being interrupted`, {
-            command: cmdName(msg.cmd),
-            retries: DUMP_RETRIES,
-          })
+          throw new LvsdError(
+            'LVSD_NL_PROTOCOL',
+            `IPVS ${cmdName(msg.cmd)} ${textOf(target)}: dump kept being interrupted`,
+            {
+              command: cmdName(msg.cmd),
+              retries: DUMP_RETRIES,
+            },
+          )
         }
       }
     }
   }
 
   /** The kernel's refusal, re-thrown naming the IPVS command and what it was about. */
-  private named(e: unknown, command: string, target: string): unknown {
+  private named(e: unknown, command: string, lazyTarget: Target): unknown {
     if (!isLvsdError(e, 'LVSD_NL_KERNEL')) return e
+    const target = textOf(lazyTarget)
     const { errno, code, extAck } = e.details as { errno: number; code: string; extAck?: string }
     const text = `IPVS ${command} ${target}: ${code}${extAck ? `: ${extAck}` : ''}`
     return new LvsdError('LVSD_NL_KERNEL', text, { ...e.details, command, target, errno, code, extAck }, { cause: e })
