@@ -52,6 +52,35 @@ function checkTiming(ctx: Ctx, v: RawVrrp, inst: RawInstance): void {
   }
 }
 
+/** VRRPv2 authentication (RFC 3768 §5.3.6, §5.3.10): v2 only, a password of at most 8 bytes. */
+function checkAuth(ctx: Ctx, v: RawVrrp, inst: RawInstance): void {
+  const a = inst.authentication
+  if (!a) return
+  const version = inst.version ?? v.version
+  if (version === 3) {
+    const from = hasKey(inst, 'version') ? '' : ' (vrrp.version is 3)'
+    reportOn(
+      ctx,
+      inst,
+      'authentication',
+      `VRRPv3 has no authentication (RFC 5798 removed it)${from}: remove it, or use version: 2`,
+    )
+    return
+  }
+  if (a.type === 'none') {
+    if (a.password !== undefined) reportOn(ctx, a, 'password', 'has no effect with type none')
+    return
+  }
+  if (a.password === undefined) {
+    reportOn(ctx, inst, 'authentication', 'type pass needs a password (1 to 8 bytes)')
+    return
+  }
+  const bytes = Buffer.byteLength(a.password, 'utf8')
+  if (bytes === 0 || bytes > 8) {
+    reportOn(ctx, a, 'password', `is ${bytes} bytes; a VRRPv2 password is 1 to 8 bytes (RFC 3768 §5.3.10)`)
+  }
+}
+
 function checkFamilies(ctx: Ctx, v: RawVrrp, inst: RawInstance): void {
   const fam = inst.vips[0]!.address.addr.family
   for (const list of [inst.vips, inst.excluded_vips]) {
@@ -150,6 +179,7 @@ export function checkVrrp(ctx: Ctx, v: RawVrrp): void {
     })
     checkTiming(ctx, v, inst)
     checkFamilies(ctx, v, inst)
+    checkAuth(ctx, v, inst)
     inst.track.scripts.forEach((ref, i) => {
       if (isComplete(v.scripts) && !scripts.has(ref.name)) {
         reportOn(

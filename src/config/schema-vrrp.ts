@@ -145,6 +145,16 @@ export const instance = obj({
   })
     .orEmpty()
     .describe('tracked objects: their failure lowers the priority or causes FAULT'),
+  authentication: obj({
+    type: enumOf(['none', 'pass'] as const).describe(
+      'none: auth type 0; pass: auth type 1, a clear-text password (RFC 3768 §5.3.6; keepalived’s auth_type PASS)',
+    ),
+    password: str()
+      .optional()
+      .describe('with type pass: 1 to 8 bytes, sent in clear in every advert (it stops accidents, not attackers)'),
+  })
+    .optional()
+    .describe('VRRPv2 authentication, for peers that require it (VRRPv3 has none); absent = type 0'),
   notify: notify(),
   garp: garpInstance,
   virtual_mac: bool().def(false).describe('advertise from the VRRP virtual MAC 00:00:5e:00:01:VRID (macvlan)'),

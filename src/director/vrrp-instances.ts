@@ -45,6 +45,14 @@ export function runtimeInstance(i: ConfigInstance): RuntimeInstance {
     },
     trackInterfaces: i.track.interfaces.map((t) => ({ name: t.name, weight: t.weight ?? 0 })),
     ...(i.virtual_mac && i.family === 4 ? { virtualMac: true } : {}),
+    ...(i.authentication && i.version === 2
+      ? {
+          auth:
+            i.authentication.type === 'pass'
+              ? { type: 1 as const, password: i.authentication.password ?? '' }
+              : { type: 0 as const },
+        }
+      : {}),
   }
 }
 

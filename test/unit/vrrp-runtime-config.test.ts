@@ -103,3 +103,18 @@ vrrp:
   t.is(runtimeInstance(v6.vrrp.instances[0]!).virtualMac, undefined)
   t.deepEqual(unsupported(v6), ['vrrp.instances a: virtual_mac is IPv4 only for now'])
 })
+
+test('VRRPv2 authentication maps to the runtime’s auth (type 1 with its password, or type 0); absent = none', (t) => {
+  const c = load(`node: d1
+vrrp:
+  version: 2
+  instances:
+    - { name: a, interface: eth0, vrid: 1, vips: [10.0.0.1/24], authentication: { type: pass, password: s3cret } }
+    - { name: b, interface: eth0, vrid: 2, vips: [10.0.0.2/24], authentication: { type: none } }
+    - { name: c, interface: eth0, vrid: 3, vips: [10.0.0.3/24] }
+`)
+  const [a, b, c2] = c.vrrp.instances.map(runtimeInstance)
+  t.deepEqual(a?.auth, { type: 1, password: 's3cret' })
+  t.deepEqual(b?.auth, { type: 0 })
+  t.false(c2 !== undefined && 'auth' in c2)
+})
