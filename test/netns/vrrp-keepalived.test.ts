@@ -1,7 +1,7 @@
 // Interop with a real keepalived (Debian's 2.2.7) as the peer on the same bridge: VRRPv2 (1 s),
 // VRRPv3 (100 ms) over IPv4 and VRRPv3 over IPv6. Each side accepts the other's adverts (keepalived
 // logs nothing invalid, lvsd's drop counters stay 0) and mastership moves both ways, with either
-// side preferred.
+// side preferred. VRRPv2 with PASS authentication both ways, and a wrong password counted as a drop.
 import type { ChildProcess } from 'node:child_process'
 import test from 'ava'
 import { Lab, waitFor } from '../helpers/netns.js'
@@ -45,7 +45,14 @@ class Keepalived {
 }
 
 /** A bridge with lvsd's node d1 and keepalived's node k2, and both configs at the given priorities. */
-async function setup(c: Case, lab: Lab, cfg: ConfigDir, lvsdPrio: number, kaPrio: number) {
+async function setup(
+  c: Case,
+  lab: Lab,
+  cfg: ConfigDir,
+  lvsdPrio: number,
+  kaPrio: number,
+  pass?: { lvsd: string; ka: string },
+) {
   const v4 = c.family === 4
   const net = (h: number) => (v4 ? `10.74.0.${h}/24` : `fd00:74::${h}/64`)
   const VIP = v4 ? '10.74.0.100/24' : 'fd00:74::100/64'
@@ -56,11 +63,21 @@ async function setup(c: Case, lab: Lab, cfg: ConfigDir, lvsdPrio: number, kaPrio
   const kaConf = cfg.write(
     'keepalived.conf',
     `global_defs {\n  router_id k2\n}\nvrrp_instance web {\n  version ${c.version}\n  state BACKUP\n  interface eth0\n` +
-      `  virtual_router_id 61\n  priority ${kaPrio}\n  advert_int ${c.kaInterval}\n  virtual_ipaddress {\n    ${VIP}\n  }\n}\n`,
+      `  virtual_router_id 61\n  priority ${kaPrio}\n  advert_int ${c.kaInterval}\n  virtual_ipaddress {\n    ${VIP}\n  }\n` +
+      (pass ? `  authentication {\n    auth_type PASS\n    auth_pass ${pass.ka}\n  }\n` : '') +
+      '}\n',
   )
   const lvsdConf = cfg.write(
     'd1.yaml',
-    vrrpConfig({ node: 'd1', priority: lvsdPrio, vip: VIP, vrid: 61, version: c.version, interval: c.interval }),
+    vrrpConfig({
+      node: 'd1',
+      priority: lvsdPrio,
+      vip: VIP,
+      vrid: 61,
+      version: c.version,
+      interval: c.interval,
+      ...(pass ? { extra: `      authentication: { type: pass, password: ${pass.lvsd} }\n` } : {}),
+    }),
   )
   // v2 timers are ten times longer
   return { VIP, kaConf, lvsdConf, slow: c.version === 2 ? 10 : 1 }
@@ -169,3 +186,70 @@ for (const c of CASES) {
     }
   })
 }
+
+const V2: Case = CASES[0] as Case
+// the password has no `!` or `#`: keepalived's config reader takes either as the start of a comment
+
+test.serial(
+  'keepalived interop, VRRPv2 PASS authentication: each side accepts the other’s password adverts',
+  async (t) => {
+    const lab = new Lab('vk')
+    const cfg = new ConfigDir()
+    let ka: Keepalived | undefined
+    try {
+      const { VIP, kaConf, lvsdConf } = await setup(V2, lab, cfg, 150, 100, { lvsd: 'Sekr3t-8', ka: 'Sekr3t-8' })
+      // lvsd (150) is master; keepalived (100) stays BACKUP past its Master_Down (3.6 s): it took
+      // lvsd's adverts, password included, as a live master's
+      let d1 = new Director(lab, 'd1', lvsdConf)
+      await d1.waitState('MASTER', 20_000)
+      ka = new Keepalived(lab, 'k2', cfg, kaConf, 'a')
+      await waitFor(() => ka?.entered('BACKUP'), 10_000)
+      await sleep(5000)
+      t.false(ka.entered('MASTER'), `keepalived accepted lvsd's PASS adverts:\n${ka.log}`)
+      // lvsd resigns; keepalived takes over; lvsd returns and preempts, so it parsed keepalived's
+      d1.kill('SIGTERM')
+      t.is((await d1.exited).code, 0)
+      await waitFor(() => ka?.entered('MASTER'), 10_000)
+      d1 = new Director(lab, 'd1', lvsdConf)
+      const m = await d1.waitState('MASTER', 20_000)
+      t.is(m.why, 'preempt', 'lvsd heard keepalived as a lower-priority master')
+      await waitFor(() => addrs(lab, 'd1').includes(VIP) && !addrs(lab, 'k2').includes(VIP), 10_000)
+      d1.kill('SIGTERM')
+      t.is((await d1.exited).code, 0)
+      const final = d1.lines.find((l) => l.msg === 'counters')?.counters
+      t.deepEqual(final?.drops, {}, 'no keepalived advert dropped')
+      t.true((final?.rx ?? 0) > 0)
+      t.deepEqual(complaints(ka.log), [], 'keepalived logged no complaint about lvsd packets')
+    } finally {
+      await ka?.stop().catch(() => {})
+      lab.dispose()
+      cfg.dispose()
+    }
+  },
+)
+
+test.serial('keepalived interop, VRRPv2 PASS with another password: lvsd drops every advert as auth', async (t) => {
+  const lab = new Lab('vk')
+  const cfg = new ConfigDir()
+  let ka: Keepalived | undefined
+  try {
+    const { lvsdConf, kaConf } = await setup(V2, lab, cfg, 100, 200, { lvsd: 'other', ka: 'Sekr3t-8' })
+    ka = new Keepalived(lab, 'k2', cfg, kaConf, 'a')
+    await waitFor(() => ka?.entered('MASTER'), 10_000)
+    const d1 = new Director(lab, 'd1', lvsdConf)
+    // keepalived (200) is master, but none of its adverts passes lvsd's check: lvsd times out
+    const m = await d1.waitState('MASTER', 20_000)
+    t.is(m.why, 'master_down')
+    const warn = await d1.waitLine((l) => l.msg === 'advert dropped', 5000)
+    t.is(warn.reason, 'auth')
+    d1.kill('SIGTERM')
+    t.is((await d1.exited).code, 0)
+    const final = d1.lines.find((l) => l.msg === 'counters')?.counters
+    t.true((final?.drops.auth ?? 0) >= 3, `auth drops: ${JSON.stringify(final?.drops)}`)
+    t.is(final?.rx, 0, 'no advert was accepted')
+  } finally {
+    await ka?.stop().catch(() => {})
+    lab.dispose()
+    cfg.dispose()
+  }
+})
