@@ -37,7 +37,7 @@ test('gratuitous ARPs for the VIP are recognised in request and reply form; othe
   t.is(parseCaptureLine('tcpdump: listening on eth0, link-type EN10MB', VIP), null)
 })
 
-test('a transition log line counts once: the event-stream copy is skipped and the worker stamp wins', (t) => {
+test('a transition log line, plain or as a logged event, gives the worker stamp of the transition', (t) => {
   const base = { level: 30, time: '2026-11-26T11:26:58.089Z', node: 'lb01', vrrp: 'web', from: 'BACKUP', to: 'MASTER' }
   const line = JSON.stringify({ ...base, why: 'master_down', at: 1795692418085.658 })
   t.deepEqual(parseTransition(line, 'lb01'), {
@@ -48,7 +48,13 @@ test('a transition log line counts once: the event-stream copy is skipped and th
     to: 'MASTER',
     why: 'master_down',
   })
-  t.is(parseTransition(JSON.stringify({ ...base, event: 'vrrp.transition', seq: 4 }), 'lb01'), null)
+  t.like(
+    parseTransition(JSON.stringify({ ...base, event: 'vrrp.transition', seq: 4, at: 1795692418085.6582 }), 'lb01'),
+    {
+      t: 1795692418085.658,
+    },
+  )
+  t.is(parseTransition(JSON.stringify({ ...base, event: 'daemon.state' }), 'lb01'), null)
   // a stamp in other units falls back to the log line's time
   t.is(parseTransition(JSON.stringify({ ...base, why: 'x', at: 12.5 }), 'lb01')?.t, Date.parse(base.time))
   t.is(parseTransition('not json', 'lb01'), null)

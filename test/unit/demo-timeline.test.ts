@@ -37,6 +37,7 @@ function run(): DemoResult {
     ok: true,
     where: 'vm',
     kernel: '6.1.0-56-amd64',
+    prefix: 'lvsdemo0000-',
     ipvsBy: 'lvsd',
     syncBy: 'lvsd',
     failure: null,

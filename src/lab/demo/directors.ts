@@ -15,8 +15,7 @@ export function parseTransition(line: string, node: string): Transition | null {
     return null
   }
   if (typeof j.vrrp !== 'string' || typeof j.to !== 'string' || typeof j.from !== 'string') return null
-  // the director also logs each published event (`event: "vrrp.transition"`): count the transition once
-  if (j.event !== undefined) return null
+  if (j.event !== undefined && j.event !== 'vrrp.transition') return null
   const logged = typeof j.time === 'number' ? j.time : Date.parse(String(j.time))
   // `at` is the worker's own stamp of the transition (epoch ms) where the daemon logs one; the log
   // line's time is later by the hop to the main thread
@@ -44,7 +43,10 @@ export class Director {
       const tr = parseTransition(line, node)
       if (tr) {
         this.started = true
-        this.transitions.push(tr)
+        // a daemon may log a transition twice (its own line and the event stream's): count it once
+        const last = this.transitions.at(-1)
+        const same = last && last.from === tr.from && last.to === tr.to && Math.abs(last.t - tr.t) < 5
+        if (!same) this.transitions.push(tr)
       }
     }
     createInterface({ input: proc.stdout! }).on('line', onLine)

@@ -34,10 +34,12 @@ export interface DemoResult {
   /** Where the scenario ran: natively on the host, or inside the qemu VM (real IPVS). */
   where: 'host' | 'vm'
   kernel: string
+  /** This run's namespace prefix (all of them are removed at the end). */
+  prefix: string
   /** Who programmed IPVS: lvsd from virtual_services, or the demo with ipvsadm (lvsd VRRP-only). */
-  ipvsBy: 'lvsd' | 'ipvsadm'
+  ipvsBy: 'lvsd' | 'ipvsadm' | 'none'
   /** Who ran the sync daemons: lvsd following ipvs.sync, or the demo with ipvsadm. */
-  syncBy: 'lvsd' | 'ipvsadm'
+  syncBy: 'lvsd' | 'ipvsadm' | 'none'
   /** Why the scenario stopped short (null when it ran to the end). */
   failure: string | null
   startedAt: number

@@ -84,8 +84,9 @@ export async function runScenario(o: ScenarioOptions): Promise<DemoResult> {
     ok: false,
     where: o.where,
     kernel: kernelRelease(),
-    ipvsBy: 'lvsd',
-    syncBy: 'lvsd',
+    prefix: lab.prefix,
+    ipvsBy: o.ipvs ? 'lvsd' : 'none',
+    syncBy: o.ipvs ? 'lvsd' : 'none',
     failure: null,
     startedAt,
     probeIntervalMs: o.probeIntervalMs,
@@ -151,25 +152,42 @@ export async function runScenario(o: ScenarioOptions): Promise<DemoResult> {
       } else say('IPVS table programmed by lvsd on both directors')
     }
 
-    await until('the election (one MASTER, the other BACKUP)', step + 3 * ADVERT_MS, () => {
-      const states = directors.map((d) => d.state)
-      return states.filter((s) => s === 'MASTER').length === 1 && states.filter((s) => s === 'BACKUP').length === 1
+    // the configs make the higher priority win and preempt (lb01: "wins and preempts when it
+    // returns"): settled is that node MASTER and the other BACKUP, whoever started first
+    const [first, second] = [...DIRECTORS].sort((a, b) => (b.priority ?? 0) - (a.priority ?? 0))
+    const master = directors.find((d) => d.node === first?.name) as Director
+    const backup = directors.find((d) => d.node === second?.name) as Director
+    await until(`the election (${master.node} MASTER, ${backup.node} BACKUP)`, step + 3 * ADVERT_MS, () => {
+      return master.state === 'MASTER' && backup.state === 'BACKUP'
     })
-    const master = directors.find((d) => d.state === 'MASTER') as Director
-    const backup = directors.find((d) => d.state === 'BACKUP') as Director
     r.master = master.node
     r.backup = backup.node
     say(`elected: ${master.node} MASTER, ${backup.node} BACKUP`)
 
     if (o.ipvs) {
-      const roles = (node: string) => syncRoles(lab.exec(node, 'ipvsadm', ['-Ln', '--daemon']))
+      const roles = (node: string) => {
+        try {
+          return syncRoles(lab.exec(node, 'ipvsadm', ['-Ln', '--daemon']))
+        } catch {
+          return [] // a role switch under way
+        }
+      }
       const following = () => roles(master.node).includes('master') && roles(backup.node).includes('backup')
       await until('lvsd to start the sync daemons', r.ipvsBy === 'lvsd' ? o.ipvsGraceMs : 0, following).catch(() => {})
       if (!following()) {
-        if (roles(master.node).length === 0) startSyncDaemon(lab, master.node, 'master')
-        if (roles(backup.node).length === 0) startSyncDaemon(lab, backup.node, 'backup')
-        r.syncBy = 'ipvsadm'
-        say('sync daemons started with ipvsadm (master on the VRRP master, backup on the backup)')
+        const started: string[] = []
+        for (const [d, role] of [
+          [master, 'master'],
+          [backup, 'backup'],
+        ] as const) {
+          if (roles(d.node).length > 0) continue
+          startSyncDaemon(lab, d.node, role)
+          started.push(`${role} on ${d.node}`)
+        }
+        if (started.length > 0) r.syncBy = 'ipvsadm'
+        say(
+          `sync daemons: ${master.node} [${roles(master.node)}], ${backup.node} [${roles(backup.node)}]; started with ipvsadm: ${started.join(', ') || 'none'}`,
+        )
       } else say(`sync daemons run by lvsd: master on ${master.node}, backup on ${backup.node}`)
     }
 

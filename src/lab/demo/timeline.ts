@@ -65,9 +65,11 @@ export function formatTimeline(r: DemoResult): string {
   const where =
     r.where === 'vm' ? `inside the qemu VM (Debian kernel ${r.kernel}, real IPVS)` : `on this host (kernel ${r.kernel})`
   lines.push(`lvsd demo: the seed's LVS-DR pair, ${where}`)
+  const by = { lvsd: 'lvsd', ipvsadm: 'ipvsadm (lvsd did not)', none: 'nobody' }
   lines.push(
-    `IPVS table by ${r.ipvsBy === 'lvsd' ? 'lvsd (virtual_services)' : 'ipvsadm (this lvsd is VRRP-only)'}, ` +
-      `sync daemons by ${r.syncBy === 'lvsd' ? 'lvsd (ipvs.sync)' : 'ipvsadm'}`,
+    r.ipvsBy === 'none'
+      ? 'no IPVS in this kernel (--here): VRRP only, the client gets no answers'
+      : `IPVS table by ${by[r.ipvsBy]}, sync daemons by ${by[r.syncBy]}`,
   )
   lines.push('')
   lines.push('Timeline')
@@ -126,6 +128,19 @@ export function formatTimeline(r: DemoResult): string {
         .map((x) => `  ${x}`),
     )
   }
-  if (r.failure) lines.push('', `FAILED: ${r.failure}`)
+  if (r.failure) {
+    for (const [node, log] of Object.entries(r.logs)) {
+      lines.push(
+        '',
+        `last log lines of ${node}:`,
+        ...log
+          .trimEnd()
+          .split('\n')
+          .slice(-8)
+          .map((x) => `  ${x.slice(0, 300)}`),
+      )
+    }
+    lines.push('', `FAILED: ${r.failure}`)
+  }
   return `${lines.join('\n')}\n`
 }

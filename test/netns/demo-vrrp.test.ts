@@ -1,0 +1,74 @@
+// The demo's topology and its VRRP half on this host's kernel (no IPVS needed): the seed's DR real
+// servers as built, then the scenario with `--here` semantics: two lvsd elect lb01, lb01 is frozen
+// and cut, lb02 takes over within the RFC floor, its GARPs reach the client, which then resolves
+// the VIP to lb02; every namespace of the run is gone afterwards.
+import { spawnSync } from 'node:child_process'
+import test from 'ava'
+import { summarize } from '../../src/lab/demo/analysis.js'
+import { NODES, nodeNamed } from '../../src/lab/demo/plan.js'
+import { runScenario } from '../../src/lab/demo/scenario.js'
+import { DemoTopology } from '../../src/lab/demo/topology.js'
+import { repoRoot } from '../helpers/paths.js'
+
+const netnsList = () => spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout
+
+test.serial(
+  'the topology gives real servers the VIP on lo with ARP suppression, and teardown removes exactly its namespaces',
+  (t) => {
+    const lab = new DemoTopology()
+    try {
+      lab.build(NODES)
+      t.deepEqual(
+        lab.namespaces.map((n) => n.slice(lab.prefix.length)),
+        ['sw', 'lb01', 'lb02', 'web01', 'web02', 'client'],
+      )
+      const lo = lab.exec('web01', 'ip', ['-4', '-o', 'addr', 'show', 'dev', 'lo'])
+      t.regex(lo, /inet 10\.0\.0\.3\/32 .*lo:0/)
+      t.is(lab.exec('web02', 'sysctl', ['-n', 'net.ipv4.conf.all.arp_ignore']).trim(), '1')
+      t.is(lab.exec('web02', 'sysctl', ['-n', 'net.ipv4.conf.all.arp_announce']).trim(), '2')
+      t.regex(lab.exec('lb02', 'ip', ['-o', 'link', 'show', 'eth0']), /link\/ether 02:c0:00:00:00:02/)
+      t.notRegex(lab.exec('lb01', 'ip', ['-4', '-o', 'addr']), /10\.0\.0\.3/)
+      // the client reaches a real server across the bridge
+      lab.exec('client', 'busybox', ['ping', '-c', '1', '-W', '2', '10.0.0.7'])
+    } finally {
+      lab.dispose()
+    }
+    t.false(netnsList().includes(lab.prefix))
+  },
+)
+
+test.serial(
+  'VRRP half of the demo: lb01 elected, frozen and cut; lb02 takes over within the RFC floor and the client follows its GARP',
+  async (t) => {
+    t.timeout(120_000)
+    const lines: string[] = []
+    const r = await runScenario({
+      repoRoot,
+      where: 'host',
+      probeIntervalMs: 20,
+      probeTimeoutMs: 900,
+      stepTimeoutMs: 30_000,
+      takeoverTimeoutMs: 20_000,
+      ipvsGraceMs: 0,
+      ipvs: false,
+      progress: (l) => lines.push(l),
+    })
+    t.log(lines.join('\n'))
+    t.is(r.failure, null)
+    const s = summarize(r)
+    t.is(r.master, 'lb01')
+    t.is(r.backup, 'lb02')
+    t.is(s.kill?.node, 'lb01')
+    t.is(s.takeover?.node, 'lb02')
+    const floor = s.floorMs as number
+    // lb02's timer restarts at each advert: from the last one it is the floor itself (timer slack
+    // ≤ 50 ms natively, docs/vrrp-runtime.md); from the freeze at most the floor
+    t.true((s.takeover?.afterLastAdvertMs ?? 0) >= floor - 5, `${s.takeover?.afterLastAdvertMs} ms`)
+    t.true((s.takeover?.afterLastAdvertMs ?? Infinity) <= floor + 150, `${s.takeover?.afterLastAdvertMs} ms`)
+    t.true((s.takeover?.afterKillMs ?? Infinity) <= floor + 150)
+    t.true(s.garpsAfterKill.length >= 1)
+    t.true(s.garpsAfterKill.every((f) => f.from === 'lb02'))
+    t.is(r.vipNeighbour.mac, nodeNamed('lb02').mac)
+    t.false(netnsList().includes(r.prefix), netnsList())
+  },
+)
