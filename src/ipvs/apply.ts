@@ -24,6 +24,12 @@ export interface ApplyOptions {
    * round trips; an op whose service could not be added is then reported 'skipped' even if it was already sent.
    */
   window?: number
+  /**
+   * With a batching client: 'each' (default) asks the kernel to ACK every command, as ipvsadm does; 'last'
+   * only each datagram's last one (failures are answered anyway), one answer to read per window instead of
+   * per command. The commands' payloads are the same; only NLM_F_ACK differs.
+   */
+  ack?: 'each' | 'last'
 }
 
 /** The subset of IpvsClient that apply and readTable use (a test may pass a stand-in). */
@@ -84,7 +90,7 @@ export async function applyOps(c: IpvsOps, ops: readonly Op[], opts: ApplyOption
   for (let i = 0; i < ops.length; i += window) {
     const chunk = ops.slice(i, i + window)
     const issue = () => chunk.map(start)
-    const started = c.batch ? c.batch(issue) : issue()
+    const started = c.batch ? c.batch(issue, { ack: opts.ack ?? 'each' }) : issue()
     for (const r of await Promise.all(started)) settle(r)
   }
   return out

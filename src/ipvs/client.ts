@@ -3,7 +3,7 @@
 import { isLvsdError, LvsdError } from '../errors.js'
 import { formatAddr } from '../net/addr.js'
 import { Genetlink } from '../net/genetlink.js'
-import { dumpInterrupted, type NetlinkClient } from '../net/netlink-socket.js'
+import { type BatchOptions, dumpInterrupted, type NetlinkClient } from '../net/netlink-socket.js'
 import { openNetlink } from '../net/netlink-transport.js'
 import { NLM_F_DUMP, type NlMessage } from '../net/nlmsg.js'
 import { NETLINK_GENERIC } from '../sys/constants.js'
@@ -125,10 +125,11 @@ export class IpvsClient {
 
   /**
    * Runs f, sending the commands it issues together (up to the netlink client's batchLimit per datagram)
-   * when it returns; each still gets its own answer. Dumps should not be issued inside (one at a time).
+   * when it returns; each still gets its own result (with opts.ack 'last', only failures and each
+   * datagram's last command are answered by the kernel). Dumps should not be issued inside.
    */
-  batch<T>(f: () => T): T {
-    return this.nl.batch(f)
+  batch<T>(f: () => T, opts?: BatchOptions): T {
+    return this.nl.batch(f, opts)
   }
 
   /** Closes the netlink socket; outstanding requests fail with LVSD_NL_CLOSED. */

@@ -67,6 +67,8 @@ export interface ReconcilerOptions {
    * keeps the order and saves a round trip per op (see bench/ipvs-apply.ts). Dumps are never pipelined.
    */
   window?: number
+  /** See ApplyOptions.ack (default 'last': the kernel answers failures and each window's last command). */
+  ack?: 'each' | 'last'
   /** Ids (serviceId) of services lvsd owned before (e.g. a previous run's), to delete if no longer desired. */
   owned?: Iterable<string>
 }
@@ -263,6 +265,7 @@ export class Reconciler {
     const results = await applyOps(this.counted, ops, {
       now: this.now,
       window: this.window,
+      ack: this.opts.ack ?? 'last',
       onResult: (r) => {
         // op keys only matter for failures and for telling a retry from drift (most passes have neither)
         const retry = cause === 'drift' && this.lastFailed.size > 0 && this.lastFailed.has(opKey(r.op))

@@ -91,7 +91,22 @@ interface Deadline {
   /** Requests of the datagram still pending. */
   left: number
   timeoutMs: number
+  /** The datagram's requests in order. */
   seqs: number[]
+  /** Only the last request asked for an ACK (BatchOptions.ack 'last'); `next` indexes seqs. */
+  ackLast: boolean
+  next: number
+}
+
+export interface BatchOptions {
+  /**
+   * 'each' (default): every request carries NLM_F_ACK and is answered on its own. 'last': only each
+   * datagram's last request does; the kernel handles a datagram's messages in order and always answers a
+   * failure (netlink_rcv_skb), so an answer to a later request means the earlier unanswered ones succeeded.
+   * One answer per datagram instead of one per request: for commands only (a dump answers anyway, and a
+   * second one in the same datagram is EBUSY).
+   */
+  ack?: 'each' | 'last'
 }
 
 interface Queued {
@@ -112,6 +127,7 @@ export class NetlinkClient {
   private readonly batchLimit: number
   /** Requests held by batch() until it ends. */
   private corked = 0
+  private batchAckLast = false
   private queue: Queued[] = []
   private queuedTimeoutMs = 0
   private draining = false
@@ -154,7 +170,7 @@ export class NetlinkClient {
       pid: 0,
       payload: req.payload,
     })
-    const deadline: Deadline = { timer: undefined, left: 1, timeoutMs, seqs: [seq] }
+    const deadline: Deadline = { timer: undefined, left: 1, timeoutMs, seqs: [seq], ackLast: false, next: 0 }
     const p = new Promise<NlMessage[]>((resolve, reject) => {
       this.pending.set(seq, { op, type: req.type, parts: [], resolve, reject, deadline })
     })
@@ -171,13 +187,17 @@ export class NetlinkClient {
    * returns: the kernel handles every message of a datagram in order and answers each, so this keeps the
    * order and saves a sendmsg per request. Nested calls send when the outermost ends.
    */
-  batch<T>(f: () => T): T {
+  batch<T>(f: () => T, opts: BatchOptions = {}): T {
+    if (this.corked === 0) this.batchAckLast = opts.ack === 'last'
     this.corked++
     try {
       return f()
     } finally {
       this.corked--
-      if (this.corked === 0) this.flush()
+      if (this.corked === 0) {
+        this.flush()
+        this.batchAckLast = false
+      }
     }
   }
 
@@ -187,7 +207,7 @@ export class NetlinkClient {
     this.queue = []
     const timeoutMs = this.queuedTimeoutMs
     this.queuedTimeoutMs = 0
-    const deadline: Deadline = { timer: undefined, left: 0, timeoutMs, seqs: [] }
+    const deadline: Deadline = { timer: undefined, left: 0, timeoutMs, seqs: [], ackLast: this.batchAckLast, next: 0 }
     const parts: Buffer[] = []
     for (const x of q) {
       const p = this.pending.get(x.seq)
@@ -196,6 +216,13 @@ export class NetlinkClient {
       deadline.left++
       deadline.seqs.push(x.seq)
       parts.push(x.bytes)
+    }
+    if (deadline.ackLast) {
+      // the flags of all but the last request lose NLM_F_ACK (bytes 6–7 of each nlmsghdr)
+      for (let i = 0; i < parts.length - 1; i++) {
+        const b = parts[i] as Buffer
+        b.writeUInt16LE(b.readUInt16LE(6) & ~NLM_F_ACK, 6)
+      }
     }
     if (parts.length > 0) this.sendNow(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts), deadline)
   }
@@ -340,6 +367,7 @@ export class NetlinkClient {
       else if (m.type >= NLMSG_MIN_TYPE) for (const fn of this.notifyListeners) fn(m)
       return
     }
+    if (p.deadline.ackLast) this.succeededBefore(p.deadline, m.seq)
     switch (m.type) {
       case NLMSG_NOOP:
         return
@@ -369,6 +397,20 @@ export class NetlinkClient {
         return
       default:
         p.parts.push(m)
+    }
+  }
+
+  /** In an ack-'last' datagram, the requests before `seq` that got no answer succeeded. */
+  private succeededBefore(d: Deadline, seq: number): void {
+    while (d.next < d.seqs.length) {
+      const s = d.seqs[d.next] as number
+      if (s === seq) return
+      d.next++
+      const p = this.pending.get(s)
+      if (p && p.deadline === d) {
+        this.settle(s)
+        p.resolve(p.parts)
+      }
     }
   }
 

@@ -6,9 +6,11 @@ import { applyOps, type IpvsOps, readTable } from '../../src/ipvs/apply.js'
 import { IpvsClient } from '../../src/ipvs/client.js'
 import { diff } from '../../src/ipvs/diff.js'
 import type { Service, ServiceKey } from '../../src/ipvs/domain.js'
-import { defaultDest, defaultService, type ServiceState } from '../../src/ipvs/model.js'
+import { defaultDest, defaultService, type ServiceState, serviceId } from '../../src/ipvs/model.js'
 import { parseAddr } from '../../src/net/addr.js'
-import { fakeIpvs } from '../fixtures/ipvs/fake-ipvs.js'
+import { NLM_F_ACK, NLMSG_ERROR } from '../../src/net/nlmsg.js'
+import { FakeIpvs, fakeIpvs, IPVS } from '../fixtures/ipvs/fake-ipvs.js'
+import { fakeClient } from '../helpers/fake-kernel.js'
 
 const svcKey = (i: number): ServiceKey => ({ protocol: 'tcp', addr: parseAddr(`10.1.0.${i}`), port: 80 })
 const table = (n: number, per: number): ServiceState[] =>
@@ -75,4 +77,36 @@ test('a pipelined apply against the fake kernel gives the desired table', async 
   const r = await applyOps(c, diff(want, []), { window: 64 })
   t.true(r.every((x) => x.status === 'ok'))
   t.deepEqual(diff(want, await readTable(c)), [])
+})
+
+test('with a batching client and ack "last", a window is one datagram with one ACK; a refused NEW_SERVICE still fails alone', async (t) => {
+  const want = table(4, 5) // 24 ops
+  const fake = new FakeIpvs()
+  // the kernel answers a command only when asked (NLM_F_ACK) or when it fails (netlink_rcv_skb)
+  const { kernel, client: nl } = fakeClient((req) =>
+    fake.handle(req).filter((d) => {
+      const m = Array.isArray(d) ? d[0] : d
+      return req.flags & NLM_F_ACK || m?.type !== NLMSG_ERROR || m.payload.readInt32LE(0) !== 0
+    }),
+  )
+  const c = await IpvsClient.open(nl)
+  const sentBefore = nl.datagramsSent
+  fake.services.set(serviceId(svcKey(2)), { svc: defaultService(svcKey(2), 'rr'), dests: [] }) // EEXIST
+  const ops = diff(want, [])
+  const r = await applyOps(c, ops, { window: 12, ack: 'last' })
+  t.is(nl.datagramsSent - sentBefore, 2)
+  const ipvs = kernel.sent.filter((m) => m.type === IPVS)
+  t.deepEqual(
+    ipvs.map((m, i) => (m.flags & NLM_F_ACK ? i : -1)).filter((i) => i >= 0),
+    [11, 23],
+  )
+  t.deepEqual(
+    r.map((x) => x.status),
+    ops.map((o) => {
+      const key = o.op === 'add-service' || o.op === 'edit-service' ? o.service.key : o.key
+      const of2 = JSON.stringify(key) === JSON.stringify(svcKey(2))
+      return !of2 ? 'ok' : o.op === 'add-service' ? 'failed' : 'skipped'
+    }),
+  )
+  t.is(r.find((x) => x.status === 'failed')?.error?.details.code, 'EEXIST')
 })

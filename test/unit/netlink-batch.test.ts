@@ -4,7 +4,7 @@
 import test from 'ava'
 import type { LvsdError } from '../../src/errors.js'
 import { NetlinkClient, type NetlinkTransport } from '../../src/net/netlink-socket.js'
-import { decodeAll, encodeAll, type NlMessage } from '../../src/net/nlmsg.js'
+import { decodeAll, encodeAll, NLM_F_ACK, NLM_F_REQUEST, type NlMessage } from '../../src/net/nlmsg.js'
 import { ack, errno, fakeClient, manualTimers } from '../helpers/fake-kernel.js'
 
 const NEW = 20
@@ -137,4 +137,50 @@ test('close() inside a batch rejects its queued requests with LVSD_NL_CLOSED and
     ['LVSD_NL_CLOSED', 'LVSD_NL_CLOSED'],
   )
   t.is(kernel.sent.length, 0)
+})
+
+test('ack "last": only each datagram’s last request asks for an ACK; a failure is still answered and the rest succeed', async (t) => {
+  // like netlink_rcv_skb: an answer only for NLM_F_ACK or an error
+  const kernel = new SyncKernel((m) => {
+    if (m.payload.toString() === 'b') return [errno(m, 'EEXIST')]
+    return m.flags & NLM_F_ACK ? [ack(m)] : []
+  })
+  const client = new NetlinkClient(kernel, { batchLimit: 3 })
+  const ps = client.batch(
+    () =>
+      ['a', 'b', 'c', 'd', 'e'].map((s) =>
+        client.request(req(s)).then(
+          () => 'ok',
+          (e: LvsdError) => e.details.code,
+        ),
+      ),
+    { ack: 'last' },
+  )
+  t.is(client.outstanding, 0, 'every request was settled by the answers read right after each send')
+  t.deepEqual(await Promise.all(ps), ['ok', 'EEXIST', 'ok', 'ok', 'ok'])
+  t.deepEqual(
+    kernel.datagrams.map((d) => d.map((m) => (m.flags & NLM_F_ACK ? 'A' : '-')).join('')),
+    ['--A', '-A'],
+  )
+  t.deepEqual(
+    kernel.datagrams.flat().map((m) => m.flags & ~NLM_F_ACK),
+    [1, 1, 1, 1, 1].map(() => NLM_F_REQUEST),
+  )
+  // the mode ends with the batch: a lone request asks for its ACK again
+  await client.request(req('f'))
+  t.is((kernel.datagrams.at(-1)?.[0]?.flags ?? 0) & NLM_F_ACK, NLM_F_ACK)
+})
+
+test('ack "last": when the last answer never comes, the whole datagram times out together', async (t) => {
+  const clock = manualTimers()
+  const { kernel, client } = fakeClient(() => [], { timers: clock.timers, timeoutMs: 50 })
+  const ps = client.batch(() => [client.request(req('a')), client.request(req('b'))], { ack: 'last' })
+  t.is(kernel.sent.length, 2)
+  t.is(clock.armed, 1)
+  clock.fireAll()
+  const r = await Promise.allSettled(ps)
+  t.deepEqual(
+    r.map((x) => x.status === 'rejected' && (x.reason as LvsdError).code),
+    ['LVSD_NL_TIMEOUT', 'LVSD_NL_TIMEOUT'],
+  )
 })
