@@ -112,6 +112,8 @@ try {
     detectMaxMs: Math.max(...lat),
   }
   console.log(JSON.stringify(result, null, 2))
+  // BENCH_SAMPLES=1 prints the prober's per-second samples too (to see how a run evolved)
+  if (process.env.BENCH_SAMPLES) for (const s of probe.events) if (s.event === 'sample') console.log(JSON.stringify(s))
   await probe.stop()
 
   if (write) {

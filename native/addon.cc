@@ -276,6 +276,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   for (const Fn& f : fns) exports.Set(f.name, Napi::Function::New(env, f.fn, f.name));
   exports.Set("EAGAIN", Napi::Number::New(env, EAGAIN));
   InitPoller(env, exports);
+  InitTcpProbe(env, exports);
   return exports;
 }
 

@@ -32,4 +32,6 @@ bool Int(Napi::Env env, const Napi::Value& v, const char* what, int32_t* out);
 
 void InitPoller(Napi::Env env, Napi::Object exports);
 
+void InitTcpProbe(Napi::Env env, Napi::Object exports);
+
 }  // namespace lvsd

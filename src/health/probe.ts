@@ -38,12 +38,28 @@ export function classify(e: unknown, signal?: AbortSignal): { code: FailCode; de
   const c = sysErrorCode(e) ?? err?.code ?? ''
   const detail = err?.message ?? String(e)
   if (err?.name === 'AbortError' || c === 'ABORT_ERR') return { code: 'timeout', detail: 'timed out' }
-  if (c === 'ECONNREFUSED') return { code: 'refused', detail }
-  if (c === 'EHOSTUNREACH' || c === 'ENETUNREACH' || c === 'EADDRNOTAVAIL') return { code: 'unreachable', detail }
-  if (c === 'ECONNRESET' || c === 'EPIPE' || c === 'ECONNABORTED') return { code: 'reset', detail }
-  if (c === 'ETIMEDOUT') return { code: 'timeout', detail }
   if (/^(ERR_TLS|ERR_SSL|CERT_|UNABLE_TO|DEPTH_ZERO|SELF_SIGNED|ERR_OSSL)/.test(c)) return { code: 'tls', detail }
-  return { code: 'error', detail }
+  return { code: errnoFailCode(c), detail }
+}
+
+/** The FailCode of a socket errno name ('ECONNREFUSED' → refused). */
+export function errnoFailCode(name: string): FailCode {
+  switch (name) {
+    case 'ECONNREFUSED':
+      return 'refused'
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'EADDRNOTAVAIL':
+      return 'unreachable'
+    case 'ECONNRESET':
+    case 'EPIPE':
+    case 'ECONNABORTED':
+      return 'reset'
+    case 'ETIMEDOUT':
+      return 'timeout'
+    default:
+      return 'error'
+  }
 }
 
 /**

@@ -1,13 +1,91 @@
-// TCP check (keepalived TCP_CHECK): a completed three-way handshake passes; the connection is then closed.
-import { connectTcp, endpointOf, timed } from './probe.js'
+// TCP check (keepalived TCP_CHECK): a completed three-way handshake passes; the connection is then
+// closed with an RST. Probes go through src/sys/tcp-probe.ts (one epoll set, batched outcomes), which
+// costs a fraction of a net.Socket per check (docs/benchmarks.md, health-scale). The scheduler calls
+// startTcp/cancelTcp directly, without an AbortSignal or a promise per check.
+import { performance } from 'node:perf_hooks'
+import { errnoName } from '../sys/errno.js'
+import { ifNameToIndex } from '../sys/iface.js'
+import { sockaddrIn, sockaddrIn6 } from '../sys/sockaddr.js'
+import { type TcpProbeTarget, tcpProbes } from '../sys/tcp-probe.js'
+import { classify, endpointOf, errnoFailCode } from './probe.js'
 import type { Result, Target, TcpOptions } from './types.js'
 
+interface Wire {
+  probe: TcpProbeTarget
+  detail: string
+}
+
+// Targets are plain data that the scheduler keeps for as long as a check runs: build each one's
+// sockaddrs once, not once per check
+const wires = new WeakMap<Target, Wire>()
+
+function wireOf(t: Target): Wire {
+  let w = wires.get(t)
+  if (!w) {
+    const ep = endpointOf(t)
+    const a = t.connectAddr ?? t.addr
+    const sa = (bytes: Uint8Array, port: number) =>
+      a.family === 4
+        ? sockaddrIn(bytes, port)
+        : sockaddrIn6(bytes, { port, scopeId: a.zone ? ifNameToIndex(a.zone) : 0 })
+    const probe: TcpProbeTarget = { to: sa(a.bytes, ep.port) }
+    if (t.sourceAddr) probe.source = sa(t.sourceAddr.bytes, 0)
+    if (t.bindInterface) probe.device = t.bindInterface
+    w = { probe, detail: `connected to ${ep.host}:${ep.port}` }
+    wires.set(t, w)
+  }
+  return w
+}
+
+function failure(errno: number, ms: number): Result {
+  const name = errnoName(errno)
+  return { ok: false, ms, detail: `connect failed: ${name}`, code: errnoFailCode(name) }
+}
+
+const round = (ms: number) => Math.round(ms * 1000) / 1000
+
+/**
+ * Starts a TCP check; `done` gets its Result once, from the event loop, unless it is cancelled.
+ * Returns an id for cancelTcp, or -1 when the check failed at once (then `done` has already run).
+ */
+export function startTcp(target: Target, done: (r: Result) => void): number {
+  const t0 = performance.now()
+  let w: Wire
+  try {
+    w = wireOf(target)
+  } catch (e) {
+    const { code, detail } = classify(e)
+    done({ ok: false, ms: 0, detail, code })
+    return -1
+  }
+  const id = tcpProbes().start(w.probe, (errno) => {
+    const ms = round(performance.now() - t0)
+    done(errno === 0 ? { ok: true, ms, detail: w.detail } : failure(errno, ms))
+  })
+  if (id < 0) {
+    done(failure(-id, round(performance.now() - t0)))
+    return -1
+  }
+  return id
+}
+
+/** Abandons a check started by startTcp: its socket is closed and `done` is not called. */
+export function cancelTcp(id: number): void {
+  if (id >= 0) tcpProbes().cancel(id)
+}
+
 export function check(target: Target, _opts: TcpOptions, signal: AbortSignal): Promise<Result> {
-  return timed(signal, async () => {
-    const sock = await connectTcp(target, signal)
-    // reset rather than FIN: no TIME_WAIT on the director for thousands of probes per second
-    sock.resetAndDestroy()
-    const ep = endpointOf(target)
-    return { detail: `connected to ${ep.host}:${ep.port}` }
+  return new Promise<Result>((resolve) => {
+    if (signal.aborted) return resolve({ ok: false, ms: 0, code: 'timeout', detail: 'timed out before it started' })
+    const t0 = performance.now()
+    const onAbort = () => {
+      cancelTcp(id)
+      resolve({ ok: false, ms: round(performance.now() - t0), code: 'timeout', detail: 'timed out' })
+    }
+    const id = startTcp(target, (r) => {
+      signal.removeEventListener('abort', onAbort)
+      resolve(r)
+    })
+    if (id >= 0) signal.addEventListener('abort', onAbort, { once: true })
   })
 }

@@ -1,0 +1,68 @@
+// The reducer's fast path (another pass of a healthy check) gives exactly what the general path
+// gives: random event sequences over random policies, compared step by step.
+import test from 'ava'
+import { type Event, init, onResultGeneral, type ServerState, type Step, step } from '../../src/health/state.js'
+import type { Policy, Result } from '../../src/health/types.js'
+
+/** mulberry32: a small seeded generator, so a failure can be replayed. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+function reference(s: ServerState, e: Event, now: number): Step {
+  return e.kind === 'result' ? onResultGeneral(s, e.check, e.result, now) : step(s, e, now)
+}
+
+test('step() equals the general path on 200 random sequences of 300 events', (t) => {
+  let healthyPasses = 0
+  let compared = 0
+  for (let seed = 1; seed <= 200; seed++) {
+    const rnd = prng(seed)
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T
+    const policy: Policy = {
+      rise: 1 + Math.floor(rnd() * 3),
+      fall: 1 + Math.floor(rnd() * 3),
+      retry: pick([0, 0, 1]),
+      retryDelayMs: 300,
+      initial: pick(['up', 'down'] as const),
+      weight: pick([1, 10, 100]),
+      slowStartMs: pick([0, 0, 5000]),
+    }
+    const checks = pick([['tcp'], ['tcp', 'http']])
+    let s = init('rs', policy, checks, 0).state
+    let now = 0
+    for (let i = 0; i < 300; i++) {
+      now += Math.floor(rnd() * 1500)
+      const r = rnd()
+      const result: Result =
+        r < 0.75
+          ? { ok: true, ms: 1, detail: 'ok', ...(rnd() < 0.1 ? { weight: pick([0, 5, 50]) } : {}) }
+          : { ok: false, ms: 2, detail: 'refused', code: 'refused' }
+      const e: Event =
+        r > 0.97
+          ? pick([{ kind: 'drain' }, { kind: 'undrain' }, { kind: 'tick' }] as const)
+          : { kind: 'result', check: pick(checks), result }
+      const c = e.kind === 'result' ? s.checks[e.check] : undefined
+      if (e.kind === 'result' && e.result.ok && s.up && c?.up && c.fails === 0 && c.retried === 0) healthyPasses++
+      const want = reference(s, e, now)
+      const got = step(s, e, now)
+      // stringified first (t.deepEqual on 60,000 steps takes seconds); the first difference is shown in full
+      if (JSON.stringify(got) !== JSON.stringify(want)) {
+        t.deepEqual(got, want, `seed ${seed} event ${i}`)
+        return
+      }
+      compared++
+      s = got.state
+    }
+  }
+  t.is(compared, 200 * 300)
+  // the sequences did exercise the fast path, many times
+  t.true(healthyPasses > 10_000, String(healthyPasses))
+})

@@ -1,0 +1,161 @@
+// The batched TCP prober (src/sys/tcp-probe.ts over native/tcp_probe.cc) and the TCP check built on
+// it, against real listeners on loopback (no root needed).
+import { readFileSync } from 'node:fs'
+import net from 'node:net'
+import test from 'ava'
+import { check as tcpCheck } from '../../src/health/tcp.js'
+import { parseAddr } from '../../src/net/addr.js'
+import { sockaddrIn, sockaddrIn6 } from '../../src/sys/sockaddr.js'
+import { TcpProbes } from '../../src/sys/tcp-probe.js'
+
+const v4 = (port: number) => sockaddrIn(Uint8Array.of(127, 0, 0, 1), port)
+
+async function server(
+  host = '127.0.0.1',
+): Promise<{ port: number; peers: string[]; resets: number; close: () => void }> {
+  const s = {
+    port: 0,
+    peers: [] as string[],
+    resets: 0,
+    close: () => {
+      srv.close()
+    },
+  }
+  const srv = net.createServer((c) => {
+    s.peers.push(String(c.remoteAddress))
+    c.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'ECONNRESET') s.resets++
+    })
+    c.resume()
+  })
+  await new Promise<void>((r) => srv.listen(0, host, r))
+  s.port = (srv.address() as net.AddressInfo).port
+  return s
+}
+
+/** TIME_WAIT sockets towards a local port, from /proc/net/tcp (state 06; ports in hex). */
+function timeWaitTo(port: number): number {
+  const hex = port.toString(16).toUpperCase().padStart(4, '0')
+  return readFileSync('/proc/net/tcp', 'utf8')
+    .split('\n')
+    .slice(1)
+    .filter((l) => {
+      const f = l.trim().split(/\s+/)
+      return f[3] === '06' && (f[2]?.endsWith(`:${hex}`) ?? false)
+    }).length
+}
+
+function probe(p: TcpProbes, target: Parameters<TcpProbes['start']>[0]): Promise<number> {
+  return new Promise((resolve) => {
+    const id = p.start(target, resolve)
+    if (id < 0) resolve(id)
+  })
+}
+
+test('a listening port completes the handshake; the probe closes with an RST and leaves no TIME_WAIT', async (t) => {
+  const s = await server()
+  const p = new TcpProbes()
+  t.teardown(() => {
+    p.close()
+    s.close()
+  })
+  const results = await Promise.all(Array.from({ length: 50 }, () => probe(p, { to: v4(s.port) })))
+  t.deepEqual(new Set(results), new Set([0]))
+  t.is(p.size, 0)
+  // the server saw each connection reset, not closed with a FIN
+  const deadline = Date.now() + 3000
+  while (s.resets < 50 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+  t.is(s.resets, 50)
+  t.is(timeWaitTo(s.port), 0)
+})
+
+test('a closed port reports ECONNREFUSED through the callback', async (t) => {
+  const s = await server()
+  s.close()
+  const p = new TcpProbes()
+  t.teardown(() => p.close())
+  t.is(await probe(p, { to: v4(s.port) }), 111 /* ECONNREFUSED */)
+})
+
+test('a source address that is not local fails at once with a negative errno and no callback', (t) => {
+  const p = new TcpProbes()
+  t.teardown(() => p.close())
+  let called = false
+  const id = p.start({ to: v4(9), source: sockaddrIn(Uint8Array.of(192, 0, 2, 7), 0) }, () => {
+    called = true
+  })
+  t.is(id, -99 /* EADDRNOTAVAIL */)
+  t.false(called)
+  t.is(p.size, 0)
+})
+
+test('the source address is bound and IPv6 works', async (t) => {
+  const s = await server('::')
+  const p = new TcpProbes()
+  t.teardown(() => {
+    p.close()
+    s.close()
+  })
+  t.is(await probe(p, { to: v4(s.port), source: sockaddrIn(Uint8Array.of(127, 0, 0, 2), 0) }), 0)
+  const loop6 = new Uint8Array(16)
+  loop6[15] = 1
+  t.is(await probe(p, { to: sockaddrIn6(loop6, { port: s.port }) }), 0)
+  const deadline = Date.now() + 3000
+  while (s.peers.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+  t.deepEqual(s.peers, ['::ffff:127.0.0.2', '::1'])
+})
+
+test('a cancelled probe never calls back and its socket is closed', async (t) => {
+  const s = await server()
+  const p = new TcpProbes()
+  t.teardown(() => {
+    p.close()
+    s.close()
+  })
+  let called = 0
+  const id = p.start({ to: v4(s.port) }, () => called++)
+  t.true(id >= 0)
+  p.cancel(id)
+  t.is(p.size, 0)
+  await new Promise((r) => setTimeout(r, 50))
+  t.is(called, 0)
+  t.throws(() => readFileSync(`/proc/self/fdinfo/${id}`), { code: 'ENOENT' })
+  // later probes still complete (the fd number may be reused)
+  t.is(await probe(p, { to: v4(s.port) }), 0)
+})
+
+test('a callback that throws does not strand the other outcomes of its batch', async (t) => {
+  const s = await server()
+  const thrown: unknown[] = []
+  const p = new TcpProbes((e) => thrown.push(e))
+  t.teardown(() => {
+    p.close()
+    s.close()
+  })
+  const seen: number[] = []
+  for (let i = 0; i < 10; i++) {
+    p.start({ to: v4(s.port) }, (errno) => {
+      seen.push(errno)
+      if (i === 0) throw new Error('consumer bug')
+    })
+  }
+  const deadline = Date.now() + 3000
+  while (seen.length < 10 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+  t.is(seen.length, 10)
+  t.is(p.size, 0)
+  t.is((thrown[0] as Error | undefined)?.message, 'consumer bug')
+})
+
+test('the TCP check maps outcomes to its codes: connected, refused, unreachable source', async (t) => {
+  const s = await server()
+  t.teardown(() => s.close())
+  const target = { addr: parseAddr('127.0.0.1'), port: s.port }
+  const ok = await tcpCheck(target, {}, AbortSignal.timeout(1000))
+  t.true(ok.ok)
+  t.is(ok.detail, `connected to 127.0.0.1:${s.port}`)
+  const bad = await tcpCheck({ ...target, sourceAddr: parseAddr('192.0.2.7') }, {}, AbortSignal.timeout(1000))
+  t.is(bad.code, 'unreachable')
+  s.close()
+  await new Promise((r) => setTimeout(r, 20))
+  t.is((await tcpCheck(target, {}, AbortSignal.timeout(1000))).code, 'refused')
+})
