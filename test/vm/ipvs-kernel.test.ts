@@ -135,6 +135,21 @@ test('a destination deleted with ipvsadm behind lvsd’s back is restored; an un
   t.deepEqual(owned(s.value.after), owned(s.value.before))
 })
 
+test('after one read, the reconciler changes a weight on the real kernel with exactly one request (SET_DEST), as ipvsadm -Ln shows', async (t) => {
+  const s = await stepOf<Report>(t, 'weightChange')
+  t.like(s.value.first, { ops: 0, read: true })
+  t.is(s.value.services, 6, 'the five of the table and the unowned one')
+  t.is(s.value.first.dumps, 1 + 6, 'GET_SERVICE and one GET_DEST per service of the namespace')
+  t.deepEqual(s.value.change, { ops: 1, failed: 0, read: false, requests: 1 })
+  t.deepEqual(s.value.changeCalls, ['editDest'])
+  t.is(s.value.changeRequests, 1)
+  t.regex(s.value.listed, /-> 10\.0\.0\.8:80\s+Route\s+7\b/)
+  t.like(s.value.check, { ops: 0, read: true }, 'the drift pass finds the kernel as the view says')
+  t.deepEqual(s.value.back, { ops: 1, read: false })
+  t.deepEqual(s.value.backCalls, ['editDest'])
+  t.regex(s.value.after, /-> 10\.0\.0\.8:80\s+Route\s+1\b/)
+})
+
 test('mh: destinations added out of order are re-added so the list matches a director that added them in order', async (t) => {
   const s = await stepOf<Report>(t, 'mhOrder')
   t.log(`ops: ${s.value.ops.join(', ')}; before ${s.value.before}; after ${s.value.mine}; ref ${s.value.ref}`)

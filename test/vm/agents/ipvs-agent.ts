@@ -9,6 +9,7 @@ import { diff, type Op } from '../../../src/ipvs/diff.js'
 import type { Destination, Service, ServiceKey } from '../../../src/ipvs/domain.js'
 import { defaultDest, defaultService, type ServiceState, serviceId } from '../../../src/ipvs/model.js'
 import { modprobe } from '../../../src/ipvs/modprobe.js'
+import { Reconciler } from '../../../src/ipvs/reconciler.js'
 import { report } from '../../../src/lab/vm/guest.js'
 import { formatAddr, parseAddr } from '../../../src/net/addr.js'
 
@@ -168,6 +169,49 @@ async function main(): Promise<void> {
     const unowned = run('ipvsadm', ['-Ln', '-t', '10.0.0.4:80']).out
     const after = ipvsadm(['-Ln']).out
     return { del: del.status, add: add.map((x) => x.status), ops: brief(r.ops), unowned, before, after }
+  })
+
+  // 4b. the reconciler's view: after one read, a changed weight is one SET_DEST on the real kernel and no
+  // dump (every client call is logged here, apart from the reconciler's own count); ipvsadm shows it
+  await step('weightChange', out, async () => {
+    const calls: string[] = []
+    const logged = new Proxy(c, {
+      get(target, name, recv) {
+        const v = Reflect.get(target, name, recv)
+        if (typeof v !== 'function') return v
+        return (...a: unknown[]) => {
+          if (name !== 'batch') calls.push(String(name))
+          return v.apply(target, a)
+        }
+      },
+    })
+    const r = new Reconciler(logged, { intervalMs: 0, owned })
+    const first = await r.apply(desired)
+    const firstCalls = calls.splice(0)
+    const heavier = desired.map((s) =>
+      s === seed ? { ...s, dests: s.dests.map((d) => (d.addr.bytes[3] === 8 ? { ...d, weight: 7 } : d)) } : s,
+    )
+    const before = r.counters.requests
+    const change = await r.apply(heavier)
+    const changeCalls = calls.splice(0)
+    const changeRequests = r.counters.requests - before
+    const listed = run('ipvsadm', ['-Ln', '-t', '10.0.0.3:80']).out
+    const check = await r.check()
+    const checkCalls = calls.splice(0)
+    const back = await r.apply(desired)
+    const backCalls = calls.splice(0)
+    return {
+      first: { ops: first.ops, read: first.read, dumps: firstCalls.filter((x) => x.startsWith('list')).length },
+      services: (await c.listServices()).length,
+      change: { ops: change.ops, failed: change.failed, read: change.read, requests: change.requests },
+      changeCalls,
+      changeRequests,
+      listed,
+      check: { ops: check.ops, read: check.read, calls: checkCalls.length },
+      back: { ops: back.ops, read: back.read },
+      backCalls,
+      after: run('ipvsadm', ['-Ln', '-t', '10.0.0.3:80']).out,
+    }
   })
 
   // 5. mh order: destinations added out of order by ipvsadm end up in canonical order, as in "ref"
