@@ -104,7 +104,11 @@ export const instance = obj({
   initial_state: enumOf(['backup', 'master'] as const)
     .def('backup')
     .describe('state at start-up; master skips the wait only with priority 255'),
-  accept: bool().def(true).describe('accept traffic to the VIPs while master (IPVS needs it for the VIPs it serves)'),
+  accept: bool()
+    .def(true)
+    .describe(
+      'accept traffic to the VIPs while master (IPVS needs it for the VIPs it serves); false: an nftables table lvsd_vrrp drops input to them (RFC 5798 Accept_Mode)',
+    ),
   unicast: obj({
     source: addr({ unicast: true })
       .optional()

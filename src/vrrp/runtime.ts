@@ -1,8 +1,10 @@
 // The main thread's handle on the VRRP worker: starts the thread, sends it the instances, turns its
 // messages into events (transition, log, counters) and stops it cleanly (priority 0, VIPs removed).
 import { EventEmitter } from 'node:events'
+import { existsSync } from 'node:fs'
 import { Worker } from 'node:worker_threads'
 import { LvsdError } from '../errors.js'
+import { applyAcceptMode, NFT, noAcceptAddrs } from './accept.js'
 import type { Counters, Down, RuntimeInstance, SyncGroup, Up } from './messages.js'
 import type { UpdateReport } from './reload.js'
 
@@ -28,11 +30,18 @@ export class VrrpRuntime extends EventEmitter<RuntimeEvents> {
   private stopping: Promise<Record<string, Counters> | undefined> | undefined
   private lastCounters: Record<string, Counters> | undefined
   private exited = false
+  private acceptMode: Promise<void> | undefined
+  private acceptInstalled = false
+  private readonly nft: string
   private updates = 0
   private readonly pending = new Map<number, { resolve: (r: UpdateReport) => void; reject: (e: Error) => void }>()
 
-  constructor(instances: RuntimeInstance[], opts: { rtPriority: number; syncGroups?: SyncGroup[] }) {
+  constructor(
+    instances: RuntimeInstance[],
+    opts: { rtPriority: number; syncGroups?: SyncGroup[] /** for tests */; nft?: string },
+  ) {
     super()
+    this.nft = opts.nft ?? NFT
     this.worker = new Worker(new URL('./worker.js', import.meta.url))
     this.worker.on('message', (m: Up) => this.onMessage(m))
     this.worker.on('error', (e) => this.emit('error', e))
@@ -42,7 +51,35 @@ export class VrrpRuntime extends EventEmitter<RuntimeEvents> {
       this.pending.clear()
       this.emit('exit', code)
     })
-    this.send({ type: 'start', instances, rtPriority: opts.rtPriority, syncGroups: opts.syncGroups ?? [] })
+    const start: Down = { type: 'start', instances, rtPriority: opts.rtPriority, syncGroups: opts.syncGroups ?? [] }
+    this.acceptMode = this.applyAccept(instances)
+    // with accept: false the rules go in before any VIP can (a few ms of nft); otherwise no wait
+    const { v4, v6 } = noAcceptAddrs(instances)
+    if (v4.length + v6.length > 0) void this.acceptMode.then(() => this.send(start))
+    else this.send(start)
+  }
+
+  /**
+   * accept: false (accept.ts): the nftables drop rules follow the instance list. Without any such
+   * instance, a table left by a crashed earlier run is removed if nft exists, quietly.
+   */
+  private applyAccept(instances: readonly RuntimeInstance[]): Promise<void> {
+    const prev = this.acceptMode ?? Promise.resolve()
+    return prev.then(async () => {
+      const needed = noAcceptAddrs(instances)
+      const wanted = needed.v4.length + needed.v6.length > 0
+      if (!wanted && !this.acceptInstalled && !existsSync(this.nft)) return
+      const err = await applyAcceptMode(instances, this.nft)
+      if (err && wanted) {
+        this.emit('log', {
+          type: 'log',
+          level: 'error',
+          msg: 'accept: false is not enforced: the nftables rules could not be installed',
+          fields: { err, nft: this.nft },
+        })
+      }
+      this.acceptInstalled = wanted && !err
+    })
   }
 
   /** A tracked object the main thread watches (script, file) changed an instance's priority. */
@@ -68,7 +105,9 @@ export class VrrpRuntime extends EventEmitter<RuntimeEvents> {
         return
       }
       this.pending.set(id, { resolve, reject })
-      this.send({ type: 'update', id, instances, syncGroups })
+      // the rules first: a VIP that must not accept never does, even for a moment
+      this.acceptMode = this.applyAccept(instances)
+      void this.acceptMode.then(() => this.send({ type: 'update', id, instances, syncGroups }))
     })
   }
 
@@ -85,7 +124,7 @@ export class VrrpRuntime extends EventEmitter<RuntimeEvents> {
    * worker has confirmed (or after a timeout, when the thread is terminated).
    */
   stop(): Promise<Record<string, Counters> | undefined> {
-    this.stopping ??= new Promise((resolve) => {
+    this.stopping ??= new Promise<Record<string, Counters> | undefined>((resolve) => {
       if (this.exited) return resolve(this.lastCounters)
       const timer = setTimeout(() => {
         void this.worker.terminate().then(() => resolve(this.lastCounters))
@@ -95,6 +134,12 @@ export class VrrpRuntime extends EventEmitter<RuntimeEvents> {
         resolve(this.lastCounters)
       })
       this.send({ type: 'shutdown' })
+    }).then(async (counters) => {
+      // the VIPs are gone: the drop rules go too
+      await this.acceptMode
+      if (this.acceptInstalled) await applyAcceptMode([], this.nft)
+      this.acceptInstalled = false
+      return counters
     })
     return this.stopping
   }
