@@ -65,6 +65,7 @@ function run(): DemoResult {
     kill: { t: KILL, node: 'lb01', how: 'SIGSTOP + link cut' },
     vipNeighbour: { mac: '02:c0:00:00:00:02', node: 'lb02', state: 'REACHABLE' },
     listings: {},
+    status: {},
     logs: {},
   }
 }

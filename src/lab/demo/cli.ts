@@ -53,7 +53,8 @@ async function main(): Promise<number> {
       where: inVm ? 'vm' : 'host',
       // each probe costs the emulated CPU in the VM (Node ~15× slower under TCG)
       probeIntervalMs: inVm ? 50 : 20,
-      probeTimeoutMs: 900,
+      // natively: answered on the first SYN or failed; in the VM CPU starvation alone can pass 1 s
+      probeTimeoutMs: inVm ? 2500 : 900,
       stepTimeoutMs: inVm ? 150_000 : 30_000,
       takeoverTimeoutMs: inVm ? 45_000 : 20_000,
       ipvsGraceMs: inVm ? 30_000 : 5_000,

@@ -58,8 +58,10 @@ export interface DemoResult {
   kill: { t: number; node: string; how: string } | null
   /** The client's neighbour entry for the VIP at the end. */
   vipNeighbour: { mac: string | null; node: string | null; state: string | null }
-  /** `ipvsadm -Ln` / `lvsctl status` style listings taken while settled, per director. */
+  /** `ipvsadm -Ln` per director while settled: the kernel's table, whoever programmed it. */
   listings: Record<string, string>
+  /** `lvsctl -s <socket> status` per director while settled (absent where lvsd serves no API). */
+  status: Record<string, string>
   /** Daemon stderr tails, for diagnosis when something failed. */
   logs: Record<string, string>
 }

@@ -62,6 +62,15 @@ function guardSignals(cleanup: () => void): () => void {
   }
 }
 
+/** `lvsctl -s SOCKET status` of one director, or null where its lvsd serves no control API. */
+function lvsctlStatus(repoRoot: string, socket: string): string | null {
+  const p = spawnSync(process.execPath, [join(repoRoot, 'bin', 'lvsctl.js'), '-s', socket, 'status'], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  })
+  return p.status === 0 && p.stdout ? p.stdout : null
+}
+
 function kernelRelease(): string {
   return readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()
 }
@@ -102,6 +111,7 @@ export async function runScenario(o: ScenarioOptions): Promise<DemoResult> {
     kill: null,
     vipNeighbour: { mac: null, node: null, state: null },
     listings: {},
+    status: {},
     logs: {},
   }
   const directors: Director[] = []
@@ -218,15 +228,24 @@ export async function runScenario(o: ScenarioOptions): Promise<DemoResult> {
       say(`${backup.node} lists the long connection ESTABLISHED (sync daemon)`)
       for (const d of DIRECTORS) r.listings[d.name] = lab.exec(d.name, 'ipvsadm', ['-Ln'])
     }
+    for (const d of DIRECTORS) {
+      const st = lvsctlStatus(o.repoRoot, configs.of(d.name).socket)
+      if (st !== null) r.status[d.name] = st
+    }
     r.settledAt = Date.now()
     // steady traffic for the "before" picture, then a kill at a random phase of the advert cycle
-    await sleep(2000 + Math.random() * ADVERT_MS)
+    await sleep(2000)
 
-    master.freeze()
+    // the crash: lvsd frozen (its VIP stays configured) and the host's link cut at the same moment;
+    // freezing alone would leave lb01's kernel forwarding through its IPVS table
+    const link = lab.armLinkCut(master.node)
+    await sleep(Math.random() * ADVERT_MS)
     const killT = Date.now()
-    lab.exec('sw', 'ip', ['link', 'set', lab.port(master.node), 'down'])
+    const cut = link.cut()
+    master.freeze()
+    if ((await cut) !== 0) throw new Error(`could not cut ${master.node}'s link`)
     r.kill = { t: killT, node: master.node, how: 'SIGSTOP + link cut' }
-    say(`${master.node} frozen (SIGSTOP) and its link cut`)
+    say(`${master.node} frozen (SIGSTOP) and its link cut (${Date.now() - killT} ms to confirm)`)
 
     const servedAfter = () => clientEvents.some((e) => e.k === 'probe' && e.t > killT && e.server !== null)
     const longAfter = () => clientEvents.some((e) => e.k === 'long' && e.t > killT && e.ev !== 'established')
