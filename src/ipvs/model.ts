@@ -1,7 +1,7 @@
 // The IPVS table as lvsd reasons about it: services keyed by family+protocol+address+port or fwmark, each
 // with its settings and destinations in insertion order, plus the canonical order both directors share.
 import { LvsdError } from '../errors.js'
-import { compareAddr, formatAddr } from '../net/addr.js'
+import { type Addr, compareAddr, formatAddr } from '../net/addr.js'
 import { PROTO } from './attrs.js'
 import { type Destination, familyOfKey, isFwmarkKey, type Service, type ServiceKey } from './domain.js'
 
@@ -23,11 +23,20 @@ export const ORDER_SENSITIVE_SCHEDULERS: ReadonlySet<string> = new Set(['mh', 's
 const serviceIds = new WeakMap<ServiceKey, string>()
 const destIds = new WeakMap<object, string>()
 
+/**
+ * formatAddr's text; IPv4 written directly: every destination of a re-read table is a new object whose id
+ * is built once per pass, and formatAddr's general path was the largest single cost of a drift pass.
+ */
+function addrText(a: Addr): string {
+  const b = a.bytes
+  return a.family === 4 && b.length === 4 ? `${b[0]}.${b[1]}.${b[2]}.${b[3]}` : formatAddr(a)
+}
+
 /** A stable string for a service key: 'tcp/10.0.0.3/80', 'fwmark/4/7'. Used for maps and ownership sets. */
 export function serviceId(k: ServiceKey): string {
   let id = serviceIds.get(k)
   if (id === undefined) {
-    id = isFwmarkKey(k) ? `fwmark/${k.family}/${k.fwmark}` : `${k.protocol}/${formatAddr(k.addr)}/${k.port}`
+    id = isFwmarkKey(k) ? `fwmark/${k.family}/${k.fwmark}` : `${k.protocol}/${addrText(k.addr)}/${k.port}`
     serviceIds.set(k, id)
   }
   return id
@@ -36,7 +45,7 @@ export function serviceId(k: ServiceKey): string {
 export function destId(d: Pick<Destination, 'addr' | 'port'>): string {
   let id = destIds.get(d)
   if (id === undefined) {
-    id = `${formatAddr(d.addr)}/${d.port}`
+    id = `${addrText(d.addr)}/${d.port}`
     destIds.set(d, id)
   }
   return id

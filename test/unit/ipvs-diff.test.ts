@@ -7,10 +7,12 @@ import {
   defaultDest,
   defaultService,
   desiredTable,
+  destId,
   type ServiceState,
   serviceId,
 } from '../../src/ipvs/model.js'
-import { parseAddr } from '../../src/net/addr.js'
+import { type Addr, formatAddr, parseAddr } from '../../src/net/addr.js'
+import { prng } from '../helpers/codec.js'
 
 const tcp = (addr: string, port: number): ServiceKey => ({ protocol: 'tcp', addr: parseAddr(addr), port })
 const seedKey = tcp('10.0.0.3', 80)
@@ -238,4 +240,16 @@ test('the diff never mutates its inputs', (t) => {
     JSON.stringify([desired, actual], (_k, v) => (v instanceof Uint8Array ? Array.from(v) : v)),
     before,
   )
+})
+
+test('destination and service ids spell addresses exactly as formatAddr does (IPv4 fast path included)', (t) => {
+  const rnd = prng(7)
+  for (let i = 0; i < 500; i++) {
+    const v6 = i % 3 === 0
+    const bytes = Uint8Array.from({ length: v6 ? 16 : 4 }, () => Math.floor(rnd() * 256))
+    const addr = { family: v6 ? 6 : 4, bytes } as Addr
+    const port = Math.floor(rnd() * 65536)
+    t.is(destId({ addr, port }), `${formatAddr(addr)}/${port}`)
+    t.is(serviceId({ protocol: 'udp', addr, port }), `udp/${formatAddr(addr)}/${port}`)
+  }
 })
