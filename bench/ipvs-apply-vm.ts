@@ -1,5 +1,5 @@
 // Host side of bench/ipvs-apply.ts: boots the lab VM, runs the bench in it and prints its figures.
-//   node dist/bench/ipvs-apply-vm.js [windows=1,64] [profile-dir]   (with a directory: V8 CPU profiles of lvsd)
+//   node dist/bench/ipvs-apply-vm.js [windows=1,64] [rounds=1] [profile-dir]   (with a directory: V8 CPU profiles of lvsd)
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -7,11 +7,12 @@ import { runInVm } from '../src/lab/vm/runner.js'
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const windows = process.argv[2] ?? '1,64'
-const profDir = process.argv[3]
+const rounds = process.argv[3] ?? '1'
+const profDir = process.argv[4]
 const run = await runInVm({
-  command: ['node', 'dist/bench/ipvs-apply.js', 'all', windows],
+  command: ['node', 'dist/bench/ipvs-apply.js', 'all', windows, rounds],
   cwd: repo,
-  timeoutMs: 1_500_000,
+  timeoutMs: 3_000_000,
   env: profDir ? { LVSD_BENCH_PROF: '1' } : {},
 })
 if (profDir) {

@@ -3,7 +3,7 @@
 // each in a fresh network namespace; then one weight change (lvsd: the diff must be exactly one op) and the
 // teardown. Prints both times, their ratio and lvsd's memory for that table.
 //   host: node dist/bench/ipvs-apply-vm.js          (boots the VM and runs `all`)
-//   VM:   node dist/bench/ipvs-apply.js all [windows=1,64]
+//   VM:   node dist/bench/ipvs-apply.js all [windows=1,64] [rounds=1]
 //         node dist/bench/ipvs-apply.js lvsd WINDOW   (in a prepared namespace; prints one JSON line)
 import { spawnSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
@@ -149,7 +149,12 @@ function ipvsadmRun(ns: string, text: string, changed: { key: string; dest: stri
   }
 }
 
-function all(windows: number[]): void {
+/**
+ * ipvsadm and lvsd take turns, `rounds` times, and ipvsadm runs once more at the end: the host's load moves
+ * while the bench runs (other VMs share the two cores), so each lvsd apply is compared with the mean of the
+ * ipvsadm -R runs just before and just after it.
+ */
+function all(windows: number[], rounds: number): void {
   sh('modprobe', ['ip_vs'])
   sh('modprobe', ['ip_vs_wrr'])
   const full = table()
@@ -159,40 +164,60 @@ function all(windows: number[]): void {
   writeFileSync('/tmp/ipvs-restore.txt', text)
   const self = fileURLToPath(import.meta.url)
   const results: Record<string, unknown>[] = []
-  // ipvsadm runs before and after lvsd: the host's load moves while the bench runs (other VMs share the
-  // two cores), and the ratio is taken against the mean of the two
-  results.push(ipvsadmRun('bi0', text, changed))
-  for (const w of windows) {
-    const ns = `bl${w}`
-    freshNs(ns)
-    // LVSD_BENCH_PROF=1: a V8 CPU profile of each lvsd run, returned through $LVSD_VM_OUT (see ipvs-apply-vm.ts)
-    const prof =
-      process.env.LVSD_BENCH_PROF && process.env.LVSD_VM_OUT
-        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.LVSD_VM_OUT}`, `--cpu-prof-name=lvsd-w${w}.cpuprofile`]
-        : []
-    const r = sh('ip', ['netns', 'exec', ns, process.execPath, '--expose-gc', ...prof, self, 'lvsd', String(w)])
-    const line = r.out.trim().split('\n').pop() ?? ''
-    results.push({
-      tool: 'lvsd',
-      processMs: r.ms,
-      ...(line.startsWith('{') ? JSON.parse(line) : { error: r.out + r.err }),
-    })
+  const refs: { restoreMs: number }[] = []
+  const lvsdRuns: { round: number; window: number; applyMs: number }[] = []
+  let n = 0
+  for (let round = 0; round < rounds; round++) {
+    const ref = ipvsadmRun(`bi${round}`, text, changed)
+    results.push({ round, ...ref })
+    refs.push(ref)
+    for (const w of windows) {
+      const ns = `bl${n++}`
+      freshNs(ns)
+      // LVSD_BENCH_PROF=1: a V8 CPU profile of each lvsd run, returned through $LVSD_VM_OUT (see ipvs-apply-vm.ts)
+      const prof =
+        process.env.LVSD_BENCH_PROF && process.env.LVSD_VM_OUT
+          ? [
+              '--cpu-prof',
+              `--cpu-prof-dir=${process.env.LVSD_VM_OUT}`,
+              `--cpu-prof-name=lvsd-r${round}-w${w}.cpuprofile`,
+            ]
+          : []
+      const r = sh('ip', ['netns', 'exec', ns, process.execPath, '--expose-gc', ...prof, self, 'lvsd', String(w)])
+      const line = r.out.trim().split('\n').pop() ?? ''
+      const x = {
+        tool: 'lvsd',
+        round,
+        processMs: r.ms,
+        ...(line.startsWith('{') ? JSON.parse(line) : { error: r.out + r.err }),
+      }
+      results.push(x)
+      lvsdRuns.push(x)
+    }
   }
-  results.push(ipvsadmRun('bi1', text, changed))
-  const refs = results.filter((x) => x.tool === 'ipvsadm') as { restoreMs: number }[]
-  const ref = refs.reduce((n, x) => n + x.restoreMs, 0) / refs.length
-  for (const r of results.filter((x) => x.tool === 'lvsd') as { window: number; applyMs: number }[]) {
+  const last = ipvsadmRun(`bi${rounds}`, text, changed)
+  results.push({ round: rounds, ...last })
+  refs.push(last)
+  const ratios: number[] = []
+  for (const r of lvsdRuns) {
+    const around = [refs[r.round], refs[r.round + 1]].map((x) => x?.restoreMs ?? Number.NaN) as [number, number]
+    const ref = (around[0] + around[1]) / 2
+    ratios.push(r.applyMs / ref)
     process.stdout.write(
-      `lvsd window ${r.window}: apply ${Math.round(r.applyMs)} ms, ipvsadm -R ${refs.map((x) => Math.round(x.restoreMs)).join(' / ')} ms (mean ${Math.round(ref)}), ratio lvsd/ipvsadm ${(r.applyMs / ref).toFixed(2)}\n`,
+      `round ${r.round} lvsd window ${r.window}: apply ${Math.round(r.applyMs)} ms, ipvsadm -R before/after ${around.map(Math.round).join(' / ')} ms, ratio lvsd/ipvsadm ${(r.applyMs / ref).toFixed(2)}\n`,
     )
   }
+  const sorted = [...ratios].sort((a, b) => a - b)
+  process.stdout.write(
+    `ratios ${ratios.map((x) => x.toFixed(2)).join(' ')}; median ${sorted[sorted.length >> 1]?.toFixed(2)}\n`,
+  )
   process.stdout.write(`RESULT ${JSON.stringify(results)}\n`)
 }
 
-const [mode = 'all', arg] = process.argv.slice(2)
+const [mode = 'all', arg, roundsArg] = process.argv.slice(2)
 // it makes namespaces and loads ip_vs: only inside the throw-away lab VM (runInVm sets LVSD_VM=1)
 if (process.env.LVSD_VM !== '1') {
   process.stderr.write('ipvs-apply: run it in the lab VM: node dist/bench/ipvs-apply-vm.js\n')
   process.exitCode = 64
 } else if (mode === 'lvsd') await lvsd(Number(arg ?? 64))
-else all((arg ?? '1,64').split(',').map(Number))
+else all((arg ?? '1,64').split(',').map(Number), Number(roundsArg ?? 1))
