@@ -161,7 +161,11 @@ export const instance = obj({
     .describe('VRRPv2 authentication, for peers that require it (VRRPv3 has none); absent = type 0'),
   notify: notify(),
   garp: garpInstance,
-  virtual_mac: bool().def(false).describe('advertise from the VRRP virtual MAC 00:00:5e:00:01:VRID (macvlan)'),
+  virtual_mac: bool()
+    .def(false)
+    .describe(
+      'advertise from the VRRP virtual MAC 00:00:5e:00:01:VRID (IPv4, macvlan vrrp.VRID) or 00:00:5e:00:02:VRID (IPv6, vrrp6.VRID)',
+    ),
 })
 
 export const syncGroup = obj({

@@ -44,7 +44,7 @@ export function runtimeInstance(i: ConfigInstance): RuntimeInstance {
       refreshRepeat: i.garp.refresh_repeat,
     },
     trackInterfaces: i.track.interfaces.map((t) => ({ name: t.name, weight: t.weight ?? 0 })),
-    ...(i.virtual_mac && i.family === 4 ? { virtualMac: true } : {}),
+    ...(i.virtual_mac ? { virtualMac: true } : {}),
     ...(i.authentication && i.version === 2
       ? {
           auth:
@@ -56,14 +56,9 @@ export function runtimeInstance(i: ConfigInstance): RuntimeInstance {
   }
 }
 
-/** Configured features the VRRP runtime does not implement yet, one line each. */
-export function unsupported(c: Config): string[] {
-  const out: string[] = []
-  for (const i of c.vrrp.instances) {
-    if (i.virtual_mac && i.family === 6) out.push(`vrrp.instances ${i.name}: virtual_mac is IPv4 only for now`)
-  }
-  if (c.virtual_services.length > 0) out.push('virtual_services are not programmed by lvsd run yet (VRRP only)')
-  return out
+/** Configured features the VRRP runtime does not implement yet, one line each (none at present). */
+export function unsupported(_c: Config): string[] {
+  return []
 }
 
 /** Tracked scripts and files, which the main thread watches (src/vrrp/track.ts). */

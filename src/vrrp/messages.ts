@@ -53,7 +53,7 @@ export interface RuntimeInstance {
   unicast?: { source?: Addr; peers: Addr[]; allowFrom: Prefix[]; ttl: number }
   announce: AnnounceConfig
   trackInterfaces: TrackedInterface[]
-  /** Send from a macvlan with the virtual MAC 00:00:5e:00:01:VRID (IPv4 only). */
+  /** Send from a macvlan with the virtual MAC 00:00:5e:00:01:VRID (IPv4) or 00:00:5e:00:02:VRID (IPv6). */
   virtualMac?: boolean
   /** Split-brain options of the state machine (docs/vrrp.md); default on. */
   lowerPrioAdvert?: boolean

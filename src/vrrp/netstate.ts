@@ -127,15 +127,21 @@ export class NetState {
    * A fresh macvlan `name` with `mac` on `parent` (one left by a crashed run is deleted first,
    * taking its VIPs with it), sysctls set, up. Returns its ifindex.
    */
-  async createVmac(name: string, parent: Link, mac: Uint8Array): Promise<number> {
+  async createVmac(name: string, parent: Link, mac: Uint8Array, family: Family = 4): Promise<number> {
     const old = this.linkByName(name)
     if (old) await this.rtnl.client.request(deleteRequest(old.index), { op: 'RTM_DELLINK' })
     await this.rtnl.client.request(createRequest(name, parent.index, mac), { op: 'RTM_NEWLINK macvlan' })
     await this.reload()
     const link = this.linkByName(name)
     if (!link) throw new Error(`macvlan ${name} not found after creation`)
-    await prepareSysctls(parent.name, name)
+    await prepareSysctls(parent.name, name, family)
     await this.rtnl.client.request(upRequest(link.index), { op: 'RTM_NEWLINK up' })
+    if (family === 6) {
+      // the parent's link-local on the macvlan too: the source of this director's IPv6 adverts
+      const ll = this.primary(parent.index, 6, [])
+      if (!ll) throw new Error(`no IPv6 link-local address on ${parent.name} for ${name}`)
+      await this.addVip(link.index, { prefix: { addr: ll, len: 64 } })
+    }
     return link.index
   }
 

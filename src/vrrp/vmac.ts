@@ -1,4 +1,4 @@
-// Virtual MAC interfaces for VRRP (RFC 5798 §7.3: 00:00:5e:00:01:VRID for IPv4), as keepalived's
+// Virtual MAC interfaces for VRRP (RFC 5798 §7.3: 00:00:5e:00:0{1,2}:VRID for IPv4/IPv6), as keepalived's
 // use_vmac: a macvlan in private mode on the instance's interface carries the adverts, the VIPs and
 // the GARPs, so hosts and switches keep one MAC for the VIP whichever director is master.
 // rtnetlink RTM_NEWLINK / RTM_DELLINK with IFLA_LINKINFO (<linux/if_link.h>).
@@ -22,11 +22,15 @@ const IFLA_MACVLAN_MODE = 1
 const MACVLAN_MODE_PRIVATE = 1
 const AF_UNSPEC = 0
 
-/** keepalived's name for the interface of a VRID. */
-export const vmacName = (vrid: number): string => `vrrp.${vrid}`
+/**
+ * keepalived's name for the interface of a VRID; IPv6 gets its own (`vrrp6.VRID`), since an IPv4
+ * and an IPv6 instance may share a VRID on one interface and each needs its own virtual MAC.
+ */
+export const vmacName = (vrid: number, family: 4 | 6 = 4): string => `vrrp${family === 6 ? '6' : ''}.${vrid}`
 
-export function vmacAddress(vrid: number): Uint8Array {
-  return Uint8Array.of(0x00, 0x00, 0x5e, 0x00, 0x01, vrid)
+/** RFC 5798 §7.3: 00:00:5e:00:01:VRID for IPv4, 00:00:5e:00:02:VRID for IPv6. */
+export function vmacAddress(vrid: number, family: 4 | 6 = 4): Uint8Array {
+  return Uint8Array.of(0x00, 0x00, 0x5e, 0x00, family === 6 ? 0x02 : 0x01, vrid)
 }
 
 /** RTM_NEWLINK creating the macvlan (down: sysctls are set before it comes up). */
@@ -79,10 +83,23 @@ const sysctl = (path: string, value: number) => writeFile(`/proc/sys/net/${path}
  * arp_filter 1), so the VIP on the macvlan is answered with the virtual MAC; the macvlan gets no
  * IPv6 (both directors' macvlans share the MAC, hence the link-local address: DAD would fail).
  */
-export async function prepareSysctls(parent: string, vmac: string): Promise<void> {
+export async function prepareSysctls(parent: string, vmac: string, family: 4 | 6 = 4): Promise<void> {
+  if (family === 6) return prepareSysctls6(vmac)
   await sysctl(`ipv4/conf/${parent}/arp_ignore`, 1)
   await sysctl(`ipv4/conf/${parent}/arp_filter`, 1)
   await sysctl(`ipv4/conf/${vmac}/arp_ignore`, 1)
   await sysctl(`ipv4/conf/${vmac}/accept_local`, 1)
   await sysctl(`ipv6/conf/${vmac}/disable_ipv6`, 1).catch(() => {}) // IPv6 may be off entirely
+}
+
+/**
+ * IPv6: the macvlan gets no address of its own (addr_gen_mode 1 = none: both directors' macvlans
+ * share the MAC, so an EUI-64 link-local would be the same on both and fail DAD). The parent's
+ * link-local is added to it instead (netstate.ts), as keepalived does, so adverts leave the
+ * virtual MAC with this director's own link-local source, which the tie-break compares.
+ */
+async function prepareSysctls6(vmac: string): Promise<void> {
+  await sysctl(`ipv6/conf/${vmac}/disable_ipv6`, 0)
+  await sysctl(`ipv6/conf/${vmac}/addr_gen_mode`, 1)
+  await sysctl(`ipv6/conf/${vmac}/accept_dad`, 0)
 }

@@ -189,8 +189,8 @@ async function create(n: NetState, cfg: RuntimeInstance): Promise<void> {
   let ifname = cfg.interface
   let ifindex = link.index
   if (cfg.virtualMac) {
-    ifname = vmacName(cfg.vrid)
-    ifindex = await n.createVmac(ifname, link, vmacAddress(cfg.vrid))
+    ifname = vmacName(cfg.vrid, cfg.family)
+    ifindex = await n.createVmac(ifname, link, vmacAddress(cfg.vrid, cfg.family), cfg.family)
     vmacs.set(cfg.name, ifindex)
   }
   const channel = channelFor(cfg, ifname, ifindex, primary)

@@ -100,8 +100,8 @@ vrrp:
   sync_groups:
     - { name: g, members: [a, b] }
 `)
-  t.is(runtimeInstance(v6.vrrp.instances[0]!).virtualMac, undefined)
-  t.deepEqual(unsupported(v6), ['vrrp.instances a: virtual_mac is IPv4 only for now'])
+  t.true(runtimeInstance(v6.vrrp.instances[0]!).virtualMac, 'IPv6 too (00:00:5e:00:02:VRID)')
+  t.deepEqual(unsupported(v6), [])
 })
 
 test('VRRPv2 authentication maps to the runtime’s auth (type 1 with its password, or type 0); absent = none', (t) => {

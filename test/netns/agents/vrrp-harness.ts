@@ -165,7 +165,7 @@ export function controlSocket(cfg: ConfigDir, node: string): string {
   return `control:\n  socket: ${join(cfg.dir, `${node}.sock`)}\n`
 }
 
-/** A VRRP-only lvsd config for one instance `web`. */
+/** A VRRP-only lvsd config for one instance `web`, with a control socket of its own (see above). */
 export function vrrpConfig(o: {
   node: string
   priority: number
@@ -177,6 +177,8 @@ export function vrrpConfig(o: {
   extra?: string
 }): string {
   return `node: ${o.node}
+control:
+  socket: ${join(tmpdir(), `lvsd-test-${process.pid}-${o.node}.sock`)}
 vrrp:
   version: ${o.version ?? 3}
   advert_interval: ${o.interval ?? '100ms'}
