@@ -2,7 +2,8 @@
 // Both directors keep the table programmed (as keepalived does), so a takeover only moves the VIP;
 // the kernel sync daemon follows the VRRP instance named in ipvs.sync. A reload applies only the
 // difference: the worker keeps unchanged instances, the scheduler keeps unchanged servers' health,
-// and the reconciler sends only the changed IPVS operations.
+// and the reconciler sends only the changed IPVS operations. Events are logged by their subscriber
+// (src/api/event-log.ts); this file logs only what has no event.
 import { execFile } from 'node:child_process'
 import type { Config } from '../config/types.js'
 import { isLvsdError, LvsdError } from '../errors.js'
@@ -162,8 +163,11 @@ export class LvsDirector implements Director {
       onPass: (p) => {
         if (p.cause === 'config') this.passCauses.shift()
         if (p.readError) this.log.error({ err: p.readError.message }, 'IPVS table could not be read')
-        else if (p.ops > 0)
-          this.log.info({ cause: p.cause, ops: p.ops, failed: p.failed, ms: Math.round(p.ms) }, 'IPVS pass')
+        else if (p.ops > 0 || p.cause === 'config')
+          this.log[p.ops > 0 ? 'info' : 'debug'](
+            { cause: p.cause, ops: p.ops, failed: p.failed, requests: p.requests, read: p.read, ms: Math.round(p.ms) },
+            'IPVS pass',
+          )
       },
     })
   }
@@ -282,7 +286,6 @@ export class LvsDirector implements Director {
 
   private quorumChanged(service: string, up: boolean, alive: number, required: number, argv?: string[]): void {
     this.events.publish('quorum.change', { service, up, alive, required })
-    this.log[up ? 'info' : 'warn']({ service, alive, required }, `${service}: quorum ${up ? 'gained' : 'lost'}`)
     if (!argv || argv.length === 0) return
     const [file, ...args] = argv as [string, ...string[]]
     execFile(file, args, { timeout: 30_000, killSignal: 'SIGKILL' }, (err) => {
@@ -322,8 +325,7 @@ export class LvsDirector implements Director {
     if (e.cause === 'drift') {
       const kind = e.op.op.startsWith('add') ? 'missing' : e.op.op.startsWith('del') ? 'unexpected' : 'changed'
       this.events.publish('ipvs.drift', { target: e.target, kind, repaired: e.ok })
-      this.log.warn({ target: e.target, op: e.op.op, repaired: e.ok }, 'IPVS drift')
-    } else if (!e.ok) this.log.error({ target: e.target, op: e.op.op, err: e.error?.message }, 'IPVS operation failed')
+    }
   }
 
   // ---- VRRP ----
@@ -349,22 +351,10 @@ export class LvsDirector implements Director {
     })
     runtime.on('transition', (t) => {
       const rec = this.instances.get(t.instance)
-      const from = (rec?.state ?? t.from) as VrrpState
       if (rec) {
         rec.state = t.to
         rec.lastTransition = { from: t.from, to: t.to, why: t.why, at: t.at }
       }
-      this.log.info(
-        {
-          vrrp: t.instance,
-          from: t.from,
-          to: t.to,
-          why: t.why,
-          priority: t.priority,
-          at: Math.round(t.at * 1000) / 1000,
-        },
-        `${t.instance}: ${from} -> ${t.to} (${t.why})`,
-      )
       this.events.publish('vrrp.transition', {
         instance: t.instance,
         from: t.from,
@@ -463,7 +453,6 @@ export class LvsDirector implements Director {
     await this.applyTable('config')
     this.reconciler?.start()
     const ms = performance.now() - t0
-    this.log.info({ ...changes, ms: Math.round(ms) }, 'configuration reloaded')
     this.events.publish('config.reload', { ok: true, source: this.info.source, hash: this.info.hash, changes, ms })
     this.events.publish('daemon.state', { state: 'ready', reason: 'reloaded' })
     return { ok: true, config: this.info, changes }
