@@ -3,6 +3,7 @@
 // and cut, lb02 takes over within the RFC floor, its GARPs reach the client, which then resolves
 // the VIP to lb02; every namespace of the run is gone afterwards.
 import { spawnSync } from 'node:child_process'
+import { join } from 'node:path'
 import test from 'ava'
 import { summarize } from '../../src/lab/demo/analysis.js'
 import { NODES, nodeNamed } from '../../src/lab/demo/plan.js'
@@ -11,6 +12,16 @@ import { DemoTopology } from '../../src/lab/demo/topology.js'
 import { repoRoot } from '../helpers/paths.js'
 
 const netnsList = () => spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout
+
+test.serial('without root the demo stops at once with the reason and exit status 2', (t) => {
+  const cli = join(repoRoot, 'dist/src/lab/demo/cli.js')
+  const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, cli], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  })
+  t.is(r.status, 2)
+  t.regex(r.stderr, /^demo: cannot run here: the demo needs root/)
+})
 
 test.serial(
   'the topology gives real servers the VIP on lo with ARP suppression, and teardown removes exactly its namespaces',

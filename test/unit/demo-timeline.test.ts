@@ -89,16 +89,21 @@ test('the client gap spans the unanswered probes and both servers answer before 
   t.is(s.after.failed, 0)
 })
 
-test('the long connection survived when it never failed and answered after the kill', (t) => {
+test('the long connection survived when it never failed and answered after the takeover', (t) => {
   const s = summarize(run())
   t.true(s.long.survived)
   t.is(s.long.syncedAfterMs, 1500)
-  t.is(s.long.firstReplyAfterKillMs, 3400)
+  t.deepEqual(s.long.firstReplyAfterTakeover, { t: KILL + 3400, afterKillMs: 3400 })
   t.deepEqual(s.long.servers, ['web02'])
   const broken = run()
   broken.long.push({ k: 'long', ev: 'error', t: KILL + 3300, err: 'ECONNRESET' })
   t.false(summarize(broken).long.survived)
   t.is(summarize(broken).long.failure, 'ECONNRESET')
+  // replies between the freeze and the takeover answer lines sent before it: they prove nothing
+  const noTakeover = run()
+  noTakeover.transitions.pop()
+  t.false(summarize(noTakeover).long.survived)
+  t.is(summarize(noTakeover).long.repliesAfterTakeover, 0)
 })
 
 test('GARPs group into bursts and the timeline names the takeover, GARP, gap and the neighbour entry', (t) => {

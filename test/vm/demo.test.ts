@@ -44,38 +44,44 @@ test('both real servers answer new connections through the VIP, forwarded by dir
 })
 
 // The floor: lb02 (priority 100, advert 1 s) declares lb01 dead 3 × 1 s + 156/256 s = 3.609 s after
-// lb01's last advert, which came at most one interval before the freeze. The margin covers what
-// follows lb02's timer inside a TCG guest whose two vCPUs run five Node processes and tcpdump:
-// the worker's wake-up and GARP send, the client's next probe (≤ 50 ms later), and that probe's
-// connect + GET through IPVS to a Node real server, which takes tens to a few hundred ms here
-// (the result's probe durations show it). 1.5 s is several times the worst observed.
-const MARGIN_MS = 1500
+// lb01's last advert, which came before the freeze. Two margins, for the two things TCG slows:
+// - lb02's own timer: it fired 24–37 ms late in the runs of docs/demo.md (SCHED_RR worker in a
+//   guest whose vCPUs the host shares with other VMs); 150 ms allows four times that.
+// - from the takeover to an answer: GARP out, the client's next probe (≤ 50 ms later) and its
+//   connect + GET through IPVS to a Node real server, with five Node processes, tcpdump and the
+//   kernel's sync-daemon switch on two emulated vCPUs. 0.74–0.91 s measured; 2 s allows twice that.
+const TIMER_MARGIN_MS = 150
+const SERVE_MARGIN_MS = 2000
 
-test('after the freeze lb02 serves within the RFC floor plus the TCG margin, and not before lb01 is overdue', async (t) => {
+test('after the freeze lb02 takes over at the RFC floor and serves within it plus the TCG margin', async (t) => {
   const r = await result(t)
   const s = summarize(r)
   const floor = masterDownMs(nodeNamed('lb02').priority as number)
   t.is(s.floorMs, floor)
+  const tk = s.takeover
+  const served = s.firstServedAfterKill
   t.log(
-    `takeover ${s.takeover?.afterKillMs} ms after the freeze, ${s.takeover?.afterLastAdvertMs} ms after lb01's last advert; served after ${s.firstServedAfterKill?.afterKillMs} ms; floor ${floor} ms`,
+    `takeover ${tk?.afterKillMs} ms after the freeze, ${tk?.afterLastAdvertMs} ms after lb01's last advert; served ${served?.afterKillMs} ms after the freeze; floor ${floor} ms`,
   )
-  t.not(s.firstServedAfterKill, null)
-  t.true((s.firstServedAfterKill?.afterKillMs ?? Infinity) <= floor + MARGIN_MS)
-  // the RFC timer itself: lb02 did not give up on lb01 early
-  t.true((s.takeover?.afterLastAdvertMs ?? 0) >= floor - 50, `${s.takeover?.afterLastAdvertMs} ms`)
+  // the RFC timer itself: not before lb01 is overdue, and not much after
+  t.true((tk?.afterLastAdvertMs ?? 0) >= floor - 50, `${tk?.afterLastAdvertMs} ms`)
+  t.true((tk?.afterLastAdvertMs ?? Infinity) <= floor + TIMER_MARGIN_MS, `${tk?.afterLastAdvertMs} ms`)
+  t.true((tk?.afterKillMs ?? Infinity) <= floor + TIMER_MARGIN_MS)
   t.true(s.garpsAfterKill.some((f) => f.from === 'lb02'))
+  t.not(served, null)
+  t.true((served?.afterKillMs ?? Infinity) <= floor + TIMER_MARGIN_MS + SERVE_MARGIN_MS, `${served?.afterKillMs} ms`)
 })
 
 test('the long-lived connection survives the takeover on the same real server (IPVS sync daemon)', async (t) => {
   const r = await result(t)
   const l = summarize(r).long
   t.log(
-    `port ${l.port}: synced after ${l.syncedAfterMs} ms; first reply ${l.firstReplyAfterKillMs} ms after the freeze`,
+    `port ${l.port}: synced after ${l.syncedAfterMs} ms; answered ${l.firstReplyAfterTakeover?.afterKillMs} ms after the freeze`,
   )
   t.not(l.syncedAfterMs, null)
   t.is(l.failure, null)
   t.true(l.survived)
-  t.true(l.repliesAfterKill > 0)
+  t.true(l.repliesAfterTakeover > 0)
   t.is(l.servers.length, 1, `answered by ${l.servers}`)
 })
 

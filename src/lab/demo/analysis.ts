@@ -33,8 +33,9 @@ export interface DemoSummary {
     syncedAfterMs: number | null
     survived: boolean
     failure: string | null
-    repliesAfterKill: number
-    firstReplyAfterKillMs: number | null
+    /** Replies after the new master took over: answers that crossed it, not ones already on their way. */
+    repliesAfterTakeover: number
+    firstReplyAfterTakeover: { t: number; afterKillMs: number } | null
     longestSilence: Gap | null
   }
 }
@@ -99,11 +100,11 @@ export function summarize(r: DemoResult): DemoSummary {
       ? { t: done(firstAfter), server: firstAfter.server as string, afterKillMs: done(firstAfter) - killT }
       : null,
     longestGap: longestGap(observed.filter((p) => p.server !== null).map(done)),
-    long: summarizeLong(r, killT),
+    long: summarizeLong(r, killT, takeover?.t ?? null),
   }
 }
 
-function summarizeLong(r: DemoResult, killT: number): DemoSummary['long'] {
+function summarizeLong(r: DemoResult, killT: number, takeoverT: number | null): DemoSummary['long'] {
   let port: number | null = null
   let established: number | null = null
   let failure: string | null = null
@@ -116,7 +117,9 @@ function summarizeLong(r: DemoResult, killT: number): DemoSummary['long'] {
     else if (e.ev === 'error') failure ??= e.err
     else failure ??= 'closed'
   }
-  const after = replies.filter((x) => x.t > killT)
+  // in DR a real server answers the client directly: a reply right after the freeze may answer a
+  // line lb01 forwarded before it; only replies after the takeover prove the new path
+  const after = takeoverT === null ? [] : replies.filter((x) => x.t > takeoverT)
   return {
     port,
     established,
@@ -124,8 +127,8 @@ function summarizeLong(r: DemoResult, killT: number): DemoSummary['long'] {
     syncedAfterMs: r.longSyncedAt !== null && established !== null ? r.longSyncedAt - established : null,
     survived: established !== null && failure === null && after.length > 0,
     failure,
-    repliesAfterKill: after.length,
-    firstReplyAfterKillMs: after[0] ? after[0].t - killT : null,
+    repliesAfterTakeover: after.length,
+    firstReplyAfterTakeover: after[0] ? { t: after[0].t, afterKillMs: after[0].t - killT } : null,
     longestSilence: longestGap(replies.filter((x) => r.settledAt === null || x.t >= r.settledAt).map((x) => x.t)),
   }
 }

@@ -1,7 +1,7 @@
 // The demo scenario on this machine's kernel (the host's, or the VM guest's): build the topology,
 // start the real servers, the capture, two lvsd and the client; let it settle; freeze the master
 // and cut its link; watch the backup take over; tear everything down. Returns what it recorded.
-import { type ChildProcess, spawnSync } from 'node:child_process'
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -62,13 +62,30 @@ function guardSignals(cleanup: () => void): () => void {
   }
 }
 
-/** `lvsctl -s SOCKET status` of one director, or null where its lvsd serves no control API. */
-function lvsctlStatus(repoRoot: string, socket: string): string | null {
-  const p = spawnSync(process.execPath, [join(repoRoot, 'bin', 'lvsctl.js'), '-s', socket, 'status'], {
-    encoding: 'utf8',
-    timeout: 60_000,
+/** `lvsctl -s SOCKET status` of one director: its output, or why there is none. */
+function lvsctlStatus(repoRoot: string, socket: string): Promise<{ ok: boolean; text: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [join(repoRoot, 'bin', 'lvsctl.js'), '-s', socket, 'status'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 90_000,
+    })
+    let out = ''
+    let err = ''
+    p.stdout.on('data', (b: Buffer) => {
+      out += b.toString()
+    })
+    p.stderr.on('data', (b: Buffer) => {
+      err += b.toString()
+    })
+    p.on('error', (e) => resolve({ ok: false, text: e.message }))
+    p.on('close', (code, sig) => {
+      resolve(
+        code === 0 && out
+          ? { ok: true, text: out }
+          : { ok: false, text: `exit ${code ?? sig}: ${err.trim().slice(-300)}` },
+      )
+    })
   })
-  return p.status === 0 && p.stdout ? p.stdout : null
 }
 
 function kernelRelease(): string {
@@ -228,10 +245,12 @@ export async function runScenario(o: ScenarioOptions): Promise<DemoResult> {
       say(`${backup.node} lists the long connection ESTABLISHED (sync daemon)`)
       for (const d of DIRECTORS) r.listings[d.name] = lab.exec(d.name, 'ipvsadm', ['-Ln'])
     }
-    for (const d of DIRECTORS) {
-      const st = lvsctlStatus(o.repoRoot, configs.of(d.name).socket)
-      if (st !== null) r.status[d.name] = st
-    }
+    const statuses = await Promise.all(DIRECTORS.map((d) => lvsctlStatus(o.repoRoot, configs.of(d.name).socket)))
+    DIRECTORS.forEach((d, i) => {
+      const st = statuses[i] as { ok: boolean; text: string }
+      if (st.ok) r.status[d.name] = st.text
+      else say(`no lvsctl status from ${d.name} (${st.text})`)
+    })
     r.settledAt = Date.now()
     // steady traffic for the "before" picture, then a kill at a random phase of the advert cycle
     await sleep(2000)
@@ -254,6 +273,11 @@ export async function runScenario(o: ScenarioOptions): Promise<DemoResult> {
     say(`${backup.node} MASTER`)
     if (o.ipvs) {
       await until('an answer after the takeover', o.takeoverTimeoutMs, servedAfter)
+      const answeredAfter = () =>
+        new Set(clientEvents.flatMap((e) => (e.k === 'probe' && e.t > killT && e.server ? [e.server] : []))).size
+      await until('both real servers to answer through the new master', o.takeoverTimeoutMs, () => {
+        return answeredAfter() >= REAL_SERVERS.length
+      })
       // TCP backoff puts the long connection's retransmits ~3.0 s or ~6.2 s after the freeze
       await until('the long connection to speak after the takeover', o.takeoverTimeoutMs, longAfter)
     }

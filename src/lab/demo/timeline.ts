@@ -53,9 +53,12 @@ function events(r: DemoResult, s: DemoSummary): [number, string][] {
     const f = s.firstServedAfterKill
     ev.push([f.t, `first new connection answered after the kill (${f.server}, ${secs(f.afterKillMs)} after it)`])
   }
-  if (s.long.firstReplyAfterKillMs !== null && r.kill) {
-    ev.push([r.kill.t + s.long.firstReplyAfterKillMs, 'long-lived connection answers again'])
-  }
+  const again = s.long.firstReplyAfterTakeover
+  if (again)
+    ev.push([
+      again.t,
+      `long-lived connection answered through the new master (${secs(again.afterKillMs)} after the kill)`,
+    ])
   return ev.sort((a, b) => a[0] - b[0])
 }
 
@@ -109,8 +112,8 @@ export function formatTimeline(r: DemoResult): string {
   const l = s.long
   if (l.established !== null) {
     const verdict = l.survived
-      ? `survived (${l.repliesAfterKill} replies after the kill, silent at most ${secs(l.longestSilence?.ms ?? 0)})`
-      : `broken (${l.failure ?? 'no reply after the kill'})`
+      ? `survived (${l.repliesAfterTakeover} replies after the takeover, silent at most ${secs(l.longestSilence?.ms ?? 0)})`
+      : `broken (${l.failure ?? 'no reply after the takeover'})`
     const synced = l.syncedAfterMs === null ? '' : `, on ${r.backup} ${secs(l.syncedAfterMs)} after opening`
     lines.push(`  long connection: port ${l.port} to ${l.servers.join(' then ') || '?'}${synced}: ${verdict}`)
   }
