@@ -129,7 +129,9 @@ export async function controlCommand(
       // a refused reload lists every configuration error, as lvsd check does
       const issues = (e.details.errors ?? []) as { path: string; message: string; line?: number; col?: number }[]
       err.write(`lvsctl ${command}: ${e.code}: ${e.message}\n`)
-      for (const i of issues) err.write(`  ${i.line ? `${i.line}:${i.col ?? 0} ` : ''}${i.path}: ${i.message}\n`)
+      const file = (e.details.config as { source?: string } | undefined)?.source
+      const at = (i: (typeof issues)[number]) => (i.line ? `${file ? `${file}:` : ''}${i.line}:${i.col ?? 0} ` : '')
+      for (const i of issues) err.write(`  ${at(i)}${i.path}: ${i.message}\n`)
     } else err.write(`lvsctl ${command}: ${(e as Error).message}\n`)
     return 'failure'
   }

@@ -86,7 +86,7 @@ test('reload prints the change count; a refused reload lists every configuration
   const bad = await run('reload')
   t.is(bad.r, 'failure')
   t.regex(bad.err, /^lvsctl reload: LVSD_CONFIG_INVALID: /)
-  t.regex(bad.err, /\n {2}12:11 virtual_services\[0\]\.port: must be 0–65535\n$/)
+  t.regex(bad.err, /\n {2}\/etc\/lvsd\/lvsd\.yaml:12:11 virtual_services\[0\]\.port: must be 0–65535\n$/)
 })
 
 test('events --no-follow prints the kept events as NDJSON, filtered by --names and --after', async (t) => {
