@@ -10,14 +10,18 @@ import { configReader } from '../../src/director/config-source.js'
 import { LvsDirector } from '../../src/director/director.js'
 import type { AnyEvent } from '../../src/events.js'
 import { IpvsClient } from '../../src/ipvs/client.js'
-import { destId } from '../../src/ipvs/model.js'
+import { defaultService, destId } from '../../src/ipvs/model.js'
 import { createLogger } from '../../src/log.js'
 import { parseAddr } from '../../src/net/addr.js'
 import { fakeIpvs } from '../fixtures/ipvs/fake-ipvs.js'
 
-const yaml = (dir: string, over: { weight7?: number; inhibit?: boolean; sorry?: boolean; quorum?: number } = {}) => `
+const yaml = (
+  dir: string,
+  over: { weight7?: number; inhibit?: boolean; sorry?: boolean; quorum?: number; flush?: boolean } = {},
+) => `
 node: lb-test
 control: { socket: ${join(dir, 'lvsd.sock')} }
+ipvs: { on_shutdown: ${over.flush ? 'flush' : 'keep'} }
 virtual_services:
   - name: web
     address: 10.0.0.3
@@ -162,6 +166,9 @@ test.serial(
     const ops = events.filter((e) => e.name === 'ipvs.op')
     t.is(ops.length, 1)
     t.like(ops[0]?.data, { op: 'edit-dest', ok: true, cause: 'config' })
+    // the checked server kept its health state across the reload: no transition, still up
+    t.is(events.filter((e) => e.name === 'health.transition').length, 0)
+    t.like(d.getStatus().services[0]?.servers[1], { server: '10.0.0.8:80', health: 'up' })
 
     const hash = d.getConfig().hash
     const text = `${yaml(dir)}bogus: 1\n`
@@ -186,4 +193,14 @@ test.serial('status reports services, servers and kernel counters after a refres
   t.like(svc, { name: 'web', key: 'tcp/10.0.0.3/80', address: '10.0.0.3:80', scheduler: 'wrr', active: true })
   t.is(svc?.kernel?.conns, 5)
   t.like(svc?.servers[1], { server: '10.0.0.8:80', health: 'up', kernel: { activeConns: 2, inactiveConns: 1 } })
+})
+
+test.serial('stop keeps lvsd’s services by default and removes only them with on_shutdown: flush', async (t) => {
+  for (const flush of [false, true]) {
+    const { d, fake } = await setup(t, { flush })
+    const other = { protocol: 'tcp', addr: parseAddr('10.0.0.4'), port: 80 } as const
+    fake.services.set('tcp/10.0.0.4/80', { svc: defaultService(other, 'rr'), dests: [] })
+    await d.stop('test')
+    t.deepEqual([...fake.services.keys()].sort(), flush ? ['tcp/10.0.0.4/80'] : ['tcp/10.0.0.3/80', 'tcp/10.0.0.4/80'])
+  }
 })
