@@ -10,7 +10,7 @@ import { Lab, sh, waitFor } from '../test/helpers/netns.js'
 
 const [probes = 20000, batch = 200] = process.argv.slice(2).map(Number)
 const here = (f: string) => fileURLToPath(new URL(f, import.meta.url))
-const SERVERS = 1000
+const SERVERS = Number(process.env.SERVERS ?? 1000)
 const rsAddr = (i: number) => `10.21.${1 + Math.floor(i / 250)}.${1 + (i % 250)}`
 
 if (process.argv[2] === 'agent') {
@@ -24,8 +24,10 @@ if (process.argv[2] === 'agent') {
   const raw = new TcpProbes()
   const sockaddrs = Array.from({ length: SERVERS }, (_, i) => ({ to: sockaddrIn(parseAddr(rsAddr(i)).bytes, 80) }))
   const targets = Array.from({ length: SERVERS }, (_, i) => ({ addr: parseAddr(rsAddr(i)), port: 80 }))
+  const full = sockaddrs.map((s) => ({ ...s, fullHandshake: true }))
   const ways: Record<string, (i: number) => Promise<boolean>> = {
     raw: (i) => new Promise((r) => raw.start(sockaddrs[i % SERVERS] as { to: Buffer }, (e) => r(e === 0))),
+    'raw, final ACK': (i) => new Promise((r) => raw.start(full[i % SERVERS] as { to: Buffer }, (e) => r(e === 0))),
     check: (i) =>
       check(targets[i % SERVERS] as (typeof targets)[0], {}, new AbortController().signal).then((r) => r.ok),
     'net.Socket': (i) =>

@@ -1,24 +1,33 @@
-// Bench agent (prober namespace): TCP checks of N real servers through the real Scheduler; prints a
-// sample (CPU share, RSS, event-loop delay, scheduler stats) each second and every down transition.
+// Bench agent (prober namespace): TCP or HTTP checks of N real servers through the real Scheduler;
+// prints a sample (CPU share, memory, event-loop delay, check duration, scheduler stats) each second
+// and every down transition.
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { Scheduler } from '../src/health/scheduler.js'
-import type { ServerSpec } from '../src/health/types.js'
+import type { CheckOptions, ServerSpec } from '../src/health/types.js'
 import { parseAddr } from '../src/net/addr.js'
 
-const [count = '1000', intervalMs = '1000', timeoutMs = '500', fall = '2', maxConcurrent = '256'] =
+const [count = '1000', intervalMs = '1000', timeoutMs = '500', fall = '2', maxConcurrent = '256', kind = 'tcp'] =
   process.argv.slice(2)
+const check: CheckOptions =
+  kind === 'http' ? { kind: 'http', opts: { path: '/', bodyRegex: '^healthy$' } } : { kind: 'tcp', opts: {} }
 const rsAddr = (i: number) => `10.21.${1 + Math.floor(i / 250)}.${1 + (i % 250)}`
 
 const specs: ServerSpec[] = Array.from({ length: Number(count) }, (_, i) => ({
   id: rsAddr(i),
   target: { addr: parseAddr(rsAddr(i)), port: 80 },
-  checks: [{ id: 'tcp', kind: 'tcp', opts: {}, intervalMs: Number(intervalMs), timeoutMs: Number(timeoutMs) }],
+  checks: [{ id: kind, ...check, intervalMs: Number(intervalMs), timeoutMs: Number(timeoutMs) }],
   policy: { rise: 2, fall: Number(fall), retry: 0, retryDelayMs: 0, initial: 'up', weight: 1, slowStartMs: 0 },
 }))
 
 const out = (o: object) => process.stdout.write(`${JSON.stringify(o)}\n`)
+// how long each check took (its Result.ms), for the sample's p50/p99: a slow handshake holds a
+// concurrency slot that long
+let checkMs: number[] = []
 const sched = new Scheduler({
   maxConcurrent: Number(maxConcurrent),
+  onResult: (_server, _check, r) => {
+    checkMs.push(r.ms)
+  },
   onTransition: (t) => {
     if (t.kind === 'down') out({ event: 'down', server: t.server, at: Date.now() })
   },
@@ -43,9 +52,24 @@ setInterval(() => {
     event: 'sample',
     at: Date.now(),
     cpu: usedUs / wallUs,
-    rss: process.memoryUsage().rss,
+    cpuUser: cpu.user,
+    cpuSystem: cpu.system,
+    ...memory(),
     loopP99Ms: loop.percentile(99) / 1e6,
+    checkP50Ms: pct(checkMs, 50),
+    checkP99Ms: pct(checkMs, 99),
     ...sched.stats(),
   })
   loop.reset()
+  checkMs = []
 }, 1000)
+
+function memory(): { rss: number; heapUsed: number; heapTotal: number; external: number } {
+  const m = process.memoryUsage()
+  return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external }
+}
+
+function pct(xs: number[], p: number): number {
+  const s = xs.sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? 0
+}

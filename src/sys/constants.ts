@@ -21,6 +21,8 @@ export const SOL_NETLINK = 270
 export const IPPROTO_IP = 0
 export const IPPROTO_ICMP = 1
 export const IPPROTO_TCP = 6
+/** <netinet/tcp.h>: wake the listener only when data arrives (seconds to wait for it). */
+export const TCP_DEFER_ACCEPT = 9
 export const IPPROTO_UDP = 17
 export const IPPROTO_IPV6 = 41
 export const IPPROTO_ICMPV6 = 58

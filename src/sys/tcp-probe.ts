@@ -9,7 +9,14 @@ import { type NativeAddon, type NativePoller, native } from './native.js'
 interface TcpProbeAddon {
   epollCreate(): number
   /** fd of the connecting socket, or a negative errno when connect failed at once. */
-  tcpProbeStart(epfd: number, to: Uint8Array, source: Uint8Array | null, device: Uint8Array | null): number
+  tcpProbeStart(
+    epfd: number,
+    to: Uint8Array,
+    source: Uint8Array | null,
+    device: Uint8Array | null,
+    flags: number,
+  ): number
+  readonly TCP_PROBE_NO_FINAL_ACK: number
   /** Finished probes as [fd, errno] pairs in out; returns how many. */
   tcpProbeCollect(epfd: number, out: Int32Array): number
 }
@@ -22,6 +29,11 @@ export interface TcpProbeTarget {
   source?: Buffer
   /** Interface for SO_BINDTODEVICE, if any. */
   device?: string
+  /**
+   * Send the handshake's final ACK (default false: the SYN-ACK proves the listener, the ACK is
+   * withheld and the RST goes first, so the server never completes a connection).
+   */
+  fullHandshake?: boolean
 }
 
 /** What tcpProbeStart needs, with the device name NUL-terminated once. */
@@ -29,6 +41,7 @@ interface Prepared {
   to: Buffer
   source: Buffer | null
   device: Buffer | null
+  flags: number
 }
 
 const BATCH = 512
@@ -70,11 +83,12 @@ export class TcpProbes {
         to: target.to,
         source: target.source ?? null,
         device: target.device === undefined ? null : Buffer.from(`${target.device}\0`),
+        flags: target.fullHandshake ? 0 : this.n.TCP_PROBE_NO_FINAL_ACK,
       }
       this.prepared.set(target, p)
     }
     if (this.epfd < 0) this.open()
-    const fd = this.n.tcpProbeStart(this.epfd, p.to, p.source, p.device)
+    const fd = this.n.tcpProbeStart(this.epfd, p.to, p.source, p.device, p.flags)
     if (fd < 0) return fd
     this.pending.set(fd, done)
     if (this.pending.size === 1) this.poller?.ref()

@@ -405,3 +405,67 @@ test.serial('SMTP: a 220 banner and 250 to HELO pass; a 554 banner and a mute se
   const mute = once({ kind: 'smtp', opts: {} }, { addr: RS, port: 27 }, 400)
   t.is(mute.code, 'timeout')
 })
+
+test.serial(
+  'TCP through the scheduler: nftables drops time out and a killed server is refused, each down after exactly `fall`',
+  async (t) => {
+    const srv = await httpServer(86)
+    const tcpSpec = { id: 'tcp', kind: 'tcp', opts: {}, intervalMs: 150, timeoutMs: 100 }
+    const w = watch([
+      { id: 'tcp', target: { addr: RS, port: 86 }, checks: [tcpSpec], policy: policy({ rise: 2, fall: 3 }) },
+    ])
+    await waitTransition(w, 'tcp', 'up')
+    const downs = async (after: number) => {
+      await waitTransition(w, 'tcp', 'down', after)
+      const tl = timeline(w, 'tcp')
+      const at = tl.findIndex((e, i) => i >= after && e.event === 'transition' && e.kind === 'down')
+      return tl
+        .slice(0, at)
+        .filter((e) => e.event === 'result')
+        .slice(-4)
+    }
+    lab.exec('s', NFT, ['add', 'table', 'inet', 'hct'])
+    lab.exec('s', NFT, ['add', 'chain', 'inet', 'hct', 'c', '{ type filter hook input priority 0; }'])
+    lab.exec('s', NFT, ['add', 'rule', 'inet', 'hct', 'c', 'tcp', 'dport', '86', 'drop'])
+    let dropped: AgentEvent[]
+    try {
+      dropped = await downs(timeline(w, 'tcp').length)
+    } finally {
+      lab.exec('s', NFT, ['delete', 'table', 'inet', 'hct'])
+    }
+    t.deepEqual(
+      dropped.map((e) => [e.ok, e.code]),
+      [
+        [true, undefined],
+        [false, 'timeout'],
+        [false, 'timeout'],
+        [false, 'timeout'],
+      ],
+    )
+    for (const f of dropped.slice(1)) t.true(Number(f.ms) >= 95 && Number(f.ms) < 300, `ms ${f.ms}`)
+    // the probes cancelled at their timeouts left nothing stuck: the check comes back after `rise`
+    const upAfter = timeline(w, 'tcp').length
+    await waitTransition(w, 'tcp', 'up', upAfter)
+    const tl = timeline(w, 'tcp')
+    const upAt = tl.findIndex((e, i) => i >= upAfter && e.event === 'transition' && e.kind === 'up')
+    t.deepEqual(
+      tl
+        .slice(0, upAt)
+        .filter((e) => e.event === 'result')
+        .slice(-3)
+        .map((e) => e.ok),
+      [false, true, true],
+    )
+    srv.kill()
+    const refused = await downs(timeline(w, 'tcp').length)
+    t.deepEqual(
+      refused.map((e) => [e.ok, e.code]),
+      [
+        [true, undefined],
+        [false, 'refused'],
+        [false, 'refused'],
+        [false, 'refused'],
+      ],
+    )
+  },
+)

@@ -52,7 +52,7 @@ function probe(p: TcpProbes, target: Parameters<TcpProbes['start']>[0]): Promise
   })
 }
 
-test('a listening port completes the handshake; the probe closes with an RST and leaves no TIME_WAIT', async (t) => {
+test('a listening port answers the SYN; the final ACK is withheld, so the server accepts nothing', async (t) => {
   const s = await server()
   const p = new TcpProbes()
   t.teardown(() => {
@@ -62,6 +62,21 @@ test('a listening port completes the handshake; the probe closes with an RST and
   const results = await Promise.all(Array.from({ length: 50 }, () => probe(p, { to: v4(s.port) })))
   t.deepEqual(new Set(results), new Set([0]))
   t.is(p.size, 0)
+  // the RST reached the server before any ACK: no connection was ever accepted
+  await new Promise((r) => setTimeout(r, 200))
+  t.deepEqual(s.peers, [])
+  t.is(timeWaitTo(s.port), 0)
+})
+
+test('with fullHandshake the server accepts each connection and sees it reset, with no TIME_WAIT left', async (t) => {
+  const s = await server()
+  const p = new TcpProbes()
+  t.teardown(() => {
+    p.close()
+    s.close()
+  })
+  const results = await Promise.all(Array.from({ length: 50 }, () => probe(p, { to: v4(s.port), fullHandshake: true })))
+  t.deepEqual(new Set(results), new Set([0]))
   // the server saw each connection reset, not closed with a FIN
   const deadline = Date.now() + 3000
   while (s.resets < 50 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
@@ -96,10 +111,10 @@ test('the source address is bound and IPv6 works', async (t) => {
     p.close()
     s.close()
   })
-  t.is(await probe(p, { to: v4(s.port), source: sockaddrIn(Uint8Array.of(127, 0, 0, 2), 0) }), 0)
+  t.is(await probe(p, { to: v4(s.port), source: sockaddrIn(Uint8Array.of(127, 0, 0, 2), 0), fullHandshake: true }), 0)
   const loop6 = new Uint8Array(16)
   loop6[15] = 1
-  t.is(await probe(p, { to: sockaddrIn6(loop6, { port: s.port }) }), 0)
+  t.is(await probe(p, { to: sockaddrIn6(loop6, { port: s.port }), fullHandshake: true }), 0)
   const deadline = Date.now() + 3000
   while (s.peers.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
   t.deepEqual(s.peers, ['::ffff:127.0.0.2', '::1'])

@@ -1,0 +1,21 @@
+// keepalived's TCP_CHECK next to lvsd's prober on the same real servers, in the lab VM (real IPVS, which
+// keepalived's checker needs): boots the VM once and runs bench/health-keepalived-agent.ts there.
+//   node dist/bench/health-keepalived-vm.js [servers=300] [windowSec=20]
+// The VM is TCG-emulated (docs/vm-tier.md), ~15× slower than the host: compare the two checkers with
+// each other, not with host figures.
+import { parseReport } from '../src/lab/vm/guest.js'
+import { runInVm } from '../src/lab/vm/runner.js'
+import { repoRoot } from '../test/helpers/paths.js'
+
+const [servers = '300', windowSec = '20'] = process.argv.slice(2)
+const run = await runInVm({
+  command: `node dist/bench/health-keepalived-agent.js ${Number(servers)} ${Number(windowSec)}`,
+  cwd: repoRoot,
+  timeoutMs: 900_000,
+})
+const r = parseReport<Record<string, unknown>>(run.stdout)
+if (!r) {
+  console.error(`no report (exit ${run.status})\n${run.stderr.slice(-3000)}\n${run.console.slice(-2000)}`)
+  process.exit(1)
+}
+console.log(JSON.stringify({ ...r, vmMs: run.durationMs }, null, 2))
