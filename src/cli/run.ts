@@ -2,6 +2,7 @@
 // director (VRRP worker, health checks, IPVS reconciler, sync daemon) and its API (control socket,
 // optional metrics), then serve until SIGTERM/SIGINT. SIGHUP reloads: an invalid file is refused and
 // the running configuration keeps serving.
+import { basename, dirname, join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { startApi } from '../api/start.js'
 import { SystemdNotifier } from '../api/systemd.js'
@@ -82,6 +83,11 @@ export async function runCommand(argv: string[]): Promise<number> {
       version: packageVersion(),
       load,
       connectIpvs: () => IpvsClient.connect({ loadModule: modprobe() }),
+      // beside the control socket (/run/lvsd by default): gone with the boot, as the kernel's table
+      ownedFile: join(
+        dirname(config.control.socket),
+        `${basename(config.control.socket, '.sock')}.owned-services.json`,
+      ),
     })
   } catch (e) {
     if (!isLvsdError(e)) throw e

@@ -23,6 +23,7 @@ import { lookupUser, Tracker } from '../vrrp/track.js'
 import { configChanges, stableJson } from './config-changes.js'
 import { execUsers, policyWarnings, serverId, serverSpec } from './health-specs.js'
 import { aliveWeight, serviceTable } from './ipvs-table.js'
+import { readOwned, writeOwned } from './owned-file.js'
 import { nextQuorum } from './quorum.js'
 import { ServerBook } from './servers.js'
 import { type KernelCounters, readKernelCounters, statusOf } from './status.js'
@@ -53,6 +54,8 @@ export interface DirectorOptions {
   driftIntervalMs?: number
   /** Kernel counters older than this are read again on refresh (default 1000 ms). */
   statsMaxAgeMs?: number
+  /** Where lvsd records the IPVS services it owns across restarts (src/director/owned-file.ts); none in tests. */
+  ownedFile?: string
 }
 
 interface InstanceRecord {
@@ -157,11 +160,25 @@ export class LvsDirector implements Director {
 
   private async openIpvs(): Promise<void> {
     this.ipvs = await this.opts.connectIpvs()
+    const file = this.opts.ownedFile
+    const owned = file ? readOwned(file) : []
+    if (owned.length > 0) this.log.info({ owned: owned.length, file }, 'IPVS services owned by an earlier run')
+    let ownedKey = stableJson([...owned].sort())
     this.reconciler = new Reconciler(this.ipvs, {
+      owned,
       intervalMs: this.opts.driftIntervalMs ?? 5000,
       onEvent: (e) => this.onIpvsOp(e),
       onPass: (p) => {
         if (p.cause === 'config') this.passCauses.shift()
+        const now = this.reconciler ? stableJson([...this.reconciler.owned].sort()) : ownedKey
+        if (file && now !== ownedKey && this.reconciler) {
+          ownedKey = now
+          try {
+            writeOwned(file, this.reconciler.owned)
+          } catch (e) {
+            this.log.error({ file, err: String(e) }, 'cannot record the IPVS services lvsd owns')
+          }
+        }
         if (p.readError) this.log.error({ err: p.readError.message }, 'IPVS table could not be read')
         else if (p.ops > 0 || p.cause === 'config')
           this.log[p.ops > 0 ? 'info' : 'debug'](

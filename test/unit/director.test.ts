@@ -14,6 +14,7 @@ import { defaultService, destId } from '../../src/ipvs/model.js'
 import { createLogger } from '../../src/log.js'
 import { parseAddr } from '../../src/net/addr.js'
 import { fakeIpvs } from '../fixtures/ipvs/fake-ipvs.js'
+import { fakeClient } from '../helpers/fake-kernel.js'
 
 const yaml = (
   dir: string,
@@ -204,3 +205,37 @@ test.serial('stop keeps lvsd’s services by default and removes only them with 
     t.deepEqual([...fake.services.keys()].sort(), flush ? ['tcp/10.0.0.4/80'] : ['tcp/10.0.0.3/80', 'tcp/10.0.0.4/80'])
   }
 })
+
+test.serial(
+  'a restarted director removes a service an earlier run created and its new config dropped, and nothing else',
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'lvsd-owned-'))
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+    const ownedFile = join(dir, 'lvsd.owned-services.json')
+    const { fake } = fakeIpvs()
+    const other = { protocol: 'tcp', addr: parseAddr('10.0.0.4'), port: 80 } as const
+    fake.services.set('tcp/10.0.0.4/80', { svc: defaultService(other, 'rr'), dests: [] })
+    const service = (port: number) =>
+      `  - { name: s${port}, address: 10.0.0.3, port: ${port}, scheduler: rr, real_servers: [{ address: 10.0.0.7 }] }\n`
+    const run = async (ports: number[]) => {
+      const file = join(dir, 'lvsd.yaml')
+      writeFileSync(file, `node: t\nvirtual_services:\n${ports.map(service).join('')}`)
+      const load = configReader(file)
+      const first = await load()
+      if (!first.ok) throw new Error(JSON.stringify(first.errors))
+      const d = await LvsDirector.start(first.loaded, {
+        log: createLogger({ level: 'silent', format: 'json' }),
+        version: 'test',
+        load,
+        // a new socket per run, on the same kernel: stop() closes the client
+        connectIpvs: () => IpvsClient.open(fakeClient(fake.handle).client),
+        driftIntervalMs: 0,
+        ownedFile,
+      })
+      await d.stop('restart')
+      return [...fake.services.keys()].sort()
+    }
+    t.deepEqual(await run([80, 81]), ['tcp/10.0.0.3/80', 'tcp/10.0.0.3/81', 'tcp/10.0.0.4/80'])
+    t.deepEqual(await run([80]), ['tcp/10.0.0.3/80', 'tcp/10.0.0.4/80'])
+  },
+)

@@ -1,0 +1,24 @@
+// Which IPVS services lvsd created, kept in a small file under /run/lvsd: a restarted lvsd whose new
+// configuration dropped a service still knows that service is its own and removes it, while every
+// service it never created stays untouched. /run is a tmpfs, so the record ends with the boot, as the
+// kernel's table does.
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { dirname } from 'node:path'
+
+/** The service ids in the file; none when it is absent or unreadable (nothing is claimed by guess). */
+export function readOwned(path: string): string[] {
+  try {
+    const v = JSON.parse(readFileSync(path, 'utf8')) as unknown
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []
+  } catch {
+    return []
+  }
+}
+
+/** Writes the ids atomically (a crash mid-write leaves the previous list, never half of one). */
+export function writeOwned(path: string, ids: Iterable<string>): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o755 })
+  const tmp = `${path}.tmp`
+  writeFileSync(tmp, `${JSON.stringify([...ids].sort())}\n`, { mode: 0o644 })
+  renameSync(tmp, path)
+}
