@@ -37,6 +37,25 @@ test('gratuitous ARPs for the VIP are recognised in request and reply form; othe
   t.is(parseCaptureLine('tcpdump: listening on eth0, link-type EN10MB', VIP), null)
 })
 
+test('the client SYN names the director it went to and the SYN-ACK names the real server that sent it', (t) => {
+  const syn =
+    '1795692421.250000 02:c0:00:00:00:64 > 02:c0:00:00:00:02, ethertype IPv4 (0x0800), length 74: 10.0.0.100.46694 > 10.0.0.3.80: Flags [S], seq 1, win 64240, options [mss 1460], length 0'
+  const synack =
+    '1795692421.251000 02:c0:00:00:00:08 > 02:c0:00:00:00:64, ethertype IPv4 (0x0800), length 74: 10.0.0.3.80 > 10.0.0.100.46694: Flags [S.], seq 2, ack 2, win 65160, length 0'
+  t.deepEqual(parseCaptureLine(syn, VIP), {
+    t: 1795692421250,
+    kind: 'syn',
+    srcMac: '02:c0:00:00:00:64',
+    from: 'client',
+    priority: null,
+    to: 'lb02',
+  })
+  t.like(parseCaptureLine(synack, VIP), { kind: 'synack', from: 'web02', t: 1795692421251 })
+  // an ACK or a SYN of another address is not a handshake with the VIP
+  t.is(parseCaptureLine(syn.replace('Flags [S]', 'Flags [.]'), VIP), null)
+  t.is(parseCaptureLine(syn.replace('10.0.0.3.80', '10.0.0.7.80'), VIP), null)
+})
+
 test('a transition log line, plain or as a logged event, gives the worker stamp of the transition', (t) => {
   const base = { level: 30, time: '2026-11-26T11:26:58.089Z', node: 'lb01', vrrp: 'web', from: 'BACKUP', to: 'MASTER' }
   const line = JSON.stringify({ ...base, why: 'master_down', at: 1795692418085.658 })

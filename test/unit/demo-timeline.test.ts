@@ -15,6 +15,21 @@ const advert = (t: number, from: 'lb01' | 'lb02'): Frame => ({
   priority: from === 'lb01' ? 150 : 100,
 })
 const garp = (t: number): Frame => ({ ...advert(t, 'lb02'), kind: 'garp', priority: null })
+const syn = (t: number, to: 'lb01' | 'lb02'): Frame => ({
+  t,
+  kind: 'syn',
+  srcMac: '02:c0:00:00:00:64',
+  from: 'client',
+  priority: null,
+  to,
+})
+const synack = (t: number, n: 7 | 8): Frame => ({
+  t,
+  kind: 'synack',
+  srcMac: `02:c0:00:00:00:0${n}`,
+  from: `web0${n - 6}`,
+  priority: null,
+})
 
 function run(): DemoResult {
   const probes: DemoResult['probes'] = []
@@ -29,6 +44,12 @@ function run(): DemoResult {
       server: down ? null : seq % 2 ? 'web01' : 'web02',
       err: down ? 'timeout' : null,
     })
+  }
+  const wire: Frame[] = []
+  for (const p of probes) {
+    const to = p.t < KILL + 3150 ? 'lb01' : 'lb02'
+    wire.push(syn(p.t, to))
+    if (p.server) wire.push(synack(p.t + 2, p.server === 'web01' ? 7 : 8))
   }
   const long: DemoResult['long'] = [{ k: 'long', ev: 'established', t: T0 + 5500, port: 40000 }]
   for (let t = T0 + 5600; t < T0 + 16_000; t += 100)
@@ -54,7 +75,8 @@ function run(): DemoResult {
       advert(KILL - 500, 'lb01'),
       advert(KILL + 3101, 'lb02'),
       ...[0, 1, 2, 3, 4].map((i) => garp(KILL + 3102 + i)),
-    ],
+      ...wire,
+    ].sort((a, b) => a.t - b.t),
     probes,
     long,
     settledAt: T0 + 7000,
@@ -62,7 +84,7 @@ function run(): DemoResult {
     backup: 'lb02',
     longSyncedAt: T0 + 7000,
     longPort: 40000,
-    kill: { t: KILL, node: 'lb01', how: 'SIGSTOP + link cut' },
+    kill: { t: KILL, cutAt: KILL + 30, node: 'lb01', how: 'SIGSTOP + link cut' },
     vipNeighbour: { mac: '02:c0:00:00:00:02', node: 'lb02', state: 'REACHABLE' },
     listings: {},
     status: {},
@@ -79,10 +101,19 @@ test('the takeover is measured from the kill and from the last advert, against t
   t.is(s.election.filter((x) => x.to === 'MASTER').length, 1)
 })
 
+test('on the wire the client follows the GARP, the first SYN-ACK after the cut is the backup serving, and only real servers answer', (t) => {
+  const s = summarize(run())
+  t.deepEqual(s.firstSynToNewMaster, { t: KILL + 3150, afterKillMs: 3150 })
+  t.deepEqual(s.servedOnWire, { t: KILL + 3202, server: 'web02', afterKillMs: 3202 })
+  t.deepEqual(Object.keys(s.synackSenders).sort(), ['web01', 'web02'])
+  // SYN-ACKs come 2 ms after their SYN: the last before the outage answers the probe at KILL-50
+  t.deepEqual(s.longestGap, { ms: 3250, from: KILL - 48, to: KILL + 3202 })
+})
+
 test('the client gap spans the unanswered probes and both servers answer before and after', (t) => {
   const s = summarize(run())
   // last answer: probe at KILL-50 done at KILL-46; first after: probe at KILL+3200 done at +3204
-  t.deepEqual(s.longestGap, { ms: 3250, from: KILL - 46, to: KILL + 3204 })
+  t.deepEqual(s.clientGap, { ms: 3250, from: KILL - 46, to: KILL + 3204 })
   t.deepEqual(s.firstServedAfterKill, { t: KILL + 3204, server: 'web02', afterKillMs: 3204 })
   t.deepEqual(Object.keys(s.before.answered).sort(), ['web01', 'web02'])
   t.deepEqual(Object.keys(s.after.answered).sort(), ['web01', 'web02'])
@@ -116,7 +147,12 @@ test('GARPs group into bursts and the timeline names the takeover, GARP, gap and
     text,
     /takeover: +lb02 MASTER 3\.100 s after the kill, 3\.600 s after lb01's last advert; RFC Master_Down_Interval for priority 100: 3\.609 s/,
   )
-  t.regex(text, /longest gap: +3\.250 s without an answer/)
+  t.regex(text, /longest gap: +3\.250 s between SYN-ACKs \(\+9\.952s to \+13\.202s\); the client process: 3\.250 s/)
+  t.regex(
+    text,
+    /backup served: +3\.202 s after the kill \(SYN-ACK on the wire; the client process saw one at 3\.204 s\)/,
+  )
+  t.regex(text, /direct routing: +SYN-ACKs to the client from web01 \d+, web02 \d+$/m)
   t.regex(text, /long connection: port 40000 to web02, on lb02 1\.500 s after opening: survived/)
   t.regex(text, /client's ARP: +10\.0\.0\.3 at 02:c0:00:00:00:02 \(lb02\) REACHABLE/)
   t.notRegex(text, /FAILED/)

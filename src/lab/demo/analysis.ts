@@ -24,8 +24,18 @@ export interface DemoSummary {
   /** RFC 5798 Master_Down_Interval of the backup that took over. */
   floorMs: number | null
   garpsAfterKill: Frame[]
+  /** The client process's view: the first connection started after the cut that was answered. */
   firstServedAfterKill: { t: number; server: string; afterKillMs: number } | null
+  /** On the wire: the client's first SYN to the new master's MAC (it followed the GARP). */
+  firstSynToNewMaster: { t: number; afterKillMs: number } | null
+  /** On the wire: the first SYN-ACK after the cut, from the real server that sent it. */
+  servedOnWire: { t: number; server: string | null; afterKillMs: number } | null
+  /** SYN-ACKs on the wire per sender (real servers in DR; a director would mean NAT or a bug). */
+  synackSenders: Record<string, number>
+  /** Longest interval between SYN-ACKs on the wire, from settling to the end. */
   longestGap: Gap | null
+  /** The same between answers the client process saw (stretched by CPU starvation in the VM). */
+  clientGap: Gap | null
   long: {
     port: number | null
     established: number | null
@@ -48,6 +58,12 @@ const count = (ps: Probe[]) => {
     else failed++
   }
   return { answered, failed }
+}
+
+function tallyBy(keys: string[]): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const k of keys) out[k] = (out[k] ?? 0) + 1
+  return out
 }
 
 /** Longest interval between consecutive times (sorted), or null with fewer than two. */
@@ -82,7 +98,14 @@ export function summarize(r: DemoResult): DemoSummary {
     : null
   const prio = takeover ? nodeNamed(takeover.node).priority : undefined
   const served = r.probes.filter((p) => p.server !== null)
-  const firstAfter = served.filter((p) => p.t > killT).sort((a, b) => done(a) - done(b))[0]
+  // until the link is down lb01's kernel still forwards: count from the cut, not from the freeze
+  const cutAt = r.kill?.cutAt ?? killT
+  const firstAfter = served.filter((p) => p.t > cutAt).sort((a, b) => done(a) - done(b))[0]
+  const synacks = r.frames.filter((f) => f.kind === 'synack')
+  const wireServed = synacks.find((f) => f.t > cutAt)
+  const synToNew = takeover
+    ? r.frames.find((f) => f.kind === 'syn' && f.t > killT && f.to === takeover.node)
+    : undefined
   const settled = r.settledAt ?? Number.POSITIVE_INFINITY
   const afterFrom = firstAfter ? firstAfter.t : Number.POSITIVE_INFINITY
   const observed = r.probes.filter((p) => p.t >= settled)
@@ -99,7 +122,11 @@ export function summarize(r: DemoResult): DemoSummary {
     firstServedAfterKill: firstAfter
       ? { t: done(firstAfter), server: firstAfter.server as string, afterKillMs: done(firstAfter) - killT }
       : null,
-    longestGap: longestGap(observed.filter((p) => p.server !== null).map(done)),
+    firstSynToNewMaster: synToNew ? { t: synToNew.t, afterKillMs: synToNew.t - killT } : null,
+    servedOnWire: wireServed ? { t: wireServed.t, server: wireServed.from, afterKillMs: wireServed.t - killT } : null,
+    synackSenders: tallyBy(synacks.map((f) => f.from ?? f.srcMac)),
+    longestGap: longestGap(synacks.filter((f) => f.t >= settled).map((f) => f.t)),
+    clientGap: longestGap(observed.filter((p) => p.server !== null).map(done)),
     long: summarizeLong(r, killT, takeover?.t ?? null),
   }
 }

@@ -1,5 +1,7 @@
-// The client-side capture: tcpdump on the client's eth0 for VRRP adverts and ARP, reduced to the
-// frames the timeline needs (adverts with their sender and priority, gratuitous ARPs for the VIP).
+// The client-side capture: tcpdump on the client's eth0 for VRRP adverts, ARP and TCP handshakes
+// with the VIP, reduced to the frames the timeline needs (adverts with their sender and priority,
+// gratuitous ARPs for the VIP, SYNs with the director they were sent to, SYN-ACKs with the real
+// server that sent them).
 // Kernel timestamps (-tt), line-buffered, --immediate-mode so nothing waits in a capture buffer.
 import type { ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
@@ -23,6 +25,14 @@ export function parseCaptureLine(line: string, vip: string): Frame | null {
   // a gratuitous ARP names the VIP as both sender and target (request form) or announces it (reply form)
   const garp = new RegExp(`Request who-has ${v}(?: \\([^)]*\\))? tell ${v}\\b|Reply ${v} is-at`)
   if (garp.test(rest)) return { t, kind: 'garp', srcMac, from, priority: null }
+  const tcp = /^(\S+) > (\S+): Flags \[(S\.?)\]/.exec(rest)
+  if (tcp) {
+    const dstMac = (m[3] as string).toLowerCase()
+    if (tcp[3] === 'S' && tcp[2]?.startsWith(`${vip}.`)) {
+      return { t, kind: 'syn', srcMac, from, priority: null, to: nodeByMac(dstMac)?.name ?? null }
+    }
+    if (tcp[3] === 'S.' && tcp[1]?.startsWith(`${vip}.`)) return { t, kind: 'synack', srcMac, from, priority: null }
+  }
   return null
 }
 
@@ -43,7 +53,8 @@ export class Capture {
   static start(lab: DemoTopology, node: string, vip: string): Capture {
     const p = lab.spawn(node, 'tcpdump', [
       ...['-i', 'eth0', '-n', '-e', '-tt', '-l', '--immediate-mode'],
-      'arp or ip proto 112',
+      // SYNs and SYN-ACKs only: one of each per new connection, not the long connection's chatter
+      `arp or ip proto 112 or (host ${vip} and tcp[tcpflags] & tcp-syn != 0)`,
     ])
     return new Capture(p, vip)
   }

@@ -18,13 +18,20 @@ export interface Transition {
   why: string
 }
 
-/** A frame seen on the client's eth0: a VRRP advert or a gratuitous ARP. */
+/**
+ * A frame seen on the client's eth0 (kernel timestamps: the ground truth, which a CPU-starved
+ * client process cannot delay): a VRRP advert, a gratuitous ARP, the client's SYN to the VIP
+ * (its destination MAC says which director the client sends to) or a SYN-ACK from the VIP (its
+ * source MAC is the real server's: direct routing on the wire).
+ */
 export interface Frame {
   t: number
-  kind: 'advert' | 'garp'
+  kind: 'advert' | 'garp' | 'syn' | 'synack'
   srcMac: string
   /** The node that owns srcMac, when it is one of ours. */
   from: string | null
+  /** SYN only: the node that owns the destination MAC. */
+  to?: string | null
   /** Adverts only. */
   priority: number | null
 }
@@ -55,7 +62,8 @@ export interface DemoResult {
   /** When the backup listed the long connection through the sync daemon. */
   longSyncedAt: number | null
   longPort: number | null
-  kill: { t: number; node: string; how: string } | null
+  /** t: the freeze and cut began; cutAt: the link was down (the ip process confirmed it). */
+  kill: { t: number; cutAt: number; node: string; how: string } | null
   /** The client's neighbour entry for the VIP at the end. */
   vipNeighbour: { mac: string | null; node: string | null; state: string | null }
   /** `ipvsadm -Ln` per director while settled: the kernel's table, whoever programmed it. */

@@ -263,8 +263,9 @@ export async function runScenario(o: ScenarioOptions): Promise<DemoResult> {
     const cut = link.cut()
     master.freeze()
     if ((await cut) !== 0) throw new Error(`could not cut ${master.node}'s link`)
-    r.kill = { t: killT, node: master.node, how: 'SIGSTOP + link cut' }
-    say(`${master.node} frozen (SIGSTOP) and its link cut (${Date.now() - killT} ms to confirm)`)
+    const cutAt = Date.now()
+    r.kill = { t: killT, cutAt, node: master.node, how: 'SIGSTOP + link cut' }
+    say(`${master.node} frozen (SIGSTOP) and its link cut (${cutAt - killT} ms to confirm)`)
 
     const servedAfter = () => clientEvents.some((e) => e.k === 'probe' && e.t > killT && e.server !== null)
     const longAfter = () => clientEvents.some((e) => e.k === 'long' && e.t > killT && e.ev !== 'established')

@@ -49,9 +49,16 @@ function events(r: DemoResult, s: DemoSummary): [number, string][] {
   }
   if (s.lastAdvertOfKilled !== null) ev.push([s.lastAdvertOfKilled, `client sees the last advert from ${r.kill?.node}`])
   if (r.kill) ev.push([r.kill.t, `${r.kill.node} killed (${r.kill.how})`])
+  if (r.kill && r.kill.cutAt - r.kill.t >= 1) ev.push([r.kill.cutAt, `${r.kill.node}'s link is down`])
+  if (s.firstSynToNewMaster) {
+    ev.push([s.firstSynToNewMaster.t, `client sends its first SYN to ${s.takeover?.node}'s MAC (it followed the GARP)`])
+  }
+  if (s.servedOnWire) {
+    ev.push([s.servedOnWire.t, `first SYN-ACK after the kill on the wire, from ${s.servedOnWire.server ?? '?'}`])
+  }
   if (s.firstServedAfterKill) {
     const f = s.firstServedAfterKill
-    ev.push([f.t, `first new connection answered after the kill (${f.server}, ${secs(f.afterKillMs)} after it)`])
+    ev.push([f.t, `the client process gets its first answer after the kill (${f.server})`])
   }
   const again = s.long.firstReplyAfterTakeover
   if (again)
@@ -98,15 +105,23 @@ export function formatTimeline(r: DemoResult): string {
       `  GARP:            ${g.length} from ${[...new Set(g.map((f) => f.from ?? f.srcMac))].join(', ')} after the kill`,
     )
   }
-  if (s.firstServedAfterKill) {
-    lines.push(
-      `  backup served:   ${secs(s.firstServedAfterKill.afterKillMs)} after the kill (${s.firstServedAfterKill.server})`,
-    )
+  if (s.servedOnWire) {
+    const seen = s.firstServedAfterKill
+    const client = seen ? `; the client process saw one at ${secs(seen.afterKillMs)}` : ''
+    lines.push(`  backup served:   ${secs(s.servedOnWire.afterKillMs)} after the kill (SYN-ACK on the wire${client})`)
   }
   if (s.longestGap) {
+    const g = s.longestGap
+    const client = s.clientGap ? `; the client process: ${secs(s.clientGap.ms)}` : ''
     lines.push(
-      `  longest gap:     ${secs(s.longestGap.ms)} without an answer (${rel(r, s.longestGap.from).trim()} to ${rel(r, s.longestGap.to).trim()}); probes every ${r.probeIntervalMs} ms`,
+      `  longest gap:     ${secs(g.ms)} between SYN-ACKs (${rel(r, g.from).trim()} to ${rel(r, g.to).trim()})${client}`,
     )
+  }
+  const senders = Object.entries(s.synackSenders).sort()
+  if (senders.length > 0) {
+    const viaDirector = senders.some(([k]) => k.startsWith('lb'))
+    const list = senders.map(([k, v]) => `${k} ${v}`).join(', ')
+    lines.push(`  direct routing:  SYN-ACKs to the client from ${list}${viaDirector ? ' (a director answered!)' : ''}`)
   }
   lines.push(`  after takeover:  answered by ${tally(s.after.answered)}; ${s.after.failed} failed`)
   const l = s.long
@@ -121,10 +136,13 @@ export function formatTimeline(r: DemoResult): string {
   lines.push(
     `  client's ARP:    ${VIP} at ${n.mac ?? 'none'}${n.node ? ` (${n.node})` : ''} ${n.state ?? ''}`.trimEnd(),
   )
-  for (const [node, text] of Object.entries(r.listings)) {
+  // lvsctl status where lvsd serves its API (the table as lvsd runs it, with health), else the kernel's
+  const shown = Object.keys(r.status).length > 0 ? r.status : r.listings
+  const how = shown === r.status ? 'lvsctl status' : 'ipvsadm -Ln'
+  for (const [node, text] of Object.entries(shown)) {
     lines.push(
       '',
-      `ipvsadm -Ln on ${node} while settled:`,
+      `${how} on ${node} while settled:`,
       ...text
         .trimEnd()
         .split('\n')
