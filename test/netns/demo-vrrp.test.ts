@@ -60,7 +60,6 @@ test.serial(
       probeTimeoutMs: 900,
       stepTimeoutMs: 30_000,
       takeoverTimeoutMs: 20_000,
-      ipvsGraceMs: 0,
       ipvs: false,
       progress: (l) => lines.push(l),
     })

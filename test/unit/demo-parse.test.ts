@@ -4,7 +4,7 @@ import test from 'ava'
 import { parseCaptureLine } from '../../src/lab/demo/capture.js'
 import { withControlSocket } from '../../src/lab/demo/configs.js'
 import { parseTransition } from '../../src/lab/demo/directors.js'
-import { listsConnection, listsVipService, syncRoles } from '../../src/lab/demo/ipvs-by-hand.js'
+import { listsConnection, listsVipService, syncRoles } from '../../src/lab/demo/kernel-state.js'
 import { masterDownMs } from '../../src/lab/demo/plan.js'
 
 const VIP = '10.0.0.3'

@@ -65,10 +65,10 @@ test('after the freeze lb02 takes over at the RFC floor and serves within it plu
   t.log(
     `takeover ${tk?.afterKillMs} ms after the freeze, ${tk?.afterLastAdvertMs} ms after lb01's last advert; first SYN to lb02 ${s.firstSynToNewMaster?.afterKillMs} ms, first SYN-ACK ${served?.afterKillMs} ms after it (the client process: ${s.firstServedAfterKill?.afterKillMs} ms); floor ${floor} ms`,
   )
-  // the RFC timer itself: not before lb01 is overdue, and not much after
+  // the RFC timer itself, from lb01's last advert on the wire (under TCG the freeze lands a few
+  // tens of ms after the signal, and one more advert may leave): not early, and not much late
   t.true((tk?.afterLastAdvertMs ?? 0) >= floor - 50, `${tk?.afterLastAdvertMs} ms`)
   t.true((tk?.afterLastAdvertMs ?? Infinity) <= floor + TIMER_MARGIN_MS, `${tk?.afterLastAdvertMs} ms`)
-  t.true((tk?.afterKillMs ?? Infinity) <= floor + TIMER_MARGIN_MS)
   t.true(s.garpsAfterKill.some((f) => f.from === 'lb02'))
   t.not(served, null)
   t.true((served?.afterKillMs ?? Infinity) <= floor + TIMER_MARGIN_MS + SERVE_MARGIN_MS, `${served?.afterKillMs} ms`)

@@ -57,7 +57,6 @@ async function main(): Promise<number> {
       probeTimeoutMs: inVm ? 2500 : 900,
       stepTimeoutMs: inVm ? 150_000 : 30_000,
       takeoverTimeoutMs: inVm ? 45_000 : 20_000,
-      ipvsGraceMs: inVm ? 30_000 : 5_000,
       ipvs,
       progress,
     })

@@ -27,8 +27,6 @@ export function parseTransition(line: string, node: string): Transition | null {
 export class Director {
   readonly transitions: Transition[] = []
   private tail = ''
-  /** The daemon said it runs VRRP only (lvsd before the director wires IPVS). */
-  vrrpOnly = false
   started = false
 
   constructor(
@@ -37,9 +35,8 @@ export class Director {
   ) {
     const onLine = (line: string) => {
       this.tail = `${this.tail}${line}\n`.slice(-6000)
-      // the VRRP-only daemon logs "lvsd started (VRRP only)"; any daemon logs its first transition
+      // "lvsd ready" once everything runs; older daemons logged "lvsd started"
       if (/lvsd (started|ready)|VRRP worker runs/.test(line)) this.started = true
-      if (line.includes('VRRP only')) this.vrrpOnly = true
       const tr = parseTransition(line, node)
       if (tr) {
         this.started = true

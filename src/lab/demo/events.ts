@@ -43,10 +43,8 @@ export interface DemoResult {
   kernel: string
   /** This run's namespace prefix (all of them are removed at the end). */
   prefix: string
-  /** Who programmed IPVS: lvsd from virtual_services, or the demo with ipvsadm (lvsd VRRP-only). */
-  ipvsBy: 'lvsd' | 'ipvsadm' | 'none'
-  /** Who ran the sync daemons: lvsd following ipvs.sync, or the demo with ipvsadm. */
-  syncBy: 'lvsd' | 'ipvsadm' | 'none'
+  /** False for `--here` on a kernel without IPVS: lvsd ran VRRP only and no client was answered. */
+  ipvs: boolean
   /** Why the scenario stopped short (null when it ran to the end). */
   failure: string | null
   startedAt: number

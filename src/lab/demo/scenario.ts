@@ -9,7 +9,7 @@ import { Capture } from './capture.js'
 import { DemoConfigs } from './configs.js'
 import { Director } from './directors.js'
 import type { ClientEvent, DemoResult } from './events.js'
-import { listsConnection, listsVipService, programSeedTable, startSyncDaemon, syncRoles } from './ipvs-by-hand.js'
+import { listsConnection, listsVipService, syncRoles } from './kernel-state.js'
 import { ADVERT_MS, DIRECTORS, NODES, nodeByMac, REAL_SERVERS, VIP } from './plan.js'
 import { DemoTopology } from './topology.js'
 
@@ -24,8 +24,6 @@ export interface ScenarioOptions {
   stepTimeoutMs: number
   /** After the kill: wait at most this long for takeover, a served probe and the long connection. */
   takeoverTimeoutMs: number
-  /** How long lvsd gets to program IPVS / start the sync daemons before ipvsadm does it. */
-  ipvsGraceMs: number
   /** False only for `--here` on a kernel without IPVS: election, GARP and takeover, no traffic. */
   ipvs: boolean
   progress?: (line: string) => void
@@ -111,8 +109,7 @@ export async function runScenario(o: ScenarioOptions): Promise<DemoResult> {
     where: o.where,
     kernel: kernelRelease(),
     prefix: lab.prefix,
-    ipvsBy: o.ipvs ? 'lvsd' : 'none',
-    syncBy: o.ipvs ? 'lvsd' : 'none',
+    ipvs: o.ipvs,
     failure: null,
     startedAt,
     probeIntervalMs: o.probeIntervalMs,
@@ -165,18 +162,10 @@ export async function runScenario(o: ScenarioOptions): Promise<DemoResult> {
     const netnsText = (node: string, file: string) =>
       spawnSync('ip', ['netns', 'exec', lab.ns(node), 'cat', file], { encoding: 'utf8' }).stdout ?? ''
     if (o.ipvs) {
-      // lvsd programs both directors' tables at start (as keepalived does); a daemon that says it
-      // is VRRP-only gets the seed's table from ipvsadm instead (TEMPORARY, issue #6 item 1)
+      // lvsd programs the table on both directors at start, as keepalived does (a takeover only moves the VIP)
       const hasTable = () => DIRECTORS.every((d) => listsVipService(netnsText(d.name, '/proc/net/ip_vs')))
-      const vrrpOnly = directors.some((d) => d.vrrpOnly)
-      if (!vrrpOnly) await until('lvsd to program IPVS', o.ipvsGraceMs, hasTable).catch(() => {})
-      if (!hasTable()) {
-        for (const d of DIRECTORS) programSeedTable(lab, d.name)
-        r.ipvsBy = 'ipvsadm'
-        say(
-          `IPVS table programmed with ipvsadm (the seed's commands): ${vrrpOnly ? 'lvsd is VRRP-only' : 'lvsd did not'}`,
-        )
-      } else say('IPVS table programmed by lvsd on both directors')
+      await until('lvsd to program the VIP service (virtual_services) on both directors', step, hasTable)
+      say('IPVS: lvsd programmed 10.0.0.3:80 wrr -> web01, web02 (Route) on both directors')
     }
 
     // the configs make the higher priority win and preempt (lb01: "wins and preempts when it
@@ -199,23 +188,11 @@ export async function runScenario(o: ScenarioOptions): Promise<DemoResult> {
           return [] // a role switch under way
         }
       }
-      const following = () => roles(master.node).includes('master') && roles(backup.node).includes('backup')
-      await until('lvsd to start the sync daemons', r.ipvsBy === 'lvsd' ? o.ipvsGraceMs : 0, following).catch(() => {})
-      if (!following()) {
-        const started: string[] = []
-        for (const [d, role] of [
-          [master, 'master'],
-          [backup, 'backup'],
-        ] as const) {
-          if (roles(d.node).length > 0) continue
-          startSyncDaemon(lab, d.node, role)
-          started.push(`${role} on ${d.node}`)
-        }
-        if (started.length > 0) r.syncBy = 'ipvsadm'
-        say(
-          `sync daemons: ${master.node} [${roles(master.node)}], ${backup.node} [${roles(backup.node)}]; started with ipvsadm: ${started.join(', ') || 'none'}`,
-        )
-      } else say(`sync daemons run by lvsd: master on ${master.node}, backup on ${backup.node}`)
+      // ipvs.sync follows the VRRP instance: master sync daemon on the MASTER, backup on the BACKUP
+      await until('lvsd to run the sync daemons (ipvs.sync)', step, () => {
+        return roles(master.node).includes('master') && roles(backup.node).includes('backup')
+      })
+      say(`IPVS sync daemons: master on ${master.node}, backup on ${backup.node} (lvsd, following VRRP)`)
     }
 
     const c = lab.spawn('client', process.execPath, [
@@ -260,8 +237,8 @@ export async function runScenario(o: ScenarioOptions): Promise<DemoResult> {
     const link = lab.armLinkCut(master.node)
     await sleep(Math.random() * ADVERT_MS)
     const killT = Date.now()
-    const cut = link.cut()
     master.freeze()
+    const cut = link.cut()
     if ((await cut) !== 0) throw new Error(`could not cut ${master.node}'s link`)
     const cutAt = Date.now()
     r.kill = { t: killT, cutAt, node: master.node, how: 'SIGSTOP + link cut' }

@@ -75,11 +75,10 @@ export function formatTimeline(r: DemoResult): string {
   const where =
     r.where === 'vm' ? `inside the qemu VM (Debian kernel ${r.kernel}, real IPVS)` : `on this host (kernel ${r.kernel})`
   lines.push(`lvsd demo: the seed's LVS-DR pair, ${where}`)
-  const by = { lvsd: 'lvsd', ipvsadm: 'ipvsadm (lvsd did not)', none: 'nobody' }
   lines.push(
-    r.ipvsBy === 'none'
-      ? 'no IPVS in this kernel (--here): VRRP only, the client gets no answers'
-      : `IPVS table by ${by[r.ipvsBy]}, sync daemons by ${by[r.syncBy]}`,
+    r.ipvs
+      ? 'IPVS table and sync daemons programmed by lvsd from the configs'
+      : 'no IPVS in this kernel (--here): VRRP only, the client gets no answers',
   )
   lines.push('')
   lines.push('Timeline')

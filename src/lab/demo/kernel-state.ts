@@ -1,9 +1,7 @@
-// IPVS for the demo where `lvsd run` does not program it yet (the VRRP-only daemon): the seed's
-// table and sync daemons set with ipvsadm, exactly what conf/lb0*.yaml asks of lvsd
-// (virtual_services, ipvs.timeouts, ipvs.sync). The scenario uses these only after giving lvsd
-// time to do it itself, and reports which one did; sync roles set by hand stay static.
-import { REAL_SERVERS, VIP, VIP_PORT, VRID } from './plan.js'
-import type { DemoTopology } from './topology.js'
+// What the kernel of a director's namespace shows of IPVS, read the way the demo checks lvsd's work:
+// the VIP's service in /proc/net/ip_vs, a synced connection in /proc/net/ip_vs_conn, the sync
+// daemon roles in `ipvsadm -Ln --daemon`.
+import { VIP, VIP_PORT } from './plan.js'
 
 const hex = (ip: string) =>
   ip
@@ -21,18 +19,6 @@ export function listsVipService(procText: string): boolean {
 /** `ipvsadm -Ln --daemon` output → the sync daemon roles running ("master", "backup"). */
 export function syncRoles(daemonText: string): string[] {
   return [...daemonText.matchAll(/^(master|backup) sync daemon/gm)].map((m) => m[1] as string)
-}
-
-export function programSeedTable(lab: DemoTopology, node: string): void {
-  const svc = `${VIP}:${VIP_PORT}`
-  lab.exec(node, 'ipvsadm', ['-A', '-t', svc, '-s', 'wrr'])
-  for (const rs of REAL_SERVERS)
-    lab.exec(node, 'ipvsadm', ['-a', '-t', svc, '-r', `${rs.ipv4}:${VIP_PORT}`, '-g', '-w', '1'])
-  lab.exec(node, 'ipvsadm', ['--set', '30', '5', '60'])
-}
-
-export function startSyncDaemon(lab: DemoTopology, node: string, role: 'master' | 'backup'): void {
-  lab.exec(node, 'ipvsadm', ['--start-daemon', role, '--mcast-interface', 'eth0', '--syncid', String(VRID)])
 }
 
 /** /proc/net/ip_vs_conn of a namespace → whether it lists clientIp:port ESTABLISHED (hex fields). */
