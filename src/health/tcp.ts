@@ -58,10 +58,18 @@ export function startTcp(target: Target, done: (r: Result) => void): number {
     done({ ok: false, ms: 0, detail, code })
     return -1
   }
-  const id = tcpProbes().start(w.probe, (errno) => {
-    const ms = round(performance.now() - t0)
-    done(errno === 0 ? { ok: true, ms, detail: w.detail } : failure(errno, ms))
-  })
+  let id: number
+  try {
+    id = tcpProbes().start(w.probe, (errno) => {
+      const ms = round(performance.now() - t0)
+      done(errno === 0 ? { ok: true, ms, detail: w.detail } : failure(errno, ms))
+    })
+  } catch (e) {
+    // the epoll set could not be made (EMFILE…): a failed check, not an exception in the scheduler
+    const { code, detail } = classify(e)
+    done({ ok: false, ms: round(performance.now() - t0), detail, code })
+    return -1
+  }
   if (id < 0) {
     done(failure(-id, round(performance.now() - t0)))
     return -1
