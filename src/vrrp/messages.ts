@@ -2,7 +2,7 @@
 // small plain objects only, so a message never carries a class instance or a function.
 import type { Addr, Prefix } from '../net/addr.js'
 import type { Role, Why } from './fsm.js'
-import type { UpdateReport } from './reload.js'
+import type { TrackedSource, UpdateReport } from './reload.js'
 import type { DropReason } from './validate.js'
 
 /** One VIP as the runtime adds it: the prefix, and where it goes. */
@@ -86,6 +86,8 @@ export type Down =
   /** Sum of priority changes from tracked objects the main thread watches (scripts, files). */
   | { type: 'priority'; instance: string; source: string; delta: number }
   | { type: 'fault'; instance: string; source: string; on: boolean }
+  /** Every source a (new) Tracker feeds: held values of other script/file sources are cleared. */
+  | { type: 'tracked'; sources: TrackedSource[] }
   | { type: 'counters' }
   /** A reload: the full new list; the worker diffs it against the running one (reload.ts). */
   | { type: 'update'; id: number; instances: RuntimeInstance[]; syncGroups: SyncGroup[] }

@@ -58,3 +58,36 @@ export function planUpdate(current: readonly RuntimeInstance[], next: readonly R
   }
   return plan
 }
+
+/** A tracked script or file as the main thread's Tracker feeds it to one instance. */
+export interface TrackedSource {
+  instance: string
+  /** `script:<name>` or `file:<path>` (track.ts). */
+  source: string
+  kind: 'fault' | 'delta'
+}
+
+/**
+ * The tracker inputs the worker still holds that a new Tracker (started at a reload) no longer
+ * feeds: a script or file no longer tracked, or one whose weight moved between 0 (FAULT) and
+ * non-zero (delta). They must be cleared or they would hold their last value for ever. Other
+ * sources (the director's own, e.g. an operator's release) are not the Tracker's: left alone.
+ */
+export function staleTracking(
+  held: ReadonlyMap<string, { deltas: ReadonlyMap<string, number>; faults: ReadonlyMap<string, boolean> }>,
+  declared: readonly TrackedSource[],
+): TrackedSource[] {
+  const want = new Set(declared.map((d) => `${d.instance}\0${d.kind}\0${d.source}`))
+  const ours = (source: string) => source.startsWith('script:') || source.startsWith('file:')
+  const out: TrackedSource[] = []
+  for (const [instance, e] of held) {
+    for (const [kind, map] of [
+      ['delta', e.deltas],
+      ['fault', e.faults],
+    ] as const) {
+      for (const source of map.keys())
+        if (ours(source) && !want.has(`${instance}\0${kind}\0${source}`)) out.push({ instance, source, kind })
+    }
+  }
+  return out
+}

@@ -6,7 +6,7 @@ import { Worker } from 'node:worker_threads'
 import { LvsdError } from '../errors.js'
 import { applyAcceptMode, NFT, noAcceptAddrs } from './accept.js'
 import type { Counters, Down, RuntimeInstance, SyncGroup, Up } from './messages.js'
-import type { UpdateReport } from './reload.js'
+import type { TrackedSource, UpdateReport } from './reload.js'
 
 export type { UpdateReport } from './reload.js'
 
@@ -89,6 +89,11 @@ export class VrrpRuntime extends EventEmitter<RuntimeEvents> {
 
   setFault(instance: string, source: string, on: boolean): void {
     this.send({ type: 'fault', instance, source, on })
+  }
+
+  /** A Tracker starting (at start-up or a reload) declares what it feeds; see reload.ts staleTracking. */
+  trackedSources(sources: TrackedSource[]): void {
+    this.send({ type: 'tracked', sources })
   }
 
   /**

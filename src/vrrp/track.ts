@@ -3,6 +3,7 @@
 import { execFile } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import type { LogLevel } from './messages.js'
+import type { TrackedSource } from './reload.js'
 
 export interface ScriptSpec {
   name: string
@@ -32,6 +33,8 @@ export interface FileUse {
 export interface TrackSink {
   setPriorityDelta(instance: string, source: string, delta: number): void
   setFault(instance: string, source: string, on: boolean): void
+  /** Every (instance, source, kind) this tracker feeds, said once at start (VrrpRuntime clears the rest). */
+  trackedSources?(sources: TrackedSource[]): void
 }
 
 export type TrackLog = (level: LogLevel, msg: string, fields: Record<string, unknown>) => void
@@ -80,6 +83,26 @@ export function parseTrackFile(text: string | undefined): number {
   return m ? Number(m[1]) : 0
 }
 
+/** The sources a tracker feeds, named as it sends them: weight 0 is a fault, else a delta. */
+export function trackedSourcesOf(scriptUses: readonly ScriptUse[], fileUses: readonly FileUse[]): TrackedSource[] {
+  return [
+    ...scriptUses.map(
+      (u): TrackedSource => ({
+        instance: u.instance,
+        source: `script:${u.script}`,
+        kind: u.weight === 0 ? 'fault' : 'delta',
+      }),
+    ),
+    ...fileUses.map(
+      (u): TrackedSource => ({
+        instance: u.instance,
+        source: `file:${u.path}`,
+        kind: u.weight === 0 ? 'fault' : 'delta',
+      }),
+    ),
+  ]
+}
+
 export class Tracker {
   private readonly timers = new Set<NodeJS.Timeout>()
   private stopped = false
@@ -93,6 +116,8 @@ export class Tracker {
   ) {}
 
   start(): void {
+    // a tracker replacing another at a reload: inputs it no longer feeds must not stay applied
+    this.sink.trackedSources?.(trackedSourcesOf(this.scriptUses, this.fileUses))
     // the initial (up) state of scripts counts from the start
     for (const u of this.scriptUses) this.applyScript(u, true)
     for (const s of this.scripts) {

@@ -9,7 +9,7 @@ import { setThreadRealtime } from '../sys/sched.js'
 import { Instance } from './instance.js'
 import type { Counters, Down, LogLevel, RuntimeInstance, SyncGroup, Up } from './messages.js'
 import { NetState } from './netstate.js'
-import { planUpdate, type UpdateReport } from './reload.js'
+import { planUpdate, staleTracking, type UpdateReport } from './reload.js'
 import { Announcer, Channel } from './sockets.js'
 import { type Member, syncHold, syncMoves } from './sync.js'
 import { vmacAddress, vmacName } from './vmac.js'
@@ -367,6 +367,18 @@ port.on('message', (m: Down) => {
         )
       return
     }
+    case 'tracked':
+      for (const st of staleTracking(external, m.sources)) {
+        const e = externalOf(st.instance)
+        if (st.kind === 'delta') {
+          e.deltas.delete(st.source)
+          byName(st.instance)?.setDelta(st.source, 0)
+        } else {
+          e.faults.delete(st.source)
+          byName(st.instance)?.setFault(st.source, false)
+        }
+      }
+      return
     case 'counters':
       post({ type: 'counters', counters: counters() })
       return

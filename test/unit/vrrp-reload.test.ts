@@ -3,7 +3,8 @@
 import test from 'ava'
 import { parseAddr, parsePrefix } from '../../src/net/addr.js'
 import type { RuntimeInstance } from '../../src/vrrp/messages.js'
-import { planUpdate, restartReason } from '../../src/vrrp/reload.js'
+import { planUpdate, restartReason, staleTracking } from '../../src/vrrp/reload.js'
+import { trackedSourcesOf } from '../../src/vrrp/track.js'
 import { config } from './vrrp-instance-fakes.js'
 
 const web = config()
@@ -73,4 +74,35 @@ test('a unicast peer list that changes only one address restarts; the same peers
   t.deepEqual(planUpdate([u], [structuredClone(u)]).unchanged, ['web'])
   const moved = { ...u, unicast: { ...u.unicast, peers: [parseAddr('10.0.0.3')] } }
   t.deepEqual(planUpdate([u], [moved]).modes, { web: 'restart' })
+})
+
+test('a new Tracker’s declaration clears script/file inputs it no longer feeds, and nothing else', (t) => {
+  const held = new Map([
+    [
+      'web',
+      {
+        deltas: new Map([
+          ['script:chk', -20],
+          ['file:/run/w', 30],
+        ]),
+        faults: new Map([
+          ['script:gone', true],
+          ['release', true], // the director's own source: not the Tracker's
+        ]),
+      },
+    ],
+    ['db', { deltas: new Map<string, number>(), faults: new Map([['script:chk', true]]) }],
+  ])
+  // chk is still tracked by web (as a delta) but its weight for db went from 0 to -10
+  const declared = trackedSourcesOf(
+    [
+      { instance: 'web', script: 'chk', weight: -20 },
+      { instance: 'db', script: 'chk', weight: -10 },
+    ],
+    [{ instance: 'web', path: '/run/w', weight: 1 }],
+  )
+  t.deepEqual(staleTracking(held, declared), [
+    { instance: 'web', source: 'script:gone', kind: 'fault' },
+    { instance: 'db', source: 'script:chk', kind: 'fault' },
+  ])
 })
