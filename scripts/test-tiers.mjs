@@ -106,7 +106,8 @@ for (const t of tiers) {
   process.stderr.write(r.stderr)
   const text = r.stdout + r.stderr
   const num = (re) => Number(text.match(re)?.[1] ?? 0)
-  const p = num(/(\d+) tests? passed/)
+  // ava prints "N tests passed" only when nothing failed; otherwise count its ✔ lines
+  const p = num(/(\d+) tests? passed/) || (text.match(/^\s*✔ /gm) ?? []).length
   let f = num(/(\d+) tests? failed/) + num(/(\d+) uncaught exceptions?/) + num(/(\d+) unhandled rejections?/)
   if (r.status !== 0 && f === 0) f = 1
   passed += p
