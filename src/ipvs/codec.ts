@@ -25,6 +25,7 @@ import {
   TIMEOUT_ATTRS,
 } from './attrs.js'
 import { encodeFast } from './codec-fast.js'
+import { decodeDestLean } from './codec-fast-read.js'
 
 export interface WireFlags {
   flags: number
@@ -314,8 +315,20 @@ export function encode(v: IpvsMessage): Buffer {
   return encodeFast(v) ?? genlEncode(toGenl(v))
 }
 
-/** Decodes a generic netlink payload (genlmsghdr + attributes) of the IPVS family up to the buffer's end. */
+/**
+ * Decodes a generic netlink payload (genlmsghdr + attributes) of the IPVS family up to the buffer's end.
+ * Without counters, a destination dump part is read by codec-fast-read.ts (same result, checked).
+ */
 export function decode(buf: Buffer, off = 0, opts?: DecodeOptions): { value: IpvsMessage; bytes: number } {
+  if (opts?.stats === false) {
+    const lean = decodeDestLean(buf, off)
+    if (lean) return { value: lean, bytes: buf.length - off }
+  }
+  return decodeGeneric(buf, off, opts)
+}
+
+/** The attribute-table decoder every message can take (the reference for codec-fast-read.ts). */
+export function decodeGeneric(buf: Buffer, off = 0, opts?: DecodeOptions): { value: IpvsMessage; bytes: number } {
   const g = genlDecode(buf, off)
   const top = new Attrs(g.value.attrs)
   const value: IpvsMessage = { cmd: g.value.cmd, version: g.value.version }
