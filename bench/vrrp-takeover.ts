@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url'
 import { waitFor } from '../test/helpers/netns.js'
 import { ConfigDir, sleep } from '../test/netns/agents/vrrp-harness.js'
 import { Capture, type Frame } from './agents/pcap.js'
-import { type Daemon, type Impl, load, startDaemon, summary, VrrpLab, type VrrpSpec } from './agents/vrrp-lab.js'
+import { type Daemon, type Impl, Lvsd, load, startDaemon, summary, VrrpLab, type VrrpSpec } from './agents/vrrp-lab.js'
 
 type Kind = 'crash' | 'term'
 const trials = Number(process.argv[2] ?? 7)
@@ -27,12 +27,16 @@ interface Result {
   takeover: number
   /** backup's first GARP for the VIP after the same reference, ms */
   garp: number
+  /** capture time of the reference advert */
+  ref?: number
   /** term: last answer from the old master → first from the new one, as the client saw it, ms */
   outage?: number
   /** term: longest gap between the client's SYNs in the same window (its own timer jitter), ms */
   synGap?: number
   /** term: the new master's first answer to the client after the priority-0 advert, ms */
   answered?: number
+  /** lvsd only: the backup's worker logged MASTER (its `at`, wall clock) after the same reference, ms */
+  fsm?: number
 }
 
 const vl = new VrrpLab()
@@ -63,7 +67,7 @@ function analyse(frames: Frame[], kind: Kind): Result {
     .at(-1)
   if (!ref) throw new Error(`no ${kind === 'term' ? 'priority-0 ' : ''}advert from the master before the takeover`)
   const garp = frames.find((f) => sent(p2)(f) && f.arp?.spa === VIP && f.arp.tpa === VIP && f.t > ref.t)
-  const r: Result = { takeover: first.t - ref.t, garp: garp ? garp.t - ref.t : Number.NaN }
+  const r: Result = { takeover: first.t - ref.t, garp: garp ? garp.t - ref.t : Number.NaN, ref: ref.t }
   if (kind === 'term') {
     // the client's outage: its last answer from the old master to its first from the new one
     const reset = (port: number) => (f: Frame) => sent(port)(f) && !!f.tcp?.rst && f.ip?.dst === ac
@@ -102,12 +106,16 @@ async function trial(impl: Impl, intervalMs: number, kind: Kind, n: number): Pro
   if (kind === 'crash') master.crash()
   else exited = master.term()
   await backup.waitState('MASTER', 15_000 + 10 * intervalMs)
+  const at = backup instanceof Lvsd ? (backup.d.lines.find((l) => l.to === 'MASTER')?.at as number) : undefined
   await sleep(700 + 3 * slow) // the client's resets from the new master, the GARPs
   probe?.kill('SIGTERM')
   const frames = await cap.stop()
   if (cap.dropped() > 0) console.log(`  (tcpdump: ${cap.dropped()} packets dropped by the kernel)`)
   await Promise.race([exited, sleep(10_000)])
-  return analyse(frames, kind)
+  const r = analyse(frames, kind)
+  // when the state machine moved, against the capture: timer lateness vs the send path after it
+  if (at !== undefined) r.fsm = at - (r.ref ?? 0)
+  return r
 }
 
 const fmt = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '–' : x.toFixed(1))
@@ -137,6 +145,7 @@ try {
           results.set(key, [...(results.get(key) ?? []), r])
           console.log(
             `${key} #${i + 1}: takeover ${fmt(r.takeover)} ms, GARP ${fmt(r.garp)} ms` +
+              (r.fsm !== undefined ? `, worker MASTER at ${fmt(r.fsm)} ms` : '') +
               (kind === 'term' ? `, client outage ${fmt(r.outage)} ms (max SYN gap ${fmt(r.synGap)})` : '') +
               `  [load ${load()}]`,
           )
@@ -151,9 +160,9 @@ try {
     '\nTakeover after the master’s last advert (crash) / priority-0 advert (SIGTERM), ms, median (min–max):\n',
   )
   console.log(
-    '| interval | event | RFC floor | lvsd advert | lvsd GARP | keepalived advert | keepalived GARP | lvsd − floor (median) |',
+    '| interval | event | RFC floor | lvsd advert | lvsd GARP | lvsd worker MASTER (log) | keepalived advert | keepalived GARP | lvsd − floor (median) | keepalived − floor (median) |',
   )
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- |')
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |')
   for (const intervalMs of intervals) {
     for (const kind of kinds) {
       const floor = (kind === 'crash' ? 3 * intervalMs : 0) + skew(intervalMs, 100)
@@ -162,8 +171,8 @@ try {
       const s = (rs: Result[], f: (r: Result) => number) => summary(rs.map(f).filter((x) => !Number.isNaN(x))).text
       const v = spec(intervalMs, 100).version
       console.log(
-        `| ${intervalMs} ms (v${v}) | ${kind === 'crash' ? 'crash' : 'SIGTERM'} | ${floor.toFixed(1)} | ${s(l, (r) => r.takeover)} | ${s(l, (r) => r.garp)} | ` +
-          `${s(k, (r) => r.takeover)} | ${s(k, (r) => r.garp)} | ${(summary(l.map((r) => r.takeover)).med - floor).toFixed(1)} |`,
+        `| ${intervalMs} ms (v${v}) | ${kind === 'crash' ? 'crash' : 'SIGTERM'} | ${floor.toFixed(1)} | ${s(l, (r) => r.takeover)} | ${s(l, (r) => r.garp)} | ${s(l, (r) => r.fsm ?? Number.NaN)} | ` +
+          `${s(k, (r) => r.takeover)} | ${s(k, (r) => r.garp)} | ${(summary(l.map((r) => r.takeover)).med - floor).toFixed(1)} | ${(summary(k.map((r) => r.takeover)).med - floor).toFixed(1)} |`,
       )
     }
   }

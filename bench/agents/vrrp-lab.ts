@@ -54,6 +54,23 @@ export function cpuMs(pid: number): number {
   return ns / 1e6
 }
 
+/** The real-time threads of processes as `tid:RR/10` (policy from /proc/…/stat field 41, priority 40). */
+export function realtimeThreads(pids: number[]): string[] {
+  const names = ['OTHER', 'FIFO', 'RR', 'BATCH', 'ISO', 'IDLE', 'DEADLINE']
+  const rt: string[] = []
+  for (const pid of pids) {
+    try {
+      for (const tid of readdirSync(`/proc/${pid}/task`)) {
+        const f = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
+        // the list after the command name starts at field 3
+        const [prio, policy] = [Number(f[40 - 3]), Number(f[41 - 3])]
+        if (policy === 1 || policy === 2) rt.push(`${tid}:${names[policy]}/${prio}`)
+      }
+    } catch {} // exited meanwhile
+  }
+  return rt
+}
+
 /** Resident set size of a process in MiB (VmRSS). */
 export function rssMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
@@ -211,6 +228,7 @@ export class VrrpLab {
 /** median (min–max) and n, the way the tables print it. */
 export function summary(xs: number[], digits = 1): { med: number; min: number; max: number; text: string } {
   const s = [...xs].sort((a, b) => a - b)
+  if (s.length === 0) return { med: Number.NaN, min: Number.NaN, max: Number.NaN, text: '–' }
   const med = s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
   const f = (x: number) => x.toFixed(digits)
   return { med, min: s[0]!, max: s.at(-1)!, text: `${f(med)} (${f(s[0]!)}–${f(s.at(-1)!)})` }
