@@ -120,8 +120,9 @@ export async function runCommand(argv: string[]): Promise<number> {
     exitCode = code
     systemd.stopping(reason)
     void (async () => {
-      await api.close()
+      // the director first: its stop-time events (masters resigning) still reach the log and the stream
       await director.stop(reason)
+      await api.close()
       resolveDone()
     })()
   }
