@@ -101,10 +101,16 @@ test('the takeover is measured from the kill and from the last advert, against t
 })
 
 test('on the wire the client follows the GARP, the first SYN-ACK after the cut is the backup serving, and only real servers answer', (t) => {
-  const s = summarize(run())
+  const r = run()
+  const s = summarize(r)
   t.deepEqual(s.firstSynToNewMaster, { t: KILL + 3150, afterKillMs: 3150 })
   t.deepEqual(s.servedOnWire, { t: KILL + 3202, server: 'web02', afterKillMs: 3202 })
   t.deepEqual(Object.keys(s.synackSenders).sort(), ['web01', 'web02'])
+  t.deepEqual(Object.keys(s.synackSendersAfterCut).sort(), ['web01', 'web02'])
+  t.is(
+    Object.values(s.synackSendersAfterCut).reduce((a, b) => a + b, 0),
+    r.probes.filter((p) => p.server && p.t > KILL + 30).length,
+  )
   // SYN-ACKs come 2 ms after their SYN: the last before the outage answers the probe at KILL-50
   t.deepEqual(s.longestGap, { ms: 3250, from: KILL - 48, to: KILL + 3202 })
 })

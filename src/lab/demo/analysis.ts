@@ -32,6 +32,8 @@ export interface DemoSummary {
   servedOnWire: { t: number; server: string | null; afterKillMs: number } | null
   /** SYN-ACKs on the wire per sender (real servers in DR; a director would mean NAT or a bug). */
   synackSenders: Record<string, number>
+  /** The same after lb01's link went down: the real servers lb02 balanced over. */
+  synackSendersAfterCut: Record<string, number>
   /** Longest interval between SYN-ACKs on the wire, from settling to the end. */
   longestGap: Gap | null
   /** The same between answers the client process saw (stretched by CPU starvation in the VM). */
@@ -125,6 +127,7 @@ export function summarize(r: DemoResult): DemoSummary {
     firstSynToNewMaster: synToNew ? { t: synToNew.t, afterKillMs: synToNew.t - killT } : null,
     servedOnWire: wireServed ? { t: wireServed.t, server: wireServed.from, afterKillMs: wireServed.t - killT } : null,
     synackSenders: tallyBy(synacks.map((f) => f.from ?? f.srcMac)),
+    synackSendersAfterCut: tallyBy(synacks.filter((f) => f.t > cutAt).map((f) => f.from ?? f.srcMac)),
     longestGap: longestGap(synacks.filter((f) => f.t >= settled).map((f) => f.t)),
     clientGap: longestGap(observed.filter((p) => p.server !== null).map(done)),
     long: summarizeLong(r, killT, takeover?.t ?? null),

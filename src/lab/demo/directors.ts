@@ -34,7 +34,7 @@ export class Director {
     readonly proc: ChildProcess,
   ) {
     const onLine = (line: string) => {
-      this.tail = `${this.tail}${line}\n`.slice(-6000)
+      this.tail = `${this.tail}${line}\n`.slice(-30000)
       // "lvsd ready" once everything runs; older daemons logged "lvsd started"
       if (/lvsd (started|ready)|VRRP worker runs/.test(line)) this.started = true
       const tr = parseTransition(line, node)

@@ -251,10 +251,12 @@ export async function runScenario(o: ScenarioOptions): Promise<DemoResult> {
     say(`${backup.node} MASTER`)
     if (o.ipvs) {
       await until('an answer after the takeover', o.takeoverTimeoutMs, servedAfter)
+      // on the wire, after the cut: SYN-ACKs from each real server (answers through lb01 before
+      // its link went down must not count)
       const answeredAfter = () =>
-        new Set(clientEvents.flatMap((e) => (e.k === 'probe' && e.t > killT && e.server ? [e.server] : []))).size
+        new Set(cap.frames.filter((f) => f.kind === 'synack' && f.t > cutAt).map((f) => f.from))
       await until('both real servers to answer through the new master', o.takeoverTimeoutMs, () => {
-        return answeredAfter() >= REAL_SERVERS.length
+        return REAL_SERVERS.every((rs) => answeredAfter().has(rs.name))
       })
       // TCP backoff puts the long connection's retransmits ~3.0 s or ~6.2 s after the freeze
       await until('the long connection to speak after the takeover', o.takeoverTimeoutMs, longAfter)

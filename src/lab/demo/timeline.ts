@@ -122,7 +122,9 @@ export function formatTimeline(r: DemoResult): string {
     const list = senders.map(([k, v]) => `${k} ${v}`).join(', ')
     lines.push(`  direct routing:  SYN-ACKs to the client from ${list}${viaDirector ? ' (a director answered!)' : ''}`)
   }
-  lines.push(`  after takeover:  answered by ${tally(s.after.answered)}; ${s.after.failed} failed`)
+  lines.push(
+    `  after takeover:  SYN-ACKs from ${tally(s.synackSendersAfterCut)}; the client process got answers from ${tally(s.after.answered)}, ${s.after.failed} failed`,
+  )
   const l = s.long
   if (l.established !== null) {
     const verdict = l.survived
@@ -156,7 +158,7 @@ export function formatTimeline(r: DemoResult): string {
         ...log
           .trimEnd()
           .split('\n')
-          .slice(-8)
+          .slice(-25)
           .map((x) => `  ${x.slice(0, 300)}`),
       )
     }
