@@ -50,6 +50,7 @@ export function openTransport(protocol: number, opts: OpenOptions = {}): Netlink
     const portId = name.readUInt32LE(4)
     if (opts.ref === false) sock.unref()
     let deliver: ((data: Buffer, truncated: boolean) => void) | undefined
+    let report: ((err: unknown, stopped: boolean) => void) | undefined
     return {
       portId,
       send(datagram) {
@@ -58,13 +59,14 @@ export function openTransport(protocol: number, opts: OpenOptions = {}): Netlink
         }
       },
       drain() {
-        // errors are left for the poller, which reports them through onError like any other
         for (;;) {
           if (!deliver || sock.closed) return
           let r: ReturnType<typeof sock.receive>
           try {
             r = sock.receive()
-          } catch {
+          } catch (e) {
+            // reading a socket error clears it (ENOBUFS after an overrun): report it as the poller would
+            report?.(e, false)
             return
           }
           if (!r) return
@@ -73,6 +75,7 @@ export function openTransport(protocol: number, opts: OpenOptions = {}): Netlink
       },
       start(onDatagram, onError) {
         deliver = onDatagram
+        report = onError
         sock.onReceive(
           (r) => onDatagram(r.data, (r.flags & MSG_TRUNC) !== 0),
           (e) => {
