@@ -87,6 +87,7 @@ function run(): DemoResult {
     vipNeighbour: { mac: '02:c0:00:00:00:02', node: 'lb02', state: 'REACHABLE' },
     listings: {},
     status: {},
+    after: null,
     logs: {},
   }
 }
@@ -161,6 +162,25 @@ test('GARPs group into bursts and the timeline names the takeover, GARP, gap and
   t.regex(text, /long connection: port 40000 to web02, on lb02 1\.500 s after opening: survived/)
   t.regex(text, /client's ARP: +10\.0\.0\.3 at 02:c0:00:00:00:02 \(lb02\) REACHABLE/)
   t.notRegex(text, /FAILED/)
+})
+
+test('the new master’s lvsctl status and a few non-zero metric families follow the timeline', (t) => {
+  const r = run()
+  r.after = {
+    node: 'lb02',
+    status: 'Instance  Interface\nweb       eth0\n',
+    metrics: [
+      '# HELP lvsd_vrrp_state 1 for the current state.',
+      'lvsd_vrrp_state{vrrp="web",state="MASTER"} 1',
+      'lvsd_vrrp_state{vrrp="web",state="BACKUP"} 0',
+      'lvsd_real_server_weight{service="web",server="10.0.0.7:80"} 1',
+      'lvsd_config_reloads_total{result="ok"} 3',
+    ].join('\n'),
+  }
+  const text = formatTimeline(r)
+  t.regex(text, /lvsctl status on lb02 after the takeover:\n {2}Instance {2}Interface\n {2}web {7}eth0\n/)
+  t.regex(text, /\n {2}lvsd_vrrp_state\{vrrp="web",state="MASTER"\} 1\n {2}lvsd_real_server_weight\{[^}]*\} 1\n/)
+  t.notRegex(text, /state="BACKUP"\} 0|# HELP|reloads_total/)
 })
 
 test('longestGap needs two points', (t) => {

@@ -68,6 +68,8 @@ export interface DemoResult {
   listings: Record<string, string>
   /** `lvsctl -s <socket> status` per director while settled (absent where lvsd serves no API). */
   status: Record<string, string>
+  /** The new master's `lvsctl status` and `/metrics` (the examples serve them on 127.0.0.1:9478) after the takeover. */
+  after: { node: string; status: string | null; metrics: string | null } | null
   /** Daemon stderr tails, for diagnosis when something failed. */
   logs: Record<string, string>
 }

@@ -60,6 +60,22 @@ function guardSignals(cleanup: () => void): () => void {
   }
 }
 
+/** The new master as an operator sees it: `lvsctl status` and the Prometheus text of its /metrics. */
+async function afterTakeover(
+  repoRoot: string,
+  lab: DemoTopology,
+  node: string,
+  socket: string,
+): Promise<NonNullable<DemoResult['after']>> {
+  const st = await lvsctlStatus(repoRoot, socket)
+  let metrics: string | null = null
+  try {
+    const get = "fetch('http://127.0.0.1:9478/metrics').then(r=>r.text()).then(t=>process.stdout.write(t))"
+    metrics = lab.exec(node, process.execPath, ['-e', get])
+  } catch {}
+  return { node, status: st.ok ? st.text : null, metrics }
+}
+
 /** `lvsctl -s SOCKET status` of one director: its output, or why there is none. */
 function lvsctlStatus(repoRoot: string, socket: string): Promise<{ ok: boolean; text: string }> {
   return new Promise((resolve) => {
@@ -126,6 +142,7 @@ export async function runScenario(o: ScenarioOptions): Promise<DemoResult> {
     vipNeighbour: { mac: null, node: null, state: null },
     listings: {},
     status: {},
+    after: null,
     logs: {},
   }
   const directors: Director[] = []
@@ -262,6 +279,7 @@ export async function runScenario(o: ScenarioOptions): Promise<DemoResult> {
       await until('the long connection to speak after the takeover', o.takeoverTimeoutMs, longAfter)
     }
     await sleep(2000) // the "after" picture
+    r.after = await afterTakeover(o.repoRoot, lab, backup.node, configs.of(backup.node).socket)
     say('stopping the client')
   } catch (e) {
     r.failure = e instanceof Error ? e.message : String(e)

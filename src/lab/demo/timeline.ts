@@ -13,6 +13,10 @@ const tally = (a: Record<string, number>) =>
     .join(', ') || 'none'
 
 /** Consecutive GARPs from one sender less than 1.5 s apart form one burst. */
+/** The metric families the timeline quotes: VRRP state and traffic, health, weights, kernel counters. */
+const METRICS_SHOWN =
+  /^lvsd_(vrrp_state|vrrp_transitions_total|vrrp_adverts_(sent|received)_total|real_server_(up|weight)|health_transitions_total|ipvs_service_(connections|in_packets|out_packets)_total|ipvs_operations_total)\{/
+
 export function garpBursts(frames: Frame[]): { t: number; from: string; mac: string; count: number }[] {
   const out: { t: number; from: string; mac: string; count: number; last: number }[] = []
   for (const f of frames.filter((x) => x.kind === 'garp')) {
@@ -149,6 +153,23 @@ export function formatTimeline(r: DemoResult): string {
         .split('\n')
         .map((x) => `  ${x}`),
     )
+  }
+  if (r.after) {
+    const indent = (text: string) =>
+      text
+        .trimEnd()
+        .split('\n')
+        .map((x) => `  ${x}`)
+    if (r.after.status)
+      lines.push('', `lvsctl status on ${r.after.node} after the takeover:`, ...indent(r.after.status))
+    if (r.after.metrics) {
+      const picked = r.after.metrics.split('\n').filter((l) => METRICS_SHOWN.test(l) && !/ 0$/.test(l))
+      lines.push(
+        '',
+        `/metrics on ${r.after.node} after the takeover (non-zero series of a few families):`,
+        ...indent(picked.join('\n')),
+      )
+    }
   }
   if (r.failure) {
     for (const [node, log] of Object.entries(r.logs)) {

@@ -67,13 +67,13 @@ class Daemon {
   }
 }
 
-/** conf/<name>.yaml with the control socket in the lab's directory, metrics on, and `edit` applied. */
+/** conf/<name>.yaml (metrics on 127.0.0.1:9478) with the control socket in the lab's directory and `edit` applied. */
 function writeConfig(name: string, edit: (text: string) => string = (t) => t): string {
   const text = readFileSync(`conf/${name}.yaml`, 'utf8')
   const path = `${DIR}/${name}.yaml`
   writeFileSync(
     path,
-    `${edit(text)}\ncontrol: { socket: ${DIR}/${name}.sock }\nmetrics: { enabled: true, address: 127.0.0.1, port: 9478 }\n`,
+    `${edit(text)}\ncontrol: { socket: ${DIR}/${name}.sock }\n`,
   )
   return path
 }
