@@ -4,7 +4,17 @@
 // sum of its processes), then CPU over a window from /proc/<pid>/task/*/schedstat (ns on a CPU,
 // every thread), as ms per minute. Usage: node dist/bench/vrrp-idle.js [intervals=1000,100] [windowS=60]
 import { ConfigDir, sleep } from '../test/netns/agents/vrrp-harness.js'
-import { cpuMs, type Daemon, load, realtimeThreads, rssMiB, startDaemon, VrrpLab } from './agents/vrrp-lab.js'
+import {
+  cpuByThread,
+  cpuMs,
+  type Daemon,
+  load,
+  realtimeThreads,
+  rssMiB,
+  rssParts,
+  startDaemon,
+  VrrpLab,
+} from './agents/vrrp-lab.js'
 
 const intervals = (process.argv[2] ?? '1000,100').split(',').map(Number)
 const windowS = Number(process.argv[3] ?? 60)
@@ -53,10 +63,24 @@ async function measure(intervalMs: number): Promise<Row[]> {
   for (const { d } of ds)
     console.log(`${d.impl} ${d.node}: real-time threads ${realtimeThreads(d.pids()).join(' ') || 'none'}`)
   const c0 = ds.map((x) => cpu(x.d))
+  const t0s = ds.map((x) => cpuByThread(x.d.pids()))
   const w0 = performance.now()
   await sleep(windowS * 1000)
   const c1 = ds.map((x) => cpu(x.d))
   const minutes = (performance.now() - w0) / 60_000
+  ds.forEach(({ d }, i) => {
+    const after = cpuByThread(d.pids())
+    const per = [...after]
+      .map(([name, ms]) => [name, (ms - (t0s[i]?.get(name) ?? 0)) / minutes] as const)
+      .sort((a, b) => b[1] - a[1])
+      .map(([name, ms]) => `${name} ${ms.toFixed(1)}`)
+    const parts = d.pids().map(rssParts)
+    const anon = parts.reduce((a, p) => a + p.anon, 0)
+    const file = parts.reduce((a, p) => a + p.file, 0)
+    console.log(
+      `${intervalMs} ms ${d.impl} ${d.node}: CPU ms/min by thread: ${per.join(', ')}; RSS anon ${anon.toFixed(1)} + file ${file.toFixed(1)} MiB`,
+    )
+  })
   const rows = ds.map(({ d, role }, i) => ({
     interval: intervalMs,
     node: d.node,

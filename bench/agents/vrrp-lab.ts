@@ -54,6 +54,33 @@ export function cpuMs(pid: number): number {
   return ns / 1e6
 }
 
+/**
+ * CPU ms per kind of thread, from schedstat: `main` (tid = pid), `rt` (SCHED_RR/FIFO: lvsd's VRRP
+ * worker), `other` (V8 platform and libuv threads; Node names them all "node").
+ */
+export function cpuByThread(pids: number[]): Map<string, number> {
+  const m = new Map<string, number>()
+  for (const pid of pids) {
+    try {
+      for (const tid of readdirSync(`/proc/${pid}/task`)) {
+        const f = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
+        const policy = Number(f[41 - 3])
+        const kind = Number(tid) === pid ? 'main' : policy === 1 || policy === 2 ? 'rt' : 'other'
+        const ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0])
+        m.set(kind, (m.get(kind) ?? 0) + ns / 1e6)
+      }
+    } catch {} // exited meanwhile
+  }
+  return m
+}
+
+/** RssAnon / RssFile of a process in MiB (/proc/<pid>/status). */
+export function rssParts(pid: number): { anon: number; file: number } {
+  const st = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(st)?.[1] ?? 0) / 1024
+  return { anon: kb('RssAnon'), file: kb('RssFile') + kb('RssShmem') }
+}
+
 /** The real-time threads of processes as `tid:RR/10` (policy from /proc/…/stat field 41, priority 40). */
 export function realtimeThreads(pids: number[]): string[] {
   const names = ['OTHER', 'FIFO', 'RR', 'BATCH', 'ISO', 'IDLE', 'DEADLINE']
