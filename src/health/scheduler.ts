@@ -1,9 +1,11 @@
 // Runs the checks of many real servers: phases spread over each interval, bounded concurrency,
 // per-check timeouts that really abort, no double starts, retries, slow-start ticks, live reload.
+import { performance } from 'node:perf_hooks'
 import { runCheck } from './checkers.js'
 import { type Clock, realClock } from './clock.js'
 import { init, reconfigure, type ServerState, type Step, step } from './state.js'
-import { cancelTcp, startTcp } from './tcp.js'
+import { cancelTcp, startTcpProbe, tcpResult, tcpWire, type Wire } from './tcp.js'
+import { TimerQueue } from './timer-queue.js'
 import type { CheckSpec, Result, ServerSpec, Target, Transition } from './types.js'
 
 export type RunCheck = (spec: CheckSpec, target: Target, signal: AbortSignal) => Promise<Result>
@@ -50,21 +52,38 @@ interface Server {
 interface Job {
   server: Server
   spec: CheckSpec
-  key: string
   phase: number
-  /** Start of the next regular slot. */
+  /** Start of the next regular slot (its timer is the queue entry at this time). */
   nextDue: number
-  cancelDue?: () => void
-  retryAt?: number
-  cancelRetry?: () => void
+  /** A retry is wanted at this time (a queue entry, unless the regular slot comes first). */
+  retryAt: number | undefined
   /** Waiting for a concurrency slot, since this time. */
-  queuedAt?: number
+  queuedAt: number | undefined
   /** A run is in flight (until its promise settles, even past its timeout). */
   busy: boolean
+  /** The current run holds a concurrency slot (until its result or its timeout). */
+  holding: boolean
+  /** Runs started so far: the timeout entry of an earlier run is ignored. */
+  run: number
+  /** The run goes through the batched TCP prober: `probe` is its id while in flight, else -1. */
+  viaProbe: boolean
+  probe: number
+  /** performance.now() when the probe started (Result.ms). */
+  probeT0: number
+  /** The target in the prober's form, built at the first run (the target of a job never changes). */
+  wire: Wire | undefined
+  /** Made once per job, not per run: the prober's callback and the canceller of a probe. */
+  onProbe: ((errno: number) => void) | undefined
+  cancelProbe: (() => void) | undefined
   /** Aborts the run in flight (cleared once it has settled). */
-  cancel?: () => void
+  cancel: (() => void) | undefined
   removed: boolean
 }
+
+/** What a queue entry of a job is for (TIMEOUT + 4 × run for a timeout). */
+const DUE = 0
+const RETRY = 1
+const TIMEOUT = 2
 
 /** FNV-1a: a stable phase per check, so a reload or restart keeps each check in its place. */
 export function phaseOf(key: string, intervalMs: number): number {
@@ -94,6 +113,7 @@ export class Scheduler {
   private queued = 0
   private inFlight = 0
   private stopped = false
+  private readonly timers: TimerQueue<Job>
   private readonly counters = { started: 0, completed: 0, timeouts: 0, late: 0, missed: 0 }
 
   constructor(private readonly opts: SchedulerOptions) {
@@ -102,6 +122,7 @@ export class Scheduler {
     this.warmup = opts.warmupMs ?? 0
     this.lateMs = opts.lateMs ?? 100
     this.random = opts.random ?? Math.random
+    this.timers = new TimerQueue<Job>(this.clock, (job, tag, at) => this.fire(job, tag, at))
   }
 
   /** Makes the scheduled set equal to `specs`: new ones start, missing ones stop, changed ones reload in place. */
@@ -187,6 +208,7 @@ export class Scheduler {
   stop(): void {
     this.stopped = true
     for (const id of [...this.servers.keys()]) this.remove(id)
+    this.timers.clear()
   }
 
   private event(id: string, e: { kind: 'drain' } | { kind: 'undrain' }): void {
@@ -199,12 +221,16 @@ export class Scheduler {
     try {
       fn()
     } catch (e) {
-      if (this.opts.onError) this.opts.onError(e)
-      else
-        queueMicrotask(() => {
-          throw e
-        })
+      this.failed(e)
     }
+  }
+
+  private failed(e: unknown): void {
+    if (this.opts.onError) this.opts.onError(e)
+    else
+      queueMicrotask(() => {
+        throw e
+      })
   }
 
   private apply(s: Server, r: Step): void {
@@ -225,16 +251,25 @@ export class Scheduler {
   }
 
   private addJob(server: Server, spec: CheckSpec, now: number, warm: boolean): void {
-    const key = `${server.spec.id}\u0000${spec.id}`
-    const phase = phaseOf(key, spec.intervalMs)
+    const phase = phaseOf(`${server.spec.id}\u0000${spec.id}`, spec.intervalMs)
     const from = now + (warm && this.warmup > 0 ? Math.floor(this.random() * this.warmup) : 0)
     const job: Job = {
       server,
       spec,
-      key,
       phase,
       nextDue: nextSlot(from, phase, spec.intervalMs),
+      retryAt: undefined,
+      queuedAt: undefined,
       busy: false,
+      holding: false,
+      run: 0,
+      viaProbe: false,
+      probe: -1,
+      probeT0: 0,
+      wire: undefined,
+      onProbe: undefined,
+      cancelProbe: undefined,
+      cancel: undefined,
       removed: false,
     }
     server.jobs.set(spec.id, job)
@@ -242,9 +277,8 @@ export class Scheduler {
   }
 
   private dropJob(job: Job): void {
+    // its queue entries are passed over when they come (fire() checks `removed`)
     job.removed = true
-    job.cancelDue?.()
-    job.cancelRetry?.()
     job.cancel?.()
     if (job.queuedAt !== undefined) {
       // left in the FIFO, passed over by pump()
@@ -255,27 +289,37 @@ export class Scheduler {
 
   private armDue(job: Job): void {
     if (this.stopped || job.removed) return
-    job.cancelDue = this.clock.at(job.nextDue, () => {
-      const due = job.nextDue
-      const now = this.clock.now()
-      // slots the event loop slept through are missed, not run in a burst
-      job.nextDue = nextSlot(now + 1, job.phase, job.spec.intervalMs)
-      this.counters.missed += Math.max(0, Math.floor((now - due) / job.spec.intervalMs))
-      if (job.busy || job.queuedAt !== undefined) this.counters.missed++
-      else this.enqueue(job, due)
-      this.armDue(job)
-    })
+    this.timers.push(job.nextDue, job, DUE)
+  }
+
+  /** A queue entry came: entries no longer wanted (cancelled lazily) are recognised here. */
+  private fire(job: Job, tag: number, at: number): void {
+    if (job.removed || this.stopped) return
+    const kind = tag % 4
+    if (kind === DUE) {
+      if (at === job.nextDue) this.due(job)
+    } else if (kind === RETRY) {
+      if (job.retryAt === at && !job.busy && job.queuedAt === undefined) this.enqueue(job, at)
+    } else if ((tag - TIMEOUT) / 4 === job.run && job.holding) {
+      this.timeout(job)
+    }
+  }
+
+  private due(job: Job): void {
+    const due = job.nextDue
+    const now = this.clock.now()
+    // slots the event loop slept through are missed, not run in a burst
+    job.nextDue = nextSlot(now + 1, job.phase, job.spec.intervalMs)
+    this.counters.missed += Math.max(0, Math.floor((now - due) / job.spec.intervalMs))
+    if (job.busy || job.queuedAt !== undefined) this.counters.missed++
+    else this.enqueue(job, due)
+    this.armDue(job)
   }
 
   private armRetry(job: Job, at: number): void {
-    job.cancelRetry?.()
     job.retryAt = at
     // a regular slot before the retry time serves as the retry
-    if (at >= job.nextDue) return
-    job.cancelRetry = this.clock.at(at, () => {
-      job.cancelRetry = undefined
-      if (job.retryAt === at && !job.busy && job.queuedAt === undefined && !job.removed) this.enqueue(job, at)
-    })
+    if (at < job.nextDue) this.timers.push(at, job, RETRY)
   }
 
   private enqueue(job: Job, due: number): void {
@@ -307,65 +351,46 @@ export class Scheduler {
     if (now - (job.queuedAt ?? now) > this.lateMs) this.counters.late++
     job.queuedAt = undefined
     job.retryAt = undefined
-    job.cancelRetry?.()
-    job.cancelRetry = undefined
     job.busy = true
+    job.holding = true
+    job.run++
     this.inFlight++
     this.counters.started++
-    const started = now
-    const timeoutMs = job.spec.timeoutMs
-    let done = false
-    let cancelTimeout = noop
     // the slot is given back at the timeout even if a checker ignores the abort; the job itself
-    // stays busy until its promise settles, so it is never run twice at once
-    const finish = (r: Result, settled: boolean) => {
-      if (settled) {
-        job.busy = false
-        job.cancel = undefined
-      }
-      if (done) return
-      done = true
-      cancelTimeout()
-      this.inFlight--
-      this.counters.completed++
-      if (!job.removed && this.servers.get(job.server.spec.id) === job.server) {
-        const onResult = this.opts.onResult
-        if (onResult) this.deliver(() => onResult(job.server.spec.id, job.spec.id, r))
-        this.apply(
-          job.server,
-          step(job.server.state, { kind: 'result', check: job.spec.id, result: r }, this.clock.now()),
-        )
-      }
-      this.pump()
-    }
-    const timedOut = (): Result => ({
-      ok: false,
-      ms: timeoutMs,
-      code: 'timeout',
-      detail: `no answer within ${timeoutMs} ms`,
-    })
+    // stays busy until its run settles, so it is never run twice at once
+    this.timers.push(now + job.spec.timeoutMs, job, TIMEOUT + 4 * job.run)
     if (this.opts.run === undefined && job.spec.kind === 'tcp') {
       // TCP, the check that runs by the thousand: straight to the batched prober, with no
-      // AbortController or promise per run. A cancelled probe never calls back, so a timeout settles it.
-      let id = -1
-      job.cancel = () => cancelTcp(id)
-      cancelTimeout = this.clock.at(started + timeoutMs, () => {
-        if (done) return
-        this.counters.timeouts++
-        cancelTcp(id)
-        finish(timedOut(), true)
-      })
-      id = startTcp(job.server.spec.target, (r) => finish(r, true))
+      // AbortController, promise, timer or closure per run. A cancelled probe never calls back.
+      job.viaProbe = true
+      if (job.wire === undefined) {
+        const w = tcpWire(job.server.spec.target)
+        if (!('probe' in w)) {
+          this.finish(job, w, true)
+          return
+        }
+        job.wire = w
+      }
+      const wire = job.wire
+      job.onProbe ??= (errno) => {
+        job.probe = -1
+        this.finish(job, tcpResult(wire, errno, performance.now() - job.probeT0), true)
+      }
+      job.cancelProbe ??= () => {
+        if (job.probe >= 0) cancelTcp(job.probe)
+        job.probe = -1
+      }
+      job.cancel = job.cancelProbe
+      job.probeT0 = performance.now()
+      const id = startTcpProbe(wire, job.onProbe)
+      if (typeof id === 'number') job.probe = id
+      else this.finish(job, id, true)
       return
     }
+    job.viaProbe = false
+    const started = now
     const ac = new AbortController()
     job.cancel = () => ac.abort()
-    cancelTimeout = this.clock.at(started + timeoutMs, () => {
-      if (done) return
-      this.counters.timeouts++
-      ac.abort()
-      finish(timedOut(), false)
-    })
     let p: Promise<Result>
     try {
       p = (this.opts.run ?? runCheck)(job.spec, job.server.spec.target, ac.signal)
@@ -373,9 +398,10 @@ export class Scheduler {
       p = Promise.reject(e)
     }
     p.then(
-      (r) => finish(r, true),
+      (r) => this.finish(job, r, true),
       (e: unknown) =>
-        finish(
+        this.finish(
+          job,
           {
             ok: false,
             ms: this.clock.now() - started,
@@ -386,9 +412,49 @@ export class Scheduler {
         ),
     )
   }
-}
 
-const noop = () => {}
+  /** The run in flight passed its timeout: recorded as a `timeout`, its slot freed. */
+  private timeout(job: Job): void {
+    this.counters.timeouts++
+    const timeoutMs = job.spec.timeoutMs
+    const r: Result = { ok: false, ms: timeoutMs, code: 'timeout', detail: `no answer within ${timeoutMs} ms` }
+    if (job.viaProbe) {
+      // a cancelled probe never calls back: this settles the run
+      job.cancelProbe?.()
+      this.finish(job, r, true)
+    } else {
+      job.cancel?.()
+      this.finish(job, r, false)
+    }
+  }
+
+  /** A run's result (or its timeout): `settled` when the run itself has ended. */
+  private finish(job: Job, r: Result, settled: boolean): void {
+    if (settled) {
+      job.busy = false
+      job.cancel = undefined
+    }
+    if (!job.holding) return
+    job.holding = false
+    this.inFlight--
+    this.counters.completed++
+    if (!job.removed && this.servers.get(job.server.spec.id) === job.server) {
+      const onResult = this.opts.onResult
+      if (onResult) {
+        try {
+          onResult(job.server.spec.id, job.spec.id, r)
+        } catch (e) {
+          this.failed(e)
+        }
+      }
+      this.apply(
+        job.server,
+        step(job.server.state, { kind: 'result', check: job.spec.id, result: r }, this.clock.now()),
+      )
+    }
+    this.pump()
+  }
+}
 
 /** The first time after or at `from` that is `phase` past a multiple of the interval. */
 export function nextSlot(from: number, phase: number, intervalMs: number): number {

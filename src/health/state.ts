@@ -4,8 +4,12 @@ import type { Policy, Result, Transition } from './types.js'
 
 export interface CheckState {
   readonly up: boolean
-  /** Consecutive passes / counted failures in the current streak. */
+  /**
+   * Consecutive passes in the current streak, counted up to `rise` (more change nothing, and a
+   * count that stops lets another pass of a healthy check leave the state untouched).
+   */
   readonly passes: number
+  /** Consecutive counted failures in the current streak. */
   readonly fails: number
   /** Extra attempts already spent on the current failure. */
   readonly retried: number
@@ -34,12 +38,15 @@ export type Event =
 
 export interface Step {
   state: ServerState
-  transitions: Transition[]
+  transitions: readonly Transition[]
   /** Run this check again at `at` (a retry that does not count yet). */
   retry?: { check: string; at: number }
   /** Send a tick at this time: the slow-start weight changes then. */
   wakeAt?: number
 }
+
+/** The transitions of a step that announces nothing (shared: never mutated). */
+const NONE: Transition[] = []
 
 /** Weight steps of a slow-start ramp, at most; fewer when the weight is small. */
 const RAMP_STEPS = 10
@@ -133,8 +140,10 @@ function onResult(s: ServerState, check: string, r: Result, now: number): Step {
   const c = s.checks[check]
   if (!c) return { state: s, transitions: [] }
   // The common case by far: another pass of a healthy check of an up server, with no slow start
-  // under way. Only the pass count changes, so settle() (and its reason text) is skipped; the
-  // result is the same as the general path's (a differential unit test keeps them equal).
+  // under way. settle() (and its reason text) is skipped; once the pass count has reached `rise`
+  // nothing changes at all and the same state object comes back, so the scheduler keeps no new
+  // objects per check (each would live one interval and be promoted). The result is the same as the
+  // general path's (a differential unit test keeps them equal).
   if (
     r.ok &&
     c.up &&
@@ -144,8 +153,10 @@ function onResult(s: ServerState, check: string, r: Result, now: number): Step {
     r.weight === c.weight &&
     (s.policy.slowStartMs <= 0 || s.upSince === undefined)
   ) {
-    const next: CheckState = { up: true, passes: c.passes + 1, fails: 0, retried: 0, weight: r.weight }
-    return { state: { ...s, checks: { ...s.checks, [check]: next } }, transitions: [] }
+    if (c.passes === s.policy.rise) return { state: s, transitions: NONE }
+    const passes = Math.min(c.passes + 1, s.policy.rise)
+    const next: CheckState = { up: true, passes, fails: 0, retried: 0, weight: r.weight }
+    return { state: { ...s, checks: { ...s.checks, [check]: next } }, transitions: NONE }
   }
   return onResultGeneral(s, check, r, now)
 }
@@ -158,7 +169,7 @@ export function onResultGeneral(s: ServerState, check: string, r: Result, now: n
   let next: CheckState
   let why: string
   if (r.ok) {
-    const passes = c.passes + 1
+    const passes = Math.min(c.passes + 1, p.rise)
     const up = c.up || passes >= p.rise
     // a pass without a weight means "the configured weight" again (misc_dynamic exit 0)
     next = { up, passes, fails: 0, retried: 0, weight: r.weight }

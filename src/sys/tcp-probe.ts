@@ -36,8 +36,8 @@ export interface TcpProbeTarget {
   fullHandshake?: boolean
 }
 
-/** What tcpProbeStart needs, with the device name NUL-terminated once. */
-interface Prepared {
+/** What tcpProbeStart needs, with the device name NUL-terminated once (from prepare()). */
+export interface PreparedProbe {
   to: Buffer
   source: Buffer | null
   device: Buffer | null
@@ -52,7 +52,7 @@ export class TcpProbes {
   private poller: NativePoller | undefined
   private readonly pending = new Map<number, (errno: number) => void>()
   private readonly out = new Int32Array(2 * BATCH)
-  private readonly prepared = new WeakMap<TcpProbeTarget, Prepared>()
+  private readonly prepared = new WeakMap<TcpProbeTarget, PreparedProbe>()
 
   /**
    * `onError` gets an exception thrown by a `done` callback (the other outcomes of the batch are
@@ -79,14 +79,24 @@ export class TcpProbes {
   start(target: TcpProbeTarget, done: (errno: number) => void): number {
     let p = this.prepared.get(target)
     if (!p) {
-      p = {
-        to: target.to,
-        source: target.source ?? null,
-        device: target.device === undefined ? null : Buffer.from(`${target.device}\0`),
-        flags: target.fullHandshake ? 0 : this.n.TCP_PROBE_NO_FINAL_ACK,
-      }
+      p = this.prepare(target)
       this.prepared.set(target, p)
     }
+    return this.startPrepared(p, done)
+  }
+
+  /** A target in the form the addon takes, to keep and pass to startPrepared() for each probe. */
+  prepare(target: TcpProbeTarget): PreparedProbe {
+    return {
+      to: target.to,
+      source: target.source ?? null,
+      device: target.device === undefined ? null : Buffer.from(`${target.device}\0`),
+      flags: target.fullHandshake ? 0 : this.n.TCP_PROBE_NO_FINAL_ACK,
+    }
+  }
+
+  /** start() for a prepared target: no lookup per probe. */
+  startPrepared(p: PreparedProbe, done: (errno: number) => void): number {
     if (this.epfd < 0) this.open()
     const fd = this.n.tcpProbeStart(this.epfd, p.to, p.source, p.device, p.flags)
     if (fd < 0) return fd

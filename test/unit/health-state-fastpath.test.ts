@@ -66,3 +66,29 @@ test('step() equals the general path on 200 random sequences of 300 events', (t)
   // the sequences did exercise the fast path, many times
   t.true(healthyPasses > 10_000, String(healthyPasses))
 })
+
+test('once a healthy check has counted rise passes, another pass returns the same state object', (t) => {
+  const policy: Policy = {
+    rise: 2,
+    fall: 2,
+    retry: 0,
+    retryDelayMs: 0,
+    initial: 'up',
+    weight: 1,
+    slowStartMs: 0,
+  }
+  const pass: Result = { ok: true, ms: 1, detail: 'ok' }
+  let s = init('rs', policy, ['tcp'], 0).state
+  const counts: number[] = []
+  for (let i = 1; i <= 4; i++) {
+    const r = step(s, { kind: 'result', check: 'tcp', result: pass }, i)
+    t.deepEqual(r.transitions, [])
+    if (i >= 3) t.is(r.state, s, `pass ${i}: nothing new is allocated`)
+    s = r.state
+    counts.push(s.checks.tcp?.passes ?? -1)
+  }
+  t.deepEqual(counts, [1, 2, 2, 2], 'the pass count stops at rise')
+  // a failure still resets the streak and counts toward fall
+  const f = step(s, { kind: 'result', check: 'tcp', result: { ok: false, ms: 1, detail: 'x', code: 'refused' } }, 9)
+  t.like(f.state.checks.tcp, { passes: 0, fails: 1, up: true })
+})
