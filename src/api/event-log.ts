@@ -73,10 +73,15 @@ export function logLine(e: AnyEvent): Line {
   return [level, clean, msg]
 }
 
-/** Logs every event on `bus` through `log`; returns the unsubscribe. */
-export function logEvents(bus: EventBus, log: Logger): () => void {
-  return bus.subscribeAll((e) => {
+/**
+ * Logs every event on `bus` through `log`; returns the unsubscribe. With `replay`, the events the bus still
+ * holds are logged first (a daemon's start-up, published before its API and log subscriber existed).
+ */
+export function logEvents(bus: EventBus, log: Logger, opts: { replay?: boolean } = {}): () => void {
+  const write = (e: AnyEvent) => {
     const [level, fields, msg] = logLine(e)
     log[level](fields, msg)
-  })
+  }
+  if (opts.replay) for (const e of bus.recent()) write(e)
+  return bus.subscribeAll(write)
 }

@@ -1,6 +1,6 @@
 // lvsd's Prometheus metrics (docs/metrics.md): counters fed by the event bus as things happen, and
 // values read from the director's status at scrape time (states, weights, VRRP worker and kernel counters).
-import type { EventBus, VrrpState } from '../events.js'
+import type { AnyEvent, EventBus, EventName, LvsdEvent, VrrpState } from '../events.js'
 import { type Counter, type Gauge, type Histogram, Registry } from './metrics-registry.js'
 import type { DirectorView, KernelStats } from './types.js'
 
@@ -12,6 +12,8 @@ export const CHECK_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25
 export interface MetricsOptions {
   /** Wall-clock ms when the process started (default: derived from process.uptime()). */
   startedAt?: number
+  /** Also count the events the bus still holds from before (a daemon's start-up, published before the API). */
+  replay?: boolean
 }
 
 interface KernelCounters {
@@ -159,33 +161,36 @@ export class LvsdMetrics {
     ])
 
     const res = (ok: boolean) => (ok ? 'ok' : 'error')
+    // each handler is kept by name as well, to count the events published before this object existed
+    const handlers = new Map<EventName, (e: AnyEvent) => void>()
+    const on = <K extends EventName>(name: K, fn: (e: LvsdEvent<K>) => void) => {
+      handlers.set(name, fn as unknown as (e: AnyEvent) => void)
+      return bus.subscribe(name, fn)
+    }
     this.unsubscribe.push(
-      bus.subscribe('vrrp.transition', ({ data: d }) =>
+      on('vrrp.transition', ({ data: d }) =>
         this.transitions.inc({ vrrp: d.instance, from: d.from, to: d.to, why: d.why }),
       ),
-      bus.subscribe('health.result', ({ data: d }) => {
+      on('health.result', ({ data: d }) => {
         this.checks.inc({ service: d.service, server: d.server, check: d.check, result: d.ok ? 'ok' : 'fail' })
         this.checkSeconds.observe({ service: d.service, server: d.server }, d.ms / 1000)
       }),
-      bus.subscribe('health.transition', ({ data: d }) =>
+      on('health.transition', ({ data: d }) =>
         this.healthTransitions.inc({ service: d.service, server: d.server, to: d.up ? 'up' : 'down' }),
       ),
-      bus.subscribe('quorum.change', ({ data: d }) =>
-        this.quorumChanges.inc({ service: d.service, to: d.up ? 'up' : 'down' }),
-      ),
-      bus.subscribe('ipvs.op', ({ data: d }) => {
+      on('quorum.change', ({ data: d }) => this.quorumChanges.inc({ service: d.service, to: d.up ? 'up' : 'down' })),
+      on('ipvs.op', ({ data: d }) => {
         this.ipvsOps.inc({ op: d.op, cause: d.cause, result: res(d.ok) })
         this.ipvsOpSeconds.observe({ op: d.op }, d.ms / 1000)
       }),
-      bus.subscribe('ipvs.drift', ({ data: d }) => this.drift.inc({ kind: d.kind, repaired: String(d.repaired) })),
-      bus.subscribe('config.reload', ({ data: d }) => {
+      on('ipvs.drift', ({ data: d }) => this.drift.inc({ kind: d.kind, repaired: String(d.repaired) })),
+      on('config.reload', ({ data: d }) => {
         this.reloads.inc({ result: res(d.ok) })
         this.lastReloadOk.set({}, d.ok ? 1 : 0)
       }),
-      bus.subscribe('operator.action', ({ data: d }) =>
-        this.operatorActions.inc({ action: d.action, result: res(d.ok) }),
-      ),
+      on('operator.action', ({ data: d }) => this.operatorActions.inc({ action: d.action, result: res(d.ok) })),
     )
+    if (opts.replay) for (const e of bus.recent()) handlers.get(e.name)?.(e)
 
     const snapshot = [info, state, prio, eprio, released, lastTransition, sent, received, drops, late]
     const perServer = [up, weight, cweight, drained, quorum, active, activeConns, inactiveConns]

@@ -30,8 +30,12 @@ export interface Api {
 }
 
 export async function startApi(director: Director, s: ApiSettings, opts: ApiOptions = {}): Promise<Api> {
-  const unlog = opts.log ? logEvents(director.events, opts.log) : () => {}
-  const metrics = new LvsdMetrics(director, opts.startedAt === undefined ? {} : { startedAt: opts.startedAt })
+  // the director has run (and published) its start-up before the API exists: replay those events
+  const unlog = opts.log ? logEvents(director.events, opts.log, { replay: true }) : () => {}
+  const metrics = new LvsdMetrics(director, {
+    replay: true,
+    ...(opts.startedAt === undefined ? {} : { startedAt: opts.startedAt }),
+  })
   let control: ControlServer | undefined
   let metricsServer: MetricsServer | undefined
   try {

@@ -188,3 +188,21 @@ test('docs/metrics.md lists every metric with its type, and nothing else', (t) =
   const documented = [...doc.matchAll(/^\| `([a-z_:]+)` +\| (\w+) +\|/gm)].map((m) => `${m[1]} ${m[2]}`).sort()
   t.deepEqual(documented, rendered)
 })
+
+test('with replay, events published before the metrics existed (a daemon’s start-up) are counted once', (t) => {
+  const director = new FakeDirector({ status: exampleStatus() })
+  const op = { op: 'add-dest', target: 'tcp/10.0.0.3/80 10.0.0.7:80', ok: true, ms: 0.2, cause: 'config' } as const
+  director.events.publish('ipvs.op', op)
+  director.events.publish('ipvs.op', op)
+  const without = new LvsdMetrics(director)
+  const replayed = new LvsdMetrics(director, { replay: true })
+  director.events.publish('ipvs.op', op)
+  const count = (m: LvsdMetrics) =>
+    sampleValue(parseExposition(m.render()), 'lvsd_ipvs_operations_total', {
+      op: 'add-dest',
+      cause: 'config',
+      result: 'ok',
+    })
+  t.is(count(without), 1)
+  t.is(count(replayed), 3)
+})
