@@ -1,6 +1,6 @@
 // The batched TCP prober (src/sys/tcp-probe.ts over native/tcp_probe.cc) and the TCP check built on
 // it, against real listeners on loopback (no root needed).
-import { readFileSync } from 'node:fs'
+import { readFileSync, readlinkSync } from 'node:fs'
 import net from 'node:net'
 import test from 'ava'
 import { check as tcpCheck } from '../../src/health/tcp.js'
@@ -173,4 +173,61 @@ test('the TCP check maps outcomes to its codes: connected, refused, unreachable 
   s.close()
   await new Promise((r) => setTimeout(r, 20))
   t.is((await tcpCheck(target, {}, AbortSignal.timeout(1000))).code, 'refused')
+})
+
+/** What a descriptor of this process is ('socket:[inode]'), or undefined when it is not open. */
+function fdLink(fd: number): string | undefined {
+  try {
+    return readlinkSync(`/proc/self/fd/${fd}`)
+  } catch {
+    return undefined
+  }
+}
+
+test('a passed probe keeps its socket for the next one: 200 probes in turn use one socket, still without an ACK or TIME_WAIT', async (t) => {
+  const s = await server()
+  const p = new TcpProbes()
+  t.teardown(() => {
+    p.close()
+    s.close()
+  })
+  const fds = new Set<number>()
+  const results: number[] = []
+  for (let i = 0; i < 200; i++) {
+    results.push(
+      await new Promise<number>((resolve) => {
+        const id = p.start({ to: v4(s.port) }, resolve)
+        fds.add(id)
+        if (id < 0) resolve(id)
+      }),
+    )
+  }
+  t.deepEqual(new Set(results), new Set([0]))
+  t.is(fds.size, 1, 'the same socket every time')
+  t.is(p.idle, 1)
+  const kept = fdLink([...fds][0] as number)
+  t.regex(kept ?? '', /^socket:/, 'kept open between probes')
+  await new Promise((r) => setTimeout(r, 200))
+  t.deepEqual(s.peers, [], 'the final ACK is withheld on a reused socket too')
+  t.is(timeWaitTo(s.port), 0)
+  // a failure on the kept socket closes it; the next probe opens a new one and passes
+  s.close()
+  await new Promise((r) => setTimeout(r, 20))
+  t.is(await probe(p, { to: v4(s.port) }), 111)
+  t.is(p.idle, 0)
+  t.not(fdLink([...fds][0] as number), kept, 'a failed probe closes its socket')
+  const s2 = await server()
+  t.teardown(() => s2.close())
+  let last = -1
+  t.is(
+    await new Promise<number>((resolve) => {
+      last = p.start({ to: v4(s2.port) }, resolve)
+    }),
+    0,
+  )
+  t.is(p.idle, 1)
+  const link = fdLink(last)
+  p.close()
+  t.is(p.idle, 0)
+  t.not(fdLink(last), link, 'close() closes the kept sockets')
 })
