@@ -3,57 +3,25 @@
 // rejoins within fall/rise, SIGHUP with one changed weight is one netlink request and no VRRP transition,
 // SIGHUP with an invalid file keeps the old configuration serving, SIGTERM hands over cleanly. One boot.
 import test from 'ava'
-import { parseReport } from '../../src/lab/vm/guest.js'
-import { runInVm, type VmRunResult } from '../../src/lab/vm/runner.js'
-import { repoRoot } from '../helpers/paths.js'
+import { bootAgent, drLabScript, type Report } from '../helpers/vm-lab.js'
 
 // lb01 (.1), lb02 (.2), web01 (.7), web02 (.8: both with the VIP on lo, arp_ignore=1, arp_announce=2),
 // client (.100), all on br0 in the guest's root namespace; the agent runs in the root namespace.
-const SCRIPT = `
-set -e
-ip link add br0 type bridge stp_state 0 forward_delay 0 mcast_snooping 0
-ip link set br0 up
-node_ns() {
-  ip netns add $1
-  ip -n $1 link set lo up
-  ip link add v-$1 type veth peer name eth0 netns $1
-  ip link set v-$1 master br0
-  ip link set v-$1 up
-  ip -n $1 link set eth0 address $3
-  ip netns exec $1 sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
-  ip -n $1 addr add $2/24 dev eth0
-  ip -n $1 link set eth0 up
-}
-node_ns lb01 10.0.0.1 02:c0:00:00:00:01
-node_ns lb02 10.0.0.2 02:c0:00:00:00:02
-node_ns web01 10.0.0.7 02:c0:00:00:00:07
-node_ns web02 10.0.0.8 02:c0:00:00:00:08
-node_ns client 10.0.0.100 02:c0:00:00:00:64
-for r in web01 web02; do
-  ip -n $r addr add 10.0.0.3/32 dev lo
-  ip netns exec $r sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 \\
-    net.ipv4.conf.eth0.arp_ignore=1 net.ipv4.conf.eth0.arp_announce=2
-done
-modprobe ip_vs
-node dist/test/vm/agents/director-agent.js
-`
+const SCRIPT = drLabScript(
+  [
+    ['lb01', '10.0.0.1', '02:c0:00:00:00:01'],
+    ['lb02', '10.0.0.2', '02:c0:00:00:00:02'],
+    ['web01', '10.0.0.7', '02:c0:00:00:00:07'],
+    ['web02', '10.0.0.8', '02:c0:00:00:00:08'],
+    ['client', '10.0.0.100', '02:c0:00:00:00:64'],
+  ],
+  ['web01', 'web02'],
+  '10.0.0.3',
+  `modprobe ip_vs
+node dist/test/vm/agents/director-agent.js`,
+)
 
-// biome-ignore lint/suspicious/noExplicitAny: the agent's JSON, asserted field by field below
-type Report = Record<string, any>
-
-const boot: Promise<{ r: Report; run: VmRunResult }> = runInVm({
-  command: SCRIPT,
-  cwd: repoRoot,
-  timeoutMs: 540_000,
-}).then((run) => {
-  const r = parseReport<Report>(run.stdout)
-  if (!r || r.fatal)
-    throw new Error(
-      `agent failed (exit ${run.status}): ${JSON.stringify(r?.fatal)}\n${run.stdout.slice(-3000)}\n${run.stderr.slice(-3000)}`,
-    )
-  return { r, run }
-})
-boot.catch(() => {})
+const boot = bootAgent(SCRIPT, 540_000)
 
 async function report(t: { timeout: (ms: number) => void }): Promise<Report> {
   t.timeout(600_000)

@@ -3,58 +3,26 @@
 // synced to the second director, a destination deleted with ipvsadm restored by the drift loop, an unowned
 // service left alone, and sync daemon role switches. One boot.
 import test from 'ava'
-import { parseReport } from '../../src/lab/vm/guest.js'
-import { runInVm, type VmRunResult } from '../../src/lab/vm/runner.js'
-import { repoRoot } from '../helpers/paths.js'
+import { bootAgent, drLabScript, type Report } from '../helpers/vm-lab.js'
 
 // d1 (10.0.0.1, holds the VIP 10.0.0.3), d2 (10.0.0.2), rs1 (.11), rs2 (.12: VIP on lo, arp_ignore=1,
 // arp_announce=2), cl (.100), all on br0 in the guest's root namespace.
-const SCRIPT = `
-set -e
-ip link add br0 type bridge stp_state 0 forward_delay 0 mcast_snooping 0
-ip link set br0 up
-node_ns() {
-  ip netns add $1
-  ip -n $1 link set lo up
-  ip link add v-$1 type veth peer name eth0 netns $1
-  ip link set v-$1 master br0
-  ip link set v-$1 up
-  ip -n $1 link set eth0 address $3
-  ip netns exec $1 sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
-  ip -n $1 addr add $2/24 dev eth0
-  ip -n $1 link set eth0 up
-}
-node_ns d1 10.0.0.1 02:c0:00:00:00:01
-node_ns d2 10.0.0.2 02:c0:00:00:00:02
-node_ns rs1 10.0.0.11 02:c0:00:00:00:11
-node_ns rs2 10.0.0.12 02:c0:00:00:00:12
-node_ns cl 10.0.0.100 02:c0:00:00:00:64
-ip -n d1 addr add 10.0.0.3/32 dev eth0
-for r in rs1 rs2; do
-  ip -n $r addr add 10.0.0.3/32 dev lo
-  ip netns exec $r sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 \\
-    net.ipv4.conf.eth0.arp_ignore=1 net.ipv4.conf.eth0.arp_announce=2
-  ip netns exec $r node dist/test/vm/agents/ipvs-dr-peer.js server $r &
-done
-ip netns exec d1 node dist/test/vm/agents/ipvs-dr-agent.js director1
-`
+const SCRIPT = drLabScript(
+  [
+    ['d1', '10.0.0.1', '02:c0:00:00:00:01'],
+    ['d2', '10.0.0.2', '02:c0:00:00:00:02'],
+    ['rs1', '10.0.0.11', '02:c0:00:00:00:11'],
+    ['rs2', '10.0.0.12', '02:c0:00:00:00:12'],
+    ['cl', '10.0.0.100', '02:c0:00:00:00:64'],
+  ],
+  ['rs1', 'rs2'],
+  '10.0.0.3',
+  `ip -n d1 addr add 10.0.0.3/32 dev eth0
+for r in rs1 rs2; do ip netns exec $r node dist/test/vm/agents/ipvs-dr-peer.js server $r & done
+ip netns exec d1 node dist/test/vm/agents/ipvs-dr-agent.js director1`,
+)
 
-// biome-ignore lint/suspicious/noExplicitAny: the agent's JSON, asserted field by field below
-type Report = Record<string, any>
-
-const boot: Promise<{ r: Report; run: VmRunResult }> = runInVm({
-  command: SCRIPT,
-  cwd: repoRoot,
-  timeoutMs: 480_000,
-}).then((run) => {
-  const r = parseReport<Report>(run.stdout)
-  if (!r || r.fatal)
-    throw new Error(
-      `agent failed (exit ${run.status}): ${JSON.stringify(r?.fatal)}\n${run.stdout.slice(-3000)}\n${run.stderr.slice(-3000)}`,
-    )
-  return { r, run }
-})
-boot.catch(() => {})
+const boot = bootAgent(SCRIPT, 480_000)
 
 async function report(t: { timeout: (ms: number) => void }): Promise<Report> {
   t.timeout(600_000)
