@@ -38,8 +38,14 @@ test('lvsd run tells systemd READY, pings the watchdog and says STOPPING before 
   t.teardown(() => child.kill('SIGKILL'))
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)))
 
-  await until(() => (read(), messages.find((m) => m.startsWith('READY=1'))), 20_000)
-  await until(() => (read(), messages.filter((m) => m === 'WATCHDOG=1').length >= 2 ? true : undefined), 10_000)
+  await until(() => {
+    read()
+    return messages.find((m) => m.startsWith('READY=1'))
+  }, 20_000)
+  await until(() => {
+    read()
+    return messages.filter((m) => m === 'WATCHDOG=1').length >= 2 ? true : undefined
+  }, 10_000)
   t.false(messages.some((m) => m.startsWith('STOPPING=1')))
   child.kill('SIGTERM')
   t.is(await exited, 0)

@@ -71,10 +71,7 @@ class Daemon {
 function writeConfig(name: string, edit: (text: string) => string = (t) => t): string {
   const text = readFileSync(`conf/${name}.yaml`, 'utf8')
   const path = `${DIR}/${name}.yaml`
-  writeFileSync(
-    path,
-    `${edit(text)}\ncontrol: { socket: ${DIR}/${name}.sock }\n`,
-  )
+  writeFileSync(path, `${edit(text)}\ncontrol: { socket: ${DIR}/${name}.sock }\n`)
   return path
 }
 
