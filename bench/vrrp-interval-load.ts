@@ -7,6 +7,9 @@
 // [warmupS=1] (the load and the measured window start warmupS after the agent became MASTER)
 // BENCH_KA_RT=N gives keepalived `vrrp_rt_priority N`; BENCH_NODE_ARGS passes V8/Node flags to the
 // lvsd agent (e.g. --single-threaded-gc); BENCH_AGENT_LOG=FILE keeps the agent's output (--trace-gc).
+// Beside both, over the same window, a C SCHED_RR 10 thread that only sleeps to 100 ms deadlines
+// (bench/agents/rt-sleeper.c, built with cc): the machine's own floor for a real-time sender.
+import { spawn, spawnSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -41,6 +44,11 @@ function errors(frames: Frame[], node: string, from: number, to: number) {
     .filter((f) => f.ifindex === vl.port(node) && !f.out && f.vrrp && f.ip?.src === vl.addr(node))
     .map((f) => f.t)
     .filter((t) => t >= from && t <= to)
+  return intervalErrors(ts)
+}
+
+/** Statistics of |interval − 100 ms| over consecutive times `ts` (ms). */
+function intervalErrors(ts: number[]) {
   const gaps = ts.slice(1).map((t, i) => t - ts[i]!)
   const worst = gaps
     .map((g, i) => ({ at: ts[i + 1]!, err: g - INTERVAL }))
@@ -59,6 +67,15 @@ function errors(frames: Frame[], node: string, from: number, to: number) {
     worst,
   }
 }
+
+const sleeperBin = join(cfg.dir, 'rt-sleeper')
+const cc = spawnSync('cc', [
+  '-O2',
+  '-o',
+  sleeperBin,
+  fileURLToPath(new URL('../../bench/agents/rt-sleeper.c', import.meta.url)),
+])
+if (cc.status !== 0) throw new Error(`cc rt-sleeper.c failed: ${cc.stderr}`)
 
 try {
   console.log(`load average at start: ${load()}`)
@@ -93,6 +110,10 @@ try {
   lvsd.stderr?.on('data', (b: Buffer) => (stderr += b.toString()))
   const ev = (name: string) => events().find((e) => e.event === name)
   await waitFor(() => ev('load'), 30_000 + warmupS * 1000)
+  const sleeper = spawn(sleeperBin, [String(seconds), String(INTERVAL), '10'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  let sleeperOut = ''
+  sleeper.stdout.on('data', (b: Buffer) => (sleeperOut += b.toString()))
+  const sleeperDone = new Promise<void>((resolve) => sleeper.on('exit', () => resolve()))
   const loadsDuring = [load()]
   const tick = setInterval(() => loadsDuring.push(load()), 20_000)
   await waitFor(
@@ -111,6 +132,15 @@ try {
   const l = errors(frames, 'd1', from, done.to)
   const k = errors(frames, 'k1', from, done.to)
   await ka.term()
+  await Promise.race([sleeperDone, sleep(15_000)])
+  const floor = JSON.parse(sleeperOut || '{"wakeMs":[],"lateMaxMs":null,"realtime":false}') as {
+    wakeMs: number[]
+    lateMaxMs: number
+    realtime: boolean
+  }
+  // its times are CLOCK_MONOTONIC (as process.hrtime): shifted to wall-clock ms like the capture's
+  const monoToWall = Date.now() - Number(process.hrtime.bigint()) / 1e6
+  const f = intervalErrors(floor.wakeMs.map((t) => t + monoToWall))
 
   if (process.env.BENCH_AGENT_LOG) writeFileSync(process.env.BENCH_AGENT_LOG, agentOut + stderr)
   console.log(`ready: ${JSON.stringify(ev('ready'))}`)
@@ -129,6 +159,10 @@ try {
     )
   row(`lvsd (loaded main thread${nodeArgs.length ? `, ${nodeArgs.join(' ')}` : ''})`, l)
   row(`keepalived (unloaded${kaRt ? `, rt ${kaRt}` : ''})`, k)
+  row(`C sleeper, SCHED_RR 10${floor.realtime ? '' : ' (not real-time!)'} (rt-sleeper.c, the floor)`, f)
+  console.log(
+    `\nC sleeper: latest wake-up ${floor.lateMaxMs} ms after its deadline; intervals off by > 2 ms: ${f.worst.join(', ') || 'none'}`,
+  )
 } finally {
   vl.dispose()
   cfg.dispose()
