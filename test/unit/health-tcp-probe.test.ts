@@ -111,13 +111,18 @@ test('the source address is bound and IPv6 works', async (t) => {
     p.close()
     s.close()
   })
-  t.is(await probe(p, { to: v4(s.port), source: sockaddrIn(Uint8Array.of(127, 0, 0, 2), 0), fullHandshake: true }), 0)
+  const bound = { to: v4(s.port), source: sockaddrIn(Uint8Array.of(127, 0, 0, 2), 0), fullHandshake: true }
+  t.is(await probe(p, bound), 0)
   const loop6 = new Uint8Array(16)
   loop6[15] = 1
   t.is(await probe(p, { to: sockaddrIn6(loop6, { port: s.port }), fullHandshake: true }), 0)
+  // the kept socket of the bound kind keeps its source address across the disconnect
+  t.is(p.idle, 2)
+  t.is(await probe(p, { ...bound }), 0)
+  t.is(p.idle, 2, 'reused, not a new socket')
   const deadline = Date.now() + 3000
-  while (s.peers.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
-  t.deepEqual(s.peers, ['::ffff:127.0.0.2', '::1'])
+  while (s.peers.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+  t.deepEqual(s.peers, ['::ffff:127.0.0.2', '::1', '::ffff:127.0.0.2'])
 })
 
 test('a cancelled probe never calls back and its socket is closed', async (t) => {
