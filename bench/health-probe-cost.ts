@@ -1,12 +1,18 @@
 // Cost of one TCP probe by layer (root): the same N probes through the raw batched prober
-// (src/sys/tcp-probe.ts), through the TCP check (src/health/tcp.ts), and through a plain net.Socket
-// with resetAndDestroy (what the check did before), in rounds of `batch` at a time. Reports CPU µs per
-// probe of the probing process (user + system; on a veth the system part includes the server's half
-// of the handshake, which the kernel does in the sender's softirq).
+// (src/sys/tcp-probe.ts, which reuses the socket of a probe that passed), through the TCP check
+// (src/health/tcp.ts), and through a plain net.Socket with resetAndDestroy (what the check did
+// before), in rounds of `batch` at a time. Reports CPU µs per probe of the probing process (user +
+// system). By default the lab is health-scale's rps lab (bench/health-lab-cpu.ts): the prober pinned
+// to one CPU, receive processing steered to the other, so the system part is the prober's own. With
+// BENCH_LAB=veth it also includes the server's half of the handshake, which the kernel then does in
+// the sender's softirq.
 //   node dist/bench/health-probe-cost.js [probes=20000] [batch=200]
+import { spawnSync } from 'node:child_process'
 import net from 'node:net'
+import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { Lab, sh, waitFor } from '../test/helpers/netns.js'
+import { PROBER_CPU, RX_CPU, steerReceive } from './health-lab-cpu.js'
 
 const [probes = 20000, batch = 200] = process.argv.slice(2).map(Number)
 const here = (f: string) => fileURLToPath(new URL(f, import.meta.url))
@@ -72,13 +78,39 @@ try {
   const addrs = Array.from({ length: SERVERS }, (_, i) => `addr add ${rsAddr(i)}/32 dev lo`).join('\n')
   sh('ip', ['-n', lab.ns('s'), '-batch', '-'], `${addrs}\n`)
   sh('ip', ['-n', lab.ns('p'), 'route', 'add', '10.21.0.0/16', 'via', '10.20.0.254'])
-  const server = lab.spawn('s', process.execPath, [here('./health-scale-server.js'), String(SERVERS)])
+  const rps = process.env.BENCH_LAB !== 'veth'
+  if (rps) {
+    steerReceive(lab, 'p')
+    steerReceive(lab, 's')
+  }
+  const pin = (cpu: number) => (rps ? ['taskset', '-c', String(cpu)] : [])
+  const server = lab.spawn('s', pin(RX_CPU)[0] ?? process.execPath, [
+    ...pin(RX_CPU).slice(1),
+    ...(rps ? [process.execPath] : []),
+    here('./health-scale-server.js'),
+    String(SERVERS),
+  ])
   let ready = false
   server.stdout?.on('data', (d: Buffer) => {
     if (d.toString().includes('ready')) ready = true
   })
   await waitFor(() => ready, 60_000)
-  const r = lab.node('p', here('./health-probe-cost.js'), ['agent', String(probes), String(batch)], 600_000)
+  const r = spawnSync(
+    'ip',
+    [
+      'netns',
+      'exec',
+      lab.ns('p'),
+      ...pin(PROBER_CPU),
+      process.execPath,
+      here('./health-probe-cost.js'),
+      'agent',
+      String(probes),
+      String(batch),
+    ],
+    { encoding: 'utf8', timeout: 600_000 },
+  )
+  console.log(JSON.stringify({ lab: rps ? 'rps' : 'veth', load: loadavg()[0] }))
   process.stdout.write(r.stdout)
   process.stderr.write(r.stderr)
 } finally {
