@@ -25,6 +25,8 @@ const warmupS = Number(process.argv[5] ?? 1)
 const kaRt = process.env.BENCH_KA_RT ? Number(process.env.BENCH_KA_RT) : undefined
 const agent = (name: string) => fileURLToPath(new URL(`./agents/${name}.js`, import.meta.url))
 const INTERVAL = 100
+/** µs the C sleeper spins after each wake-up: about what lvsd's worker spends on a CPU per advert */
+const SLEEPER_BUSY_US = 700
 
 const vl = new VrrpLab(['d1', 'k1', 'srv'])
 const cfg = new ConfigDir()
@@ -110,7 +112,9 @@ try {
   lvsd.stderr?.on('data', (b: Buffer) => (stderr += b.toString()))
   const ev = (name: string) => events().find((e) => e.event === name)
   await waitFor(() => ev('load'), 30_000 + warmupS * 1000)
-  const sleeper = spawn(sleeperBin, [String(seconds), String(INTERVAL), '10'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const sleeper = spawn(sleeperBin, [String(seconds), String(INTERVAL), '10', String(SLEEPER_BUSY_US)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
   let sleeperOut = ''
   sleeper.stdout.on('data', (b: Buffer) => (sleeperOut += b.toString()))
   const sleeperDone = new Promise<void>((resolve) => sleeper.on('exit', () => resolve()))
@@ -159,7 +163,10 @@ try {
     )
   row(`lvsd (loaded main thread${nodeArgs.length ? `, ${nodeArgs.join(' ')}` : ''})`, l)
   row(`keepalived (unloaded${kaRt ? `, rt ${kaRt}` : ''})`, k)
-  row(`C sleeper, SCHED_RR 10${floor.realtime ? '' : ' (not real-time!)'} (rt-sleeper.c, the floor)`, f)
+  row(
+    `C sleeper, SCHED_RR 10, ${SLEEPER_BUSY_US} µs busy per wake-up${floor.realtime ? '' : ' (not real-time!)'} (rt-sleeper.c, the floor)`,
+    f,
+  )
   console.log(
     `\nC sleeper: latest wake-up ${floor.lateMaxMs} ms after its deadline; intervals off by > 2 ms: ${f.worst.join(', ') || 'none'}`,
   )

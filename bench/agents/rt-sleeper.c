@@ -3,8 +3,10 @@
 // shared address space. bench/vrrp-interval-load.js runs it beside lvsd and keepalived so that the
 // kernel's and the hypervisor's lateness can be told from lvsd's own (docs/benchmarks.md).
 // Build: cc -O2 -o rt-sleeper bench/agents/rt-sleeper.c
-// Usage: rt-sleeper <seconds> [periodMs=100] [rtPriority=10]. Prints one JSON line at the end:
-// {"wakeMs":[...],"lateMaxMs":x,"realtime":bool}, wake times on CLOCK_MONOTONIC in ms.
+// Usage: rt-sleeper <seconds> [periodMs=100] [rtPriority=10] [busyUs=0]. After each wake-up it spins
+// busyUs (lvsd's worker is on a CPU ~0.7 ms per advert, docs/benchmarks.md "Idle cost") and records
+// the time then, so that it is exposed to stalls while running as the worker is. Prints one JSON
+// line at the end: {"wakeMs":[...],"lateMaxMs":x,"realtime":bool}, times on CLOCK_MONOTONIC in ms.
 #define _GNU_SOURCE
 #include <sched.h>
 #include <stdio.h>
@@ -20,6 +22,7 @@ int main(int argc, char** argv) {
   struct sched_param sp = {.sched_priority = argc > 3 ? atoi(argv[3]) : 10};
   int realtime = sched_setscheduler(0, SCHED_RR, &sp) == 0;
   mlockall(MCL_CURRENT | MCL_FUTURE);
+  double busy_ms = argc > 4 ? atoi(argv[4]) / 1e3 : 0;
   int n = seconds * 1000 / period_ms;
   double* wake = calloc(n, sizeof *wake);
   double late_max = 0;
@@ -30,8 +33,11 @@ int main(int argc, char** argv) {
     while (next.tv_nsec >= 1000000000L) next.tv_nsec -= 1000000000L, next.tv_sec++;
     clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
     clock_gettime(CLOCK_MONOTONIC, &now);
+    double woke = ms(&now);
+    if (woke - ms(&next) > late_max) late_max = woke - ms(&next);
+    do clock_gettime(CLOCK_MONOTONIC, &now);
+    while (ms(&now) - woke < busy_ms);
     wake[i] = ms(&now);
-    if (wake[i] - ms(&next) > late_max) late_max = wake[i] - ms(&next);
   }
   printf("{\"wakeMs\":[");
   for (int i = 0; i < n; i++) printf("%s%.4f", i ? "," : "", wake[i]);
