@@ -7,7 +7,7 @@
 import { execFile } from 'node:child_process'
 import type { Config } from '../config/types.js'
 import { isLvsdError, LvsdError } from '../errors.js'
-import { EventBus, type IpvsCause, type VrrpState } from '../events.js'
+import { EventBus, type IpvsCause } from '../events.js'
 import { Scheduler } from '../health/scheduler.js'
 import type { Transition } from '../health/types.js'
 import type { IpvsClient } from '../ipvs/client.js'
@@ -17,9 +17,7 @@ import { ensureTimeouts, SyncDaemons, type SyncRole } from '../ipvs/syncd.js'
 import type { Logger } from '../log.js'
 import { sameAddr } from '../net/addr.js'
 import type { Counters } from '../vrrp/messages.js'
-import { Notifier } from '../vrrp/notify.js'
-import { VrrpRuntime } from '../vrrp/runtime.js'
-import { lookupUser, Tracker } from '../vrrp/track.js'
+import { lookupUser } from '../vrrp/track.js'
 import { configChanges, stableJson } from './config-changes.js'
 import { execUsers, policyWarnings, serverId, serverSpec } from './health-specs.js'
 import { aliveWeight, serviceTable } from './ipvs-table.js'
@@ -28,7 +26,8 @@ import { nextQuorum } from './quorum.js'
 import { ServerBook } from './servers.js'
 import { type KernelCounters, readKernelCounters, statusOf } from './status.js'
 import type { ConfigInfo, Director, InstanceStatus, ReloadResult, ServerRef, ServerStatus, Status } from './types.js'
-import { notifySpecs, runtimeInstance, trackInputs, unsupported } from './vrrp-instances.js'
+import { unsupported } from './vrrp-instances.js'
+import { VrrpSide } from './vrrp-side.js'
 
 /** A loaded configuration and where it came from. */
 export interface LoadedConfig {
@@ -58,15 +57,6 @@ export interface DirectorOptions {
   ownedFile?: string
 }
 
-interface InstanceRecord {
-  state: VrrpState
-  priority: number
-  released: boolean
-  lastTransition?: InstanceStatus['lastTransition']
-}
-
-const RELEASE_SOURCE = 'operator-release'
-
 /** Uses IPVS at all: services to program, a sync daemon to run or timeouts to set. */
 function needsIpvs(c: Config): boolean {
   const t = c.ipvs.timeouts
@@ -79,17 +69,13 @@ export class LvsDirector implements Director {
   private info: ConfigInfo
   private readonly startedAt = Date.now()
   private readonly log: Logger
-  private runtime: VrrpRuntime | undefined
-  private tracker: Tracker | undefined
-  private trackKey = ''
-  private notifier: Notifier
+  private readonly vrrp: VrrpSide
   private readonly scheduler: Scheduler
   private ipvs: IpvsClient | undefined
   private reconciler: Reconciler | undefined
   private syncd: SyncDaemons | undefined
   private syncKey = ''
   private readonly book = new ServerBook()
-  private readonly instances = new Map<string, InstanceRecord>()
   private readonly quorum = new Map<string, boolean>()
   private uids = new Map<string, { uid: number; gid: number }>()
   /** Causes of queued config passes, oldest first: the reconciler runs passes in call order. */
@@ -108,7 +94,24 @@ export class LvsDirector implements Director {
     this.config = loaded.config
     this.info = loaded.info
     this.log = opts.log
-    this.notifier = new Notifier(notifySpecs(this.config), (level, msg, fields) => this.log[level](fields, msg))
+    this.vrrp = new VrrpSide(
+      this.log,
+      {
+        onTransition: (t) => {
+          this.events.publish('vrrp.transition', {
+            instance: t.instance,
+            from: t.from,
+            to: t.to,
+            why: t.why,
+            at: t.at,
+            priority: t.priority,
+          })
+          void this.followSync()
+        },
+        onFatal: (reason) => this.onFatal(reason),
+      },
+      this.config,
+    )
     this.scheduler = new Scheduler({
       onTransition: (t) => this.onHealth(t),
       onResult: (server, check, r) => {
@@ -155,7 +158,7 @@ export class LvsDirector implements Director {
       await this.applyTable('config')
       this.reconciler.start()
     }
-    await this.startVrrp(c)
+    await this.vrrp.start(c)
   }
 
   private async openIpvs(): Promise<void> {
@@ -240,7 +243,7 @@ export class LvsDirector implements Director {
     if (!s) return 'none'
     const follow =
       s.follow ?? (this.config.vrrp.instances.length === 1 ? this.config.vrrp.instances[0]?.name : undefined)
-    return follow !== undefined && this.instances.get(follow)?.state === 'MASTER' ? 'master' : 'backup'
+    return follow !== undefined && this.vrrp.records.get(follow)?.state === 'MASTER' ? 'master' : 'backup'
   }
 
   private async followSync(): Promise<void> {
@@ -345,81 +348,8 @@ export class LvsDirector implements Director {
     }
   }
 
-  // ---- VRRP ----
-
-  /** Starts the worker; resolves once it runs its instances (or has failed: onFatal says so). */
-  private startVrrp(c: Config): Promise<void> {
-    if (c.vrrp.instances.length === 0) return Promise.resolve()
-    const runtime = new VrrpRuntime(c.vrrp.instances.map(runtimeInstance), {
-      rtPriority: c.vrrp.rt_priority,
-      syncGroups: c.vrrp.sync_groups.map((g) => ({ name: g.name, members: g.members })),
-    })
-    this.runtime = runtime
-    for (const i of c.vrrp.instances)
-      this.instances.set(i.name, { state: 'INIT', priority: i.address_owner ? 255 : i.priority, released: false })
-    runtime.on('ready', (m) => {
-      if (m.realtime.ok)
-        this.log.info({ tid: m.realtime.tid, rtPriority: m.realtime.priority }, 'VRRP worker runs SCHED_RR')
-      else if (c.vrrp.rt_priority > 0)
-        this.log.warn(
-          { tid: m.realtime.tid, reason: m.realtime.reason },
-          'VRRP worker runs without real-time scheduling',
-        )
-    })
-    runtime.on('transition', (t) => {
-      const rec = this.instances.get(t.instance)
-      if (rec) {
-        rec.state = t.to
-        rec.lastTransition = { from: t.from, to: t.to, why: t.why, at: t.at }
-      }
-      this.events.publish('vrrp.transition', {
-        instance: t.instance,
-        from: t.from,
-        to: t.to,
-        why: t.why,
-        at: t.at,
-        priority: t.priority,
-      })
-      this.notifier.transition(t.instance, t.to, t.priority)
-      void this.followSync()
-    })
-    runtime.on('log', (m) => this.log[m.level](m.fields, m.msg))
-    runtime.on('error', (e) => {
-      this.log.error({ err: e.message }, 'VRRP worker failed')
-      this.fatal('VRRP worker failed')
-    })
-    runtime.on('exit', (code) => {
-      if (!this.stopping) {
-        this.log.error({ code }, 'VRRP worker exited unexpectedly')
-        this.fatal('VRRP worker exited')
-      }
-    })
-    this.restartTracker(c)
-    return new Promise((resolve) => {
-      runtime.once('ready', () => resolve())
-      runtime.once('exit', () => resolve())
-    })
-  }
-
-  private restartTracker(c: Config): void {
-    const inputs = trackInputs(c)
-    const key = stableJson(inputs)
-    if (key === this.trackKey && this.tracker) return
-    this.tracker?.stop()
-    this.trackKey = key
-    const runtime = this.runtime
-    if (!runtime) return
-    this.tracker = new Tracker(inputs.scripts, inputs.scriptUses, inputs.fileUses, runtime, (level, msg, fields) =>
-      this.log[level](fields, msg),
-    )
-    this.tracker.start()
-  }
-
   /** Called when a part the daemon cannot run without has died: stop and exit non-zero. */
   onFatal: (reason: string) => void = () => {}
-  private fatal(reason: string): void {
-    this.onFatal(reason)
-  }
 
   // ---- reload ----
 
@@ -462,43 +392,16 @@ export class LvsDirector implements Director {
     await this.resolveUsers(after)
     if (!this.ipvs && needsIpvs(after)) await this.openIpvs()
     await this.applyKernelSettings(after)
-    this.notifier = new Notifier(notifySpecs(after), (level, msg, fields) => this.log[level](fields, msg))
     this.scheduleChecks(after)
     for (const name of [...this.quorum.keys()])
       if (!after.virtual_services.some((s) => s.name === name)) this.quorum.delete(name)
-    await this.reloadVrrp(before, after)
+    await this.vrrp.reload(before, after)
     await this.applyTable('config')
     this.reconciler?.start()
     const ms = performance.now() - t0
     this.events.publish('config.reload', { ok: true, source: this.info.source, hash: this.info.hash, changes, ms })
     this.events.publish('daemon.state', { state: 'ready', reason: 'reloaded' })
     return { ok: true, config: this.info, changes }
-  }
-
-  private async reloadVrrp(before: Config, after: Config): Promise<void> {
-    const same =
-      stableJson(before.vrrp.instances) === stableJson(after.vrrp.instances) &&
-      stableJson(before.vrrp.sync_groups) === stableJson(after.vrrp.sync_groups) &&
-      before.vrrp.rt_priority === after.vrrp.rt_priority
-    if (!same) {
-      if (!this.runtime) await this.startVrrp(after)
-      else {
-        const report = await this.runtime.update(
-          after.vrrp.instances.map(runtimeInstance),
-          after.vrrp.sync_groups.map((g) => ({ name: g.name, members: g.members })),
-        )
-        for (const name of report.removed) this.instances.delete(name)
-        for (const i of after.vrrp.instances) {
-          const rec = this.instances.get(i.name)
-          const priority = i.address_owner ? 255 : i.priority
-          if (rec) rec.priority = priority
-          else this.instances.set(i.name, { state: 'INIT', priority, released: false })
-          if (rec?.released) this.runtime.setFault(i.name, RELEASE_SOURCE, true)
-        }
-        this.log.info(report, 'VRRP instances updated')
-      }
-    }
-    this.restartTracker(after)
   }
 
   // ---- operator actions ----
@@ -557,29 +460,13 @@ export class LvsDirector implements Director {
     return this.serverStatus(id)
   }
 
-  private instanceOf(name: string): InstanceRecord {
-    const rec = this.instances.get(name)
-    if (!rec || !this.runtime)
-      throw new LvsdError('LVSD_API_UNKNOWN_INSTANCE', `no VRRP instance ${name}`, { instance: name })
-    return rec
-  }
-
   async release(name: string): Promise<InstanceStatus> {
-    const rec = this.instanceOf(name)
-    if (!rec.released) {
-      rec.released = true
-      // FAULT is the state machine's way to step down with priority 0 and stay down: exactly a release
-      this.runtime?.setFault(name, RELEASE_SOURCE, true)
-    }
+    this.vrrp.setReleased(name, true)
     return this.instanceStatus(name)
   }
 
   async resume(name: string): Promise<InstanceStatus> {
-    const rec = this.instanceOf(name)
-    if (rec.released) {
-      rec.released = false
-      this.runtime?.setFault(name, RELEASE_SOURCE, false)
-    }
+    this.vrrp.setReleased(name, false)
     return this.instanceStatus(name)
   }
 
@@ -601,7 +488,7 @@ export class LvsDirector implements Director {
       info: this.info,
       version: this.opts.version,
       startedAt: this.startedAt,
-      instances: this.instances,
+      instances: this.vrrp.records,
       vrrpCounters: this.vrrpCounters,
       book: this.book,
       health: (id) => this.scheduler.state(id),
@@ -613,12 +500,11 @@ export class LvsDirector implements Director {
   async refresh(): Promise<void> {
     const now = Date.now()
     const tasks: Promise<void>[] = []
-    if (this.runtime && !this.stopping)
-      tasks.push(
-        withTimeout(this.runtime.counters(), 1000).then((c) => {
-          if (c) this.vrrpCounters = c
-        }),
-      )
+    tasks.push(
+      this.vrrp.counters().then((c) => {
+        if (c) this.vrrpCounters = c
+      }),
+    )
     if (this.ipvs && now - this.kernelAt >= (this.opts.statsMaxAgeMs ?? 1000)) {
       const ipvs = this.ipvs
       tasks.push(
@@ -648,10 +534,8 @@ export class LvsDirector implements Director {
       this.events.publish('daemon.state', { state: 'stopping', reason })
       this.log.info({ reason }, 'stopping: masters resign with priority 0 and remove their VIPs')
       this.scheduler.stop()
-      this.tracker?.stop()
       await this.reconciler?.stop()
-      const counters = await this.runtime?.stop()
-      await this.notifier.idle()
+      const counters = await this.vrrp.stop()
       if (counters)
         for (const [name, c] of Object.entries(counters)) this.log.info({ vrrp: name, counters: c }, 'counters')
       if (this.syncd)
@@ -670,14 +554,4 @@ export class LvsDirector implements Director {
 function splitServerId(id: string): [string, string] {
   const i = id.indexOf('/')
   return [id.slice(0, i), id.slice(i + 1)]
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
-  return new Promise((resolve) => {
-    const t = setTimeout(() => resolve(undefined), ms)
-    void p.then((v) => {
-      clearTimeout(t)
-      resolve(v)
-    })
-  })
 }

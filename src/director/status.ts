@@ -3,7 +3,6 @@
 // configured service, only when someone asks: a status call or a scrape).
 import type { Config, VirtualService } from '../config/types.js'
 import { isLvsdError } from '../errors.js'
-import type { VrrpState } from '../events.js'
 import type { ServerState } from '../health/state.js'
 import type { IpvsClient } from '../ipvs/client.js'
 import type { Stats } from '../ipvs/domain.js'
@@ -14,6 +13,7 @@ import { serverId, serverText } from './health-specs.js'
 import { aliveWeight, serviceKey } from './ipvs-table.js'
 import type { ServerBook } from './servers.js'
 import type { ConfigInfo, InstanceStatus, KernelStats, ServerStatus, ServiceStatus, Status } from './types.js'
+import type { InstanceRecord } from './vrrp-side.js'
 
 type DestCounters = KernelStats & { activeConns: number; inactiveConns: number; persistentConns: number }
 
@@ -54,13 +54,6 @@ export async function readKernelCounters(
     }
   }
   return out
-}
-
-interface InstanceRecord {
-  state: VrrpState
-  priority: number
-  released: boolean
-  lastTransition?: InstanceStatus['lastTransition']
 }
 
 export interface StatusInputs {

@@ -49,6 +49,25 @@ async function until<T>(fn: () => T | undefined | false, ms = 5000): Promise<T> 
   }
 }
 
+/** A director on the configuration in `file`, quiet, without the drift loop. */
+async function startOn(
+  file: string,
+  connectIpvs: () => Promise<IpvsClient>,
+  extra: { ownedFile?: string; driftIntervalMs?: number } = {},
+) {
+  const load = configReader(file)
+  const first = await load()
+  if (!first.ok) throw new Error(JSON.stringify(first.errors))
+  return LvsDirector.start(first.loaded, {
+    log: createLogger({ level: 'silent', format: 'json' }),
+    version: 'test',
+    load,
+    connectIpvs,
+    driftIntervalMs: 0,
+    ...extra,
+  })
+}
+
 async function setup(t: ExecutionContext, over: Parameters<typeof yaml>[1] = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'lvsd-director-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
@@ -57,16 +76,7 @@ async function setup(t: ExecutionContext, over: Parameters<typeof yaml>[1] = {})
   const file = join(dir, 'lvsd.yaml')
   writeFileSync(file, yaml(dir, over))
   const { fake, nl } = fakeIpvs()
-  const load = configReader(file)
-  const first = await load()
-  if (!first.ok) throw new Error(JSON.stringify(first.errors))
-  const d = await LvsDirector.start(first.loaded, {
-    log: createLogger({ level: 'silent', format: 'json' }),
-    version: 'test',
-    load,
-    connectIpvs: () => IpvsClient.open(nl),
-    driftIntervalMs: 0,
-  })
+  const d = await startOn(file, () => IpvsClient.open(nl))
   t.teardown(() => d.stop('test end'))
   const events: AnyEvent[] = []
   d.events.subscribeAll((e) => events.push(e))
@@ -220,22 +230,31 @@ test.serial(
     const run = async (ports: number[]) => {
       const file = join(dir, 'lvsd.yaml')
       writeFileSync(file, `node: t\nvirtual_services:\n${ports.map(service).join('')}`)
-      const load = configReader(file)
-      const first = await load()
-      if (!first.ok) throw new Error(JSON.stringify(first.errors))
-      const d = await LvsDirector.start(first.loaded, {
-        log: createLogger({ level: 'silent', format: 'json' }),
-        version: 'test',
-        load,
-        // a new socket per run, on the same kernel: stop() closes the client
-        connectIpvs: () => IpvsClient.open(fakeClient(fake.handle).client),
-        driftIntervalMs: 0,
-        ownedFile,
-      })
+      // a new socket per run, on the same kernel: stop() closes the client
+      const d = await startOn(file, () => IpvsClient.open(fakeClient(fake.handle).client), { ownedFile })
       await d.stop('restart')
       return [...fake.services.keys()].sort()
     }
     t.deepEqual(await run([80, 81]), ['tcp/10.0.0.3/80', 'tcp/10.0.0.3/81', 'tcp/10.0.0.4/80'])
     t.deepEqual(await run([80]), ['tcp/10.0.0.3/80', 'tcp/10.0.0.4/80'])
+  },
+)
+
+test.serial(
+  'after stop the drift loop no longer reads the kernel (a daemon with timers left would never exit)',
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'lvsd-stop-'))
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+    const file = join(dir, 'lvsd.yaml')
+    writeFileSync(file, 'node: t\nvirtual_services:\n  - { name: s, address: 10.0.0.3, port: 80, scheduler: rr }\n')
+    const { fake, nl } = fakeIpvs()
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length
+    const before = timers()
+    const d = await startOn(file, () => IpvsClient.open(nl), { driftIntervalMs: 20 })
+    await until(() => fake.log.filter((c) => c === 'GET_SERVICE').length >= 3, 5000)
+    t.true(timers() > before, 'the drift loop holds a timer while running')
+    await d.stop('test')
+    await new Promise((r) => setTimeout(r, 50))
+    t.is(timers(), before)
   },
 )

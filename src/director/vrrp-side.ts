@@ -1,0 +1,173 @@
+// The director's VRRP half: the worker (src/vrrp/runtime.ts), the tracked scripts and files that feed it,
+// the notify programs, and what the main thread knows of each instance (state, last transition, an
+// operator's release). A reload hands the worker the new instances (VrrpRuntime.update keeps unchanged
+// ones untouched) and keeps a release on instances that still exist.
+import type { Config } from '../config/types.js'
+import { LvsdError } from '../errors.js'
+import type { VrrpState } from '../events.js'
+import type { Logger } from '../log.js'
+import type { Counters } from '../vrrp/messages.js'
+import { Notifier } from '../vrrp/notify.js'
+import { type TransitionEvent, VrrpRuntime } from '../vrrp/runtime.js'
+import { Tracker } from '../vrrp/track.js'
+import { stableJson } from './config-changes.js'
+import type { InstanceStatus } from './types.js'
+import { notifySpecs, runtimeInstance, trackInputs } from './vrrp-instances.js'
+
+export interface InstanceRecord {
+  state: VrrpState
+  priority: number
+  released: boolean
+  lastTransition?: InstanceStatus['lastTransition']
+}
+
+export interface VrrpSideHooks {
+  /** Every transition, after the record and the notify programs have it. */
+  onTransition(t: TransitionEvent): void
+  /** The worker died while the daemon was not stopping. */
+  onFatal(reason: string): void
+}
+
+/** The tracker's source for an operator's release: FAULT steps down with priority 0 and stays down. */
+const RELEASE_SOURCE = 'operator-release'
+
+const groupsOf = (c: Config) => c.vrrp.sync_groups.map((g) => ({ name: g.name, members: g.members }))
+const priorityOf = (i: Config['vrrp']['instances'][number]) => (i.address_owner ? 255 : i.priority)
+
+export class VrrpSide {
+  readonly records = new Map<string, InstanceRecord>()
+  private runtime: VrrpRuntime | undefined
+  private tracker: Tracker | undefined
+  private trackKey = ''
+  private notifier: Notifier
+  private stopping = false
+
+  constructor(
+    private readonly log: Logger,
+    private readonly hooks: VrrpSideHooks,
+    c: Config,
+  ) {
+    this.notifier = this.newNotifier(c)
+  }
+
+  private newNotifier(c: Config): Notifier {
+    return new Notifier(notifySpecs(c), (level, msg, fields) => this.log[level](fields, msg))
+  }
+
+  /** Starts the worker; resolves once it runs its instances (or has failed: onFatal says so). */
+  start(c: Config): Promise<void> {
+    if (c.vrrp.instances.length === 0) return Promise.resolve()
+    const runtime = new VrrpRuntime(c.vrrp.instances.map(runtimeInstance), {
+      rtPriority: c.vrrp.rt_priority,
+      syncGroups: groupsOf(c),
+    })
+    this.runtime = runtime
+    for (const i of c.vrrp.instances)
+      this.records.set(i.name, { state: 'INIT', priority: priorityOf(i), released: false })
+    runtime.on('ready', (m) => {
+      if (m.realtime.ok)
+        this.log.info({ tid: m.realtime.tid, rtPriority: m.realtime.priority }, 'VRRP worker runs SCHED_RR')
+      else if (c.vrrp.rt_priority > 0)
+        this.log.warn(
+          { tid: m.realtime.tid, reason: m.realtime.reason },
+          'VRRP worker runs without real-time scheduling',
+        )
+    })
+    runtime.on('transition', (t) => {
+      const rec = this.records.get(t.instance)
+      if (rec) {
+        rec.state = t.to
+        rec.lastTransition = { from: t.from, to: t.to, why: t.why, at: t.at }
+      }
+      this.notifier.transition(t.instance, t.to, t.priority)
+      this.hooks.onTransition(t)
+    })
+    runtime.on('log', (m) => this.log[m.level](m.fields, m.msg))
+    runtime.on('error', (e) => {
+      this.log.error({ err: e.message }, 'VRRP worker failed')
+      this.hooks.onFatal('VRRP worker failed')
+    })
+    runtime.on('exit', (code) => {
+      if (this.stopping) return
+      this.log.error({ code }, 'VRRP worker exited unexpectedly')
+      this.hooks.onFatal('VRRP worker exited')
+    })
+    this.restartTracker(c)
+    return new Promise((resolve) => {
+      runtime.once('ready', () => resolve())
+      runtime.once('exit', () => resolve())
+    })
+  }
+
+  /** A new tracker only when the tracked scripts/files changed: a fresh one would re-learn every state. */
+  private restartTracker(c: Config): void {
+    const inputs = trackInputs(c)
+    const key = stableJson(inputs)
+    if (key === this.trackKey && this.tracker) return
+    this.tracker?.stop()
+    this.trackKey = key
+    const runtime = this.runtime
+    if (!runtime) return
+    this.tracker = new Tracker(inputs.scripts, inputs.scriptUses, inputs.fileUses, runtime, (level, msg, fields) =>
+      this.log[level](fields, msg),
+    )
+    this.tracker.start()
+  }
+
+  async reload(before: Config, after: Config): Promise<void> {
+    this.notifier = this.newNotifier(after)
+    const same =
+      stableJson(before.vrrp.instances) === stableJson(after.vrrp.instances) &&
+      stableJson(before.vrrp.sync_groups) === stableJson(after.vrrp.sync_groups) &&
+      before.vrrp.rt_priority === after.vrrp.rt_priority
+    if (!same) {
+      const runtime = this.runtime
+      if (!runtime) await this.start(after)
+      else {
+        const report = await runtime.update(after.vrrp.instances.map(runtimeInstance), groupsOf(after))
+        for (const name of report.removed) this.records.delete(name)
+        for (const i of after.vrrp.instances) {
+          const rec = this.records.get(i.name)
+          if (rec) rec.priority = priorityOf(i)
+          else this.records.set(i.name, { state: 'INIT', priority: priorityOf(i), released: false })
+          // a restarted instance starts without the release: give it again
+          if (rec?.released) runtime.setFault(i.name, RELEASE_SOURCE, true)
+        }
+        this.log.info(report, 'VRRP instances updated')
+      }
+    }
+    this.restartTracker(after)
+  }
+
+  /** Gives up (or takes back) mastership of an instance for maintenance. */
+  setReleased(name: string, on: boolean): void {
+    const rec = this.records.get(name)
+    if (!rec || !this.runtime)
+      throw new LvsdError('LVSD_API_UNKNOWN_INSTANCE', `no VRRP instance ${name}`, { instance: name })
+    if (rec.released === on) return
+    rec.released = on
+    this.runtime.setFault(name, RELEASE_SOURCE, on)
+  }
+
+  /** The worker's counters now (undefined without a worker, or when it does not answer in a second). */
+  counters(): Promise<Record<string, Counters> | undefined> {
+    if (!this.runtime || this.stopping) return Promise.resolve(undefined)
+    const asked = this.runtime.counters()
+    return new Promise((resolve) => {
+      const t = setTimeout(() => resolve(undefined), 1000)
+      void asked.then((c) => {
+        clearTimeout(t)
+        resolve(c)
+      })
+    })
+  }
+
+  /** Every master resigns (priority 0, VIPs removed); waits for the notify programs (stop included). */
+  async stop(): Promise<Record<string, Counters> | undefined> {
+    this.stopping = true
+    this.tracker?.stop()
+    const counters = await this.runtime?.stop()
+    await this.notifier.idle()
+    return counters
+  }
+}
