@@ -12,6 +12,10 @@
 #include "common.h"
 
 namespace lvsd {
+
+// native/timer.cc
+void InitTimer(Napi::Env env, Napi::Object exports);
+
 namespace {
 
 using Napi::CallbackInfo;
@@ -277,6 +281,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("EAGAIN", Napi::Number::New(env, EAGAIN));
   InitPoller(env, exports);
   InitTcpProbe(env, exports);
+  InitTimer(env, exports);
   return exports;
 }
 
