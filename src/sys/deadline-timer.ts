@@ -1,0 +1,152 @@
+// DeadlineTimers: setTimeout/clearTimeout for one thread with sub-millisecond deadlines. Every
+// timer of the queue shares one timerfd (native/timer.cc) armed at the earliest deadline, in ns of
+// CLOCK_MONOTONIC, and watched by a Poller on the thread's own event loop. libuv's timers sleep in
+// epoll_wait with a whole-millisecond timeout and woke the VRRP worker 0.1–0.9 ms after its
+// deadlines (docs/benchmarks.md); the timerfd wakes the same epoll_wait at the deadline.
+import { UV_READABLE } from './constants.js'
+import { type DeadlineEntry, DeadlineHeap } from './deadline-heap.js'
+import { sys, sysError } from './errno.js'
+import { type NativeAddon, type NativePoller, native } from './native.js'
+
+/** The addon calls this file uses (native/timer.cc). */
+interface TimerAddon {
+  /** CLOCK_MONOTONIC in ns (the clock of process.hrtime and performance.now). */
+  monotonicNs(): number
+  timerfdCreate(): number
+  /** One-shot expiry at that CLOCK_MONOTONIC time in ns; 0 disarms. */
+  timerfdSetAbs(fd: number, deadlineNs: number): void
+  /** Expirations since the last read, 0 when none. */
+  timerfdRead(fd: number): number
+}
+
+/** What set() returns, for clear(). */
+export type DeadlineHandle = DeadlineEntry<() => void>
+
+const NS_PER_MS = 1e6
+
+export class DeadlineTimers {
+  private readonly n: NativeAddon & TimerAddon
+  private readonly heap = new DeadlineHeap<() => void>()
+  private fd: number
+  private poller: NativePoller | undefined
+  /** The CLOCK_MONOTONIC ns the fd is armed for; Infinity when it is not armed. */
+  private armedNs = Number.POSITIVE_INFINITY
+  private referenced = false
+
+  /**
+   * `onError` gets an exception thrown by a timer's callback (the other due timers still run);
+   * without it the first such exception is rethrown to the event loop once the due timers have
+   * run, and reaches process 'uncaughtException' as one thrown by a setTimeout callback would.
+   */
+  constructor(
+    private readonly onError?: (e: unknown) => void,
+    addon: NativeAddon = native(),
+  ) {
+    this.n = addon as NativeAddon & TimerAddon
+    const n = this.n
+    const fd = sys(() => n.timerfdCreate())
+    try {
+      const poller = sys(() => new n.Poller(fd, (status) => this.expired(status)))
+      sys(() => poller.start(UV_READABLE))
+      // only pending timers keep the thread's loop alive, as with setTimeout
+      poller.unref()
+      this.poller = poller
+    } catch (e) {
+      sys(() => n.close(fd))
+      throw e
+    }
+    this.fd = fd
+  }
+
+  /** Timers pending. */
+  get size(): number {
+    return this.heap.size
+  }
+
+  /** The queue's clock: CLOCK_MONOTONIC in ms (performance.now() plus a constant per thread). */
+  now(): number {
+    return this.n.monotonicNs() / NS_PER_MS
+  }
+
+  /**
+   * Runs `fn` once, `ms` (fractional allowed; negative counts as 0) from now, never earlier.
+   * Due timers run in deadline order, equal deadlines in the order they were set. After close()
+   * a timer is accepted and never runs: the thread is ending.
+   */
+  set(fn: () => void, ms: number): DeadlineHandle {
+    if (!Number.isFinite(ms)) throw new RangeError(`timer delay must be a finite number of ms, not ${ms}`)
+    const e = this.heap.push(this.n.monotonicNs() + Math.max(0, ms) * NS_PER_MS, fn)
+    if (this.fd < 0) this.heap.remove(e)
+    else this.rearm()
+    return e
+  }
+
+  /** Cancels a pending timer; a handle already run or cleared (or undefined) is ignored. */
+  clear(h: DeadlineHandle | undefined): void {
+    if (h && this.heap.remove(h)) this.rearm()
+  }
+
+  /** Drops every timer and closes the timerfd. Idempotent. */
+  close(): void {
+    while (this.heap.pop()) {}
+    this.poller?.close()
+    this.poller = undefined
+    if (this.fd >= 0) {
+      const fd = this.fd
+      this.fd = -1
+      sys(() => this.n.close(fd))
+    }
+  }
+
+  /**
+   * After any change: the fd must fire no later than the earliest deadline, and the loop stays
+   * alive while a timer is pending. An fd armed earlier than that (its timer was cleared) is left
+   * alone: it costs one wake-up of an unref'd poller, while re-arming would cost a syscall on every
+   * clear (a VRRP backup clears and sets Master_Down on every advert it hears).
+   */
+  private rearm(): void {
+    const top = this.heap.peek()
+    if (!top) {
+      if (this.referenced) this.poller?.unref()
+      this.referenced = false
+      return
+    }
+    if (!this.referenced) this.poller?.ref()
+    this.referenced = true
+    if (top.at < this.armedNs) {
+      // rounded up: the fd must not expire before the deadline, or the wake-up finds nothing due
+      const ns = Math.max(1, Math.ceil(top.at))
+      sys(() => this.n.timerfdSetAbs(this.fd, ns))
+      this.armedNs = top.at
+    }
+  }
+
+  private expired(status: number): void {
+    if (this.fd < 0) return
+    if (status < 0) {
+      // libuv keeps reporting a broken fd: stop rather than spin, and fail loudly, since no timer
+      // of this queue can run any more
+      this.poller?.stop()
+      const err = sysError('poll', -status)
+      if (this.onError) this.onError(err)
+      else throw err
+      return
+    }
+    // 0 when a re-arm already discarded the expiry behind this event: the fd is still armed then
+    if (sys(() => this.n.timerfdRead(this.fd)) > 0) this.armedNs = Number.POSITIVE_INFINITY
+    const now = this.n.monotonicNs()
+    let failure: { e: unknown } | undefined
+    // timers set by a callback for a time already past run on the next wake-up, not in this
+    // pass: a callback that re-arms itself with 0 ms cannot starve the loop
+    for (let e = this.heap.popDue(now); e; e = this.heap.popDue(now)) {
+      try {
+        e.value()
+      } catch (err) {
+        if (this.onError) this.onError(err)
+        else failure ??= { e: err }
+      }
+    }
+    if (this.fd >= 0) this.rearm()
+    if (failure) throw failure.e
+  }
+}
