@@ -1,0 +1,228 @@
+// DeadlineTimers over the real addon (native/timer.cc): a timerfd and a Poller on this thread's
+// loop. Order, clear, never early, exceptions, how often the fd is re-armed, and a worker thread's
+// lifetime (an empty queue lets it exit, a pending timer keeps it alive), as setTimeout would.
+import { readdirSync, readlinkSync } from 'node:fs'
+import { performance } from 'node:perf_hooks'
+import { Worker } from 'node:worker_threads'
+import test from 'ava'
+import { DeadlineTimers } from '../../src/sys/deadline-timer.js'
+import { type NativeAddon, native } from '../../src/sys/native.js'
+
+const moduleUrl = new URL('../../src/sys/deadline-timer.js', import.meta.url).href
+
+function timerfds(): number {
+  let n = 0
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`) === 'anon_inode:[timerfd]') n++
+    } catch {}
+  }
+  return n
+}
+
+test('the queue clock is CLOCK_MONOTONIC: the clock of process.hrtime, and performance.now() plus a constant', (t) => {
+  const q = new DeadlineTimers()
+  t.teardown(() => q.close())
+  const n = native() as NativeAddon & { monotonicNs(): number }
+  const before = process.hrtime.bigint()
+  const mono = n.monotonicNs()
+  const after = process.hrtime.bigint()
+  t.true(mono >= Number(before) - 1 && mono <= Number(after) + 1, `${before} <= ${mono} <= ${after}`)
+  // the offset to performance.now() holds over time (both uv_hrtime), to within a few µs of reads
+  const offset = () => q.now() - performance.now()
+  const first = offset()
+  let spread = 0
+  for (let i = 0; i < 1000; i++) spread = Math.max(spread, Math.abs(offset() - first))
+  t.true(spread < 0.5, `offset moved by ${spread} ms`)
+})
+
+test('timers fire in deadline order (fractional ms honoured), ties in set order, none before its deadline', async (t) => {
+  const q = new DeadlineTimers()
+  t.teardown(() => q.close())
+  const fired: Array<{ name: string; now: number; due: number }> = []
+  const all = new Promise<void>((resolve) => {
+    const at = (name: string, ms: number) => {
+      const due = q.now() + ms
+      q.set(() => {
+        fired.push({ name, now: q.now(), due })
+        if (fired.length === 6) resolve()
+      }, ms)
+    }
+    at('c', 6.75)
+    at('a1', 2.5)
+    at('b', 4.25)
+    at('a2', 2.5)
+    at('zero', 0)
+    at('neg', -3)
+  })
+  t.is(q.size, 6)
+  await all
+  t.deepEqual(
+    fired.map((f) => f.name),
+    ['zero', 'neg', 'a1', 'a2', 'b', 'c'],
+  )
+  for (const f of fired) t.true(f.now >= f.due, `${f.name} ran ${f.due - f.now} ms early`)
+  t.is(q.size, 0)
+})
+
+test('clear() cancels a pending timer; an already-run, cleared or undefined handle is ignored', async (t) => {
+  const q = new DeadlineTimers()
+  t.teardown(() => q.close())
+  const ran: string[] = []
+  const gone = q.set(() => ran.push('gone'), 3)
+  await new Promise<void>((resolve) => {
+    const done = q.set(() => {
+      ran.push('done')
+      q.clear(done)
+      q.clear(gone)
+      q.clear(undefined)
+      resolve()
+    }, 8)
+    q.clear(gone)
+  })
+  t.deepEqual(ran, ['done'])
+  t.is(q.size, 0)
+})
+
+test('a 20 ms timer runs no earlier than 20 ms by performance.now(), and not absurdly late', async (t) => {
+  const q = new DeadlineTimers()
+  t.teardown(() => q.close())
+  const lates: number[] = []
+  for (let i = 0; i < 5; i++) {
+    const set = performance.now()
+    const ran = await new Promise<number>((resolve) => q.set(() => resolve(performance.now()), 20))
+    lates.push(ran - set - 20)
+  }
+  t.log(`lateness ms: ${lates.map((l) => l.toFixed(3)).join(' ')}`)
+  for (const l of lates) t.true(l >= 0, `ran ${-l} ms early`)
+  // the machine is shared and loaded: only a bound that a working timer cannot miss on it
+  t.true(Math.min(...lates) < 15, `best of 5 was ${Math.min(...lates)} ms late`)
+})
+
+test('a throwing callback goes to onError, and the other due timers and later ones still run', async (t) => {
+  const errors: unknown[] = []
+  const q = new DeadlineTimers((e) => errors.push(e))
+  t.teardown(() => q.close())
+  const ran: string[] = []
+  await new Promise<void>((resolve) => {
+    q.set(() => {
+      throw new Error('first')
+    }, 2)
+    q.set(() => ran.push('same pass'), 2)
+    q.set(() => {
+      ran.push('later')
+      resolve()
+    }, 6)
+  })
+  t.deepEqual(ran, ['same pass', 'later'])
+  t.deepEqual(
+    errors.map((e) => (e as Error).message),
+    ['first'],
+  )
+})
+
+test('moving the only deadline later (a backup hearing adverts) does not re-arm the fd; an earlier one does', async (t) => {
+  const real = native()
+  const armed: number[] = []
+  const spy = {
+    ...real,
+    timerfdSetAbs: (fd: number, ns: number) => {
+      armed.push(ns)
+      ;(real as NativeAddon & { timerfdSetAbs(fd: number, ns: number): void }).timerfdSetAbs(fd, ns)
+    },
+  } as NativeAddon
+  const q = new DeadlineTimers(undefined, spy)
+  t.teardown(() => q.close())
+  let ran = 0
+  let h = q.set(() => ran++, 30)
+  t.is(armed.length, 1)
+  for (let i = 1; i <= 5; i++) {
+    q.clear(h)
+    h = q.set(() => ran++, 30 + i)
+  }
+  t.is(armed.length, 1, 'later deadlines leave the fd armed at the first')
+  q.set(() => ran++, 5)
+  t.is(armed.length, 2, 'an earlier deadline re-arms it')
+  // the 5 ms expiry re-arms the fd for the 35 ms timer (the 30 ms one was cleared)
+  await new Promise<void>((resolve) => q.set(resolve, 45))
+  t.is(ran, 2)
+  t.true(
+    armed.every((ns, i) => i === 0 || ns !== armed[i - 1]),
+    'never armed twice in a row for the same time',
+  )
+})
+
+test('close() drops pending timers and closes the timerfd; a timer set afterwards never runs', async (t) => {
+  const before = timerfds()
+  const q = new DeadlineTimers()
+  t.is(timerfds(), before + 1)
+  let ran = 0
+  q.set(() => ran++, 1)
+  q.close()
+  q.close()
+  t.is(timerfds(), before)
+  t.is(q.size, 0)
+  q.set(() => ran++, 0)
+  t.is(q.size, 0)
+  await new Promise((resolve) => setTimeout(resolve, 10))
+  t.is(ran, 0)
+})
+
+type Outcome = { messages: unknown[]; code: number; ms: number; error?: string }
+
+/** Runs `body` in a worker with `q` = new DeadlineTimers() and `post`; resolves at its exit. */
+function inWorker(body: string, limitMs = 20_000): Promise<Outcome> {
+  const code = `
+    const { parentPort, workerData } = require('node:worker_threads')
+    const post = (m) => parentPort.postMessage(m)
+    import(workerData.url).then(({ DeadlineTimers }) => {
+      const q = new DeadlineTimers()
+      ${body}
+    })`
+  return new Promise((resolve, reject) => {
+    const started = performance.now()
+    const w = new Worker(code, { eval: true, workerData: { url: moduleUrl } })
+    const messages: unknown[] = []
+    let error: string | undefined
+    const limit = setTimeout(() => {
+      void w.terminate()
+      reject(new Error(`worker still alive after ${limitMs} ms; messages ${JSON.stringify(messages)}`))
+    }, limitMs)
+    w.on('message', (m) => messages.push(m))
+    w.on('error', (e) => (error = e.message))
+    w.on('exit', (code) => {
+      clearTimeout(limit)
+      resolve({ messages, code, ms: performance.now() - started, ...(error ? { error } : {}) })
+    })
+  })
+}
+
+test('a worker whose queue is empty (its one timer cleared) exits without waiting for the timer', async (t) => {
+  const r = await inWorker(`
+    const h = q.set(() => post('fired'), 10_000)
+    q.clear(h)
+    post('cleared')`)
+  t.deepEqual(r.messages, ['cleared'])
+  t.is(r.code, 0)
+  t.true(r.ms < 9_000, `exited after ${r.ms} ms`)
+})
+
+test('a pending timer keeps a worker alive until it has run, then the worker exits', async (t) => {
+  const r = await inWorker(`
+    const set = performance.now()
+    q.set(() => post(performance.now() - set), 300)`)
+  t.is(r.code, 0)
+  t.is(r.messages.length, 1)
+  t.true((r.messages[0] as number) >= 300, `ran after ${r.messages[0]} ms`)
+  t.true(r.ms >= 300)
+})
+
+test('without onError a throwing callback is the worker uncaught error, after the other due timer ran', async (t) => {
+  const r = await inWorker(`
+    q.set(() => { throw new Error('boom') }, 5)
+    q.set(() => post('other'), 5)
+    q.set(() => post('much later'), 60_000)`)
+  t.is(r.error, 'boom')
+  t.deepEqual(r.messages, ['other'])
+  t.is(r.code, 1)
+})
