@@ -221,7 +221,10 @@ test('without onError a throwing callback is the worker uncaught error, after th
   const r = await inWorker(`
     q.set(() => { throw new Error('boom') }, 5)
     q.set(() => post('other'), 5)
-    q.set(() => post('much later'), 60_000)`)
+    q.set(() => post('much later'), 60_000)
+    // both 5 ms timers are due at the first wake-up, however late this thread gets the CPU
+    const until = performance.now() + 20
+    while (performance.now() < until) {}`)
   t.is(r.error, 'boom')
   t.deepEqual(r.messages, ['other'])
   t.is(r.code, 1)
