@@ -9,9 +9,7 @@ import { SystemdNotifier } from '../api/systemd.js'
 import { configReader } from '../director/config-source.js'
 import { LvsDirector } from '../director/director.js'
 import { isLvsdError } from '../errors.js'
-import { IpvsClient } from '../ipvs/client.js'
-import { modprobe } from '../ipvs/modprobe.js'
-import { createLogger } from '../log.js'
+import { openLogger } from '../log.js'
 import { EXIT } from './exit-codes.js'
 import { packageVersion } from './version.js'
 
@@ -66,10 +64,12 @@ export async function runCommand(argv: string[]): Promise<number> {
     return EXIT.invalidConfig
   }
   const config = first.loaded.config
-  const log = createLogger({
-    level: values['log-level'] ?? config.logging.level,
-    format: (format as Format | undefined) ?? config.logging.format,
-  }).child({ node: config.node })
+  const log = (
+    await openLogger({
+      level: values['log-level'] ?? config.logging.level,
+      format: (format as Format | undefined) ?? config.logging.format,
+    })
+  ).child({ node: config.node })
   for (const w of first.warnings) log.warn({ config: true }, w)
   // Type=notify: READY once everything runs, STATUS on every state change, watchdog pings from the
   // main loop, RELOADING/STOPPING around those. Without NOTIFY_SOCKET every call is a no-op.
@@ -82,7 +82,14 @@ export async function runCommand(argv: string[]): Promise<number> {
       log,
       version: packageVersion(),
       load,
-      connectIpvs: () => IpvsClient.connect({ loadModule: modprobe() }),
+      // imported on first use: a VRRP-only daemon never loads the IPVS client
+      connectIpvs: async () => {
+        const [{ IpvsClient }, { modprobe }] = await Promise.all([
+          import('../ipvs/client.js'),
+          import('../ipvs/modprobe.js'),
+        ])
+        return IpvsClient.connect({ loadModule: modprobe() })
+      },
       // beside the control socket (/run/lvsd by default): gone with the boot, as the kernel's table
       ownedFile: join(
         dirname(config.control.socket),

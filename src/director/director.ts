@@ -8,12 +8,12 @@ import { execFile } from 'node:child_process'
 import type { Config } from '../config/types.js'
 import { isLvsdError, LvsdError } from '../errors.js'
 import { EventBus, type IpvsCause } from '../events.js'
-import { Scheduler } from '../health/scheduler.js'
+import type { Scheduler } from '../health/scheduler.js'
 import type { Transition } from '../health/types.js'
 import type { IpvsClient } from '../ipvs/client.js'
 import type { ServiceState } from '../ipvs/model.js'
-import { type OpEvent, Reconciler } from '../ipvs/reconciler.js'
-import { ensureTimeouts, SyncDaemons, type SyncRole } from '../ipvs/syncd.js'
+import type { OpEvent, Reconciler } from '../ipvs/reconciler.js'
+import type { SyncDaemons, SyncRole } from '../ipvs/syncd.js'
 import type { Logger } from '../log.js'
 import { sameAddr } from '../net/addr.js'
 import type { Counters } from '../vrrp/messages.js'
@@ -70,11 +70,13 @@ export class LvsDirector implements Director {
   private readonly startedAt = Date.now()
   private readonly log: Logger
   private readonly vrrp: VrrpSide
-  private readonly scheduler: Scheduler
+  /** Created with the first real server: a VRRP-only daemon never loads the health code. */
+  private scheduler: Scheduler | undefined
   private ipvs: IpvsClient | undefined
   private reconciler: Reconciler | undefined
   private syncd: SyncDaemons | undefined
   private syncKey = ''
+  private syncModule: typeof import('../ipvs/syncd.js') | undefined
   private readonly book = new ServerBook()
   private readonly quorum = new Map<string, boolean>()
   private uids = new Map<string, { uid: number; gid: number }>()
@@ -112,25 +114,6 @@ export class LvsDirector implements Director {
       },
       this.config,
     )
-    this.scheduler = new Scheduler({
-      onTransition: (t) => this.onHealth(t),
-      onResult: (server, check, r) => {
-        const rec = this.book.get(server)
-        if (rec)
-          rec.lastCheck = { ok: r.ok, ms: Math.round(r.ms), at: Date.now(), ...(r.ok ? {} : { detail: r.detail }) }
-        const [service, text] = splitServerId(server)
-        this.events.publish('health.result', {
-          service,
-          server: text,
-          check,
-          ok: r.ok,
-          ms: r.ms,
-          ...(r.code === undefined ? {} : { code: r.code }),
-          ...(r.ok ? {} : { detail: r.detail }),
-        })
-      },
-      onError: (e) => this.log.error({ err: String(e) }, 'health consumer failed'),
-    })
   }
 
   /** Starts everything the configuration asks for; rejects (having undone what started) when IPVS is needed but absent. */
@@ -153,7 +136,7 @@ export class LvsDirector implements Director {
     await this.resolveUsers(c)
     if (needsIpvs(c)) await this.openIpvs()
     await this.applyKernelSettings(c)
-    this.scheduleChecks(c)
+    await this.scheduleChecks(c)
     if (this.reconciler) {
       await this.applyTable('config')
       this.reconciler.start()
@@ -162,6 +145,9 @@ export class LvsDirector implements Director {
   }
 
   private async openIpvs(): Promise<void> {
+    // loaded here, not at start-up: a VRRP-only daemon never needs the IPVS code
+    const [{ Reconciler }, syncd] = await Promise.all([import('../ipvs/reconciler.js'), import('../ipvs/syncd.js')])
+    this.syncModule = syncd
     this.ipvs = await this.opts.connectIpvs()
     const file = this.opts.ownedFile
     const owned = file ? readOwned(file) : []
@@ -206,7 +192,8 @@ export class LvsDirector implements Director {
 
   private async applyKernelSettings(c: Config): Promise<void> {
     const ipvs = this.ipvs
-    if (!ipvs) return
+    const { ensureTimeouts, SyncDaemons } = this.syncModule ?? {}
+    if (!ipvs || !ensureTimeouts || !SyncDaemons) return
     const t = c.ipvs.timeouts
     const want = { tcp: (t.tcp ?? 0) / 1000, tcpFin: (t.tcp_fin ?? 0) / 1000, udp: (t.udp ?? 0) / 1000 }
     if (await ensureTimeouts(ipvs, want)) this.log.info({ timeouts: want }, 'IPVS timeouts set')
@@ -256,16 +243,44 @@ export class LvsDirector implements Director {
 
   // ---- health ----
 
-  private scheduleChecks(c: Config): void {
+  private async scheduleChecks(c: Config): Promise<void> {
     const specs = []
     for (const s of c.virtual_services)
       for (const rs of s.real_servers) {
         const spec = serverSpec(s, rs, this.book.baseWeight(s, rs), this.uids)
         if (spec) specs.push(spec)
       }
-    this.scheduler.set(specs)
+    if (!this.scheduler && specs.length === 0) return
+    const scheduler = this.scheduler ?? (await this.createScheduler())
+    if (this.stopping) return // stopped while the health code loaded: start no checks
+    scheduler.set(specs)
     // a server that keeps its id keeps its drain in the reducer; a new one learns it here
-    for (const spec of specs) if (this.book.get(spec.id)?.drained) this.scheduler.drain(spec.id)
+    for (const spec of specs) if (this.book.get(spec.id)?.drained) scheduler.drain(spec.id)
+  }
+
+  private async createScheduler(): Promise<Scheduler> {
+    const { Scheduler } = await import('../health/scheduler.js')
+    if (this.scheduler) return this.scheduler
+    this.scheduler = new Scheduler({
+      onTransition: (t) => this.onHealth(t),
+      onResult: (server, check, r) => {
+        const rec = this.book.get(server)
+        if (rec)
+          rec.lastCheck = { ok: r.ok, ms: Math.round(r.ms), at: Date.now(), ...(r.ok ? {} : { detail: r.detail }) }
+        const [service, text] = splitServerId(server)
+        this.events.publish('health.result', {
+          service,
+          server: text,
+          check,
+          ok: r.ok,
+          ms: r.ms,
+          ...(r.code === undefined ? {} : { code: r.code }),
+          ...(r.ok ? {} : { detail: r.detail }),
+        })
+      },
+      onError: (e) => this.log.error({ err: String(e) }, 'health consumer failed'),
+    })
+    return this.scheduler
   }
 
   private onHealth(t: Transition): void {
@@ -291,7 +306,7 @@ export class LvsDirector implements Director {
   private desired(): ServiceState[] {
     const out: ServiceState[] = []
     for (const s of this.config.virtual_services) {
-      const now = s.real_servers.map((rs) => this.book.now(s, rs, this.scheduler.state(serverId(s.name, rs))))
+      const now = s.real_servers.map((rs) => this.book.now(s, rs, this.scheduler?.state(serverId(s.name, rs))))
       const alive = aliveWeight(now)
       const was = this.quorum.get(s.name)
       const up = nextQuorum(was, alive, { quorum: s.quorum, hysteresis: s.hysteresis })
@@ -392,7 +407,7 @@ export class LvsDirector implements Director {
     await this.resolveUsers(after)
     if (!this.ipvs && needsIpvs(after)) await this.openIpvs()
     await this.applyKernelSettings(after)
-    this.scheduleChecks(after)
+    await this.scheduleChecks(after)
     for (const name of [...this.quorum.keys()])
       if (!after.virtual_services.some((s) => s.name === name)) this.quorum.delete(name)
     await this.vrrp.reload(before, after)
@@ -438,7 +453,7 @@ export class LvsDirector implements Director {
     const rec = this.book.get(id)
     if (rec && rec.drained !== on) {
       rec.drained = on
-      if (this.scheduler.state(id)) {
+      if (this.scheduler?.state(id)) {
         if (on) this.scheduler.drain(id)
         else this.scheduler.undrain(id)
       }
@@ -491,7 +506,7 @@ export class LvsDirector implements Director {
       instances: this.vrrp.records,
       vrrpCounters: this.vrrpCounters,
       book: this.book,
-      health: (id) => this.scheduler.state(id),
+      health: (id) => this.scheduler?.state(id),
       quorum: this.quorum,
       kernel: this.kernel,
     })
@@ -533,7 +548,7 @@ export class LvsDirector implements Director {
     this.stopping ??= (async () => {
       this.events.publish('daemon.state', { state: 'stopping', reason })
       this.log.info({ reason }, 'stopping: masters resign with priority 0 and remove their VIPs')
-      this.scheduler.stop()
+      this.scheduler?.stop()
       await this.reconciler?.stop()
       const counters = await this.vrrp.stop()
       if (counters)

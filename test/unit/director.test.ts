@@ -258,3 +258,33 @@ test.serial(
     t.is(timers(), before)
   },
 )
+
+test.serial(
+  'a director started without services connects no IPVS; a reload that adds one programs and checks it',
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'lvsd-director-'))
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+    writeFileSync(join(dir, 'w7'), '1\n')
+    writeFileSync(join(dir, 'w8'), '2\n')
+    const file = join(dir, 'lvsd.yaml')
+    writeFileSync(file, `node: lb-test\ncontrol: { socket: ${join(dir, 'lvsd.sock')} }\n`)
+    const { fake, nl } = fakeIpvs()
+    let connects = 0
+    const d = await startOn(file, () => {
+      connects++
+      return IpvsClient.open(nl)
+    })
+    t.teardown(() => d.stop('test end'))
+    t.is(connects, 0)
+    t.deepEqual(d.getStatus().services, [])
+    writeFileSync(file, yaml(dir))
+    const r = await d.reload()
+    t.true(r.ok)
+    t.is(connects, 1)
+    const dests = () => [...fake.services.values()][0]?.dests.map((x) => `${destId(x)} ${x.weight}`).sort()
+    t.deepEqual(dests(), ['10.0.0.7/80 1', '10.0.0.8/80 2'])
+    writeFileSync(join(dir, 'w8'), '-1\n')
+    await until(() => dests()?.length === 1)
+    t.like(d.getStatus().services[0]?.servers[1], { server: '10.0.0.8:80', health: 'down' })
+  },
+)

@@ -1,7 +1,7 @@
 // Log lines: one JSON object per line by default, a readable line when asked for (or on a TTY).
 import { PassThrough } from 'node:stream'
 import test from 'ava'
-import { createLogger } from '../../src/log.js'
+import { createLogger, openLogger } from '../../src/log.js'
 
 function sink() {
   const stream = new PassThrough()
@@ -45,7 +45,8 @@ test('records below the level are dropped', (t) => {
 
 test('the pretty format prints a human line, not JSON', async (t) => {
   const out = sink()
-  const log = createLogger({ destination: out.stream, format: 'pretty' })
+  t.throws(() => createLogger({ destination: out.stream, format: 'pretty' }), { message: /openLogger/ })
+  const log = await openLogger({ destination: out.stream, format: 'pretty' })
   log.info({ vrrp: 'web' }, 'became master')
   await new Promise((r) => setImmediate(r))
   const text = out.text()
