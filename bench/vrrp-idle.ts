@@ -1,6 +1,8 @@
 // Idle cost of a VRRP-only daemon, lvsd beside keepalived (root): one lab, a pair of `lvsd run`
-// (d1 150 / d2 100, VRID 51) and a pair of keepalived 2.2.7 (k1 150 / k2 100, VRID 52) running at
-// the same time with one instance each at the same interval. RSS 30 s after start (keepalived: the
+// with Node's default flags (d1 150 / d2 100, VRID 51), a pair in the VRRP-only profile
+// (`node --lite-mode --no-expose-wasm`, l1 / l2, VRID 53; docs/packaging.md) and a pair of
+// keepalived 2.2.7 (k1 150 / k2 100, VRID 52) running at the same time with one instance each at
+// the same interval. RSS 30 s after start (keepalived: the
 // sum of its processes), then CPU over a window from /proc/<pid>/task/*/schedstat (ns on a CPU,
 // every thread), as ms per minute. Usage: node dist/bench/vrrp-idle.js [intervals=1000,100] [windowS=60]
 import { ConfigDir, sleep } from '../test/netns/agents/vrrp-harness.js'
@@ -8,6 +10,7 @@ import {
   cpuByThread,
   cpuMs,
   type Daemon,
+  Lvsd,
   load,
   realtimeThreads,
   rssMiB,
@@ -20,7 +23,8 @@ const intervals = (process.argv[2] ?? '1000,100').split(',').map(Number)
 const windowS = Number(process.argv[3] ?? 60)
 const RSS_AFTER_MS = 30_000
 
-const vl = new VrrpLab(['d1', 'd2', 'k1', 'k2'])
+const vl = new VrrpLab(['d1', 'd2', 'l1', 'l2', 'k1', 'k2'])
+const LITE = ['--lite-mode', '--no-expose-wasm']
 const cfg = new ConfigDir()
 
 interface Row {
@@ -38,7 +42,7 @@ const rss = (d: Daemon) => d.pids().reduce((a, p) => a + rssMiB(p), 0)
 const cpu = (d: Daemon) => d.pids().reduce((a, p) => a + cpuMs(p), 0)
 
 async function measure(intervalMs: number): Promise<Row[]> {
-  await vl.reset(['d1', 'd2', 'k1', 'k2'])
+  await vl.reset(['d1', 'd2', 'l1', 'l2', 'k1', 'k2'])
   const version = intervalMs >= 1000 ? 2 : 3
   const spec = (vrid: number, host: number, priority: number) => ({
     version: version as 2 | 3,
@@ -50,14 +54,16 @@ async function measure(intervalMs: number): Promise<Row[]> {
   const t0 = Date.now()
   const ds: Array<{ d: Daemon; role: string }> = [
     { d: startDaemon('lvsd', vl.lab, 'd1', cfg, spec(51, 100, 150)), role: 'MASTER' },
+    { d: new Lvsd(vl.lab, 'l1', cfg, spec(53, 102, 150), LITE), role: 'MASTER' },
     { d: startDaemon('keepalived', vl.lab, 'k1', cfg, spec(52, 101, 150)), role: 'MASTER' },
   ]
   await Promise.all(ds.map((x) => x.d.waitState('MASTER', 20_000 + 10 * intervalMs)))
   ds.push(
     { d: startDaemon('lvsd', vl.lab, 'd2', cfg, spec(51, 100, 100)), role: 'BACKUP' },
+    { d: new Lvsd(vl.lab, 'l2', cfg, spec(53, 102, 100), LITE), role: 'BACKUP' },
     { d: startDaemon('keepalived', vl.lab, 'k2', cfg, spec(52, 101, 100)), role: 'BACKUP' },
   )
-  await Promise.all(ds.slice(2).map((x) => x.d.waitState('BACKUP', 20_000)))
+  await Promise.all(ds.slice(3).map((x) => x.d.waitState('BACKUP', 20_000)))
   await sleep(Math.max(0, t0 + RSS_AFTER_MS - Date.now()))
   const rss30 = ds.map((x) => rss(x.d))
   for (const { d } of ds)
@@ -84,7 +90,7 @@ async function measure(intervalMs: number): Promise<Row[]> {
   const rows = ds.map(({ d, role }, i) => ({
     interval: intervalMs,
     node: d.node,
-    impl: d.impl,
+    impl: d instanceof Lvsd && d.nodeArgs.length > 0 ? `lvsd ${d.nodeArgs.join(' ')}` : d.impl,
     role,
     procs: d.pids().length,
     rss30: rss30[i]!,

@@ -6,7 +6,9 @@ import type { ChildProcess } from 'node:child_process'
 import { spawnSync } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
+import { join } from 'node:path'
 import { Lab } from '../../test/helpers/netns.js'
+import { repoRoot } from '../../test/helpers/paths.js'
 import { type ConfigDir, Director, MAC, vrrpConfig } from '../../test/netns/agents/vrrp-harness.js'
 
 export type Impl = 'lvsd' | 'keepalived'
@@ -171,6 +173,8 @@ export class Lvsd implements Daemon {
     readonly node: string,
     cfg: ConfigDir,
     s: VrrpSpec,
+    /** Node/V8 flags before the script, e.g. the VRRP-only profile's `--lite-mode`. */
+    readonly nodeArgs: string[] = [],
   ) {
     const yaml = vrrpConfig({
       node,
@@ -180,7 +184,9 @@ export class Lvsd implements Daemon {
       version: s.version,
       interval: s.intervalMs >= 1000 ? `${s.intervalMs / 1000}s` : `${s.intervalMs}ms`,
     })
-    this.d = new Director(lab, node, cfg.write(`${node}-lvsd.yaml`, yaml))
+    const file = cfg.write(`${node}-lvsd.yaml`, yaml)
+    const argv = [...nodeArgs, join(repoRoot, 'bin/lvsd.js'), 'run', '-c', file, '--log-format', 'json']
+    this.d = new Director(lab, node, file, nodeArgs.length > 0 ? argv : undefined)
   }
   async waitState(to: Role, timeoutMs: number): Promise<void> {
     await this.d.waitState(to, timeoutMs)

@@ -11,6 +11,7 @@ import { LvsDirector } from '../director/director.js'
 import { isLvsdError } from '../errors.js'
 import { openLogger } from '../log.js'
 import { EXIT } from './exit-codes.js'
+import { profileAdvice } from './node-profile.js'
 import { packageVersion } from './version.js'
 
 const FORMATS = ['json', 'pretty', 'auto'] as const
@@ -71,6 +72,8 @@ export async function runCommand(argv: string[]): Promise<number> {
     })
   ).child({ node: config.node })
   for (const w of first.warnings) log.warn({ config: true }, w)
+  const advice = profileAdvice(config, process.execArgv)
+  if (advice) log[advice.level]({ execArgv: process.execArgv }, advice.msg)
   // Type=notify: READY once everything runs, STATUS on every state change, watchdog pings from the
   // main loop, RELOADING/STOPPING around those. Without NOTIFY_SOCKET every call is a no-op.
   const systemd = new SystemdNotifier()

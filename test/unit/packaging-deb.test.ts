@@ -180,6 +180,21 @@ test('the unpacked wrappers run lvsd --version, lvsctl --version and lvsd check 
   t.regex(check.stdout, /^node director$/m)
 })
 
+test('the wrapper puts LVSD_NODE_ARGS before the script: the VRRP-only profile runs quietly, a bad flag reaches node', async (t) => {
+  const { root } = await pkg(t)
+  const lvsd = join(root, 'usr/bin/lvsd')
+  const lite = sh(lvsd, ['--version'], {
+    cwd: tmpdir(),
+    env: { ...process.env, LVSD_NODE_ARGS: '--lite-mode --no-expose-wasm' },
+  })
+  t.is(lite.status, 0, lite.stderr)
+  t.is(lite.stdout, `lvsd ${version}\n`)
+  t.is(lite.stderr, '')
+  const bad = sh(lvsd, ['--version'], { cwd: tmpdir(), env: { ...process.env, LVSD_NODE_ARGS: '--no-such-node-flag' } })
+  t.not(bad.status, 0)
+  t.regex(bad.stderr, /bad option: --no-such-node-flag/)
+})
+
 test('the unpacked app loads its own stripped addon from build/Release beside package.json', async (t) => {
   const { root } = await pkg(t)
   const app = join(root, 'usr/lib/lvsd')

@@ -57,6 +57,8 @@ test('Type=notify with a watchdog, runs lvsd run -c /etc/lvsd/lvsd.yaml, reloads
   const s = settings(unitText)
   t.deepEqual(s.get('Type'), ['notify'])
   t.deepEqual(s.get('ExecStart'), ['/usr/bin/lvsd run -c /etc/lvsd/lvsd.yaml'])
+  // Node flags (the VRRP-only profile) come from an optional file the packages do not ship
+  t.deepEqual(s.get('EnvironmentFile'), ['-/etc/lvsd/lvsd.env'])
   t.deepEqual(s.get('ExecReload'), ['/bin/kill -HUP $MAINPID'])
   t.regex(s.get('WatchdogSec')?.[0] ?? '', /^\d+s$/)
   t.deepEqual(s.get('Restart'), ['on-failure'])
