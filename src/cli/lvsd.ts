@@ -1,8 +1,6 @@
 // lvsd: the daemon's command line (parse, dispatch, exit status). Commands grow with the product.
 import { parseArgs } from 'node:util'
-import { checkCommand } from './check.js'
 import { EXIT } from './exit-codes.js'
-import { runCommand } from './run.js'
 import { packageVersion } from './version.js'
 
 const HELP = `Usage: lvsd <command> [options]
@@ -14,9 +12,10 @@ Commands:
   check <file>      Validate a configuration file and print a summary of its
                     VRRP instances and virtual services. Every error is printed
                     as file:line:col path: message; exit status 2 if invalid.
-  run -c <file>     Run the daemon in the foreground (VRRP only for now): elect,
-                    hold the VIPs while MASTER, GARP/NA on takeover. SIGTERM or
-                    SIGINT resigns with priority 0, removes the VIPs, exits 0.
+  run -c <file>     Run the daemon in the foreground: VRRP election (VIPs,
+                    GARP/NA on takeover), health checks, the IPVS table, the
+                    control socket for lvsctl. SIGHUP reloads; SIGTERM or SIGINT
+                    resigns with priority 0, removes the VIPs, exits 0.
                     --log-format json|pretty|auto, --log-level LEVEL.
 
 Options:
@@ -27,8 +26,9 @@ Exit status: 0 ok, 2 invalid configuration, 64 bad command line.
 `
 
 export async function main(argv: string[]): Promise<number> {
-  // run parses its own options (-c, --log-format)
-  if (argv[0] === 'run') return runCommand(argv.slice(1))
+  // run parses its own options (-c, --log-format). Each command is imported when chosen: the daemon
+  // never holds check's YAML parser and schema (config-source.ts keeps them off its heap too).
+  if (argv[0] === 'run') return (await import('./run.js')).runCommand(argv.slice(1))
   let parsed: ReturnType<typeof parse>
   try {
     parsed = parse(argv)
@@ -48,7 +48,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   switch (command) {
     case 'check':
-      return checkCommand(rest, values.json === true)
+      return (await import('./check.js')).checkCommand(rest, values.json === true)
     default:
       process.stderr.write(`lvsd: unknown command ${JSON.stringify(command)}\n\n${HELP}`)
       return EXIT.usage

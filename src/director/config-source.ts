@@ -1,27 +1,23 @@
-// Reads the configuration file for the director: the validated config plus what the API reports of
-// it (path, sha256 of the bytes, load time). A reload uses the same reader, so an unreadable or
-// invalid file becomes a refused reload with every error, never a half-applied one.
-import { createHash } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
-import { formatIssue, loadConfigText } from '../config/load.js'
+// The director's config reader. Each load (start and every reload) runs in a short-lived worker
+// thread, so the YAML parser, the schema and their code never stay in the daemon's heap: they were
+// ~1.7 MiB of the main thread's V8 heap, a quarter of what a VRRP-only lvsd adds to Node's own
+// footprint (docs/benchmarks.md, "Idle cost"). A thread costs tens of ms per load; a reload is rare.
+import { Worker } from 'node:worker_threads'
+import type { ConfigLoad } from './config-read.js'
 import type { LoadConfig } from './director.js'
 
 export function configReader(path: string): LoadConfig {
-  return async () => {
-    let bytes: Buffer
-    try {
-      bytes = await readFile(path)
-    } catch (e) {
-      const err = e as NodeJS.ErrnoException
-      const info = { source: path, hash: '', loadedAt: Date.now() }
-      return { ok: false, info, errors: [{ path: '', message: `cannot read ${path}: ${err.code ?? err.message}` }] }
-    }
-    const info = { source: path, hash: createHash('sha256').update(bytes).digest('hex'), loadedAt: Date.now() }
-    const r = loadConfigText(bytes.toString('utf8'), path)
-    if (!r.ok) {
-      const errors = r.errors.map((i) => ({ path: i.path, message: i.message, line: i.line, col: i.col }))
-      return { ok: false, info, errors, text: r.errors.map(formatIssue) }
-    }
-    return { ok: true, loaded: { config: r.config, info }, warnings: r.warnings.map(formatIssue) }
-  }
+  return () =>
+    new Promise<ConfigLoad>((resolve, reject) => {
+      const w = new Worker(new URL('./config-thread.js', import.meta.url), { workerData: path })
+      let result: ConfigLoad | undefined
+      w.once('message', (m: ConfigLoad) => {
+        result = m
+      })
+      w.once('error', reject)
+      w.once('exit', (code) => {
+        if (result) resolve(result)
+        else reject(new Error(`the configuration reader thread exited (code ${code}) without a result`))
+      })
+    })
 }
