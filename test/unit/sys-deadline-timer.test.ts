@@ -182,8 +182,9 @@ test('the fd is armed once per turn at the earliest deadline, disarmed when none
   q.clear(h)
   await turn()
   t.deepEqual(armed.slice(1), [0])
-  // and set again later in separate turns: one arm each
-  h = q.set(() => ran.push('moved'), 20)
+  // and set again later in separate turns: one arm each (250 ms apart from the 5 ms one, so a
+  // stalled turn on a loaded machine cannot make the later-set timer the later deadline)
+  h = q.set(() => ran.push('moved'), 250)
   await turn()
   const early = q.set(() => ran.push('early'), 5)
   await turn()
@@ -193,7 +194,7 @@ test('the fd is armed once per turn at the earliest deadline, disarmed when none
     q.set(() => {
       ran.push('end')
       resolve()
-    }, 40),
+    }, 300),
   )
   t.deepEqual(ran, ['early', 'moved', 'end'])
   // (a loaded machine may run two of them on one wake-up)
