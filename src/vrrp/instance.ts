@@ -64,6 +64,8 @@ export class Instance {
   private state: fsm.Instance
   readonly counters: Counters = emptyCounters()
   private readonly host = new Map<fsm.Timer, { at: number; handle: unknown }>()
+  /** The adverts last encoded, one per target, and what they were encoded from (sendAdvert). */
+  private adverts: { cfg: RuntimeInstance; primary: Addr; priority: number; packets: Buffer[] } | undefined
   private bursts: BurstSchedule
   private readonly local: LocalInstance
   private readonly owner: boolean
@@ -348,35 +350,51 @@ export class Instance {
   private sendAdvert(priority: number): void {
     const c = this.cfg
     const targets: Addr[] = c.unicast ? c.unicast.peers : [this.d.channel.group as Addr]
-    for (const to of targets) {
+    // adverts repeat byte for byte until the priority, the config or the source address changes:
+    // encoded once, not on every tick of a master (each encode was garbage and CPU in the worker)
+    let a = this.adverts
+    if (a?.cfg !== c || a.primary !== this.d.primary || a.priority !== priority) {
+      a = { cfg: c, primary: this.d.primary, priority, packets: [] }
+      this.adverts = a
+    }
+    targets.forEach((to, i) => {
       try {
-        const pkt = encode(
-          {
-            version: c.version,
-            type: 1,
-            vrid: c.vrid,
-            priority,
-            interval: intervalOnWire(c.version, c.advertMs),
-            family: c.family,
-            addrs: c.vips.map((v) => v.prefix.addr),
-            ...(c.version === 2
-              ? {
-                  auth: {
-                    type: c.auth?.type ?? 0,
-                    data: passwordAuthData(c.auth?.type === 1 ? (c.auth.password ?? '') : ''),
-                  },
-                }
-              : {}),
-          },
-          c.version === 3 ? { src: this.d.primary, dst: to } : undefined,
-        )
+        let pkt = a.packets[i]
+        if (!pkt) {
+          pkt = this.encodeAdvert(priority, to)
+          a.packets[i] = pkt
+        }
         if (this.d.channel.send(pkt, to)) this.counters.tx++
         else this.counters.txErrors++
       } catch (err) {
         this.counters.txErrors++
         this.warnOnce('send', 'advert send failed', { err: String(err) })
       }
-    }
+    })
+  }
+
+  private encodeAdvert(priority: number, to: Addr): Buffer {
+    const c = this.cfg
+    return encode(
+      {
+        version: c.version,
+        type: 1,
+        vrid: c.vrid,
+        priority,
+        interval: intervalOnWire(c.version, c.advertMs),
+        family: c.family,
+        addrs: c.vips.map((v) => v.prefix.addr),
+        ...(c.version === 2
+          ? {
+              auth: {
+                type: c.auth?.type ?? 0,
+                data: passwordAuthData(c.auth?.type === 1 ? (c.auth.password ?? '') : ''),
+              },
+            }
+          : {}),
+      },
+      c.version === 3 ? { src: this.d.primary, dst: to } : undefined,
+    )
   }
 
   /** Host timers mirror the machine's armed deadlines (absolute, monotonic). */

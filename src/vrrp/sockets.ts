@@ -38,6 +38,7 @@ export interface ChannelSpec {
 /** One socket sending and receiving adverts on one interface for one family and mode. */
 export class Channel {
   readonly socket: Socket
+  private readonly sockaddrs = new WeakMap<Addr, Buffer>()
   constructor(readonly spec: ChannelSpec) {
     this.socket = spec.family === 4 ? open4(spec) : open6(spec)
   }
@@ -49,10 +50,15 @@ export class Channel {
   }
 
   send(packet: Buffer, to: Addr): boolean {
-    const sa =
-      to.family === 4
-        ? sockaddrIn(to.bytes)
-        : sockaddrIn6(to.bytes, { scopeId: isLinkScope(to) ? this.spec.ifindex : 0 })
+    // one sockaddr per destination object (the group constant, the configured peers), not per send
+    let sa = this.sockaddrs.get(to)
+    if (!sa) {
+      sa =
+        to.family === 4
+          ? sockaddrIn(to.bytes)
+          : sockaddrIn6(to.bytes, { scopeId: isLinkScope(to) ? this.spec.ifindex : 0 })
+      this.sockaddrs.set(to, sa)
+    }
     return this.socket.send(packet, sa)
   }
 
