@@ -39,3 +39,14 @@ test('an invalid file comes back refused with file:line:col; a missing one as a 
   t.false(missing.ok)
   if (!missing.ok) t.regex(missing.errors[0]?.message ?? '', /cannot read .*none\.yaml: ENOENT/)
 })
+
+test('a reader thread that fails is a refused load naming the file and the error, never a rejection', async (t) => {
+  const boom = new URL(`data:text/javascript,${encodeURIComponent("throw new Error('boom')")}`)
+  const r = await configReader('/etc/lvsd/lvsd.yaml', boom)()
+  t.false(r.ok)
+  if (!r.ok)
+    t.regex(
+      r.errors[0]?.message ?? '',
+      /^cannot load \/etc\/lvsd\/lvsd\.yaml: the reader thread failed \(Error: boom\)/,
+    )
+})
