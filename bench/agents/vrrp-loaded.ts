@@ -6,8 +6,8 @@
 // counters. Usage: vrrp-loaded.js <vip/len> <sinkIp> <sinkPort> <seconds> [rate=2000] [stallMs=80] [warmupS=1]
 import { connect } from 'node:net'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
-import { parsePrefix } from '../../src/net/addr.js'
 import { VrrpRuntime } from '../../src/vrrp/runtime.js'
+import { webInstance } from '../../test/helpers/vrrp-instance.js'
 
 const [vip = '', sinkIp = '', sinkPort = '80', secondsArg = '70', rateArg = '2000', stallArg = '80', warmupArg = '1'] =
   process.argv.slice(2)
@@ -15,27 +15,7 @@ const [rate, stallMs, seconds] = [Number(rateArg), Number(stallArg), Number(seco
 const out = (o: object) => process.stdout.write(`${JSON.stringify(o)}\n`)
 const MAX_IN_FLIGHT = 2000
 
-const rt = new VrrpRuntime(
-  [
-    {
-      name: 'web',
-      interface: 'eth0',
-      vrid: 51,
-      version: 3,
-      family: 4,
-      priority: 150,
-      advertMs: 100,
-      preempt: true,
-      preemptDelayMs: 0,
-      accept: true,
-      vips: [{ prefix: parsePrefix(vip) }],
-      excludedVips: [],
-      announce: { repeat: 5, delayMs: 5000, intervalMs: 0, refreshMs: 0, refreshRepeat: 1 },
-      trackInterfaces: [],
-    },
-  ],
-  { rtPriority: 10 },
-)
+const rt = new VrrpRuntime([webInstance(vip, { priority: 150 })], { rtPriority: 10 })
 rt.on('ready', (m) => out({ event: 'ready', realtime: m.realtime.ok, reason: m.realtime.reason }))
 rt.on('error', (e) => out({ event: 'error', message: e.message }))
 

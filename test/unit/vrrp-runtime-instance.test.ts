@@ -7,6 +7,7 @@ import { Instance, type InstanceDeps } from '../../src/vrrp/instance.js'
 import type { RuntimeInstance, Up } from '../../src/vrrp/messages.js'
 import { decode, encode } from '../../src/vrrp/packet.js'
 import { GROUP4 } from '../../src/vrrp/sockets.js'
+import { webInstance } from '../helpers/vrrp-instance.js'
 
 class Clock {
   now = 1000
@@ -40,23 +41,7 @@ const PEER = parseAddr('10.0.0.2')
 const VIP = parsePrefix('10.0.0.100/24')
 
 function config(over: Partial<RuntimeInstance> = {}): RuntimeInstance {
-  return {
-    name: 'web',
-    interface: 'eth0',
-    vrid: 51,
-    version: 3,
-    family: 4,
-    priority: 100,
-    advertMs: 100,
-    preempt: true,
-    preemptDelayMs: 0,
-    accept: true,
-    vips: [{ prefix: VIP }],
-    excludedVips: [],
-    announce: { repeat: 5, delayMs: 5000, intervalMs: 0, refreshMs: 0, refreshRepeat: 1 },
-    trackInterfaces: [],
-    ...over,
-  }
+  return webInstance('10.0.0.100/24', over)
 }
 
 function setup(over: Partial<RuntimeInstance> = {}, leftover: Addr[] = []) {

@@ -1,32 +1,12 @@
 // Netns agent: runs the VRRP worker (VrrpRuntime) for one IPv4 VRRPv3 instance, and once it is
 // MASTER blocks its own main thread in a busy loop for `stallMs`, then prints the worker's counters.
 // Shows that adverts come from the worker, not the main loop. Usage: vrrp-stall.js <vip/len> <stallMs>
-import { parsePrefix } from '../../../src/net/addr.js'
 import { VrrpRuntime } from '../../../src/vrrp/runtime.js'
+import { webInstance } from '../../helpers/vrrp-instance.js'
 
 const [vip = '', stallArg = '3000'] = process.argv.slice(2)
 const out = (o: object) => process.stdout.write(`${JSON.stringify(o)}\n`)
-const rt = new VrrpRuntime(
-  [
-    {
-      name: 'web',
-      interface: 'eth0',
-      vrid: 51,
-      version: 3,
-      family: 4,
-      priority: 150,
-      advertMs: 100,
-      preempt: true,
-      preemptDelayMs: 0,
-      accept: true,
-      vips: [{ prefix: parsePrefix(vip) }],
-      excludedVips: [],
-      announce: { repeat: 5, delayMs: 5000, intervalMs: 0, refreshMs: 0, refreshRepeat: 1 },
-      trackInterfaces: [],
-    },
-  ],
-  { rtPriority: 10 },
-)
+const rt = new VrrpRuntime([webInstance(vip, { priority: 150 })], { rtPriority: 10 })
 rt.on('ready', (m) => out({ event: 'ready', realtime: m.realtime.ok }))
 rt.on('transition', async (t) => {
   out({ event: 'transition', to: t.to, why: t.why })
