@@ -83,6 +83,16 @@ export interface EventPayloads {
     changes: { added: string[]; removed: string[]; changed: string[] }
     ms: number
   }
+  'program.failed': {
+    /** What the program is for: a notify program, a track script or a quorum_up/quorum_down program. */
+    role: 'notify' | 'track' | 'quorum'
+    /** The instance, sync group, script or service it belongs to. */
+    owner: string
+    program: string
+    /** exit: non-zero status; signal: killed; timeout: killed at its timeout; spawn: could not start (EMFILE, ENOENT, …). */
+    reason: 'exit' | 'signal' | 'timeout' | 'spawn'
+    detail: string
+  }
   'operator.action': {
     action: OperatorAction
     target: string
@@ -107,6 +117,7 @@ export const EVENTS: { readonly [K in EventName]: string } = {
   'ipvs.op': 'one IPVS command was applied to the kernel',
   'ipvs.drift': 'the kernel table differed from what lvsd programmed',
   'config.reload': 'a configuration reload finished (applied or refused)',
+  'program.failed': 'a notify, track or quorum program failed, timed out or could not be started',
   'operator.action': 'an operator acted through the API (drain, weight, release, reload, …)',
 }
 

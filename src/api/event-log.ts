@@ -53,6 +53,12 @@ const LINES: { [K in EventName]: (d: EventPayloads[K]) => Line } = {
     { target: d.target, kind: d.kind, repaired: d.repaired },
     `ipvs drift: ${d.target} ${d.kind}${d.repaired ? ', repaired' : ''}`,
   ],
+  // the owner (notifier, tracker, director) already logs the failure as a warning with its context
+  'program.failed': (d) => [
+    'debug',
+    { role: d.role, owner: d.owner, program: d.program, reason: d.reason, detail: d.detail },
+    `${d.role} program of ${d.owner} failed: ${d.detail}`,
+  ],
   'config.reload': (d) => [
     d.ok ? 'info' : 'error',
     { ok: d.ok, source: d.source, hash: d.hash, changes: d.changes, errors: d.errors, ms: d.ms },

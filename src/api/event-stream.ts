@@ -30,7 +30,9 @@ export function parseStreamQuery(q: URLSearchParams): StreamQuery {
   }
   const names = (q.get('names') ?? '').split(',').filter((n) => n !== '')
   for (const n of names) {
-    const known = n.endsWith('.') ? ['daemon.', 'vrrp.', 'health.', 'quorum.', 'ipvs.', 'config.', 'operator.'] : []
+    const known = n.endsWith('.')
+      ? ['daemon.', 'vrrp.', 'health.', 'quorum.', 'ipvs.', 'config.', 'operator.', 'program.']
+      : []
     if (!isEventName(n) && !known.includes(n)) {
       throw badRequest('names', `${JSON.stringify(n)} is not an event name or prefix (docs/api.md)`, { value: n })
     }
@@ -58,23 +60,29 @@ export function serveEvents(
   })
   // flush the headers now: a follower with nothing to replay still learns the stream is open
   res.flushHeaders()
-  const write = (e: AnyEvent): void => {
-    if (!wanted(e.name)) return
-    res.write(`${JSON.stringify(e)}\n`)
+  // Live events: a reader that falls highWater behind is cut off. The replay of kept events is paced
+  // by the reader instead (written as the socket drains): the ring is already in memory, and a large
+  // ring must not cut off a reader that merely asked for history.
+  const writeLive = (line: string): void => {
+    res.write(line)
     if (res.writableLength > highWater) res.destroy()
   }
-  // subscribe before replaying, in the same tick: nothing can be published in between
-  let replayed = q.after
+  let replaying = true
+  const held: string[] = []
+  let heldBytes = 0
+  // subscribe before taking the replay, in the same tick: nothing can be published in between
   const unsubscribe = q.follow
     ? bus.subscribeAll((e) => {
-        if (e.seq > replayed) write(e)
+        if (!wanted(e.name)) return
+        const line = `${JSON.stringify(e)}\n`
+        if (!replaying) return writeLive(line)
+        held.push(line)
+        heldBytes += line.length
+        if (heldBytes > highWater) res.destroy()
       })
     : () => {}
-  for (const e of bus.recent(q.after)) {
-    write(e)
-    replayed = e.seq
-  }
-  replayed = Math.max(replayed, bus.lastSeq)
+  const backlog = bus.recent(q.after)
+  let next = 0
   let ended = false
   const end = (): void => {
     if (ended) return
@@ -82,7 +90,22 @@ export function serveEvents(
     unsubscribe()
     if (!res.destroyed) res.end()
   }
+  const pump = (): void => {
+    while (next < backlog.length) {
+      if (res.destroyed || ended) return
+      const e = backlog[next++] as AnyEvent
+      if (!wanted(e.name)) continue
+      if (!res.write(`${JSON.stringify(e)}\n`)) {
+        res.once('drain', pump)
+        return
+      }
+    }
+    replaying = false
+    for (const line of held.splice(0)) writeLive(line)
+    heldBytes = 0
+    if (!q.follow) end()
+  }
   res.on('close', end)
-  if (!q.follow) end()
+  pump()
   return end
 }

@@ -12,6 +12,7 @@ const STATUS: Partial<Record<Code, number>> = {
   LVSD_API_UNKNOWN_INSTANCE: 404,
   LVSD_API_METHOD: 405,
   LVSD_API_CONFLICT: 409,
+  LVSD_API_BUSY: 503,
   // a reload the configuration refused: the request was fine, the file is not
   LVSD_CONFIG_INVALID: 422,
   LVSD_CONFIG_UNREADABLE: 422,

@@ -3,6 +3,7 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { LvsdError } from '../errors.js'
+import { applyLimits, closeIfUnread, METRICS_LIMITS, refuseLargeBody, serverOptions } from './http-limits.js'
 import { CONTENT_TYPE } from './metrics-registry.js'
 
 export interface MetricsServerOptions {
@@ -15,7 +16,9 @@ export class MetricsServer {
   private constructor(private readonly server: Server) {}
 
   static async start(render: () => string | Promise<string>, opts: MetricsServerOptions): Promise<MetricsServer> {
-    const server = createServer(async (req, res) => {
+    const server = createServer(serverOptions(METRICS_LIMITS), async (req, res) => {
+      if (refuseLargeBody(req, res, METRICS_LIMITS.maxBodyBytes)) return
+      closeIfUnread(req, res)
       const path = (req.url ?? '/').split('?')[0]
       if (path !== '/metrics') {
         res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' })
@@ -39,6 +42,7 @@ export class MetricsServer {
       res.writeHead(200, { 'content-type': CONTENT_TYPE, 'content-length': Buffer.byteLength(body) })
       res.end(req.method === 'HEAD' ? undefined : body)
     })
+    applyLimits(server, METRICS_LIMITS)
     await new Promise<void>((resolve, reject) => {
       server.once('error', (e) =>
         reject(

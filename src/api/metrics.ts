@@ -40,6 +40,7 @@ export class LvsdMetrics {
   readonly reloads: Counter
   readonly lastReloadOk: Gauge
   readonly operatorActions: Counter
+  readonly programFailures: Counter
 
   constructor(
     private readonly director: DirectorView,
@@ -77,6 +78,11 @@ export class LvsdMetrics {
     const sent = r.counter('lvsd_vrrp_adverts_sent_total', 'VRRP adverts sent.', ['vrrp'])
     const received = r.counter('lvsd_vrrp_adverts_received_total', 'VRRP adverts accepted.', ['vrrp'])
     const drops = r.counter('lvsd_vrrp_drops_total', 'Received VRRP packets discarded, by reason.', ['vrrp', 'reason'])
+    const lowerAnswers = r.counter(
+      'lvsd_vrrp_lower_prio_answers_total',
+      'Lower-priority adverts heard as master: answered (advert + GARP/NA burst) or suppressed by the rate limit.',
+      ['vrrp', 'result'],
+    )
     const late = r.counter(
       'lvsd_vrrp_late_adverts_total',
       'Adverts sent more than half an interval after their deadline.',
@@ -160,6 +166,12 @@ export class LvsdMetrics {
       'result',
     ])
 
+    this.programFailures = r.counter(
+      'lvsd_program_failures_total',
+      'Notify, track and quorum programs that failed, timed out or could not start (e.g. EMFILE).',
+      ['role', 'reason'],
+    )
+
     const res = (ok: boolean) => (ok ? 'ok' : 'error')
     // each handler is kept by name as well, to count the events published before this object existed
     const handlers = new Map<EventName, (e: AnyEvent) => void>()
@@ -189,10 +201,11 @@ export class LvsdMetrics {
         this.lastReloadOk.set({}, d.ok ? 1 : 0)
       }),
       on('operator.action', ({ data: d }) => this.operatorActions.inc({ action: d.action, result: res(d.ok) })),
+      on('program.failed', ({ data: d }) => this.programFailures.inc({ role: d.role, reason: d.reason })),
     )
     if (opts.replay) for (const e of bus.recent()) handlers.get(e.name)?.(e)
 
-    const snapshot = [info, state, prio, eprio, released, lastTransition, sent, received, drops, late]
+    const snapshot = [info, state, prio, eprio, released, lastTransition, sent, received, drops, late, lowerAnswers]
     const perServer = [up, weight, cweight, drained, quorum, active, activeConns, inactiveConns]
     const kernelAll = [...Object.values(svcK), ...Object.values(srvK)]
     const setKernel = (k: KernelCounters, labels: Record<string, string>, s: KernelStats) => {
@@ -217,6 +230,8 @@ export class LvsdMetrics {
           sent.set({ vrrp }, i.counters.advertsSent)
           received.set({ vrrp }, i.counters.advertsReceived)
           late.set({ vrrp }, i.counters.lateAdverts)
+          lowerAnswers.set({ vrrp, result: 'answered' }, i.counters.lowerPrioAnswered ?? 0)
+          lowerAnswers.set({ vrrp, result: 'suppressed' }, i.counters.lowerPrioSuppressed ?? 0)
           for (const [reason, n] of Object.entries(i.counters.drops)) drops.set({ vrrp, reason }, n)
         }
       }

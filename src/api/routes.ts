@@ -20,6 +20,8 @@ export interface RouteContext {
 export interface StreamHost {
   /** Bytes queued for one event-stream reader before it is cut off. */
   readonly highWater: number
+  /** No room for another event stream (the cap on subscribers). */
+  full?(): boolean
   track(end: () => void): void
 }
 
@@ -112,7 +114,16 @@ async function reload(c: RouteContext): Promise<unknown> {
 }
 
 function events(c: RouteContext): undefined {
-  c.streams.track(serveEvents(c.res, c.director.events, parseStreamQuery(c.query), c.streams.highWater))
+  if (c.streams.full?.()) throw new LvsdError('LVSD_API_BUSY', 'too many event streams are open; try again later', {})
+  const q = parseStreamQuery(c.query)
+  if (q.after > c.director.events.lastSeq) {
+    throw new LvsdError(
+      'LVSD_API_CONFLICT',
+      `after=${q.after} is past the last event (${c.director.events.lastSeq}): lvsd has restarted since; read again from after=0`,
+      { after: q.after, lastSeq: c.director.events.lastSeq },
+    )
+  }
+  c.streams.track(serveEvents(c.res, c.director.events, q, c.streams.highWater))
   return undefined
 }
 

@@ -6,6 +6,14 @@ import { createConnection } from 'node:net'
 import { dirname } from 'node:path'
 import { LvsdError } from '../errors.js'
 import { STREAM_HIGH_WATER } from './event-stream.js'
+import {
+  applyLimits,
+  CONTROL_LIMITS,
+  closeIfUnread,
+  type HttpLimits,
+  refuseLargeBody,
+  serverOptions,
+} from './http-limits.js'
 import { dispatch } from './routes.js'
 import type { Director } from './types.js'
 import { resolveGroup } from './unix-group.js'
@@ -21,7 +29,13 @@ export interface ControlServerOptions {
   groupFile?: string
   /** Bytes queued for one event-stream reader before it is cut off (default 16 MiB). */
   streamHighWater?: number
+  /** Connection, timeout and body bounds (default CONTROL_LIMITS). */
+  limits?: Partial<HttpLimits>
+  /** Event streams open at once; more are refused with 503 (default 16). */
+  maxStreams?: number
 }
+
+export const DEFAULT_MAX_STREAMS = 16
 
 export const DEFAULT_SOCKET = '/run/lvsd/lvsd.sock'
 
@@ -71,12 +85,18 @@ export class ControlServer {
     }
     await clearStale(path)
     let self: ControlServer | undefined
-    const server = createServer((req, res) => {
+    const limits = { ...CONTROL_LIMITS, ...opts.limits }
+    const maxStreams = opts.maxStreams ?? DEFAULT_MAX_STREAMS
+    const server = createServer(serverOptions(limits), (req, res) => {
+      if (refuseLargeBody(req, res, limits.maxBodyBytes)) return
+      closeIfUnread(req, res)
       void dispatch(req, res, director, {
         highWater: opts.streamHighWater ?? STREAM_HIGH_WATER,
+        full: () => (self?.streamCount ?? 0) >= maxStreams,
         track: (end) => self?.track(end, res),
       })
     })
+    applyLimits(server, limits)
     self = new ControlServer(path, server)
     await new Promise<void>((resolve, reject) => {
       server.once('error', (e) =>

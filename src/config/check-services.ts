@@ -2,7 +2,7 @@
 // families and ports per forwarding method, quorum, thresholds, scheduler flags, check settings.
 import { accessSync, constants } from 'node:fs'
 import { type Family, formatAddr, prefixContains } from '../net/addr.js'
-import { checkArgv, familyName } from './check-vrrp.js'
+import { checkArgv, checkUser, familyName } from './check-vrrp.js'
 import { formatDuration } from './dsl.js'
 import type { Check, RawConfig, RawRealServer, RawService, RawVrrp } from './types.js'
 import { type Ctx, didYouMean, hasKey, isComplete, lineOf, reportOn, warnOn } from './walk.js'
@@ -24,7 +24,10 @@ function checkCheck(ctx: Ctx, c: Check): void {
   if (c.type === 'udp' && c.payload !== undefined && c.payload_hex !== undefined) {
     reportOn(ctx, c, 'payload_hex', 'use either payload or payload_hex, not both')
   }
-  if (c.type === 'exec') checkArgv(ctx, c.argv)
+  if (c.type === 'exec') {
+    checkArgv(ctx, c.argv)
+    checkUser(ctx, c, c.user)
+  }
 }
 
 /** Service family and key; undefined when the key itself is wrong (already reported). */

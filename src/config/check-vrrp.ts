@@ -2,6 +2,7 @@
 // entries, uniqueness, RFC 3768/5798 timing rules, families, and executables on disk.
 import { accessSync, constants, statSync } from 'node:fs'
 import { compareAddr } from '../net/addr.js'
+import { lookupUserSync } from '../sys/users.js'
 import { formatDuration } from './dsl.js'
 import type { RawInstance, RawVrrp } from './types.js'
 import { type Ctx, didYouMean, hasKey, isComplete, lineOf, reportOn } from './walk.js'
@@ -21,6 +22,12 @@ export function checkArgv(ctx: Ctx, argv: string[] | undefined): void {
     const code = (e as NodeJS.ErrnoException).code
     reportOn(ctx, argv, 0, code === 'ENOENT' ? `${prog} does not exist` : `${prog} is not executable`)
   }
+}
+
+/** A program's `user:` must exist here: an unknown name must never fall back to running it as lvsd (root). */
+export function checkUser(ctx: Ctx, owner: object, user: string | undefined): void {
+  if (user === undefined) return
+  if (!lookupUserSync(user)) reportOn(ctx, owner, 'user', `no user ${user} on this host (/etc/passwd)`)
 }
 
 export function checkNotify(ctx: Ctx, n: RawInstance['notify']): void {
@@ -143,6 +150,7 @@ export function checkVrrp(ctx: Ctx, v: RawVrrp): void {
     if (first) reportOn(ctx, s, 'name', `duplicate script name (first at ${lineOf(ctx, first, 'name')})`)
     else scripts.set(s.name, s)
     checkArgv(ctx, s.argv)
+    checkUser(ctx, s, s.user)
     if (s.timeout !== undefined && s.timeout > s.interval) {
       reportOn(ctx, s, 'timeout', `must not exceed the interval (${formatDuration(s.interval)})`)
     }

@@ -1,8 +1,9 @@
 // Entry point of the config layer: YAML text or file → a typed, defaults-applied Config, or every
 // problem of the file as `file:line:col path: message`, sorted by position.
-import { readFile } from 'node:fs/promises'
+import { readFile, stat } from 'node:fs/promises'
 import { isMap, LineCounter, parseDocument, type YAMLMap, type Node as YNode } from 'yaml'
 import { LvsdError } from '../errors.js'
+import { checkExposure } from './check-exposure.js'
 import { checkIpvs, checkServices } from './check-services.js'
 import { checkVrrp } from './check-vrrp.js'
 import { resolveConfig } from './resolve.js'
@@ -36,7 +37,8 @@ function yamlMessage(m: string): string {
   return (m.split('\n')[0] ?? m).replace(/ at line \d+, column \d+:?$/, '')
 }
 
-export function loadConfigText(text: string, file: string): LoadResult {
+/** `fileMode`: the file's permission bits, for the warning about a password others can read. */
+export function loadConfigText(text: string, file: string, fileMode?: number): LoadResult {
   const lc = new LineCounter()
   const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: false, prettyErrors: true, strict: true })
   const ctx = new Ctx(doc, text, lc)
@@ -56,14 +58,17 @@ export function loadConfigText(text: string, file: string): LoadResult {
   if (out.vrrp) checkVrrp(ctx, out.vrrp)
   if (out.virtual_services) checkServices(ctx, out.virtual_services, out.vrrp)
   if (out.ipvs) checkIpvs(ctx, out.ipvs, out.virtual_services, out.vrrp)
+  checkExposure(ctx, out, fileMode)
   if (!ok || ctx.issues.length > 0) return { ok: false, errors: toIssues(file, ctx.issues) }
   return { ok: true, config: resolveConfig(out as RawConfig), warnings: toIssues(file, ctx.warnings) }
 }
 
 export async function loadConfigFile(path: string): Promise<LoadResult> {
   let text: string
+  let mode: number
   try {
     text = await readFile(path, 'utf8')
+    mode = (await stat(path)).mode
   } catch (e) {
     const err = e as NodeJS.ErrnoException
     throw new LvsdError(
@@ -73,5 +78,5 @@ export async function loadConfigFile(path: string): Promise<LoadResult> {
       { cause: e },
     )
   }
-  return loadConfigText(text, path)
+  return loadConfigText(text, path, mode)
 }

@@ -13,6 +13,7 @@ function resolveInstance(raw: RawConfig, inst: RawInstance, scripts: Map<string,
     ...inst,
     version: inst.version ?? raw.vrrp.version,
     advert_interval: inst.advert_interval ?? raw.vrrp.advert_interval,
+    lower_prio_answer_interval: inst.lower_prio_answer_interval ?? raw.vrrp.lower_prio_answer_interval,
     family: inst.vips[0]!.address.addr.family,
     garp: {
       repeat: ig.repeat ?? g.repeat,

@@ -116,7 +116,11 @@ export const instance = obj({
     peers: arr(addr({ unicast: true }), 1).describe(
       'peers adverts are sent to; adverts from any other source are dropped',
     ),
-    ttl: int(1, 255).optional().describe('TTL / hop limit of unicast adverts (default: vrrp.unicast_ttl)'),
+    ttl: int(1, 255)
+      .optional()
+      .describe(
+        'TTL / hop limit of unicast adverts (default: vrrp.unicast_ttl); below 255, adverts from the peers are accepted whatever their TTL (they may cross routers), so the peer list is the only source check',
+      ),
     allow_from: arr(prefix(true))
       .orEmpty()
       .describe('further networks adverts are accepted from (e.g. a peer that may renumber); default: the peers only'),
@@ -161,6 +165,9 @@ export const instance = obj({
     .describe('VRRPv2 authentication, for peers that require it (VRRPv3 has none); absent = type 0'),
   notify: notify(),
   garp: garpInstance,
+  lower_prio_answer_interval: duration(0, 3_600 * SECOND)
+    .optional()
+    .describe('at most one answer to lower-priority adverts per this long (default: vrrp.lower_prio_answer_interval)'),
   virtual_mac: bool()
     .def(false)
     .describe(
@@ -182,6 +189,11 @@ export const vrrp = obj({
     .def(SECOND)
     .describe('default advertisement interval of instances'),
   unicast_ttl: int(1, 255).def(255).describe('default TTL of unicast adverts'),
+  lower_prio_answer_interval: duration(0, 3_600 * SECOND)
+    .def(SECOND)
+    .describe(
+      'a master hearing a lower-priority advert answers with an advert and a GARP/NA burst (to heal a split brain) at most once per this long; 0 = every time (keepalived), which lets spoofed adverts be amplified',
+    ),
   rt_priority: int(0, 99)
     .def(10)
     .describe('SCHED_RR priority of the VRRP worker thread (0 = normal scheduling)')

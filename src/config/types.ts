@@ -33,8 +33,13 @@ export interface TrackedScript {
   weight: number
 }
 
-export type VrrpInstance = Omit<RawInstance, 'version' | 'advert_interval' | 'garp' | 'unicast' | 'track'> & {
+export type VrrpInstance = Omit<
+  RawInstance,
+  'version' | 'advert_interval' | 'garp' | 'unicast' | 'track' | 'lower_prio_answer_interval'
+> & {
   version: 2 | 3
+  /** Milliseconds between two answers to lower-priority adverts (0 = no bound). */
+  lower_prio_answer_interval: number
   /** Milliseconds; v2 whole seconds, v3 a multiple of 10 ms. */
   advert_interval: number
   family: Family

@@ -4,7 +4,6 @@
 // difference: the worker keeps unchanged instances, the scheduler keeps unchanged servers' health,
 // and the reconciler sends only the changed IPVS operations. Events are logged by their subscriber
 // (src/api/event-log.ts); this file logs only what has no event.
-import { execFile } from 'node:child_process'
 import type { Config } from '../config/types.js'
 import { isLvsdError, LvsdError } from '../errors.js'
 import { EventBus, type IpvsCause } from '../events.js'
@@ -16,8 +15,9 @@ import type { OpEvent, Reconciler } from '../ipvs/reconciler.js'
 import type { SyncDaemons, SyncRole } from '../ipvs/syncd.js'
 import type { Logger } from '../log.js'
 import { sameAddr } from '../net/addr.js'
+import { describeResult, type ProgramResult, runProgram } from '../sys/program.js'
+import { lookupUser } from '../sys/users.js'
 import type { Counters } from '../vrrp/messages.js'
-import { lookupUser } from '../vrrp/track.js'
 import { configChanges, stableJson } from './config-changes.js'
 import { execUsers, policyWarnings, serverId, serverSpec } from './health-specs.js'
 import { aliveWeight, serviceTable } from './ipvs-table.js'
@@ -111,6 +111,7 @@ export class LvsDirector implements Director {
           void this.followSync()
         },
         onFatal: (reason) => this.onFatal(reason),
+        onProgramFailed: (role, owner, argv, r) => this.programFailed(role, owner, argv, r),
       },
       this.config,
     )
@@ -133,7 +134,7 @@ export class LvsDirector implements Director {
     const c = this.config
     for (const line of [...unsupported(c), ...policyWarnings(c)]) this.log.warn({ unsupported: true }, line)
     this.book.sync(c)
-    await this.resolveUsers(c)
+    this.uids = await this.resolveUsers(c)
     if (needsIpvs(c)) await this.openIpvs()
     await this.applyKernelSettings(c)
     await this.scheduleChecks(c)
@@ -178,14 +179,15 @@ export class LvsDirector implements Director {
     })
   }
 
-  private async resolveUsers(c: Config): Promise<void> {
+  /** uid/gid of every exec check's user; an unknown user is an error, never a fallback to lvsd's own (root). */
+  private async resolveUsers(c: Config): Promise<Map<string, { uid: number; gid: number }>> {
     const uids = new Map<string, { uid: number; gid: number }>()
     for (const name of execUsers(c)) {
       const u = await lookupUser(name)
-      if (u) uids.set(name, u)
-      else this.log.error({ user: name }, 'exec check user not found; its checks run as lvsd')
+      if (!u) throw new LvsdError('LVSD_CONFIG_INVALID', `exec check user ${name} does not exist`, { user: name })
+      uids.set(name, u)
     }
-    this.uids = uids
+    return uids
   }
 
   // ---- kernel-wide IPVS settings and the sync daemon ----
@@ -322,9 +324,25 @@ export class LvsDirector implements Director {
   private quorumChanged(service: string, up: boolean, alive: number, required: number, argv?: string[]): void {
     this.events.publish('quorum.change', { service, up, alive, required })
     if (!argv || argv.length === 0) return
-    const [file, ...args] = argv as [string, ...string[]]
-    execFile(file, args, { timeout: 30_000, killSignal: 'SIGKILL' }, (err) => {
-      if (err) this.log.error({ service, argv, err: err.message }, 'quorum program failed')
+    void runProgram(argv, { timeoutMs: 30_000 }).then((r) => {
+      if (r.kind === 'exit' && r.code === 0) return
+      this.log.error({ service, argv, err: describeResult(argv[0] ?? '', r) }, 'quorum program failed')
+      this.programFailed('quorum', service, argv, r)
+    })
+  }
+
+  private programFailed(
+    role: 'notify' | 'track' | 'quorum',
+    owner: string,
+    argv: readonly string[],
+    r: Exclude<ProgramResult, { kind: 'exit'; code: 0 }>,
+  ): void {
+    this.events.publish('program.failed', {
+      role,
+      owner,
+      program: argv[0] ?? '',
+      reason: r.kind,
+      detail: describeResult(argv[0] ?? '', r),
     })
   }
 
@@ -380,32 +398,30 @@ export class LvsDirector implements Director {
     const t0 = performance.now()
     this.events.publish('daemon.state', { state: 'reloading' })
     const r = await this.opts.load()
-    const none = { added: [], removed: [], changed: [] }
     if (!r.ok) {
-      const result: ReloadResult = { ok: false, config: this.info, errors: r.errors, changes: none }
       const lines = r.text ?? r.errors.map((e) => e.message)
-      for (const line of lines) this.log.error({ config: r.info.source }, `reload refused: ${line}`)
-      this.events.publish('config.reload', {
-        ok: false,
-        source: r.info.source,
-        hash: this.info.hash,
-        errors: r.errors,
-        changes: none,
-        ms: performance.now() - t0,
-      })
-      this.events.publish('daemon.state', { state: 'ready', reason: 'reload refused' })
-      return result
+      return this.refuseReload(r.info.source, r.errors, lines, t0)
     }
-    for (const w of r.warnings) this.log.warn({ config: true }, w)
     const before = this.config
     const after = r.loaded.config
+    // prepare: what can fail, without touching the running state (a refusal keeps every part on `before`)
+    let uids: Map<string, { uid: number; gid: number }>
+    try {
+      uids = await this.resolveUsers(after)
+      if (!this.ipvs && needsIpvs(after)) await this.openIpvs()
+    } catch (e) {
+      const err = e as Error & { code?: string }
+      const issue = { path: '', message: err.message }
+      return this.refuseReload(r.loaded.info.source, [issue], [`${err.code ?? 'error'}: ${err.message}`], t0)
+    }
+    // commit
+    for (const w of r.warnings) this.log.warn({ config: true }, w)
     const changes = configChanges(before, after)
     this.config = after
     this.info = r.loaded.info
+    this.uids = uids
     for (const line of [...unsupported(after), ...policyWarnings(after)]) this.log.warn({ unsupported: true }, line)
     this.book.sync(after)
-    await this.resolveUsers(after)
-    if (!this.ipvs && needsIpvs(after)) await this.openIpvs()
     await this.applyKernelSettings(after)
     await this.scheduleChecks(after)
     for (const name of [...this.quorum.keys()])
@@ -417,6 +433,26 @@ export class LvsDirector implements Director {
     this.events.publish('config.reload', { ok: true, source: this.info.source, hash: this.info.hash, changes, ms })
     this.events.publish('daemon.state', { state: 'ready', reason: 'reloaded' })
     return { ok: true, config: this.info, changes }
+  }
+
+  private refuseReload(
+    source: string,
+    errors: NonNullable<ReloadResult['errors']>,
+    lines: string[],
+    t0: number,
+  ): ReloadResult {
+    const none = { added: [], removed: [], changed: [] }
+    for (const line of lines) this.log.error({ config: source }, `reload refused: ${line}`)
+    this.events.publish('config.reload', {
+      ok: false,
+      source,
+      hash: this.info.hash,
+      errors,
+      changes: none,
+      ms: performance.now() - t0,
+    })
+    this.events.publish('daemon.state', { state: 'ready', reason: 'reload refused' })
+    return { ok: false, config: this.info, errors, changes: none }
   }
 
   // ---- operator actions ----

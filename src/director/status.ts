@@ -151,6 +151,8 @@ function instanceStatus(i: Config['vrrp']['instances'][number], x: StatusInputs)
             drops: c.drops as Record<string, number>,
             lateAdverts: c.lateAdverts,
             transitions: c.transitions,
+            lowerPrioAnswered: c.lowerPrioAnswered,
+            lowerPrioSuppressed: c.lowerPrioSuppressed,
           },
         }
       : {}),

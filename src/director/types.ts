@@ -33,6 +33,9 @@ export interface InstanceStatus {
     drops: Record<string, number>
     lateAdverts: number
     transitions: number
+    /** Lower-priority adverts this master answered, and those the rate limit let pass unanswered. */
+    lowerPrioAnswered?: number
+    lowerPrioSuppressed?: number
   }
 }
 

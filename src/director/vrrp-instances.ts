@@ -23,6 +23,7 @@ export function runtimeInstance(i: ConfigInstance): RuntimeInstance {
     advertMs: i.advert_interval,
     preempt: i.preempt,
     preemptDelayMs: i.preempt_delay,
+    lowerPrioAnswerMs: i.lower_prio_answer_interval,
     accept: i.accept,
     vips: i.vips.map(vip),
     excludedVips: i.excluded_vips.map(vip),

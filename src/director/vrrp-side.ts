@@ -6,6 +6,7 @@ import type { Config } from '../config/types.js'
 import { LvsdError } from '../errors.js'
 import type { VrrpState } from '../events.js'
 import type { Logger } from '../log.js'
+import type { ProgramResult } from '../sys/program.js'
 import type { Counters } from '../vrrp/messages.js'
 import { Notifier } from '../vrrp/notify.js'
 import { type TransitionEvent, VrrpRuntime } from '../vrrp/runtime.js'
@@ -26,6 +27,8 @@ export interface VrrpSideHooks {
   onTransition(t: TransitionEvent): void
   /** The worker died while the daemon was not stopping. */
   onFatal(reason: string): void
+  /** A notify program failed, or a track script could not be started. */
+  onProgramFailed(role: 'notify' | 'track', owner: string, argv: readonly string[], r: ProgramResult): void
 }
 
 /** The tracker's source for an operator's release: FAULT steps down with priority 0 and stays down. */
@@ -51,7 +54,12 @@ export class VrrpSide {
   }
 
   private newNotifier(c: Config): Notifier {
-    return new Notifier(notifySpecs(c), (level, msg, fields) => this.log[level](fields, msg))
+    return new Notifier(
+      notifySpecs(c),
+      (level, msg, fields) => this.log[level](fields, msg),
+      undefined,
+      (owner, argv, r) => this.hooks.onProgramFailed('notify', owner, argv, r),
+    )
   }
 
   /** Starts the worker; resolves once it runs its instances (or has failed: onFatal says so). */
@@ -108,8 +116,13 @@ export class VrrpSide {
     this.trackKey = key
     const runtime = this.runtime
     if (!runtime) return
-    this.tracker = new Tracker(inputs.scripts, inputs.scriptUses, inputs.fileUses, runtime, (level, msg, fields) =>
-      this.log[level](fields, msg),
+    this.tracker = new Tracker(
+      inputs.scripts,
+      inputs.scriptUses,
+      inputs.fileUses,
+      runtime,
+      (level, msg, fields) => this.log[level](fields, msg),
+      (script, argv, r) => this.hooks.onProgramFailed('track', script, argv, r),
     )
     this.tracker.start()
   }

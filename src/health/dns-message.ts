@@ -78,12 +78,26 @@ function need(buf: Buffer, off: number, n: number): void {
     throw new LvsdError('LVSD_DECODE_TRUNCATED', 'DNS message ends inside a field', { offset: off })
 }
 
-/** A possibly compressed name at `off`: its text and the bytes it occupies there. */
+/** RFC 1035 §3.1: a name is at most 255 octets on the wire, length bytes included. */
+export const MAX_NAME = 255
+/** Answers read from one reply: a health check looks for one record; a hostile reply claims 65,535. */
+export const MAX_ANSWERS = 64
+/** Question entries skipped before the answers (our query has one). */
+const MAX_QUESTIONS = 4
+
+/**
+ * A possibly compressed name at `off`: its text and the bytes it occupies there. Bounded whatever
+ * the input: every pointer must go back before the label that holds it (so there can be no loop) and
+ * the expanded name may not pass 255 octets, so one name costs at most ~255 steps and bytes.
+ */
 export function decodeName(buf: Buffer, off: number): { name: string; bytes: number } {
   const out: string[] = []
   let pos = off
   let bytes = -1
-  for (let jumps = 0; ; ) {
+  let size = 1 // the root label
+  // pointers must land strictly before this (the start of the current run of labels)
+  let limit = off
+  for (;;) {
     need(buf, pos, 1)
     const len = buf[pos] as number
     if (len === 0) {
@@ -93,11 +107,16 @@ export function decodeName(buf: Buffer, off: number): { name: string; bytes: num
     if ((len & 0xc0) === 0xc0) {
       need(buf, pos, 2)
       if (bytes < 0) bytes = pos + 2 - off
-      if (++jumps > 64) throw new LvsdError('LVSD_DECODE_INVALID', 'DNS name compression loop', { offset: pos })
-      pos = buf.readUInt16BE(pos) & 0x3fff
+      const to = buf.readUInt16BE(pos) & 0x3fff
+      if (to >= limit)
+        throw new LvsdError('LVSD_DECODE_INVALID', 'DNS name pointer does not point back', { offset: pos })
+      pos = to
+      limit = to
       continue
     }
     if (len & 0xc0) throw new LvsdError('LVSD_DECODE_INVALID', 'reserved DNS label type', { offset: pos })
+    size += 1 + len
+    if (size > MAX_NAME) throw new LvsdError('LVSD_DECODE_INVALID', 'DNS name longer than 255 octets', { offset: off })
     need(buf, pos + 1, len)
     out.push(buf.toString('latin1', pos + 1, pos + 1 + len))
     pos += 1 + len
@@ -135,19 +154,28 @@ function rdataText(buf: Buffer, off: number, len: number, type: number): string 
   }
 }
 
+/** The header fields that decide whether a datagram is our reply at all, read before anything else. */
+export function peekHeader(buf: Buffer): { id: number; qr: boolean } | undefined {
+  if (buf.length < 12) return undefined
+  return { id: buf.readUInt16BE(0), qr: (buf.readUInt16BE(2) & 0x8000) !== 0 }
+}
+
+/** Decodes at most MAX_ANSWERS answers; the work is bounded by that, not by the counts a sender claims. */
 export function decodeReply(buf: Buffer): Reply {
   need(buf, 0, 12)
   const id = buf.readUInt16BE(0)
   const flags = buf.readUInt16BE(2)
   const qd = buf.readUInt16BE(4)
   const an = buf.readUInt16BE(6)
+  if (qd > MAX_QUESTIONS)
+    throw new LvsdError('LVSD_DECODE_INVALID', `DNS reply with ${qd} questions`, { questions: qd })
   let off = 12
   for (let i = 0; i < qd; i++) {
     off += decodeName(buf, off).bytes + 4
     need(buf, 0, off)
   }
   const answers: Answer[] = []
-  for (let i = 0; i < an; i++) {
+  for (let i = 0; i < Math.min(an, MAX_ANSWERS); i++) {
     const n = decodeName(buf, off)
     off += n.bytes
     need(buf, off, 10)

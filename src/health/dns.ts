@@ -3,7 +3,7 @@
 import { randomInt } from 'node:crypto'
 import { isIP } from 'node:net'
 import { formatAddr, parseAddr } from '../net/addr.js'
-import { decodeReply, encodeQuery, typeNumber } from './dns-message.js'
+import { decodeReply, encodeQuery, peekHeader, type Reply, typeNumber } from './dns-message.js'
 import { ProbeFailure, timed } from './probe.js'
 import type { DnsOptions, Result, Target } from './types.js'
 import { exchangeUdp } from './udp.js'
@@ -21,15 +21,18 @@ export function check(target: Target, o: DnsOptions, signal: AbortSignal): Promi
     const id = randomInt(0, 0x10000)
     const type = typeNumber(o.type ?? 'SOA')
     const query = encodeQuery({ id, name: o.name ?? '.', type, recursion: o.recursion === true })
-    // datagrams that are not our reply (stale ids, garbage) are skipped, not failures
-    const reply = await exchangeUdp(target, query, signal, (d) => {
+    // datagrams that are not our reply (stale ids, garbage) are skipped by their header alone, never
+    // decoded: a flood of them must cost next to nothing. Our reply, malformed, is a failure.
+    const reply = await exchangeUdp<Reply | Error>(target, query, signal, (d) => {
+      const h = peekHeader(d)
+      if (!h || !h.qr || h.id !== id) return undefined
       try {
-        const r = decodeReply(d)
-        return r.qr && r.id === id ? r : undefined
-      } catch {
-        return undefined
+        return decodeReply(d)
+      } catch (e) {
+        return e as Error
       }
     })
+    if (reply instanceof Error) throw new ProbeFailure('protocol', `malformed DNS reply: ${reply.message}`)
     const want = o.rcode ?? 0
     const name = (n: number) => RCODES[n] ?? `rcode ${n}`
     if (reply.rcode !== want) throw new ProbeFailure('rcode', `DNS ${name(reply.rcode)}, expected ${name(want)}`)

@@ -35,6 +35,11 @@ export interface Config {
   accept: boolean
   /** A master hearing a lower priority answers with an advert and a new announce (split brain). */
   lowerPrioAdvert: boolean
+  /**
+   * At most one such answer per this many ms: each answer is an advert plus a GARP/NA burst, so
+   * without a bound every spoofed lower-priority advert is amplified on the wire.
+   */
+  lowerPrioAnswerMs: number
   /** A master stepping down sends one advert with its own priority so the winner re-announces. */
   higherPrioAdvert: boolean
 }
@@ -60,6 +65,8 @@ export interface Instance {
   readonly syncHold: boolean
   /** Master_Down_Timer fired while held: this member would be master but waits for its group. */
   readonly wantsMaster: boolean
+  /** When a master last answered a lower-priority advert (the rate limit's clock). */
+  readonly lowerAnsweredAt?: number
 }
 
 export type Event =
@@ -83,6 +90,8 @@ export type Action =
   | { kind: 'vips'; op: 'add' | 'del' }
   | { kind: 'announce'; why: 'become_master' | 'lower_priority' }
   | { kind: 'transition'; from: Role; to: Role; why: Why }
+  /** A lower-priority advert heard by a master was not answered: the last answer is too recent. */
+  | { kind: 'suppressed'; why: 'lower_priority' }
 
 export interface Step {
   state: Instance
@@ -97,6 +106,7 @@ export const DEFAULTS = {
   preemptDelayMs: 0,
   accept: false,
   lowerPrioAdvert: true,
+  lowerPrioAnswerMs: 1000,
   higherPrioAdvert: true,
 } as const
 
@@ -364,8 +374,12 @@ function stepMaster(o: Out, e: Event, now: number): Step {
     return o.arm('masterDown', now + mdi(o.s, masterAdverMs)).done()
   }
   if (!s.config.lowerPrioAdvert) return o.done() // RFC: discard
+  const last = s.lowerAnsweredAt
+  if (last !== undefined && now - last < s.config.lowerPrioAnswerMs)
+    return o.push({ kind: 'suppressed', why: 'lower_priority' }).done()
   // Two masters (split brain healing): assert ourselves at once and re-announce the VIPs, so
   // hosts that followed the other master's GARPs come back (keepalived #1528, #2649).
+  o.set({ lowerAnsweredAt: now })
   o.push({ kind: 'send', priority: prio }).arm('adver', now + s.config.advertMs)
   return o.push({ kind: 'announce', why: 'lower_priority' }).done()
 }

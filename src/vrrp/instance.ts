@@ -53,6 +53,8 @@ function localOf(cfg: RuntimeInstance): LocalInstance {
     advertMs: cfg.advertMs,
     vips: cfg.vips.map((v) => v.prefix.addr),
     ownAddrs: [],
+    // unicast with a TTL below 255 crosses routers: the listed peers, not the TTL, say who may speak
+    ttlCheck: !(cfg.unicast && cfg.unicast.ttl < 255),
     ...(cfg.auth ? { auth: cfg.auth } : {}),
   }
 }
@@ -145,6 +147,7 @@ export class Instance {
       preemptDelayMs: cfg.preemptDelayMs,
       accept: cfg.accept,
       lowerPrioAdvert: cfg.lowerPrioAdvert ?? true,
+      lowerPrioAnswerMs: cfg.lowerPrioAnswerMs ?? fsm.DEFAULTS.lowerPrioAnswerMs,
       higherPrioAdvert: cfg.higherPrioAdvert ?? true,
     }
   }
@@ -291,7 +294,11 @@ export class Instance {
         if (this.owner) return
         this.queueVips(() => this.changeVips(a.op))
         return
+      case 'suppressed':
+        this.counters.lowerPrioSuppressed++
+        return
       case 'announce':
+        if (a.why === 'lower_priority') this.counters.lowerPrioAnswered++
         // after the VIPs are in (the NA's source selection and the hosts' replies need them)
         this.queueVips(async () => {
           if (this.state.role === 'MASTER' && !this.stopped) this.bursts.start()

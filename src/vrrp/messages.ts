@@ -57,6 +57,8 @@ export interface RuntimeInstance {
   virtualMac?: boolean
   /** Split-brain options of the state machine (docs/vrrp.md); default on. */
   lowerPrioAdvert?: boolean
+  /** At most one answer to lower-priority adverts per this many ms (default 1000). */
+  lowerPrioAnswerMs?: number
   higherPrioAdvert?: boolean
 }
 
@@ -79,6 +81,9 @@ export interface Counters {
   garp: number
   na: number
   transitions: number
+  /** Lower-priority adverts a master answered (advert + announce), and those it let pass (rate limit). */
+  lowerPrioAnswered: number
+  lowerPrioSuppressed: number
 }
 
 export type Down =
@@ -114,5 +119,17 @@ export type Up =
   | { type: 'stopped' }
 
 export function emptyCounters(): Counters {
-  return { rx: 0, tx: 0, txErrors: 0, drops: {}, lateAdverts: 0, maxLateMs: 0, garp: 0, na: 0, transitions: 0 }
+  return {
+    rx: 0,
+    tx: 0,
+    txErrors: 0,
+    drops: {},
+    lateAdverts: 0,
+    maxLateMs: 0,
+    garp: 0,
+    na: 0,
+    transitions: 0,
+    lowerPrioAnswered: 0,
+    lowerPrioSuppressed: 0,
+  }
 }

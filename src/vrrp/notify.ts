@@ -1,7 +1,7 @@
 // Notify programs run on state changes (keepalived's notify_master/backup/fault/stop and notify):
 // per-state programs run as configured; `any` gets keepalived's arguments appended: type
 // ("INSTANCE" or "GROUP"), name, state (MASTER, BACKUP, FAULT, STOP) and priority (0 for groups).
-import { execFile } from 'node:child_process'
+import { describeResult, type ProgramResult, runProgram } from '../sys/program.js'
 import type { Role } from './fsm.js'
 import type { LogLevel } from './messages.js'
 import { type GroupState, groupState } from './sync.js'
@@ -69,6 +69,8 @@ export class Notifier {
     private readonly specs: Map<string, NotifySpec> & { groups?: GroupNotifySpec[] },
     private readonly log: (level: LogLevel, msg: string, fields: Record<string, unknown>) => void,
     private readonly timeoutMs = 30_000,
+    /** A program that did not exit 0 (or could not start): the director turns it into an event and a metric. */
+    private readonly onFailed: (owner: string, argv: readonly string[], r: ProgramResult) => void = () => {},
   ) {
     this.groups = specs.groups ?? []
   }
@@ -102,13 +104,12 @@ export class Notifier {
     await Promise.all(this.chains.values())
   }
 
-  private run(instance: string, argv: string[]): Promise<void> {
-    const [file, ...args] = argv as [string, ...string[]]
-    return new Promise((resolve) => {
-      execFile(file, args, { timeout: this.timeoutMs, killSignal: 'SIGKILL' }, (err) => {
-        if (err) this.log('warn', 'notify program failed', { vrrp: instance, argv, err: err.message })
-        resolve()
-      })
-    })
+  private async run(instance: string, argv: string[]): Promise<void> {
+    // completes when the program exits: a child it leaves running no longer holds up the next notify
+    const r = await runProgram(argv, { timeoutMs: this.timeoutMs })
+    if (r.kind === 'exit' && r.code === 0) return
+    const owner = instance.startsWith('group:') ? instance.slice(6) : instance
+    this.log('warn', 'notify program failed', { vrrp: owner, argv, err: describeResult(argv[0] ?? '', r) })
+    this.onFailed(owner, argv, r)
   }
 }

@@ -1,7 +1,8 @@
 // Tracked scripts and files, watched on the main thread (they fork and read files, which the
 // real-time worker must never wait on); each change is sent down as a priority delta or a fault.
-import { execFile } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
+import { describeResult, type ProgramResult, runProgram } from '../sys/program.js'
+import { lookupUser } from '../sys/users.js'
 import type { LogLevel } from './messages.js'
 import type { TrackedSource } from './reload.js'
 
@@ -41,19 +42,6 @@ export type TrackLog = (level: LogLevel, msg: string, fields: Record<string, unk
 
 /** How often tracked files are read (keepalived uses inotify; a read is cheaper than it sounds). */
 export const FILE_POLL_MS = 250
-
-/** uid/gid of a user from /etc/passwd (Node has no getpwnam). */
-export async function lookupUser(
-  name: string,
-  passwd = '/etc/passwd',
-): Promise<{ uid: number; gid: number } | undefined> {
-  const text = await readFile(passwd, 'utf8')
-  for (const line of text.split('\n')) {
-    const f = line.split(':')
-    if (f[0] === name && f.length >= 4) return { uid: Number(f[2]), gid: Number(f[3]) }
-  }
-  return undefined
-}
 
 /** A script's up/down state after rise successes or fall failures in a row (initially up, as keepalived). */
 export class ScriptState {
@@ -113,6 +101,8 @@ export class Tracker {
     private readonly fileUses: FileUse[],
     private readonly sink: TrackSink,
     private readonly log: TrackLog,
+    /** A script that could not be started (EMFILE, ENOENT, an unknown user): not the same as one that said down. */
+    private readonly onFailed: (script: string, argv: readonly string[], r: ProgramResult) => void = () => {},
   ) {}
 
   start(): void {
@@ -167,16 +157,13 @@ export class Tracker {
   private async exec(s: ScriptSpec): Promise<boolean> {
     const ids = s.user ? await lookupUser(s.user) : undefined
     if (s.user && !ids) throw new Error(`no such user ${s.user}`)
-    const [file, ...args] = s.argv as [string, ...string[]]
-    return new Promise((resolve) => {
-      // argv, not a shell: no quoting surprises; a timeout kills and counts as failure
-      execFile(
-        file,
-        args,
-        { timeout: s.timeoutMs, killSignal: 'SIGKILL', ...(ids ? { uid: ids.uid, gid: ids.gid } : {}) },
-        (err) => resolve(!err),
-      )
-    })
+    // argv, not a shell; done when the script exits, even if it left a child behind
+    const r = await runProgram(s.argv, { timeoutMs: s.timeoutMs, ...(ids ? { uid: ids.uid, gid: ids.gid } : {}) })
+    if (r.kind === 'spawn') {
+      this.log('warn', 'track script could not run', { script: s.name, err: describeResult(s.argv[0] ?? '', r) })
+      this.onFailed(s.name, s.argv, r)
+    }
+    return r.kind === 'exit' && r.code === 0
   }
 
   private async pollFiles(last: Map<string, number>): Promise<void> {

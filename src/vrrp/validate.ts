@@ -22,11 +22,11 @@ export const DROP_REASONS = [
   'family', // the packet's family is not the instance's
   'ttl', // TTL / hop limit is not 255
   'length', // shorter than VRRP's fixed fields
+  'vrid', // another virtual router's packet (v2 or v3): not an error, counted apart
   'version', // not the instance's VRRP version
   'type', // not an ADVERTISEMENT
   'addr_count', // the address count does not match the packet length
   'checksum',
-  'vrid', // another virtual router's packet: not an error, counted apart
   'own', // our own packet, looped back (the source is one of our addresses)
   'auth', // v2 authentication type or password differs
   'interval', // v2 interval differs from ours; v3 interval of 0
@@ -48,6 +48,11 @@ export interface LocalInstance {
   vips: readonly Addr[]
   /** Every address this node holds on the interface: a packet from one of them is our own. */
   ownAddrs: readonly Addr[]
+  /**
+   * §7.1's TTL / hop-limit 255 check. Off only for unicast with `unicast.ttl` below 255 (adverts that
+   * cross routers arrive with less), where the peer list is the check instead (as keepalived).
+   */
+  ttlCheck?: boolean
   /** v2 only; absent = type 0. */
   auth?: { type: 0 | 1; password?: string }
 }
@@ -109,11 +114,14 @@ export function validate(buf: Buffer, rx: Received, local: LocalInstance): Verdi
     if (src.family !== 6 || dst.family !== 6) return drop('family')
   }
   if (rx.family !== local.family) return drop('family')
-  if (ttl !== 255) return drop('ttl')
+  if (ttl !== 255 && local.ttlCheck !== false) return drop('ttl')
 
   const len = end - start
   const fixed = HEADER_LEN + (local.version === 2 ? AUTH_DATA_LEN : 0)
   if (len < HEADER_LEN) return drop('length')
+  // the VRID sits at the same byte in v2 and v3: another router's packet (of either version) is
+  // counted as such, not as a version error of ours
+  if (buf[start + 1] !== local.vrid) return drop('vrid')
   const b0 = buf[start] ?? 0
   if (b0 >> 4 !== local.version) return drop('version')
   if ((b0 & 0xf) !== VRRP_TYPE_ADVERTISEMENT) return drop('type')
@@ -125,7 +133,6 @@ export function validate(buf: Buffer, rx: Received, local: LocalInstance): Verdi
     local.version === 2 ? internetChecksum(buf, start, len) : pseudoChecksum(src, dst, IPPROTO_VRRP, buf, start, len)
   if (sum !== 0) return drop('checksum')
 
-  if (buf[start + 1] !== local.vrid) return drop('vrid')
   if (local.ownAddrs.some((a) => sameAddr(a, src))) return drop('own')
   // RFC 5798 §7.1 drops everything at the owner; RFC 9568 erratum 8298 (verified) processes the
   // advert instead, so two owners settle by the address tie-break rather than both staying master.

@@ -12,7 +12,7 @@ export const ALLOWED: Record<string, string[]> = {
   health: ['net', 'sys'],
   ipvs: ['net', 'sys'],
   peer: ['net', 'sys'],
-  config: ['net'],
+  config: ['net', 'sys'],
   director: [...DOMAIN, 'net', 'sys'],
   api: ['director', ...DOMAIN, 'net', 'sys'],
   lab: ['director', ...DOMAIN, 'net', 'sys'],

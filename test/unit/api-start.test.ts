@@ -135,6 +135,10 @@ const samples: { [K in EventName]: [EventPayloads[K], string] } = {
     'info',
   ],
   'operator.action': [{ action: 'drain', target: 'web 10.0.0.7:80', ok: true }, 'info'],
+  'program.failed': [
+    { role: 'notify', owner: 'web', program: '/usr/local/bin/n', reason: 'spawn', detail: 'could not start: EMFILE' },
+    'debug',
+  ],
 }
 
 test('every event has a log line: its level, the event name and seq, the payload without undefined fields', (t) => {

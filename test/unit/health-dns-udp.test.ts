@@ -3,7 +3,7 @@ import dgram from 'node:dgram'
 import test from 'ava'
 import { isLvsdError } from '../../src/errors.js'
 import { check as dnsCheck } from '../../src/health/dns.js'
-import { decodeName, decodeReply, encodeQuery } from '../../src/health/dns-message.js'
+import { decodeName, decodeReply, encodeQuery, MAX_ANSWERS, peekHeader } from '../../src/health/dns-message.js'
 import type { Target } from '../../src/health/types.js'
 import { check as udpCheck } from '../../src/health/udp.js'
 import { parseAddr } from '../../src/net/addr.js'
@@ -183,3 +183,60 @@ for (const [what, buf] of hostile) {
     t.true(isLvsdError(e, 'LVSD_DECODE_TRUNCATED') || isLvsdError(e, 'LVSD_DECODE_INVALID'), String(e))
   })
 }
+
+/** 8,000 one-byte labels, then answers pointing at them: ~146 MiB and 0.5 s per reply before the bound. */
+function compressionBomb(id: number): Buffer {
+  const b = Buffer.alloc(65_000)
+  b.writeUInt16BE(id, 0)
+  b.writeUInt16BE(0x8400, 2)
+  b.writeUInt16BE(0xffff, 6)
+  let off = 12
+  for (let i = 0; i < 8000; i++) {
+    b[off++] = 1
+    b[off++] = 0x61
+  }
+  b[off++] = 0
+  b.writeUInt16BE(1, off)
+  off += 10
+  while (off + 12 <= b.length) {
+    b.writeUInt16BE(0xc00c, off)
+    b.writeUInt16BE(1, off + 2)
+    b.writeUInt16BE(1, off + 4)
+    off += 12
+  }
+  return b
+}
+
+test('dns codec: a compression bomb is refused at the first name past 255 octets', (t) => {
+  const before = process.memoryUsage().heapUsed
+  const e = t.throws(() => decodeReply(compressionBomb(7)))
+  t.true(isLvsdError(e, 'LVSD_DECODE_INVALID'), String(e))
+  t.regex(String(e), /255 octets/)
+  t.true(process.memoryUsage().heapUsed - before < 8 * 2 ** 20, 'no large allocation on the way')
+})
+
+test('dns codec: a pointer forward or to itself is refused (no loops, whatever the jump count)', (t) => {
+  // the answer name at offset 12 points at 14, past itself
+  const fwd = Buffer.from('000081800000000100000000c00e0000', 'hex')
+  t.true(
+    isLvsdError(
+      t.throws(() => decodeReply(fwd)),
+      'LVSD_DECODE_INVALID',
+    ),
+  )
+})
+
+test('dns codec: a reply claiming 65,535 answers yields at most MAX_ANSWERS', (t) => {
+  const q = encodeQuery({ id: 9, name: 'a.test', type: 1, recursion: false })
+  const one = Buffer.from('c00c000100010000003c00040a000001', 'hex')
+  const buf = Buffer.concat([q, ...Array.from({ length: 500 }, () => one)])
+  buf.writeUInt16BE(0x8180, 2)
+  buf.writeUInt16BE(0xffff, 6)
+  const r = decodeReply(buf)
+  t.is(r.answers.length, MAX_ANSWERS)
+})
+
+test('dns codec: peekHeader reads only the id and QR, so foreign replies are never decoded', (t) => {
+  t.deepEqual(peekHeader(compressionBomb(0x1234)), { id: 0x1234, qr: true })
+  t.is(peekHeader(Buffer.alloc(11)), undefined)
+})

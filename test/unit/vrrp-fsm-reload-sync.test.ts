@@ -17,6 +17,7 @@ const base = (c: Partial<Config> = {}): Config => ({
   preemptDelayMs: 0,
   accept: false,
   lowerPrioAdvert: true,
+  lowerPrioAnswerMs: 1000,
   higherPrioAdvert: true,
   ...c,
 })

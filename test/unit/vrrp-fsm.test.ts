@@ -214,6 +214,27 @@ test('master hearing a lower priority (split brain) asserts itself and re-announ
   t.deepEqual(rfc.actions, [], 'RFC: discard')
 })
 
+test('master answers lower-priority adverts at most once per lowerPrioAnswerMs; the rest are suppressed', (t) => {
+  let m = masterAt(v2({ priority: 150, lowerPrioAnswerMs: 1000 }))
+  const kinds: string[] = []
+  // a flood: one spoofed lower-priority advert every 10 ms for 2.5 s
+  for (let at = 9_000; at < 11_500; at += 10) {
+    const r = step(m, advert(100), at)
+    m = r.state
+    for (const a of r.actions) if (a.kind === 'announce' || a.kind === 'suppressed') kinds.push(`${at}:${a.kind}`)
+  }
+  const answered = kinds.filter((k) => k.endsWith(':announce'))
+  t.deepEqual(answered, ['9000:announce', '10000:announce', '11000:announce'])
+  t.is(kinds.length, 250)
+  t.is(m.role, 'MASTER')
+  const always = masterAt(v2({ priority: 150, lowerPrioAnswerMs: 0 }))
+  const a1 = step(always, advert(100), 9_000)
+  t.true(
+    step(a1.state, advert(100), 9_000).actions.some((a) => a.kind === 'announce'),
+    '0 = no bound',
+  )
+})
+
 test('master ignores an advert from its own address, whatever its priority', (t) => {
   t.deepEqual(step(masterAt(v2()), advert(100, 100, me), 9_000).actions, [])
   t.deepEqual(step(masterAt(v2()), advert(200, 100, me), 9_000).actions, [], 'even with a higher (stale) priority')

@@ -144,8 +144,11 @@ const drops: Array<[string, () => Buffer, Received, LocalInstance, string]> = [
     'ttl',
   ],
   ['7 bytes of VRRP', () => ip4(v3().subarray(0, 7)), rx4, local3, 'length'],
-  ['v3 packet at a v2 instance', () => ip4(v3()), rx4, local2, 'version'],
-  ['v2 packet at a v3 instance', () => ip4(v2()), rx4, local3, 'version'],
+  ['v3 packet of our VRID at a v2 instance', () => ip4(mutate(v3(), (b) => (b[1] = 51))), rx4, local2, 'version'],
+  ['v2 packet of our VRID at a v3 instance', () => ip4(mutate(v2(), (b) => (b[1] = 54))), rx4, local3, 'version'],
+  // a keepalived v2 pair of another VRID on the same LAN is not a version error of ours
+  ['v2 advert of another VRID at a v3 instance', () => ip4(v2()), rx4, local3, 'vrid'],
+  ['v3 advert of another VRID at a v2 instance', () => ip4(v3()), rx4, local2, 'vrid'],
   ['version 4', () => ip4(mutate(v3(), (b) => (b[0] = 0x41))), rx4, local3, 'version'],
   ['type 2', () => ip4(v3({ type: 2 })), rx4, local3, 'type'],
   ['type 0', () => ip4(v2({ type: 0 })), rx4, local2, 'type'],

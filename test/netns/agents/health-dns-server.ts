@@ -2,7 +2,10 @@
 // It answers every query for an A record with one address, and any other type with no answers.
 // Modes: ok (NOERROR, A 10.62.0.53), wrong (NOERROR, A 10.62.0.54), servfail (rcode 2),
 // nxdomain (rcode 3), silent (no reply), slow (the ok reply after 2 s),
-// pattern:<o|x>… (each query takes the next letter: o = ok, x = servfail; then ok).
+// pattern:<o|x>… (each query takes the next letter: o = ok, x = servfail; then ok),
+// bomb (our id, a 64 KB reply whose 65,535 claimed answers each expand to a 16 KB name through
+// compression pointers: what a hostile server sends to stall the checker), flood (20 such bombs with
+// wrong ids, then the ok reply).
 // Encoded here by hand, not with src/health/dns-message.ts, so the checker is not tested against itself.
 import dgram from 'node:dgram'
 import { readFileSync } from 'node:fs'
@@ -43,6 +46,33 @@ function reply(q: Buffer, rcode: number, address: number[] | undefined): Buffer 
   return Buffer.concat(parts)
 }
 
+/** A compression bomb: 8,000 one-byte labels at offset 12, then answers whose names point at them. */
+function bomb(id: number): Buffer {
+  const b = Buffer.alloc(65_000)
+  b.writeUInt16BE(id, 0)
+  b.writeUInt16BE(0x8400, 2) // QR, AA, NOERROR
+  b.writeUInt16BE(0, 4)
+  b.writeUInt16BE(0xffff, 6)
+  // the labels sit where a question would; the answer count starts right after them
+  let off = 12
+  for (let i = 0; i < 8000; i++) {
+    b[off++] = 1
+    b[off++] = 0x61
+  }
+  b[off++] = 0
+  // the question count is 0, so the first "answer" name is the label run itself; the rest point at it
+  b.writeUInt16BE(1, off) // type A
+  b.writeUInt16BE(1, off + 2)
+  off += 10 // ttl 0, rdlength 0
+  while (off + 12 <= b.length) {
+    b.writeUInt16BE(0xc00c, off)
+    b.writeUInt16BE(1, off + 2)
+    b.writeUInt16BE(1, off + 4)
+    off += 12
+  }
+  return b
+}
+
 const sock = dgram.createSocket({ type: host.includes(':') ? 'udp6' : 'udp4' })
 sock.on('message', (q, from) => {
   if (q.length < 12) return
@@ -57,6 +87,11 @@ sock.on('message', (q, from) => {
   console.log(JSON.stringify({ event: 'query', mode: m, id: q.readUInt16BE(0) }))
   const send = (b: Buffer) => sock.send(b, from.port, from.address)
   if (m === 'silent') return
+  if (m === 'bomb') return send(bomb(q.readUInt16BE(0)))
+  if (m === 'flood') {
+    for (let i = 1; i <= 20; i++) send(bomb((q.readUInt16BE(0) + i) & 0xffff))
+    return send(reply(q, 0, [10, 62, 0, 53]))
+  }
   if (m === 'slow') return void setTimeout(() => send(reply(q, 0, [10, 62, 0, 53])), 2000)
   if (m === 'wrong') return send(reply(q, 0, [10, 62, 0, 54]))
   if (m === 'servfail') return send(reply(q, 2, undefined))

@@ -3,7 +3,7 @@
 //   watch <servers-json>                          a Scheduler; {event:'result'} per finished check
 //                                                 and {event:'transition'} per transition, until killed
 // Addresses travel as strings and are parsed here.
-import { performance } from 'node:perf_hooks'
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import { runCheck } from '../../../src/health/checkers.js'
 import { Scheduler } from '../../../src/health/scheduler.js'
 import type { CheckOptions, CheckSpec, Policy, ServerSpec, Target } from '../../../src/health/types.js'
@@ -34,8 +34,17 @@ if (mode === 'once') {
   const spec = JSON.parse(a) as CheckOptions
   // byte options travel as arrays of numbers
   if (spec.kind === 'udp' && Array.isArray(spec.opts.payload)) spec.opts.payload = Uint8Array.from(spec.opts.payload)
+  // how long the check blocked this thread (a hostile reply must not stall the daemon's main loop)
+  const lag = monitorEventLoopDelay({ resolution: 5 })
+  lag.enable()
   const r = await runCheck(spec, target(JSON.parse(b) as WireTarget), AbortSignal.timeout(Number(c)))
-  out({ event: 'result', ...r })
+  lag.disable()
+  out({
+    event: 'result',
+    ...r,
+    maxLagMs: Math.round(lag.max / 1e6),
+    rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20),
+  })
 } else if (mode === 'watch') {
   const wire = JSON.parse(a) as Array<{ id: string; target: WireTarget; checks: CheckSpec[]; policy: Policy }>
   const servers: ServerSpec[] = wire.map((s) => ({ ...s, target: target(s.target) }))

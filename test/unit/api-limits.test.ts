@@ -1,0 +1,173 @@
+// The control socket's and metrics port's bounds: a body refused by its Content-Length before it is
+// read, a cap on connections and on event streams, idle connections closed, history replayed at the
+// reader's pace instead of cut off, and `after` past the last event answered instead of silence.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { request } from 'node:http'
+import { connect, type Socket } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import test from 'ava'
+import { exampleStatus, FakeDirector } from '../../src/api/fake-director.js'
+import { MetricsServer } from '../../src/api/metrics-server.js'
+import { ControlServer } from '../../src/api/server.js'
+import { EventBus } from '../../src/events.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'lvsd-api-limits-'))
+test.after.always(() => rmSync(dir, { recursive: true, force: true }))
+let n = 0
+const sock = () => join(dir, `c${++n}.sock`)
+
+function get(
+  socketPath: string,
+  path: string,
+  method = 'GET',
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, path, method, headers }, (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (c: string) => {
+        body += c
+      })
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+const closed = (s: Socket) =>
+  new Promise<void>((r) => {
+    s.resume() // a paused socket never sees its end, so never closes
+    if (s.destroyed) r()
+    else s.once('close', () => r())
+  })
+
+test('a 200 MB body is refused by its Content-Length with 413, and the connection is closed unread', async (t) => {
+  const path = sock()
+  const server = await ControlServer.start(new FakeDirector({ status: exampleStatus() }), { path })
+  const s = connect(path)
+  let reply = ''
+  s.on('data', (d) => {
+    reply += d.toString()
+  })
+  s.write('POST /v1/reload HTTP/1.1\r\nHost: x\r\nContent-Length: 209715200\r\n\r\n')
+  s.write(Buffer.alloc(64 * 1024))
+  await closed(s)
+  t.regex(reply, /^HTTP\/1\.1 413/)
+  t.regex(reply, /larger than 65536/)
+  await server.close()
+})
+
+test('connections beyond max are closed at once; the first ones are still served', async (t) => {
+  const path = sock()
+  const server = await ControlServer.start(new FakeDirector({ status: exampleStatus() }), {
+    path,
+    limits: { maxConnections: 4 },
+  })
+  const held = await Promise.all(
+    Array.from(
+      { length: 4 },
+      () =>
+        new Promise<Socket>((r) => {
+          const c = connect(path, () => r(c))
+        }),
+    ),
+  )
+  const extra = connect(path)
+  extra.on('error', () => {})
+  await closed(extra)
+  t.pass('the fifth connection was closed')
+  for (const h of held) h.destroy()
+  await Promise.all(held.map(closed))
+  t.is((await get(path, '/v1/status')).status, 200, 'served again once the idle ones are gone')
+  await server.close()
+})
+
+test('an idle connection that never sends a request is closed after the header timeout', async (t) => {
+  const path = sock()
+  const server = await ControlServer.start(new FakeDirector({ status: exampleStatus() }), {
+    path,
+    limits: { headersTimeoutMs: 300 },
+  })
+  const s = connect(path)
+  const t0 = Date.now()
+  await closed(s)
+  t.true(Date.now() - t0 < 5_000)
+  await server.close()
+})
+
+test('event streams beyond the cap get 503 LVSD_API_BUSY', async (t) => {
+  const path = sock()
+  const server = await ControlServer.start(new FakeDirector({ status: exampleStatus() }), { path, maxStreams: 2 })
+  const open: Array<() => void> = []
+  for (let i = 0; i < 2; i++) {
+    await new Promise<void>((resolve) => {
+      const req = request({ socketPath: path, path: '/v1/events' }, (res) => {
+        open.push(() => res.destroy())
+        resolve()
+      })
+      req.end()
+    })
+  }
+  const third = await get(path, '/v1/events?follow=false')
+  t.is(third.status, 503)
+  t.is(JSON.parse(third.body).code, 'LVSD_API_BUSY')
+  for (const o of open) o()
+  await server.close()
+})
+
+test('after= past the last event is a 409 that says lvsd restarted, not an empty stream', async (t) => {
+  const path = sock()
+  const bus = new EventBus()
+  bus.publish('daemon.state', { state: 'ready' })
+  const server = await ControlServer.start(new FakeDirector({ status: exampleStatus(), bus }), { path })
+  const r = await get(path, '/v1/events?after=5000&follow=false')
+  t.is(r.status, 409)
+  t.like(JSON.parse(r.body), { code: 'LVSD_API_CONFLICT', details: { after: 5000, lastSeq: 1 } })
+  t.is((await get(path, '/v1/events?after=1&follow=false')).status, 200, 'at the last event is fine')
+  await server.close()
+})
+
+test('a replay larger than the stream high-water mark is delivered whole (paced by the reader)', async (t) => {
+  const path = sock()
+  const bus = new EventBus({ ring: 200 })
+  const big = 'x'.repeat(20_000)
+  for (let i = 0; i < 200; i++) bus.publish('daemon.state', { state: 'ready', reason: big })
+  const server = await ControlServer.start(new FakeDirector({ status: exampleStatus(), bus }), {
+    path,
+    streamHighWater: 256 * 1024,
+  })
+  const r = await get(path, '/v1/events?follow=false')
+  const lines = r.body.split('\n').filter(Boolean)
+  t.is(lines.length, 200, '4 MB of history through a 256 KB high-water mark')
+  await server.close()
+})
+
+test('metrics: a request body is refused and idle connections beyond the cap are closed', async (t) => {
+  const m = await MetricsServer.start(() => 'up 1\n', { host: '127.0.0.1', port: 0 })
+  const s = connect(m.port, '127.0.0.1')
+  let reply = ''
+  s.on('data', (d) => {
+    reply += d.toString()
+  })
+  s.write('POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n')
+  await closed(s)
+  t.regex(reply, /^HTTP\/1\.1 413/)
+  const idle = await Promise.all(
+    Array.from(
+      { length: 40 },
+      () =>
+        new Promise<Socket>((r) => {
+          const c = connect(m.port, '127.0.0.1', () => r(c))
+          c.on('error', () => {})
+        }),
+    ),
+  )
+  await new Promise((r) => setTimeout(r, 200))
+  const open = idle.filter((c) => !c.destroyed).length
+  t.true(open <= 16, `${open} idle connections kept`)
+  for (const c of idle) c.destroy()
+  await m.close()
+})
