@@ -1,6 +1,7 @@
 // lvsd: the daemon's command line (parse, dispatch, exit status). Commands grow with the product.
 import { parseArgs } from 'node:util'
 import { EXIT } from './exit-codes.js'
+import { configArg, dropHeldVips } from './held-vips-drop.js'
 import { packageVersion } from './version.js'
 
 const HELP = `Usage: lvsd <command> [options]
@@ -28,7 +29,12 @@ Exit status: 0 ok, 2 invalid configuration, 64 bad command line.
 export async function main(argv: string[]): Promise<number> {
   // run parses its own options (-c, --log-format). Each command is imported when chosen: the daemon
   // never holds check's YAML parser and schema (config-source.ts keeps them off its heap too).
-  if (argv[0] === 'run') return (await import('./run.js')).runCommand(argv.slice(1))
+  if (argv[0] === 'run') {
+    // a crashed run's VIPs leave the wire before the daemon's code is even loaded (~0.1 s of imports)
+    const config = configArg(argv.slice(1))
+    const dropped = config === undefined ? undefined : await dropHeldVips(config)
+    return (await import('./run.js')).runCommand(argv.slice(1), dropped)
+  }
   let parsed: ReturnType<typeof parse>
   try {
     parsed = parse(argv)

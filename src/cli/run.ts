@@ -8,9 +8,11 @@ import { startApi } from '../api/start.js'
 import { SystemdNotifier } from '../api/systemd.js'
 import { configReader } from '../director/config-source.js'
 import { LvsDirector } from '../director/director.js'
+import { heldVipsFile } from '../director/held-vips.js'
 import { isLvsdError } from '../errors.js'
 import { openLogger } from '../log.js'
 import { EXIT } from './exit-codes.js'
+import { type DropReport, dropHeldVips } from './held-vips-drop.js'
 import { profileAdvice } from './node-profile.js'
 import { packageVersion } from './version.js'
 
@@ -31,7 +33,8 @@ function statusLine(d: LvsDirector): string {
   return `${states}; ${s.services.length} service(s), ${up}/${all} real servers up`
 }
 
-export async function runCommand(argv: string[]): Promise<number> {
+/** `dropped`: what the caller already removed of a crashed run's VIPs (lvsd.ts does it before loading this). */
+export async function runCommand(argv: string[], dropped?: DropReport): Promise<number> {
   let values: { config?: string; 'log-format'?: string; 'log-level'?: string; help?: boolean }
   try {
     values = parseArgs({
@@ -56,6 +59,9 @@ export async function runCommand(argv: string[]): Promise<number> {
     process.stderr.write(`lvsd run: ${values.config ? 'bad --log-format' : '-c FILE is required'}\n${RUN_HELP}`)
     return EXIT.usage
   }
+  // before anything else: a crashed run's VIPs must leave the wire now, not after start-up
+  const heldFile = heldVipsFile(values.config)
+  const drop = dropped ?? (await dropHeldVips(values.config, heldFile))
   const load = configReader(values.config)
   const first = await load()
   if (!first.ok) {
@@ -72,6 +78,10 @@ export async function runCommand(argv: string[]): Promise<number> {
     })
   ).child({ node: config.node })
   for (const w of first.warnings) log.warn({ config: true }, w)
+  for (const v of drop.removed)
+    log.info({ vrrp: v.instance, vip: `${v.address}/${v.len}`, dev: v.dev }, 'removed a VIP held by a crashed run')
+  if (drop.skipped) log.warn({ file: heldFile }, `VIPs of an earlier run left alone: ${drop.skipped}`)
+  for (const e of drop.errors) log.error({ file: heldFile }, `cannot remove a VIP held by a crashed run: ${e}`)
   const advice = profileAdvice(config, process.execArgv)
   if (advice) log[advice.level]({ execArgv: process.execArgv }, advice.msg)
   // Type=notify: READY once everything runs, STATUS on every state change, watchdog pings from the
@@ -94,6 +104,7 @@ export async function runCommand(argv: string[]): Promise<number> {
         return IpvsClient.connect({ loadModule: modprobe() })
       },
       // beside the control socket (/run/lvsd by default): gone with the boot, as the kernel's table
+      heldVipsFile: heldFile,
       ownedFile: join(
         dirname(config.control.socket),
         `${basename(config.control.socket, '.sock')}.owned-services.json`,

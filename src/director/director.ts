@@ -14,12 +14,13 @@ import type { ServiceState } from '../ipvs/model.js'
 import type { OpEvent, Reconciler } from '../ipvs/reconciler.js'
 import type { SyncDaemons, SyncRole } from '../ipvs/syncd.js'
 import type { Logger } from '../log.js'
-import { sameAddr } from '../net/addr.js'
+import { type Prefix, sameAddr } from '../net/addr.js'
 import { describeResult, type ProgramResult, runProgram } from '../sys/program.js'
 import { lookupUser } from '../sys/users.js'
 import type { Counters } from '../vrrp/messages.js'
 import { configChanges, stableJson } from './config-changes.js'
 import { execUsers, policyWarnings, serverId, serverSpec } from './health-specs.js'
+import { HeldVips } from './held-vips.js'
 import { aliveWeight, serviceTable } from './ipvs-table.js'
 import { readOwned, writeOwned } from './owned-file.js'
 import { nextQuorum } from './quorum.js'
@@ -55,6 +56,8 @@ export interface DirectorOptions {
   statsMaxAgeMs?: number
   /** Where lvsd records the IPVS services it owns across restarts (src/director/owned-file.ts); none in tests. */
   ownedFile?: string
+  /** Where lvsd records the VIPs it holds as master (src/director/held-vips.ts); none in unit tests. */
+  heldVipsFile?: string
 }
 
 /** Uses IPVS at all: services to program, a sync daemon to run or timeouts to set. */
@@ -80,6 +83,7 @@ export class LvsDirector implements Director {
   private readonly book = new ServerBook()
   private readonly quorum = new Map<string, boolean>()
   private uids = new Map<string, { uid: number; gid: number }>()
+  private readonly held: HeldVips | undefined
   /** Causes of queued config passes, oldest first: the reconciler runs passes in call order. */
   private readonly passCauses: IpvsCause[] = []
   private applyQueued: IpvsCause | undefined
@@ -96,10 +100,15 @@ export class LvsDirector implements Director {
     this.config = loaded.config
     this.info = loaded.info
     this.log = opts.log
+    if (opts.heldVipsFile)
+      this.held = new HeldVips(opts.heldVipsFile, this.config.control.socket, (err) =>
+        this.log.warn({ file: opts.heldVipsFile, err: err.message }, 'cannot record the VIPs held'),
+      )
     this.vrrp = new VrrpSide(
       this.log,
       {
         onTransition: (t) => {
+          if (t.to === 'MASTER' || t.from === 'MASTER') this.held?.set(t.instance, this.heldOf(t.instance, t.to))
           this.events.publish('vrrp.transition', {
             instance: t.instance,
             from: t.from,
@@ -381,6 +390,13 @@ export class LvsDirector implements Director {
     }
   }
 
+  /** The VIPs an instance holds while MASTER (none for an address owner: they are its own addresses). */
+  private heldOf(instance: string, role: string): { dev: string; prefix: Prefix }[] | undefined {
+    const i = this.config.vrrp.instances.find((x) => x.name === instance)
+    if (role !== 'MASTER' || !i || i.address_owner) return undefined
+    return [...i.vips, ...i.excluded_vips].map((v) => ({ dev: v.dev ?? i.interface, prefix: v.address }))
+  }
+
   /** Called when a part the daemon cannot run without has died: stop and exit non-zero. */
   onFatal: (reason: string) => void = () => {}
 
@@ -587,6 +603,7 @@ export class LvsDirector implements Director {
       this.scheduler?.stop()
       await this.reconciler?.stop()
       const counters = await this.vrrp.stop()
+      this.held?.clear()
       if (counters)
         for (const [name, c] of Object.entries(counters)) this.log.info({ vrrp: name, counters: c }, 'counters')
       if (this.syncd)

@@ -36,7 +36,7 @@ function start(node: string, yaml: string): Director {
 }
 
 async function stop(...ds: Director[]): Promise<void> {
-  for (const d of ds) d.kill('SIGTERM')
+  for (const d of ds) if (d.proc.exitCode === null && d.proc.signalCode === null) d.kill('SIGTERM')
   await Promise.all(ds.map((d) => d.exited))
 }
 
@@ -83,63 +83,81 @@ test.serial('unicast with ttl 64: the two nodes hear each other and elect exactl
     'd2',
     `node: d2\n${controlSocket(cfg, 'd2')}${instance({ vrid: 61, priority: 100, extra: uni('10.73.0.1') })}`,
   )
-  await d1.waitSettled('MASTER', 20_000)
-  await d2.waitSettled('BACKUP', 20_000)
-  const s2 = status('d2').instances[0]
-  t.true(s2.counters.advertsReceived > 0, 'the backup accepts the master’s TTL-64 adverts')
-  t.is(s2.counters.drops.ttl ?? 0, 0)
-  t.is(status('d1').instances[0].state, 'MASTER')
-  await stop(d1, d2)
+  try {
+    await d1.waitSettled('MASTER', 20_000)
+    await d2.waitSettled('BACKUP', 20_000)
+    const s2 = status('d2').instances[0]
+    t.true(s2.counters.advertsReceived > 0, 'the backup accepts the master’s TTL-64 adverts')
+    t.is(s2.counters.drops.ttl ?? 0, 0)
+    t.is(status('d1').instances[0].state, 'MASTER')
+  } finally {
+    await stop(d1, d2)
+  }
 })
 
 test.serial('a flood of spoofed lower-priority adverts is answered at most once per second and counted', async (t) => {
   const d1 = start('d1', `node: d1\n${controlSocket(cfg, 'd1')}${instance({ vrid: 62, priority: 200 })}`)
-  await d1.waitSettled('MASTER', 20_000)
-  const before = status('d1').instances[0].counters
-  const src = parseAddr('10.73.0.66')
-  const dst = parseAddr('224.0.0.18')
-  const spoof = encode(
-    { version: 3, type: 1, vrid: 62, priority: 100, interval: 10, family: 4, addrs: [parseAddr('10.73.0.100')] },
-    { src, dst },
-  )
-  const t0 = Date.now()
-  const [sent] = runAgent(lab, 'x', 'vrrp-flood', ['eth0', '10.73.0.66', '20000', spoof.toString('hex')])
-  const floodSeconds = Math.max(1, (Date.now() - t0) / 1000)
-  t.is(sent?.count, 20000)
-  const after = await waitFor(() => {
-    const c = status('d1').instances[0].counters
-    return c.lowerPrioAnswered + c.lowerPrioSuppressed - before.lowerPrioAnswered - before.lowerPrioSuppressed > 15_000
-      ? c
-      : undefined
-  }, 20_000)
-  const answered = after.lowerPrioAnswered - before.lowerPrioAnswered
-  t.true(answered >= 1, 'a split brain is still answered')
-  t.true(answered <= Math.ceil(floodSeconds) + 2, `${answered} answers in ${floodSeconds.toFixed(1)} s`)
-  t.is(status('d1').instances[0].state, 'MASTER')
-  // adverts sent stay near the 10/s cadence plus the few answers (it was one per spoofed advert)
-  const extra = after.advertsSent - before.advertsSent
-  t.true(extra < (Date.now() - t0) / 100 + answered + 20, `${extra} adverts sent`)
-  await stop(d1)
+  try {
+    await d1.waitSettled('MASTER', 20_000)
+    const before = status('d1').instances[0].counters
+    const src = parseAddr('10.73.0.66')
+    const dst = parseAddr('224.0.0.18')
+    const spoof = encode(
+      { version: 3, type: 1, vrid: 62, priority: 100, interval: 10, family: 4, addrs: [parseAddr('10.73.0.100')] },
+      { src, dst },
+    )
+    const t0 = Date.now()
+    const [sent] = runAgent(lab, 'x', 'vrrp-flood', ['eth0', '10.73.0.66', '20000', spoof.toString('hex')])
+    t.is(sent?.count, 20000)
+    // the counts settle once the worker has read what the socket kept (a loaded machine drops some)
+    let last = -1
+    const after = await waitFor(
+      () => {
+        const c = status('d1').instances[0].counters
+        const heard = c.lowerPrioAnswered + c.lowerPrioSuppressed
+        if (heard === last) return c
+        last = heard
+        return undefined
+      },
+      20_000,
+      500,
+    )
+    const seconds = (Date.now() - t0) / 1000
+    const answered = after.lowerPrioAnswered - before.lowerPrioAnswered
+    const suppressed = after.lowerPrioSuppressed - before.lowerPrioSuppressed
+    t.true(answered >= 1, 'a split brain is still answered')
+    t.true(answered <= Math.ceil(seconds) + 1, `${answered} answers in ${seconds.toFixed(1)} s`)
+    t.true(suppressed >= 1000, `${suppressed} suppressed: the flood was heard`)
+    t.is(status('d1').instances[0].state, 'MASTER')
+    // adverts stay near the 10/s cadence plus the few answers (it was one per spoofed advert)
+    const extra = after.advertsSent - before.advertsSent
+    t.true(extra <= seconds * 10 + answered + 20, `${extra} adverts sent in ${seconds.toFixed(1)} s`)
+  } finally {
+    await stop(d1)
+  }
 })
 
 test.serial('VRRPv2 adverts of another VRID at a v3 instance are counted as vrid, not version', async (t) => {
   const d1 = start('d1', `node: d1\n${controlSocket(cfg, 'd1')}${instance({ vrid: 63, priority: 200 })}`)
-  await d1.waitSettled('MASTER', 20_000)
-  const other = encode({
-    version: 2,
-    type: 1,
-    vrid: 99,
-    priority: 100,
-    interval: 1,
-    family: 4,
-    addrs: [parseAddr('10.73.0.200')],
-    auth: { type: 0, data: new Uint8Array(8) },
-  })
-  runAgent(lab, 'x', 'vrrp-flood', ['eth0', '10.73.0.66', '50', other.toString('hex')])
-  const drops = await waitFor(() => {
-    const d = status('d1').instances[0].counters.drops
-    return (d.vrid ?? 0) >= 50 ? d : undefined
-  }, 10_000)
-  t.is(drops.version ?? 0, 0)
-  await stop(d1)
+  try {
+    await d1.waitSettled('MASTER', 20_000)
+    const other = encode({
+      version: 2,
+      type: 1,
+      vrid: 99,
+      priority: 100,
+      interval: 1,
+      family: 4,
+      addrs: [parseAddr('10.73.0.200')],
+      auth: { type: 0, data: new Uint8Array(8) },
+    })
+    runAgent(lab, 'x', 'vrrp-flood', ['eth0', '10.73.0.66', '50', other.toString('hex')])
+    const drops = await waitFor(() => {
+      const d = status('d1').instances[0].counters.drops
+      return (d.vrid ?? 0) >= 40 ? d : undefined
+    }, 10_000)
+    t.is(drops.version ?? 0, 0)
+  } finally {
+    await stop(d1)
+  }
 })
