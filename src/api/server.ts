@@ -2,9 +2,9 @@
 // set as configured, so access is plain file permissions (root and the group; no tokens to leak).
 import { chmodSync, chownSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
-import { createConnection } from 'node:net'
 import { dirname } from 'node:path'
 import { LvsdError } from '../errors.js'
+import { unixListening } from '../sys/unix-listening.js'
 import { STREAM_HIGH_WATER } from './event-stream.js'
 import {
   applyLimits,
@@ -39,18 +39,6 @@ export const DEFAULT_MAX_STREAMS = 16
 
 export const DEFAULT_SOCKET = '/run/lvsd/lvsd.sock'
 
-/** Whether something accepts connections at `path` (a live daemon) rather than a leftover file. */
-function listening(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createConnection(path)
-    s.once('connect', () => {
-      s.destroy()
-      resolve(true)
-    })
-    s.once('error', () => resolve(false))
-  })
-}
-
 async function clearStale(path: string): Promise<void> {
   let st: ReturnType<typeof lstatSync>
   try {
@@ -59,7 +47,7 @@ async function clearStale(path: string): Promise<void> {
     return
   }
   if (!st.isSocket()) throw new LvsdError('LVSD_API_SOCKET', `${path} exists and is not a socket`, { path })
-  if (await listening(path)) {
+  if (await unixListening(path)) {
     throw new LvsdError('LVSD_API_SOCKET', `another process is serving ${path} (is lvsd already running?)`, { path })
   }
   unlinkSync(path)

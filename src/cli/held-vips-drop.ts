@@ -3,9 +3,10 @@
 // keepalived does this in ~30 ms; waiting for the VRRP worker's start made it 0.3–0.5 s here.
 
 import { parseArgs } from 'node:util'
-import { type HeldVip, heldVipsFile, readHeld, socketAlive } from '../director/held-vips.js'
+import { type HeldVip, heldVipsFile, readHeld } from '../director/held-vips.js'
 import { isLvsdError } from '../errors.js'
 import { parseAddr } from '../net/addr.js'
+import { unixListening } from '../sys/unix-listening.js'
 
 export interface DropReport {
   removed: HeldVip[]
@@ -30,7 +31,7 @@ export async function dropHeldVips(configPath: string, file = heldVipsFile(confi
   const held = readHeld(file)
   const report: DropReport = { removed: [], errors: [] }
   if (!held || held.vips.length === 0) return report
-  if (await socketAlive(held.socket)) return { ...report, skipped: `a running lvsd serves ${held.socket}` }
+  if (await unixListening(held.socket)) return { ...report, skipped: `a running lvsd serves ${held.socket}` }
   // loaded only when there is something to remove: a clean start pays nothing
   const [{ Rtnetlink }, { ifNameToIndex }] = await Promise.all([
     import('../net/rtnetlink.js'),

@@ -5,7 +5,6 @@
 // a crashed run (nobody listening) from a second lvsd started by mistake (then nothing is touched).
 import { createHash } from 'node:crypto'
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
-import { createConnection } from 'node:net'
 import { dirname, join, resolve } from 'node:path'
 import { formatAddr, type Prefix } from '../net/addr.js'
 
@@ -44,18 +43,6 @@ export function readHeld(path: string): HeldFile | undefined {
   } catch {
     return undefined
   }
-}
-
-/** Whether a daemon accepts connections on `socket` now (then its VIPs are its own business). */
-export function socketAlive(socket: string): Promise<boolean> {
-  return new Promise((res) => {
-    const s = createConnection(socket)
-    s.once('connect', () => {
-      s.destroy()
-      res(true)
-    })
-    s.once('error', () => res(false))
-  })
 }
 
 /** Keeps the file in step with the instances that are MASTER now. */

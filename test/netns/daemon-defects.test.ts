@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import test from 'ava'
 import { Lab, waitFor } from '../helpers/netns.js'
 import { repoRoot } from '../helpers/paths.js'
-import { ConfigDir, controlSocket, Director, MAC } from './agents/vrrp-harness.js'
+import { ConfigDir, controlSocket, Director, fetchIn, lvsctlIn, MAC } from './agents/vrrp-harness.js'
 
 const lab = new Lab('dd')
 const cfg = new ConfigDir()
@@ -40,23 +40,7 @@ vrrp:
       notify: { any: [${notify}] }
 `
 
-function lvsctl(args: string[]): { status: number | null; out: string; err: string } {
-  const r = spawnSync(
-    'ip',
-    [
-      'netns',
-      'exec',
-      lab.ns('d1'),
-      process.execPath,
-      join(repoRoot, 'bin/lvsctl.js'),
-      '-s',
-      join(cfg.dir, 'd1.sock'),
-      ...args,
-    ],
-    { encoding: 'utf8', timeout: 30_000 },
-  )
-  return { status: r.status, out: r.stdout, err: r.stderr }
-}
+const lvsctl = (args: string[]) => lvsctlIn(lab, 'd1', join(cfg.dir, 'd1.sock'), args)
 
 const states = () => {
   try {
@@ -141,19 +125,8 @@ test.serial('a failed notify program is an event and a metric', async (t) => {
   }, 10_000)
   t.like(ev.data, { role: 'notify', owner: 'web', reason: 'exit' })
   t.is(lvsctl(['resume', 'web']).status, 0)
-  const metrics = spawnSync(
-    'ip',
-    [
-      'netns',
-      'exec',
-      lab.ns('d1'),
-      process.execPath,
-      '-e',
-      "fetch('http://127.0.0.1:9479/metrics').then(r=>r.text()).then(t=>process.stdout.write(t))",
-    ],
-    { encoding: 'utf8', timeout: 30_000 },
-  )
-  t.regex(metrics.stdout, /^lvsd_program_failures_total\{role="notify",reason="exit"\} [1-9]/m)
+  const metrics = fetchIn(lab, 'd1', 'http://127.0.0.1:9479/metrics')
+  t.regex(metrics, /^lvsd_program_failures_total\{role="notify",reason="exit"\} [1-9]/m)
   writeFileSync(join(cfg.dir, 'd1.yaml'), conf())
   t.is(lvsctl(['reload']).status, 0)
 })
@@ -212,4 +185,36 @@ test.serial('a 200 MB reload body is refused before it is read; after= past a re
   const ev = lvsctl(['events', '--no-follow', '--after', '99999999'])
   t.not(ev.status, 0)
   t.regex(ev.err, /restarted/)
+})
+
+test.serial('lvsd check warns about a world-writable socket, metrics off loopback and a readable password', (t) => {
+  const file = cfg.write(
+    'exposed.yaml',
+    `node: d1
+control: { socket: /run/lvsd/x.sock, mode: 0777 }
+metrics: { enabled: true, address: 0.0.0.0 }
+vrrp:
+  version: 2
+  instances:
+    - name: web
+      interface: eth0
+      vrid: 64
+      vips: [10.74.0.100/24]
+      authentication: { type: pass, password: secret1 }
+`,
+  )
+  chmodSync(file, 0o644)
+  const r = spawnSync(process.execPath, [join(repoRoot, 'bin/lvsd.js'), 'check', file], { encoding: 'utf8' })
+  t.is(r.status, 0, 'valid, with warnings')
+  t.regex(r.stderr, /warning: .*exposed\.yaml:2:\d+ control\.mode: mode 0777 lets every local user/)
+  t.regex(r.stderr, /warning: .*metrics\.address: metrics are served beyond this host/)
+  t.regex(r.stderr, /warning: .*password: this file holds a password and every local user can read it/)
+  t.notRegex(r.stdout + r.stderr, /secret1/, 'the password itself is never printed')
+})
+
+test.serial('SIGTERM with notify programs that leave children: lvsd exits at once, cleanly', async (t) => {
+  const t0 = Date.now()
+  d1.kill('SIGTERM')
+  t.like(await d1.exited, { code: 0 })
+  t.true(Date.now() - t0 < 10_000, `stopped in ${Date.now() - t0} ms (the STOP notify's child does not hold it)`)
 })

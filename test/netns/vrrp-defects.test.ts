@@ -2,15 +2,13 @@
 // namespaces: unicast with a TTL below 255 elects one master (it gave two for good), a flood of spoofed
 // lower-priority adverts is answered at most once per interval (it was amplified 5×), and v2 adverts of
 // another VRID on the LAN are counted as `vrid`, not as version errors.
-import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import test from 'ava'
 import { parseAddr } from '../../src/net/addr.js'
 import { encode } from '../../src/vrrp/packet.js'
 import { Lab, waitFor } from '../helpers/netns.js'
-import { repoRoot } from '../helpers/paths.js'
 import { runAgent } from './agents/addon-harness.js'
-import { ConfigDir, controlSocket, Director, MAC } from './agents/vrrp-harness.js'
+import { ConfigDir, controlSocket, Director, lvsctlIn, MAC } from './agents/vrrp-harness.js'
 
 const lab = new Lab('vd')
 const cfg = new ConfigDir()
@@ -42,23 +40,9 @@ async function stop(...ds: Director[]): Promise<void> {
 
 // biome-ignore lint/suspicious/noExplicitAny: status JSON, asserted field by field
 function status(node: string): any {
-  const r = spawnSync(
-    'ip',
-    [
-      'netns',
-      'exec',
-      lab.ns(node),
-      process.execPath,
-      join(repoRoot, 'bin/lvsctl.js'),
-      '-s',
-      join(cfg.dir, `${node}.sock`),
-      'status',
-      '--json',
-    ],
-    { encoding: 'utf8', timeout: 30_000 },
-  )
-  if (r.status !== 0) throw new Error(`lvsctl status on ${node}: ${r.stderr}`)
-  return JSON.parse(r.stdout)
+  const r = lvsctlIn(lab, node, join(cfg.dir, `${node}.sock`), ['status', '--json'])
+  if (r.status !== 0) throw new Error(`lvsctl status on ${node}: ${r.err}`)
+  return JSON.parse(r.out)
 }
 
 const instance = (o: { vrid: number; priority: number; version?: 2 | 3; interval?: string; extra?: string }) => `

@@ -7,6 +7,7 @@ import { decodeName, decodeReply, encodeQuery, MAX_ANSWERS, peekHeader } from '.
 import type { Target } from '../../src/health/types.js'
 import { check as udpCheck } from '../../src/health/udp.js'
 import { parseAddr } from '../../src/net/addr.js'
+import { compressionBomb } from '../helpers/dns-bomb.js'
 
 const lo = (port: number): Target => ({ addr: parseAddr('127.0.0.1'), port })
 const closers: Array<() => void> = []
@@ -182,29 +183,6 @@ for (const [what, buf] of hostile) {
     const e = t.throws(() => decodeReply(buf))
     t.true(isLvsdError(e, 'LVSD_DECODE_TRUNCATED') || isLvsdError(e, 'LVSD_DECODE_INVALID'), String(e))
   })
-}
-
-/** 8,000 one-byte labels, then answers pointing at them: ~146 MiB and 0.5 s per reply before the bound. */
-function compressionBomb(id: number): Buffer {
-  const b = Buffer.alloc(65_000)
-  b.writeUInt16BE(id, 0)
-  b.writeUInt16BE(0x8400, 2)
-  b.writeUInt16BE(0xffff, 6)
-  let off = 12
-  for (let i = 0; i < 8000; i++) {
-    b[off++] = 1
-    b[off++] = 0x61
-  }
-  b[off++] = 0
-  b.writeUInt16BE(1, off)
-  off += 10
-  while (off + 12 <= b.length) {
-    b.writeUInt16BE(0xc00c, off)
-    b.writeUInt16BE(1, off + 2)
-    b.writeUInt16BE(1, off + 4)
-    off += 12
-  }
-  return b
 }
 
 test('dns codec: a compression bomb is refused at the first name past 255 octets', (t) => {

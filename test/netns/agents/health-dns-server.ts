@@ -9,6 +9,7 @@
 // Encoded here by hand, not with src/health/dns-message.ts, so the checker is not tested against itself.
 import dgram from 'node:dgram'
 import { readFileSync } from 'node:fs'
+import { compressionBomb } from '../../helpers/dns-bomb.js'
 
 const [host = '::', port = '53', modeFile = ''] = process.argv.slice(2)
 let pattern = ''
@@ -46,33 +47,6 @@ function reply(q: Buffer, rcode: number, address: number[] | undefined): Buffer 
   return Buffer.concat(parts)
 }
 
-/** A compression bomb: 8,000 one-byte labels at offset 12, then answers whose names point at them. */
-function bomb(id: number): Buffer {
-  const b = Buffer.alloc(65_000)
-  b.writeUInt16BE(id, 0)
-  b.writeUInt16BE(0x8400, 2) // QR, AA, NOERROR
-  b.writeUInt16BE(0, 4)
-  b.writeUInt16BE(0xffff, 6)
-  // the labels sit where a question would; the answer count starts right after them
-  let off = 12
-  for (let i = 0; i < 8000; i++) {
-    b[off++] = 1
-    b[off++] = 0x61
-  }
-  b[off++] = 0
-  // the question count is 0, so the first "answer" name is the label run itself; the rest point at it
-  b.writeUInt16BE(1, off) // type A
-  b.writeUInt16BE(1, off + 2)
-  off += 10 // ttl 0, rdlength 0
-  while (off + 12 <= b.length) {
-    b.writeUInt16BE(0xc00c, off)
-    b.writeUInt16BE(1, off + 2)
-    b.writeUInt16BE(1, off + 4)
-    off += 12
-  }
-  return b
-}
-
 const sock = dgram.createSocket({ type: host.includes(':') ? 'udp6' : 'udp4' })
 sock.on('message', (q, from) => {
   if (q.length < 12) return
@@ -87,9 +61,9 @@ sock.on('message', (q, from) => {
   console.log(JSON.stringify({ event: 'query', mode: m, id: q.readUInt16BE(0) }))
   const send = (b: Buffer) => sock.send(b, from.port, from.address)
   if (m === 'silent') return
-  if (m === 'bomb') return send(bomb(q.readUInt16BE(0)))
+  if (m === 'bomb') return send(compressionBomb(q.readUInt16BE(0)))
   if (m === 'flood') {
-    for (let i = 1; i <= 20; i++) send(bomb((q.readUInt16BE(0) + i) & 0xffff))
+    for (let i = 1; i <= 20; i++) send(compressionBomb((q.readUInt16BE(0) + i) & 0xffff))
     return send(reply(q, 0, [10, 62, 0, 53]))
   }
   if (m === 'slow') return void setTimeout(() => send(reply(q, 0, [10, 62, 0, 53])), 2000)

@@ -1,7 +1,7 @@
 // Netns helpers for the VRRP tests: lvsd daemons (`node bin/lvsd.js run`) spawned inside lab
 // namespaces with configs in a temp dir, their JSON log lines collected and awaited, and small
 // probes of the namespaces (addresses, neighbour entries, captures).
-import type { ChildProcess } from 'node:child_process'
+import { type ChildProcess, spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -190,4 +190,36 @@ vrrp:
       preempt: ${o.preempt ?? true}
       vips: [${o.vip}]
 ${o.extra ?? ''}`
+}
+
+/** `lvsctl -s SOCKET ARGS…` run inside a namespace (the API socket is a file, the VIPs and peers are not). */
+export function lvsctlIn(
+  lab: Lab,
+  node: string,
+  socket: string,
+  args: string[],
+): { status: number | null; out: string; err: string } {
+  const r = spawnSync(
+    'ip',
+    ['netns', 'exec', lab.ns(node), process.execPath, join(repoRoot, 'bin/lvsctl.js'), '-s', socket, ...args],
+    { encoding: 'utf8', timeout: 30_000 },
+  )
+  return { status: r.status, out: r.stdout, err: r.stderr }
+}
+
+/** The body of an HTTP GET made from inside a namespace (metrics listen on the namespace's loopback). */
+export function fetchIn(lab: Lab, node: string, url: string): string {
+  const r = spawnSync(
+    'ip',
+    [
+      'netns',
+      'exec',
+      lab.ns(node),
+      process.execPath,
+      '-e',
+      `fetch(${JSON.stringify(url)}).then(r=>r.text()).then(t=>process.stdout.write(t))`,
+    ],
+    { encoding: 'utf8', timeout: 30_000 },
+  )
+  return r.stdout
 }
