@@ -313,21 +313,25 @@ export class LvsDirector implements Director {
 
   // ---- IPVS table ----
 
-  /** The table lvsd wants now, updating quorum (events, quorum_up/down programs) on the way. */
-  private desired(): ServiceState[] {
-    const out: ServiceState[] = []
+  /** Each service's quorum from its servers' state now; a change is an event and runs quorum_up/quorum_down. */
+  private updateQuorum(): void {
     for (const s of this.config.virtual_services) {
-      const now = s.real_servers.map((rs) => this.book.now(s, rs, this.scheduler?.state(serverId(s.name, rs))))
-      const alive = aliveWeight(now)
+      const alive = aliveWeight(this.serversNow(s))
       const was = this.quorum.get(s.name)
       const up = nextQuorum(was, alive, { quorum: s.quorum, hysteresis: s.hysteresis })
-      if (was !== up) {
-        this.quorum.set(s.name, up)
-        if (was !== undefined || !up) this.quorumChanged(s.name, up, alive, s.quorum, up ? s.quorum_up : s.quorum_down)
-      }
-      out.push(serviceTable(s, now, up))
+      if (was === up) continue
+      this.quorum.set(s.name, up)
+      if (was !== undefined || !up) this.quorumChanged(s.name, up, alive, s.quorum, up ? s.quorum_up : s.quorum_down)
     }
-    return out
+  }
+
+  private serversNow(s: Config['virtual_services'][number]) {
+    return s.real_servers.map((rs) => this.book.now(s, rs, this.scheduler?.state(serverId(s.name, rs))))
+  }
+
+  /** The table lvsd wants now: config, health, operator state and quorum in; no side effects. */
+  private desired(): ServiceState[] {
+    return this.config.virtual_services.map((s) => serviceTable(s, this.serversNow(s), this.quorum.get(s.name) ?? true))
   }
 
   private quorumChanged(service: string, up: boolean, alive: number, required: number, argv?: string[]): void {
@@ -371,6 +375,7 @@ export class LvsDirector implements Director {
     const r = this.reconciler
     if (!r) return
     this.passCauses.push(cause)
+    this.updateQuorum()
     await r.apply(this.desired())
   }
 
@@ -521,7 +526,7 @@ export class LvsDirector implements Director {
     const rec = this.book.get(id)
     if (rec && rec.operatorWeight !== (weight ?? undefined)) {
       rec.operatorWeight = weight ?? undefined
-      this.scheduleChecks(this.config)
+      await this.scheduleChecks(this.config)
       await this.applyTable('operator')
     }
     return this.serverStatus(id)
