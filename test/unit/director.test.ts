@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import test, { type ExecutionContext } from 'ava'
 import { configReader } from '../../src/director/config-source.js'
 import { LvsDirector } from '../../src/director/director.js'
+import { LvsdError } from '../../src/errors.js'
 import type { AnyEvent } from '../../src/events.js'
 import { IpvsClient } from '../../src/ipvs/client.js'
 import { defaultService, destId } from '../../src/ipvs/model.js'
@@ -286,5 +287,33 @@ test.serial(
     writeFileSync(join(dir, 'w8'), '-1\n')
     await until(() => dests()?.length === 1)
     t.like(d.getStatus().services[0]?.servers[1], { server: '10.0.0.8:80', health: 'down' })
+  },
+)
+
+test.serial(
+  'a reload adding the first service on a kernel without IPVS is refused whole: old config kept, READY again',
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'lvsd-director-'))
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+    writeFileSync(join(dir, 'w7'), '1\n')
+    writeFileSync(join(dir, 'w8'), '2\n')
+    const file = join(dir, 'lvsd.yaml')
+    writeFileSync(file, `node: lb-test\ncontrol: { socket: ${join(dir, 'lvsd.sock')} }\n`)
+    const d = await startOn(file, () =>
+      Promise.reject(
+        new LvsdError('LVSD_GENL_FAMILY_ABSENT', 'the kernel has no IPVS (generic netlink family IPVS absent)'),
+      ),
+    )
+    t.teardown(() => d.stop('test end'))
+    const states: string[] = []
+    d.events.subscribe('daemon.state', (e) => states.push(e.data.state))
+    const before = d.getConfig().hash
+    writeFileSync(file, yaml(dir))
+    const r = await d.reload()
+    t.false(r.ok)
+    t.regex(r.errors?.[0]?.message ?? '', /no IPVS/)
+    t.is(d.getConfig().hash, before, 'the running configuration is the old one')
+    t.deepEqual(d.getStatus().services, [], 'no health checks or services of the refused file')
+    t.deepEqual(states, ['reloading', 'ready'], 'systemd gets READY again after RELOADING')
   },
 )
