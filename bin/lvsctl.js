@@ -2,4 +2,4 @@
 // lvsctl entry: the compiled CLI lives in dist/ (built by `npm ci` through the prepare script).
 import { runCli } from './launch.js'
 
-runCli('lvsctl')
+await runCli('lvsctl')

@@ -5,7 +5,7 @@
 // (undefined) any other message or anything the generic path would refuse, so errors stay the generic codec's.
 import { NLA_TYPE_MASK } from '../net/nlattr.js'
 import { CMD, CMD_ATTR, DEST_ATTRS } from './attrs.js'
-import type { IpvsMessage, WireDest } from './codec.js'
+import type { IpvsMessage, WireDest } from './wire.js'
 
 const GENL_HDRLEN = 4
 const NLA_HDRLEN = 4

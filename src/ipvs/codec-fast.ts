@@ -5,7 +5,7 @@
 // the generic codec's.
 import { NLA_F_NESTED } from '../net/nlattr.js'
 import { type AttrSpec, CMD_ATTR, DEST_ATTRS, SVC_ATTRS } from './attrs.js'
-import type { IpvsMessage } from './codec.js'
+import type { IpvsMessage } from './wire.js'
 
 type Table = Record<string, AttrSpec>
 const FIXED: Record<string, number> = { u8: 1, u16: 2, u32: 4, s32: 4, be16: 2 }

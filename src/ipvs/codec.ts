@@ -27,49 +27,29 @@ import {
 import { encodeFast } from './codec-fast.js'
 import { decodeDestLean } from './codec-fast-read.js'
 
-export interface WireFlags {
-  flags: number
-  mask: number
-}
+export type {
+  IpvsMessage,
+  WireDaemon,
+  WireDest,
+  WireFlags,
+  WireInfo,
+  WireOf,
+  WireService,
+  WireStats,
+  WireTimeouts,
+} from './wire.js'
 
-/** Counters as sent: STATS (u32, bytes u64) or STATS64 (all u64), both held as bigint. */
-export type WireStats = { [K in StatsName]?: bigint }
-
-interface KindValue {
-  u8: number
-  u16: number
-  u32: number
-  s32: number
-  be16: number
-  be32: number
-  string: string
-  addr: Buffer
-  raw4: Buffer
-  flags: WireFlags
-  stats: WireStats
-  stats64: WireStats
-}
-
-type Table = Record<string, AttrSpec>
-/** An attribute table's values, each optional: exactly what a message carried. */
-export type WireOf<T extends Table> = { -readonly [K in keyof T]?: KindValue[T[K]['kind']] }
-
-export type WireService = WireOf<typeof SVC_ATTRS>
-export type WireDest = WireOf<typeof DEST_ATTRS>
-export type WireDaemon = WireOf<typeof DAEMON_ATTRS>
-export type WireTimeouts = WireOf<typeof TIMEOUT_ATTRS>
-export type WireInfo = WireOf<typeof INFO_ATTRS>
-
-/** One IPVS message. SET_INFO (the GET_INFO reply) reuses top-level numbers 1 and 2 for `info`. */
-export interface IpvsMessage {
-  cmd: number
-  version: number
-  service?: WireService
-  dest?: WireDest
-  daemon?: WireDaemon
-  timeouts?: WireTimeouts
-  info?: WireInfo
-}
+import type {
+  IpvsMessage,
+  KindValue,
+  Table,
+  WireDaemon,
+  WireDest,
+  WireFlags,
+  WireOf,
+  WireService,
+  WireStats,
+} from './wire.js'
 
 /** A message of `cmd` with version 1 and the given parts. */
 export function ipvsMessage(cmd: number, parts: Omit<IpvsMessage, 'cmd' | 'version'> = {}): IpvsMessage {

@@ -2,7 +2,6 @@
 // small plain objects only, so a message never carries a class instance or a function.
 import type { Addr, Prefix } from '../net/addr.js'
 import type { Role, Why } from './fsm.js'
-import type { TrackedSource, UpdateReport } from './reload.js'
 import type { DropReason } from './validate.js'
 
 /** One VIP as the runtime adds it: the prefix, and where it goes. */
@@ -132,4 +131,20 @@ export function emptyCounters(): Counters {
     lowerPrioAnswered: 0,
     lowerPrioSuppressed: 0,
   }
+}
+
+/** What a reload did to the instances (reload.ts plans it). */
+export interface UpdateReport {
+  added: string[]
+  removed: string[]
+  changed: string[]
+  unchanged: string[]
+}
+
+/** One input a Tracker feeds an instance (track.ts); reload.ts clears the ones no longer fed. */
+export interface TrackedSource {
+  instance: string
+  /** `script:<name>` or `file:<path>` (track.ts). */
+  source: string
+  kind: 'fault' | 'delta'
 }

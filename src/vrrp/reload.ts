@@ -2,14 +2,9 @@
 // place (tunables: the election goes on without leaving its state) or restarted (identity: what the
 // peers and the kernel know the instance by). No I/O; the worker (worker.ts) carries the plan out.
 import { isDeepStrictEqual } from 'node:util'
-import type { RuntimeInstance } from './messages.js'
+import type { RuntimeInstance, TrackedSource, UpdateReport } from './messages.js'
 
-export interface UpdateReport {
-  added: string[]
-  removed: string[]
-  changed: string[]
-  unchanged: string[]
-}
+export type { TrackedSource, UpdateReport } from './messages.js'
 
 export type ChangeMode = 'in_place' | 'restart'
 
@@ -57,14 +52,6 @@ export function planUpdate(current: readonly RuntimeInstance[], next: readonly R
     }
   }
   return plan
-}
-
-/** A tracked script or file as the main thread's Tracker feeds it to one instance. */
-export interface TrackedSource {
-  instance: string
-  /** `script:<name>` or `file:<path>` (track.ts). */
-  source: string
-  kind: 'fault' | 'delta'
 }
 
 /**
