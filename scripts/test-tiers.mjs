@@ -96,6 +96,7 @@ for (const t of tiers) {
     continue
   }
   console.log(`\n== tier ${t.name}: ${list.length} files`)
+  const started = Date.now()
   const r = spawnSync('npx', ['ava', ...t.args, ...extra, ...list], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -112,14 +113,14 @@ for (const t of tiers) {
   if (r.status !== 0 && f === 0) f = 1
   passed += p
   failed += f
-  summary.push({ tier: t.name, ran: true, passed: p, failed: f })
+  summary.push({ tier: t.name, ran: true, passed: p, failed: f, seconds: Math.round((Date.now() - started) / 1000) })
 }
 
 console.log('\n== tiers')
 console.log(`  lint   ${lintFailed ? 'FAILED   biome check reported errors (npm run format fixes most)' : 'ok'}`)
 if (lintFailed) failed++
 for (const s of summary) {
-  if (s.ran) console.log(`  ${s.tier.padEnd(6)} RAN      ${s.passed} passed, ${s.failed} failed`)
+  if (s.ran) console.log(`  ${s.tier.padEnd(6)} RAN      ${s.passed} passed, ${s.failed} failed in ${s.seconds} s`)
   else
     console.log(
       `  ${s.tier.padEnd(6)} NOT RUN  ${s.why}${required.has(s.tier) ? '  (required: counts as a failure)' : ''}`,
