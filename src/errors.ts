@@ -30,6 +30,7 @@ export const CODES = {
   LVSD_API_UNREACHABLE: 'the control socket cannot be reached (is lvsd running?)',
   LVSD_API_PROTOCOL: 'the control API answered something the client does not understand',
   LVSD_VRRP_STOPPED: 'the VRRP runtime is stopping or has stopped, or failed to apply an update',
+  LVSD_INTERNAL: 'an unexpected error inside lvsd (details name its kind and errno)',
 } as const
 
 export type Code = keyof typeof CODES
@@ -53,6 +54,33 @@ export class LvsdError extends Error {
   static fromJSON(j: { code: Code; message: string; details?: Record<string, unknown> }): LvsdError {
     return new LvsdError(j.code, j.message, j.details ?? {})
   }
+}
+
+/** An error as plain data, for a MessagePort or a log line. */
+export interface WireError {
+  code: Code
+  message: string
+  details: Record<string, unknown>
+}
+
+/**
+ * Any thrown value as data that crosses a thread unchanged: an LvsdError keeps its code and details;
+ * anything else becomes LVSD_INTERNAL with its name and errno (err.code) kept, never just a string.
+ */
+export function toWireError(e: unknown): WireError {
+  if (e instanceof LvsdError) return { code: e.code, message: e.message, details: { ...e.details } }
+  const err = e as Partial<NodeJS.ErrnoException> | undefined
+  const details: Record<string, unknown> = {}
+  if (err && typeof err === 'object') {
+    if (err.name) details.name = err.name
+    if (err.code !== undefined) details.errno = err.code
+    if (err.syscall) details.syscall = err.syscall
+  }
+  return { code: 'LVSD_INTERNAL', message: err?.message ?? String(e), details }
+}
+
+export function fromWireError(w: WireError): LvsdError {
+  return LvsdError.fromJSON(w)
 }
 
 export function isLvsdError(e: unknown, code?: Code): e is LvsdError {

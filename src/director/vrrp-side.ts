@@ -3,7 +3,7 @@
 // operator's release). A reload hands the worker the new instances (VrrpRuntime.update keeps unchanged
 // ones untouched) and keeps a release on instances that still exist.
 import type { Config } from '../config/types.js'
-import { LvsdError } from '../errors.js'
+import { LvsdError, toWireError } from '../errors.js'
 import type { VrrpState } from '../events.js'
 import type { Logger } from '../log.js'
 import type { ProgramResult } from '../sys/program.js'
@@ -92,7 +92,8 @@ export class VrrpSide {
     })
     runtime.on('log', (m) => this.log[m.level](m.fields, m.msg))
     runtime.on('error', (e) => {
-      this.log.error({ err: e.message }, 'VRRP worker failed')
+      const { code, details } = toWireError(e)
+      this.log.error({ code, err: e.message, details }, 'VRRP worker failed')
       this.hooks.onFatal('VRRP worker failed')
     })
     runtime.on('exit', (code) => {

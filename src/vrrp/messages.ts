@@ -1,5 +1,7 @@
 // The typed messages between the main thread and the VRRP worker (MessagePort, structured clone):
 // small plain objects only, so a message never carries a class instance or a function.
+
+import type { WireError } from '../errors.js'
 import type { Addr, Prefix } from '../net/addr.js'
 import type { Role, Why } from './fsm.js'
 import type { DropReason } from './validate.js'
@@ -113,8 +115,8 @@ export type Up =
     }
   | { type: 'counters'; counters: Record<string, Counters> }
   | { type: 'log'; level: LogLevel; msg: string; fields: Record<string, unknown> }
-  | { type: 'error'; message: string; code?: string }
-  | { type: 'updated'; id: number; report?: UpdateReport; error?: string }
+  | { type: 'error'; error: WireError }
+  | { type: 'updated'; id: number; report?: UpdateReport; error?: WireError }
   | { type: 'stopped' }
 
 export function emptyCounters(): Counters {

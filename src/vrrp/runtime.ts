@@ -3,7 +3,7 @@
 import { EventEmitter } from 'node:events'
 import { existsSync } from 'node:fs'
 import { Worker } from 'node:worker_threads'
-import { LvsdError } from '../errors.js'
+import { fromWireError, LvsdError } from '../errors.js'
 import { applyAcceptMode, NFT, noAcceptAddrs } from './accept.js'
 import type { Counters, Down, RuntimeInstance, SyncGroup, Up } from './messages.js'
 import type { TrackedSource, UpdateReport } from './reload.js'
@@ -169,14 +169,19 @@ export class VrrpRuntime extends EventEmitter<RuntimeEvents> {
         this.emit('counters', m.counters)
         return
       case 'error':
-        this.emit('error', Object.assign(new Error(m.message), m.code ? { code: m.code } : {}))
+        this.emit('error', fromWireError(m.error))
         return
       case 'updated': {
         const p = this.pending.get(m.id)
         this.pending.delete(m.id)
         if (!p) return
         if (m.report) p.resolve(m.report)
-        else p.reject(new LvsdError('LVSD_VRRP_STOPPED', `VRRP update failed: ${m.error ?? 'unknown error'}`))
+        else
+          p.reject(
+            new LvsdError('LVSD_VRRP_STOPPED', `VRRP update failed: ${m.error?.message ?? 'unknown error'}`, {
+              ...(m.error ? { cause: m.error } : {}),
+            }),
+          )
         return
       }
       case 'stopped':

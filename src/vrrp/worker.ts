@@ -1,8 +1,10 @@
 // The VRRP worker thread's entry: SCHED_RR for this thread, then every instance's sockets, timers
 // and rtnetlink live here, so a stalled main loop cannot delay an advert (design.md). It talks to
 // the main thread only through its MessagePort (messages.ts); log records go up, never to a file.
+
 import { performance } from 'node:perf_hooks'
 import { parentPort } from 'node:worker_threads'
+import { toWireError } from '../errors.js'
 import { type Addr, formatAddr } from '../net/addr.js'
 import type { Link } from '../net/rtnl-link.js'
 import { type DeadlineHandle, DeadlineTimers } from '../sys/deadline-timer.js'
@@ -361,7 +363,7 @@ port.on('message', (m: Down) => {
       syncGroups = m.syncGroups ?? []
       starting = start(m.instances, m.rtPriority)
       starting.catch((err) => {
-        post({ type: 'error', message: String(err), ...(err?.code ? { code: String(err.code) } : {}) })
+        post({ type: 'error', error: toWireError(err) })
       })
       return
     case 'priority':
@@ -378,7 +380,7 @@ port.on('message', (m: Down) => {
         .then(() => update(m.instances, m.syncGroups))
         .then(
           (report) => post({ type: 'updated', id, report }),
-          (err) => post({ type: 'updated', id, error: String(err) }),
+          (err) => post({ type: 'updated', id, error: toWireError(err) }),
         )
       return
     }
@@ -398,7 +400,7 @@ port.on('message', (m: Down) => {
       post({ type: 'counters', counters: counters() })
       return
     case 'shutdown':
-      shutdown().catch((err) => post({ type: 'error', message: String(err) }))
+      shutdown().catch((err) => post({ type: 'error', error: toWireError(err) }))
       return
   }
 })
