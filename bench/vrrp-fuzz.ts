@@ -11,6 +11,7 @@ import * as arp from '../src/net/arp.js'
 import * as ndp from '../src/net/ndp.js'
 import * as packet from '../src/vrrp/packet.js'
 import { type LocalInstance, type Received, validate } from '../src/vrrp/validate.js'
+import { prng } from '../test/helpers/prng.js'
 
 export interface FuzzStats {
   iterations: number
@@ -19,17 +20,6 @@ export interface FuzzStats {
   drops: Record<string, number>
   errors: Record<string, number>
   ms: number
-}
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let x = a
-    x = Math.imul(x ^ (x >>> 15), x | 1)
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 function fixture(root: string, name: string, skip: number): Buffer {

@@ -50,14 +50,4 @@ export function hexFixture(name: string): Buffer {
   return Buffer.from(hex, 'hex')
 }
 
-/** A small seeded PRNG (mulberry32), so fuzz runs are repeatable from their seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let x = a
-    x = Math.imul(x ^ (x >>> 15), x | 1)
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
+export { prng } from './prng.js'

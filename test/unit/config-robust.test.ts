@@ -4,6 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import test from 'ava'
 import { formatIssue, loadConfigText, summarize } from '../../src/config/load.js'
+import { prng } from '../helpers/prng.js'
 
 const conf = fileURLToPath(new URL('../../../conf/', import.meta.url))
 const sources = readdirSync(conf)
@@ -12,15 +13,6 @@ const sources = readdirSync(conf)
   .map((f) => readFileSync(conf + f, 'utf8'))
 
 /** mulberry32: a seeded generator, so a failure is reproducible from the seed in its title. */
-function rng(seed: number): () => number {
-  let a = seed
-  return () => {
-    a = (a + 0x6d2b79f5) | 0
-    let t = Math.imul(a ^ (a >>> 15), 1 | a)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 function mutate(text: string, r: () => number): string {
   const lines = text.split('\n')
@@ -50,7 +42,7 @@ function mutate(text: string, r: () => number): string {
 }
 
 test('1000 seeded mutations of the examples give a config or issues, never an exception', (t) => {
-  const r = rng(20261126)
+  const r = prng(20261126)
   let rejected = 0
   for (let n = 0; n < 1000; n++) {
     const src = sources[n % sources.length]!

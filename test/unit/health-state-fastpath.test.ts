@@ -3,18 +3,9 @@
 import test from 'ava'
 import { type Event, init, onResultGeneral, type ServerState, type Step, step } from '../../src/health/state.js'
 import type { Policy, Result } from '../../src/health/types.js'
+import { prng } from '../helpers/prng.js'
 
 /** mulberry32: a small seeded generator, so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 function reference(s: ServerState, e: Event, now: number): Step {
   return e.kind === 'result' ? onResultGeneral(s, e.check, e.result, now) : step(s, e, now)

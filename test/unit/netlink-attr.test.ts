@@ -15,6 +15,7 @@ import {
   required,
   size,
 } from '../../src/net/nlattr.js'
+import { prngU32 } from '../helpers/prng.js'
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex')
 
@@ -163,20 +164,9 @@ test('hostile attribute inputs fail with a decode code', (t) => {
 })
 
 // xorshift32: a seeded generator so a failure can be replayed
-function rng(seed: number) {
-  let s = seed >>> 0 || 1
-  return () => {
-    s ^= s << 13
-    s >>>= 0
-    s ^= s >>> 17
-    s ^= s << 5
-    s >>>= 0
-    return s
-  }
-}
 
 test('fuzz: random bytes decode or throw only LvsdError; what decodes re-encodes stably', (t) => {
-  const next = rng(0x5eed)
+  const next = prngU32(0x5eed)
   let decoded = 0
   for (let i = 0; i < 3000; i++) {
     const n = next() % 40

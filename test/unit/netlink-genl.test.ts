@@ -8,6 +8,7 @@ import { decodeAll, decodeError, NLM_F_ACK, NLM_F_REQUEST, NLMSG_ERROR } from '.
 import * as addr from '../../src/net/rtnl-addr.js'
 import * as link from '../../src/net/rtnl-link.js'
 import { fixture } from '../helpers/fake-kernel.js'
+import { prngU32 } from '../helpers/prng.js'
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex')
 
@@ -76,18 +77,6 @@ test('hostile nlctrl replies fail with a decode code', (t) => {
   for (const [name, h, code] of cases) t.throws(() => genl.decodeFamily(hex(h)), { code }, name)
 })
 
-function rng(seed: number) {
-  let s = seed >>> 0 || 1
-  return () => {
-    s ^= s << 13
-    s >>>= 0
-    s ^= s >>> 17
-    s ^= s << 5
-    s >>>= 0
-    return s
-  }
-}
-
 test('fuzz: mutated link, address and family payloads decode or throw only LvsdError', (t) => {
   const decoders: Array<[string, (b: Buffer) => unknown]> = [
     ['rtm-newlink-dump.hex', (b) => link.toLink(link.decode(b).value)],
@@ -101,7 +90,7 @@ test('fuzz: mutated link, address and family payloads decode or throw only LvsdE
       .filter((m) => m.type >= 16)
       .map((m) => m.payload),
   }))
-  const next = rng(0xfeed)
+  const next = prngU32(0xfeed)
   let ok = 0
   for (let i = 0; i < 3000; i++) {
     const s = seeds[next() % seeds.length]

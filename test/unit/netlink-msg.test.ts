@@ -21,6 +21,7 @@ import {
   size,
 } from '../../src/net/nlmsg.js'
 import { fixture } from '../helpers/fake-kernel.js'
+import { prngU32 } from '../helpers/prng.js'
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex')
 
@@ -162,23 +163,11 @@ test('hostile messages fail with a decode code', (t) => {
   )
 })
 
-function rng(seed: number) {
-  let s = seed >>> 0 || 1
-  return () => {
-    s ^= s << 13
-    s >>>= 0
-    s ^= s >>> 17
-    s ^= s << 5
-    s >>>= 0
-    return s
-  }
-}
-
 test('fuzz: mutated recorded datagrams decode or throw only LvsdError, and re-encode stably', (t) => {
   const seeds = ['error-extack.hex', 'error-extack-capped.hex', 'rtm-newlink-dump.hex', 'genl-nlctrl.hex'].flatMap(
     (f) => fixture(f).datagrams,
   )
-  const next = rng(0xbeef)
+  const next = prngU32(0xbeef)
   let decoded = 0
   for (let i = 0; i < 2000; i++) {
     const base = seeds[next() % seeds.length] as Buffer

@@ -2,13 +2,7 @@
 // any entry (a cleared timer) leaves exactly the others, in order.
 import test from 'ava'
 import { type DeadlineEntry, DeadlineHeap } from '../../src/sys/deadline-heap.js'
-
-function rng(seed: number): () => number {
-  return () => {
-    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0
-    return seed / 2 ** 32
-  }
-}
+import { prng } from '../helpers/prng.js'
 
 function drain<T>(h: DeadlineHeap<T>): T[] {
   const out: T[] = []
@@ -17,7 +11,7 @@ function drain<T>(h: DeadlineHeap<T>): T[] {
 }
 
 test('5,000 random deadlines come out earliest first, equal ones in insertion order', (t) => {
-  const rnd = rng(11)
+  const rnd = prng(11)
   const h = new DeadlineHeap<number>()
   const model: Array<{ at: number; id: number }> = []
   for (let id = 0; id < 5000; id++) {
@@ -37,7 +31,7 @@ test('5,000 random deadlines come out earliest first, equal ones in insertion or
 })
 
 test('removing random entries between pushes and pops leaves exactly the rest, in order', (t) => {
-  const rnd = rng(5)
+  const rnd = prng(5)
   const h = new DeadlineHeap<number>()
   const live = new Map<number, DeadlineEntry<number>>()
   const popped: number[] = []
