@@ -100,6 +100,20 @@ export class Lab {
     return [na, nb]
   }
 
+  /**
+   * Resolves once the kernel has configured IPv6 on each node's eth0: a link-local address that is not
+   * tentative. A veth's carrier reaches addrconf through linkwatch, up to a second after `link set up`;
+   * until then the interface neither delivers IPv6 multicast to a socket that joined a group nor has a
+   * source address to send from (addon-ip's IPv6 case lost all its packets that way, 2 runs in 6).
+   */
+  async ipv6Ready(names: string[], timeoutMs = 10_000): Promise<void> {
+    const ready = (name: string) =>
+      this.exec(name, 'ip', ['-6', '-o', 'addr', 'show', 'dev', 'eth0', 'scope', 'link'])
+        .split('\n')
+        .some((l) => l.includes('inet6 fe80:') && !l.includes('tentative'))
+    await waitFor(() => names.every(ready), timeoutMs)
+  }
+
   private configureEth0(spec: NodeSpec): void {
     const ns = this.ns(spec.name)
     for (const k of ['all', 'default']) {

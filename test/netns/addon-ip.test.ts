@@ -8,9 +8,10 @@ import { runAgent, startAgent } from './agents/addon-harness.js'
 const lab = new Lab('ai')
 let ifindexB = 0
 
-test.before(() => {
+test.before(async () => {
   lab.addPair({ name: 'a', ipv4: '10.61.0.1/24' }, { name: 'b', ipv4: '10.61.0.2/24' })
   ifindexB = Number(lab.exec('b', 'cat', ['/sys/class/net/eth0/ifindex']).trim())
+  await lab.ipv6Ready(['a', 'b'])
 })
 test.after.always(() => lab.dispose())
 
