@@ -2,7 +2,7 @@
 // current by rtnetlink events, with VIP add/delete that tolerates "already there" / "already gone".
 import { type Addr, type Family, formatPrefix, sameAddr } from '../net/addr.js'
 import { Rtnetlink, type Watch } from '../net/rtnetlink.js'
-import { type Address, IFA_F_SECONDARY } from '../net/rtnl-addr.js'
+import { type Address, IFA_F_DADFAILED, IFA_F_SECONDARY, IFA_F_TENTATIVE } from '../net/rtnl-addr.js'
 import type { Link } from '../net/rtnl-link.js'
 import { sysErrorCode } from '../sys/errno.js'
 import type { RuntimeVip } from './messages.js'
@@ -88,10 +88,18 @@ export class NetState {
    * a VIP; IPv6 the link-local address (RFC 5798 §5.1.2.1).
    */
   primary(ifindex: number, family: Family, vips: readonly Addr[]): Addr | undefined {
-    const list = this.addresses(ifindex, family).filter((a) => !vips.some((v) => sameAddr(v, a.address)))
+    // a tentative address (DAD in progress, e.g. at boot) cannot be a source yet: the instance waits
+    // until the kernel says DAD is over, instead of failing every send and electing itself alone
+    const usable = (a: Address) => (a.flags & (IFA_F_TENTATIVE | IFA_F_DADFAILED)) === 0
+    const list = this.addresses(ifindex, family).filter((a) => usable(a) && !vips.some((v) => sameAddr(v, a.address)))
     if (family === 6)
       return list.find((a) => a.address.bytes[0] === 0xfe && (a.address.bytes[1]! & 0xc0) === 0x80)?.address
     return (list.find((a) => (a.flags & IFA_F_SECONDARY) === 0) ?? list[0])?.address
+  }
+
+  /** Whether an address of the family on the interface is waiting for duplicate address detection. */
+  tentative(ifindex: number, family: Family): boolean {
+    return this.addresses(ifindex, family).some((a) => (a.flags & IFA_F_TENTATIVE) !== 0)
   }
 
   has(ifindex: number, addr: Addr): boolean {

@@ -194,9 +194,15 @@ async function create(n: NetState, cfg: RuntimeInstance): Promise<void> {
   const vipAddrs = [...cfg.vips, ...cfg.excludedVips].map((v) => v.prefix.addr)
   const primary = link && (cfg.unicast?.source ?? n.primary(link.index, cfg.family, vipAddrs))
   if (!link || !primary) {
-    const reason = link ? `no IPv${cfg.family} source address on ${cfg.interface}` : `no interface ${cfg.interface}`
+    // an address still in DAD (an interface just brought up at boot) is the normal wait, not a warning
+    const dad = link && n.tentative(link.index, cfg.family)
+    const reason = !link
+      ? `no interface ${cfg.interface}`
+      : dad
+        ? `the IPv${cfg.family} address of ${cfg.interface} is tentative (duplicate address detection)`
+        : `no IPv${cfg.family} source address on ${cfg.interface}`
     if (waiting.get(cfg.name)?.reason !== reason) {
-      log('warn', 'instance waits for its interface and source address', { vrrp: cfg.name, reason })
+      log(dad ? 'info' : 'warn', 'instance waits for its interface and source address', { vrrp: cfg.name, reason })
     }
     waiting.set(cfg.name, { cfg, reason })
     return
