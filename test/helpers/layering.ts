@@ -13,10 +13,12 @@ export const ALLOWED: Record<string, string[]> = {
   ipvs: ['net', 'sys'],
   peer: ['net', 'sys'],
   config: ['net'],
+  // keepalived.conf / ipvsadm text → lvsd.yaml text; checked by the config loader at the cli edge
+  import: ['net'],
   director: [...DOMAIN, 'net', 'sys'],
   api: ['director', ...DOMAIN, 'net', 'sys'],
   lab: ['director', ...DOMAIN, 'net', 'sys'],
-  cli: ['api', 'director', 'lab', ...DOMAIN, 'net', 'sys'],
+  cli: ['api', 'director', 'lab', 'import', ...DOMAIN, 'net', 'sys'],
 }
 
 function tsFiles(dir: string): string[] {

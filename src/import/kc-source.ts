@@ -1,0 +1,420 @@
+// keepalived.conf(5) as keepalived 2.2 reads it, line by line: includes, comments, `@id` conditional
+// lines, `$NAME=` definitions (multi-line too) and their expansion, built-in ${_PWD} ${_INSTANCE}
+// ${_HASH} ${_BANG} ${_RANDOM}, ~SEQ/~LST lines. Pure: the file system comes in as SourceFs.
+import { dirname, isAbsolute, join } from 'node:path'
+import { expandInclude } from './kc-glob.js'
+import type { KcIssue, Loc, SourceFs } from './kc-types.js'
+
+/** One logical line after preprocessing; cols[i] is the source column of text[i] (1-based). */
+export interface SrcLine {
+  text: string
+  cols: number[]
+  file: string
+  line: number
+}
+
+interface Def {
+  value: string
+  cols: number[]
+  multi: boolean
+}
+
+interface Expanded {
+  text: string
+  cols: number[]
+  multi: boolean
+}
+
+// Characters that look like a space but are not whitespace to keepalived's parser: a word containing
+// one is silently a different word there (e.g. "priority\u00a0100" is an unknown keyword).
+const LOOKALIKE: Record<string, string> = {
+  '\u00a0': 'no-break space (U+00A0)',
+  '\u1680': 'ogham space (U+1680)',
+  '\u2000': 'en quad (U+2000)',
+  '\u2001': 'em quad (U+2001)',
+  '\u2002': 'en space (U+2002)',
+  '\u2003': 'em space (U+2003)',
+  '\u2004': 'three-per-em space (U+2004)',
+  '\u2005': 'four-per-em space (U+2005)',
+  '\u2006': 'six-per-em space (U+2006)',
+  '\u2007': 'figure space (U+2007)',
+  '\u2008': 'punctuation space (U+2008)',
+  '\u2009': 'thin space (U+2009)',
+  '\u200a': 'hair space (U+200A)',
+  '\u200b': 'zero-width space (U+200B)',
+  '\u202f': 'narrow no-break space (U+202F)',
+  '\u205f': 'medium mathematical space (U+205F)',
+  '\u3000': 'ideographic space (U+3000)',
+  '\ufeff': 'zero-width no-break space / byte-order mark (U+FEFF)',
+}
+
+const INCLUDE = /^\s*(include[rmwbat]?)\s+(.*?)\s*$/
+const DEFINE = /^\s*\$([A-Za-z_][A-Za-z0-9_]*)=(.*)$/
+const MAX_DEPTH = 32
+
+export interface ReadOptions {
+  /** keepalived's config-id (-i); lines `@id` are kept only when it matches. */
+  configId: string
+  /** ${_RANDOM} has no reproducible value: it becomes its lower bound (and a note). */
+  fs: SourceFs
+}
+
+export interface ReadResult {
+  lines: SrcLine[]
+  errors: KcIssue[]
+  notes: KcIssue[]
+  files: string[]
+}
+
+export function readKeepalived(path: string, opts: ReadOptions): ReadResult {
+  const r = new Reader(opts)
+  r.readFile(path, undefined)
+  return { lines: r.out, errors: r.errors, notes: r.notes, files: r.files }
+}
+
+class Reader {
+  readonly out: SrcLine[] = []
+  readonly errors: KcIssue[] = []
+  readonly notes: KcIssue[] = []
+  readonly files: string[] = []
+  private readonly defs = new Map<string, Def>()
+  private readonly stack: string[] = []
+  private pwd = ''
+
+  constructor(private readonly opts: ReadOptions) {}
+
+  readFile(path: string, from: Loc | undefined): void {
+    if (this.stack.includes(path)) {
+      this.errors.push({ loc: from ?? at(path, 1, 1), message: `include loop: ${path} includes itself` })
+      return
+    }
+    const text = this.opts.fs.read(path)
+    if (text === undefined) {
+      this.errors.push({ loc: from ?? at(path, 1, 1), message: `cannot read ${path}` })
+      return
+    }
+    this.files.push(path)
+    this.stack.push(path)
+    const savedPwd = this.pwd
+    this.pwd = dirname(path)
+    const phys = text.split('\n')
+    let multi: { name: string; def: Def } | undefined
+    for (let i = 0; i < phys.length; i++) {
+      let raw = phys[i] as string
+      if (raw.endsWith('\r')) raw = raw.slice(0, -1)
+      const lineNo = i + 1
+      raw = this.lookalikes(raw, path, lineNo)
+      const { text: stripped, cols } = stripComment(raw)
+      if (multi) {
+        const cont = /\\\s*$/.test(stripped)
+        const body = cont ? stripped.replace(/\\\s*$/, '') : stripped
+        multi.def.value += (multi.def.value === '' ? '' : '\n') + body
+        multi.def.cols.push(...cols.slice(0, body.length), lineNo)
+        if (!cont) {
+          this.defs.set(multi.name, multi.def)
+          multi = undefined
+        }
+        continue
+      }
+      if (stripped.trim() === '') continue
+      const inc = INCLUDE.exec(stripped)
+      if (inc) {
+        this.include(inc[1] as string, inc[2] as string, at(path, lineNo, (cols[0] ?? 1) + stripped.search(/\S/)))
+        continue
+      }
+      multi = this.logical({ text: stripped, cols, file: path, line: lineNo }, 0)
+    }
+    if (multi) this.defs.set(multi.name, multi.def)
+    this.pwd = savedPwd
+    this.stack.pop()
+  }
+
+  private lookalikes(raw: string, file: string, line: number): string {
+    let out = ''
+    for (let c = 0; c < raw.length; c++) {
+      const ch = raw[c] as string
+      const what = LOOKALIKE[ch]
+      if (what === undefined) {
+        out += ch
+        continue
+      }
+      this.errors.push({
+        loc: at(file, line, c + 1),
+        message: `${what} is not whitespace to keepalived (it becomes part of a word); replace it with a space`,
+      })
+      out += ' '
+    }
+    return out
+  }
+
+  private include(kw: string, pattern: string, loc: Loc): void {
+    const pat = unquote(pattern)
+    const abs = isAbsolute(pat) ? pat : join(this.pwd, pat)
+    const files = expandInclude(abs, this.opts.fs)
+    if (files.length === 0) {
+      // Plain `include` never fails in keepalived; the checked variants do (includea, includem, ...).
+      if (kw === 'include' || kw === 'includer')
+        this.notes.push({ loc, message: `${kw}: no file matches ${pat} (keepalived ignores this too)` })
+      else this.errors.push({ loc, message: `${kw}: no file matches ${pat}` })
+      return
+    }
+    for (const f of files) this.readFile(f, loc)
+  }
+
+  /** Conditional, definition, substitution and sequences of one logical line; returns an open multi-line def. */
+  private logical(l: SrcLine, depth: number): { name: string; def: Def } | undefined {
+    if (depth > MAX_DEPTH) {
+      this.errors.push({ loc: at(l.file, l.line, l.cols[0] ?? 1), message: 'definitions expand into themselves' })
+      return undefined
+    }
+    let { text, cols } = l
+    const lead = text.search(/\S/)
+    if (text[lead] === '@') {
+      const m = /^@(\^?)(\S*)/.exec(text.slice(lead)) as RegExpExecArray
+      const neg = m[1] === '^'
+      const match = m[2] === this.opts.configId
+      if (neg === match) return undefined
+      const rest = lead + m[0].length
+      text = text.slice(rest)
+      cols = cols.slice(rest)
+    }
+    const def = DEFINE.exec(text)
+    if (def) {
+      const name = def[1] as string
+      const eq = text.indexOf('=') + 1
+      let value = def[2] as string
+      let vcols = cols.slice(eq)
+      const cont = /\\\s*$/.test(value)
+      if (cont) {
+        value = value.replace(/\\\s*$/, '').trim()
+        if (value !== '')
+          this.errors.push({
+            loc: at(l.file, l.line, cols[eq] ?? 1),
+            message: `multi-line definition $${name}: nothing may follow '=' but the '\\'`,
+          })
+        return { name, def: { value: '', cols: [], multi: true } }
+      }
+      const trimmed = value.replace(/^\s+/, '')
+      vcols = vcols.slice(value.length - trimmed.length)
+      value = trimmed.replace(/\s+$/, '')
+      this.defs.set(name, { value, cols: vcols.slice(0, value.length), multi: false })
+      return undefined
+    }
+    const sub = this.substitute(text, cols, l, 0)
+    if (sub.multi) {
+      const parts = splitLines(sub.text, sub.cols)
+      let open: { name: string; def: Def } | undefined
+      for (const p of parts) {
+        if (open) {
+          open.def.value += (open.def.value === '' ? '' : '\n') + p.text.replace(/\\\s*$/, '')
+          if (!/\\\s*$/.test(p.text)) {
+            this.defs.set(open.name, open.def)
+            open = undefined
+          }
+          continue
+        }
+        if (p.text.trim() === '') continue
+        open = this.logical({ ...l, text: p.text, cols: p.cols }, depth + 1)
+      }
+      if (open) this.defs.set(open.name, open.def)
+      return undefined
+    }
+    const seqd = this.sequence(sub.text, sub.cols, l, depth)
+    if (!seqd) this.out.push({ ...l, text: sub.text, cols: sub.cols })
+    return undefined
+  }
+
+  /** ~SEQ(var, start, step, end), ~SEQx(...) and ~LST(var, v1, ...) at the start of a line. */
+  private sequence(text: string, cols: number[], l: SrcLine, depth: number): boolean {
+    const lead = text.search(/\S/)
+    const m = /^~(SEQx?|LST)\(/.exec(text.slice(lead))
+    if (!m) return false
+    const open = lead + m[0].length
+    let level = 1
+    let end = open
+    while (end < text.length && level > 0) {
+      if (text[end] === '(') level++
+      else if (text[end] === ')') level--
+      end++
+    }
+    const loc = at(l.file, l.line, cols[lead] ?? 1)
+    if (level > 0) {
+      this.errors.push({ loc, message: `~${m[1]}( is never closed` })
+      return true
+    }
+    const inner = text.slice(open, end - 1)
+    const rest = text.slice(end)
+    const restCols = cols.slice(end)
+    const sets = m[1] === 'LST' ? lstSets(inner) : seqSets(inner, m[1] === 'SEQx')
+    if (typeof sets === 'string') {
+      this.errors.push({ loc, message: `~${m[1]}(${inner}): ${sets}` })
+      return true
+    }
+    for (const set of sets) {
+      for (const [k, v] of set) this.defs.set(k, { value: v, cols: v.split('').map(() => loc.col), multi: false })
+      this.logical({ ...l, text: rest, cols: restCols }, depth + 1)
+    }
+    return true
+  }
+
+  private substitute(text: string, cols: number[], l: SrcLine, depth: number): Expanded {
+    let out = ''
+    const outCols: number[] = []
+    let multi = false
+    let i = 0
+    while (i < text.length) {
+      const ch = text[i] as string
+      const ref =
+        ch === '$'
+          ? /^\$\{([A-Za-z_][A-Za-z0-9_]*)((?:\s+\d+){0,2})\s*\}|^\$([A-Za-z_][A-Za-z0-9_]*)(?=\s|$)/.exec(
+              text.slice(i),
+            )
+          : null
+      const col = cols[i] ?? 1
+      const name = ref ? ((ref[1] ?? ref[3]) as string) : undefined
+      const value = name === undefined ? undefined : this.lookup(name, ref?.[2] ?? '', at(l.file, l.line, col))
+      if (ref === null || value === undefined) {
+        // An undefined parameter stays as written (keepalived leaves "$x" in scripts alone).
+        out += ch
+        outCols.push(col)
+        i++
+        continue
+      }
+      if (depth > MAX_DEPTH) {
+        this.errors.push({ loc: at(l.file, l.line, col), message: `$${name} expands into itself` })
+        return { text: out, cols: outCols, multi: false }
+      }
+      // A multi-line value is split into lines by the caller, each expanded in turn (so definitions
+      // inside it apply to the lines after them, as in keepalived.conf(5)'s nested example).
+      const inner = value.multi
+        ? { text: value.value, cols: [], multi: true }
+        : this.substitute(
+            value.value,
+            value.value.split('').map(() => col),
+            l,
+            depth + 1,
+          )
+      if (inner.multi) multi = true
+      out += inner.text
+      outCols.push(...(value.multi ? inner.text.split('').map(() => col) : inner.cols))
+      i += ref[0].length
+    }
+    return { text: out, cols: outCols, multi }
+  }
+
+  private lookup(name: string, args: string, loc: Loc): Def | undefined {
+    const plain = (v: string): Def => ({ value: v, cols: [], multi: false })
+    switch (name) {
+      case '_PWD':
+        return plain(this.pwd)
+      case '_INSTANCE':
+        return plain(this.opts.configId)
+      case '_HASH':
+        return plain('#')
+      case '_BANG':
+        return plain('!')
+      case '_RANDOM': {
+        const [min] = args.trim().split(/\s+/).filter(Boolean)
+        const v = min ?? '0'
+        this.notes.push({
+          loc,
+          message: `\${_RANDOM${args}}: a random number each time keepalived starts; imported as ${v}`,
+        })
+        return plain(v)
+      }
+    }
+    return this.defs.get(name)
+  }
+}
+
+function at(file: string, line: number, col: number): Loc {
+  return { file, line, col }
+}
+
+function unquote(s: string): string {
+  return /^(["']).*\1$/.test(s) ? s.slice(1, -1) : s
+}
+
+/** The line without its comment ('#' or '!' outside quotes), right-trimmed, with source columns. */
+export function stripComment(raw: string): { text: string; cols: number[] } {
+  let quote = ''
+  let end = raw.length
+  for (let i = 0; i < raw.length; i++) {
+    const ch = raw[i] as string
+    if (quote) {
+      if (ch === '\\') i++
+      else if (ch === quote) quote = ''
+    } else if (ch === '"' || ch === "'") quote = ch
+    else if (ch === '#' || ch === '!') {
+      end = i
+      break
+    }
+  }
+  const text = raw.slice(0, end).replace(/\s+$/, '')
+  return { text, cols: text.split('').map((_, i) => i + 1) }
+}
+
+function splitLines(text: string, cols: number[]): Array<{ text: string; cols: number[] }> {
+  const out: Array<{ text: string; cols: number[] }> = []
+  let start = 0
+  for (let i = 0; i <= text.length; i++) {
+    if (i === text.length || text[i] === '\n') {
+      out.push({ text: text.slice(start, i), cols: cols.slice(start, i) })
+      start = i + 1
+    }
+  }
+  return out
+}
+
+function seqSets(inner: string, hex: boolean): Array<Array<[string, string]>> | string {
+  const parts = inner.split(',').map((s) => s.trim())
+  const name = parts[0] ?? ''
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) return 'the first argument must be a variable name'
+  const nums = parts.slice(1).map((p) => Number(p))
+  if (nums.length < 1 || nums.length > 3 || nums.some((n) => !Number.isInteger(n))) return 'expects integers'
+  let [start, step, end] = [0, 0, 0]
+  if (nums.length === 1) {
+    end = nums[0] as number
+    start = end >= 0 ? 1 : -1
+  } else {
+    start = nums[0] as number
+    end = nums[nums.length - 1] as number
+  }
+  step = nums.length === 3 ? (nums[1] as number) : end >= start ? 1 : -1
+  if (step === 0) return 'step must not be 0'
+  const out: Array<Array<[string, string]>> = []
+  for (let v = start; step > 0 ? v <= end : v >= end; v += step) {
+    out.push([[name, hex ? v.toString(16) : String(v)]])
+    if (out.length > 100000) return 'more than 100000 values'
+  }
+  return out
+}
+
+function lstSets(inner: string): Array<Array<[string, string]>> | string {
+  const groups: string[] = []
+  let depth = 0
+  let cur = ''
+  for (const ch of inner) {
+    if (ch === '{') depth++
+    if (ch === '}') depth--
+    if (ch === ',' && depth === 0) {
+      groups.push(cur.trim())
+      cur = ''
+    } else cur += ch
+  }
+  groups.push(cur.trim())
+  const strip = (g: string) =>
+    g
+      .replace(/^\{|\}$/g, '')
+      .split(',')
+      .map((s) => s.trim())
+  const names = strip(groups[0] ?? '')
+  if (names.some((n) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(n))) return 'the first argument must name the variables'
+  const out: Array<Array<[string, string]>> = []
+  for (const g of groups.slice(1)) {
+    const vals = strip(g)
+    if (vals.length !== names.length) return `${g} does not give ${names.length} values`
+    out.push(names.map((n, i) => [n, vals[i] as string]))
+  }
+  return out.length === 0 ? 'needs at least one value' : out
+}
