@@ -142,7 +142,7 @@ const GLOBAL_IGNORED = new Set([
   'lvs_sync_daemon',
   'lvs_timeouts',
   'router_id',
-  'vrrp_unicast_ttl',
+  'lvs_id',
 ])
 
 export interface Converted {
@@ -210,6 +210,7 @@ export function convert(c: Conv, top: Stmt[]): Converted {
   const env = { trackFiles: st.trackFiles, ...(st.scriptUser ? { scriptUser: st.scriptUser } : {}) }
   for (const s of vsStmts) services.push(...convertVirtualServer(c, { env, groups, vipsOf: st.vipsOf, names }, s))
   if (syncStmt) ipvs.sync = syncDaemon(c, syncStmt, st)
+  else if (st.legacySync) ipvs.sync = { interface: st.legacySync.interface, follow: st.legacySync.follow }
   if (st.scripts.length > 0) vrrp.scripts = st.scripts
   if (st.instances.length > 0) vrrp.instances = st.instances
   if (st.syncGroups.length > 0) vrrp.sync_groups = st.syncGroups
@@ -271,9 +272,6 @@ function globalDef(c: Conv, st: VrrpState, vrrp: Obj, ipvs: Obj, g: Stmt): strin
     case 'vrrp_gna_interval':
       garp('interval', dur(0, 1))
       return undefined
-    case 'vrrp_unicast_ttl':
-      vrrp.unicast_ttl = c.int(c.args(g, 1)?.[0], 1, 255, kw)
-      return undefined
     case 'vrrp_rt_priority': {
       const p = c.int(c.args(g, 1)?.[0], 1, 99, kw)
       if (p !== undefined) vrrp.rt_priority = p
@@ -294,6 +292,10 @@ function globalDef(c: Conv, st: VrrpState, vrrp: Obj, ipvs: Obj, g: Stmt): strin
     case 'lvs_sync_daemon':
     case 'lvs_sync_daemon_interface':
       return 'sync'
+  }
+  if (kw === 'lvs_id') {
+    c.note(g.key, 'removed from keepalived (2.2 reports an unknown keyword); it had no effect')
+    return undefined
   }
   if (GLOBAL_IGNORED.has(kw) || kw.startsWith('enable_snmp') || kw.endsWith('_process_name')) {
     c.note(

@@ -15,6 +15,7 @@ const VS_UNSUPPORTED: Record<string, string> = {
   snmp_name: 'lvsd has no SNMP; see its Prometheus metrics',
   sorry_server_inhibit: 'lvsd removes the sorry server when quorum returns',
   'flag-3': 'no scheduler uses flag-3',
+  nat_mask: 'removed from keepalived (2.2 reports an unknown keyword); it had no effect',
   notify_up: 'lvsd reports server state changes in its event stream (lvsctl events)',
   notify_down: 'lvsd reports server state changes in its event stream (lvsctl events)',
   uthreshold: '',
@@ -213,8 +214,8 @@ export function convertVirtualServer(c: Conv, ctx: Ctx, s: Stmt): Obj[] {
       'virtual_server has no protocol (keepalived 2.2.7 then makes it UDP and -t reports it): add protocol TCP|UDP|SCTP',
     )
   if (!fwd)
-    notes.push(c.note(s.key, 'no lb_kind: keepalived uses NAT (lvsd’s default is dr), so forwarding: nat', 'lb_kind'))
-  if (!sched) notes.push(c.note(s.key, 'no lb_algo: keepalived uses wlc', 'lb_algo'))
+    notes.push(c.note(s.key, 'absent: keepalived uses NAT (lvsd’s default is dr), so forwarding: nat', 'lb_kind'))
+  if (!sched) notes.push(c.note(s.key, 'absent: keepalived uses wlc, so scheduler: wlc', 'lb_algo'))
   const forwarding = fwd?.forwarding ?? 'nat'
   const keys = vsKeys(c, ctx, s, protocol)
   const out: Obj[] = []

@@ -200,7 +200,12 @@ class Reader {
       this.defs.set(name, { value, cols: vcols.slice(0, value.length), multi: false })
       return undefined
     }
+    // ~SEQ/~LST first: the rest of the line ("$RS" of a multi-line definition) repeats per value.
+    if (this.sequence(text, cols, l, depth)) return undefined
     const sub = this.substitute(text, cols, l, 0)
+    // A definition may expand to a conditional ("$IF_MAIN=@main" then "$IF_MAIN priority 240").
+    if (!sub.multi && sub.text !== text && sub.text.trimStart().startsWith('@'))
+      return this.logical({ ...l, text: sub.text, cols: sub.cols }, depth + 1)
     if (sub.multi) {
       const parts = splitLines(sub.text, sub.cols)
       let open: { name: string; def: Def } | undefined
@@ -219,8 +224,7 @@ class Reader {
       if (open) this.defs.set(open.name, open.def)
       return undefined
     }
-    const seqd = this.sequence(sub.text, sub.cols, l, depth)
-    if (!seqd) this.out.push({ ...l, text: sub.text, cols: sub.cols })
+    this.out.push({ ...l, text: sub.text, cols: sub.cols })
     return undefined
   }
 

@@ -20,6 +20,8 @@ export interface VrrpState {
   vipsOf: Map<string, string[]>
   scriptUser?: string
   version?: number
+  /** keepalived 1.x's per-instance `lvs_sync_daemon_interface IF`: the sync daemon follows that instance. */
+  legacySync?: { interface: string; follow: string; at: Word }
 }
 
 /** Keywords keepalived knows in a vrrp_instance that lvsd has no equivalent for, and why. */
@@ -314,13 +316,25 @@ export function convertInstance(c: Conv, st: VrrpState, s: Stmt): void {
         unicast = { ...unicast, peers }
         break
       }
+      case 'lvs_sync_daemon_interface': {
+        const itf = c.args(k, 1)?.[0]
+        if (itf) st.legacySync = { interface: itf.text, follow: lvsdName(nameW.text), at: k.key }
+        notes.push(c.note(k.key, 'deprecated in keepalived: imported as ipvs.sync following this instance'))
+        break
+      }
       case 'track_interface':
+        noDuplicates(c, k)
         track.interfaces = (k.block ?? []).map((t) => weighted(c, t, 'name', -253, 253, notes))
         break
       case 'track_script':
+        noDuplicates(c, k)
+        for (const t of k.block ?? [])
+          if (!st.scripts.some((sc) => sc.name === lvsdName(t.key.text)))
+            c.err(t.key, `track_script: no vrrp_script ${t.key.text} (keepalived -t reports this too)`)
         track.scripts = (k.block ?? []).map((t) => weighted(c, t, 'name', -253, 253, notes))
         break
       case 'track_file':
+        noDuplicates(c, k)
         track.files = (k.block ?? []).flatMap((t) => {
           const tf = st.trackFiles.get(t.key.text)
           if (!tf) return c.err(t.key, `track_file '${t.key.text}' is not defined`) ?? []
@@ -381,7 +395,11 @@ export function convertInstance(c: Conv, st: VrrpState, s: Stmt): void {
   if (priority === 255) {
     out.address_owner = true
     notes.push(
-      c.note(s.key, 'priority 255: lvsd checks at start-up that the VIPs are already on the interface', 'priority 255'),
+      c.note(
+        s.key,
+        'the address owner: lvsd checks at start-up that the VIPs are already on the interface',
+        'priority 255',
+      ),
     )
   }
   if (state === 'MASTER') out.initial_state = 'master'
@@ -419,6 +437,16 @@ export function convertInstance(c: Conv, st: VrrpState, s: Stmt): void {
   const ordered: Obj = {}
   for (const k of INSTANCE_ORDER) if (out[k] !== undefined) ordered[k] = out[k]
   st.instances.push(c.annotate(ordered, s.key.loc, notes))
+}
+
+/** keepalived drops a repeated name in a track block and -t reports it: an error here. */
+function noDuplicates(c: Conv, k: Stmt): void {
+  const seen = new Set<string>()
+  for (const t of k.block ?? []) {
+    if (seen.has(t.key.text))
+      c.err(t.key, `${k.key.text}: ${t.key.text} is listed twice (keepalived ignores the second)`)
+    seen.add(t.key.text)
+  }
 }
 
 function dur(c: Conv, k: Stmt, min: number, max: number): string | undefined {
@@ -488,6 +516,12 @@ export function convertSyncGroup(c: Conv, st: VrrpState, s: Stmt): void {
   }
   if (!Array.isArray(out.members) || out.members.length === 0)
     return void c.err(s.key, `vrrp_sync_group ${name.text}: no group`)
+  if (out.members.length === 1)
+    return void c.note(
+      s.key,
+      'a group of one instance has no effect (keepalived warns too); left out',
+      'vrrp_sync_group',
+    )
   if (Object.keys(notify).length > 0) out.notify = notify
   st.syncGroups.push(c.annotate(out, s.key.loc, notes))
 }
