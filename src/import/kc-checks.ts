@@ -211,7 +211,13 @@ export function convertChecker(c: Conv, k: Stmt, inherited: Timing, env: CheckEn
         c.note(k.key, `${urls.length} urls become ${urls.length} lvsd checks (all must pass, as in keepalived)`),
       )
   }
-  const timing = timingOut(c, k, t, type, notes, misc.timeout as number | undefined)
+  // keepalived watches a FILE_CHECK's file (inotify) and ignores the timing keywords for it.
+  const timing =
+    type === 'file'
+      ? { interval: '1s', rise: 1, fall: 1 }
+      : timingOut(c, k, t, type, notes, misc.timeout as number | undefined)
+  if (type === 'file')
+    notes.push(c.note(k.key, 'keepalived reacts to a change at once; lvsd reads the file every second'))
   const host = t.virtualhost && (type === 'http' || type === 'https') ? { host: t.virtualhost } : {}
   const base = { ...out, ...timing }
   if (urls.length > 0) return urls.map((u) => order({ ...base, ...host, ...u }))

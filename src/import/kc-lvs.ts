@@ -302,6 +302,12 @@ function vsKeys(c: Conv, ctx: Ctx, s: Stmt, protocol: string | undefined): VsKey
   if (a[0]?.text === 'group') {
     const g = ctx.groups.get(a[1]?.text ?? '')
     if (!g) return c.err(a[1] ?? s.key, `virtual_server_group '${a[1]?.text ?? ''}' is not defined`) ?? []
+    if (g.members.length > 1)
+      c.note(
+        s.key,
+        `group ${a[1]?.text} becomes ${g.members.length} services, each with its own checks (keepalived checks each real server once for the group)`,
+        'virtual_server group',
+      )
     return g.members.map((m) =>
       m.fwmark !== undefined
         ? { name: `${a[1]?.text}-fwmark-${m.fwmark}`, fwmark: m.fwmark, family: m.family, loc: m.loc }

@@ -96,6 +96,8 @@ export function convertScript(c: Conv, st: VrrpState, s: Stmt): void {
   if (!name || !s.block) return void c.err(s.key, 'vrrp_script needs a name and a { block }')
   const out: Obj = { name: lvsdName(name.text) }
   const notes: string[] = []
+  if (out.name !== name.text)
+    notes.push(c.note(name, `renamed to ${out.name} (lvsd names use letters, digits, _ . -)`, 'vrrp_script'))
   for (const k of s.block) {
     switch (k.key.text) {
       case 'script':
@@ -324,14 +326,14 @@ export function convertInstance(c: Conv, st: VrrpState, s: Stmt): void {
       }
       case 'track_interface':
         noDuplicates(c, k)
-        track.interfaces = (k.block ?? []).map((t) => weighted(c, t, 'name', -253, 253, notes))
+        track.interfaces = (k.block ?? []).flatMap((t) => entry(weighted(c, t, 'name', -253, 253, notes)))
         break
       case 'track_script':
         noDuplicates(c, k)
         for (const t of k.block ?? [])
           if (!st.scripts.some((sc) => sc.name === lvsdName(t.key.text)))
             c.err(t.key, `track_script: no vrrp_script ${t.key.text} (keepalived -t reports this too)`)
-        track.scripts = (k.block ?? []).map((t) => weighted(c, t, 'name', -253, 253, notes))
+        track.scripts = (k.block ?? []).flatMap((t) => entry(weighted(c, t, 'name', -253, 253, notes)))
         break
       case 'track_file':
         noDuplicates(c, k)
@@ -339,7 +341,7 @@ export function convertInstance(c: Conv, st: VrrpState, s: Stmt): void {
           const tf = st.trackFiles.get(t.key.text)
           if (!tf) return c.err(t.key, `track_file '${t.key.text}' is not defined`) ?? []
           const w = weighted(c, t, 'name', -254, 254, notes)
-          return [{ path: tf.path, weight: (w.weight as number | undefined) ?? tf.weight ?? 1 }]
+          return w ? [{ path: tf.path, weight: (w.weight as number | undefined) ?? tf.weight ?? 1 }] : []
         })
         break
       case 'virtual_ipaddress':
@@ -454,17 +456,27 @@ function dur(c: Conv, k: Stmt, min: number, max: number): string | undefined {
   return ms === undefined ? undefined : duration(ms)
 }
 
-/** `NAME [weight W [reverse]]` lines of track_interface / track_script / track_file. */
-function weighted(c: Conv, t: Stmt, key: string, min: number, max: number, notes: string[]): Obj {
+/** `NAME [weight W [reverse]]` lines of track_interface / track_script / track_file; undefined = left out. */
+function weighted(c: Conv, t: Stmt, key: string, min: number, max: number, notes: string[]): Obj | undefined {
   const out: Obj = { [key]: lvsdName(t.key.text) }
   const a = t.args
   if (a[0]?.text === 'weight') {
     const w = c.int(a[1], min, max, 'weight')
     if (w !== undefined) out.weight = w
-    if (a[2]?.text === 'reverse') notes.push(c.note(a[2], 'lvsd has no reversed weights', 'weight … reverse'))
-    else if (a[2] && a[2].text !== 'noreverse' && a[2].text !== 'no_reverse') c.err(a[2], `unexpected '${a[2].text}'`)
+    if (a[2]?.text === 'reverse') {
+      // keepalived then moves the priority the other way; lvsd cannot, and the opposite sign would be wrong.
+      notes.push(c.note(a[2], `lvsd has no reversed weights: tracking ${t.key.text} is left out`, 'weight … reverse'))
+      return undefined
+    }
+    if (a[2] && a[2].text !== 'noreverse' && a[2].text !== 'no_reverse') c.err(a[2], `unexpected '${a[2].text}'`)
   } else if (a[0]) c.err(a[0], `unexpected '${a[0].text}' (expected weight)`)
-  return Object.keys(out).length === 1 && key === 'name' && !t.args.length ? (out[key] as unknown as Obj) : out
+  return out
+}
+
+/** A list entry in the short form (a bare name) when it has no weight. */
+function entry(o: Obj | undefined): unknown[] {
+  if (!o) return []
+  return Object.keys(o).length === 1 && 'name' in o ? [o.name] : [o]
 }
 
 function auth(c: Conv, k: Stmt, notes: string[]): Obj | undefined {

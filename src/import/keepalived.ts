@@ -46,7 +46,7 @@ export function importKeepalived(path: string, opts: KeepalivedOptions): ImportR
   const relocate = (i: KcIssue): KcIssue => ({ ...i, loc: { ...i.loc, file: display(i.loc.file) } })
   const parseErrors: KcIssue[] = []
   const tree = parse(src.lines, parseErrors)
-  const { doc } = convert(c, tree)
+  const { doc, node } = convert(c, tree)
   const errors = [...src.errors, ...parseErrors].map(relocate).concat(c.errors).sort(byPosition)
   const notes = [...src.notes.map(relocate), ...c.notes].sort(byPosition)
   if (errors.length > 0) return { status: 2, errors: errors.map(formatError), notes: notes.map(formatNote) }
@@ -56,7 +56,7 @@ export function importKeepalived(path: string, opts: KeepalivedOptions): ImportR
     `Imported by \`lvsd import keepalived\` from ${basename(path)} (config-id ${opts.configId}).`,
     'Each block names its keepalived.conf source; NOTE lines are what lvsd could not carry over.',
   ]
-  if (!src.lines.some((l) => /^\s*router_id\b/.test(l.text)))
+  if (node === undefined)
     notes.push({
       loc: { file: basename(path), line: 1, col: 1 },
       message: 'router_id: not set; node: lvsd (set node to this director’s name)',
