@@ -326,7 +326,17 @@ export function convertInstance(c: Conv, st: VrrpState, s: Stmt): void {
       }
       case 'track_interface':
         noDuplicates(c, k)
-        track.interfaces = (k.block ?? []).flatMap((t) => entry(weighted(c, t, 'name', -253, 253, notes)))
+        track.interfaces = (k.block ?? []).flatMap((t) => {
+          if (t.key.text !== out.interface) return entry(weighted(c, t, 'name', -253, 253, notes))
+          notes.push(
+            c.note(
+              t.key,
+              'the instance’s own interface is tracked anyway (keepalived ignores this entry too)',
+              'track_interface',
+            ),
+          )
+          return []
+        })
         break
       case 'track_script':
         noDuplicates(c, k)

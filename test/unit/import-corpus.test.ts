@@ -1,22 +1,16 @@
 // The keepalived.conf corpus (test/import/keepalived/NN-name/): each case's import must give exactly
 // its expected.txt (status, then the errors or the notes) and expected.yaml, and every produced YAML
 // must load with the code `lvsd check` uses. LVSD_UPDATE_GOLDEN=1 rewrites the goldens (review them!).
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import test from 'ava'
 import { diskFs } from '../../src/cli/import.js'
 import { formatIssue, loadConfigText } from '../../src/config/load.js'
 import { importKeepalived } from '../../src/import/keepalived.js'
-import { repoRoot } from '../helpers/paths.js'
+import { configId, corpusCases, corpusDir as dir } from '../helpers/import-corpus.js'
 
-const dir = join(repoRoot, 'test', 'import', 'keepalived')
-const cases = readdirSync(dir).sort()
+const cases = corpusCases()
 const update = process.env.LVSD_UPDATE_GOLDEN === '1'
-
-export function configId(c: string): string {
-  const f = join(dir, c, 'config-id')
-  return existsSync(f) ? readFileSync(f, 'utf8').trim() : 'lb01'
-}
 
 test('the corpus has at least 40 keepalived.conf cases, converted and refused ones', (t) => {
   t.true(cases.length >= 40, `only ${cases.length} cases`)
