@@ -26,7 +26,10 @@ function isScalar(v: unknown): boolean {
   return v === null || typeof v !== 'object'
 }
 
+/** Flow style ({ … } / […]) for short entries of scalars: what fits on one readable line. */
 function flowable(v: unknown, ann: Annotations): boolean {
+  if (isScalar(v)) return true
+  if (flow(v).length > 100) return false
   if (Array.isArray(v)) return v.every(isScalar) && !ann.has(v)
   if (v && typeof v === 'object') {
     const vals = Object.values(v)

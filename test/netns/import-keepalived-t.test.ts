@@ -27,7 +27,8 @@ test('keepalived -t and lvsd import agree on which corpus files are invalid', (t
   try {
     const ns = lab.addNamespace('k')
     // veth pairs (this kernel may lack the dummy module); the peer ends are named p0, p1, …
-    IFACES.forEach((i, n) => sh('ip', ['-n', ns, 'link', 'add', i, 'type', 'veth', 'peer', 'name', `p${n}`]))
+    for (const [n, i] of IFACES.entries())
+      sh('ip', ['-n', ns, 'link', 'add', i, 'type', 'veth', 'peer', 'name', `p${n}`])
     const rows: string[] = []
     let invalidBoth = 0
     let validBoth = 0

@@ -85,7 +85,10 @@ test('keepalived master with the original file, lvsd backup with the converted o
     await sleep(1000) // ten advert intervals: lvsd hears keepalived and stays backup
     t.is(d2.state(), 'BACKUP')
     // keepalived passes through BACKUP at start-up; after MASTER it must not go back
-    t.true(kaLog.lastIndexOf('(web) Entering MASTER') > kaLog.lastIndexOf('(web) Entering BACKUP'), 'keepalived stayed master')
+    t.true(
+      kaLog.lastIndexOf('(web) Entering MASTER') > kaLog.lastIndexOf('(web) Entering BACKUP'),
+      'keepalived stayed master',
+    )
     t.deepEqual(
       VIPS.filter((v) => addrs(lab, 'd2').includes(v)),
       [],

@@ -56,9 +56,10 @@ test('-Sn: persistence, netmask, flags, ops, fwmark, IPv6, NAT/TUN, thresholds, 
     ].join('\n'),
   )
   const v = doc.virtual_services as Array<Record<string, unknown>>
+  const rs = (i: number) => (v[i]?.real_servers ?? []) as unknown[]
   t.deepEqual(v[0]?.persistence, { timeout: '600s', prefix_length: 24 })
   t.is(v[0]?.forwarding, 'nat')
-  t.deepEqual((v[0]?.real_servers as unknown[])[0], {
+  t.deepEqual(rs(0)[0], {
     address: '10.0.0.7',
     port: 8443,
     weight: 5,
@@ -67,7 +68,7 @@ test('-Sn: persistence, netmask, flags, ops, fwmark, IPv6, NAT/TUN, thresholds, 
   })
   t.deepEqual(v[1]?.scheduler_flags, { one_packet: true })
   t.deepEqual(v[2]?.scheduler_flags, { fallback: true, port: true })
-  t.deepEqual((v[2]?.real_servers as unknown[])[0], {
+  t.deepEqual(rs(2)[0], {
     address: '203.0.113.5',
     weight: 2,
     tunnel: { type: 'gue', port: 6080, checksum: 'csum' },
@@ -91,9 +92,10 @@ test('-Ln text is read as a fallback, and the --timeout line becomes ipvs.timeou
   ].join('\n')
   const { doc, config } = services(ln)
   const v = doc.virtual_services as Array<Record<string, unknown>>
+  const rs = (i: number) => (v[i]?.real_servers ?? []) as unknown[]
   t.is(v.length, 3)
   t.deepEqual(v[0]?.persistence, { timeout: '300s', prefix_length: 24 })
-  t.deepEqual((v[0]?.real_servers as unknown[])[1], { address: '10.0.0.8', port: 80, weight: 2 })
+  t.deepEqual(rs(0)[1], { address: '10.0.0.8', port: 80, weight: 2 })
   t.is(v[1]?.forwarding, 'nat')
   t.is(v[2]?.forwarding, 'tun')
   t.deepEqual(config.ipvs.timeouts, { tcp: 900_000, tcp_fin: 120_000, udp: 300_000 })
@@ -112,11 +114,8 @@ test('a DR server on another port is imported on the service port, with a note',
   const { r, doc } = services('-A -t 10.0.0.3:80 -s rr\n-a -t 10.0.0.3:80 -r 10.0.0.7:8080 -g -w 1\n')
   t.is(r.status, 1)
   t.is(r.notes.length, 1)
-  t.is(
-    ((doc.virtual_services as Array<Record<string, unknown>>)[0]?.real_servers as Array<Record<string, unknown>>)[0]
-      ?.port,
-    80,
-  )
+  const svc = (doc.virtual_services as Array<{ real_servers: Array<{ port: number }> }>)[0]
+  t.is(svc?.real_servers[0]?.port, 80)
 })
 
 const lvsd = join(repoRoot, 'bin', 'lvsd.js')
