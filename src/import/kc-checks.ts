@@ -117,10 +117,6 @@ export function convertChecker(c: Conv, k: Stmt, inherited: Timing, env: CheckEn
       case 'fast_recovery':
       case 'min_reply_length':
       case 'max_reply_length':
-      case 'regex_options':
-      case 'regex_stack':
-      case 'regex_min_offset':
-      case 'regex_max_offset':
         notes.push(c.note(o.key, 'no lvsd equivalent'))
         break
       case 'alpha':

@@ -1,6 +1,6 @@
 // keepalived.conf statement tree → an lvsd.yaml document: top-level blocks in keepalived's order of
 // meaning (global_defs, scripts and track files, instances, sync groups, LVS), plus errors and notes.
-import { type Conv, duration, lvsdName } from './kc-context.js'
+import { type Conv, lvsdName } from './kc-context.js'
 import { convertVirtualServer, convertVsGroup, type VsGroup } from './kc-lvs.js'
 import type { Stmt } from './kc-types.js'
 import {
@@ -8,6 +8,7 @@ import {
   convertScript,
   convertSyncGroup,
   convertTrackFile,
+  garpKeyword,
   type Obj,
   type VrrpState,
 } from './kc-vrrp.js'
@@ -227,12 +228,12 @@ export function convert(c: Conv, top: Stmt[]): Converted {
 function globalDef(c: Conv, st: VrrpState, vrrp: Obj, ipvs: Obj, g: Stmt): string | undefined {
   const kw = g.key.text
   const a = g.args
-  const garp = (k: string, v: unknown) => {
-    if (v !== undefined) vrrp.garp = { ...(vrrp.garp as Obj), [k]: v }
-  }
-  const dur = (min: number, max: number) => {
-    const ms = c.timer(c.args(g, 1)?.[0], kw, min, max)
-    return ms === undefined ? undefined : duration(ms)
+  if (kw.startsWith('vrrp_')) {
+    const garp = { ...(vrrp.garp as Obj | undefined) }
+    if (garpKeyword(c, g, kw.slice(5), garp)) {
+      vrrp.garp = garp
+      return undefined
+    }
   }
   switch (kw) {
     case 'router_id':
@@ -256,22 +257,6 @@ function globalDef(c: Conv, st: VrrpState, vrrp: Obj, ipvs: Obj, g: Stmt): strin
       }
       return undefined
     }
-    case 'vrrp_garp_master_delay':
-      garp('delay', dur(0, 1000))
-      return undefined
-    case 'vrrp_garp_master_repeat':
-      garp('repeat', c.int(c.args(g, 1)?.[0], 1, 100, kw))
-      return undefined
-    case 'vrrp_garp_master_refresh':
-      garp('refresh', dur(0, 86400))
-      return undefined
-    case 'vrrp_garp_master_refresh_repeat':
-      garp('refresh_repeat', c.int(c.args(g, 1)?.[0], 1, 100, kw))
-      return undefined
-    case 'vrrp_garp_interval':
-    case 'vrrp_gna_interval':
-      garp('interval', dur(0, 1))
-      return undefined
     case 'vrrp_rt_priority': {
       const p = c.int(c.args(g, 1)?.[0], 1, 99, kw)
       if (p !== undefined) vrrp.rt_priority = p
@@ -310,6 +295,13 @@ function globalDef(c: Conv, st: VrrpState, vrrp: Obj, ipvs: Obj, g: Stmt): strin
   return undefined
 }
 
+const SYNC_INTS: Record<string, [key: string, min: number, max: number]> = {
+  id: ['sync_id', 0, 255],
+  maxlen: ['maxlen', 36, 65507],
+  port: ['port', 1, 65535],
+  ttl: ['ttl', 1, 255],
+}
+
 /** `lvs_sync_daemon IF [[inst] INSTANCE] [id N] [maxlen N] [port N] [ttl N] [group ADDR]`. */
 function syncDaemon(c: Conv, g: Stmt, st: VrrpState): Obj {
   const a = g.args
@@ -319,21 +311,14 @@ function syncDaemon(c: Conv, g: Stmt, st: VrrpState): Obj {
     const v = a[i + 1]
     switch (w) {
       case 'id':
-        out.sync_id = c.int(v, 0, 255, 'id')
-        i++
-        break
       case 'maxlen':
-        out.maxlen = c.int(v, 36, 65507, 'maxlen')
-        i++
-        break
       case 'port':
-        out.port = c.int(v, 1, 65535, 'port')
+      case 'ttl': {
+        const [key, min, max] = SYNC_INTS[w] as [string, number, number]
+        out[key] = c.int(v, min, max, w)
         i++
         break
-      case 'ttl':
-        out.ttl = c.int(v, 1, 255, 'ttl')
-        i++
-        break
+      }
       case 'group':
         out.group = c.addr(v, 'group')
         i++

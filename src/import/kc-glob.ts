@@ -30,7 +30,8 @@ export function expandBraces(pattern: string): string[] {
   return [pattern]
 }
 
-function splitTop(s: string): string[] {
+/** Splits at commas outside braces: "a,{b,c},d" → ["a", "{b,c}", "d"]. */
+export function splitTop(s: string): string[] {
   const out: string[] = []
   let depth = 0
   let cur = ''

@@ -2,7 +2,7 @@
 // lines, `$NAME=` definitions (multi-line too) and their expansion, built-in ${_PWD} ${_INSTANCE}
 // ${_HASH} ${_BANG} ${_RANDOM}, ~SEQ/~LST lines. Pure: the file system comes in as SourceFs.
 import { dirname, isAbsolute, join } from 'node:path'
-import { expandInclude } from './kc-glob.js'
+import { expandInclude, splitTop } from './kc-glob.js'
 import type { KcIssue, Loc, SourceFs } from './kc-types.js'
 
 /** One logical line after preprocessing; cols[i] is the source column of text[i] (1-based). */
@@ -395,18 +395,7 @@ function seqSets(inner: string, hex: boolean): Array<Array<[string, string]>> | 
 }
 
 function lstSets(inner: string): Array<Array<[string, string]>> | string {
-  const groups: string[] = []
-  let depth = 0
-  let cur = ''
-  for (const ch of inner) {
-    if (ch === '{') depth++
-    if (ch === '}') depth--
-    if (ch === ',' && depth === 0) {
-      groups.push(cur.trim())
-      cur = ''
-    } else cur += ch
-  }
-  groups.push(cur.trim())
+  const groups = splitTop(inner).map((g) => g.trim())
   const strip = (g: string) =>
     g
       .replace(/^\{|\}$/g, '')

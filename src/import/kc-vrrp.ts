@@ -249,6 +249,7 @@ export function convertInstance(c: Conv, st: VrrpState, s: Stmt): void {
       notify[NOTIFY[kw] as string] = scriptArgv(c, k, notes)
       continue
     }
+    if (garpKeyword(c, k, kw, garp)) continue
     if (kw in INSTANCE_UNSUPPORTED) {
       notes.push(c.note(k.key, INSTANCE_UNSUPPORTED[kw] as string))
       continue
@@ -360,22 +361,6 @@ export function convertInstance(c: Conv, st: VrrpState, s: Stmt): void {
       case 'virtual_ipaddress_excluded':
         for (const l of k.block ?? []) excl.push(...[vip(c, l, notes)].filter((v): v is Obj => v !== undefined))
         break
-      case 'garp_master_delay':
-        garp.delay = dur(c, k, 0, 1000)
-        break
-      case 'garp_master_repeat':
-        garp.repeat = c.int(c.args(k, 1)?.[0], 1, 100, kw)
-        break
-      case 'garp_master_refresh':
-        garp.refresh = dur(c, k, 0, 86400)
-        break
-      case 'garp_master_refresh_repeat':
-        garp.refresh_repeat = c.int(c.args(k, 1)?.[0], 1, 100, kw)
-        break
-      case 'garp_interval':
-      case 'gna_interval':
-        garp.interval = dur(c, k, 0, 1)
-        break
       default:
         c.err(k.key, `unknown keyword '${kw}' in vrrp_instance`)
     }
@@ -449,6 +434,25 @@ export function convertInstance(c: Conv, st: VrrpState, s: Stmt): void {
   const ordered: Obj = {}
   for (const k of INSTANCE_ORDER) if (out[k] !== undefined) ordered[k] = out[k]
   st.instances.push(c.annotate(ordered, s.key.loc, notes))
+}
+
+const GARP: Record<string, [key: string, kind: 'dur' | 'int', max: number]> = {
+  garp_master_delay: ['delay', 'dur', 1000],
+  garp_master_repeat: ['repeat', 'int', 100],
+  garp_master_refresh: ['refresh', 'dur', 86400],
+  garp_master_refresh_repeat: ['refresh_repeat', 'int', 100],
+  garp_interval: ['interval', 'dur', 1],
+  gna_interval: ['interval', 'dur', 1],
+}
+
+/** A GARP keyword (`garp_master_delay` in an instance, `vrrp_garp_master_delay` in global_defs) into `garp`. */
+export function garpKeyword(c: Conv, k: Stmt, kw: string, garp: Obj): boolean {
+  const g = GARP[kw]
+  if (!g) return false
+  const [key, kind, max] = g
+  const v = kind === 'dur' ? dur(c, k, 0, max) : c.int(c.args(k, 1)?.[0], 1, max, k.key.text)
+  if (v !== undefined) garp[key] = v
+  return true
 }
 
 /** keepalived drops a repeated name in a track block and -t reports it: an error here. */
