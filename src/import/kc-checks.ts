@@ -71,6 +71,29 @@ export function isChecker(kw: string): boolean {
   return kw in TYPES || kw === 'BFD_CHECK'
 }
 
+/** Checker keywords that belong to some checker types only (keepalived rejects them elsewhere). */
+const SPECIFIC: Record<string, string[]> = {
+  url: ['HTTP_GET', 'SSL_GET'],
+  http_protocol: ['HTTP_GET', 'SSL_GET'],
+  fast_recovery: ['HTTP_GET', 'SSL_GET'],
+  enable_sni: ['SSL_GET'],
+  helo_name: ['SMTP_CHECK'],
+  host: ['SMTP_CHECK'],
+  type: ['DNS_CHECK'],
+  name: ['DNS_CHECK', 'BFD_CHECK'],
+  misc_path: ['MISC_CHECK'],
+  misc_timeout: ['MISC_CHECK'],
+  misc_dynamic: ['MISC_CHECK'],
+  user: ['MISC_CHECK'],
+  payload: ['UDP_CHECK'],
+  require_reply: ['UDP_CHECK'],
+  min_reply_length: ['UDP_CHECK'],
+  max_reply_length: ['UDP_CHECK'],
+  track_file: ['FILE_CHECK'],
+  dynamic: ['FILE_CHECK'],
+  weight: ['FILE_CHECK'],
+}
+
 const DNS_TYPES = ['A', 'NS', 'CNAME', 'SOA', 'MX', 'TXT', 'AAAA', 'PTR', 'SRV']
 
 export interface CheckEnv {
@@ -94,8 +117,13 @@ export function convertChecker(c: Conv, k: Stmt, inherited: Timing, env: CheckEn
   const hosts: Obj[] = []
   let misc: Obj = {}
   for (const o of k.block ?? []) {
-    if (timingKeyword(c, o, t)) continue
     const okw = o.key.text
+    const owner = SPECIFIC[okw]
+    if (owner && !owner.includes(kw)) {
+      c.err(o.key, `unknown keyword '${okw}' in ${kw}`)
+      continue
+    }
+    if (timingKeyword(c, o, t)) continue
     const a = o.args
     switch (okw) {
       case 'connect_ip':
@@ -148,7 +176,7 @@ export function convertChecker(c: Conv, k: Stmt, inherited: Timing, env: CheckEn
         misc.argv = c.argv(a.slice(0, 1))
         if (!(misc.argv as string[])[0]?.startsWith('/'))
           c.err(
-            a[0] as Word,
+            a[0] ?? o.key,
             `misc_path: '${(misc.argv as string[])[0] ?? ''}' is not an absolute path (lvsd runs programs without a shell or PATH)`,
           )
         break

@@ -12,6 +12,8 @@ export class Conv {
   readonly errors: KcIssue[] = []
   readonly notes: KcIssue[] = []
   readonly ann: Annotations = new WeakMap()
+  /** Where each emitted block came from (to place lvsd check's findings in the keepalived source). */
+  readonly srcs = new WeakMap<object, Loc>()
 
   constructor(readonly display: (file: string) => string) {}
 
@@ -37,6 +39,7 @@ export class Conv {
     ]
     const prev = this.ann.get(obj)
     this.ann.set(obj, { ...prev, before: [...(prev?.before ?? []), ...before] })
+    if (src) this.srcs.set(obj, { ...src, file: this.display(src.file) })
     return obj
   }
 

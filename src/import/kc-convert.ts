@@ -208,8 +208,9 @@ export function convert(c: Conv, top: Stmt[]): Converted {
     }
   }
   const names = new Set<string>()
+  const keys = new Map()
   const env = { trackFiles: st.trackFiles, ...(st.scriptUser ? { scriptUser: st.scriptUser } : {}) }
-  for (const s of vsStmts) services.push(...convertVirtualServer(c, { env, groups, vipsOf: st.vipsOf, names }, s))
+  for (const s of vsStmts) services.push(...convertVirtualServer(c, { env, groups, vipsOf: st.vipsOf, names, keys }, s))
   if (syncStmt) ipvs.sync = syncDaemon(c, syncStmt, st)
   else if (st.legacySync) ipvs.sync = { interface: st.legacySync.interface, follow: st.legacySync.follow }
   if (st.scripts.length > 0) vrrp.scripts = st.scripts

@@ -3,7 +3,7 @@
 import { tryParseAddr } from '../net/addr.js'
 import { type CheckEnv, convertChecker, isChecker, type Timing, timingKeyword } from './kc-checks.js'
 import { type Conv, lvsdName } from './kc-context.js'
-import type { Stmt, Word } from './kc-types.js'
+import type { Loc, Stmt, Word } from './kc-types.js'
 import type { Obj } from './kc-vrrp.js'
 
 const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'twos']
@@ -95,6 +95,8 @@ interface Ctx {
   groups: Map<string, VsGroup>
   vipsOf: Map<string, string[]>
   names: Set<string>
+  /** Service identity (protocol, address, port or fwmark) → where it was first defined. */
+  keys: Map<string, Loc>
 }
 
 export function convertVirtualServer(c: Conv, ctx: Ctx, s: Stmt): Obj[] {
@@ -221,6 +223,16 @@ export function convertVirtualServer(c: Conv, ctx: Ctx, s: Stmt): Obj[] {
   const out: Obj[] = []
   for (const key of keys) {
     const port = key.port
+    const id =
+      key.fwmark !== undefined
+        ? `fwmark ${key.fwmark} ${svc.family ?? key.family ?? ''}`
+        : `${protocol} ${key.address} ${port}`
+    const first = ctx.keys.get(id)
+    if (first) {
+      c.err(key.loc, `the same virtual server as at line ${first.line} (keepalived -t reports it too)`)
+      continue
+    }
+    ctx.keys.set(id, key.loc.loc)
     const o: Obj = { name: uniqueName(ctx.names, key.name) }
     if (key.fwmark !== undefined) {
       o.fwmark = key.fwmark

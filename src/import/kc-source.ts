@@ -23,6 +23,8 @@ interface Expanded {
   text: string
   cols: number[]
   multi: boolean
+  /** Multi-line definitions this line expanded (their lines are being processed in turn). */
+  names?: string[]
 }
 
 // Characters that look like a space but are not whitespace to keepalived's parser: a word containing
@@ -51,6 +53,10 @@ const LOOKALIKE: Record<string, string> = {
 const INCLUDE = /^\s*(include[rmwbat]?)\s+(.*?)\s*$/
 const DEFINE = /^\s*\$([A-Za-z_][A-Za-z0-9_]*)=(.*)$/
 const MAX_DEPTH = 32
+// Bounds on expansion: "$A=$A $A" doubles per level, and ~SEQ lines multiply.
+const MAX_LINE = 65536
+const MAX_LINES = 1_000_000
+const MAX_STEPS = 2_000_000
 
 export interface ReadOptions {
   /** keepalived's config-id (-i); lines `@id` are kept only when it matches. */
@@ -80,6 +86,8 @@ class Reader {
   private readonly defs = new Map<string, Def>()
   private readonly stack: string[] = []
   private pwd = ''
+  private steps = 0
+  private readonly expanding: string[] = []
 
   constructor(private readonly opts: ReadOptions) {}
 
@@ -163,6 +171,15 @@ class Reader {
 
   /** Conditional, definition, substitution and sequences of one logical line; returns an open multi-line def. */
   private logical(l: SrcLine, depth: number): { name: string; def: Def } | undefined {
+    // A definition used inside its own ~SEQ multiplies at every level: bound the total work.
+    if (++this.steps > MAX_STEPS) {
+      if (this.steps === MAX_STEPS + 1)
+        this.errors.push({
+          loc: at(l.file, l.line, l.cols[0] ?? 1),
+          message: 'definitions and sequences expand without end',
+        })
+      return undefined
+    }
     if (depth > MAX_DEPTH) {
       this.errors.push({ loc: at(l.file, l.line, l.cols[0] ?? 1), message: 'definitions expand into themselves' })
       return undefined
@@ -207,24 +224,43 @@ class Reader {
     if (!sub.multi && sub.text !== text && sub.text.trimStart().startsWith('@'))
       return this.logical({ ...l, text: sub.text, cols: sub.cols }, depth + 1)
     if (sub.multi) {
-      const parts = splitLines(sub.text, sub.cols)
-      let open: { name: string; def: Def } | undefined
-      for (const p of parts) {
-        if (open) {
-          open.def.value += (open.def.value === '' ? '' : '\n') + p.text.replace(/\\\s*$/, '')
-          if (!/\\\s*$/.test(p.text)) {
-            this.defs.set(open.name, open.def)
-            open = undefined
-          }
-          continue
-        }
-        if (p.text.trim() === '') continue
-        open = this.logical({ ...l, text: p.text, cols: p.cols }, depth + 1)
+      this.expanding.push(...(sub.names ?? []))
+      try {
+        return this.expandLines(sub, l, depth)
+      } finally {
+        this.expanding.length -= sub.names?.length ?? 0
       }
-      if (open) this.defs.set(open.name, open.def)
+    }
+    if (this.out.length >= MAX_LINES) {
+      if (this.out.length === MAX_LINES)
+        this.errors.push({
+          loc: at(l.file, l.line, l.cols[0] ?? 1),
+          message: `expands to more than ${MAX_LINES} lines`,
+        })
+      this.out.push({ ...l, text: '', cols: [] })
       return undefined
     }
     this.out.push({ ...l, text: sub.text, cols: sub.cols })
+    return undefined
+  }
+
+  /** The lines of an expanded multi-line definition, each through conditionals, definitions and expansion. */
+  private expandLines(sub: Expanded, l: SrcLine, depth: number): undefined {
+    const parts = splitLines(sub.text, sub.cols)
+    let open: { name: string; def: Def } | undefined
+    for (const p of parts) {
+      if (open) {
+        open.def.value += (open.def.value === '' ? '' : '\n') + p.text.replace(/\\\s*$/, '')
+        if (!/\\\s*$/.test(p.text)) {
+          this.defs.set(open.name, open.def)
+          open = undefined
+        }
+        continue
+      }
+      if (p.text.trim() === '') continue
+      open = this.logical({ ...l, text: p.text, cols: p.cols }, depth + 1)
+    }
+    if (open) this.defs.set(open.name, open.def)
     return undefined
   }
 
@@ -265,6 +301,7 @@ class Reader {
     let out = ''
     const outCols: number[] = []
     let multi = false
+    const names: string[] = []
     let i = 0
     while (i < text.length) {
       const ch = text[i] as string
@@ -288,6 +325,11 @@ class Reader {
         this.errors.push({ loc: at(l.file, l.line, col), message: `$${name} expands into itself` })
         return { text: out, cols: outCols, multi: false }
       }
+      if (value.multi && this.expanding.includes(name as string)) {
+        this.errors.push({ loc: at(l.file, l.line, col), message: `$${name} is used inside its own expansion` })
+        return { text: out, cols: outCols, multi: false }
+      }
+      if (value.multi) names.push(name as string)
       // A multi-line value is split into lines by the caller, each expanded in turn (so definitions
       // inside it apply to the lines after them, as in keepalived.conf(5)'s nested example).
       const inner = value.multi
@@ -299,11 +341,19 @@ class Reader {
             depth + 1,
           )
       if (inner.multi) multi = true
+      names.push(...(inner.names ?? []))
+      if (out.length + inner.text.length > MAX_LINE) {
+        this.errors.push({
+          loc: at(l.file, l.line, col),
+          message: `$${name} expands to more than ${MAX_LINE} characters`,
+        })
+        return { text: out, cols: outCols, multi: false }
+      }
       out += inner.text
       outCols.push(...(value.multi ? inner.text.split('').map(() => col) : inner.cols))
       i += ref[0].length
     }
-    return { text: out, cols: outCols, multi }
+    return { text: out, cols: outCols, multi, names }
   }
 
   private lookup(name: string, args: string, loc: Loc): Def | undefined {

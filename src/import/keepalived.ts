@@ -1,11 +1,12 @@
 // `lvsd import keepalived`: keepalived.conf (with its includes) → lvsd.yaml text, the errors that stop
 // the conversion (file:line:col) and the notes on what lvsd cannot carry over (file:line: keyword: why).
 import { basename, dirname, relative } from 'node:path'
+import { loadConfigText } from '../config/load.js'
 import { Conv } from './kc-context.js'
 import { convert } from './kc-convert.js'
 import { parse } from './kc-parse.js'
 import { readKeepalived } from './kc-source.js'
-import type { KcIssue, SourceFs } from './kc-types.js'
+import type { KcIssue, Loc, SourceFs } from './kc-types.js'
 import { emitYaml } from './yaml-out.js'
 
 export interface ImportResult {
@@ -63,5 +64,27 @@ export function importKeepalived(path: string, opts: KeepalivedOptions): ImportR
     })
   const footer = notes.length === 0 ? [] : ['Not carried over (file:line: keyword: why):', ...notes.map(formatNote)]
   const yaml = emitYaml(doc, c.ann, header, footer)
+  // lvsd's own checks (duplicate VRIDs or services, families, programs on disk, …) on the result,
+  // each placed at the keepalived block it came from: the import never hands over a refused file.
+  const loaded = loadConfigText(yaml, 'lvsd.yaml')
+  if (!loaded.ok) {
+    const placed = loaded.errors.map((i) => ({
+      loc: sourceOf(doc, i.path, c.srcs) ?? { file: basename(path), line: 1, col: 1 },
+      message: `${i.path}: ${i.message.replace(/ \((first )?at line \d+\)| \(line \d+\)/g, '')}`,
+    }))
+    return { status: 2, errors: [...new Set(placed.sort(byPosition).map(formatError))], notes: notes.map(formatNote) }
+  }
   return { status: notes.length > 0 ? 1 : 0, yaml, errors: [], notes: notes.map(formatNote), doc }
+}
+
+/** The source of the deepest block on an lvsd path such as `vrrp.instances[1].vips[0]`. */
+function sourceOf(doc: Record<string, unknown>, path: string, srcs: WeakMap<object, Loc>): Loc | undefined {
+  let cur: unknown = doc
+  let found: Loc | undefined
+  for (const part of path.split(/\.|(?=\[)/)) {
+    const idx = /^\[(\d+)\]$/.exec(part)
+    cur = cur && typeof cur === 'object' ? (cur as Record<string, unknown>)[idx ? Number(idx[1]) : part] : undefined
+    if (cur && typeof cur === 'object') found = srcs.get(cur) ?? found
+  }
+  return found
 }

@@ -13,8 +13,8 @@ export const ALLOWED: Record<string, string[]> = {
   ipvs: ['net', 'sys'],
   peer: ['net', 'sys'],
   config: ['net'],
-  // keepalived.conf / ipvsadm text → lvsd.yaml text; checked by the config loader at the cli edge
-  import: ['net'],
+  // keepalived.conf / ipvsadm text → lvsd.yaml text, checked by the config loader before it is handed over
+  import: ['config', 'net'],
   director: [...DOMAIN, 'net', 'sys'],
   api: ['director', ...DOMAIN, 'net', 'sys'],
   lab: ['director', ...DOMAIN, 'net', 'sys'],

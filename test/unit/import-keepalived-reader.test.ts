@@ -227,3 +227,15 @@ test('positions survive expansion: a substituted word points at its $ reference'
   t.is(prio?.args[0]?.text, '100')
   t.deepEqual(prio?.args[0]?.loc, { file: MAIN, line: 3, col: 16 })
 })
+
+test('a multi-line definition used inside its own expansion, and exponential definitions, are errors, fast', (t) => {
+  const start = Date.now()
+  const self = read({ [MAIN]: '$RS= \\\nweight 1 \\\n~SEQ(N, 1, 4) $RS\n$RS\n' })
+  t.true(self.errors.some((e) => /used inside its own expansion/.test(e.message)))
+  const doubling = read({
+    [MAIN]:
+      '$A=x\n$B=$A $A\n$C=$B $B\n$D=$C $C\n$E=$D $D\n$F=$E $E\n$G=$F $F\n$H=$G $G\n$I=$H $H\n$J=$I $I\n$K=$J $J\n$L=$K $K\n$M=$L $L\n$N=$M $M\n$O=$N $N\n$P=$O $O\n$Q=$P $P\n$R=$Q $Q\nv $R\n',
+  })
+  t.true(doubling.errors.some((e) => /expands to more than 65536 characters/.test(e.message)))
+  t.true(Date.now() - start < 2000)
+})
