@@ -2,8 +2,7 @@
 // UDP_CHECK, PING_CHECK, FILE_CHECK, BFD_CHECK) → lvsd checks. keepalived's timing (delay_loop,
 // connect_timeout, retry, delay_before_retry, warmup) inherits virtual server → real server → checker.
 import { type Conv, duration, lvsdName } from './kc-context.js'
-import type { Stmt, Word } from './kc-types.js'
-import type { Obj, TrackFile } from './kc-vrrp.js'
+import type { Obj, Stmt, TrackFile, Word } from './kc-types.js'
 
 /** Checker timing as keepalived inherits it; undefined = keepalived's default for the checker type. */
 export interface Timing {

@@ -2,16 +2,9 @@
 // meaning (global_defs, scripts and track files, instances, sync groups, LVS), plus errors and notes.
 import { type Conv, lvsdName } from './kc-context.js'
 import { convertVirtualServer, convertVsGroup, type VsGroup } from './kc-lvs.js'
-import type { Stmt } from './kc-types.js'
-import {
-  convertInstance,
-  convertScript,
-  convertSyncGroup,
-  convertTrackFile,
-  garpKeyword,
-  type Obj,
-  type VrrpState,
-} from './kc-vrrp.js'
+import type { Obj, Stmt, VrrpState } from './kc-types.js'
+import { convertInstance } from './kc-vrrp.js'
+import { convertScript, convertSyncGroup, convertTrackFile, garpKeyword } from './kc-vrrp-parts.js'
 
 const TOP_UNSUPPORTED: Record<string, string> = {
   static_ipaddress: 'lvsd moves VRRP addresses only; configure static addresses in the OS',

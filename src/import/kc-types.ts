@@ -31,3 +31,24 @@ export interface Stmt {
   args: Word[]
   block?: Stmt[]
 }
+
+// The converters' output: plain objects in the shape of lvsd.yaml.
+export type Obj = Record<string, unknown>
+
+export interface TrackFile {
+  path?: string
+  weight?: number
+}
+
+export interface VrrpState {
+  scripts: Obj[]
+  instances: Obj[]
+  syncGroups: Obj[]
+  trackFiles: Map<string, TrackFile>
+  /** Instance name → its address family (for checks) and VIP addresses (for `follow`). */
+  vipsOf: Map<string, string[]>
+  scriptUser?: string
+  version?: number
+  /** keepalived 1.x's per-instance `lvs_sync_daemon_interface IF`: the sync daemon follows that instance. */
+  legacySync?: { interface: string; follow: string; at: Word }
+}

@@ -3,8 +3,9 @@
 // reader would trip over (look-alike spaces, unbalanced braces, unterminated quotes, include loops).
 import test from 'ava'
 import { expandBraces, expandInclude } from '../../src/import/kc-glob.js'
+import { stripComment } from '../../src/import/kc-lines.js'
 import { parse, tokenize } from '../../src/import/kc-parse.js'
-import { readKeepalived, stripComment } from '../../src/import/kc-source.js'
+import { readKeepalived } from '../../src/import/kc-source.js'
 import type { KcIssue, SourceFs, Stmt } from '../../src/import/kc-types.js'
 
 function memFs(files: Record<string, string>): SourceFs {
