@@ -18,6 +18,16 @@ Commands:
                     control socket for lvsctl. SIGHUP reloads; SIGTERM or SIGINT
                     resigns with priority 0, removes the VIPs, exits 0.
                     --log-format json|pretty|auto, --log-level LEVEL.
+  import keepalived FILE [--instance ID] [-o OUT]
+                    Convert a keepalived.conf into a checked lvsd.yaml; what
+                    lvsd cannot carry over is listed as file:line: keyword: why.
+  import ipvsadm [FILE|-] [-o OUT]
+                    Convert ipvsadm -Sn (or -Ln) output into virtual_services.
+  import --pair FILE_A FILE_B [-o DIR]
+                    Convert both directors' files and report differences
+                    beyond priority, state and unicast addresses.
+                    (lvsd import --help for details; exit 0 clean, 1 notes,
+                    2 not converted)
 
 Options:
   -h, --help        Show this help
@@ -35,6 +45,7 @@ export async function main(argv: string[]): Promise<number> {
     const dropped = config === undefined ? undefined : await dropHeldVips(config)
     return (await import('./run.js')).runCommand(argv.slice(1), dropped)
   }
+  if (argv[0] === 'import') return (await import('./import.js')).importCommand(argv.slice(1))
   let parsed: ReturnType<typeof parse>
   try {
     parsed = parse(argv)

@@ -13,10 +13,12 @@ export const ALLOWED: Record<string, string[]> = {
   ipvs: ['net', 'sys'],
   peer: ['net', 'sys'],
   config: ['net', 'sys'],
+  // keepalived.conf / ipvsadm text → lvsd.yaml text, checked by the config loader before it is handed over
+  import: ['config', 'net'],
   director: [...DOMAIN, 'net', 'sys'],
   api: ['director', ...DOMAIN, 'net', 'sys'],
   lab: ['director', ...DOMAIN, 'net', 'sys'],
-  cli: ['api', 'director', 'lab', ...DOMAIN, 'net', 'sys'],
+  cli: ['api', 'director', 'lab', 'import', ...DOMAIN, 'net', 'sys'],
 }
 
 function tsFiles(dir: string): string[] {
