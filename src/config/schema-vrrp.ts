@@ -165,6 +165,16 @@ export const instance = obj({
     .describe('VRRPv2 authentication, for peers that require it (VRRPv3 has none); absent = type 0'),
   notify: notify(),
   garp: garpInstance,
+  accept_from: arr(prefix(true))
+    .orEmpty()
+    .describe(
+      'only adverts from these addresses or networks take part in the election, in multicast mode too (others are dropped and counted as `peer`); empty = any source, as RFC 5798',
+    ),
+  strict_source: bool()
+    .def(false)
+    .describe(
+      'drop adverts whose source is not on the interface: IPv4 outside its subnets, IPv6 not link-local (RFC 5798 §5.1.2.1); counted as `source`',
+    ),
   lower_prio_answer_interval: duration(0, 3_600 * SECOND)
     .optional()
     .describe('at most one answer to lower-priority adverts per this long (default: vrrp.lower_prio_answer_interval)'),

@@ -24,6 +24,8 @@ export function runtimeInstance(i: ConfigInstance): RuntimeInstance {
     preempt: i.preempt,
     preemptDelayMs: i.preempt_delay,
     lowerPrioAnswerMs: i.lower_prio_answer_interval,
+    ...(i.accept_from.length > 0 ? { acceptFrom: i.accept_from } : {}),
+    ...(i.strict_source ? { strictSource: true } : {}),
     accept: i.accept,
     vips: i.vips.map(vip),
     excludedVips: i.excluded_vips.map(vip),

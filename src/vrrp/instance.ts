@@ -247,11 +247,28 @@ export class Instance {
       this.drop('peer')
       return
     }
+    const only = this.cfg.acceptFrom
+    if (only && only.length > 0 && !only.some((n) => prefixContains(n, v.src))) {
+      this.drop('peer')
+      return
+    }
+    if (this.cfg.strictSource && !this.onLink(v.src)) {
+      this.drop('source')
+      return
+    }
     if (v.addrsMismatch) this.warnOnce('addrs', 'the owner advertises other VIPs than ours', { src: formatAddr(v.src) })
     if (v.ownerConflict)
       this.warnOnce('owner', 'another address owner advertises this VRID', { src: formatAddr(v.src) })
     this.counters.rx++
     this.apply({ kind: 'advert', src: v.src, priority: v.advert.priority, intervalCs: intervalCs(v.advert) })
+  }
+
+  /** RFC 5798 §5.1.2.1: an IPv6 advert comes from a link-local address; IPv4 from the interface's subnets. */
+  private onLink(src: Addr): boolean {
+    if (src.family === 6) return src.bytes[0] === 0xfe && ((src.bytes[1] ?? 0) & 0xc0) === 0x80
+    return this.d.net
+      .addresses(this.d.parentIfindex ?? this.d.ifindex, 4)
+      .some((a) => prefixContains({ addr: a.local ?? a.address, len: a.prefixLen }, src))
   }
 
   private drop(reason: keyof Counters['drops']): void {

@@ -52,6 +52,10 @@ export interface RuntimeInstance {
   /** v2 authentication; absent = none. */
   auth?: { type: 0 | 1; password?: string }
   unicast?: { source?: Addr; peers: Addr[]; allowFrom: Prefix[]; ttl: number }
+  /** Sources whose adverts are heard (multicast and unicast); empty = any. */
+  acceptFrom?: Prefix[]
+  /** Drop adverts from sources not on the interface (IPv4 subnet, IPv6 link-local). */
+  strictSource?: boolean
   announce: AnnounceConfig
   trackInterfaces: TrackedInterface[]
   /** Send from a macvlan with the virtual MAC 00:00:5e:00:01:VRID (IPv4) or 00:00:5e:00:02:VRID (IPv6). */
@@ -75,7 +79,8 @@ export interface Counters {
   tx: number
   /** Send failures (full queue, errors). */
   txErrors: number
-  drops: Partial<Record<DropReason | 'peer', number>>
+  /** `peer`: not a unicast peer or not in accept_from; `source`: off the interface (strict_source). */
+  drops: Partial<Record<DropReason | 'peer' | 'source', number>>
   /** Adverts sent more than half an interval after their deadline. */
   lateAdverts: number
   maxLateMs: number
