@@ -121,6 +121,9 @@ export class LvsDirector implements Director {
         },
         onFatal: (reason) => this.onFatal(reason),
         onProgramFailed: (role, owner, argv, r) => this.programFailed(role, owner, argv, r),
+        onDrop: (instance, reason, from) =>
+          this.events.publish('vrrp.drop', { instance, reason, ...(from === undefined ? {} : { from }) }),
+        onLate: (instance, lateMs) => this.events.publish('vrrp.advert_late', { instance, lateMs }),
       },
       this.config,
     )

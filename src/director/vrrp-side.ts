@@ -27,6 +27,9 @@ export interface VrrpSideHooks {
   onTransition(t: TransitionEvent): void
   /** The worker died while the daemon was not stopping. */
   onFatal(reason: string): void
+  /** A received packet was dropped (at most once per reason and source every 10 s), or an advert went out late. */
+  onDrop(instance: string, reason: string, from?: string): void
+  onLate(instance: string, lateMs: number): void
   /** A notify program failed, or a track script could not be started. */
   onProgramFailed(role: 'notify' | 'track', owner: string, argv: readonly string[], r: ProgramResult): void
 }
@@ -91,6 +94,8 @@ export class VrrpSide {
       this.hooks.onTransition(t)
     })
     runtime.on('log', (m) => this.log[m.level](m.fields, m.msg))
+    runtime.on('drop', (m) => this.hooks.onDrop(m.instance, m.reason, m.from))
+    runtime.on('late', (m) => this.hooks.onLate(m.instance, m.lateMs))
     runtime.on('error', (e) => {
       const { code, details } = toWireError(e)
       this.log.error({ code, err: e.message, details }, 'VRRP worker failed')

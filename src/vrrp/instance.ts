@@ -1,12 +1,13 @@
 // One VRRP instance at run time: the pure state machine (fsm.ts) bound to a socket, host timers at
 // absolute monotonic deadlines, the VIPs (rtnetlink) and GARP/NA bursts. Runs inside the worker.
 import { isDeepStrictEqual } from 'node:util'
-import { type Addr, formatAddr, prefixContains, sameAddr } from '../net/addr.js'
+import { type Addr, addrFromBytes, formatAddr, prefixContains, sameAddr } from '../net/addr.js'
 import type { Received as SysReceived } from '../sys/types.js'
 import { BurstSchedule, type BurstTimers } from './burst.js'
 import * as fsm from './fsm.js'
 import {
   type Counters,
+  DROP_EVENT_MS,
   emptyCounters,
   type LogLevel,
   type RuntimeInstance,
@@ -65,6 +66,8 @@ export class Instance {
   private config: RuntimeInstance
   private state: fsm.Instance
   readonly counters: Counters = emptyCounters()
+  /** When a drop event was last posted, by reason and source. */
+  private readonly dropEvents = new Map<string, number>()
   private readonly host = new Map<fsm.Timer, { at: number; handle: unknown }>()
   /** The adverts last encoded, one per target, and what they were encoded from (sendAdvert). */
   private adverts: { cfg: RuntimeInstance; primary: Addr; priority: number; packets: Buffer[] } | undefined
@@ -238,22 +241,24 @@ export class Instance {
     this.local.ownAddrs = own.map((a) => a.address)
     const v = validate(m.data, rx, this.local)
     if (!v.ok) {
-      this.drop(v.reason)
+      // the sender as far as the packet says (IPv4: its header, if there is one; IPv6: the socket)
+      const from = rx.family === 6 ? rx.src : m.data.length >= 20 ? addrFromBytes(m.data.subarray(12, 16)) : undefined
+      this.drop(v.reason, from)
       return
     }
     if (group && !sameAddr(v.dst, group)) return // a unicast advert reaching the multicast socket
     const u = this.cfg.unicast
     if (u && !u.peers.some((p) => sameAddr(p, v.src)) && !u.allowFrom.some((n) => prefixContains(n, v.src))) {
-      this.drop('peer')
+      this.drop('peer', v.src)
       return
     }
     const only = this.cfg.acceptFrom
     if (only && only.length > 0 && !only.some((n) => prefixContains(n, v.src))) {
-      this.drop('peer')
+      this.drop('peer', v.src)
       return
     }
     if (this.cfg.strictSource && !this.onLink(v.src)) {
-      this.drop('source')
+      this.drop('source', v.src)
       return
     }
     if (v.addrsMismatch) this.warnOnce('addrs', 'the owner advertises other VIPs than ours', { src: formatAddr(v.src) })
@@ -271,8 +276,17 @@ export class Instance {
       .some((a) => prefixContains({ addr: a.local ?? a.address, len: a.prefixLen }, src))
   }
 
-  private drop(reason: keyof Counters['drops']): void {
+  private drop(reason: keyof Counters['drops'], from?: Addr): void {
     this.counters.drops[reason] = (this.counters.drops[reason] ?? 0) + 1
+    // one event per reason and source per DROP_EVENT_MS: a flood is counted, not streamed
+    const key = `${reason} ${from ? formatAddr(from) : ''}`
+    const now = this.d.now()
+    const last = this.dropEvents.get(key)
+    if (last === undefined || now - last >= DROP_EVENT_MS) {
+      if (this.dropEvents.size > 1024) this.dropEvents.clear() // spoofed sources must not grow memory
+      this.dropEvents.set(key, now)
+      this.d.post({ type: 'drop', instance: this.cfg.name, reason, ...(from ? { from: formatAddr(from) } : {}) })
+    }
     if (reason !== 'vrid') this.warnOnce(`drop:${reason}`, 'advert dropped', { reason })
   }
 
@@ -458,7 +472,9 @@ export class Instance {
       if (late > this.counters.maxLateMs) this.counters.maxLateMs = late
       if (late > this.cfg.advertMs / 2) {
         this.counters.lateAdverts++
-        this.d.log('warn', 'advert sent late', { vrrp: this.cfg.name, lateMs: Math.round(late * 10) / 10 })
+        const lateMs = Math.round(late * 10) / 10
+        // the main thread logs it as the vrrp.advert_late event
+        this.d.post({ type: 'late', instance: this.cfg.name, lateMs })
       }
     }
     if (t === 'masterDown' && this.state.role === 'BACKUP' && this.d.syncHold) {

@@ -119,6 +119,9 @@ export type Up =
       priority: number
     }
   | { type: 'counters'; counters: Record<string, Counters> }
+  /** A dropped packet, at most once per instance, reason and source every DROP_EVENT_MS. */
+  | { type: 'drop'; instance: string; reason: string; from?: string }
+  | { type: 'late'; instance: string; lateMs: number }
   | { type: 'log'; level: LogLevel; msg: string; fields: Record<string, unknown> }
   | { type: 'error'; error: WireError }
   | { type: 'updated'; id: number; report?: UpdateReport; error?: WireError }
@@ -155,3 +158,6 @@ export interface TrackedSource {
   source: string
   kind: 'fault' | 'delta'
 }
+
+/** A flood of bad packets is one `vrrp.drop` event per reason and source this often, not one per packet. */
+export const DROP_EVENT_MS = 10_000

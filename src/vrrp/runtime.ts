@@ -17,6 +17,8 @@ export type ReadyEvent = Extract<Up, { type: 'ready' }>
 export interface RuntimeEvents {
   transition: [TransitionEvent]
   log: [LogEvent]
+  drop: [Extract<Up, { type: 'drop' }>]
+  late: [Extract<Up, { type: 'late' }>]
   ready: [ReadyEvent]
   counters: [Record<string, Counters>]
   error: [Error]
@@ -160,6 +162,12 @@ export class VrrpRuntime extends EventEmitter<RuntimeEvents> {
         return
       case 'log':
         this.emit('log', m)
+        return
+      case 'drop':
+        this.emit('drop', m)
+        return
+      case 'late':
+        this.emit('late', m)
         return
       case 'ready':
         this.emit('ready', m)

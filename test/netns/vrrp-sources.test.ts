@@ -78,6 +78,16 @@ test.serial('with accept_from, a stranger at priority 254 is dropped as peer and
   t.true(drops.peer >= 25)
   t.is(instance().state, 'MASTER')
   t.is(d.lines.slice(mark).filter((l) => l.to !== undefined).length, 0, 'no transition')
+  // 30 drops from one source are one vrrp.drop event (a flood is counted, not streamed)
+  const events = lvsctlIn(lab, 'd1', join(cfg.dir, 'd1.sock'), ['events', '--no-follow', '--json'])
+    .out.split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l))
+    .filter((e) => e.name === 'vrrp.drop' && e.data.reason === 'peer')
+  t.deepEqual(
+    events.map((e) => e.data),
+    [{ instance: 'web', reason: 'peer', from: '10.76.0.66' }],
+  )
   d.kill('SIGTERM')
   await d.exited
 })

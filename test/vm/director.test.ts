@@ -128,7 +128,7 @@ test('SIGTERM: lb01 exits 0 keeping its table, lb02 takes over and becomes the m
     /^web 10\.0\.0\.8:80: down \(/,
     /^reload refused: /,
     /^reload of .* refused: 1 error/,
-    /^advert sent late$/,
+    /^\S+: advert [\d.]+ ms late$/,
   ]
   for (const lb of ['lb01', 'lb02'])
     t.deepEqual(
