@@ -21,9 +21,10 @@ test.after.always(async () => {
 test('lvsd waits for DAD on its link-local address before the election, quietly', async (t) => {
   lab.addSwitch()
   lab.addNode({ name: 'd1', mac: MAC(1) })
-  // DAD as at boot: the lab turns it off; here it runs, slowly (2 probes 1 s apart)
+  // DAD as at boot: the lab turns it off; here it runs, slowly (6 probes 1 s apart: longer than lvsd's
+  // start-up on a loaded machine, so the address is surely still tentative when the worker starts)
   lab.sysctl('d1', 'net.ipv6.conf.eth0.accept_dad', 1)
-  lab.sysctl('d1', 'net.ipv6.conf.eth0.dad_transmits', 2)
+  lab.sysctl('d1', 'net.ipv6.conf.eth0.dad_transmits', 6)
   lab.sysctl('d1', 'net.ipv6.neigh.eth0.retrans_time_ms', 1000)
   // flap the link so the link-local address is made again, tentative, as at boot
   lab.exec('d1', 'ip', ['link', 'set', 'eth0', 'down'])
@@ -48,9 +49,9 @@ ${controlSocket(cfg, 'd1')}vrrp:
 `,
     ),
   )
-  const wait = await d1.waitLine((l) => l.msg === 'instance waits for its interface and source address', 10_000)
+  const wait = await d1.waitLine((l) => l.msg === 'instance waits for its interface and source address', 20_000)
   t.regex(String(wait.reason), /tentative/)
-  const master = await d1.waitState('MASTER', 20_000, 0, 'web6')
+  const master = await d1.waitState('MASTER', 30_000, 0, 'web6')
   const usableAt = (await usable) as number
   t.true(
     Number(master.at) >= usableAt - 50,
