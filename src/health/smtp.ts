@@ -22,9 +22,18 @@ function codeOf(buf: Buffer): number {
   return Number.parseInt((lines[lines.length - 1] ?? '').slice(0, 3), 10)
 }
 
+/** A reply longer than this is a hostile or broken server, not a slow one. */
+const MAX_REPLY = 64 * 1024
+
 async function expect(sock: net.Socket, signal: AbortSignal, code: number, what: string): Promise<string> {
-  const reply = await readUntil(sock, signal, replyComplete, 64 * 1024)
-  if (!replyComplete(reply)) throw new ProbeFailure('protocol', `connection closed before the ${what} reply`)
+  const reply = await readUntil(sock, signal, replyComplete, MAX_REPLY)
+  if (!replyComplete(reply)) {
+    const why =
+      reply.length >= MAX_REPLY
+        ? `${what} reply longer than ${MAX_REPLY} bytes without an end`
+        : `connection closed before the ${what} reply`
+    throw new ProbeFailure('protocol', why)
+  }
   const got = codeOf(reply)
   if (got !== code) {
     const first = reply.toString('latin1').split(/\r?\n/)[0]

@@ -107,3 +107,37 @@ test.serial('DNS: a compression bomb under our id fails the check at once as a p
     kill()
   }
 })
+
+const hostileChecks: Array<[string, object, number, string[]]> = [
+  ['an HTTP header of 1 MB', { kind: 'http', opts: { path: '/' } }, 8081, ['protocol', 'error']],
+  ['an HTTP body that never ends', { kind: 'http', opts: { path: '/', bodyRegex: 'ok' } }, 8082, ['body']],
+  ['an HTTP reply dripped a byte a second', { kind: 'http', opts: { path: '/' } }, 8083, ['timeout']],
+  ['an SMTP banner that never ends', { kind: 'smtp', opts: {} }, 8084, ['protocol']],
+  ['a TLS server that never finishes the handshake', { kind: 'http', opts: { tls: true } }, 8085, ['timeout']],
+]
+
+test.serial(
+  'hostile real servers: each check ends by its timeout with a clear reason and bounded memory',
+  async (t) => {
+    const agent = startAgent(lab, 's', 'health-hostile-server', ['0.0.0.0'])
+    const { pid } = await agent.next('ready')
+    try {
+      for (const [what, check, port, codes] of hostileChecks) {
+        const [r] = runAgent(lab, 'p', 'health-probe', [
+          'once',
+          JSON.stringify(check),
+          JSON.stringify({ addr: RS, port }),
+          '1500',
+        ])
+        t.log(`${what}: ${r?.code} after ${r?.ms} ms (${r?.detail})`)
+      t.false(r?.ok, what)
+        t.true(codes.includes(String(r?.code)), `${what}: ${r?.code} ${r?.detail}`)
+        t.true(Number(r?.ms) <= 1600, `${what}: ended after ${r?.ms} ms`)
+        t.true(Number(r?.maxLagMs) < 100, `${what}: event loop stalled ${r?.maxLagMs} ms`)
+        t.true(Number(r?.rssMiB) < 150, `${what}: RSS ${r?.rssMiB} MiB`)
+      }
+    } finally {
+      process.kill(Number(pid), 'SIGKILL')
+    }
+  },
+)
