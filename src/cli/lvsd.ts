@@ -18,6 +18,10 @@ Commands:
                     control socket for lvsctl. SIGHUP reloads; SIGTERM or SIGINT
                     resigns with priority 0, removes the VIPs, exits 0.
                     --log-format json|pretty|auto, --log-level LEVEL.
+  realserver up|down|check -c <file>
+                    On a real server: apply, undo or check what LVS-DR/TUN
+                    needs there (VIP on lo or tunl0, ARP and rp_filter
+                    sysctls). lvsd realserver --help for details.
 
 Options:
   -h, --help        Show this help
@@ -35,6 +39,7 @@ export async function main(argv: string[]): Promise<number> {
     const dropped = config === undefined ? undefined : await dropHeldVips(config)
     return (await import('./run.js')).runCommand(argv.slice(1), dropped)
   }
+  if (argv[0] === 'realserver') return (await import('./realserver.js')).realserverCommand(argv.slice(1))
   let parsed: ReturnType<typeof parse>
   try {
     parsed = parse(argv)
