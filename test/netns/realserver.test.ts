@@ -1,12 +1,14 @@
 // lvsd realserver on a real server namespace (needs root): each classic wrong state is found by
 // `check` with its fix; `up` makes the host right (a peer's ARP for the VIP goes unanswered, the VIP is
 // local); `down` leaves every address and sysctl as it was before, compared with ip(8) and sysctl(8).
+// The director's side (the doctor's DR probes over AF_PACKET, from a director namespace on the same
+// switch) reports the same wrong states, and nothing once `up` ran and the service listens.
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test from 'ava'
-import { Lab } from '../helpers/netns.js'
+import { Lab, waitFor } from '../helpers/netns.js'
 import { repoRoot } from '../helpers/paths.js'
 
 const lab = new Lab('rs')
@@ -24,6 +26,20 @@ interface Finding {
   kind: string
   problem: string
   fix: string
+}
+
+const doctorAgent = join(repoRoot, 'dist', 'test', 'netns', 'agents', 'doctor-probe.js')
+
+/** The doctor's findings for one DR real server of VIP:80, probed from the director namespace. */
+function doctor(node: string): Finding[] {
+  const ip = `10.75.0.${10 + Number(node.slice(1)) + 1}`
+  const r = lab.node('d', doctorAgent, ['eth0', node === 'nobody' ? '10.75.0.250' : ip, VIP, '80'])
+  if (r.status !== 0) throw new Error(`doctor agent failed: ${r.stderr}`)
+  return JSON.parse(r.stdout) as Finding[]
+}
+
+function listen(node: string): void {
+  lab.spawn(node, process.execPath, ['-e', "require('net').createServer((s) => s.end()).listen(80)"])
 }
 
 function realserver(node: string, args: string[]) {
@@ -70,6 +86,7 @@ function server(): string {
 test.before(() => {
   lab.addSwitch()
   lab.addNode({ name: 'peer', ipv4: '10.75.0.2/24' })
+  lab.addNode({ name: 'd', ipv4: '10.75.0.1/24' })
 })
 test.after.always(() => {
   lab.dispose()
@@ -82,6 +99,18 @@ test.serial('a server without the VIP: check names vip-missing with the ip comma
   t.is(c.status, 1)
   const missing = c.findings.filter((f) => f.kind === 'vip-missing').map((f) => f.fix)
   t.deepEqual(missing, [`ip addr add ${VIP}/32 dev lo`, `ip addr add ${VIP6}/128 dev lo`])
+  t.deepEqual(
+    doctor(s).map((f) => f.kind),
+    ['vip-not-accepted'],
+    'the director sees the SYN to the VIP go unanswered',
+  )
+})
+
+test.serial('the doctor reports a real server that is not on the segment', (t) => {
+  t.deepEqual(
+    doctor('nobody').map((f) => f.kind),
+    ['not-on-segment'],
+  )
 })
 
 test.serial(
@@ -95,6 +124,10 @@ test.serial(
     t.is(c.status, 1)
     const elsewhere = c.findings.find((f) => f.kind === 'vip-elsewhere')
     t.is(elsewhere?.fix, `ip addr del ${VIP}/24 dev eth0`)
+    t.true(
+      doctor(s).some((f) => f.kind === 'answers-vip-arp'),
+      'the director sees it answer ARP for the VIP',
+    )
     const before = snapshot(s)
     const up = realserver(s, ['up', '-c', cfg, '--record', join(dir, `${s}.rec`)])
     t.is(up.status, 1)
@@ -104,7 +137,7 @@ test.serial(
   },
 )
 
-test.serial('a server with the VIP on lo but arp_ignore 0 answers ARP for it; after up it does not', (t) => {
+test.serial('a server with the VIP on lo but arp_ignore 0 answers ARP for it; after up it does not', async (t) => {
   const s = server()
   const cfg = config(s, 'dr', [VIP])
   lab.exec(s, 'ip', ['addr', 'add', `${VIP}/32`, 'dev', 'lo'])
@@ -113,9 +146,20 @@ test.serial('a server with the VIP on lo but arp_ignore 0 answers ARP for it; af
   t.is(c.status, 1)
   t.true(c.findings.some((f) => f.kind === 'sysctl-wrong' && f.fix === 'sysctl -w net.ipv4.conf.all.arp_ignore=1'))
   t.true(c.findings.some((f) => f.kind === 'sysctl-wrong' && f.fix === 'sysctl -w net.ipv4.conf.eth0.arp_ignore=1'))
+  t.deepEqual(
+    doctor(s).map((f) => f.kind),
+    ['answers-vip-arp', 'port-closed'],
+    'ARP answered for the VIP; the SYN is accepted (RST: VIP local, nothing listening yet)',
+  )
   t.is(realserver(s, ['up', '-c', cfg, '--record', join(dir, `${s}.rec`)]).status, 0)
   t.false(arpAnswered(VIP), 'after up nobody answers ARP for the VIP')
   t.is(check(s, cfg).status, 0)
+  listen(s)
+  const clean = await waitFor(() => {
+    const f = doctor(s)
+    return f.length === 0 ? f : undefined
+  }, 15_000)
+  t.deepEqual(clean, [], 'after up, with the service listening, the doctor finds nothing')
 })
 
 test.serial('TUN without the rp_filter change: check reports rp_filter on all and tunl0 (and a missing tunl0)', (t) => {
