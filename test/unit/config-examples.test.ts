@@ -11,8 +11,7 @@ import { isLvsdError } from '../../src/errors.js'
 import { formatAddr, formatPrefix } from '../../src/net/addr.js'
 
 const conf = fileURLToPath(new URL('../../../conf/', import.meta.url))
-// realserver.yaml is the real server's own file (lvsd realserver), checked in realserver-plan.test.ts
-const examples = readdirSync(conf).filter((f) => f.endsWith('.yaml') && f !== 'realserver.yaml')
+const examples = readdirSync(conf).filter((f) => f.endsWith('.yaml'))
 
 function load(text: string): Config {
   const r = loadConfigText(text, 'test.yaml')

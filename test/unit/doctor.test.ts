@@ -1,8 +1,9 @@
 // The doctor's pure parts: the SYN probe frame is a valid IPv4/TCP SYN (checksums verify), answers
 // decode back, and each probe result maps to the finding that names the server and the fix.
 import test from 'ava'
-import { drFindings } from '../../src/director/doctor.js'
-import { parseAddr } from '../../src/net/addr.js'
+import { loadConfigText } from '../../src/config/load.js'
+import { drFindings, runDoctor } from '../../src/director/doctor.js'
+import { formatAddr, parseAddr } from '../../src/net/addr.js'
 import { internetChecksum, pseudoChecksum } from '../../src/net/checksum.js'
 import * as syn from '../../src/net/tcp-syn.js'
 
@@ -54,4 +55,52 @@ test('each probe result is its finding; a server that accepts the VIP, listens a
   const [f] = drFindings('web', server, 80, vip, 'eth0', { serverMac: mac, answersVipArp: false, syn: 'none' })
   t.is(f?.server, '10.0.0.7:80')
   t.regex(f?.fix ?? '', /lvsd realserver up/)
+})
+
+const doctorConfig = `node: d
+vrrp:
+  instances:
+    - { name: web, interface: eth1, vrid: 1, priority: 100, vips: [10.0.0.3/24] }
+virtual_services:
+  - name: web
+    address: 10.0.0.3
+    port: 80
+    protocol: tcp
+    forwarding: dr
+    real_servers:
+      - { address: 10.0.0.7 }
+      - { address: 10.0.0.8, forwarding: tun }
+  - name: dns
+    address: 10.0.0.3
+    port: 53
+    protocol: udp
+    forwarding: dr
+    real_servers: [{ address: 10.0.0.7 }]
+`
+
+test('runDoctor probes DR TCP servers of the configured services on the VIP’s instance interface and lists the rest as skipped', async (t) => {
+  const loaded = loadConfigText(doctorConfig, 'd.yaml')
+  if (!loaded.ok) return t.fail(JSON.stringify(loaded.errors))
+  const asked: string[] = []
+  const r = await runDoctor(loaded.config, undefined, async (target) => {
+    asked.push(`${target.ifname} ${formatAddr(target.server)} ${formatAddr(target.vip)}:${target.port}`)
+    return { serverMac: mac, answersVipArp: true, syn: 'syn-ack' }
+  })
+  t.deepEqual(asked, ['eth1 10.0.0.7 10.0.0.3:80'])
+  t.deepEqual(
+    r.checked.map((c) => `${c.service} ${c.server} ${c.result}`),
+    ['web 10.0.0.7:80 probed', 'web 10.0.0.8:80 skipped', 'dns 10.0.0.7:53 skipped'],
+  )
+  t.deepEqual(
+    r.findings.map((f) => f.kind),
+    ['answers-vip-arp'],
+  )
+  const one = await runDoctor(loaded.config, 'dns', async () => t.fail('a UDP service is not probed') as never)
+  t.is(one.checked.length, 1)
+  await t.throwsAsync(
+    runDoctor(loaded.config, 'nosuch', async () => ({ answersVipArp: false })),
+    {
+      name: 'LvsdError',
+    },
+  )
 })

@@ -106,6 +106,7 @@ test('files: app under /usr/lib/lvsd, wrappers, unit, sysusers/tmpfiles/modules-
     ['/usr/share/doc/lvsd/copyright', '-rw-r--r--'],
     ['/usr/share/doc/lvsd/changelog.Debian.gz', '-rw-r--r--'],
     ['/usr/share/doc/lvsd/examples/lb01.yaml', '-rw-r--r--'],
+    ['/usr/share/doc/lvsd/examples/realserver.yaml', '-rw-r--r--'],
     ['/usr/share/doc/lvsd/examples/lvsd.schema.json', '-rw-r--r--'],
   ]
   for (const [path, mode] of expect) t.is(files.get(path)?.mode, mode, path)

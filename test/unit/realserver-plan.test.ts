@@ -149,8 +149,8 @@ test('the realserver config reports unknown keys, bad and repeated VIPs at file:
   if (ok.ok) t.is(ok.config.method, 'dr')
 })
 
-test('conf/realserver.yaml, shipped as /etc/lvsd/realserver.yaml, is a valid DR real server of the seed VIP', async (t) => {
-  const r = await loadRealserverFile(join(repoRoot, 'conf', 'realserver.yaml'))
+test('conf/realserver/realserver.yaml, shipped as /etc/lvsd/realserver.yaml, is a valid DR real server of the seed VIP', async (t) => {
+  const r = await loadRealserverFile(join(repoRoot, 'conf', 'realserver', 'realserver.yaml'))
   if (!r.ok) return t.fail(r.errors.map((e) => e.message).join('\n'))
   t.is(r.config.method, 'dr')
   t.deepEqual(r.config.vips.map(formatAddr), ['10.0.0.3'])
