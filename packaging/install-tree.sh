@@ -18,6 +18,9 @@ for cmd in lvsd lvsctl; do
 done
 install -m 0644 "$here/lvsd.yaml" "$root/etc/lvsd/lvsd.yaml"
 install -m 0644 "$here/lvsd.service" "$root$unitdir/lvsd.service"
+install -m 0644 "$here/lvsd-realserver.service" "$root$unitdir/lvsd-realserver.service"
+install -m 0644 "$examples/realserver/realserver.yaml" "$root/etc/lvsd/realserver.yaml"
+install -m 0644 "$examples/realserver/realserver.yaml" "$root/usr/share/doc/lvsd/examples/realserver.yaml"
 install -m 0644 "$here/sysusers.conf" "$root/usr/lib/sysusers.d/lvsd.conf"
 install -m 0644 "$here/tmpfiles.conf" "$root/usr/lib/tmpfiles.d/lvsd.conf"
 install -m 0644 "$here/modules-load.conf" "$root/usr/lib/modules-load.d/lvsd.conf"

@@ -31,6 +31,8 @@ export const CODES = {
   LVSD_API_PROTOCOL: 'the control API answered something the client does not understand',
   LVSD_VRRP_STOPPED: 'the VRRP runtime is stopping or has stopped, or failed to apply an update',
   LVSD_INTERNAL: 'an unexpected error inside lvsd (details name its kind and errno)',
+  LVSD_REALSERVER_RECORD: 'the record of what lvsd realserver up changed cannot be read',
+  LVSD_REALSERVER_REFUSED: 'lvsd realserver up will not change a host whose VIPs are assigned elsewhere',
 } as const
 
 export type Code = keyof typeof CODES

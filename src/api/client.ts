@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline'
 import { CODES, type Code, LvsdError } from '../errors.js'
 import type { AnyEvent } from '../events.js'
 import { DEFAULT_SOCKET } from './server.js'
-import type { ConfigInfo, InstanceStatus, ReloadResult, ServerStatus, Status } from './types.js'
+import type { ConfigInfo, DoctorReport, InstanceStatus, ReloadResult, ServerStatus, Status } from './types.js'
 
 export interface ClientOptions {
   /** Per request, not for the event stream. Default 10 s (a reload of a large table takes a while). */
@@ -100,6 +100,10 @@ export class ControlClient {
 
   config(): Promise<ConfigInfo> {
     return this.call('GET', '/v1/config')
+  }
+
+  doctor(service?: string): Promise<DoctorReport> {
+    return this.call('GET', service === undefined ? '/v1/doctor' : `/v1/doctor?service=${encodeURIComponent(service)}`)
   }
 
   reload(): Promise<ReloadResult> {

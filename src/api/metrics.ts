@@ -119,6 +119,12 @@ export class LvsdMetrics {
     ])
     const quorum = r.gauge('lvsd_service_quorum_up', '1 while the service has quorum.', ['service'])
     const active = r.gauge('lvsd_service_active', '1 while the service is in the kernel table.', ['service'])
+    const doctorFinding = r.gauge(
+      'lvsd_doctor_findings',
+      '1 for each problem the last lvsctl doctor run over all services found (docs/realserver.md).',
+      ['service', 'server', 'kind'],
+    )
+    const doctorRun = r.gauge('lvsd_doctor_last_run_timestamp_seconds', 'When lvsctl doctor last probed every service.')
     this.quorumChanges = r.counter('lvsd_quorum_changes_total', 'Services gaining (up) or losing (down) quorum.', [
       'service',
       'to',
@@ -206,7 +212,7 @@ export class LvsdMetrics {
     if (opts.replay) for (const e of bus.recent()) handlers.get(e.name)?.(e)
 
     const snapshot = [info, state, prio, eprio, released, lastTransition, sent, received, drops, late, lowerAnswers]
-    const perServer = [up, weight, cweight, drained, quorum, active, activeConns, inactiveConns]
+    const perServer = [up, weight, cweight, drained, quorum, active, activeConns, inactiveConns, doctorFinding]
     const kernelAll = [...Object.values(svcK), ...Object.values(srvK)]
     const setKernel = (k: KernelCounters, labels: Record<string, string>, s: KernelStats) => {
       k.conns.set(labels, s.conns)
@@ -219,6 +225,11 @@ export class LvsdMetrics {
       const st = this.director.getStatus()
       for (const m of [...snapshot, ...perServer, ...kernelAll]) m.reset()
       info.set({ version: st.version, node: st.node }, 1)
+      const doc = this.director.lastDoctor
+      if (doc) {
+        doctorRun.set({}, Date.parse(doc.at) / 1000)
+        for (const f of doc.findings) doctorFinding.set({ service: f.service, server: f.server, kind: f.kind }, 1)
+      }
       for (const i of st.instances) {
         const vrrp = i.name
         for (const s of VRRP_STATES) state.set({ vrrp, state: s }, i.state === s ? 1 : 0)

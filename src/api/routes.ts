@@ -127,6 +127,12 @@ function events(c: RouteContext): undefined {
   return undefined
 }
 
+/** Probes the real servers (all services, or ?service=NAME); read-only, so no operator.action. */
+async function doctor(c: RouteContext): Promise<unknown> {
+  if (!c.director.doctor) throw new LvsdError('LVSD_API_NOT_FOUND', 'this director has no doctor', {})
+  return c.director.doctor(c.query.get('service') ?? undefined)
+}
+
 export const ROUTES: readonly Route[] = [
   {
     method: 'GET',
@@ -137,6 +143,7 @@ export const ROUTES: readonly Route[] = [
     },
   },
   { method: 'GET', path: '/v1/config', handler: (c) => c.director.getConfig() },
+  { method: 'GET', path: '/v1/doctor', handler: doctor },
   { method: 'GET', path: '/v1/events', handler: events },
   { method: 'POST', path: '/v1/reload', handler: reload },
   { method: 'POST', path: '/v1/services/:service/servers/:server/drain', handler: serverAction('drain') },

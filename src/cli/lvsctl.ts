@@ -2,6 +2,7 @@
 // talk to a running lvsd over its control socket (-s PATH, $LVSD_SOCKET, default /run/lvsd/lvsd.sock).
 import { parseArgs } from 'node:util'
 import { CONTROL_COMMANDS, CONTROL_USAGE, type ControlCommand, controlCommand } from '../api/commands.js'
+import { doctorCommand } from '../api/doctor-command.js'
 import { DEFAULT_SOCKET } from '../api/server.js'
 import { type CommandResult, statusCommand } from '../api/status-format.js'
 import { EXIT } from './exit-codes.js'
@@ -13,6 +14,9 @@ const HELP = `Usage: lvsctl [-s SOCKET] <command> [options]
 Inspect and steer lvsd and the kernel's IPVS table.
 
 Commands:
+  doctor [SERVICE] [--json]
+                    probe each LVS-DR real server from this director (same L2
+                    segment, no ARP answer for the VIP, SYN to the VIP answered)
   status [--json]   VRRP instances and the IPVS table as lvsd runs them (health, weights, counters)
   ipvs [--stats|--rate] [--exact] [--timeout] [--daemon] [-c|--connections] [--json]
                     Print the kernel's IPVS table as ipvsadm -Ln does (no running lvsd needed);
@@ -50,6 +54,7 @@ export async function main(argv: string[]): Promise<number> {
   // a command parses its own options
   if (command === 'ipvs') return ipvsCommand(args)
   if (command === 'status') return RESULT[await statusCommand(args, { socketPath })]
+  if (command === 'doctor') return RESULT[await doctorCommand(args, { socketPath })]
   if (CONTROL_COMMANDS.includes(command as ControlCommand)) {
     const ac = new AbortController()
     const onInt = () => ac.abort()

@@ -28,6 +28,10 @@ Commands:
                     beyond priority, state and unicast addresses.
                     (lvsd import --help for details; exit 0 clean, 1 notes,
                     2 not converted)
+  realserver up|down|check -c <file>
+                    On a real server: apply, undo or check what LVS-DR/TUN
+                    needs there (VIP on lo or tunl0, ARP and rp_filter
+                    sysctls). lvsd realserver --help for details.
 
 Options:
   -h, --help        Show this help
@@ -46,6 +50,7 @@ export async function main(argv: string[]): Promise<number> {
     return (await import('./run.js')).runCommand(argv.slice(1), dropped)
   }
   if (argv[0] === 'import') return (await import('./import.js')).importCommand(argv.slice(1))
+  if (argv[0] === 'realserver') return (await import('./realserver.js')).realserverCommand(argv.slice(1))
   let parsed: ReturnType<typeof parse>
   try {
     parsed = parse(argv)

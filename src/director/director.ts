@@ -19,6 +19,8 @@ import { describeResult, type ProgramResult, runProgram } from '../sys/program.j
 import { lookupUser } from '../sys/users.js'
 import type { Counters } from '../vrrp/messages.js'
 import { configChanges, stableJson } from './config-changes.js'
+import { type DoctorReport, runDoctor } from './doctor.js'
+import { probeDr } from './doctor-probe.js'
 import { execUsers, policyWarnings, serverId, serverSpec } from './health-specs.js'
 import { HeldVips } from './held-vips.js'
 import { aliveWeight, serviceTable } from './ipvs-table.js'
@@ -549,6 +551,17 @@ export class LvsDirector implements Director {
     const i = this.getStatus().instances.find((x) => x.name === name)
     if (!i) throw new LvsdError('LVSD_API_UNKNOWN_INSTANCE', `no VRRP instance ${name}`, { instance: name })
     return i
+  }
+
+  // ---- doctor (docs/realserver.md) ----
+
+  /** The last doctor run over every service: the metric lvsd_doctor_findings reports it. */
+  lastDoctor: DoctorReport | undefined
+
+  async doctor(service?: string): Promise<DoctorReport> {
+    const r = await runDoctor(this.config, service, (t) => probeDr(t))
+    if (service === undefined) this.lastDoctor = r
+    return r
   }
 
   // ---- status ----

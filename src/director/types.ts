@@ -2,6 +2,7 @@
 // DirectorView / DirectorControl the director implements (src/api re-exports these; a test may pass a fake).
 import type { EventBus, VrrpState } from '../events.js'
 import type { Addr } from '../net/addr.js'
+import type { DoctorReport } from './doctor.js'
 
 /** Kernel counters of a service or real server (IPVS stats64), as JSON numbers (exact below 2^53). */
 export interface KernelStats {
@@ -126,6 +127,13 @@ export interface DirectorView {
    * awaits it before a status or a scrape; a director without live counters may leave it out.
    */
   refresh?(): Promise<void>
+  /**
+   * Probes the real servers of the configured services (all, or one by name) and reports what is
+   * wrong with each (docs/realserver.md). A director without probes (the test fake) leaves it out.
+   */
+  doctor?(service?: string): Promise<DoctorReport>
+  /** The last doctor run over every service (for the metrics). */
+  readonly lastDoctor?: DoctorReport | undefined
 }
 
 /**
@@ -148,4 +156,5 @@ export interface DirectorControl {
   resume(instance: string): Promise<InstanceStatus>
 }
 
+export type { DoctorReport } from './doctor.js'
 export type Director = DirectorView & DirectorControl

@@ -24,6 +24,7 @@ import {
   type LinkEvent,
   linkDumpRequest,
   linkFromMessage,
+  linkUpRequest,
   RTM_DELLINK,
   RTM_NEWLINK,
   RTNLGRP_LINK,
@@ -78,6 +79,11 @@ export class Rtnetlink {
   /** Deletes an address; a missing one is LVSD_NL_KERNEL with details.code 'EADDRNOTAVAIL'. */
   async deleteAddress(spec: Pick<AddressSpec, 'ifindex' | 'prefix'>): Promise<void> {
     await this.client.request(addressRequest('del', spec), { op: 'RTM_DELADDR' })
+  }
+
+  /** Brings a link up or down (IFF_UP only). */
+  async setLinkUp(ifindex: number, up: boolean): Promise<void> {
+    await this.client.request(linkUpRequest(ifindex, up), { op: 'RTM_NEWLINK' })
   }
 
   /**

@@ -9,7 +9,7 @@ import {
   encode as encodeAttrs,
   required,
 } from './nlattr.js'
-import { NLM_F_DUMP, NLM_F_REQUEST, type NlMessage } from './nlmsg.js'
+import { NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, type NlMessage } from './nlmsg.js'
 
 export const RTM_NEWLINK = 16
 export const RTM_DELLINK = 17
@@ -157,6 +157,12 @@ export function linkFromMessage(m: NlMessage): LinkEvent {
 export function linkDumpRequest(): NlMessage {
   const payload = encode({ family: 0, devType: 0, index: 0, flags: 0, change: 0, attrs: [] })
   return { type: RTM_GETLINK, flags: NLM_F_REQUEST | NLM_F_DUMP, seq: 0, pid: 0, payload }
+}
+
+/** RTM_NEWLINK that only sets or clears IFF_UP (`ip link set DEV up|down`): ifi_change masks the rest. */
+export function linkUpRequest(index: number, up: boolean): NlMessage {
+  const payload = encode({ family: 0, devType: 0, index, flags: up ? IFF_UP : 0, change: IFF_UP, attrs: [] })
+  return { type: RTM_NEWLINK, flags: NLM_F_REQUEST | NLM_F_ACK, seq: 0, pid: 0, payload }
 }
 
 export function formatMac(mac: Uint8Array): string {

@@ -18,7 +18,8 @@ export const ALLOWED: Record<string, string[]> = {
   director: [...DOMAIN, 'net', 'sys'],
   api: ['director', ...DOMAIN, 'net', 'sys'],
   lab: ['director', ...DOMAIN, 'net', 'sys'],
-  cli: ['api', 'director', 'lab', 'import', ...DOMAIN, 'net', 'sys'],
+  realserver: ['net', 'sys'],
+  cli: ['api', 'director', 'lab', 'import', 'realserver', ...DOMAIN, 'net', 'sys'],
 }
 
 function tsFiles(dir: string): string[] {

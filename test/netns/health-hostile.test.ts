@@ -130,7 +130,7 @@ test.serial(
           '1500',
         ])
         t.log(`${what}: ${r?.code} after ${r?.ms} ms (${r?.detail})`)
-      t.false(r?.ok, what)
+        t.false(r?.ok, what)
         t.true(codes.includes(String(r?.code)), `${what}: ${r?.code} ${r?.detail}`)
         t.true(Number(r?.ms) <= 1600, `${what}: ended after ${r?.ms} ms`)
         t.true(Number(r?.maxLagMs) < 100, `${what}: event loop stalled ${r?.maxLagMs} ms`)

@@ -77,9 +77,9 @@ test('control: lvsd <version>-1 for the dpkg architecture, depending on nodejs >
   t.regex(field('Installed-Size'), /^\d+$/)
 })
 
-test('the only conffile is /etc/lvsd/lvsd.yaml', async (t) => {
+test('the conffiles are /etc/lvsd/lvsd.yaml and /etc/lvsd/realserver.yaml', async (t) => {
   const { deb } = await pkg(t)
-  t.is(sh('dpkg-deb', ['-I', deb, 'conffiles']).stdout, '/etc/lvsd/lvsd.yaml\n')
+  t.is(sh('dpkg-deb', ['-I', deb, 'conffiles']).stdout, '/etc/lvsd/lvsd.yaml\n/etc/lvsd/realserver.yaml\n')
 })
 
 test('files: app under /usr/lib/lvsd, wrappers, unit, sysusers/tmpfiles/modules-load, examples; all root-owned', async (t) => {
@@ -98,12 +98,15 @@ test('files: app under /usr/lib/lvsd, wrappers, unit, sysusers/tmpfiles/modules-
     ['/usr/lib/lvsd/node_modules/yaml/package.json', '-rw-r--r--'],
     ['/etc/lvsd/lvsd.yaml', '-rw-r--r--'],
     ['/lib/systemd/system/lvsd.service', '-rw-r--r--'],
+    ['/etc/lvsd/realserver.yaml', '-rw-r--r--'],
+    ['/lib/systemd/system/lvsd-realserver.service', '-rw-r--r--'],
     ['/usr/lib/sysusers.d/lvsd.conf', '-rw-r--r--'],
     ['/usr/lib/tmpfiles.d/lvsd.conf', '-rw-r--r--'],
     ['/usr/lib/modules-load.d/lvsd.conf', '-rw-r--r--'],
     ['/usr/share/doc/lvsd/copyright', '-rw-r--r--'],
     ['/usr/share/doc/lvsd/changelog.Debian.gz', '-rw-r--r--'],
     ['/usr/share/doc/lvsd/examples/lb01.yaml', '-rw-r--r--'],
+    ['/usr/share/doc/lvsd/examples/realserver.yaml', '-rw-r--r--'],
     ['/usr/share/doc/lvsd/examples/lvsd.schema.json', '-rw-r--r--'],
   ]
   for (const [path, mode] of expect) t.is(files.get(path)?.mode, mode, path)

@@ -70,9 +70,9 @@ test('the rpm is lvsd-<version>-1 for this machine and holds the same files and 
   t.deepEqual(modes, [])
 })
 
-test('the rpm marks /etc/lvsd/lvsd.yaml as its only config file', async (t) => {
+test('the rpm marks /etc/lvsd/lvsd.yaml and /etc/lvsd/realserver.yaml as its config files', async (t) => {
   const { rpm } = await pkgs(t)
-  t.is(sh('rpm', ['-qpc', rpm]).stdout, '/etc/lvsd/lvsd.yaml\n')
+  t.is(sh('rpm', ['-qpc', rpm]).stdout, '/etc/lvsd/lvsd.yaml\n/etc/lvsd/realserver.yaml\n')
 })
 
 test('the rpm requires nodejs >= 1:18 and the libc/libstdc++ versions the addon was linked against', async (t) => {

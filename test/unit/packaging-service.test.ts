@@ -93,3 +93,20 @@ test('hardening leaves raw sockets, netlink, net sysctls and SCHED_RR usable', (
     t.is(s.get(k), undefined, k)
   }
 })
+
+const realserverUnit = readFileSync(join(repoRoot, 'packaging', 'lvsd-realserver.service'), 'utf8')
+
+test('lvsd-realserver.service: systemd-analyze verify accepts it without a warning', (t) => {
+  const r = verify(realserverUnit)
+  t.is(r.status, 0, r.stderr)
+  t.is(r.stderr, '')
+})
+
+test('lvsd-realserver.service is a oneshot that stays active: up on start, down on stop', (t) => {
+  const s = settings(realserverUnit)
+  t.deepEqual(s.get('Type'), ['oneshot'])
+  t.deepEqual(s.get('RemainAfterExit'), ['yes'])
+  t.deepEqual(s.get('ExecStart'), ['/usr/bin/lvsd realserver up -c /etc/lvsd/realserver.yaml'])
+  t.deepEqual(s.get('ExecStop'), ['/usr/bin/lvsd realserver down -c /etc/lvsd/realserver.yaml'])
+  t.deepEqual(s.get('WantedBy'), ['multi-user.target'])
+})

@@ -1,0 +1,48 @@
+// lvsctl doctor [SERVICE] [--json]: asks the running lvsd to probe its real servers and prints each
+// finding (server, problem, fix); exit status 1 when there is any (docs/realserver.md).
+import { parseArgs } from 'node:util'
+import { isLvsdError } from '../errors.js'
+import { ControlClient } from './client.js'
+import type { CommandResult } from './status-format.js'
+
+export const DOCTOR_USAGE = `Usage: lvsctl doctor [SERVICE] [--json]
+  Probes each LVS-DR real server of the configured services (or of SERVICE) from
+  this director: on the same L2 segment, not answering ARP for the VIP, accepting
+  a SYN to the VIP sent to its MAC. Exit status 1 when anything is wrong.
+`
+
+export async function doctorCommand(
+  args: string[],
+  opts: { socketPath: string; stdout?: NodeJS.WritableStream; stderr?: NodeJS.WritableStream },
+): Promise<CommandResult> {
+  const out = opts.stdout ?? process.stdout
+  const err = opts.stderr ?? process.stderr
+  let json = false
+  let service: string | undefined
+  try {
+    const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' } } })
+    if (positionals.length > 1) throw new Error('at most one SERVICE')
+    json = values.json === true
+    service = positionals[0]
+  } catch (e) {
+    err.write(`lvsctl doctor: ${(e as Error).message}\n\n${DOCTOR_USAGE}`)
+    return 'usage'
+  }
+  try {
+    const r = await new ControlClient(opts.socketPath).doctor(service)
+    if (json) out.write(`${JSON.stringify(r)}\n`)
+    else {
+      for (const f of r.findings) out.write(`${f.service} ${f.server}: ${f.kind}: ${f.problem}\n  fix: ${f.fix}\n`)
+      for (const c of r.checked)
+        if (c.result === 'skipped') out.write(`${c.service} ${c.server}: not probed: ${c.note}\n`)
+      const probed = r.checked.filter((c) => c.result === 'probed').length
+      out.write(
+        `${probed} real server${probed === 1 ? '' : 's'} probed, ${r.findings.length} finding${r.findings.length === 1 ? '' : 's'}\n`,
+      )
+    }
+    return r.findings.length === 0 ? 'ok' : 'failure'
+  } catch (e) {
+    err.write(`lvsctl doctor: ${isLvsdError(e) ? `${e.code}: ` : ''}${(e as Error).message}\n`)
+    return 'failure'
+  }
+}

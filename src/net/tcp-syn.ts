@@ -1,0 +1,101 @@
+// RFC 793 §3.1 / RFC 791 §3.1: an Ethernet II frame carrying an IPv4 TCP SYN (the doctor's probe of a
+// real server: dst MAC = the server, dst IP = the VIP), and the reading of TCP answers from raw frames.
+import { LvsdError } from '../errors.js'
+import { type Addr, addrFromBytes } from './addr.js'
+import { internetChecksum, pseudoChecksum } from './checksum.js'
+
+export const SYN_FRAME_LEN = 54
+export const TCP_SYN = 0x02
+export const TCP_RST = 0x04
+export const TCP_ACK = 0x10
+
+export interface SynProbe {
+  dstMac: Uint8Array
+  srcMac: Uint8Array
+  src: Addr
+  dst: Addr
+  srcPort: number
+  dstPort: number
+  seq: number
+}
+
+/** A TCP segment read from a frame: addresses, ports and flags, enough to match it to a probe. */
+export interface TcpSeen {
+  srcMac: Uint8Array
+  src: Addr
+  dst: Addr
+  srcPort: number
+  dstPort: number
+  flags: number
+  ack: number
+}
+
+export function size(_p: SynProbe): number {
+  return SYN_FRAME_LEN
+}
+
+export function encodeInto(p: SynProbe, buf: Buffer, off: number): number {
+  if (p.src.family !== 4 || p.dst.family !== 4)
+    throw new LvsdError('LVSD_ENCODE_INVALID', 'the SYN probe is IPv4 only', { field: 'family' })
+  buf.set(p.dstMac, off)
+  buf.set(p.srcMac, off + 6)
+  buf.writeUInt16BE(0x0800, off + 12)
+  const ip = off + 14
+  buf.writeUInt8(0x45, ip)
+  buf.writeUInt8(0, ip + 1)
+  buf.writeUInt16BE(40, ip + 2)
+  buf.writeUInt16BE(p.seq & 0xffff, ip + 4)
+  buf.writeUInt16BE(0x4000, ip + 6) // DF
+  buf.writeUInt8(64, ip + 8)
+  buf.writeUInt8(6, ip + 9)
+  buf.writeUInt16BE(0, ip + 10)
+  buf.set(p.src.bytes, ip + 12)
+  buf.set(p.dst.bytes, ip + 16)
+  buf.writeUInt16BE(internetChecksum(buf, ip, 20), ip + 10)
+  const tcp = ip + 20
+  buf.writeUInt16BE(p.srcPort, tcp)
+  buf.writeUInt16BE(p.dstPort, tcp + 2)
+  buf.writeUInt32BE(p.seq >>> 0, tcp + 4)
+  buf.writeUInt32BE(0, tcp + 8)
+  buf.writeUInt8(5 << 4, tcp + 12)
+  buf.writeUInt8(TCP_SYN, tcp + 13)
+  buf.writeUInt16BE(65535, tcp + 14)
+  buf.writeUInt16BE(0, tcp + 16)
+  buf.writeUInt16BE(0, tcp + 18)
+  buf.writeUInt16BE(pseudoChecksum(p.src, p.dst, 6, buf.subarray(tcp, tcp + 20)), tcp + 16)
+  return SYN_FRAME_LEN
+}
+
+export function encode(p: SynProbe): Buffer {
+  const buf = Buffer.alloc(SYN_FRAME_LEN)
+  encodeInto(p, buf, 0)
+  return buf
+}
+
+/** A TCP segment in an Ethernet II IPv4 frame; undefined for any other frame (not an error: sockets see everything). */
+export function decode(buf: Buffer, off = 0): { value: TcpSeen; bytes: number } | undefined {
+  if (buf.length - off < 14 + 20) return undefined
+  if (buf.readUInt16BE(off + 12) !== 0x0800) return undefined
+  const ip = off + 14
+  const ihl = (buf.readUInt8(ip) & 0x0f) * 4
+  if (buf.readUInt8(ip) >> 4 !== 4 || ihl < 20 || buf.readUInt8(ip + 9) !== 6) return undefined
+  const tcp = ip + ihl
+  if (buf.length < tcp + 20) {
+    throw new LvsdError('LVSD_DECODE_TRUNCATED', 'TCP header cut short', { len: buf.length - off })
+  }
+  return {
+    value: {
+      srcMac: Uint8Array.from(buf.subarray(off + 6, off + 12)),
+      src: addrFromBytes(buf.subarray(ip + 12, ip + 16)),
+      dst: addrFromBytes(buf.subarray(ip + 16, ip + 20)),
+      srcPort: buf.readUInt16BE(tcp),
+      dstPort: buf.readUInt16BE(tcp + 2),
+      flags: buf.readUInt8(tcp + 13),
+      ack: buf.readUInt32BE(tcp + 8),
+    },
+    bytes: tcp + 20 - off,
+  }
+}
+
+/** How a server answered a SYN probe. */
+export type SynAnswerOf = 'syn-ack' | 'rst'
