@@ -8,8 +8,7 @@ app=$1 root=$2 unitdir=$3
 examples=$(dirname "$app")/conf
 
 install -d -m 0755 "$root/usr/lib/lvsd" "$root/usr/bin" "$root/etc/lvsd" "$root$unitdir" \
-  "$root/usr/lib/sysusers.d" "$root/usr/lib/tmpfiles.d" "$root/usr/lib/modules-load.d" \
-  "$root/usr/share/doc/lvsd/examples"
+  "$root/usr/lib/sysusers.d" "$root/usr/lib/tmpfiles.d" "$root/usr/share/doc/lvsd/examples"
 cp -a "$app/." "$root/usr/lib/lvsd/"
 rm -f "$root/usr/lib/lvsd/.complete"
 for cmd in lvsd lvsctl; do
@@ -20,6 +19,5 @@ install -m 0644 "$here/lvsd.yaml" "$root/etc/lvsd/lvsd.yaml"
 install -m 0644 "$here/lvsd.service" "$root$unitdir/lvsd.service"
 install -m 0644 "$here/sysusers.conf" "$root/usr/lib/sysusers.d/lvsd.conf"
 install -m 0644 "$here/tmpfiles.conf" "$root/usr/lib/tmpfiles.d/lvsd.conf"
-install -m 0644 "$here/modules-load.conf" "$root/usr/lib/modules-load.d/lvsd.conf"
 install -m 0644 "$here/copyright" "$root/usr/share/doc/lvsd/copyright"
 install -m 0644 "$examples"/*.yaml "$examples"/*.json "$root/usr/share/doc/lvsd/examples/"

@@ -82,7 +82,7 @@ test('the only conffile is /etc/lvsd/lvsd.yaml', async (t) => {
   t.is(sh('dpkg-deb', ['-I', deb, 'conffiles']).stdout, '/etc/lvsd/lvsd.yaml\n')
 })
 
-test('files: app under /usr/lib/lvsd, wrappers, unit, sysusers/tmpfiles/modules-load, examples; all root-owned', async (t) => {
+test('files: app under /usr/lib/lvsd, wrappers, unit, sysusers/tmpfiles, examples (no modules-load: the unit loads ip_vs); all root-owned', async (t) => {
   const { deb } = await pkg(t)
   const files = contents(deb)
   const expect: Array<[string, string]> = [
@@ -100,7 +100,6 @@ test('files: app under /usr/lib/lvsd, wrappers, unit, sysusers/tmpfiles/modules-
     ['/lib/systemd/system/lvsd.service', '-rw-r--r--'],
     ['/usr/lib/sysusers.d/lvsd.conf', '-rw-r--r--'],
     ['/usr/lib/tmpfiles.d/lvsd.conf', '-rw-r--r--'],
-    ['/usr/lib/modules-load.d/lvsd.conf', '-rw-r--r--'],
     ['/usr/share/doc/lvsd/copyright', '-rw-r--r--'],
     ['/usr/share/doc/lvsd/changelog.Debian.gz', '-rw-r--r--'],
     ['/usr/share/doc/lvsd/examples/lb01.yaml', '-rw-r--r--'],
