@@ -44,13 +44,13 @@ find "$app/dist" -name '*.map' -delete
 rm -rf "$app/dist/src/lab" "$app/dist/src/api/fake-director."*
 # what dependencies ship but nothing loads at run time: tests, fixtures, benchmarks, examples, docs,
 # CI and editor files, TypeScript sources and declarations, source maps (license files stay)
-find "$app/node_modules" -depth -type d \( -name test -o -name tests -o -name __tests__ -o -name fixtures \
+find "$app/node_modules" -mindepth 1 -type d \( -name test -o -name tests -o -name __tests__ -o -name fixtures \
   -o -name benchmarks -o -name benchmark -o -name bench -o -name example -o -name examples -o -name docs \
-  -o -name doc -o -name .github -o -name .vscode -o -name coverage \) -exec rm -rf {} +
+  -o -name doc -o -name '.?*' -o -name coverage \) -prune -exec rm -rf {} +
 find "$app/node_modules" -type f \( -name '.*' -o -name '*.md' ! -iname 'license*' -o -name '*.markdown' \
   -o -name '*.ts' -o -name '*.map' -o -name '*.tsbuildinfo' -o -name 'tsconfig*.json' -o -name '*.yml' \
   -o -name '*.yaml' -o -name 'Makefile' -o -name '*.html' -o -name 'CHANGELOG*' -o -name 'History*' \
-  -o -name '*.test.js' -o -name '*.spec.js' \) -delete
+  -o -name '*.test.js' -o -name '*.spec.js' -o -name '*.png' -o -name '*.svg' -o -name '*.gif' \) -delete
 # npm prune leaves the emptied scope directories of dev dependencies behind
 find "$app/node_modules" -mindepth 1 -type d -empty -delete
 # and a few .js/LICENSE files marked executable without a #! line: only scripts keep the x bit
@@ -59,7 +59,7 @@ find "$app/node_modules" -type f -perm /111 ! -name '*.node' -print0 |
     [ "$(head -c2 "$f")" = '#!' ] || chmod a-x "$f"
   done
 install -m 0644 "$dir/src/build/Release/lvsd_native.node" "$app/build/Release/lvsd_native.node"
-strip --strip-unneeded "$app/build/Release/lvsd_native.node"
+strip --strip-unneeded --remove-section=.comment "$app/build/Release/lvsd_native.node"
 chmod -R u+rwX,go+rX,go-w "$app"
 chmod 0755 "$app/bin/lvsd.js" "$app/bin/lvsctl.js"
 # the examples under /usr/share/doc/lvsd come from the same commit as the code that checks them
