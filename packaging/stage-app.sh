@@ -44,9 +44,10 @@ find "$app/dist" -name '*.map' -delete
 rm -rf "$app/dist/src/lab" "$app/dist/src/api/fake-director."*
 # what dependencies ship but nothing loads at run time: tests, fixtures, benchmarks, examples, docs,
 # CI and editor files, TypeScript sources and declarations, source maps (license files stay)
-find "$app/node_modules" -mindepth 1 -type d \( -name test -o -name tests -o -name __tests__ -o -name fixtures \
-  -o -name benchmarks -o -name benchmark -o -name bench -o -name example -o -name examples -o -name docs \
-  -o -name doc -o -name '.?*' -o -name coverage \) -prune -exec rm -rf {} +
+# (only directories at a package's top: yaml's dist/doc/ is code)
+find "$app/node_modules" -regextype posix-extended -type d -regex \
+  '.*/node_modules/(@[^/]+/)?[^/]+/(test|tests|__tests__|fixtures|benchmarks?|bench|examples?|docs|coverage|\..+)' \
+  -prune -exec rm -rf {} +
 find "$app/node_modules" -type f \( -name '.*' -o -name '*.md' ! -iname 'license*' -o -name '*.markdown' \
   -o -name '*.ts' -o -name '*.map' -o -name '*.tsbuildinfo' -o -name 'tsconfig*.json' -o -name '*.yml' \
   -o -name '*.yaml' -o -name 'Makefile' -o -name '*.html' -o -name 'CHANGELOG*' -o -name 'History*' \
