@@ -46,7 +46,7 @@ rm -rf "$app/dist/src/lab" "$app/dist/src/api/fake-director."*
 # CI and editor files, TypeScript sources and declarations, source maps (license files stay)
 # (only directories at a package's top: yaml's dist/doc/ is code)
 find "$app/node_modules" -regextype posix-extended -type d -regex \
-  '.*/node_modules/(@[^/]+/)?[^/]+/(test|tests|__tests__|fixtures|benchmarks?|bench|examples?|docs|coverage|\..+)' \
+  '.*/node_modules/((@[^/]+/)?[^/]+/(test|tests|__tests__|fixtures?|benchmarks?|bench|examples?|docs|coverage|\..+)|\..+)' \
   -prune -exec rm -rf {} +
 find "$app/node_modules" -type f \( -name '.*' -o -name '*.md' ! -iname 'license*' -o -name '*.markdown' \
   -o -name '*.ts' -o -name '*.map' -o -name '*.tsbuildinfo' -o -name 'tsconfig*.json' -o -name '*.yml' \
@@ -59,6 +59,9 @@ find "$app/node_modules" -type f -perm /111 ! -name '*.node' -print0 |
   while IFS= read -r -d '' f; do
     [ "$(head -c2 "$f")" = '#!' ] || chmod a-x "$f"
   done
+# scripts run by the system's node, not whichever `env` finds first (rpmlint: env-script-interpreter)
+grep -rlZ --include='*.js' --include='*.mjs' --include='*.cjs' '^#!/usr/bin/env node' "$app/bin" "$app/node_modules" |
+  xargs -0 -r sed -i '1s|^#!/usr/bin/env node|#!/usr/bin/node|'
 install -m 0644 "$dir/src/build/Release/lvsd_native.node" "$app/build/Release/lvsd_native.node"
 strip --strip-unneeded --remove-section=.comment "$app/build/Release/lvsd_native.node"
 chmod -R u+rwX,go+rX,go-w "$app"
