@@ -63,7 +63,7 @@ test.serial('lintian --pedantic: no errors, and the only warning is the explaine
 })
 
 test.serial('rpmlint: 0 errors', (t) => {
-  const r = sh('rpmlint', [rpm])
+  const r = sh('rpmlint', ['-r', join(repoRoot, 'packaging', 'rpm', 'lvsd.rpmlintrc'), rpm])
   t.regex(r.stdout, / 0 errors/, r.stdout)
 })
 
