@@ -55,15 +55,24 @@ export class BootedRoot {
     child.stderr?.on('data', (c: Buffer) => {
       log += c.toString()
     })
-    const init = await waitFor('the container init', 30_000, () => {
-      if (child.exitCode !== null) throw new Error(`systemd-nspawn exited ${child.exitCode}: ${log}`)
-      const pid = Number.parseInt(sh('ps', ['-o', 'pid=', '--ppid', String(child.pid)]).stdout.trim(), 10)
-      return Number.isNaN(pid) ? undefined : pid
-    })
-    const booted = new BootedRoot(child, init, () => log)
-    const state = booted.exec('systemctl is-system-running --wait')
-    if (!/running|degraded/.test(state.stdout)) throw new Error(`the container did not boot: ${state.stdout}${log}`)
-    return booted
+    try {
+      // nspawn's first child is a short-lived helper: the container's init is the child named systemd
+      const init = await waitFor('the container init', 30_000, () => {
+        if (child.exitCode !== null) throw new Error(`systemd-nspawn exited ${child.exitCode}: ${log}`)
+        const ps = sh('ps', ['-o', 'pid=,comm=', '--ppid', String(child.pid)]).stdout.trim()
+        const m = /^(\d+)\s+systemd$/m.exec(ps)
+        return m ? Number(m[1]) : undefined
+      })
+      const booted = new BootedRoot(child, init, () => log)
+      await waitFor('systemd running in the container', 60_000, () => {
+        const state = booted.exec('systemctl is-system-running').stdout.trim()
+        return /^(running|degraded)$/.test(state) ? true : undefined
+      })
+      return booted
+    } catch (e) {
+      child.kill('SIGKILL')
+      throw e
+    }
   }
 
   /** A shell command inside the container (all its namespaces), with a clean environment. */
