@@ -57,14 +57,16 @@ function contents(deb: string): Map<string, { mode: string; owner: string }> {
   return out
 }
 
-test('control: lvsd <version>-1 for the dpkg architecture, depending on nodejs >= 18, libc6 and libstdc++6', async (t) => {
+test('control: lvsd <version>-1 for the dpkg architecture, depending on nodejs >= the engines floor (18.17), libc6 and libstdc++6; Homepage set', async (t) => {
   const { deb } = await pkg(t)
   const field = (f: string) => sh('dpkg-deb', ['-f', deb, f]).stdout.trim()
   t.is(field('Package'), 'lvsd')
   t.is(field('Version'), `${version}-1`)
   t.is(field('Architecture'), sh('dpkg', ['--print-architecture']).stdout.trim())
   const depends = field('Depends').split(/,\s*/)
-  t.is(depends[0], 'nodejs (>= 18)')
+  t.is(depends[0], 'nodejs (>= 18.17)')
+  t.regex(field('Homepage'), /^https:\/\//)
+  t.notRegex(field('Maintainer'), /localhost/)
   t.true(
     depends.some((d) => /^libc6 \(>= [\d.]+\)$/.test(d)),
     field('Depends'),
