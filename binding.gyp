@@ -10,10 +10,14 @@
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
       "cflags_cc!": ["-std=gnu++17", "-O3"],
       "cflags!": ["-O3"],
-      "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      # The distribution's hardening flags where dpkg-buildflags exists (Debian: stack protector,
+      # _FORTIFY_SOURCE, format checks, relro + bindnow, -ffile-prefix-map for reproducible builds);
+      # elsewhere (rpmbuild) CXXFLAGS/LDFLAGS from the environment, which node-gyp's Makefile reads.
+      "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Wno-unused-parameter",
+                    "<!@(sh packaging/buildflags.sh CPPFLAGS)", "<!@(sh packaging/buildflags.sh CXXFLAGS)"],
       # -z nodelete: a worker that loaded the addon dlclose()s it at exit, but libuv still calls
       # the poll handles' close callbacks (code in this library) after that; never unmap it.
-      "ldflags": ["-Wl,-z,nodelete"]
+      "ldflags": ["-Wl,-z,nodelete", "<!@(sh packaging/buildflags.sh LDFLAGS)"]
     }
   ]
 }

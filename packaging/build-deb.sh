@@ -8,6 +8,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.sh"
 
 app=$(stage_app_locked "${1:-HEAD}")
+commit=$(git -C "$repo" rev-parse "${1:-HEAD}^{commit}")
+SOURCE_DATE_EPOCH=$(commit_epoch "$commit")
+export SOURCE_DATE_EPOCH
 arch=$(dpkg --print-architecture)
 version="$(pkg_version "$app")-${LVSD_DEB_REVISION:-1}"
 out=$(dirname "$app")
@@ -16,7 +19,12 @@ trap 'rm -rf "$root"' EXIT
 chmod 0755 "$root"
 
 "$here/install-tree.sh" "$app" "$root" /lib/systemd/system
-gzip -9n -c "$here/deb/changelog" >"$root/usr/share/doc/lvsd/changelog.Debian.gz"
+# the changelog follows the version being built (Debian policy 4.4): one entry per build of a commit
+{
+  printf 'lvsd (%s) unstable; urgency=medium\n\n' "$version"
+  printf '  * Upstream %s, commit %s.\n\n' "$(pkg_version "$app")" "$(echo "$commit" | cut -c1-12)"
+  printf ' -- %s  %s\n' "$maintainer" "$(date -u -R -d "@$SOURCE_DATE_EPOCH")"
+} | gzip -9n >"$root/usr/share/doc/lvsd/changelog.Debian.gz"
 
 install -d -m 0755 "$root/DEBIAN"
 install -m 0755 "$here/deb/postinst" "$here/deb/prerm" "$here/deb/postrm" "$root/DEBIAN/"
@@ -32,10 +40,14 @@ shlibs=$(cd "$shlib_dir" && dpkg-shlibdeps --warnings=0 -O "$root/usr/lib/lvsd/b
 rm -rf "$shlib_dir"
 
 size=$(du -sk --exclude=DEBIAN "$root" | cut -f1)
+node_floor=$(node -p 'require(process.argv[1]).engines.node.replace(/^>=\s*/, "")' "$app/package.json")
 sed -e "s/@VERSION@/$version/" -e "s/@ARCH@/$arch/" -e "s/@SIZE@/$size/" -e "s/@SHLIBS@/$shlibs/" \
+  -e "s|@MAINTAINER@|$maintainer|" -e "s|@HOMEPAGE@|$homepage|" -e "s/@NODE@/$node_floor/" \
   "$here/deb/control.in" >"$root/DEBIAN/control"
 (cd "$root" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | LC_ALL=C sort -z |
   xargs -0 md5sum) >"$root/DEBIAN/md5sums"
+chmod 0644 "$root/DEBIAN/control" "$root/DEBIAN/md5sums" "$root/DEBIAN/conffiles"
+find "$root" -newermt "@$SOURCE_DATE_EPOCH" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
 
 deb="$out/lvsd_${version}_${arch}.deb"
 dpkg-deb --root-owner-group -Zxz --build "$root" "$deb.tmp.$$" >&2

@@ -9,6 +9,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.sh"
 
 app=$(stage_app_locked "${1:-HEAD}")
+commit=$(git -C "$repo" rev-parse "${1:-HEAD}^{commit}")
+SOURCE_DATE_EPOCH=$(commit_epoch "$commit")
+export SOURCE_DATE_EPOCH
 version=$(pkg_version "$app")
 out=$(dirname "$app")
 work=$(mktemp -d "$out/rpm-work.XXXXXX")
@@ -25,6 +28,15 @@ rpmbuild -bb --quiet \
   --define "lvsd_root $work/root" \
   --define "lvsd_version $version" \
   --define "lvsd_release ${LVSD_RPM_RELEASE:-1}" \
+  --define "lvsd_node $(node -p 'require(process.argv[1]).engines.node.replace(/^>=\s*/, "")' "$app/package.json")" \
+  --define "lvsd_homepage $homepage" \
+  --define "lvsd_maintainer $maintainer" \
+  --define "lvsd_commit $(echo "$commit" | cut -c1-12)" \
+  --define "lvsd_changelog_date $(LC_ALL=C date -u -d "@$SOURCE_DATE_EPOCH" '+%a %b %d %Y')" \
+  --define "source_date_epoch_from_changelog 0" \
+  --define "use_source_date_epoch_as_buildtime 1" \
+  --define "clamp_mtime_to_source_date_epoch 1" \
+  --define "_buildhost lvsd-build" \
   "$here/rpm/lvsd.spec" >&2
 rpm=$(find "$work/rpms" -name '*.rpm')
 mv "$rpm" "$out/"

@@ -27,3 +27,12 @@ stage_app_locked() {
   # every commit gets its own ~10 MB tree; forget those nobody built from for two days
   find "$pkg_dir" -mindepth 1 -maxdepth 1 -mtime +2 -exec rm -rf {} + 2>/dev/null || true
 }
+
+# Who answers for the packages (control Maintainer:, changelogs); set LVSD_MAINTAINER for your builds.
+maintainer=${LVSD_MAINTAINER:-lvsd maintainers <lvsd@users.noreply.github.com>}
+homepage=https://github.com/lvsd/lvsd
+
+# SOURCE_DATE_EPOCH of a commit: its committer time, so two builds of one commit are byte-identical.
+commit_epoch() {
+  git -C "$repo" log -1 --format=%ct "$1"
+}

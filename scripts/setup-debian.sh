@@ -12,6 +12,8 @@ packages=(
   tcpdump tshark arping       # captures and probes in the netns tier
   qemu-system-x86 busybox-static kmod cpio xz-utils zstd   # vm tier: Debian's kernel under qemu
   dpkg-dev rpm systemd        # packaging: dpkg-shlibdeps, rpmbuild, systemd-analyze verify
+  lintian rpmlint groff-base  # package tier: lint both packages; man pages rendered at build time
+  debootstrap systemd-container   # package tier: a Debian 12 root booted with systemd-nspawn
 )
 if [ "$(id -u)" -ne 0 ]; then
   echo "setup-debian: run as root (apt-get install)" >&2

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // npm test: builds, then runs every test tier this machine can run, and says loudly which it
 // could not and why. Tiers: unit (pure code), netns (root + network namespaces), vm (qemu with
-// Debian's kernel, for real IPVS). LVSD_REQUIRE_TIERS=unit,netns makes a missing tier an error
+// Debian's kernel, for real IPVS), package (the .deb/.rpm under a booted systemd). LVSD_REQUIRE_TIERS=unit,netns makes a missing tier an error
 // (CI sets it, so a tier can never be skipped there without failing the run).
 import { spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, statSync } from 'node:fs'
@@ -69,11 +69,22 @@ function probeVm() {
   return undefined
 }
 
+function probePackage() {
+  if (process.getuid?.() !== 0) return 'not root (debootstrap, systemd-nspawn)'
+  for (const tool of ['systemd-nspawn', 'debootstrap', 'lintian', 'rpmlint', 'rpmbuild', 'dpkg-deb', 'nsenter']) {
+    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0)
+      return `${tool} not installed (bash scripts/setup-debian.sh)`
+  }
+  return undefined
+}
+
 const tiers = [
   { name: 'unit', dir: 'dist/test/unit', probe: () => undefined, args: [] },
   { name: 'netns', dir: 'dist/test/netns', probe: probeNetns, args: ['--concurrency=2'] },
   // One VM at a time (each uses both cores under TCG); a VM scenario may run minutes between results.
   { name: 'vm', dir: 'dist/test/vm', probe: probeVm, args: ['--serial', '--timeout=10m'] },
+  // Builds both packages, boots a Debian 12 root under systemd-nspawn (root cached by package list)
+  { name: 'package', dir: 'dist/test/package', probe: probePackage, args: ['--serial', '--timeout=10m'] },
 ]
 
 const summary = []

@@ -9,7 +9,7 @@ import { EXIT } from './exit-codes.js'
 import { ipvsCommand } from './ipvs-command.js'
 import { packageVersion } from './version.js'
 
-const HELP = `Usage: lvsctl [-s SOCKET] <command> [options]
+export const HELP = `Usage: lvsctl [-s SOCKET] <command> [options]
 
 Inspect and steer lvsd and the kernel's IPVS table.
 

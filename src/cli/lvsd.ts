@@ -4,7 +4,7 @@ import { EXIT } from './exit-codes.js'
 import { configArg, dropHeldVips } from './held-vips-drop.js'
 import { packageVersion } from './version.js'
 
-const HELP = `Usage: lvsd <command> [options]
+export const HELP = `Usage: lvsd <command> [options]
 
 High-availability LVS director: VRRP election of virtual IPs, IPVS programming
 over generic netlink, health checks of real servers.
@@ -17,7 +17,7 @@ Commands:
                     GARP/NA on takeover), health checks, the IPVS table, the
                     control socket for lvsctl. SIGHUP reloads; SIGTERM or SIGINT
                     resigns with priority 0, removes the VIPs, exits 0.
-                    --log-format json|pretty|auto, --log-level LEVEL.
+                    --log-format json|pretty|journal|auto, --log-level LEVEL.
   import keepalived FILE [--instance ID] [-o OUT]
                     Convert a keepalived.conf into a checked lvsd.yaml; what
                     lvsd cannot carry over is listed as file:line: keyword: why.
@@ -37,7 +37,8 @@ Options:
   -h, --help        Show this help
   -V, --version     Print the version
 
-Exit status: 0 ok, 2 invalid configuration, 64 bad command line.
+Exit status: 0 ok, 1 failure, 2 invalid configuration, 64 bad command line,
+69 the host cannot run this configuration (no IPVS in the kernel, no addon).
 `
 
 export async function main(argv: string[]): Promise<number> {

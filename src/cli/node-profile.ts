@@ -18,7 +18,7 @@ export function profileAdvice(c: Config, execArgv: readonly string[]): Advice | 
   if (!noJit && !checks)
     return {
       level: 'info',
-      msg: `VRRP-only configuration: LVSD_NODE_ARGS="${VRRP_ONLY_PROFILE}" would run V8 without its JIT and save ~7 MiB of memory (docs/packaging.md)`,
+      msg: `VRRP-only configuration: LVSD_NODE_ARGS="${VRRP_ONLY_PROFILE}" would run V8 without its JIT and save ~7 MiB of memory (/etc/lvsd/lvsd.env, see man lvsd)`,
     }
   if (noJit && checks)
     return {

@@ -9,21 +9,39 @@ import { SystemdNotifier } from '../api/systemd.js'
 import { configReader } from '../director/config-source.js'
 import { LvsDirector } from '../director/director.js'
 import { heldVipsFile } from '../director/held-vips.js'
-import { isLvsdError } from '../errors.js'
-import { openLogger } from '../log.js'
+import { type Code, isLvsdError } from '../errors.js'
+import { openLogger, stderrIsJournal } from '../log.js'
 import { EXIT } from './exit-codes.js'
 import { type DropReport, dropHeldVips } from './held-vips-drop.js'
 import { profileAdvice } from './node-profile.js'
 import { packageVersion } from './version.js'
 
-const FORMATS = ['json', 'pretty', 'auto'] as const
+const FORMATS = ['json', 'pretty', 'journal', 'auto'] as const
 type Format = (typeof FORMATS)[number]
 
-export const RUN_HELP = `Usage: lvsd run -c FILE [--log-format json|pretty|auto] [--log-level LEVEL]
+export const RUN_HELP = `Usage: lvsd run -c FILE [--log-format json|pretty|journal|auto] [--log-level LEVEL]
 
 Runs the director in the foreground. Signals: SIGHUP reloads the configuration (only the difference
 is applied; an invalid file changes nothing), SIGTERM/SIGINT stop (masters resign with priority 0).
+Log formats: json (one object per line), pretty (for a terminal), journal (one readable line per
+record with its syslog priority prefix, <3> error to <7> debug, for journald), auto (the default:
+journal when stderr is the journal, pretty on a terminal, else json).
 `
+
+// Start failures a restart cannot cure: systemd must not retry them (RestartPreventExitStatus=).
+const PERMANENT: ReadonlySet<Code> = new Set<Code>(['LVSD_GENL_FAMILY_ABSENT', 'LVSD_NATIVE_MISSING'])
+
+/** The exit status for an error that stopped the start. */
+export function startFailureExit(code: Code): number {
+  return PERMANENT.has(code) ? EXIT.unavailable : EXIT.failure
+}
+
+// Before the logger exists, errors go to stderr; under systemd they carry the error priority so
+// `journalctl -p err` shows them (file:line:col lines of a refused config included).
+function errorLines(lines: readonly string[]): void {
+  const prefix = stderrIsJournal() ? '<3>' : ''
+  for (const line of lines) process.stderr.write(`${prefix}${line}\n`)
+}
 
 function statusLine(d: LvsDirector): string {
   const s = d.getStatus()
@@ -65,9 +83,11 @@ export async function runCommand(argv: string[], dropped?: DropReport): Promise<
   const load = configReader(values.config)
   const first = await load()
   if (!first.ok) {
-    for (const line of first.text ?? first.errors.map((e) => e.message)) process.stderr.write(`${line}\n`)
     const n = first.errors.length
-    process.stderr.write(`${values.config}: ${n} error${n === 1 ? '' : 's'}, configuration rejected\n`)
+    errorLines([
+      ...(first.text ?? first.errors.map((e) => e.message)),
+      `${values.config}: ${n} error${n === 1 ? '' : 's'}, configuration rejected`,
+    ])
     return EXIT.invalidConfig
   }
   const config = first.loaded.config
@@ -112,10 +132,11 @@ export async function runCommand(argv: string[], dropped?: DropReport): Promise<
     })
   } catch (e) {
     if (!isLvsdError(e)) throw e
-    log.error({ code: e.code, err: e.message }, 'lvsd cannot start')
-    process.stderr.write(`lvsd: ${e.message}\n`)
+    const exit = startFailureExit(e.code)
+    log.error({ code: e.code, err: e.message, exit }, 'lvsd cannot start')
+    if (!stderrIsJournal()) process.stderr.write(`lvsd: ${e.message}\n`)
     systemd.close()
-    return EXIT.failure
+    return exit
   }
   let api: Awaited<ReturnType<typeof startApi>>
   try {
@@ -124,7 +145,7 @@ export async function runCommand(argv: string[], dropped?: DropReport): Promise<
     await director.stop('control API failed')
     if (!isLvsdError(e)) throw e
     log.error({ code: e.code, err: e.message }, 'lvsd cannot start its API')
-    process.stderr.write(`lvsd: ${e.message}\n`)
+    if (!stderrIsJournal()) process.stderr.write(`lvsd: ${e.message}\n`)
     systemd.close()
     return EXIT.failure
   }

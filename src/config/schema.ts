@@ -65,9 +65,9 @@ export const logging = obj({
   level: enumOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const)
     .def('info')
     .describe('log level'),
-  format: enumOf(['json', 'pretty', 'auto'] as const)
+  format: enumOf(['json', 'pretty', 'journal', 'auto'] as const)
     .def('auto')
-    .describe('auto: pretty on a terminal, else JSON lines'),
+    .describe('auto: journal when stderr is the journal (JOURNAL_STREAM), pretty on a terminal, else JSON lines'),
 })
   .orEmpty()
   .describe('logging')

@@ -57,14 +57,16 @@ function contents(deb: string): Map<string, { mode: string; owner: string }> {
   return out
 }
 
-test('control: lvsd <version>-1 for the dpkg architecture, depending on nodejs >= 18, libc6 and libstdc++6', async (t) => {
+test('control: lvsd <version>-1 for the dpkg architecture, depending on nodejs >= the engines floor (18.17), libc6 and libstdc++6; Homepage set', async (t) => {
   const { deb } = await pkg(t)
   const field = (f: string) => sh('dpkg-deb', ['-f', deb, f]).stdout.trim()
   t.is(field('Package'), 'lvsd')
   t.is(field('Version'), `${version}-1`)
   t.is(field('Architecture'), sh('dpkg', ['--print-architecture']).stdout.trim())
   const depends = field('Depends').split(/,\s*/)
-  t.is(depends[0], 'nodejs (>= 18)')
+  t.is(depends[0], 'nodejs (>= 18.17)')
+  t.regex(field('Homepage'), /^https:\/\//)
+  t.notRegex(field('Maintainer'), /localhost/)
   t.true(
     depends.some((d) => /^libc6 \(>= [\d.]+\)$/.test(d)),
     field('Depends'),
@@ -82,7 +84,7 @@ test('the conffiles are /etc/lvsd/lvsd.yaml and /etc/lvsd/realserver.yaml', asyn
   t.is(sh('dpkg-deb', ['-I', deb, 'conffiles']).stdout, '/etc/lvsd/lvsd.yaml\n/etc/lvsd/realserver.yaml\n')
 })
 
-test('files: app under /usr/lib/lvsd, wrappers, unit, sysusers/tmpfiles/modules-load, examples; all root-owned', async (t) => {
+test('files: app under /usr/lib/lvsd, wrappers, unit, sysusers/tmpfiles, examples (no modules-load: the unit loads ip_vs); all root-owned', async (t) => {
   const { deb } = await pkg(t)
   const files = contents(deb)
   const expect: Array<[string, string]> = [
@@ -102,7 +104,6 @@ test('files: app under /usr/lib/lvsd, wrappers, unit, sysusers/tmpfiles/modules-
     ['/lib/systemd/system/lvsd-realserver.service', '-rw-r--r--'],
     ['/usr/lib/sysusers.d/lvsd.conf', '-rw-r--r--'],
     ['/usr/lib/tmpfiles.d/lvsd.conf', '-rw-r--r--'],
-    ['/usr/lib/modules-load.d/lvsd.conf', '-rw-r--r--'],
     ['/usr/share/doc/lvsd/copyright', '-rw-r--r--'],
     ['/usr/share/doc/lvsd/changelog.Debian.gz', '-rw-r--r--'],
     ['/usr/share/doc/lvsd/examples/lb01.yaml', '-rw-r--r--'],

@@ -75,10 +75,10 @@ test('the rpm marks /etc/lvsd/lvsd.yaml and /etc/lvsd/realserver.yaml as its con
   t.is(sh('rpm', ['-qpc', rpm]).stdout, '/etc/lvsd/lvsd.yaml\n/etc/lvsd/realserver.yaml\n')
 })
 
-test('the rpm requires nodejs >= 1:18 and the libc/libstdc++ versions the addon was linked against', async (t) => {
+test('the rpm requires nodejs >= 1:18.17 (the engines floor) and the libc/libstdc++ versions the addon was linked against', async (t) => {
   const { rpm } = await pkgs(t)
   const req = sh('rpm', ['-qpR', rpm]).stdout.split('\n')
-  t.true(req.includes('nodejs >= 1:18'), req.join('\n'))
+  t.true(req.includes('nodejs >= 1:18.17'), req.join('\n'))
   t.true(
     req.some((r) => /^libstdc\+\+\.so\.6\(GLIBCXX_[\d.]+\)\(64bit\)$/.test(r)),
     req.join('\n'),

@@ -5,6 +5,8 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test from 'ava'
+import { EXIT } from '../../src/cli/exit-codes.js'
+import { startFailureExit } from '../../src/cli/run.js'
 import { repoRoot } from '../helpers/paths.js'
 
 const scratchDirs: string[] = []
@@ -30,14 +32,18 @@ function settings(text: string): Map<string, string[]> {
   return out
 }
 
-/** systemd-analyze verify on a copy whose /usr/bin/lvsd is a stand-in (verify wants the file to exist). */
+/** systemd-analyze verify on a copy whose /usr/bin/lvsd and lvsctl are stand-ins (verify wants the files to exist). */
 function verify(text: string) {
   const dir = scratch('lvsd-unit-')
-  const stand = join(dir, 'lvsd')
-  writeFileSync(stand, '#!/bin/sh\nexit 0\n')
-  chmodSync(stand, 0o755)
+  let copy = text
+  for (const cmd of ['lvsd', 'lvsctl']) {
+    const stand = join(dir, cmd)
+    writeFileSync(stand, '#!/bin/sh\nexit 0\n')
+    chmodSync(stand, 0o755)
+    copy = copy.replaceAll(`/usr/bin/${cmd} `, `${stand} `)
+  }
   const unit = join(dir, 'lvsd.service')
-  writeFileSync(unit, text.replaceAll('/usr/bin/lvsd', stand))
+  writeFileSync(unit, copy)
   const r = spawnSync('systemd-analyze', ['verify', '--man=no', unit], { encoding: 'utf8' })
   return { status: r.status, stderr: r.stderr ?? r.error?.message ?? '' }
 }
@@ -53,17 +59,41 @@ test('the verify check notices an unknown key or a bad value (so a clean run mea
   t.regex(verify(unitText.replace('NoNewPrivileges=yes', 'NoNewPrivilege=yes')).stderr, /Unknown key/)
 })
 
-test('Type=notify with a watchdog, runs lvsd run -c /etc/lvsd/lvsd.yaml, reloads by SIGHUP', (t) => {
+test('Type=notify with a watchdog, runs lvsd run -c /etc/lvsd/lvsd.yaml, reloads through lvsctl (fails when lvsd refuses the file)', (t) => {
   const s = settings(unitText)
   t.deepEqual(s.get('Type'), ['notify'])
   t.deepEqual(s.get('ExecStart'), ['/usr/bin/lvsd run -c /etc/lvsd/lvsd.yaml'])
   // Node flags (the VRRP-only profile) come from an optional file the packages do not ship
   t.deepEqual(s.get('EnvironmentFile'), ['-/etc/lvsd/lvsd.env'])
-  t.deepEqual(s.get('ExecReload'), ['/bin/kill -HUP $MAINPID'])
+  t.deepEqual(s.get('ExecReload'), ['/usr/bin/lvsctl reload'])
   t.regex(s.get('WatchdogSec')?.[0] ?? '', /^\d+s$/)
   t.deepEqual(s.get('Restart'), ['on-failure'])
   t.deepEqual(s.get('KillSignal'), ['SIGTERM'])
   t.truthy(s.get('TimeoutStopSec'))
+})
+
+test('permanent failures are not restarted, and other start failures stop at the start limit', (t) => {
+  const s = settings(unitText)
+  t.deepEqual(
+    s
+      .get('RestartPreventExitStatus')?.[0]
+      ?.split(' ')
+      .map(Number)
+      .sort((a, b) => a - b),
+    [EXIT.invalidConfig, EXIT.usage, EXIT.unavailable],
+  )
+  t.truthy(Number.parseInt(s.get('StartLimitBurst')?.[0] ?? '', 10) > 0)
+  t.regex(s.get('StartLimitIntervalSec')?.[0] ?? '', /^\d+s$/)
+  // the no-IPVS start failure maps to the status the unit lists
+  t.is(startFailureExit('LVSD_GENL_FAMILY_ABSENT'), EXIT.unavailable)
+  t.is(startFailureExit('LVSD_NATIVE_MISSING'), EXIT.unavailable)
+  t.is(startFailureExit('LVSD_SYS_CALL'), EXIT.failure)
+})
+
+test("Documentation= names installed man pages, not another package's", (t) => {
+  const docs = settings(unitText).get('Documentation')?.[0]?.split(' ') ?? []
+  t.true(docs.includes('man:lvsd(8)'))
+  t.false(docs.some((d) => d.includes('ipvsadm')))
 })
 
 test('unprivileged user with exactly CAP_NET_RAW, CAP_NET_ADMIN, CAP_SYS_NICE, and an RT priority limit', (t) => {

@@ -55,7 +55,7 @@ test('lvsd --version, lvsctl --version and lvsd check /etc/lvsd/lvsd.yaml work f
   t.regex(r.check.stdout, /\/etc\/lvsd\/lvsd\.yaml: ok/)
 })
 
-test('the shipped modules-load list loads ip_vs and lvsctl ipvs (addon from /usr/lib/lvsd) prints what ipvsadm -Ln does', async (t) => {
+test("the unit's ExecStartPre loads ip_vs and lvsctl ipvs (addon from /usr/lib/lvsd) prints what ipvsadm -Ln does", async (t) => {
   const r = await report(t)
   t.is(r.modulesLoad.status, 0, r.modulesLoad.stderr)
   t.is(r.lvsctlIpvs.status, 0, r.lvsctlIpvs.stderr)

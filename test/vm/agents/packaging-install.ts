@@ -117,11 +117,9 @@ if (existsSync('/run/lvsd')) {
 }
 const version = { lvsd: run('lvsd', ['--version']), lvsctl: run('lvsctl', ['--version']) }
 const check = run('lvsd', ['check', '/etc/lvsd/lvsd.yaml'])
-// what systemd-modules-load does at boot with the shipped list
-const modules = readFileSync('/usr/lib/modules-load.d/lvsd.conf', 'utf8')
-  .split('\n')
-  .filter((l) => l.trim() && !l.startsWith('#'))
-const modulesLoad = run('modprobe', ['-a', ...modules])
+// what the unit's ExecStartPre= does when lvsd starts (no modules-load.d entry: nothing at boot)
+const pre = /^ExecStartPre=\+-(\S+) (.*)$/m.exec(readFileSync('/lib/systemd/system/lvsd.service', 'utf8'))
+const modulesLoad = run(pre?.[1] ?? 'false', (pre?.[2] ?? '').split(' '))
 const lvsctlIpvs = run('lvsctl', ['ipvs'])
 const ipvsadm = run('ipvsadm', ['-Ln'])
 const verify = run('systemd-analyze', ['verify', '--man=no', '/lib/systemd/system/lvsd.service'])

@@ -1,0 +1,190 @@
+// Package tier (root, systemd-nspawn, debootstrap): builds the .deb and the .rpm of HEAD, lints them,
+// installs the .deb into a fresh Debian 12 root with Debian's own nodejs 18 (the oldest Node lvsd
+// claims), boots its systemd and drives the service's life: start, reload good and bad, watchdog,
+// permanent failures, man pages, upgrade with an edited conffile, purge after enable.
+// This host kernel has no IPVS: lifecycle configs are VRRP-less, and "no IPVS" is the permanent failure.
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { basename, join } from 'node:path'
+import test from 'ava'
+import { EXIT } from '../../src/cli/exit-codes.js'
+import { BootedRoot, sh, waitFor } from '../helpers/nspawn.js'
+import { repoRoot } from '../helpers/paths.js'
+
+const share = mkdtempSync(join(tmpdir(), 'lvsd-pkgtier-'))
+let box: BootedRoot | undefined
+
+function build(script: string, env: NodeJS.ProcessEnv = {}): string {
+  const r = sh('bash', [join(repoRoot, 'packaging', script)], env)
+  if (r.status !== 0) throw new Error(`${script} failed: ${r.stderr.slice(-3000)}`)
+  return r.stdout.trim().split('\n').pop() as string
+}
+
+const deb = build('build-deb.sh')
+const deb2 = build('build-deb.sh', { LVSD_DEB_REVISION: '2' })
+const rpm = build('build-rpm.sh')
+copyFileSync(deb, join(share, 'lvsd.deb'))
+copyFileSync(deb2, join(share, 'lvsd2.deb'))
+
+test.before(async () => {
+  box = await BootedRoot.boot(share, `lvsdpkg${process.pid}`)
+})
+
+test.after.always(async () => {
+  await box?.stop()
+  rmSync(share, { recursive: true, force: true })
+})
+
+function c(script: string) {
+  if (!box) throw new Error('container not booted')
+  return box.exec(script)
+}
+const show = (prop: string) => c(`systemctl show -P ${prop} lvsd`).stdout.trim()
+const writeConfig = (text: string) => c(`cat > /etc/lvsd/lvsd.yaml <<'EOF'\n${text}EOF`)
+
+const SERVICE_CONFIG = `node: director
+virtual_services:
+  - name: web
+    address: 10.250.0.3
+    port: 80
+    protocol: tcp
+    real_servers:
+      - { address: 10.250.0.7, port: 80 }
+`
+
+test.serial('lintian --pedantic: no errors, and the only warning is the explained one', (t) => {
+  const r = sh('lintian', ['--pedantic', deb])
+  const tags = r.stdout.split('\n').filter((l) => /^[EW]: /.test(l))
+  t.deepEqual(
+    tags.filter((l) => !l.includes('initial-upload-closes-no-bugs')),
+    [],
+    r.stdout,
+  )
+})
+
+test.serial('rpmlint: 0 errors', (t) => {
+  const r = sh('rpmlint', ['-r', join(repoRoot, 'packaging', 'rpm', 'lvsd.rpmlintrc'), rpm])
+  t.regex(r.stdout, / 0 errors/, r.stdout)
+})
+
+test.serial('the .deb depends on the Node floor package.json declares', (t) => {
+  const floor = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { engines: { node: string } })
+    .engines.node
+  const depends = sh('dpkg-deb', ['-f', deb, 'Depends']).stdout
+  t.true(depends.includes(`nodejs (>= ${floor.replace(/^>=\s*/, '')})`), depends)
+})
+
+test.serial('installs with Debian 12 nodejs 18 and starts: active once lvsd sent READY=1', async (t) => {
+  t.regex(c('node --version').stdout, /^v18\./)
+  const install = c('dpkg -i /pkg/lvsd.deb')
+  t.is(install.status, 0, install.stderr)
+  // the package enables nothing and loads no module at boot
+  t.is(c('systemctl is-enabled lvsd').stdout.trim(), 'disabled')
+  t.is(c('ls /usr/lib/modules-load.d/ 2>/dev/null | grep -c lvsd').stdout.trim(), '0')
+  const start = c('systemctl start lvsd')
+  t.is(start.status, 0, start.stderr + c('journalctl -u lvsd --no-pager').stdout)
+  t.is(show('ActiveState'), 'active')
+  t.regex(show('StatusText'), /no VRRP; 0 service/)
+})
+
+test.serial('journald gets readable lines with priorities, not JSON', (t) => {
+  const text = c('journalctl -u lvsd -o cat --no-pager').stdout
+  t.regex(text, /^lvsd ready node=director pid=\d+$/m)
+  t.notRegex(text, /^\{"level"/m)
+})
+
+test.serial('reload: a good file returns 0, a refused file fails and journalctl -p err shows file:line:col', (t) => {
+  const good = c('systemctl reload lvsd')
+  t.is(good.status, 0, good.stderr)
+  writeConfig('node: director\nvrrp:\n  instances: nope\n')
+  const bad = c('systemctl reload lvsd')
+  t.not(bad.status, 0)
+  t.regex(c('journalctl -u lvsd -p err -o cat --no-pager').stdout, /\/etc\/lvsd\/lvsd\.yaml:3:14 vrrp\.instances:/)
+  t.is(show('ActiveState'), 'active')
+  writeConfig('node: director\n')
+  t.is(c('systemctl reload lvsd').status, 0)
+})
+
+test.serial('the watchdog restarts a stopped main loop (SIGSTOP)', async (t) => {
+  const before = show('MainPID')
+  c(`kill -STOP ${before}`)
+  const after = await waitFor('a restarted lvsd', 40_000, () => {
+    const pid = show('MainPID')
+    return pid !== before && pid !== '0' && show('ActiveState') === 'active' ? pid : undefined
+  })
+  t.not(after, before)
+  t.regex(c('journalctl -u lvsd -o cat --no-pager').stdout, /Watchdog timeout/)
+})
+
+test.serial('no IPVS in the kernel: exit 69 at error priority, not restarted', async (t) => {
+  writeConfig(SERVICE_CONFIG)
+  t.not(c('systemctl restart lvsd').status, 0)
+  await waitFor('lvsd failed', 20_000, () => (show('ActiveState') === 'failed' ? true : undefined))
+  t.is(Number(show('ExecMainStatus')), EXIT.unavailable)
+  t.is(show('NRestarts'), '0')
+  t.regex(c('journalctl -u lvsd -p err -o cat --no-pager').stdout, /code=LVSD_GENL_FAMILY_ABSENT/)
+})
+
+test.serial('a failure that is retried stops at the start limit instead of restarting forever', async (t) => {
+  // the same failure with its exit status made retryable, restarted quickly
+  c(
+    'mkdir -p /run/systemd/system/lvsd.service.d && printf "[Service]\\nRestartPreventExitStatus=\\nRestartSec=100ms\\n" >/run/systemd/system/lvsd.service.d/storm.conf && systemctl daemon-reload && systemctl reset-failed lvsd',
+  )
+  c('systemctl start lvsd')
+  await waitFor('the start limit', 90_000, () =>
+    /repeated too quickly/.test(c('journalctl -u lvsd -o cat --no-pager').stdout) ? true : undefined,
+  )
+  const n = show('NRestarts')
+  const burst = Number(show('StartLimitBurst'))
+  t.true(Number(n) <= burst, `${n} restarts`)
+  await new Promise((r) => setTimeout(r, 3000)) // nothing to wait for: proving nothing more happens
+  t.is(show('NRestarts'), n)
+  t.is(show('ActiveState'), 'failed')
+  c('rm -rf /run/systemd/system/lvsd.service.d && systemctl daemon-reload && systemctl reset-failed lvsd')
+})
+
+test.serial('man lvsd, lvsctl and lvsd.yaml work; the docs are installed', (t) => {
+  for (const page of ['lvsd', 'lvsctl', 'lvsd.yaml']) {
+    const r = c(`MANPAGER=cat MANWIDTH=80 man ${page}`)
+    t.is(r.status, 0, r.stderr)
+    t.regex(r.stdout, /NAME/)
+  }
+  t.regex(c('MANPAGER=cat man lvsd').stdout, /--log-format json\|pretty\|journal\|auto/)
+  t.is(c('ls /usr/share/doc/lvsd/README.md /usr/share/doc/lvsd/config.md /usr/share/doc/lvsd/first-hour.md').status, 0)
+})
+
+test.serial('upgrade keeps an edited conffile and restarts the running daemon', (t) => {
+  writeConfig('node: edited\n')
+  t.is(c('systemctl start lvsd').status, 0)
+  const r = c('dpkg -i --force-confold /pkg/lvsd2.deb')
+  t.is(r.status, 0, r.stderr)
+  t.regex(c('dpkg-query -W lvsd').stdout, /0\.\d+\.\d+-2/)
+  t.is(c('cat /etc/lvsd/lvsd.yaml').stdout, 'node: edited\n')
+  t.is(show('ActiveState'), 'active')
+})
+
+test.serial('purge after systemctl enable leaves nothing of lvsd behind', (t) => {
+  t.is(c('systemctl enable lvsd').status, 0)
+  t.is(c('test -L /etc/systemd/system/multi-user.target.wants/lvsd.service').status, 0)
+  const r = c('dpkg -P lvsd')
+  t.is(r.status, 0, r.stderr)
+  // man-db's own page cache (made by `man lvsd` above) is man-db's to expire, not the package's
+  const left = c(
+    "find / -xdev \\( -path /proc -o -path /pkg -o -path /var/cache/man \\) -prune -o -name '*lvsd*' -print",
+  ).stdout
+  t.is(left, '')
+  t.is(show('LoadState'), 'not-found')
+})
+
+test.serial('two builds of the same commit are byte-identical (.deb and .rpm)', (t) => {
+  const other = mkdtempSync(join(tmpdir(), 'lvsd-pkgtier-rebuild-'))
+  try {
+    const deb2nd = build('build-deb.sh', { LVSD_PKG_DIR: other })
+    const rpm2nd = build('build-rpm.sh', { LVSD_PKG_DIR: other })
+    const sum = (f: string) => sh('sha256sum', [f]).stdout.split(' ')[0]
+    t.is(sum(deb2nd), sum(deb), basename(deb))
+    t.is(sum(rpm2nd), sum(rpm), basename(rpm))
+  } finally {
+    rmSync(other, { recursive: true, force: true })
+  }
+})
