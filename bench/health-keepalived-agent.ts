@@ -3,11 +3,11 @@
 // /proc/<pid>/stat over the same window, and the SYNs the servers received are counted by nftables,
 // so both are measured the same way.
 //   node dist/bench/health-keepalived-agent.js <servers> <windowSec>
-// Prints one report (src/lab/vm/guest.ts) with both results.
+// Prints one report (lab/vm/guest.ts) with both results.
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { report } from '../src/lab/vm/guest.js'
+import { report } from '../lab/vm/guest.js'
 
 const [servers = 300, windowSec = 20] = process.argv.slice(2).map(Number)
 // keepalived adds every destination to IPVS before checking; Node compiles its code: both need time in TCG

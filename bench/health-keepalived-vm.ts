@@ -3,8 +3,8 @@
 //   node dist/bench/health-keepalived-vm.js [servers=300] [windowSec=20]
 // The VM is TCG-emulated (docs/vm-tier.md), ~15× slower than the host: compare the two checkers with
 // each other, not with host figures.
-import { parseReport } from '../src/lab/vm/guest.js'
-import { runInVm } from '../src/lab/vm/runner.js'
+import { parseReport } from '../lab/vm/guest.js'
+import { runInVm } from '../lab/vm/runner.js'
 import { repoRoot } from '../test/helpers/paths.js'
 
 const [servers = '300', windowSec = '20'] = process.argv.slice(2)

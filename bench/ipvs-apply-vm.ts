@@ -3,7 +3,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { runInVm } from '../src/lab/vm/runner.js'
+import { runInVm } from '../lab/vm/runner.js'
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const windows = process.argv[2] ?? '1,64'

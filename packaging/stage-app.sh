@@ -38,10 +38,9 @@ export SOURCE_DATE_EPOCH
 mkdir -p "$app/build/Release" "$app/dist"
 cp -a "$dir/src/package.json" "$dir/src/bin" "$dir/src/node_modules" "$app/"
 cp -a "$dir/src/dist/src" "$app/dist/src"
-# source maps point at src/*.ts, which is not shipped; the lab (VM and demo runners) and the API's
-# test double are development tools, not part of the daemon
+# only dist/src ships: the lab (VM and demo runners, dist/lab) and test doubles (dist/test) live
+# outside src/; source maps point at src/*.ts, which is not shipped
 find "$app/dist" -name '*.map' -delete
-rm -rf "$app/dist/src/lab" "$app/dist/src/api/fake-director."*
 # what dependencies ship but nothing loads at run time: tests, fixtures, benchmarks, examples, docs,
 # CI and editor files, TypeScript sources and declarations, source maps (license files stay)
 # (only directories at a package's top: yaml's dist/doc/ is code)

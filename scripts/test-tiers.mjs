@@ -55,7 +55,7 @@ function probeVm() {
   const which = spawnSync('sh', ['-c', 'command -v qemu-system-x86_64'], { encoding: 'utf8' })
   if (which.status !== 0) return 'qemu-system-x86_64 not installed (apt-get install qemu-system-x86)'
   if (process.getuid?.() !== 0) return 'not root (the VM shares the host root over 9p, caches in /var/cache)'
-  const cli = 'dist/src/lab/vm/cli.js'
+  const cli = 'dist/lab/vm/cli.js'
   if (!existsSync(cli)) return `${cli} missing: the VM runner did not build`
   // Fetch Debian's kernel and build the initramfs now (cached by ABI; ~70 MB the first time), so
   // a machine that cannot (no mirror, no busybox-static) says why instead of failing every test.

@@ -17,9 +17,8 @@ export const ALLOWED: Record<string, string[]> = {
   import: ['config', 'net'],
   director: [...DOMAIN, 'net', 'sys'],
   api: ['director', ...DOMAIN, 'net', 'sys'],
-  lab: ['director', ...DOMAIN, 'net', 'sys'],
   realserver: ['net', 'sys'],
-  cli: ['api', 'director', 'lab', 'import', 'realserver', ...DOMAIN, 'net', 'sys'],
+  cli: ['api', 'director', 'import', 'realserver', ...DOMAIN, 'net', 'sys'],
 }
 
 function tsFiles(dir: string): string[] {
@@ -43,6 +42,11 @@ export function violations(srcDir: string): string[] {
     const text = readFileSync(file, 'utf8')
     for (const m of text.matchAll(/(?:from\s+|import\s*\(\s*)['"](\.[^'"]+)['"]/g)) {
       const target = relative(srcDir, resolve(dirname(file), m[1] as string)).replace(/\.js$/, '.ts')
+      // what ships is src/ alone: lab/ and test/ code must never be reachable from it
+      if (target.startsWith('..')) {
+        out.push(`${rel} imports ${target}, outside src/ (not shipped)`)
+        continue
+      }
       const to = layerOf(target)
       if (to === 'shared' || to === from) continue
       if (from === 'shared') out.push(`${rel}: shared module imports ${target}`)

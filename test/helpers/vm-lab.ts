@@ -1,8 +1,8 @@
 // What the VM-tier tests share: the LVS-DR lab built by a guest shell script (namespaces on a bridge in
 // the guest's root namespace, real servers with the VIP on lo and arp_ignore/arp_announce set), and one
 // VM boot per test file whose agent prints a JSON report the tests then assert on, field by field.
-import { parseReport } from '../../src/lab/vm/guest.js'
-import { runInVm, type VmRunResult } from '../../src/lab/vm/runner.js'
+import { parseReport } from '../../lab/vm/guest.js'
+import { runInVm, type VmRunResult } from '../../lab/vm/runner.js'
 import { repoRoot } from './paths.js'
 
 /** name, IPv4 address (/24 on eth0), MAC. */

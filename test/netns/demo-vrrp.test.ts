@@ -5,16 +5,16 @@
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import test from 'ava'
-import { summarize } from '../../src/lab/demo/analysis.js'
-import { NODES, nodeNamed } from '../../src/lab/demo/plan.js'
-import { runScenario } from '../../src/lab/demo/scenario.js'
-import { DemoTopology } from '../../src/lab/demo/topology.js'
+import { summarize } from '../../lab/demo/analysis.js'
+import { NODES, nodeNamed } from '../../lab/demo/plan.js'
+import { runScenario } from '../../lab/demo/scenario.js'
+import { DemoTopology } from '../../lab/demo/topology.js'
 import { repoRoot } from '../helpers/paths.js'
 
 const netnsList = () => spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout
 
 test.serial('without root the demo stops at once with the reason and exit status 2', (t) => {
-  const cli = join(repoRoot, 'dist/src/lab/demo/cli.js')
+  const cli = join(repoRoot, 'dist/lab/demo/cli.js')
   const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, cli], {
     encoding: 'utf8',
     timeout: 30_000,

@@ -6,9 +6,9 @@ import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import test from 'ava'
 import { type ControlCommand, controlCommand } from '../../src/api/commands.js'
-import { exampleStatus, FakeDirector } from '../../src/api/fake-director.js'
 import { ControlServer } from '../../src/api/server.js'
 import type { ReloadResult } from '../../src/api/types.js'
+import { exampleStatus, FakeDirector } from '../helpers/fake-director.js'
 
 function sink() {
   const stream = new PassThrough()

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test from 'ava'
 import { ControlClient } from '../../src/api/client.js'
-import { exampleStatus, FakeDirector } from '../../src/api/fake-director.js'
 import { ControlServer } from '../../src/api/server.js'
+import { exampleStatus, FakeDirector } from '../helpers/fake-director.js'
 
 const tick = () => new Promise((r) => setImmediate(r))
 

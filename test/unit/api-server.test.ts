@@ -7,13 +7,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test from 'ava'
 import { ControlClient } from '../../src/api/client.js'
-import { exampleStatus, FakeDirector } from '../../src/api/fake-director.js'
 import { ControlServer } from '../../src/api/server.js'
 import { isLvsdError, type LvsdError } from '../../src/errors.js'
 import type { AnyEvent } from '../../src/events.js'
 import { AF_UNIX, SOCK_STREAM } from '../../src/sys/constants.js'
 import { sockaddrUn } from '../../src/sys/sockaddr.js'
 import { Socket } from '../../src/sys/socket.js'
+import { exampleStatus, FakeDirector } from '../helpers/fake-director.js'
 
 const details = (e: unknown): Record<string, unknown> => (e as LvsdError).details
 

@@ -8,12 +8,12 @@ import { PassThrough } from 'node:stream'
 import test from 'ava'
 import { ControlClient } from '../../src/api/client.js'
 import { logLine } from '../../src/api/event-log.js'
-import { exampleStatus, FakeDirector } from '../../src/api/fake-director.js'
 import { startApi } from '../../src/api/start.js'
 import { isLvsdError } from '../../src/errors.js'
 import { type AnyEvent, EVENT_NAMES, type EventName, type EventPayloads } from '../../src/events.js'
 import { createLogger } from '../../src/log.js'
 import { parseAddr } from '../../src/net/addr.js'
+import { exampleStatus, FakeDirector } from '../helpers/fake-director.js'
 
 function sink() {
   const stream = new PassThrough()

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import test from 'ava'
-import { exampleStatus, FakeDirector } from '../../src/api/fake-director.js'
 import { ControlServer } from '../../src/api/server.js'
 import { age, formatStatus, statusCommand } from '../../src/api/status-format.js'
+import { exampleStatus, FakeDirector } from '../helpers/fake-director.js'
 
 const NOW = Date.UTC(2026, 0, 1, 14, 5, 9)
 

@@ -1,11 +1,11 @@
 // The demo's readers of what its processes print: tcpdump lines, lvsd's JSON log lines, the
 // kernel's /proc/net/ip_vs* files and ipvsadm --daemon, and the per-node config copies.
 import test from 'ava'
-import { parseCaptureLine } from '../../src/lab/demo/capture.js'
-import { withControlSocket } from '../../src/lab/demo/configs.js'
-import { parseTransition } from '../../src/lab/demo/directors.js'
-import { listsConnection, listsVipService, syncRoles } from '../../src/lab/demo/kernel-state.js'
-import { masterDownMs } from '../../src/lab/demo/plan.js'
+import { parseCaptureLine } from '../../lab/demo/capture.js'
+import { withControlSocket } from '../../lab/demo/configs.js'
+import { parseTransition } from '../../lab/demo/directors.js'
+import { listsConnection, listsVipService, syncRoles } from '../../lab/demo/kernel-state.js'
+import { masterDownMs } from '../../lab/demo/plan.js'
 
 const VIP = '10.0.0.3'
 

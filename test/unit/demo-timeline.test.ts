@@ -1,9 +1,9 @@
 // What the demo concludes from a recorded run (takeover, gaps, survival, who answered) and how it
 // prints it; the run below is built by hand around a kill at t = 10 000 ms.
 import test from 'ava'
-import { longestGap, summarize } from '../../src/lab/demo/analysis.js'
-import type { DemoResult, Frame } from '../../src/lab/demo/events.js'
-import { formatTimeline, garpBursts } from '../../src/lab/demo/timeline.js'
+import { longestGap, summarize } from '../../lab/demo/analysis.js'
+import type { DemoResult, Frame } from '../../lab/demo/events.js'
+import { formatTimeline, garpBursts } from '../../lab/demo/timeline.js'
 
 const T0 = 1_000_000
 const KILL = T0 + 10_000

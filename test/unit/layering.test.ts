@@ -18,15 +18,19 @@ test('every directory under src/ is a known layer', (t) => {
   )
 })
 
-test('the layering check reports an upward import and a stray addon load', (t) => {
+test('the layering check reports an upward import, an import from outside src/ and a stray addon load', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'lvsd-layer-'))
   try {
     mkdirSync(join(dir, 'net'))
     mkdirSync(join(dir, 'director'))
     writeFileSync(join(dir, 'director', 'd.ts'), 'export const d = 1\n')
-    writeFileSync(join(dir, 'net', 'n.ts'), "import { d } from '../director/d.js'\nconst r = createRequire(x)\n")
+    writeFileSync(
+      join(dir, 'net', 'n.ts'),
+      "import { d } from '../director/d.js'\nimport { f } from '../../test/helpers/f.js'\nconst r = createRequire(x)\n",
+    )
     t.deepEqual(violations(dir), [
       'net/n.ts (net) imports director/d.ts (director)',
+      'net/n.ts imports ../test/helpers/f.ts, outside src/ (not shipped)',
       'net/n.ts: only src/sys may load the native addon',
     ])
   } finally {

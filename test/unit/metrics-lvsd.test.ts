@@ -4,10 +4,10 @@ import { readFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { join } from 'node:path'
 import test from 'ava'
-import { parseExposition, sampleValue } from '../../src/api/exposition-parse.js'
-import { exampleStatus, FakeDirector } from '../../src/api/fake-director.js'
 import { LvsdMetrics } from '../../src/api/metrics.js'
 import { MetricsServer } from '../../src/api/metrics-server.js'
+import { parseExposition, sampleValue } from '../helpers/exposition-parse.js'
+import { exampleStatus, FakeDirector } from '../helpers/fake-director.js'
 import { repoRoot } from '../helpers/paths.js'
 
 function setup() {

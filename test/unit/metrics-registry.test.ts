@@ -1,8 +1,8 @@
 // The Prometheus text exposition of the registry: HELP/TYPE lines, label escaping, cumulative
 // histogram buckets, value spelling, and the checks that keep names and counters valid.
 import test from 'ava'
-import { parseExposition, sampleValue } from '../../src/api/exposition-parse.js'
 import { escapeLabel, formatValue, Registry } from '../../src/api/metrics-registry.js'
+import { parseExposition, sampleValue } from '../helpers/exposition-parse.js'
 
 test('a counter renders HELP, TYPE and one line per label set', (t) => {
   const r = new Registry()

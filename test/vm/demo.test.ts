@@ -4,11 +4,11 @@
 // a TCG margin, the long-lived connection kept through the sync daemon, the client's ARP entry
 // moved to lb02. One boot.
 import test from 'ava'
-import { summarize } from '../../src/lab/demo/analysis.js'
-import type { DemoResult } from '../../src/lab/demo/events.js'
-import { runDemoInVm } from '../../src/lab/demo/in-vm.js'
-import { masterDownMs, nodeNamed } from '../../src/lab/demo/plan.js'
-import { formatTimeline } from '../../src/lab/demo/timeline.js'
+import { summarize } from '../../lab/demo/analysis.js'
+import type { DemoResult } from '../../lab/demo/events.js'
+import { runDemoInVm } from '../../lab/demo/in-vm.js'
+import { masterDownMs, nodeNamed } from '../../lab/demo/plan.js'
+import { formatTimeline } from '../../lab/demo/timeline.js'
 import { repoRoot } from '../helpers/paths.js'
 
 const boot = runDemoInVm(repoRoot, 540_000)

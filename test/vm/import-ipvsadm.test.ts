@@ -3,7 +3,7 @@
 // imported by `lvsd import ipvsadm`, then applied by `lvsd run` in a second, empty namespace: there
 // `ipvsadm -Sn` and the timeouts read back the same. One boot.
 import test from 'ava'
-import { runInVm, type VmRunResult } from '../../src/lab/vm/runner.js'
+import { runInVm, type VmRunResult } from '../../lab/vm/runner.js'
 import { repoRoot } from '../helpers/paths.js'
 
 // The seed's hand-built table first, then what else ipvsadm -S can express and lvsd carries:

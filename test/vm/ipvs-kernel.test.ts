@@ -2,8 +2,8 @@
 // ipvsadm in another must produce the same tables; the diff converges and repairs; schedulers, DR/NAT/TUN,
 // fwmark, IPv6, persistence, mh order, sync daemon and kernel errors. One boot runs every check.
 import test from 'ava'
-import { parseReport } from '../../src/lab/vm/guest.js'
-import { runInVm, type VmRunResult } from '../../src/lab/vm/runner.js'
+import { parseReport } from '../../lab/vm/guest.js'
+import { runInVm, type VmRunResult } from '../../lab/vm/runner.js'
 import { repoRoot } from '../helpers/paths.js'
 
 // Both namespaces get a dummy link with the real servers' subnets: the kernel refuses (EINVAL) a DR or

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import test from 'ava'
-import { runAgent } from '../../src/lab/vm/guest.js'
+import { runAgent } from '../../lab/vm/guest.js'
 import { repoRoot } from '../helpers/paths.js'
 import type { InstallReport } from './agents/packaging-install.js'
 

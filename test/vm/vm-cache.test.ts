@@ -4,9 +4,9 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test from 'ava'
-import { prepareKernel, resolveAbi } from '../../src/lab/vm/kernel.js'
-import { VmError, withLock } from '../../src/lab/vm/proc.js'
-import { qemuArgs, runInVm } from '../../src/lab/vm/runner.js'
+import { prepareKernel, resolveAbi } from '../../lab/vm/kernel.js'
+import { VmError, withLock } from '../../lab/vm/proc.js'
+import { qemuArgs, runInVm } from '../../lab/vm/runner.js'
 
 const scratch = mkdtempSync(join(tmpdir(), 'lvsd-vm-cache-'))
 test.after.always(() => rmSync(scratch, { recursive: true, force: true }))

@@ -6,7 +6,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
-import { report } from '../../../src/lab/vm/guest.js'
+import { report } from '../../../lab/vm/guest.js'
 
 const DIR = '/tmp/lvsd-director'
 const PEER = 'dist/test/vm/agents/ipvs-dr-peer.js'

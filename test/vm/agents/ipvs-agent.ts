@@ -3,6 +3,7 @@
 // Usage (inside the VM, from ipvs-kernel.test.ts's setup script): ip netns exec lvsd node dist/test/vm/agents/ipvs-agent.js
 import { spawnSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
+import { report } from '../../../lab/vm/guest.js'
 import { applyOps, readTable, reconcile } from '../../../src/ipvs/apply.js'
 import { IpvsClient } from '../../../src/ipvs/client.js'
 import { diff, type Op } from '../../../src/ipvs/diff.js'
@@ -10,7 +11,6 @@ import type { Destination, Service, ServiceKey } from '../../../src/ipvs/domain.
 import { defaultDest, defaultService, type ServiceState, serviceId } from '../../../src/ipvs/model.js'
 import { modprobe } from '../../../src/ipvs/modprobe.js'
 import { Reconciler } from '../../../src/ipvs/reconciler.js'
-import { report } from '../../../src/lab/vm/guest.js'
 import { formatAddr, parseAddr } from '../../../src/net/addr.js'
 
 export const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh']

@@ -6,12 +6,12 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { connect } from 'node:net'
 import { createInterface } from 'node:readline'
+import { parseReport, report } from '../../../lab/vm/guest.js'
 import { IpvsClient } from '../../../src/ipvs/client.js'
 import { defaultDest, defaultService, type ServiceState } from '../../../src/ipvs/model.js'
 import { modprobe } from '../../../src/ipvs/modprobe.js'
 import { type OpEvent, Reconciler } from '../../../src/ipvs/reconciler.js'
 import { ensureTimeouts, SyncDaemons } from '../../../src/ipvs/syncd.js'
-import { parseReport, report } from '../../../src/lab/vm/guest.js'
 import { formatAddr, parseAddr } from '../../../src/net/addr.js'
 
 const SELF = 'dist/test/vm/agents/ipvs-dr-agent.js'

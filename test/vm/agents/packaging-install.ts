@@ -4,7 +4,7 @@
 // Usage (inside the VM, as root): node dist/test/vm/agents/packaging-install.js <path-to.deb>
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
-import { report } from '../../../src/lab/vm/guest.js'
+import { report } from '../../../lab/vm/guest.js'
 
 export interface Cmd {
   status: number | null

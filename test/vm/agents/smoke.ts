@@ -4,7 +4,7 @@ import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { release } from 'node:os'
 import { join } from 'node:path'
-import { report } from '../../../src/lab/vm/guest.js'
+import { report } from '../../../lab/vm/guest.js'
 
 export interface SmokeReport {
   release: string

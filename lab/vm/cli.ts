@@ -1,4 +1,4 @@
-// Command line for the VM test runner: `node dist/src/lab/vm/cli.js [--prepare] [options] -- <command...>`.
+// Command line for the VM test runner: `node dist/lab/vm/cli.js [--prepare] [options] -- <command...>`.
 import { VmError } from './proc.js'
 import { prepareVm, runInVm } from './runner.js'
 

@@ -13,7 +13,7 @@ export async function runDemoInVm(
   timeoutMs = 540_000,
 ): Promise<{ result: DemoResult; stderr: string }> {
   const run = await runInVm({
-    command: ['node', 'dist/src/lab/demo/cli.js', '--here', '--report'],
+    command: ['node', 'dist/lab/demo/cli.js', '--here', '--report'],
     cwd: repoRoot,
     timeoutMs,
   })

@@ -59,15 +59,12 @@ export function prepareVm(): Prepared {
 function guestInitSource(): string {
   const fromEnv = process.env.LVSD_VM_GUEST_INIT
   if (fromEnv) return fromEnv
-  // tsc does not copy .sh files: from dist/src/lab/vm/ look in the source tree beside it.
-  for (const rel of ['./guest-init.sh', '../../../../src/lab/vm/guest-init.sh']) {
+  // tsc does not copy .sh files: from dist/lab/vm/ look in the source tree beside it.
+  for (const rel of ['./guest-init.sh', '../../../lab/vm/guest-init.sh']) {
     const p = fileURLToPath(new URL(rel, import.meta.url))
     if (existsSync(p)) return p
   }
-  throw new VmError(
-    'tool-failed',
-    'guest-init.sh not found next to runner.js or in src/lab/vm (set LVSD_VM_GUEST_INIT)',
-  )
+  throw new VmError('tool-failed', 'guest-init.sh not found next to runner.js or in lab/vm (set LVSD_VM_GUEST_INIT)')
 }
 
 /** Paths go into qemu's comma-separated options and a space-separated kernel command line. */

@@ -1,8 +1,6 @@
 // An in-memory Director for tests of the API, lvsctl and metrics: it keeps a Status, applies drain,
 // weight and release to it the way the real director's status would show them, and publishes events.
-import { LvsdError } from '../errors.js'
-import { EventBus } from '../events.js'
-import { sameAddr, tryParseAddr } from '../net/addr.js'
+
 import type {
   ConfigInfo,
   Director,
@@ -12,7 +10,10 @@ import type {
   ServerStatus,
   ServiceStatus,
   Status,
-} from './types.js'
+} from '../../src/api/types.js'
+import { LvsdError } from '../../src/errors.js'
+import { EventBus } from '../../src/events.js'
+import { sameAddr, tryParseAddr } from '../../src/net/addr.js'
 
 export interface FakeDirectorOptions {
   status: Status

@@ -156,7 +156,7 @@ export async function runScenario(o: ScenarioOptions): Promise<DemoResult> {
     const cap = Capture.start(lab, 'client', VIP)
     capture = cap
     const servers = REAL_SERVERS.map((rs) => {
-      const p = lab.spawn(rs.name, process.execPath, [join(o.repoRoot, 'dist/src/lab/demo/real-server.js'), rs.name])
+      const p = lab.spawn(rs.name, process.execPath, [join(o.repoRoot, 'dist/lab/demo/real-server.js'), rs.name])
       let up = false
       p.stdout?.on('data', () => {
         up = true
@@ -213,7 +213,7 @@ export async function runScenario(o: ScenarioOptions): Promise<DemoResult> {
     }
 
     const c = lab.spawn('client', process.execPath, [
-      join(o.repoRoot, 'dist/src/lab/demo/client.js'),
+      join(o.repoRoot, 'dist/lab/demo/client.js'),
       String(o.probeIntervalMs),
       String(o.probeTimeoutMs),
     ])

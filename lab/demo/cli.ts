@@ -1,4 +1,4 @@
-// `npm run demo` (node dist/src/lab/demo/cli.js): the seed's LVS-DR pair in namespaces, the master
+// `npm run demo` (node dist/lab/demo/cli.js): the seed's LVS-DR pair in namespaces, the master
 // killed, the takeover printed as a timeline. Natively when this kernel has IPVS, else in the VM.
 // Exit 0 when the scenario ran to the end, 1 when it stopped short, 2 when it cannot run here.
 import { fileURLToPath } from 'node:url'
@@ -15,7 +15,7 @@ const HELP = `usage: npm run demo [-- --vm | --here] [--json]
   --here    run on this kernel even without IPVS (then only VRRP: election, GARP, takeover)
   --json    print the recorded result as JSON after the timeline
 `
-const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url))
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url))
 
 async function main(): Promise<number> {
   let values: { vm?: boolean; here?: boolean; json?: boolean; report?: boolean; help?: boolean }
