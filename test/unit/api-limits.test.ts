@@ -7,10 +7,10 @@ import { connect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test from 'ava'
-import { exampleStatus, FakeDirector } from '../helpers/fake-director.js'
 import { MetricsServer } from '../../src/api/metrics-server.js'
 import { ControlServer } from '../../src/api/server.js'
 import { EventBus } from '../../src/events.js'
+import { exampleStatus, FakeDirector } from '../helpers/fake-director.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'lvsd-api-limits-'))
 test.after.always(() => rmSync(dir, { recursive: true, force: true }))
