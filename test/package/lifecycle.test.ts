@@ -87,6 +87,13 @@ test.serial('installs with Debian 12 nodejs 18 and starts: active once lvsd sent
   t.regex(show('StatusText'), /no VRRP; 0 service/)
 })
 
+test.serial("systemd-analyze security: the unit's exposure is at most 2.5", (t) => {
+  const r = c('systemd-analyze security --no-pager lvsd.service')
+  const m = /Overall exposure level for lvsd\.service: (\d+\.\d+)/.exec(r.stdout)
+  t.truthy(m, r.stdout + r.stderr)
+  t.true(Number(m?.[1]) <= 2.5, m?.[0])
+})
+
 test.serial('journald gets readable lines with priorities, not JSON', (t) => {
   const text = c('journalctl -u lvsd -o cat --no-pager').stdout
   t.regex(text, /^lvsd ready node=director pid=\d+$/m)
