@@ -121,7 +121,7 @@ export class LvsdMetrics {
     const active = r.gauge('lvsd_service_active', '1 while the service is in the kernel table.', ['service'])
     const doctorFinding = r.gauge(
       'lvsd_doctor_findings',
-      '1 for each problem the last lvsctl doctor run over all services found (docs/realserver.md).',
+      '1 for each problem the last lvsctl doctor run over all services found (lvsctl(8)).',
       ['service', 'server', 'kind'],
     )
     const doctorRun = r.gauge('lvsd_doctor_last_run_timestamp_seconds', 'When lvsctl doctor last probed every service.')
