@@ -2,7 +2,7 @@
 // view of the kernel, and a periodic re-read that repairs drift (someone ran `ipvsadm -d …`) and refreshes
 // the view; one op event each, touching only services lvsd owns.
 import { isLvsdError, type LvsdError } from '../errors.js'
-import type { Timers } from '../net/netlink-socket.js'
+import type { Timers } from '../net/netlink-client.js'
 import { applyOps, type IpvsOps, type OpResult, readTable } from './apply.js'
 import { describeDest, describeKey } from './client.js'
 import { diff, type Op } from './diff.js'

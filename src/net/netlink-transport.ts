@@ -15,7 +15,7 @@ import {
 } from '../sys/constants.js'
 import { sockaddrNl } from '../sys/sockaddr.js'
 import { Socket } from '../sys/socket.js'
-import { type ClientOptions, NetlinkClient, type NetlinkTransport } from './netlink-socket.js'
+import { type ClientOptions, NetlinkClient, type NetlinkTransport } from './netlink-client.js'
 
 export interface OpenOptions extends ClientOptions {
   /** Receive buffer in bytes; event sockets want a large one (RCVBUFFORCE is tried first, as root may). */

@@ -6,7 +6,7 @@ import type { Destination } from '../../src/ipvs/domain.js'
 import { defaultDest, defaultService, type ServiceState, serviceId } from '../../src/ipvs/model.js'
 import { type OpEvent, type PassReport, Reconciler } from '../../src/ipvs/reconciler.js'
 import { parseAddr } from '../../src/net/addr.js'
-import type { Timers } from '../../src/net/netlink-socket.js'
+import type { Timers } from '../../src/net/netlink-client.js'
 import { type FakeIpvs, fakeIpvs } from '../fixtures/ipvs/fake-ipvs.js'
 import { fakeClient } from '../helpers/fake-kernel.js'
 
