@@ -7,7 +7,7 @@ import type { AnyEvent } from '../events.js'
 import { DEFAULT_SOCKET } from './server.js'
 import type { ConfigInfo, DoctorReport, InstanceStatus, ReloadResult, ServerStatus, Status } from './types.js'
 
-export interface ClientOptions {
+export interface ControlClientOptions {
   /** Per request, not for the event stream. Default 10 s (a reload of a large table takes a while). */
   timeoutMs?: number
 }
@@ -51,7 +51,7 @@ function fromReply(status: number, text: string): LvsdError {
 export class ControlClient {
   constructor(
     readonly socketPath: string = DEFAULT_SOCKET,
-    private readonly opts: ClientOptions = {},
+    private readonly opts: ControlClientOptions = {},
   ) {}
 
   private call<T>(method: Method, path: string, body?: unknown): Promise<T> {
