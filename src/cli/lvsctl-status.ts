@@ -2,9 +2,9 @@
 // layout with lvsd's health, weight and drain columns appended), or the status object with --json.
 // formatStatus is pure (status and now in, text out); statusCommand does the I/O around it.
 import { parseArgs } from 'node:util'
+import { ControlClient } from '../api/client.js'
+import type { InstanceStatus, ServerStatus, ServiceStatus, Status } from '../api/types.js'
 import { isLvsdError } from '../errors.js'
-import { ControlClient } from './client.js'
-import type { InstanceStatus, ServerStatus, ServiceStatus, Status } from './types.js'
 
 /** Keys of src/cli/exit-codes.ts's EXIT: the CLI turns them into exit statuses (api sits below cli). */
 export type CommandResult = 'ok' | 'failure' | 'usage'
