@@ -5,7 +5,7 @@ import { isMap, LineCounter, parseDocument, type YAMLMap, type Node as YNode } f
 import { LvsdError } from '../errors.js'
 import { checkExposure } from './check-exposure.js'
 import { checkIpvs, checkServices } from './check-services.js'
-import { checkVrrp } from './check-vrrp.js'
+import { checkUser, checkVrrp } from './check-vrrp.js'
 import { resolveConfig } from './resolve.js'
 import { configSchema } from './schema.js'
 import type { ConfigIssue, LoadResult, RawConfig } from './types.js'
@@ -58,6 +58,7 @@ export function loadConfigText(text: string, file: string, fileMode?: number): L
   if (out.vrrp) checkVrrp(ctx, out.vrrp)
   if (out.virtual_services) checkServices(ctx, out.virtual_services, out.vrrp)
   if (out.ipvs) checkIpvs(ctx, out.ipvs, out.virtual_services, out.vrrp)
+  if (out.programs) checkUser(ctx, out.programs, out.programs.user)
   checkExposure(ctx, out, fileMode)
   if (!ok || ctx.issues.length > 0) return { ok: false, errors: toIssues(file, ctx.issues) }
   return { ok: true, config: resolveConfig(out as RawConfig), warnings: toIssues(file, ctx.warnings) }

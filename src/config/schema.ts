@@ -61,6 +61,20 @@ export const metrics = obj({
   .orEmpty()
   .describe('Prometheus metrics endpoint')
 
+export const programs = obj({
+  user: name()
+    .optional()
+    .describe(
+      'user that notify programs, track scripts, exec checks and quorum programs run as, unless they name their own (default when lvsd runs as root: lvsd if that user exists, else nobody)',
+    )
+    .differs(
+      'scripts run as root unless script_user is set',
+      'a notify program must not hold the director’s privileges',
+    ),
+})
+  .orEmpty()
+  .describe('the programs lvsd runs')
+
 export const logging = obj({
   level: enumOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const)
     .def('info')
@@ -79,5 +93,6 @@ export const configSchema = obj({
   ipvs,
   control,
   metrics,
+  programs,
   logging,
 }).describe('lvsd configuration')
