@@ -25,6 +25,7 @@ export const CODES = {
   LVSD_API_UNKNOWN_INSTANCE: 'no VRRP instance by that name',
   LVSD_API_CONFLICT: 'the request conflicts with what the daemon is doing',
   LVSD_API_BUSY: 'the daemon is at its limit for this kind of request',
+  LVSD_API_FORBIDDEN: 'the socket the request came through is read-only (status, events, doctor)',
   LVSD_API_INTERNAL: 'the daemon failed while handling an API request',
   LVSD_API_SOCKET: 'the control socket cannot be set up',
   LVSD_API_UNREACHABLE: 'the control socket cannot be reached (is lvsd running?)',

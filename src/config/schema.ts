@@ -47,6 +47,16 @@ export const control = obj({
     .describe('unix socket of the control API'),
   mode: mode().def(0o660).describe('permissions of the socket'),
   group: name().optional().describe('group owning the socket'),
+  read_only: obj({
+    enabled: bool().def(true).describe('serve the read-only socket'),
+    socket: str(/^\/\S*$/, 'an absolute path')
+      .optional()
+      .describe('its path (default: beside the admin socket, lvsd.sock → lvsd-ro.sock)'),
+    mode: mode().def(0o666).describe('permissions of the read-only socket'),
+    group: name().optional().describe('group owning the read-only socket'),
+  })
+    .orEmpty()
+    .describe('a second socket serving status, events and doctor only; admin verbs answer 403'),
 })
   .orEmpty()
   .describe('the control API (lvsctl)')
