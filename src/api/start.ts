@@ -12,7 +12,8 @@ import type { Director } from './types.js'
 export interface ApiSettings {
   /** Without `read_only`, no read-only socket. */
   control: Omit<Config['control'], 'read_only'> & { read_only?: Config['control']['read_only'] }
-  metrics: Config['metrics']
+  /** Without `allow`, any client that can reach the address. */
+  metrics: Omit<Config['metrics'], 'allow'> & { allow?: Config['metrics']['allow'] }
 }
 
 export interface ApiOptions {
@@ -68,6 +69,8 @@ export async function startApi(director: Director, s: ApiSettings, opts: ApiOpti
         {
           host: formatAddr(s.metrics.address),
           port: s.metrics.port,
+          ...(s.metrics.allow ? { allow: s.metrics.allow } : {}),
+          onRefused: () => metrics.metricsRefused.inc(),
         },
       )
     }

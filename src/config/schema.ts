@@ -1,6 +1,6 @@
 // The whole lvsd.yaml schema, declared once: the validator, the JSON Schema, the reference docs and
 // the TypeScript types of the raw (pre-inheritance) config all derive from this value.
-import { addr, bool, enumOf, int, mode, seconds, str } from './dsl.js'
+import { addr, bool, enumOf, int, mode, prefix, seconds, str } from './dsl.js'
 import { arr, obj } from './dsl-struct.js'
 import { virtualService } from './schema-services.js'
 import { ifname, name, SECOND, vrrp } from './schema-vrrp.js'
@@ -67,6 +67,11 @@ export const metrics = obj({
     .def({ family: 4, bytes: Uint8Array.of(127, 0, 0, 1) })
     .describe('listen address'),
   port: int(1, 65535).def(9478).describe('listen port'),
+  allow: arr(prefix(true))
+    .orEmpty()
+    .describe(
+      'clients allowed to scrape (addresses or networks); others are closed at accept and counted (lvsd_metrics_refused_connections_total); empty = any client that can reach the address',
+    ),
 })
   .orEmpty()
   .describe('Prometheus metrics endpoint')
