@@ -7,6 +7,7 @@ export const CODES = {
   LVSD_ENCODE_INVALID: 'a value does not fit the field it is encoded into',
   LVSD_SYS_CALL: 'a system call failed',
   LVSD_NATIVE_MISSING: 'the native addon is not built or cannot be loaded',
+  LVSD_STATE_UNSAFE: 'a state file’s directory could be changed by someone other than root or lvsd’s user',
   LVSD_NL_KERNEL: 'the kernel refused a netlink request',
   LVSD_NL_PROTOCOL: 'a netlink reply did not match its request',
   LVSD_NL_TIMEOUT: 'the kernel did not answer a netlink request in time',
