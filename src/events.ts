@@ -99,6 +99,8 @@ export interface EventPayloads {
     ok: boolean
     params?: Record<string, unknown>
     error?: EventError
+    /** Who asked, from the connection's SO_PEERCRED (absent when the kernel gave none). */
+    peer?: { pid: number; uid: number; gid: number }
   }
 }
 

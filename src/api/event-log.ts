@@ -66,8 +66,8 @@ const LINES: { [K in EventName]: (d: EventPayloads[K]) => Line } = {
   ],
   'operator.action': (d) => [
     d.ok ? 'info' : 'warn',
-    { action: d.action, target: d.target, ok: d.ok, params: d.params, err: d.error },
-    `operator ${d.action} ${d.target}${d.ok ? '' : `: ${d.error?.code ?? 'failed'}`}`,
+    { action: d.action, target: d.target, ok: d.ok, params: d.params, err: d.error, peer: d.peer },
+    `operator ${d.action} ${d.target}${d.peer ? ` by uid ${d.peer.uid} pid ${d.peer.pid}` : ''}${d.ok ? '' : `: ${d.error?.code ?? 'failed'}`}`,
   ],
 }
 

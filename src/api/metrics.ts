@@ -41,6 +41,8 @@ export class LvsdMetrics {
   readonly lastReloadOk: Gauge
   readonly operatorActions: Counter
   readonly programFailures: Counter
+  /** Connections to the metrics port from clients outside metrics.allow, closed at accept. */
+  readonly metricsRefused: Counter
 
   constructor(
     private readonly director: DirectorView,
@@ -171,6 +173,12 @@ export class LvsdMetrics {
       'action',
       'result',
     ])
+
+    this.metricsRefused = r.counter(
+      'lvsd_metrics_refused_connections_total',
+      'Connections to the metrics port from clients not in metrics.allow, closed at once.',
+    )
+    this.metricsRefused.inc({}, 0) // shown from the start: an unlabelled counter at 0 is a fact
 
     this.programFailures = r.counter(
       'lvsd_program_failures_total',

@@ -16,15 +16,15 @@ import type { SyncDaemons, SyncRole } from '../ipvs/syncd.js'
 import type { Logger } from '../log.js'
 import { type Prefix, sameAddr } from '../net/addr.js'
 import { describeResult, type ProgramResult, runProgram } from '../sys/program.js'
-import { lookupUser } from '../sys/users.js'
 import type { Counters } from '../vrrp/messages.js'
 import { configChanges, stableJson } from './config-changes.js'
 import { type DoctorReport, runDoctor } from './doctor.js'
 import { probeDr } from './doctor-probe.js'
-import { execUsers, policyWarnings, serverId, serverSpec } from './health-specs.js'
+import { policyWarnings, serverId, serverSpec } from './health-specs.js'
 import { HeldVips } from './held-vips.js'
 import { aliveWeight, serviceTable } from './ipvs-table.js'
 import { readOwned, writeOwned } from './owned-file.js'
+import { idsFor, NO_PROGRAM_USERS, type ProgramUsers, resolveProgramUsers, runAs } from './program-users.js'
 import { nextQuorum } from './quorum.js'
 import { ServerBook } from './servers.js'
 import { type KernelCounters, readKernelCounters, statusOf } from './status.js'
@@ -84,7 +84,7 @@ export class LvsDirector implements Director {
   private syncModule: typeof import('../ipvs/syncd.js') | undefined
   private readonly book = new ServerBook()
   private readonly quorum = new Map<string, boolean>()
-  private uids = new Map<string, { uid: number; gid: number }>()
+  private users: ProgramUsers = NO_PROGRAM_USERS
   private readonly held: HeldVips | undefined
   /** Causes of queued config passes, oldest first: the reconciler runs passes in call order. */
   private readonly passCauses: IpvsCause[] = []
@@ -148,7 +148,9 @@ export class LvsDirector implements Director {
     const c = this.config
     for (const line of [...unsupported(c), ...policyWarnings(c)]) this.log.warn({ unsupported: true }, line)
     this.book.sync(c)
-    this.uids = await this.resolveUsers(c)
+    this.users = await resolveProgramUsers(c)
+    if (this.users.default)
+      this.log.info({ user: this.users.default.name, uid: this.users.default.uid }, 'programs run as')
     if (needsIpvs(c)) await this.openIpvs()
     await this.applyKernelSettings(c)
     await this.scheduleChecks(c)
@@ -156,7 +158,7 @@ export class LvsDirector implements Director {
       await this.applyTable('config')
       this.reconciler.start()
     }
-    await this.vrrp.start(c)
+    await this.vrrp.start(c, this.users)
   }
 
   private async openIpvs(): Promise<void> {
@@ -191,17 +193,6 @@ export class LvsDirector implements Director {
           )
       },
     })
-  }
-
-  /** uid/gid of every exec check's user; an unknown user is an error, never a fallback to lvsd's own (root). */
-  private async resolveUsers(c: Config): Promise<Map<string, { uid: number; gid: number }>> {
-    const uids = new Map<string, { uid: number; gid: number }>()
-    for (const name of execUsers(c)) {
-      const u = await lookupUser(name)
-      if (!u) throw new LvsdError('LVSD_CONFIG_INVALID', `exec check user ${name} does not exist`, { user: name })
-      uids.set(name, u)
-    }
-    return uids
   }
 
   // ---- kernel-wide IPVS settings and the sync daemon ----
@@ -263,7 +254,7 @@ export class LvsDirector implements Director {
     const specs = []
     for (const s of c.virtual_services)
       for (const rs of s.real_servers) {
-        const spec = serverSpec(s, rs, this.book.baseWeight(s, rs), this.uids)
+        const spec = serverSpec(s, rs, this.book.baseWeight(s, rs), this.users)
         if (spec) specs.push(spec)
       }
     if (!this.scheduler && specs.length === 0) return
@@ -342,7 +333,7 @@ export class LvsDirector implements Director {
   private quorumChanged(service: string, up: boolean, alive: number, required: number, argv?: string[]): void {
     this.events.publish('quorum.change', { service, up, alive, required })
     if (!argv || argv.length === 0) return
-    void runProgram(argv, { timeoutMs: 30_000 }).then((r) => {
+    void runProgram(argv, { timeoutMs: 30_000, ...runAs(idsFor(this.users, undefined)) }).then((r) => {
       if (r.kind === 'exit' && r.code === 0) return
       this.log.error({ service, argv, err: describeResult(argv[0] ?? '', r) }, 'quorum program failed')
       this.programFailed('quorum', service, argv, r)
@@ -431,9 +422,9 @@ export class LvsDirector implements Director {
     const before = this.config
     const after = r.loaded.config
     // prepare: what can fail, without touching the running state (a refusal keeps every part on `before`)
-    let uids: Map<string, { uid: number; gid: number }>
+    let users: ProgramUsers
     try {
-      uids = await this.resolveUsers(after)
+      users = await resolveProgramUsers(after)
       if (!this.ipvs && needsIpvs(after)) await this.openIpvs()
     } catch (e) {
       const err = e as Error & { code?: string }
@@ -445,14 +436,14 @@ export class LvsDirector implements Director {
     const changes = configChanges(before, after)
     this.config = after
     this.info = r.loaded.info
-    this.uids = uids
+    this.users = users
     for (const line of [...unsupported(after), ...policyWarnings(after)]) this.log.warn({ unsupported: true }, line)
     this.book.sync(after)
     await this.applyKernelSettings(after)
     await this.scheduleChecks(after)
     for (const name of [...this.quorum.keys()])
       if (!after.virtual_services.some((s) => s.name === name)) this.quorum.delete(name)
-    await this.vrrp.reload(before, after)
+    await this.vrrp.reload(before, after, users)
     await this.applyTable('config')
     this.reconciler?.start()
     const ms = performance.now() - t0
