@@ -35,6 +35,8 @@ export const CODES = {
   LVSD_INTERNAL: 'an unexpected error inside lvsd (details name its kind and errno)',
   LVSD_REALSERVER_RECORD: 'the record of what lvsd realserver up changed cannot be read',
   LVSD_REALSERVER_REFUSED: 'lvsd realserver up will not change a host whose VIPs are assigned elsewhere',
+  LVSD_PEER_KEY: 'the peer channel key file is missing, unsafe (owner, mode, symlink) or too short',
+  LVSD_PEER_SOCKET: 'the peer channel socket cannot be bound',
 } as const
 
 export type Code = keyof typeof CODES

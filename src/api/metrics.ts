@@ -2,7 +2,7 @@
 // values read from the director's status at scrape time (states, weights, VRRP worker and kernel counters).
 import type { AnyEvent, EventBus, EventName, LvsdEvent, VrrpState } from '../events.js'
 import { type Counter, type Gauge, type Histogram, Registry } from './metrics-registry.js'
-import type { DirectorView, KernelStats } from './types.js'
+import type { DirectorView, KernelStats, PeerStatus } from './types.js'
 
 const VRRP_STATES: readonly VrrpState[] = ['INIT', 'BACKUP', 'MASTER', 'FAULT']
 
@@ -219,7 +219,21 @@ export class LvsdMetrics {
     )
     if (opts.replay) for (const e of bus.recent()) handlers.get(e.name)?.(e)
 
-    const snapshot = [info, state, prio, eprio, released, lastTransition, sent, received, drops, late, lowerAnswers]
+    const peer = peerGauges(r)
+    const snapshot = [
+      info,
+      state,
+      prio,
+      eprio,
+      released,
+      lastTransition,
+      sent,
+      received,
+      drops,
+      late,
+      lowerAnswers,
+      ...Object.values(peer),
+    ]
     const perServer = [up, weight, cweight, drained, quorum, active, activeConns, inactiveConns, doctorFinding]
     const kernelAll = [...Object.values(svcK), ...Object.values(srvK)]
     const setKernel = (k: KernelCounters, labels: Record<string, string>, s: KernelStats) => {
@@ -254,6 +268,7 @@ export class LvsdMetrics {
           for (const [reason, n] of Object.entries(i.counters.drops)) drops.set({ vrrp, reason }, n)
         }
       }
+      if (st.peer) setPeer(peer, st.peer)
       for (const svc of st.services) {
         const service = svc.name
         quorum.set({ service }, svc.quorum.up ? 1 : 0)
@@ -282,4 +297,64 @@ export class LvsdMetrics {
   close(): void {
     for (const u of this.unsubscribe.splice(0)) u()
   }
+}
+
+/** The peer channel's gauges (docs/metrics.md), rebuilt from the status at each scrape. */
+function peerGauges(r: Registry) {
+  return {
+    up: r.gauge('lvsd_peer_up', '1 while the peer channel is up (a valid message within peer.dead_after).'),
+    info: r.gauge('lvsd_peer_info', 'Always 1; the peer’s node name and lvsd version as last heard.', [
+      'peer',
+      'version',
+    ]),
+    rtt: r.gauge('lvsd_peer_rtt_seconds', 'Round trip of the last answered peer message.'),
+    lastHeard: r.gauge('lvsd_peer_last_heard_timestamp_seconds', 'When a valid peer message was last received.'),
+    messages: r.counter('lvsd_peer_messages_total', 'Peer messages sent and accepted.', ['direction']),
+    drops: r.counter('lvsd_peer_drops_total', 'Datagrams to the channel port dropped, by reason.', ['reason']),
+    drift: r.gauge('lvsd_peer_config_drift', 'Number of config fingerprints that differ from the peer’s.'),
+    driftKey: r.gauge('lvsd_peer_config_drift_key', '1 for each fingerprint that differs (service:NAME, …).', [
+      'key',
+      'kind',
+    ]),
+    master: r.gauge('lvsd_peer_master', '1 for the node that is master of the instance, as this node sees it.', [
+      'vrrp',
+      'node',
+    ]),
+    masterPrio: r.gauge('lvsd_peer_master_priority', 'Effective priority of the instance’s master.', ['vrrp']),
+    masterAdvert: r.gauge('lvsd_peer_master_advert_interval_seconds', 'Advert interval of the master.', ['vrrp']),
+    syncRole: r.gauge('lvsd_peer_sync_daemon', '1 for the kernel sync daemon role on each side.', ['side', 'role']),
+    conns: r.gauge('lvsd_peer_service_connections', 'Connections of a service on each side.', ['service', 'side']),
+    lagging: r.gauge('lvsd_peer_conns_lagging', '1 while the backup holds far fewer connections than the master.', [
+      'service',
+    ]),
+    disagree: r.gauge('lvsd_peer_health_disagree', '1 while the two health views of a server differ (reported).', [
+      'server',
+    ]),
+  }
+}
+
+function setPeer(g: ReturnType<typeof peerGauges>, p: PeerStatus): void {
+  g.up.set({}, p.channel === 'up' ? 1 : 0)
+  if (p.node) g.info.set({ peer: p.node, version: p.version ?? '' }, 1)
+  if (p.rttMs !== undefined) g.rtt.set({}, p.rttMs / 1000)
+  if (p.lastHeard) g.lastHeard.set({}, p.lastHeard / 1000)
+  g.messages.set({ direction: 'sent' }, p.sent)
+  g.messages.set({ direction: 'received' }, p.received)
+  for (const [reason, n] of Object.entries(p.drops)) g.drops.set({ reason }, n)
+  g.drift.set({}, p.drift.length)
+  for (const d of p.drift) g.driftKey.set({ key: d.key, kind: d.kind }, 1)
+  for (const i of p.instances)
+    if (i.master) {
+      g.master.set({ vrrp: i.name, node: i.master.node }, 1)
+      g.masterPrio.set({ vrrp: i.name }, i.master.priority)
+      g.masterAdvert.set({ vrrp: i.name }, i.master.advertMs / 1000)
+    }
+  g.syncRole.set({ side: 'here', role: p.sync.here }, 1)
+  if (p.sync.peer) g.syncRole.set({ side: 'peer', role: p.sync.peer }, 1)
+  for (const c of p.conns) {
+    if (c.here !== undefined) g.conns.set({ service: c.service, side: 'here' }, c.here)
+    if (c.peer !== undefined) g.conns.set({ service: c.service, side: 'peer' }, c.peer)
+    g.lagging.set({ service: c.service }, c.lagging ? 1 : 0)
+  }
+  for (const h of p.healthDisagree) if (h.reported) g.disagree.set({ server: h.server }, 1)
 }

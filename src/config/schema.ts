@@ -2,6 +2,7 @@
 // the TypeScript types of the raw (pre-inheritance) config all derive from this value.
 import { addr, bool, enumOf, int, mode, prefix, seconds, str } from './dsl.js'
 import { arr, obj } from './dsl-struct.js'
+import { peer } from './schema-peer.js'
 import { virtualService } from './schema-services.js'
 import { ifname, name, SECOND, vrrp } from './schema-vrrp.js'
 
@@ -110,4 +111,5 @@ export const configSchema = obj({
   metrics,
   programs,
   logging,
+  peer,
 }).describe('lvsd configuration')

@@ -15,6 +15,7 @@ import type { OpEvent, Reconciler } from '../ipvs/reconciler.js'
 import type { SyncDaemons, SyncRole } from '../ipvs/syncd.js'
 import type { Logger } from '../log.js'
 import { type Prefix, sameAddr } from '../net/addr.js'
+import { opKey } from '../peer/operator-state.js'
 import { describeResult, type ProgramResult, runProgram } from '../sys/program.js'
 import type { Counters } from '../vrrp/messages.js'
 import { configChanges, stableJson } from './config-changes.js'
@@ -24,6 +25,7 @@ import { policyWarnings, serverId, serverSpec } from './health-specs.js'
 import { HeldVips } from './held-vips.js'
 import { aliveWeight, serviceTable } from './ipvs-table.js'
 import { readOwned, writeOwned } from './owned-file.js'
+import { type PeerSide, peerHooks } from './peer-director.js'
 import { idsFor, NO_PROGRAM_USERS, type ProgramUsers, resolveProgramUsers, runAs } from './program-users.js'
 import { nextQuorum } from './quorum.js'
 import { ServerBook } from './servers.js'
@@ -93,6 +95,8 @@ export class LvsDirector implements Director {
   private kernelAt = 0
   private vrrpCounters: Record<string, Counters> | undefined
   private reloading: Promise<ReloadResult> | undefined
+  /** The channel to the other director (src/director/peer-side.ts); absent without `peer:`. */
+  private peer: PeerSide | undefined
   private stopping: Promise<void> | undefined
 
   private constructor(
@@ -154,11 +158,40 @@ export class LvsDirector implements Director {
     if (needsIpvs(c)) await this.openIpvs()
     await this.applyKernelSettings(c)
     await this.scheduleChecks(c)
+    // the saved operator state (drains, weights) is in force before the first pass programs the kernel
+    if (c.peer) this.peer = await this.startPeer(c, c.peer)
+    await this.peer?.applySaved(['drain', 'weight'])
     if (this.reconciler) {
       await this.applyTable('config')
       this.reconciler.start()
     }
     await this.vrrp.start(c, this.users)
+    await this.peer?.applySaved(['release'])
+    await this.peer?.open()
+  }
+
+  private async startPeer(c: Config, p: NonNullable<Config['peer']>): Promise<PeerSide> {
+    const { PeerSide } = await import('./peer-side.js')
+    return new PeerSide(p, c.node, this.opts.version, this.log, peerHooks(this.peerAccess()), c)
+  }
+
+  /** What the peer side may read and do here (src/director/peer-director.ts). */
+  private peerAccess() {
+    return {
+      events: this.events,
+      config: () => this.config,
+      book: this.book,
+      health: (id: string) => this.scheduler?.state(id),
+      records: this.vrrp.records,
+      syncRole: () => this.syncd?.role ?? 'none',
+      kernel: () => this.kernel,
+      refresh: () => this.refresh(),
+      drain: (id: string, on: boolean) => this.drainId(id, on),
+      weight: (id: string, w: number | null) => this.weightId(id, w),
+      release: (name: string, on: boolean) => {
+        if (this.vrrp.records.has(name)) this.vrrp.setReleased(name, on)
+      },
+    }
   }
 
   private async openIpvs(): Promise<void> {
@@ -444,12 +477,30 @@ export class LvsDirector implements Director {
     for (const name of [...this.quorum.keys()])
       if (!after.virtual_services.some((s) => s.name === name)) this.quorum.delete(name)
     await this.vrrp.reload(before, after, users)
+    await this.reloadPeer(before, after)
     await this.applyTable('config')
     this.reconciler?.start()
     const ms = performance.now() - t0
     this.events.publish('config.reload', { ok: true, source: this.info.source, hash: this.info.hash, changes, ms })
     this.events.publish('daemon.state', { state: 'ready', reason: 'reloaded' })
     return { ok: true, config: this.info, changes }
+  }
+
+  private async reloadPeer(before: Config, after: Config): Promise<void> {
+    try {
+      if (this.peer && after.peer) await this.peer.reload(before, after, after.peer)
+      else if (this.peer) {
+        this.peer.close()
+        this.peer = undefined
+      } else if (after.peer) {
+        this.peer = await this.startPeer(after, after.peer)
+        await this.peer.applySaved(['drain', 'weight', 'release'])
+        await this.peer.open()
+      }
+    } catch (e) {
+      // the file was valid; the key or the socket was not: the rest of the reload stands, the log says why
+      this.log.error({ err: String(e), code: (e as { code?: string }).code }, 'peer channel not (re)started')
+    }
   }
 
   private refuseReload(
@@ -503,6 +554,13 @@ export class LvsDirector implements Director {
 
   private async setDrain(ref: ServerRef, on: boolean): Promise<ServerStatus> {
     const { id } = this.findServer(ref)
+    await this.drainId(id, on)
+    this.peer?.local(opKey('drain', id), on)
+    return this.serverStatus(id)
+  }
+
+  /** Drains (or undrains) a configured server by id; the API and the peer channel both come here. */
+  private async drainId(id: string, on: boolean): Promise<void> {
     const rec = this.book.get(id)
     if (rec && rec.drained !== on) {
       rec.drained = on
@@ -512,29 +570,35 @@ export class LvsDirector implements Director {
       }
       await this.applyTable('operator')
     }
-    return this.serverStatus(id)
   }
 
   async setWeight(ref: ServerRef, weight: number | null): Promise<ServerStatus> {
     if (weight !== null && (!Number.isInteger(weight) || weight < 0 || weight > 65535))
       throw new LvsdError('LVSD_API_BAD_REQUEST', 'weight must be an integer 0–65535 or null')
     const { id } = this.findServer(ref)
+    await this.weightId(id, weight)
+    this.peer?.local(opKey('weight', id), weight)
+    return this.serverStatus(id)
+  }
+
+  private async weightId(id: string, weight: number | null): Promise<void> {
     const rec = this.book.get(id)
     if (rec && rec.operatorWeight !== (weight ?? undefined)) {
       rec.operatorWeight = weight ?? undefined
       await this.scheduleChecks(this.config)
       await this.applyTable('operator')
     }
-    return this.serverStatus(id)
   }
 
   async release(name: string): Promise<InstanceStatus> {
     this.vrrp.setReleased(name, true)
+    this.peer?.local(opKey('release', name, this.config.node), true)
     return this.instanceStatus(name)
   }
 
   async resume(name: string): Promise<InstanceStatus> {
     this.vrrp.setReleased(name, false)
+    this.peer?.local(opKey('release', name, this.config.node), false)
     return this.instanceStatus(name)
   }
 
@@ -562,7 +626,7 @@ export class LvsDirector implements Director {
   }
 
   getStatus(): Status {
-    return statusOf({
+    const s = statusOf({
       config: this.config,
       info: this.info,
       version: this.opts.version,
@@ -574,6 +638,7 @@ export class LvsDirector implements Director {
       quorum: this.quorum,
       kernel: this.kernel,
     })
+    return this.peer ? this.peer.decorate(s) : s
   }
 
   async refresh(): Promise<void> {
@@ -613,6 +678,7 @@ export class LvsDirector implements Director {
       this.events.publish('daemon.state', { state: 'stopping', reason })
       this.log.info({ reason }, 'stopping: masters resign with priority 0 and remove their VIPs')
       this.scheduler?.stop()
+      this.peer?.close()
       await this.reconciler?.stop()
       const counters = await this.vrrp.stop()
       this.held?.clear()
