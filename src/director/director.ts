@@ -11,7 +11,7 @@ import type { Scheduler } from '../health/scheduler.js'
 import type { Transition } from '../health/types.js'
 import type { IpvsClient } from '../ipvs/client.js'
 import type { ServiceState } from '../ipvs/model.js'
-import type { OpEvent, Reconciler } from '../ipvs/reconciler.js'
+import type { DriftTiming, OpEvent, Reconciler } from '../ipvs/reconciler.js'
 import type { SyncDaemons, SyncRole } from '../ipvs/syncd.js'
 import type { Logger } from '../log.js'
 import { type Prefix, sameAddr } from '../net/addr.js'
@@ -52,7 +52,7 @@ export interface DirectorOptions {
   load: LoadConfig
   /** Opens the IPVS client (the VM tier and tests inject one bound to a namespace). */
   connectIpvs: () => Promise<IpvsClient>
-  /** Drift re-read period of the reconciler, ms (default 5000). */
+  /** Drift re-read period of the reconciler, ms, over the config's ipvs.drift.interval (tests). */
   driftIntervalMs?: number
   /** Kernel counters older than this are read again on refresh (default 1000 ms). */
   statsMaxAgeMs?: number
@@ -170,7 +170,7 @@ export class LvsDirector implements Director {
     let ownedKey = stableJson([...owned].sort())
     this.reconciler = new Reconciler(this.ipvs, {
       owned,
-      intervalMs: this.opts.driftIntervalMs ?? 5000,
+      ...this.driftSettings(this.config),
       onEvent: (e) => this.onIpvsOp(e),
       onPass: (p) => {
         if (p.cause === 'config') this.passCauses.shift()
@@ -202,6 +202,19 @@ export class LvsDirector implements Director {
       uids.set(name, u)
     }
     return uids
+  }
+
+  /** The drift loop's settings of a config (the director option overrides the interval). */
+  private driftSettings(c: Config): { intervalMs: number; maxDriftShare: number } {
+    return {
+      intervalMs: this.opts.driftIntervalMs ?? c.ipvs.drift.interval,
+      maxDriftShare: c.ipvs.drift.max_cpu_percent / 100,
+    }
+  }
+
+  /** The drift loop's timing (for the metrics), while lvsd programs IPVS. */
+  get drift(): DriftTiming | undefined {
+    return this.reconciler?.drift
   }
 
   // ---- kernel-wide IPVS settings and the sync daemon ----
@@ -454,7 +467,11 @@ export class LvsDirector implements Director {
       if (!after.virtual_services.some((s) => s.name === name)) this.quorum.delete(name)
     await this.vrrp.reload(before, after)
     await this.applyTable('config')
-    this.reconciler?.start()
+    if (this.reconciler) {
+      const d = this.driftSettings(after)
+      this.reconciler.setDrift(d.intervalMs, d.maxDriftShare)
+      this.reconciler.start()
+    }
     const ms = performance.now() - t0
     this.events.publish('config.reload', { ok: true, source: this.info.source, hash: this.info.hash, changes, ms })
     this.events.publish('daemon.state', { state: 'ready', reason: 'reloaded' })
