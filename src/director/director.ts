@@ -19,8 +19,7 @@ import { describeResult, type ProgramResult, runProgram } from '../sys/program.j
 import { lookupUser } from '../sys/users.js'
 import type { Counters } from '../vrrp/messages.js'
 import { configChanges, stableJson } from './config-changes.js'
-import { type DoctorReport, runDoctor } from './doctor.js'
-import { probeDr } from './doctor-probe.js'
+import type { DoctorReport } from './doctor.js'
 import { execUsers, policyWarnings, serverId, serverSpec } from './health-specs.js'
 import { HeldVips } from './held-vips.js'
 import { aliveWeight, serviceTable } from './ipvs-table.js'
@@ -576,6 +575,9 @@ export class LvsDirector implements Director {
   lastDoctor: DoctorReport | undefined
 
   async doctor(service?: string): Promise<DoctorReport> {
+    // loaded on first use: the probes (raw sockets, rtnetlink, crypto) cost ~0.7 MiB of heap that a
+    // daemon nobody runs `lvsctl doctor` against never needs (docs/benchmarks.md, "Idle cost")
+    const [{ runDoctor }, { probeDr }] = await Promise.all([import('./doctor.js'), import('./doctor-probe.js')])
     const r = await runDoctor(this.config, service, (t) => probeDr(t))
     if (service === undefined) this.lastDoctor = r
     return r
