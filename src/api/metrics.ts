@@ -161,6 +161,14 @@ export class LvsdMetrics {
       ['op'],
       [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5],
     )
+    const driftPass = r.gauge(
+      'lvsd_ipvs_drift_pass_duration_seconds',
+      'How long the last drift pass (re-read of the kernel’s IPVS table and diff) took.',
+    )
+    const driftInterval = r.gauge(
+      'lvsd_ipvs_drift_interval_seconds',
+      'The wait before the next drift pass: ipvs.drift.interval, stretched by max_cpu_percent for a slow pass.',
+    )
     this.drift = r.counter('lvsd_ipvs_drift_total', 'Differences found between the kernel and lvsd’s table.', [
       'kind',
       'repaired',
@@ -245,8 +253,13 @@ export class LvsdMetrics {
     }
     this.registry.onCollect(() => {
       const st = this.director.getStatus()
-      for (const m of [...snapshot, ...perServer, ...kernelAll]) m.reset()
+      for (const m of [...snapshot, ...perServer, ...kernelAll, driftPass, driftInterval]) m.reset()
       info.set({ version: st.version, node: st.node }, 1)
+      const drift = this.director.drift
+      if (drift) {
+        driftInterval.set({}, drift.effectiveIntervalMs / 1000)
+        if (drift.lastPassMs !== undefined) driftPass.set({}, drift.lastPassMs / 1000)
+      }
       const doc = this.director.lastDoctor
       if (doc) {
         doctorRun.set({}, Date.parse(doc.at) / 1000)

@@ -1,6 +1,6 @@
 // The whole lvsd.yaml schema, declared once: the validator, the JSON Schema, the reference docs and
 // the TypeScript types of the raw (pre-inheritance) config all derive from this value.
-import { addr, bool, enumOf, int, mode, prefix, seconds, str } from './dsl.js'
+import { addr, bool, duration, enumOf, int, mode, prefix, seconds, str } from './dsl.js'
 import { arr, obj } from './dsl-struct.js'
 import { peer } from './schema-peer.js'
 import { virtualService } from './schema-services.js'
@@ -31,6 +31,18 @@ export const ipvs = obj({
   })
     .optional()
     .describe('IPVS connection synchronisation between the directors'),
+  drift: obj({
+    interval: duration(0, 3_600 * SECOND)
+      .def(5 * SECOND)
+      .describe('how often lvsd re-reads the kernel’s table and repairs what changed behind its back; 0 = never'),
+    max_cpu_percent: int(1, 100)
+      .def(10)
+      .describe(
+        'largest share of one core the re-reads may take: after a pass of d the next waits at least d × (100 − p) / p, so a large table is read less often than interval',
+      ),
+  })
+    .orEmpty()
+    .describe('the periodic re-read of the IPVS table (drift repair)'),
   on_shutdown: enumOf(['keep', 'flush'] as const)
     .def('keep')
     .describe('what happens to lvsd’s IPVS services when lvsd stops')

@@ -11,7 +11,7 @@ import type { Scheduler } from '../health/scheduler.js'
 import type { Transition } from '../health/types.js'
 import type { IpvsClient } from '../ipvs/client.js'
 import type { ServiceState } from '../ipvs/model.js'
-import type { OpEvent, Reconciler } from '../ipvs/reconciler.js'
+import type { DriftTiming, OpEvent, Reconciler } from '../ipvs/reconciler.js'
 import type { SyncDaemons, SyncRole } from '../ipvs/syncd.js'
 import type { Logger } from '../log.js'
 import { type Prefix, sameAddr } from '../net/addr.js'
@@ -19,8 +19,7 @@ import { opKey } from '../peer/operator-state.js'
 import { describeResult, type ProgramResult, runProgram } from '../sys/program.js'
 import type { Counters } from '../vrrp/messages.js'
 import { configChanges, stableJson } from './config-changes.js'
-import { type DoctorReport, runDoctor } from './doctor.js'
-import { probeDr } from './doctor-probe.js'
+import type { DoctorReport } from './doctor.js'
 import { policyWarnings, serverId, serverSpec } from './health-specs.js'
 import { HeldVips } from './held-vips.js'
 import { aliveWeight, serviceTable } from './ipvs-table.js'
@@ -54,7 +53,7 @@ export interface DirectorOptions {
   load: LoadConfig
   /** Opens the IPVS client (the VM tier and tests inject one bound to a namespace). */
   connectIpvs: () => Promise<IpvsClient>
-  /** Drift re-read period of the reconciler, ms (default 5000). */
+  /** Drift re-read period of the reconciler, ms, over the config's ipvs.drift.interval (tests). */
   driftIntervalMs?: number
   /** Kernel counters older than this are read again on refresh (default 1000 ms). */
   statsMaxAgeMs?: number
@@ -205,7 +204,7 @@ export class LvsDirector implements Director {
     let ownedKey = stableJson([...owned].sort())
     this.reconciler = new Reconciler(this.ipvs, {
       owned,
-      intervalMs: this.opts.driftIntervalMs ?? 5000,
+      ...this.driftSettings(this.config),
       onEvent: (e) => this.onIpvsOp(e),
       onPass: (p) => {
         if (p.cause === 'config') this.passCauses.shift()
@@ -226,6 +225,19 @@ export class LvsDirector implements Director {
           )
       },
     })
+  }
+
+  /** The drift loop's settings of a config (the director option overrides the interval). */
+  private driftSettings(c: Config): { intervalMs: number; maxDriftShare: number } {
+    return {
+      intervalMs: this.opts.driftIntervalMs ?? c.ipvs.drift.interval,
+      maxDriftShare: c.ipvs.drift.max_cpu_percent / 100,
+    }
+  }
+
+  /** The drift loop's timing (for the metrics), while lvsd programs IPVS. */
+  get drift(): DriftTiming | undefined {
+    return this.reconciler?.drift
   }
 
   // ---- kernel-wide IPVS settings and the sync daemon ----
@@ -479,7 +491,11 @@ export class LvsDirector implements Director {
     await this.vrrp.reload(before, after, users)
     await this.reloadPeer(before, after)
     await this.applyTable('config')
-    this.reconciler?.start()
+    if (this.reconciler) {
+      const d = this.driftSettings(after)
+      this.reconciler.setDrift(d.intervalMs, d.maxDriftShare)
+      this.reconciler.start()
+    }
     const ms = performance.now() - t0
     this.events.publish('config.reload', { ok: true, source: this.info.source, hash: this.info.hash, changes, ms })
     this.events.publish('daemon.state', { state: 'ready', reason: 'reloaded' })
@@ -614,6 +630,9 @@ export class LvsDirector implements Director {
   lastDoctor: DoctorReport | undefined
 
   async doctor(service?: string): Promise<DoctorReport> {
+    // loaded on first use: the probes (raw sockets, rtnetlink, crypto) cost ~0.7 MiB of heap that a
+    // daemon nobody runs `lvsctl doctor` against never needs (docs/benchmarks.md, "Idle cost")
+    const [{ runDoctor }, { probeDr }] = await Promise.all([import('./doctor.js'), import('./doctor-probe.js')])
     const r = await runDoctor(this.config, service, (t) => probeDr(t))
     if (service === undefined) this.lastDoctor = r
     return r

@@ -175,6 +175,8 @@ export interface DirectorView {
   doctor?(service?: string): Promise<DoctorReport>
   /** The last doctor run over every service (for the metrics). */
   readonly lastDoctor?: DoctorReport | undefined
+  /** The IPVS drift loop's timing (for the metrics); undefined while lvsd does not program IPVS. */
+  readonly drift?: { readonly lastPassMs: number | undefined; readonly effectiveIntervalMs: number } | undefined
 }
 
 /**
