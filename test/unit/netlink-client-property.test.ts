@@ -111,6 +111,7 @@ test('every request settles with exactly its own answer, notifications arrive in
           case 'dump-error':
             return { err: 'LVSD_NL_KERNEL:EINTR' }
         }
+        throw new Error('unknown kind')
       })
       t.deepEqual(got, want)
       t.deepEqual(seen, sentNotes)
