@@ -97,6 +97,8 @@ export class LvsDirector implements Director {
   private reloading: Promise<ReloadResult> | undefined
   /** The channel to the other director (src/director/peer-side.ts); absent without `peer:`. */
   private peer: PeerSide | undefined
+  /** Saved operator state being applied at start: into the book only, the first pass follows. */
+  private restoring = false
   private stopping: Promise<void> | undefined
 
   private constructor(
@@ -154,11 +156,14 @@ export class LvsDirector implements Director {
     this.book.sync(c)
     this.uids = await this.resolveUsers(c)
     if (needsIpvs(c)) await this.openIpvs()
+    // the saved operator state (drains, weights) goes into the book before the health scheduler exists
+    // and before any pass: no pass (a health result's included) may program the kernel without it
+    if (c.peer) this.peer = await this.startPeer(c, c.peer)
+    this.restoring = true
+    await this.peer?.applySaved(['drain', 'weight'])
+    this.restoring = false
     await this.applyKernelSettings(c)
     await this.scheduleChecks(c)
-    // the saved operator state (drains, weights) is in force before the first pass programs the kernel
-    if (c.peer) this.peer = await this.startPeer(c, c.peer)
-    await this.peer?.applySaved(['drain', 'weight'])
     if (this.reconciler) {
       await this.applyTable('config')
       this.reconciler.start()
@@ -577,7 +582,7 @@ export class LvsDirector implements Director {
         if (on) this.scheduler.drain(id)
         else this.scheduler.undrain(id)
       }
-      await this.applyTable('operator')
+      if (!this.restoring) await this.applyTable('operator')
     }
   }
 
@@ -594,6 +599,7 @@ export class LvsDirector implements Director {
     const rec = this.book.get(id)
     if (rec && rec.operatorWeight !== (weight ?? undefined)) {
       rec.operatorWeight = weight ?? undefined
+      if (this.restoring) return // start-up: the scheduler and the first pass come next, with it
       await this.scheduleChecks(this.config)
       await this.applyTable('operator')
     }
