@@ -91,7 +91,7 @@ test('lvsctl status and /metrics on the backup show the peer: channel, master, v
 
 test('restarted lb01 programs web01 drained in its first IPVS pass (saved operator state)', async (t) => {
   const r = await report(t)
-  t.log(JSON.stringify({ saved: r.restart.savedBefore, passes: r.restart.passes }))
+  t.log(JSON.stringify({ saved: r.restart.savedBefore, passes: r.restart.passes, tail: r.restart.tail }))
   t.true(r.restart.firstPass)
   t.regex(r.restart.tableAtFirstPass, / {2}-> 10\.0\.0\.7:80 +Route +0 /)
   t.like(
