@@ -234,7 +234,10 @@ async function main(): Promise<void> {
   out.restart = {
     savedBefore,
     passes: lb01.lines.slice(from1).filter((l) => l.msg === 'IPVS pass' || l.level >= 40 || l.raw),
-    tail: lb01.lines.slice(from1).slice(-8).map((l) => String(l.msg).slice(0, 200)),
+    tail: lb01.lines
+      .slice(from1)
+      .slice(-8)
+      .map((l) => String(l.msg).slice(0, 200)),
     firstPass: firstPass !== null,
     tableAtFirstPass: lb01.ipvsadm(),
     status: await waitFor(
