@@ -230,7 +230,7 @@ async function main(): Promise<void> {
     }
   })()
   lb01.start()
-  const firstPass = await waitFor(() => lb01.find((l) => l.msg === 'IPVS pass' && l.cause === 'config', from1), 60_000)
+  const firstPass = await waitFor(() => lb01.find((l) => l.msg === 'daemon ready', from1), 60_000)
   out.restart = {
     savedBefore,
     passes: lb01.lines.slice(from1).filter((l) => l.msg === 'IPVS pass' || l.level >= 40 || l.raw),
