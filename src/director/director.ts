@@ -79,6 +79,8 @@ export class LvsDirector implements Director {
   private reloading: Promise<ReloadResult> | undefined
   /** The channel to the other director (src/director/peer-side.ts); absent without `peer:`. */
   private peer: PeerSide | undefined
+  /** Saved operator state being applied at start: into the book only, the first pass follows. */
+  private restoring = false
   private stopping: Promise<void> | undefined
 
   private constructor(
@@ -152,11 +154,14 @@ export class LvsDirector implements Director {
     if (this.users.default)
       this.log.info({ user: this.users.default.name, uid: this.users.default.uid }, 'programs run as')
     if (needsIpvs(c)) await this.ipvs.open(c)
+    // the saved operator state (drains, weights) goes into the book before the health scheduler exists
+    // and before any pass: no pass (a health result's included) may program the kernel without it
+    if (c.peer) this.peer = await this.startPeer(c, c.peer)
+    this.restoring = true
+    await this.peer?.applySaved(['drain', 'weight'])
+    this.restoring = false
     await this.ipvs.applySettings(c, () => this.syncRole())
     await this.health.schedule(c, this.users)
-    // the saved operator state (drains, weights) is in force before the first pass programs the kernel
-    if (c.peer) this.peer = await this.startPeer(c, c.peer)
-    await this.peer?.applySaved(['drain', 'weight'])
     if (this.ipvs.opened) {
       await this.applyTable('config')
       this.ipvs.startDrift(c)
@@ -415,7 +420,7 @@ export class LvsDirector implements Director {
     if (rec && rec.drained !== on) {
       rec.drained = on
       this.health.setDrained(id, on)
-      await this.applyTable('operator')
+      if (!this.restoring) await this.applyTable('operator')
     }
   }
 
@@ -432,6 +437,7 @@ export class LvsDirector implements Director {
     const rec = this.book.get(id)
     if (rec && rec.operatorWeight !== (weight ?? undefined)) {
       rec.operatorWeight = weight ?? undefined
+      if (this.restoring) return // start-up: the scheduler and the first pass come next, with it
       await this.health.schedule(this.config, this.users)
       await this.applyTable('operator')
     }

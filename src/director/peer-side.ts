@@ -137,11 +137,20 @@ export class PeerSide {
   async reload(before: Config, after: Config, cfg: PeerConfig): Promise<void> {
     this.fingerprints = configFingerprints(after)
     const same = stableJson(before.peer) === stableJson(after.peer)
+    const old = this.cfg
     this.cfg = cfg
     if (!same) {
+      // the new key first: an unsafe key file leaves the running channel as it was
+      let link: PeerLink
+      try {
+        link = this.newLink()
+      } catch (e) {
+        this.cfg = old
+        throw e
+      }
       this.close()
       this.stopped = false
-      this.link = this.newLink()
+      this.link = link
       await this.open()
     } else this.send(false)
     this.updateDrift()

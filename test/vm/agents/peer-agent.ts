@@ -222,9 +222,22 @@ async function main(): Promise<void> {
   await lb01.exited
   sh('lb01', 'ip', ['link', 'set', 'eth0', 'up'])
   const from1 = lb01.lines.length
+  const savedBefore = (() => {
+    try {
+      return readFileSync(`${DIR}/lb01-state.json`, 'utf8')
+    } catch (e) {
+      return String(e)
+    }
+  })()
   lb01.start()
-  const firstPass = await waitFor(() => lb01.find((l) => l.msg === 'IPVS pass' && l.cause === 'config', from1), 60_000)
+  const firstPass = await waitFor(() => lb01.find((l) => l.msg === 'daemon ready', from1), 60_000)
   out.restart = {
+    savedBefore,
+    passes: lb01.lines.slice(from1).filter((l) => l.msg === 'IPVS pass' || l.level >= 40 || l.raw),
+    tail: lb01.lines
+      .slice(from1)
+      .slice(-8)
+      .map((l) => String(l.msg).slice(0, 200)),
     firstPass: firstPass !== null,
     tableAtFirstPass: lb01.ipvsadm(),
     status: await waitFor(
