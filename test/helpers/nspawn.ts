@@ -5,6 +5,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { repoRoot } from './paths.js'
+import { until } from './until.js'
 
 export interface Run {
   status: number | null
@@ -17,15 +18,12 @@ export function sh(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Ru
   return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? r.error?.message ?? '' }
 }
 
-/** Polls fn until it returns a value other than undefined, or throws after ms of wall-clock time. */
-export async function waitFor<T>(what: string, ms: number, fn: () => T | undefined): Promise<T> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const v = fn()
-    if (v !== undefined) return v
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 250))
-  }
+/**
+ * Polls fn every 250 ms (each poll is a process in the container) until it returns a value other
+ * than undefined, or throws after ms of wall-clock time.
+ */
+export function waitFor<T>(what: string, ms: number, fn: () => T | undefined): Promise<T> {
+  return until(fn, ms, what, 250)
 }
 
 /** The cached pristine Debian 12 root (scripts/debian-root.sh); never modify it. */

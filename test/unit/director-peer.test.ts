@@ -12,6 +12,7 @@ import { destId } from '../../src/ipvs/model.js'
 import { createLogger } from '../../src/log.js'
 import { parseAddr } from '../../src/net/addr.js'
 import { fakeIpvs } from '../fixtures/ipvs/fake-ipvs.js'
+import { until } from '../helpers/until.js'
 
 const PORT = 20_000 + Math.floor(Math.random() * 20_000)
 
@@ -34,16 +35,6 @@ peer:
   state_file: ${join(dir, `lb0${n}-state.json`)}
   interval: 200ms
 `
-
-async function until<T>(fn: () => T | undefined | false, ms = 5000): Promise<T> {
-  const end = Date.now() + ms
-  for (;;) {
-    const v = fn()
-    if (v !== undefined && v !== false) return v
-    if (Date.now() > end) throw new Error(`not within ${ms} ms`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
 
 async function start(file: string) {
   const { fake, nl } = fakeIpvs()

@@ -16,6 +16,7 @@ import { createLogger } from '../../src/log.js'
 import { parseAddr } from '../../src/net/addr.js'
 import { fakeIpvs } from '../fixtures/ipvs/fake-ipvs.js'
 import { fakeClient } from '../helpers/fake-kernel.js'
+import { until } from '../helpers/until.js'
 
 const yaml = (
   dir: string,
@@ -48,16 +49,6 @@ ${over.sorry ? '    sorry_server: { address: 10.0.0.9 }\n' : ''}    real_servers
         weight: 2
         checks: [{ type: file, path: ${join(dir, 'w8')}, interval: 500ms, timeout: 400ms, rise: 1, fall: 1 }]
 `
-
-async function until<T>(fn: () => T | undefined | false, ms = 5000): Promise<T> {
-  const end = Date.now() + ms
-  for (;;) {
-    const v = fn()
-    if (v !== undefined && v !== false) return v
-    if (Date.now() > end) throw new Error(`not within ${ms} ms`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
 
 /** A director on the configuration in `file`, quiet, without the drift loop. */
 async function startOn(

@@ -3,18 +3,9 @@
 // the drain and the new weight before lb01 crashes; after the takeover no request reaches the drained
 // server; the drain survives lb01's restart. Also the 50-trial replication time (docs/benchmarks.md). One boot.
 import test from 'ava'
-import { bootAgent, drLabScript, type Report } from '../helpers/vm-lab.js'
+import { bootAgent, type Report, seedPairScript } from '../helpers/vm-lab.js'
 
-const SCRIPT = drLabScript(
-  [
-    ['lb01', '10.0.0.1', '02:c0:00:00:00:01'],
-    ['lb02', '10.0.0.2', '02:c0:00:00:00:02'],
-    ['web01', '10.0.0.7', '02:c0:00:00:00:07'],
-    ['web02', '10.0.0.8', '02:c0:00:00:00:08'],
-    ['client', '10.0.0.100', '02:c0:00:00:00:64'],
-  ],
-  ['web01', 'web02'],
-  '10.0.0.3',
+const SCRIPT = seedPairScript(
   `modprobe ip_vs
 node dist/test/vm/agents/peer-agent.js`,
 )

@@ -3,11 +3,7 @@
 // host on the LAN sending valid-looking and junk adverts. Prints the packets sent and the rate reached.
 // Usage: vrrp-flood-rate.js <ifname> <src-ipv4> <ms> <pps> <payload-hex,payload-hex,...>
 import { randomBytes, randomInt } from 'node:crypto'
-import { parseAddr } from '../../../src/net/addr.js'
-import * as C from '../../../src/sys/constants.js'
-import { ifNameToIndex } from '../../../src/sys/iface.js'
-import { ipMreqn, sockaddrIn } from '../../../src/sys/sockaddr.js'
-import { Socket } from '../../../src/sys/socket.js'
+import { openVrrpMulticast } from './vrrp-multicast-socket.js'
 
 const [ifname = 'eth0', src = '', msArg = '1000', ppsArg = '1000', hexes = ''] = process.argv.slice(2)
 const given = hexes ? hexes.split(',').map((h) => Buffer.from(h, 'hex')) : []
@@ -16,16 +12,7 @@ const junk = Array.from({ length: Math.max(1, given.length) }, () => randomBytes
 const payloads = given.length ? given.flatMap((g, i) => [g, junk[i]!]) : junk
 const ms = Number(msArg)
 const pps = Number(ppsArg)
-const group = parseAddr('224.0.0.18').bytes
-const s = Socket.open(C.AF_INET, C.SOCK_RAW, C.IPPROTO_VRRP)
-s.setOption(
-  C.IPPROTO_IP,
-  C.IP_MULTICAST_IF,
-  ipMreqn(group, { address: parseAddr(src).bytes, ifindex: ifNameToIndex(ifname) }),
-)
-s.setOption(C.IPPROTO_IP, C.IP_MULTICAST_TTL, 255)
-s.setOption(C.IPPROTO_IP, C.IP_MULTICAST_LOOP, 0)
-const to = sockaddrIn(group)
+const { socket: s, to } = openVrrpMulticast(ifname, src)
 let sent = 0
 let full = 0
 const t0 = performance.now()
