@@ -1,0 +1,222 @@
+// The drill's scenarios. Each starts from the settled pair (lb01 MASTER, lb02 BACKUP, traffic
+// answered, a long connection synced), inflicts one fault on it, watches the pair through it, and
+// puts it back; the bounds say what a client may see, derived from the RFC 5798 timers of
+// conf/lb0*.yaml (1 s adverts, lb01 priority 150, lb02 100) plus the backend's stated margin.
+import type { DrillBackend } from './backend.js'
+import { OTHER, PREFERRED, type Scenario, type ScenarioContext, skewMs, TAKEOVER_FLOOR_MS } from './engine.js'
+
+const ADVERT_MS = 1000
+/** conf/lb0*.yaml's HTTP check: interval 2 s, timeout 1 s, fall 3, rise 2. */
+const CHECK = { intervalMs: 2000, timeoutMs: 1000, fall: 3, rise: 2 }
+const round = (ms: number) => Math.ceil(ms)
+
+/** A lost master (crash, link, hard reset): the backup waits Master_Down_Interval. */
+const afterSilence = (b: DrillBackend) => ({
+  outageMs: round(TAKEOVER_FLOOR_MS + b.margin.ms),
+  returnOutageMs: round(ADVERT_MS + b.margin.ms),
+  why: `Master_Down_Interval ${round(TAKEOVER_FLOOR_MS)} ms + ${b.margin.why.replace(/^Master_Down_Interval \+ /, '')}`,
+})
+
+/** A master that says goodbye (priority 0): the backup waits only Skew_Time. */
+const afterGoodbye = (b: DrillBackend) => ({
+  outageMs: round(skewMs(100) + b.margin.ms),
+  returnOutageMs: round(ADVERT_MS + b.margin.ms),
+  why: `Skew_Time ${round(skewMs(100))} ms (priority-0 advert) + margin ${b.margin.ms} ms`,
+})
+
+/** Fault lb01, wait for lb02 alone, look; restore, wait for lb01 to preempt, look. */
+async function takeoverAndReturn(ctx: ScenarioContext, kind: Scenario['fault'], cutOff: boolean): Promise<void> {
+  const iso = cutOff ? [PREFERRED] : []
+  await ctx.fault(kind, PREFERRED)
+  await ctx.waitMaster(OTHER, { isolated: iso })
+  await ctx.traffic(2000)
+  await ctx.step(`${PREFERRED} ${kind}`, { expectMaster: OTHER, isolated: iso })
+  await ctx.restore(kind, PREFERRED)
+  await ctx.waitMaster(PREFERRED)
+  await ctx.traffic(2000)
+  await ctx.step(`${PREFERRED} back`, { expectMaster: PREFERRED })
+}
+
+const WEB02 = /(address: 10\.0\.0\.8, port: 80, weight: )1\b/
+
+/** web02's weight 1 → 2; a VRRP-only config (no IPVS here) gets a comment, so the file still changes. */
+function goodEdit(text: string): string {
+  return WEB02.test(text) ? text.replace(WEB02, '$12') : `${text}# edited by lvsd drill (reload scenario)\n`
+}
+
+export const SCENARIOS: Scenario[] = [
+  {
+    name: 'crash',
+    title: 'master crash: lb01 frozen and cut off, lb02 takes over, lb01 returns and preempts',
+    fault: 'crash',
+    bounds: afterSilence,
+    run: (ctx) => takeoverAndReturn(ctx, 'crash', true),
+  },
+  {
+    name: 'link-down',
+    title: "master link down: lb01's LAN link cut, lb02 takes over, the link returns and lb01 preempts",
+    fault: 'link',
+    bounds: afterSilence,
+    run: (ctx) => takeoverAndReturn(ctx, 'link', true),
+  },
+  {
+    name: 'clean-stop',
+    title: 'clean stop: lvsd on lb01 stopped (priority-0 advert), lb02 takes over at once, lb01 started again',
+    fault: 'stop',
+    bounds: afterGoodbye,
+    run: (ctx) => takeoverAndReturn(ctx, 'stop', false),
+  },
+  {
+    name: 'reboot',
+    title: 'master reboot: lb01 restarted, lb02 takes over, lb01 boots, starts lvsd and preempts',
+    fault: 'reboot',
+    bounds: afterGoodbye,
+    run: (ctx) => takeoverAndReturn(ctx, 'reboot', false),
+  },
+  {
+    name: 'partition',
+    title: 'partition: VRRP between the directors dropped (two masters, expected), then healed (one again)',
+    fault: 'partition',
+    bounds: (b) => ({
+      outageMs: round(TAKEOVER_FLOOR_MS + b.margin.ms),
+      returnOutageMs: round(ADVERT_MS + b.margin.ms),
+      why: `lb02 claims the VIP after Master_Down_Interval ${round(TAKEOVER_FLOOR_MS)} ms; margin ${b.margin.ms} ms`,
+    }),
+    run: async (ctx) => {
+      await ctx.fault('partition', PREFERRED)
+      await ctx.waitMaster(OTHER, { alone: false })
+      await ctx.traffic(2000)
+      const split = await ctx.step('partitioned', { expectMaster: null, expectOneMaster: false, neighbour: false })
+      ctx.check(
+        'both directors master while partitioned (VRRP cannot do otherwise)',
+        split.masters.length === 2,
+        `masters: ${split.masters.join(', ') || 'none'}`,
+      )
+      await ctx.restore('partition', PREFERRED)
+      await ctx.waitMaster(PREFERRED)
+      await ctx.traffic(2000)
+      await ctx.step('healed', { expectMaster: PREFERRED })
+    },
+  },
+  {
+    name: 'realserver-death',
+    title: "real server death: web01's service killed, lvsd takes it out of the table, it returns",
+    fault: 'rs-death',
+    bounds: () => ({
+      outageMs: null,
+      returnOutageMs: null,
+      why: 'web02 keeps answering: no outage, only web01 connections refused until its checks fail',
+      failuresExpected: 'connections scheduled to web01 fail until lvsd takes it out',
+    }),
+    run: async (ctx) => {
+      const b = ctx.backend
+      const downBound = CHECK.fall * CHECK.intervalMs + CHECK.timeoutMs + b.margin.ms
+      const upBound = (CHECK.rise + 1) * CHECK.intervalMs + b.margin.ms
+      const healthOf = async (state: string) => {
+        const sts = await ctx.statuses()
+        return sts.every((st) => st?.services[0]?.servers.find((s) => s.server === '10.0.0.7:80')?.health === state)
+      }
+      await ctx.fault('rs-death', 'web01')
+      const t0 = Date.now()
+      await ctx.waitFor(async () => healthOf('down'), 'web01 down on both directors')
+      const downMs = Date.now() - t0
+      ctx.check(
+        `web01 out within fall × interval + timeout + margin (${downBound} ms)`,
+        downMs <= downBound,
+        `${downMs} ms`,
+      )
+      const outAt = ctx.backend.clientNow()
+      await ctx.traffic(3000)
+      const failedAfter = ctx.probesSince(outAt + 1000).filter((p) => p.server === null).length
+      ctx.check('no request failed once web01 was out of the table', failedAfter === 0, `${failedAfter} failed`)
+      await ctx.step('web01 dead', { expectMaster: PREFERRED, neighbour: false })
+      await ctx.restore('rs-death', 'web01')
+      const t1 = Date.now()
+      await ctx.waitFor(async () => healthOf('up'), 'web01 up on both directors')
+      const upMs = Date.now() - t1
+      ctx.check(`web01 back within (rise + 1) × interval + margin (${upBound} ms)`, upMs <= upBound, `${upMs} ms`)
+      const backAt = ctx.backend.clientNow()
+      await ctx.traffic(2000)
+      const byWeb01 = ctx.probesSince(backAt).filter((p) => p.server === 'web01').length
+      ctx.check('web01 answers again', byWeb01 > 0, `${byWeb01} answers`)
+      await ctx.step('web01 back', { expectMaster: PREFERRED, neighbour: false })
+    },
+  },
+  {
+    name: 'reload',
+    title: "reload under traffic: a good file (web02's weight 1 → 2) applied, a bad one refused, the first restored",
+    fault: 'reload',
+    bounds: (b) => ({
+      outageMs: null,
+      returnOutageMs: null,
+      why: `a reload changes no mastership: no gap longer than the margin (${b.margin.ms} ms)`,
+    }),
+    run: async (ctx) => {
+      const b = ctx.backend
+      const nodes = [PREFERRED, OTHER]
+      const original = await Promise.all(nodes.map((n) => b.readConfig(n)))
+      const before = await ctx.statuses()
+      const t0 = b.clientNow()
+      ctx.run.fault = { t: t0, node: PREFERRED, kind: 'reload', how: 'lvsctl reload on both directors' }
+      // good: the same edit on both, so the pair's configs stay alike
+      for (const [i, n] of nodes.entries()) {
+        const good = goodEdit(original[i] as string)
+        const r = await b.reload(n, good)
+        ctx.mark(`${n}: good file reloaded: ${r.ok ? 'applied' : `refused: ${r.output}`}`)
+        ctx.check(`good reload applied on ${n}`, r.ok, r.output.slice(0, 200))
+      }
+      if (b.ipvs) {
+        const sts = await ctx.statuses()
+        const w = sts.map((st) => st?.services[0]?.servers.find((s) => s.server === '10.0.0.8:80')?.weight.configured)
+        ctx.check(
+          "web02's weight is 2 on both directors",
+          w.every((x) => x === 2),
+          `weights ${w.join(', ')}`,
+        )
+      }
+      await ctx.traffic(1500)
+      const mid = await ctx.statuses()
+      // bad: a typo an operator makes (a number as a word); it must be refused whole, nothing changed
+      for (const [i, n] of nodes.entries()) {
+        const bad = (original[i] as string).replace(/\bvrid: 51\b/, 'vrid: fifty-one')
+        const r = await b.reload(n, bad)
+        ctx.mark(`${n}: bad file reloaded: ${r.ok ? 'APPLIED' : 'refused'}`)
+        ctx.check(
+          `bad reload refused on ${n} with file:line:col`,
+          !r.ok && /\.yaml:\d+:\d+/.test(r.output),
+          (r.output.split('\n').find((l) => /\.yaml:\d+:\d+/.test(l)) ?? r.output.split('\n')[0] ?? '').slice(0, 200),
+        )
+      }
+      const after = await ctx.statuses()
+      ctx.check(
+        'the running config kept after the refused file',
+        after.every((st, i) => st !== null && st.config.hash === mid[i]?.config.hash),
+        after.map((st) => st?.config.hash.slice(0, 12) ?? 'unreachable').join(', '),
+      )
+      for (const [i, n] of nodes.entries()) await b.reload(n, original[i] as string)
+      ctx.mark('original files reloaded')
+      await ctx.traffic(1500)
+      const trans = (await ctx.statuses()).map((st, i) => {
+        const a = st?.instances[0]?.counters?.transitions
+        const z = before[i]?.instances[0]?.counters?.transitions
+        return a !== undefined && z !== undefined ? a - z : null
+      })
+      ctx.check(
+        'no VRRP transition during the reloads',
+        trans.every((x) => x === 0),
+        `transitions ${trans.join(', ')}`,
+      )
+      if (b.ipvs) {
+        const gap = ctx.longestServedGapSince(t0)
+        ctx.check(`no gap in answers over ${b.margin.ms} ms`, gap !== null && gap <= b.margin.ms, `${gap} ms`)
+        const failed = ctx.probesSince(t0).filter((p) => p.server === null).length
+        ctx.check('no request failed during the reloads', failed === 0, `${failed} failed`)
+      }
+      await ctx.step('reloaded', { expectMaster: PREFERRED })
+    },
+  },
+]
+
+export function scenarioNamed(name: string): Scenario | undefined {
+  return SCENARIOS.find((s) => s.name === name)
+}
