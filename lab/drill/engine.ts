@@ -36,6 +36,16 @@ export interface ScenarioContext {
   probesSince(t: number): Probe[]
   /** Longest interval without an answered new connection from `t` until now. */
   longestServedGapSince(t: number): number | null
+  /** Polls until the condition holds or `ms` pass: whether it held (for checks on what did not happen). */
+  within(ms: number, cond: () => boolean | Promise<boolean>): Promise<boolean>
+  /** The client's current long-lived connection was reset or closed. */
+  longEnded(): boolean
+  /** The real server the current long-lived connection talks to (its last reply), or null. */
+  longServer(): string | null
+  /** Every director's status, waiting (bounded) until each answers: a busy daemon under TCG may be slow. */
+  statusesAll(): Promise<Status[]>
+  /** A fresh client (a new long-lived connection): resolves with the long connection's local port. */
+  restartClient(): Promise<number>
   /** Waits until the client has had `ms` of answered traffic after now (or `ms` passed, without IPVS). */
   traffic(ms: number): Promise<void>
   step(name: string, o: StepOptions): Promise<StepView>
@@ -219,6 +229,41 @@ export class DrillEngine {
         return s
       },
       statuses: () => this.statuses(),
+      within: async (ms, cond) => {
+        const end = Date.now() + ms
+        for (;;) {
+          if (await cond()) return true
+          if (Date.now() > end) return false
+          await sleep(100)
+        }
+      },
+      longEnded: () => {
+        const est = this.client.filter((e) => e.k === 'long' && e.ev === 'established').at(-1)
+        return this.client.some(
+          (e) => e.k === 'long' && (e.ev === 'error' || e.ev === 'closed') && e.t >= (est?.t ?? 0),
+        )
+      },
+      longServer: () => {
+        const est = this.client.filter((e) => e.k === 'long' && e.ev === 'established').at(-1)
+        const reply = this.client.filter((e) => e.k === 'long' && e.ev === 'reply' && e.t >= (est?.t ?? 0)).at(-1)
+        return reply && reply.k === 'long' && reply.ev === 'reply' ? reply.server : null
+      },
+      statusesAll: async () => {
+        let sts: (Status | null)[] = []
+        await until('every director to answer lvsctl status', b.stepTimeoutMs, async () => {
+          sts = await this.statuses()
+          return sts.every((x) => x !== null)
+        })
+        return sts as Status[]
+      },
+      restartClient: async () => {
+        await b.stopClient()
+        const from = b.clientNow()
+        await b.startClient()
+        const long = () => this.client.find((e) => e.k === 'long' && e.ev === 'established' && e.t >= from)
+        await until('a new long-lived connection', b.stepTimeoutMs, () => long() !== undefined)
+        return (long() as { port: number }).port
+      },
       waitFor: (cond, what) => until(what, b.stepTimeoutMs, cond, 250),
       probesSince: (t) => this.client.filter((e): e is Probe => e.k === 'probe' && e.t >= t),
       longestServedGapSince: (t) => {

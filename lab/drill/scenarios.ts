@@ -44,7 +44,7 @@ function goodEdit(text: string): string {
   return WEB02.test(text) ? text.replace(WEB02, '$12') : `${text}# edited by lvsd drill (reload scenario)\n`
 }
 
-export const SCENARIOS: Scenario[] = [
+const CORE: Scenario[] = [
   {
     name: 'crash',
     title: 'master crash: lb01 frozen and cut off, lb02 takes over, lb01 returns and preempts',
@@ -107,14 +107,16 @@ export const SCENARIOS: Scenario[] = [
       returnOutageMs: null,
       why: 'web02 keeps answering: no outage, only web01 connections refused until its checks fail',
       failuresExpected: 'connections scheduled to web01 fail until lvsd takes it out',
+      longLossExpected: 'a connection to the dead server dies with it: judged by the scenario',
     }),
     run: async (ctx) => {
       const b = ctx.backend
+      const longOn = ctx.longServer()
       const downBound = CHECK.fall * CHECK.intervalMs + CHECK.timeoutMs + b.margin.ms
       const upBound = (CHECK.rise + 1) * CHECK.intervalMs + b.margin.ms
       const healthOf = async (state: string) => {
-        const sts = await ctx.statuses()
-        return sts.every((st) => st?.services[0]?.servers.find((s) => s.server === '10.0.0.7:80')?.health === state)
+        const sts = await ctx.statusesAll()
+        return sts.every((st) => st.services[0]?.servers.find((s) => s.server === '10.0.0.7:80')?.health === state)
       }
       await ctx.fault('rs-death', 'web01')
       const t0 = Date.now()
@@ -129,6 +131,12 @@ export const SCENARIOS: Scenario[] = [
       await ctx.traffic(3000)
       const failedAfter = ctx.probesSince(outAt + 1000).filter((p) => p.server === null).length
       ctx.check('no request failed once web01 was out of the table', failedAfter === 0, `${failedAfter} failed`)
+      const lost = ctx.longEnded()
+      ctx.check(
+        'the long connection died only if it was on web01',
+        lost === (longOn === 'web01'),
+        `it was on ${longOn ?? 'no server'}; ${lost ? 'lost' : 'alive'}`,
+      )
       await ctx.step('web01 dead', { expectMaster: PREFERRED, neighbour: false })
       await ctx.restore('rs-death', 'web01')
       const t1 = Date.now()
@@ -155,7 +163,7 @@ export const SCENARIOS: Scenario[] = [
       const b = ctx.backend
       const nodes = [PREFERRED, OTHER]
       const original = await Promise.all(nodes.map((n) => b.readConfig(n)))
-      const before = await ctx.statuses()
+      const before = await ctx.statusesAll()
       const t0 = b.clientNow()
       ctx.run.fault = { t: t0, node: PREFERRED, kind: 'reload', how: 'lvsctl reload on both directors' }
       // good: the same edit on both, so the pair's configs stay alike
@@ -166,8 +174,8 @@ export const SCENARIOS: Scenario[] = [
         ctx.check(`good reload applied on ${n}`, r.ok, r.output.slice(0, 200))
       }
       if (b.ipvs) {
-        const sts = await ctx.statuses()
-        const w = sts.map((st) => st?.services[0]?.servers.find((s) => s.server === '10.0.0.8:80')?.weight.configured)
+        const sts = await ctx.statusesAll()
+        const w = sts.map((st) => st.services[0]?.servers.find((s) => s.server === '10.0.0.8:80')?.weight.configured)
         ctx.check(
           "web02's weight is 2 on both directors",
           w.every((x) => x === 2),
@@ -175,7 +183,7 @@ export const SCENARIOS: Scenario[] = [
         )
       }
       await ctx.traffic(1500)
-      const mid = await ctx.statuses()
+      const mid = await ctx.statusesAll()
       // bad: a typo an operator makes (a number as a word); it must be refused whole, nothing changed
       for (const [i, n] of nodes.entries()) {
         const bad = (original[i] as string).replace(/\bvrid: 51\b/, 'vrid: fifty-one')
@@ -187,17 +195,17 @@ export const SCENARIOS: Scenario[] = [
           (r.output.split('\n').find((l) => /\.yaml:\d+:\d+/.test(l)) ?? r.output.split('\n')[0] ?? '').slice(0, 200),
         )
       }
-      const after = await ctx.statuses()
+      const after = await ctx.statusesAll()
       ctx.check(
         'the running config kept after the refused file',
-        after.every((st, i) => st !== null && st.config.hash === mid[i]?.config.hash),
-        after.map((st) => st?.config.hash.slice(0, 12) ?? 'unreachable').join(', '),
+        after.every((st, i) => st.config.hash === mid[i]?.config.hash),
+        after.map((st) => st.config.hash.slice(0, 12)).join(', '),
       )
       for (const [i, n] of nodes.entries()) await b.reload(n, original[i] as string)
       ctx.mark('original files reloaded')
       await ctx.traffic(1500)
-      const trans = (await ctx.statuses()).map((st, i) => {
-        const a = st?.instances[0]?.counters?.transitions
+      const trans = (await ctx.statusesAll()).map((st, i) => {
+        const a = st.instances[0]?.counters?.transitions
         const z = before[i]?.instances[0]?.counters?.transitions
         return a !== undefined && z !== undefined ? a - z : null
       })
@@ -216,6 +224,81 @@ export const SCENARIOS: Scenario[] = [
     },
   },
 ]
+
+/** The newer long connection (opened while sync was blocked) must not be on the backup: the block works. */
+const SYNC_SETTLE_MS = 5000
+
+const PAIR_LIFECYCLE: Scenario[] = [
+  {
+    name: 'upgrade',
+    title: 'package upgrade under traffic: lb02 (backup) first, then lb01 (master: hands over, returns, preempts)',
+    fault: 'upgrade',
+    bounds: afterGoodbye,
+    run: async (ctx) => {
+      const b = ctx.backend
+      const t0 = b.clientNow()
+      ctx.mark(`${OTHER}: ${await b.fault('upgrade', OTHER)}`)
+      await ctx.waitFor(
+        async () => (await ctx.statuses())[1]?.instances[0]?.state === 'BACKUP',
+        `${OTHER} back as BACKUP`,
+      )
+      await ctx.traffic(2000)
+      const failed = ctx.probesSince(t0).filter((p) => p.server === null).length
+      ctx.check(`no request failed while ${OTHER} (the backup) was upgraded`, failed === 0, `${failed} failed`)
+      await ctx.step(`${OTHER} upgraded`, { expectMaster: PREFERRED })
+      await ctx.fault('upgrade', PREFERRED)
+      await ctx.waitFor(async () => {
+        const sts = await ctx.statuses()
+        return sts[0]?.instances[0]?.state === 'MASTER' && sts[1]?.instances[0]?.state === 'BACKUP'
+      }, `${PREFERRED} MASTER again after its upgrade`)
+      ctx.mark(`${PREFERRED} MASTER`)
+      await ctx.traffic(2000)
+      await ctx.step('both upgraded', { expectMaster: PREFERRED })
+      const versions = (await ctx.statusesAll()).map((st) => st.version)
+      ctx.mark(`lvsd versions now: ${versions.join(', ')}`)
+    },
+  },
+  {
+    name: 'sync-blocked',
+    title: 'sync traffic blocked: a connection opened meanwhile is not on the backup, and a crash then loses it',
+    fault: 'sync-block',
+    bounds: (b) => ({
+      ...afterSilence(b),
+      longLossExpected: 'the long connection was opened while sync was blocked: the backup never learnt it',
+    }),
+    run: async (ctx) => {
+      const b = ctx.backend
+      ctx.mark(`${PREFERRED}: ${await b.fault('sync-block', PREFERRED)}`)
+      const port = await ctx.restartClient()
+      ctx.mark(`a new long-lived connection from port ${port}`)
+      await ctx.traffic(SYNC_SETTLE_MS)
+      const listed = await b.listsConnection(OTHER, port)
+      ctx.check(
+        `the connection opened while sync was blocked is not on ${OTHER}`,
+        !listed,
+        listed ? 'listed' : 'absent',
+      )
+      await ctx.fault('crash', PREFERRED)
+      await ctx.waitMaster(OTHER, { isolated: [PREFERRED] })
+      await ctx.traffic(2000)
+      // its next segment reaches lb02, which has no IPVS entry for it: a reset, not a stall
+      const ended = await ctx.within(30_000, () => ctx.longEnded())
+      ctx.check(
+        'the unsynced connection was lost at the takeover (what the sync daemon prevents)',
+        ended,
+        ended ? 'reset after the takeover' : 'still open 30 s after the takeover',
+      )
+      await ctx.step(`${PREFERRED} crash`, { expectMaster: OTHER, isolated: [PREFERRED] })
+      await ctx.restore('crash', PREFERRED)
+      ctx.mark(`${PREFERRED}: ${await b.restore('sync-block', PREFERRED)}`)
+      await ctx.waitMaster(PREFERRED)
+      await ctx.traffic(2000)
+      await ctx.step(`${PREFERRED} back`, { expectMaster: PREFERRED })
+    },
+  },
+]
+
+export const SCENARIOS: Scenario[] = [...CORE, ...PAIR_LIFECYCLE]
 
 export function scenarioNamed(name: string): Scenario | undefined {
   return SCENARIOS.find((s) => s.name === name)

@@ -92,6 +92,8 @@ export interface ScenarioRun {
     why: string
     /** Set where failed requests are the expected effect (a real server died): the scenario judges them. */
     failuresExpected?: string
+    /** Set where losing the long connection is the expected effect (its sync was blocked). */
+    longLossExpected?: string
   }
   marks: Mark[]
   steps: StepView[]

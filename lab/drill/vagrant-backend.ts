@@ -5,9 +5,9 @@
 // client's probes and capture streamed back. The client's clock is the drill's clock: the host's
 // is converted with an offset measured over ssh (the best of several round trips).
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import type { Status } from '../../src/director/types.js'
 import { parseCaptureLine } from '../demo/capture.js'
@@ -131,7 +131,8 @@ export class VagrantBackend implements DrillBackend {
   }
 
   can(kind: FaultKind): true | string {
-    return kind === 'sync-block' ? 'not written for this backend yet' : true
+    if (kind === 'upgrade' && !newestDeb(this.repoRoot)) return 'no .deb built to upgrade to (npm run package:deb)'
+    return true
   }
 
   kernel(): string {
@@ -290,11 +291,21 @@ export class VagrantBackend implements DrillBackend {
       case 'rs-death':
         this.sh(node, webStop(this.kind, node))
         return 'its web service stopped'
+      case 'sync-block':
+        for (const n of ['lb01', 'lb02']) this.sh(n, 'nft -f -', SYNC_DROP)
+        return 'IPVS sync traffic (UDP 8848) dropped on both directors (nftables)'
       case 'upgrade': {
-        const deb = this.sh(node, 'ls /var/cache/lvsd-vagrant/*.deb 2>/dev/null | tail -1').trim()
-        if (!deb) throw new Error(`${node}: no .deb under /var/cache/lvsd-vagrant to reinstall`)
-        this.sh(node, `DEBIAN_FRONTEND=noninteractive dpkg -i ${deb}`, undefined, 600_000)
-        return `dpkg -i ${deb} (the package's postinst restarts lvsd)`
+        const deb = newestDeb(this.repoRoot)
+        if (!deb) throw new Error('no .deb under build/pkg: npm run package:deb')
+        const to = '/tmp/lvsd-upgrade.deb'
+        const bytes = readFileSync(deb)
+        const p = this.place(node)
+        const up = spawnSync('ssh', [...this.sshArgs(p.host), `cat > ${to}`], { input: bytes, timeout: 300_000 })
+        if (up.status !== 0) throw new Error(`${node}: upload of ${basename(deb)} failed`)
+        const was = this.sh(node, "dpkg-query -W -f '${Version}' lvsd").trim()
+        this.sh(node, `DEBIAN_FRONTEND=noninteractive dpkg -i ${to}`, undefined, 600_000)
+        const now = this.sh(node, "dpkg-query -W -f '${Version}' lvsd").trim()
+        return `dpkg -i ${basename(deb)} (${was} → ${now}; the postinst restarts lvsd)`
       }
       default:
         throw new Error(`the vagrant backend cannot do ${kind}`)
@@ -332,6 +343,9 @@ export class VagrantBackend implements DrillBackend {
         return 'its web service started'
       case 'upgrade':
         return 'nothing to undo'
+      case 'sync-block':
+        for (const n of ['lb01', 'lb02']) await this.trySh(n, 'nft delete table inet lvsd_drill_sync')
+        return 'the sync filters removed'
       default:
         throw new Error(`the vagrant backend cannot undo ${kind}`)
     }
@@ -348,6 +362,21 @@ export class VagrantBackend implements DrillBackend {
     const r = spawnSync('ssh', [...this.sshArgs(p.host), 'sudo lvsctl reload'], { encoding: 'utf8', timeout: 120_000 })
     return { ok: r.status === 0, output: `${r.stdout}${r.stderr}`.trim() }
   }
+}
+
+const SYNC_DROP =
+  'table inet lvsd_drill_sync {\n chain out {\n  type filter hook output priority 0\n  udp dport 8848 drop\n }\n}\n'
+
+/** The most recently built .deb of this tree (packaging/build-deb.sh writes build/pkg/<commit>-<recipe>/). */
+export function newestDeb(repoRoot: string): string | null {
+  const dir = process.env.LVSD_PKG_DIR ?? join(repoRoot, 'build/pkg')
+  if (process.env.LVSD_UPGRADE_DEB) return process.env.LVSD_UPGRADE_DEB
+  if (!existsSync(dir)) return null
+  const debs = readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.deb'))
+    .map((f) => join(dir, f))
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)
+  return debs[0] ?? null
 }
 
 function shq(s: string): string {
