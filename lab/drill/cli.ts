@@ -5,10 +5,10 @@ import { writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { kernelHasIpvs, namespacesUsable } from '../demo/preflight.js'
-import { parseReport, report } from '../vm/guest.js'
-import { runInVm } from '../vm/runner.js'
+import { report } from '../vm/guest.js'
 import type { DrillBackend } from './backend.js'
 import { DrillEngine } from './engine.js'
+import { runDrillInVm } from './in-vm.js'
 import { NetnsBackend } from './netns-backend.js'
 import { formatRun, formatSummary } from './report.js'
 import { SCENARIOS } from './scenarios.js'
@@ -111,16 +111,8 @@ export async function drill(b: DrillBackend, a: Args, say: (l: string) => void):
 async function inVm(a: Args, say: (l: string) => void): Promise<DrillReport> {
   say('drill: booting the qemu VM (TCG: expect several minutes)')
   process.once('SIGINT', () => process.exit(130))
-  const args = ['--backend', 'netns', '--report', '--scenario', a.scenarios.join(','), '--repeat', String(a.repeat)]
-  const run = await runInVm({
-    command: ['node', 'dist/lab/drill/cli.js', ...args],
-    cwd: repoRoot,
-    // settling under TCG takes ~1 min, each scenario 1-2 min
-    timeoutMs: 240_000 + a.scenarios.length * a.repeat * 180_000,
-  })
-  process.stderr.write(run.stderr)
-  const rep = parseReport<DrillReport>(run.stdout)
-  if (!rep) throw new Error(`the drill reported nothing from the VM (exit ${run.status})\n${run.console.slice(-2000)}`)
+  const { report: rep, stderr } = await runDrillInVm(repoRoot, a.scenarios, a.repeat)
+  process.stderr.write(stderr)
   for (const r of rep.runs) process.stdout.write(`${formatRun(r)}\n`)
   return rep
 }

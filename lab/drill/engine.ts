@@ -201,7 +201,7 @@ export class DrillEngine {
           },
           100,
         )
-        mark(`${node} MASTER`)
+        mark(`lvsctl status: ${node} MASTER`)
       },
       traffic: async (ms) => {
         const from = b.clientNow()

@@ -37,10 +37,18 @@ export function figures(r: ScenarioRun, ipvs: boolean, _probeIntervalMs: number)
     // the window ends at the last answer that could have arrived: the last probe's start
     const end = Math.min(restoreT, r.probes.at(-1)?.t ?? restoreT)
     outageMs = outageIn(r.probes, lastBefore, end)
-    // service is back when an answer arrives after the fault; a connection started after that must not fail
-    const back = answeredAt(r.probes, fault.t, restoreT)[0]
-    if (back !== undefined)
-      failedAfterRecovery = r.probes.filter((p) => p.server === null && p.t > back && p.t < restoreT).length
+    // service is back when a connection started after the first failure is answered (answers to
+    // connections begun before the fault bit say nothing); one started after that must not fail
+    const firstFail = r.probes.find((p) => p.server === null && p.t >= fault.t - 1000)
+    if (firstFail) {
+      const back = answeredAt(
+        r.probes.filter((p) => p.t > firstFail.t),
+        fault.t,
+        restoreT,
+      )[0]
+      if (back !== undefined)
+        failedAfterRecovery = r.probes.filter((p) => p.server === null && p.t > back && p.t < restoreT).length
+    }
     if (r.restore) {
       const lastBeforeReturn = answeredAt(r.probes, fault.t, r.restore.t).at(-1) ?? r.restore.t
       returnOutageMs = outageIn(r.probes, lastBeforeReturn, r.probes.at(-1)?.t ?? r.endedAt)

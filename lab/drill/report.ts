@@ -29,7 +29,7 @@ export function timeline(r: ScenarioRun): [number, string][] {
     const failed = r.probes.find((p) => p.server === null && p.t >= r.fault!.t - 1000)
     if (failed) ev.push([failed.t, `first failed connection (${failed.err})`])
     const back = r.probes.find((p) => p.server !== null && failed !== undefined && p.t > failed.t)
-    if (back) ev.push([back.t, `answered again (by ${back.server})`])
+    if (back) ev.push([back.t + back.ms, `answered again (by ${back.server}, a connection begun after the failure)`])
   }
   for (const e of r.long) if (e.ev === 'error' || e.ev === 'closed') ev.push([e.t, `long connection ${e.ev}`])
   return ev.sort((a, b) => a[0] - b[0])
