@@ -26,6 +26,8 @@ export interface DrillBackend {
   readonly probeIntervalMs: number
   /** What virtualisation and process start-up add to the RFC timers here, and why (ms). */
   readonly margin: { ms: number; why: string }
+  /** Between two polls of the directors' status (each costs the directors CPU). */
+  readonly pollMs: number
   /** How long a step may take to settle here (wall clock). */
   readonly stepTimeoutMs: number
   /** The faults this backend can inflict, and why not the others. */

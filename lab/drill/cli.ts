@@ -90,6 +90,16 @@ export async function drill(b: DrillBackend, a: Args, say: (l: string) => void):
     return can === true
   })
   const engine = new DrillEngine(b, say)
+  // interrupted mid-fault (Ctrl-C, a CI timeout): put the pair back before leaving
+  const onSignal = (sig: NodeJS.Signals) => {
+    say(`drill: ${sig}: undoing faults`)
+    void engine
+      .recover(say)
+      .then(() => b.down())
+      .finally(() => process.exit(sig === 'SIGINT' ? 130 : 143))
+  }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
   try {
     await b.up(engine.sink, say)
     rep.kernel = b.kernel()
@@ -101,6 +111,8 @@ export async function drill(b: DrillBackend, a: Args, say: (l: string) => void):
       }
     }
   } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
     await b.down()
   }
   rep.endedAt = Date.now()

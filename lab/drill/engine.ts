@@ -314,7 +314,7 @@ export class DrillEngine {
   }
 
   /** After a run that stopped short: undo every fault the backend knows, so the next run starts clean. */
-  private async recover(say: (m: string) => void): Promise<void> {
+  async recover(say: (m: string) => void): Promise<void> {
     const undo: [FaultKind, readonly string[]][] = [
       ['partition', PAIR],
       ['sync-block', PAIR],

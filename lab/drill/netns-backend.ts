@@ -38,6 +38,7 @@ export class NetnsBackend implements DrillBackend {
   readonly probeIntervalMs: number
   readonly margin: { ms: number; why: string }
   readonly stepTimeoutMs: number
+  readonly pollMs: number
   private readonly lab = new DemoTopology(`lvsdrill${process.pid % 10000}-`)
   private readonly configs: DemoConfigs
   private readonly directors = new Map<string, Director>()
@@ -55,6 +56,7 @@ export class NetnsBackend implements DrillBackend {
       ? { ms: 2000, why: 'Master_Down_Interval + 2 s: TCG runs the guest ~15× slower' }
       : { ms: 500, why: 'Master_Down_Interval + 0.5 s: namespaces on one host' }
     this.stepTimeoutMs = o.inVm ? 150_000 : 30_000
+    this.pollMs = o.inVm ? 250 : 100
     this.configs = new DemoConfigs(
       o.repoRoot,
       DIRECTORS.map((d) => ({ node: d.name, config: d.config as string })),

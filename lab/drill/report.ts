@@ -32,6 +32,12 @@ export function timeline(r: ScenarioRun): [number, string][] {
     if (back) ev.push([back.t + back.ms, `answered again (by ${back.server}, a connection begun after the failure)`])
   }
   for (const e of r.long) if (e.ev === 'error' || e.ev === 'closed') ev.push([e.t, `long connection ${e.ev}`])
+  // failures after service came back: each a defect, shown where they happened (first few)
+  if (r.fault && r.figures.failedAfterRecovery > 0) {
+    const back = ev.find(([, text]) => text.startsWith('answered again'))?.[0] ?? r.fault.t
+    const late = r.probes.filter((p) => p.server === null && p.t > back && p.t < (r.restore?.t ?? r.endedAt))
+    for (const p of late.slice(0, 5)) ev.push([p.t, `connection failed after service came back (${p.err}, ${p.ms} ms)`])
+  }
   return ev.sort((a, b) => a[0] - b[0])
 }
 

@@ -30,6 +30,12 @@ interface Place {
 }
 
 const SSH_TIMEOUT_MS = 60_000
+/**
+ * A new connection unanswered this long failed. Not under 1 s as natively: a TCG guest on a busy
+ * host stalls for a second or more now and then (measured: a director's adverts 1.95 s apart, SYN-ACKs
+ * for 1.35 s of SYNs arriving in one burst), which is the emulator's, not the pair's, failure.
+ */
+const PROBE_TIMEOUT_MS = 2500
 const DOMAIN_PREFIX = 'lvsd-'
 
 export class VagrantBackend implements DrillBackend {
@@ -43,6 +49,7 @@ export class VagrantBackend implements DrillBackend {
     why: 'Master_Down_Interval + 2 s: guests under TCG (1 vCPU each, ~15× slower than native)',
   }
   readonly stepTimeoutMs = 240_000
+  readonly pollMs = 1000
   private offsetMs = 0
   private client: ChildProcess | undefined
   private capture: ChildProcess | undefined
@@ -63,9 +70,12 @@ export class VagrantBackend implements DrillBackend {
 
   /** Reads `vagrant ssh-config` of the running topology (LVSD_TOPOLOGY as for `vagrant up`). */
   static async connect(repoRoot: string): Promise<VagrantBackend> {
-    const kind = (process.env.LVSD_TOPOLOGY ?? 'full') as VagrantTopology
-    if (kind !== 'full' && kind !== 'small') throw new Error(`LVSD_TOPOLOGY=${kind}: full or small`)
     const vdir = join(repoRoot, 'vagrant')
+    // as the Vagrantfile decides: LVSD_TOPOLOGY, else the topology of the last `vagrant up`
+    const remembered = join(vdir, '.vagrant', 'lvsd-topology')
+    const kind = (process.env.LVSD_TOPOLOGY ??
+      (existsSync(remembered) ? readFileSync(remembered, 'utf8').trim() : 'full')) as VagrantTopology
+    if (kind !== 'full' && kind !== 'small') throw new Error(`LVSD_TOPOLOGY=${kind}: full or small`)
     const r = spawnSync('vagrant', ['ssh-config'], { cwd: vdir, encoding: 'utf8', timeout: 120_000 })
     if (r.error || r.status !== 0) {
       throw new Error(
@@ -113,16 +123,35 @@ export class VagrantBackend implements DrillBackend {
       const remote = ['sudo', ...p.enter, 'sh', '-c', shq(cmd)].join(' ')
       const c = spawn('ssh', [...this.sshArgs(p.host), remote], { stdio: ['ignore', 'pipe', 'ignore'] })
       let out = ''
-      const timer = setTimeout(() => c.kill('SIGKILL'), timeoutMs)
+      let done = false
+      const finish = (v: string | null) => {
+        if (done) return
+        done = true
+        clearTimeout(timer)
+        resolve(v)
+      }
+      // a multiplexed ssh hands its pipes to the master connection, so 'close' may never come for a
+      // session to a frozen VM: the answer is decided on exit (or the timeout), not on close
+      const timer = setTimeout(() => {
+        c.kill('SIGKILL')
+        finish(null)
+      }, timeoutMs)
       c.stdout.on('data', (b: Buffer) => {
         out += b.toString()
       })
-      c.on('error', () => resolve(null))
-      c.on('close', (code) => {
-        clearTimeout(timer)
-        resolve(code === 0 ? out : null)
+      c.on('error', () => finish(null))
+      c.on('exit', (code) => {
+        // what is still in the pipe arrives within moments of the exit
+        c.stdout.once('end', () => finish(code === 0 ? out : null))
+        setTimeout(() => finish(code === 0 ? out : null), 500)
       })
     })
+  }
+
+  /** Closes the multiplexed ssh connection to a node: one that lived through a freeze or a reboot stalls. */
+  private dropConnection(node: string): void {
+    const h = this.place(node).host
+    spawnSync('ssh', [...this.sshArgs(h).slice(0, -1), '-O', 'exit', h], { stdio: 'ignore', timeout: 10_000 })
   }
 
   private virsh(args: string[]): void {
@@ -201,15 +230,15 @@ export class VagrantBackend implements DrillBackend {
   async down(): Promise<void> {
     await this.stopClient()
     this.capture?.kill('SIGTERM')
-    this.sh('client', 'pkill -f "tcpdump -i" || true')
-    for (const h of new Set(NODES.map((n) => this.place(n.name).host)))
-      spawnSync('ssh', [...this.sshArgs(h).slice(0, -1), '-O', 'exit', h], { stdio: 'ignore', timeout: 10_000 })
+    // -x: a -f pattern would match this very command line and kill the session running it
+    await this.trySh('client', 'pkill -x tcpdump; true')
+    for (const n of NODES) this.dropConnection(n.name)
     rmSync(this.dir, { recursive: true, force: true })
   }
 
   async startClient(): Promise<void> {
     const p = this.place('client')
-    const cmd = `echo $$ > /tmp/lvsd-drill/client.pid; exec node /tmp/lvsd-drill/client.js ${this.probeIntervalMs} 900`
+    const cmd = `echo $$ > /tmp/lvsd-drill/client.pid; exec node /tmp/lvsd-drill/client.js ${this.probeIntervalMs} ${PROBE_TIMEOUT_MS}`
     const remote = ['sudo', ...p.enter, 'sh', '-c', shq(cmd)].join(' ')
     const c = spawn('ssh', [...this.sshArgs(p.host), remote], { stdio: ['ignore', 'pipe', 'ignore'] })
     this.client = c
@@ -225,8 +254,8 @@ export class VagrantBackend implements DrillBackend {
     this.client = undefined
     if (!c) return
     await this.trySh('client', 'kill $(cat /tmp/lvsd-drill/client.pid) 2>/dev/null; true')
-    if (c.exitCode === null) {
-      const gone = new Promise((r) => c.once('close', r))
+    if (c.exitCode === null && c.signalCode === null) {
+      const gone = new Promise((r) => c.once('exit', r))
       c.kill('SIGTERM')
       await gone
     }
@@ -237,7 +266,13 @@ export class VagrantBackend implements DrillBackend {
   }
 
   async status(node: string): Promise<Status | null> {
-    const out = await this.trySh(node, 'lvsctl status --json')
+    // the API straight over its socket: lvsctl is a Node process, ~5 s of emulated CPU per call
+    // under TCG, and a poll every second piled them up on a busy director (load 13 measured)
+    const out = await this.trySh(
+      node,
+      'timeout 8 curl -sf --max-time 8 --unix-socket /run/lvsd/lvsd.sock http://lvsd/v1/status',
+      10_000,
+    )
     if (out === null) return null
     try {
       return JSON.parse(out) as Status
@@ -317,6 +352,7 @@ export class VagrantBackend implements DrillBackend {
     switch (kind) {
       case 'crash':
         spawnSync('virsh', ['resume', dom], { timeout: 60_000 })
+        this.dropConnection(node)
         return `resumed (virsh resume ${dom})`
       case 'link':
         this.virsh(['domif-setlink', dom, this.mac(node), 'up'])
@@ -325,6 +361,7 @@ export class VagrantBackend implements DrillBackend {
         this.sh(node, 'systemctl start lvsd')
         return 'systemctl start lvsd'
       case 'reboot':
+        this.dropConnection(node)
         await until(
           `${node} to boot and run lvsd`,
           this.stepTimeoutMs,
