@@ -42,6 +42,8 @@ export interface DrillBackend {
   stopClient(): Promise<void>
   /** Now, on the client's clock. */
   clientNow(): number
+  /** How far clientNow() may be off the client's own stamps (0 where they share one clock). */
+  readonly clockErrorMs: number
   status(node: string): Promise<Status | null>
   /** The director the client's neighbour entry for the VIP points at, or null. */
   vipNeighbour(): Promise<string | null>

@@ -151,10 +151,12 @@ export class DrillEngine {
       long: [],
       frames: [],
       longSynced: false,
+      clockErrorMs: b.clockErrorMs,
       figures: {
         outageMs: null,
         returnOutageMs: null,
         failedAfterRecovery: 0,
+        failedAtReturn: 0,
         takeoverMs: null,
         garpAfterAdvertMs: null,
         probes: 0,

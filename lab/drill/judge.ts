@@ -25,12 +25,34 @@ export function outageIn(probes: Probe[], from: number, to: number): number | nu
   return Math.max(gap?.ms ?? 0, tail)
 }
 
+/** What the client's wire shows of the fault: the old master's last advert, the new one's first, its GARP, and the old master's return. */
+function onTheWire(r: ScenarioRun) {
+  const fault = r.fault
+  if (!fault) return null
+  const adverts = r.frames.filter((f) => f.kind === 'advert')
+  const firstNew = adverts.find((f) => f.t > fault.t && f.from !== fault.node && (f.priority ?? 0) > 0)
+  if (!firstNew) return { lastOld: undefined, firstNew, garp: undefined, back: undefined }
+  // the old master's last word before the new one spoke (its priority-0 advert when it said goodbye);
+  // partitioned, it never stops talking to the client: then its last advert before the cut
+  const until = fault.kind === 'partition' ? fault.t + 50 : firstNew.t
+  const lastOld = adverts.filter((f) => f.from === fault.node && f.t <= until).at(-1)
+  const garp = r.frames.find((f) => f.kind === 'garp' && f.t >= firstNew.t && f.from === firstNew.from)
+  // the old master back: its first gratuitous ARP after the takeover moves the client's traffic
+  const back = r.frames.find((f) => f.kind === 'garp' && f.t > firstNew.t && f.from === fault.node)
+  return { lastOld, firstNew, garp, back }
+}
+
 export function figures(r: ScenarioRun, ipvs: boolean, _probeIntervalMs: number): Figures {
   const fault = r.fault
   const restoreT = r.restore?.t ?? r.endedAt
+  const wire = onTheWire(r)
   let outageMs: number | null = null
   let returnOutageMs: number | null = null
   let failedAfterRecovery = 0
+  let failedAtReturn = 0
+  // the return, on the client's clock: the old master's GARP; else the restore, stamped from the
+  // host's clock and so widened by its error
+  const returnT = wire?.back?.t ?? (r.restore ? r.restore.t - (r.clockErrorMs ?? 0) : Number.POSITIVE_INFINITY)
   if (ipvs && fault) {
     // from the last answer before the fault: the gap a user saw starts there
     const lastBefore = answeredAt(r.probes, r.startedAt, fault.t).at(-1) ?? fault.t
@@ -39,6 +61,7 @@ export function figures(r: ScenarioRun, ipvs: boolean, _probeIntervalMs: number)
     outageMs = outageIn(r.probes, lastBefore, end)
     // service is back when a connection started after the first failure is answered (answers to
     // connections begun before the fault bit say nothing); one started after that must not fail
+    // before the old master returns (the return's resets are counted apart)
     const firstFail = r.probes.find((p) => p.server === null && p.t >= fault.t - 1000)
     if (firstFail) {
       const back = answeredAt(
@@ -47,29 +70,24 @@ export function figures(r: ScenarioRun, ipvs: boolean, _probeIntervalMs: number)
         restoreT,
       )[0]
       if (back !== undefined)
-        failedAfterRecovery = r.probes.filter((p) => p.server === null && p.t > back && p.t < restoreT).length
+        failedAfterRecovery = r.probes.filter(
+          (p) => p.server === null && p.t > back && p.t + p.ms < returnT && p.t < restoreT,
+        ).length
     }
+    failedAtReturn = r.probes.filter((p) => p.server === null && p.t + p.ms >= returnT).length
     if (r.restore) {
       const lastBeforeReturn = answeredAt(r.probes, fault.t, r.restore.t).at(-1) ?? r.restore.t
       returnOutageMs = outageIn(r.probes, lastBeforeReturn, r.probes.at(-1)?.t ?? r.endedAt)
     }
   }
-  let takeoverMs: number | null = null
-  let garpAfterAdvertMs: number | null = null
-  if (fault) {
-    const adverts = r.frames.filter((f) => f.kind === 'advert')
-    const lastOld = adverts.filter((f) => f.from === fault.node && f.t <= fault.t + 50).at(-1)
-    const firstNew = adverts.find((f) => f.t > fault.t && f.from !== fault.node && (f.priority ?? 0) > 0)
-    if (lastOld && firstNew) takeoverMs = firstNew.t - lastOld.t
-    const garp = firstNew && r.frames.find((f) => f.kind === 'garp' && f.t >= firstNew.t && f.from === firstNew.from)
-    if (firstNew && garp) garpAfterAdvertMs = garp.t - firstNew.t
-  }
+  const { lastOld, firstNew, garp } = wire ?? {}
   return {
     outageMs,
     returnOutageMs,
     failedAfterRecovery,
-    takeoverMs,
-    garpAfterAdvertMs,
+    failedAtReturn,
+    takeoverMs: lastOld && firstNew ? firstNew.t - lastOld.t : null,
+    garpAfterAdvertMs: firstNew && garp ? garp.t - firstNew.t : null,
     probes: r.probes.length,
     failed: r.probes.filter((p) => p.server === null).length,
   }

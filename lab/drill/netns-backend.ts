@@ -39,6 +39,7 @@ export class NetnsBackend implements DrillBackend {
   readonly margin: { ms: number; why: string }
   readonly stepTimeoutMs: number
   readonly pollMs: number
+  readonly clockErrorMs = 0
   private readonly lab = new DemoTopology(`lvsdrill${process.pid % 10000}-`)
   private readonly configs: DemoConfigs
   private readonly directors = new Map<string, Director>()

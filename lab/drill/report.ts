@@ -53,7 +53,7 @@ export function formatRun(r: ScenarioRun): string {
     `at the return ${opt(f.returnOutageMs)}`,
     `takeover on the wire ${opt(f.takeoverMs)}`,
     `GARP ${f.garpAfterAdvertMs === null ? '—' : `${f.garpAfterAdvertMs} ms`} after the first advert`,
-    `${f.probes} connections, ${f.failed} failed`,
+    `${f.probes} connections, ${f.failed} failed${f.failedAtReturn ? ` (${f.failedAtReturn} reset at the return)` : ''}`,
   ]
   lines.push(`  figures: ${fig.join(' · ')}`)
   if (r.bounds.why) lines.push(`  bounds: ${r.bounds.why}`)

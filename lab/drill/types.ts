@@ -68,6 +68,12 @@ export interface Figures {
   returnOutageMs: number | null
   /** New connections that failed after service came back, before the restore. */
   failedAfterRecovery: number
+  /**
+   * New connections that failed when the master returned (preemption): connections the backup
+   * opened within the sync delay before it are unknown to the returning master, which resets them.
+   * Reported, not judged: the cost of preemption (docs/drills.md), not a failure of the pair.
+   */
+  failedAtReturn: number
   /** Last advert of the failed master → first advert of the new one, on the client's wire. */
   takeoverMs: number | null
   /** First advert of the new master → its first gratuitous ARP for the VIP. */
@@ -102,6 +108,8 @@ export interface ScenarioRun {
   frames: Frame[]
   /** The long-lived connection was established and synced to the backup before the fault. */
   longSynced: boolean
+  /** How far the drill's stamps on the client's clock may be off (the Vagrant backend converts). */
+  clockErrorMs: number
   figures: Figures
   checks: Check[]
   ok: boolean

@@ -51,6 +51,8 @@ export class VagrantBackend implements DrillBackend {
   readonly stepTimeoutMs = 240_000
   readonly pollMs = 1000
   private offsetMs = 0
+  /** Half the best round trip of the offset measurement, plus what the guest's clock drifts in a run. */
+  clockErrorMs = 250
   private client: ChildProcess | undefined
   private capture: ChildProcess | undefined
   private sink: ClientSink | undefined
@@ -178,6 +180,9 @@ export class VagrantBackend implements DrillBackend {
       if (t1 - t0 < best.rtt) best = { rtt: t1 - t0, offset: remote - (t0 + t1) / 2 }
     }
     this.offsetMs = Math.round(best.offset)
+    // a TCG guest's clock drifts from the host's by tens of ms over a scenario (seen: a mark 35 ms
+    // after the frame it caused)
+    this.clockErrorMs = Math.round(best.rtt / 2) + 150
   }
 
   async up(sink: ClientSink, say: (line: string) => void): Promise<void> {

@@ -50,10 +50,12 @@ function crashRun(over: Partial<ScenarioRun> = {}): ScenarioRun {
     ],
     frames,
     longSynced: true,
+    clockErrorMs: 0,
     figures: {
       outageMs: null,
       returnOutageMs: null,
       failedAfterRecovery: 0,
+      failedAtReturn: 0,
       takeoverMs: null,
       garpAfterAdvertMs: null,
       probes: 0,
@@ -108,6 +110,22 @@ test('a failed request after service came back fails the run', (t) => {
   const c = judged(r).find((x) => x.name === 'no request failed after service came back')
   t.false(c?.ok)
   t.is(c?.detail, '1 failed')
+})
+
+test('a reset at the return is counted apart, the restore stamp widened by the clock error', (t) => {
+  // restore at 6000 stamped from the host: a failure stamped 5950 on the client may be the return's
+  const r = crashRun({ clockErrorMs: 100 })
+  r.probes.push(probe(5950, null, 99998), probe(6500, null, 99999))
+  r.probes.sort((a, b) => a.t - b.t)
+  const checks = judged(r)
+  t.is(r.figures.failedAfterRecovery, 0)
+  t.is(r.figures.failedAtReturn, 2)
+  t.true(checks.find((c) => c.name === 'no request failed after service came back')?.ok)
+  const exact = crashRun({ clockErrorMs: 0 })
+  exact.probes.push(probe(5950, null, 99998))
+  exact.probes.sort((a, b) => a.t - b.t)
+  judged(exact)
+  t.is(exact.figures.failedAfterRecovery, 1)
 })
 
 test('two masters, the wrong master, or the ARP entry elsewhere each fail', (t) => {
@@ -184,4 +202,19 @@ test('the report: a timeline on the client clock, figures, checks; the summary s
   t.regex(sum, /FAILED: crash#2/)
   t.deepEqual(spread([3, null, 1, 2]), { n: 3, min: 1, median: 2, max: 3 })
   t.is(spread([null]), null)
+})
+
+test("the old master's gratuitous ARP marks the return: connections it resets are counted apart", (t) => {
+  // an upgrade: no restore step; lb01 comes back by itself and preempts at 7000 (its GARP)
+  const r = crashRun({ restore: null })
+  r.frames.push(advert(6990, 'lb01', 150), garp(7000, 'lb01'))
+  r.probes = r.probes.filter((p) => p.t < 6800)
+  r.probes.push(probe(6800, null, 99997), probe(6900, 'web01', 99998))
+  // in flight when the client's traffic moved back to lb01: reset after the GARP
+  r.probes.push({ ...probe(6950, null, 99999), ms: 300, err: 'ECONNRESET' })
+  r.probes.sort((a, b) => a.t - b.t)
+  judged(r)
+  t.is(r.figures.failedAtReturn, 1)
+  // failed before the return, after service came back: a defect
+  t.is(r.figures.failedAfterRecovery, 1)
 })
