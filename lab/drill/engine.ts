@@ -178,7 +178,7 @@ export class DrillEngine {
       fault: async (kind, node) => {
         const t = b.clientNow()
         const how = await b.fault(kind, node)
-        run.fault = { t, node, kind, how }
+        run.fault = { t, doneAt: b.clientNow(), node, kind, how }
         run.marks.push({ t, text: `${node}: ${how}` })
         say(`${node}: ${how}`)
       },

@@ -33,8 +33,8 @@ function onTheWire(r: ScenarioRun) {
   const firstNew = adverts.find((f) => f.t > fault.t && f.from !== fault.node && (f.priority ?? 0) > 0)
   if (!firstNew) return { lastOld: undefined, firstNew, garp: undefined, back: undefined }
   // the old master's last word before the new one spoke (its priority-0 advert when it said goodbye);
-  // partitioned, it never stops talking to the client: then its last advert before the cut
-  const until = fault.kind === 'partition' ? fault.t + 50 : firstNew.t
+  // partitioned, it never stops talking to the client: then its last advert before the cut was in place
+  const until = fault.kind === 'partition' ? (fault.doneAt ?? fault.t) + 5 : firstNew.t
   const lastOld = adverts.filter((f) => f.from === fault.node && f.t <= until).at(-1)
   const garp = r.frames.find((f) => f.kind === 'garp' && f.t >= firstNew.t && f.from === firstNew.from)
   // the old master back: its first gratuitous ARP after the takeover moves the client's traffic

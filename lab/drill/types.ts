@@ -89,7 +89,8 @@ export interface ScenarioRun {
   backend: BackendName
   startedAt: number
   endedAt: number
-  fault: { t: number; node: string; kind: FaultKind; how: string } | null
+  /** t: the fault began; doneAt: the backend confirmed it in place. */
+  fault: { t: number; doneAt?: number; node: string; kind: FaultKind; how: string } | null
   restore: { t: number; how: string } | null
   /** Bounds this run is judged by (ms), with how each was derived. */
   bounds: {
