@@ -201,7 +201,7 @@ export class NetnsBackend implements DrillBackend {
         const [a, b] = [this.lab.port(node), this.lab.port(other.name)]
         this.nftApply(
           'sw',
-          `table bridge ${PARTITION_TABLE} {\n chain fwd {\n  type filter hook forward priority 0\n  iifname "${a}" oifname "${b}" drop\n  iifname "${b}" oifname "${a}" drop\n }\n}\n`,
+          `table bridge ${PARTITION_TABLE} {\n chain cut {\n  type filter hook forward priority 0\n  iifname "${a}" oifname "${b}" drop\n  iifname "${b}" oifname "${a}" drop\n }\n}\n`,
         )
         return `traffic between ${node} and ${other.name} dropped on the switch (nftables, both ways at once)`
       }
