@@ -98,6 +98,11 @@ export class NetnsBackend implements DrillBackend {
     this.servers.set(node, p)
   }
 
+  private listens(node: string): boolean {
+    const r = spawnSync('ip', ['netns', 'exec', this.lab.ns(node), 'ss', '-Hltn', 'sport = :80'], { encoding: 'utf8' })
+    return /LISTEN/.test(r.stdout ?? '')
+  }
+
   private serverRuns(node: string): boolean {
     const p = this.servers.get(node)
     return p !== undefined && p.exitCode === null && p.signalCode === null
@@ -267,9 +272,17 @@ export class NetnsBackend implements DrillBackend {
           PARTITION_TABLE,
         ])
         return 'the switch filter removed'
-      case 'rs-death':
+      case 'rs-death': {
         if (!this.serverRuns(node)) this.startServer(node)
-        return 'its web server started'
+        // the server is back when it listens (it prints "listening" then), not when it was spawned
+        const p = this.servers.get(node)
+        let up = false
+        p?.stdout?.once('data', () => {
+          up = true
+        })
+        await until(`${node}'s web server to listen`, this.stepTimeoutMs, () => up || this.listens(node), 50)
+        return 'its web server started and listening'
+      }
       case 'sync-block':
         for (const d of DIRECTORS) this.nftDelete(d.name, SYNC_TABLE)
         return 'the sync filters removed'

@@ -382,7 +382,16 @@ export class VagrantBackend implements DrillBackend {
         return 'the VRRP filters removed'
       case 'rs-death':
         this.sh(node, webStart(this.kind, node))
-        return 'its web service started'
+        // Node starts in seconds to tens of seconds in a TCG guest: the server is back when it listens
+        await until(
+          `${node}'s web service to listen`,
+          this.stepTimeoutMs,
+          async () => {
+            return (await this.trySh(node, 'ss -Hltn sport = :80 | grep -q LISTEN && echo up', 15_000))?.trim() === 'up'
+          },
+          1000,
+        )
+        return 'its web service started and listening'
       case 'upgrade':
         return 'nothing to undo'
       case 'sync-block':

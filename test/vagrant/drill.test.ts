@@ -56,13 +56,13 @@ test.after.always(() => {
 
 test.serial('lvsd runs from the package on both directors, lb01 elected, both real servers answering', (t) => {
   for (const lb of ['lb01', 'lb02']) {
-    t.regex(vssh(lb, 'dpkg-query -W -f "${Status} ${Version}" lvsd'), /install ok installed \d/)
+    t.regex(vssh(lb, "dpkg-query -W -f '${Status} ${Version}' lvsd"), /install ok installed \d/)
     t.is(vssh(lb, 'systemctl is-active lvsd').trim(), 'active')
   }
   const answers = vssh('lab', 'for i in 1 2 3 4; do sudo ip netns exec client curl -s -m 3 http://10.0.0.3/; done')
   t.deepEqual([...new Set(answers.split('\n').filter(Boolean))].sort(), ['web01', 'web02'])
   t.regex(vssh('lb01', 'sudo ipvsadm -Ln'), /-> 10\.0\.0\.7:80 +Route +1/)
-  t.regex(vssh('lb01', 'dpkg-query -W -f "${Version}" lvsd'), /-1$/)
+  t.regex(vssh('lb01', "dpkg-query -W -f '${Version}' lvsd"), /-1$/)
 })
 
 test.serial('lvsd drill --backend vagrant: every scenario passes across the VMs', (t) => {
@@ -91,6 +91,8 @@ test.serial('lvsd drill --backend vagrant: every scenario passes across the VMs'
       fig('clean-stop') >= skewMs(100) - 100 && fig('clean-stop') <= skewMs(100) + 2000,
       `stop ${fig('clean-stop')}`,
     )
+    // the upgrade scenario really moved both directors to revision 2
+    for (const lb of ['lb01', 'lb02']) t.regex(vssh(lb, "dpkg-query -W -f '${Version}' lvsd"), /-2$/, lb)
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
