@@ -4,7 +4,7 @@
 import type { Status } from '../../src/director/types.js'
 import { masterDownMs } from '../demo/plan.js'
 import type { DrillBackend } from './backend.js'
-import { commonChecks, figures, outageIn } from './judge.js'
+import { commonChecks, figures, noFigures, outageIn } from './judge.js'
 import type { Check, ClientEvent, DirectorView, FaultKind, Frame, Mark, Probe, ScenarioRun, StepView } from './types.js'
 import { sleep, until } from './wait.js'
 
@@ -152,16 +152,7 @@ export class DrillEngine {
       frames: [],
       longSynced: false,
       clockErrorMs: b.clockErrorMs,
-      figures: {
-        outageMs: null,
-        returnOutageMs: null,
-        failedAfterRecovery: 0,
-        failedAtReturn: 0,
-        takeoverMs: null,
-        garpAfterAdvertMs: null,
-        probes: 0,
-        failed: 0,
-      },
+      figures: noFigures(),
       checks: [],
       ok: false,
       error: null,

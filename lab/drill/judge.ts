@@ -42,6 +42,20 @@ function onTheWire(r: ScenarioRun) {
   return { lastOld, firstNew, garp, back }
 }
 
+/** The figures of a run nothing was measured in yet. */
+export function noFigures(): Figures {
+  return {
+    outageMs: null,
+    returnOutageMs: null,
+    failedAfterRecovery: 0,
+    failedAtReturn: 0,
+    takeoverMs: null,
+    garpAfterAdvertMs: null,
+    probes: 0,
+    failed: 0,
+  }
+}
+
 export function figures(r: ScenarioRun, ipvs: boolean, _probeIntervalMs: number): Figures {
   const fault = r.fault
   const restoreT = r.restore?.t ?? r.endedAt

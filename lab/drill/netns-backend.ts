@@ -4,17 +4,16 @@
 import { type ChildProcess, spawnSync } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
+import type { Readable } from 'node:stream'
 import { ControlClient } from '../../src/api/client.js'
 import type { Status } from '../../src/director/types.js'
 import { Capture } from '../demo/capture.js'
 import { DemoConfigs } from '../demo/configs.js'
 import { Director } from '../demo/directors.js'
-import type { ClientEvent } from '../demo/events.js'
 import { listsConnection } from '../demo/kernel-state.js'
 import { DIRECTORS, NODES, nodeByMac, REAL_SERVERS, VIP } from '../demo/plan.js'
 import { DemoTopology } from '../demo/topology.js'
-import type { ClientSink, DrillBackend, ReloadOutcome } from './backend.js'
+import { type ClientSink, type DrillBackend, forwardClientEvents, type ReloadOutcome } from './backend.js'
 import type { FaultKind } from './types.js'
 import { until } from './wait.js'
 
@@ -125,11 +124,7 @@ export class NetnsBackend implements DrillBackend {
       String(this.o.inVm ? 2500 : 900),
     ])
     this.client = c
-    createInterface({ input: c.stdout! }).on('line', (l) => {
-      try {
-        this.sink?.onClient(JSON.parse(l) as ClientEvent)
-      } catch {}
-    })
+    forwardClientEvents(c.stdout as Readable, () => this.sink)
   }
 
   async stopClient(): Promise<void> {

@@ -9,12 +9,12 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { createInterface } from 'node:readline'
+import type { Readable } from 'node:stream'
 import type { Status } from '../../src/director/types.js'
 import { parseCaptureLine } from '../demo/capture.js'
-import type { ClientEvent } from '../demo/events.js'
 import { listsConnection } from '../demo/kernel-state.js'
 import { NODES, nodeByMac, VIP } from '../demo/plan.js'
-import type { ClientSink, DrillBackend, ReloadOutcome } from './backend.js'
+import { type ClientSink, type DrillBackend, forwardClientEvents, type ReloadOutcome } from './backend.js'
 import type { FaultKind } from './types.js'
 import { until } from './wait.js'
 
@@ -247,11 +247,7 @@ export class VagrantBackend implements DrillBackend {
     const remote = ['sudo', ...p.enter, 'sh', '-c', shq(cmd)].join(' ')
     const c = spawn('ssh', [...this.sshArgs(p.host), remote], { stdio: ['ignore', 'pipe', 'ignore'] })
     this.client = c
-    createInterface({ input: c.stdout }).on('line', (l) => {
-      try {
-        this.sink?.onClient(JSON.parse(l) as ClientEvent)
-      } catch {}
-    })
+    forwardClientEvents(c.stdout as Readable, () => this.sink)
   }
 
   async stopClient(): Promise<void> {

@@ -1,7 +1,7 @@
 // The drill's verdicts from hand-made recordings: outage from the client's answered connections,
 // takeover and GARP from the capture, and each pass criterion failing when it should.
 import test from 'ava'
-import { commonChecks, figures, outageIn } from '../../lab/drill/judge.js'
+import { commonChecks, figures, noFigures, outageIn } from '../../lab/drill/judge.js'
 import { formatRun, formatSummary, spread } from '../../lab/drill/report.js'
 import type { Frame, Probe, ScenarioRun, StepView } from '../../lab/drill/types.js'
 
@@ -51,16 +51,7 @@ function crashRun(over: Partial<ScenarioRun> = {}): ScenarioRun {
     frames,
     longSynced: true,
     clockErrorMs: 0,
-    figures: {
-      outageMs: null,
-      returnOutageMs: null,
-      failedAfterRecovery: 0,
-      failedAtReturn: 0,
-      takeoverMs: null,
-      garpAfterAdvertMs: null,
-      probes: 0,
-      failed: 0,
-    },
+    figures: noFigures(),
     checks: [],
     ok: false,
     error: null,
