@@ -42,6 +42,11 @@ function onTheWire(r: ScenarioRun) {
   return { lastOld, firstNew, garp, back }
 }
 
+/** Probes in the order they started (the record holds them in the order they finished). */
+export function byStart(probes: Probe[]): Probe[] {
+  return [...probes].sort((a, b) => a.t - b.t)
+}
+
 /** The figures of a run nothing was measured in yet. */
 export function noFigures(): Figures {
   return {
@@ -56,7 +61,9 @@ export function noFigures(): Figures {
   }
 }
 
-export function figures(r: ScenarioRun, ipvs: boolean, _probeIntervalMs: number): Figures {
+export function figures(run: ScenarioRun, ipvs: boolean, _probeIntervalMs: number): Figures {
+  // probes are recorded as they finish; every window below is about when they started
+  const r = { ...run, probes: byStart(run.probes) }
   const fault = r.fault
   const restoreT = r.restore?.t ?? r.endedAt
   const wire = onTheWire(r)

@@ -124,7 +124,7 @@ const CORE: Scenario[] = [
       await ctx.waitFor(async () => healthOf('down'), 'web01 down on both directors')
       await ctx.traffic(3000)
       const refused = ctx.probesSince(t0).filter((p) => p.server === null)
-      const lastRefused = refused.at(-1)
+      const lastRefused = refused.at(-1) // probesSince is in start order
       const outMs = lastRefused ? lastRefused.t - t0 : 0
       ctx.check(
         `connections to web01 failed for at most fall × interval + timeout + margin (${downBound} ms)`,

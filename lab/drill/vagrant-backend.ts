@@ -43,7 +43,9 @@ export class VagrantBackend implements DrillBackend {
   readonly topology: string
   readonly ipvs = true
   readonly syncRuns = true
-  readonly probeIntervalMs = 50
+  // 10 new connections a second: at 20 the lab VM (client and both web servers on one TCG vCPU)
+  // saturated (median probe 0.8-1.4 s), and the directors' 1 s HTTP checks failed on its slowness
+  readonly probeIntervalMs = 100
   readonly margin = {
     ms: 2000,
     why: 'Master_Down_Interval + 2 s: guests under TCG (1 vCPU each, ~15× slower than native)',
@@ -86,7 +88,7 @@ export class VagrantBackend implements DrillBackend {
     }
     const dir = mkdtempSync(join(tmpdir(), 'lvsd-drill-'))
     const cfg = join(dir, 'ssh-config')
-    writeFileSync(cfg, r.stdout)
+    writeFileSync(cfg, sshConfigText(r.stdout))
     return new VagrantBackend(repoRoot, kind, dir, cfg)
   }
 
@@ -415,6 +417,15 @@ const SYNC_DROP =
   'table inet lvsd_drill_sync {\n chain out {\n  type filter hook output priority 0\n  udp dport 8848 drop\n }\n}\n'
 
 /** The most recently built .deb of this tree (packaging/build-deb.sh writes build/pkg/<commit>-<recipe>/). */
+/** `vagrant ssh-config`'s output without the `==> node: …` warnings vagrant mixes into stdout. */
+export function sshConfigText(out: string): string {
+  return `${out
+    .split('\n')
+    .filter((l) => !l.startsWith('==>'))
+    .join('\n')
+    .trim()}\n`
+}
+
 export function newestDeb(repoRoot: string): string | null {
   const dir = process.env.LVSD_PKG_DIR ?? join(repoRoot, 'build/pkg')
   if (process.env.LVSD_UPGRADE_DEB) return process.env.LVSD_UPGRADE_DEB

@@ -1,7 +1,7 @@
 // The drill's verdicts from hand-made recordings: outage from the client's answered connections,
 // takeover and GARP from the capture, and each pass criterion failing when it should.
 import test from 'ava'
-import { commonChecks, figures, noFigures, outageIn } from '../../lab/drill/judge.js'
+import { byStart, commonChecks, figures, noFigures, outageIn } from '../../lab/drill/judge.js'
 import { formatRun, formatSummary, spread } from '../../lab/drill/report.js'
 import type { Frame, Probe, ScenarioRun, StepView } from '../../lab/drill/types.js'
 
@@ -117,6 +117,26 @@ test('a reset at the return is counted apart, the restore stamp widened by the c
   exact.probes.sort((a, b) => a.t - b.t)
   judged(exact)
   t.is(exact.figures.failedAfterRecovery, 1)
+})
+
+test('probes are judged by when they started, not by when they finished (a slow one lands late)', (t) => {
+  // recorded in finishing order: a probe started in the outage that took 4 s to fail is the last
+  // line; read in that order it would end the outage window at its start
+  const r = crashRun()
+  const failedLate = { ...probe(3000, null, 99998), ms: 4000 }
+  const refusedAfter = { ...probe(5010, null, 99997), ms: 300 }
+  r.probes.push(refusedAfter, failedLate)
+  t.deepEqual(
+    byStart(r.probes)
+      .slice(-2)
+      .map((p) => p.t),
+    [7960, 7980],
+  )
+  judged(r)
+  t.is(r.figures.outageMs, 4700 - 980)
+  t.is(r.figures.failedAfterRecovery, 1)
+  // the record itself is left as it was
+  t.is(r.probes.at(-1), failedLate)
 })
 
 test('two masters, the wrong master, or the ARP entry elsewhere each fail', (t) => {
