@@ -13,8 +13,8 @@ import { masterDownMs } from '../../lab/demo/plan.js'
 import { skewMs } from '../../lab/drill/engine.js'
 import { formatRun, formatSummary } from '../../lab/drill/report.js'
 import { SCENARIOS } from '../../lab/drill/scenarios.js'
-import { sshConfigText } from '../../lab/drill/vagrant-backend.js'
 import type { DrillReport } from '../../lab/drill/types.js'
+import { sshConfigText } from '../../lab/drill/vagrant-backend.js'
 import { repoRoot } from '../helpers/paths.js'
 
 const vdir = join(repoRoot, 'vagrant')
