@@ -60,11 +60,21 @@ else
   mkdir -p "$run_dir"
   [ -n "${restart:-}" ] && stop
   alive() { [ -f "$run_dir/$1.pid" ] && kill -0 "$(cat "$run_dir/$1.pid")" 2>/dev/null; }
+  # daemons outlive this script: they must not inherit its descriptors above 2 (a caller's
+  # `flock LOCK bash host-setup.sh` lock would be held by libvirtd for as long as it runs)
+  daemon() {
+    local fd
+    for fd in /proc/$BASHPID/fd/*; do
+      fd=${fd##*/}
+      [ "$fd" -gt 2 ] && eval "exec $fd>&-"
+    done
+    exec "$@"
+  }
   if ! alive virtlogd; then
-    virtlogd -d -p "$run_dir/virtlogd.pid"
+    (daemon virtlogd -d -p "$run_dir/virtlogd.pid")
   fi
   if ! alive libvirtd; then
-    libvirtd -d -p "$run_dir/libvirtd.pid"
+    (daemon libvirtd -d -p "$run_dir/libvirtd.pid")
   fi
 fi
 # libvirtd answers once its socket is up
