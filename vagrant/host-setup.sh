@@ -6,7 +6,7 @@
 #      re-probes qemu on every call where /dev/kvm is root-only: ~52 s per domain definition;
 #   3. starts virtlogd and libvirtd: with systemctl where systemd is PID 1, by hand otherwise
 #      (their PIDs recorded under /run/lvsd-vagrant so `stop` stops only what it started).
-# Usage: vagrant/host-setup.sh [start|stop]     (start is the default)
+# Usage: vagrant/host-setup.sh [start|stop|install]   (start is the default; install does step 1 only)
 set -euo pipefail
 run_dir=/run/lvsd-vagrant
 action=${1:-start}
@@ -35,7 +35,7 @@ if [ "$action" = stop ]; then
   stop
   exit 0
 fi
-[ "$action" = start ] || { echo "usage: $0 [start|stop]" >&2; exit 64; }
+case "$action" in start | install) ;; *) echo "usage: $0 [start|stop|install]" >&2; exit 64 ;; esac
 
 packages=(vagrant vagrant-libvirt libvirt-daemon-system qemu-system-x86 qemu-utils dnsmasq-base ebtables
   debootstrap extlinux syslinux-common fdisk e2fsprogs)
@@ -46,6 +46,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
+[ "$action" = install ] && exit 0
 
 conf=/etc/libvirt/qemu.conf
 if ! grep -q '^user = "root"' "$conf"; then

@@ -139,6 +139,26 @@ test('probes are judged by when they started, not by when they finished (a slow 
   t.is(r.probes.at(-1), failedLate)
 })
 
+test("a goodbye is required where the bounds ask for it, and the new master's first advert timed from it", (t) => {
+  const bounds = { outageMs: 4110, returnOutageMs: 1500, why: 'test', goodbyeTakeoverMs: 2610 }
+  const name = /^lb01 said goodbye \(priority 0\), the new master's first advert ≤ 2610 ms after it$/
+  const bye = (frames: Frame[]) => judged(crashRun({ bounds, frames })).find((c) => name.test(c.name))
+  const said = bye([advert(0, 'lb01', 150), advert(1200, 'lb01', 0), advert(1900, 'lb02', 100)])
+  t.true(said?.ok)
+  t.is(said?.detail, 'lb02 700 ms after it')
+  // no goodbye: the backup took over by Master_Down_Interval; that is a crash, not a stop
+  const silent = bye([advert(0, 'lb01', 150), advert(990, 'lb01', 150), advert(4600, 'lb02', 100)])
+  t.false(silent?.ok)
+  t.is(silent?.detail, 'no priority-0 advert from lb01')
+  const slow = bye([advert(1200, 'lb01', 0), advert(4000, 'lb02', 100)])
+  t.false(slow?.ok)
+  t.is(slow?.detail, 'lb02 2800 ms after it')
+  // a goodbye before the fault (an earlier cycle's) does not count
+  t.false(bye([advert(500, 'lb01', 0), advert(4600, 'lb02', 100)])?.ok)
+  // not asked for: no such check
+  t.false(judged(crashRun()).some((c) => name.test(c.name)))
+})
+
 test('two masters, the wrong master, or the ARP entry elsewhere each fail', (t) => {
   const two = crashRun({ steps: [step('x', ['lb01', 'lb02'], 'lb02', 'lb02')] })
   t.false(judged(two).find((c) => c.name.startsWith('one master'))?.ok)
