@@ -454,7 +454,6 @@ function describeReload(b: ReloadBody): string {
 const SYNC_DROP =
   'table inet lvsd_drill_sync {\n chain out {\n  type filter hook output priority 0\n  udp dport 8848 drop\n }\n}\n'
 
-/** The most recently built .deb of this tree (packaging/build-deb.sh writes build/pkg/<commit>-<recipe>/). */
 /** `vagrant ssh-config`'s output without the `==> node: …` warnings vagrant mixes into stdout. */
 export function sshConfigText(out: string): string {
   return `${out
@@ -464,6 +463,7 @@ export function sshConfigText(out: string): string {
     .trim()}\n`
 }
 
+/** The most recently built .deb of this tree (packaging/build-deb.sh writes build/pkg/<commit>-<recipe>/). */
 export function newestDeb(repoRoot: string): string | null {
   const dir = process.env.LVSD_PKG_DIR ?? join(repoRoot, 'build/pkg')
   if (process.env.LVSD_UPGRADE_DEB) return process.env.LVSD_UPGRADE_DEB
