@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import type { Readable } from 'node:stream'
+import { issueLines, type ReloadChanges, type ReloadIssue, reloadedLine } from '../../src/cli/reload-text.js'
 import type { Status } from '../../src/director/types.js'
 import { parseCaptureLine } from '../demo/capture.js'
 import { listsConnection } from '../demo/kernel-state.js'
@@ -429,26 +430,16 @@ export class VagrantBackend implements DrillBackend {
 
 type ReloadBody = {
   config?: { source?: string; hash?: string }
-  changes?: Record<'added' | 'removed' | 'changed', unknown[]>
+  changes?: ReloadChanges
   code?: string
   message?: string
-  details?: {
-    errors?: { path: string; message: string; line?: number; col?: number }[]
-    config?: { source?: string }
-  }
+  details?: { errors?: ReloadIssue[]; config?: { source?: string } }
 }
 
 /** The API's answer to a reload as lvsctl prints it: what changed, or every error with file:line:col. */
 function describeReload(b: ReloadBody): string {
-  if (b.code === undefined) {
-    const n = Object.values(b.changes ?? {}).reduce((a, l) => a + l.length, 0)
-    return `reloaded ${b.config?.source} (sha256 ${b.config?.hash?.slice(0, 12)}): ${n} change(s)`
-  }
-  const file = b.details?.config?.source
-  const at = (i: { line?: number; col?: number }) => (i.line ? `${file ? `${file}:` : ''}${i.line}:${i.col ?? 0} ` : '')
-  return [`${b.code}: ${b.message}`, ...(b.details?.errors ?? []).map((i) => `  ${at(i)}${i.path}: ${i.message}`)].join(
-    '\n',
-  )
+  if (b.code === undefined) return reloadedLine(b.config ?? {}, b.changes ?? { added: [], removed: [], changed: [] })
+  return [`${b.code}: ${b.message}`, ...issueLines(b.details?.errors ?? [], b.details?.config?.source)].join('\n')
 }
 
 const SYNC_DROP =
