@@ -128,6 +128,7 @@ export class LvsDirector implements Director {
         onDrop: (instance, reason, from) =>
           this.events.publish('vrrp.drop', { instance, reason, ...(from === undefined ? {} : { from }) }),
         onLate: (instance, lateMs) => this.events.publish('vrrp.advert_late', { instance, lateMs }),
+        onPriority: (m) => this.events.publish('vrrp.priority', m),
       },
       this.config,
     )

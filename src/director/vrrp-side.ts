@@ -31,6 +31,8 @@ export interface VrrpSideHooks {
   /** A received packet was dropped (at most once per reason and source every 10 s), or an advert went out late. */
   onDrop(instance: string, reason: string, from?: string): void
   onLate(instance: string, lateMs: number): void
+  /** A tracked object (or a release) changed an instance's effective priority. */
+  onPriority(m: { instance: string; configured: number; effective: number; source: string }): void
   /** A notify program failed, or a track script could not be started. */
   onProgramFailed(role: 'notify' | 'track', owner: string, argv: readonly string[], r: ProgramResult): void
 }
@@ -101,6 +103,7 @@ export class VrrpSide {
     runtime.on('log', (m) => this.log[m.level](m.fields, m.msg))
     runtime.on('drop', (m) => this.hooks.onDrop(m.instance, m.reason, m.from))
     runtime.on('late', (m) => this.hooks.onLate(m.instance, m.lateMs))
+    runtime.on('priority', ({ type: _type, ...m }) => this.hooks.onPriority(m))
     runtime.on('error', (e) => {
       const { code, details } = toWireError(e)
       this.log.error({ code, err: e.message, details }, 'VRRP worker failed')

@@ -19,6 +19,7 @@ export interface RuntimeEvents {
   log: [LogEvent]
   drop: [Extract<Up, { type: 'drop' }>]
   late: [Extract<Up, { type: 'late' }>]
+  priority: [Extract<Up, { type: 'priority' }>]
   ready: [ReadyEvent]
   counters: [Record<string, Counters>]
   error: [Error]
@@ -168,6 +169,9 @@ export class VrrpRuntime extends EventEmitter<RuntimeEvents> {
         return
       case 'late':
         this.emit('late', m)
+        return
+      case 'priority':
+        this.emit('priority', m)
         return
       case 'ready':
         this.emit('ready', m)
