@@ -9,7 +9,7 @@ import type { Logger } from '../log.js'
 import type { ProgramResult } from '../sys/program.js'
 import type { Counters } from '../vrrp/messages.js'
 import { Notifier } from '../vrrp/notify.js'
-import { type TransitionEvent, VrrpRuntime } from '../vrrp/runtime.js'
+import { type TransitionEvent, VrrpRuntime, type WorkerPort } from '../vrrp/runtime.js'
 import { Tracker } from '../vrrp/track.js'
 import { stableJson } from './config-changes.js'
 import { idsFor, NO_PROGRAM_USERS, type ProgramUsers } from './program-users.js'
@@ -56,6 +56,8 @@ export class VrrpSide {
     private readonly log: Logger,
     private readonly hooks: VrrpSideHooks,
     c: Config,
+    /** for tests: an in-process worker instead of the thread */
+    private readonly worker?: () => WorkerPort,
   ) {
     this.notifier = this.newNotifier(c)
   }
@@ -78,6 +80,7 @@ export class VrrpSide {
     const runtime = new VrrpRuntime(c.vrrp.instances.map(runtimeInstance), {
       rtPriority: c.vrrp.rt_priority,
       syncGroups: groupsOf(c),
+      ...(this.worker ? { worker: this.worker } : {}),
     })
     this.runtime = runtime
     for (const i of c.vrrp.instances)

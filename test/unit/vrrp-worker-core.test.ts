@@ -1,124 +1,16 @@
 // The VRRP worker's logic (VrrpWorkerCore) with fake sockets, rtnetlink and a manual clock: channel
 // sharing, the waiting list, sync-group faults, reloads, and the events it sends the main thread.
 import test from 'ava'
-import { type Addr, parseAddr, sameAddr } from '../../src/net/addr.js'
-import type { Address } from '../../src/net/rtnl-addr.js'
-import type { Link } from '../../src/net/rtnl-link.js'
-import type { ReceivedDatagram } from '../../src/sys/types.js'
+import { parseAddr } from '../../src/net/addr.js'
 import type { Down, RuntimeInstance, SyncGroup, Up } from '../../src/vrrp/messages.js'
-import type { NetEvents } from '../../src/vrrp/netstate.js'
-import { type ChannelSpec, GROUP4 } from '../../src/vrrp/sockets.js'
-import { VrrpWorkerCore, type WorkerChannel, type WorkerNet } from '../../src/vrrp/worker-core.js'
+import { VrrpWorkerCore } from '../../src/vrrp/worker-core.js'
 import { webInstance } from '../helpers/vrrp-instance.js'
-import { advert, Clock, flush } from './vrrp-instance-fakes.js'
-
-const link = (index: number, name: string, up = true): Link => ({
-  index,
-  name,
-  flags: 0,
-  up,
-  lowerUp: up,
-  running: up,
-  operState: up ? 'UP' : 'DOWN',
-  mac: Uint8Array.of(2, 0, 0, 0, 0, index),
-})
-const address = (ifindex: number, a: string): Address => ({
-  family: 4,
-  ifindex,
-  prefixLen: 24,
-  address: parseAddr(a),
-  flags: 0,
-  scope: 0,
-})
-
-/** A namespace: links and addresses the test changes, then announces through the worker's NetEvents. */
-class FakeNet {
-  readonly links = new Map<string, Link>()
-  readonly addrs: Address[] = []
-  events: NetEvents | undefined
-  closed = false
-  addLink(l: Link): void {
-    this.links.set(l.name, l)
-    this.events?.link(l)
-  }
-  addAddress(a: Address): void {
-    this.addrs.push(a)
-    this.events?.addressAdded(a.ifindex, a.address)
-  }
-  readonly api: WorkerNet = {
-    link: (ifindex) => [...this.links.values()].find((l) => l.index === ifindex),
-    linkByName: (name) => this.links.get(name),
-    addresses: (ifindex, family) =>
-      this.addrs.filter((a) => a.ifindex === ifindex && (family === undefined || a.family === family)),
-    has: (ifindex, addr) => this.addrs.some((a) => a.ifindex === ifindex && sameAddr(a.address, addr)),
-    primary: (ifindex, family, vips) =>
-      this.addrs.find((a) => a.ifindex === ifindex && a.family === family && !vips.some((v) => sameAddr(v, a.address)))
-        ?.address,
-    tentative: () => false,
-    addVip: async (ifindex, v) => {
-      if (!this.api.has(ifindex, v.prefix.addr))
-        this.addrs.push({ family: 4, ifindex, prefixLen: v.prefix.len, address: v.prefix.addr, flags: 0, scope: 0 })
-    },
-    deleteVip: async (ifindex, v) => {
-      const i = this.addrs.findIndex((a) => a.ifindex === ifindex && sameAddr(a.address, v.prefix.addr))
-      if (i >= 0) this.addrs.splice(i, 1)
-    },
-    createVmac: async () => {
-      throw new Error('no macvlan in the unit tier')
-    },
-    deleteLink: async () => {},
-    close: () => {
-      this.closed = true
-    },
-  }
-}
-
-class FakeChannel implements WorkerChannel {
-  closed = false
-  sent: Array<{ to: Addr; bytes: number }> = []
-  receive: (m: ReceivedDatagram) => void = () => {}
-  constructor(readonly spec: ChannelSpec) {}
-  readonly socket = {
-    onReceive: (cb: (m: ReceivedDatagram) => void) => {
-      this.receive = cb
-    },
-  }
-  get group(): Addr | undefined {
-    return this.spec.unicast ? undefined : GROUP4
-  }
-  send(packet: Buffer, to: Addr): boolean {
-    this.sent.push({ to, bytes: packet.length })
-    return true
-  }
-  close(): void {
-    this.closed = true
-  }
-}
+import { address, advert, Clock, flush, link, workerRig } from './vrrp-instance-fakes.js'
 
 function rig() {
-  const clock = new Clock()
-  const net = new FakeNet()
-  net.addLink(link(2, 'eth0'))
-  net.addAddress(address(2, '10.0.0.1'))
-  const channels: FakeChannel[] = []
   const up: Up[] = []
-  const core = new VrrpWorkerCore({
-    post: (m) => up.push(m),
-    now: () => clock.now,
-    wall: () => clock.now,
-    openTimers: () => ({ ...clock.timers, close: () => {} }),
-    openNet: async (events) => {
-      net.events = events
-      return net.api
-    },
-    openChannel: (spec) => {
-      const c = new FakeChannel(spec)
-      channels.push(c)
-      return c
-    },
-    announcer: { garp: () => true, na: () => true, close: () => {} },
-    setRealtime: () => ({ ok: false, tid: 1, reason: 'test' }),
-  })
+  const { clock, net, channels, deps } = workerRig(new Clock(), (m) => up.push(m))
+  const core = new VrrpWorkerCore(deps)
   const send = async (m: Down) => {
     core.handle(m)
     await core.settled()
