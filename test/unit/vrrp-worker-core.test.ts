@@ -1,11 +1,13 @@
 // The VRRP worker's logic (VrrpWorkerCore) with fake sockets, rtnetlink and a manual clock: channel
 // sharing, the waiting list, sync-group faults, reloads, and the events it sends the main thread.
 import test from 'ava'
+import { isLvsdError, LvsdError } from '../../src/errors.js'
 import { parseAddr } from '../../src/net/addr.js'
 import type { Down, RuntimeInstance, SyncGroup, Up } from '../../src/vrrp/messages.js'
+import { VrrpRuntime } from '../../src/vrrp/runtime.js'
 import { VrrpWorkerCore } from '../../src/vrrp/worker-core.js'
 import { webInstance } from '../helpers/vrrp-instance.js'
-import { address, advert, Clock, flush, link, workerRig } from './vrrp-instance-fakes.js'
+import { address, advert, Clock, flush, inProcessWorker, link, workerRig } from './vrrp-instance-fakes.js'
 
 function rig() {
   const up: Up[] = []
@@ -196,4 +198,17 @@ test('an advert timer that fires more than half an interval late posts a late me
   t.is(late.length, 1)
   t.like(late[0], { instance: 'a' })
   t.true(late[0]?.type === 'late' && late[0].lateMs >= 50)
+})
+
+test('a worker failure reaches the main thread as an LvsdError with its code, errno and details', async (t) => {
+  const rig = workerRig()
+  rig.deps.openTimers = () => {
+    throw new LvsdError('LVSD_SYS_CALL', 'timerfd_create failed', { errno: 'EMFILE', syscall: 'timerfd_create' })
+  }
+  const { port } = inProcessWorker(rig)
+  const runtime = new VrrpRuntime([], { rtPriority: 0, worker: () => port, nft: '/nonexistent/nft' })
+  const err = await new Promise<Error>((resolve) => runtime.once('error', resolve))
+  t.true(isLvsdError(err, 'LVSD_SYS_CALL'))
+  t.deepEqual((err as LvsdError).details, { errno: 'EMFILE', syscall: 'timerfd_create' })
+  await runtime.stop()
 })
