@@ -15,11 +15,11 @@ packages=(
   lintian rpmlint groff-base  # package tier: lint both packages; man pages rendered at build time
   debootstrap systemd-container   # package tier: a Debian 12 root booted with systemd-nspawn
 )
-# The vagrant tier's packages are not here yet: vagrant/host-setup.sh installs them (its drill passes
-# 6 of 9 scenarios under TCG so far, docs/notes.md), and npm test runs that tier where they are.
 if [ "$(id -u)" -ne 0 ]; then
   echo "setup-debian: run as root (apt-get install)" >&2
   exit 1
 fi
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${packages[@]}"
+# the vagrant tier: Vagrant, vagrant-libvirt, libvirt and the box builder (their list lives there)
+bash "$(dirname "$0")/../vagrant/host-setup.sh" install

@@ -37,6 +37,11 @@ export interface DrillBackend {
   readonly probeIntervalMs: number
   /** What virtualisation and process start-up add to the RFC timers here, and why (ms). */
   readonly margin: { ms: number; why: string }
+  /**
+   * How much later than the margin a director busy with its own work (a reload) may forward here,
+   * with the measurement behind it; none where that is not seen.
+   */
+  readonly busyForwarding?: { ms: number; why: string }
   /** Between two polls of the directors' status (each costs the directors CPU). */
   readonly pollMs: number
   /** How long a step may take to settle here (wall clock). */

@@ -4,7 +4,7 @@
 import type { Status } from '../../src/director/types.js'
 import { masterDownMs } from '../demo/plan.js'
 import type { DrillBackend } from './backend.js'
-import { commonChecks, figures, noFigures, outageIn } from './judge.js'
+import { byStart, commonChecks, figures, noFigures, outageIn } from './judge.js'
 import type { Check, ClientEvent, DirectorView, FaultKind, Frame, Mark, Probe, ScenarioRun, StepView } from './types.js'
 import { sleep, until } from './wait.js'
 
@@ -258,7 +258,7 @@ export class DrillEngine {
         return (long() as { port: number }).port
       },
       waitFor: (cond, what) => until(what, b.stepTimeoutMs, cond, 250),
-      probesSince: (t) => this.client.filter((e): e is Probe => e.k === 'probe' && e.t >= t),
+      probesSince: (t) => byStart(this.client.filter((e): e is Probe => e.k === 'probe' && e.t >= t)),
       longestServedGapSince: (t) => {
         // up to the last probe reported: those still in flight have not been answered or failed yet
         const ps = ctx.probesSince(t)

@@ -21,7 +21,19 @@ const afterSilence = (b: DrillBackend) => ({
 const afterGoodbye = (b: DrillBackend) => ({
   outageMs: round(skewMs(100) + b.margin.ms),
   returnOutageMs: round(ADVERT_MS + b.margin.ms),
+  goodbyeTakeoverMs: round(skewMs(100) + b.margin.ms),
   why: `Skew_Time ${round(skewMs(100))} ms (priority-0 advert) + margin ${b.margin.ms} ms`,
+})
+
+/**
+ * A rebooting master says goodbye too, but only when systemd reaches lvsd, and its machine serves
+ * worse while it shuts down (under TCG the client got no answer for 1.5 s before the goodbye): the
+ * takeover after the goodbye is held to Skew_Time, the client's outage to what a crash may cost.
+ */
+const afterReboot = (b: DrillBackend) => ({
+  ...afterSilence(b),
+  goodbyeTakeoverMs: round(skewMs(100) + b.margin.ms),
+  why: `as a crash (Master_Down_Interval ${round(TAKEOVER_FLOOR_MS)} ms + margin ${b.margin.ms} ms): the machine shuts down around lvsd; the goodbye's takeover as a clean stop's`,
 })
 
 /** Fault lb01, wait for lb02 alone, look; restore, wait for lb01 to preempt, look. */
@@ -70,7 +82,7 @@ const CORE: Scenario[] = [
     name: 'reboot',
     title: 'master reboot: lb01 restarted, lb02 takes over, lb01 boots, starts lvsd and preempts',
     fault: 'reboot',
-    bounds: afterGoodbye,
+    bounds: afterReboot,
     run: (ctx) => takeoverAndReturn(ctx, 'reboot', false),
   },
   {
@@ -124,7 +136,7 @@ const CORE: Scenario[] = [
       await ctx.waitFor(async () => healthOf('down'), 'web01 down on both directors')
       await ctx.traffic(3000)
       const refused = ctx.probesSince(t0).filter((p) => p.server === null)
-      const lastRefused = refused.at(-1)
+      const lastRefused = refused.at(-1) // probesSince is in start order
       const outMs = lastRefused ? lastRefused.t - t0 : 0
       ctx.check(
         `connections to web01 failed for at most fall × interval + timeout + margin (${downBound} ms)`,
@@ -163,7 +175,7 @@ const CORE: Scenario[] = [
     bounds: (b) => ({
       outageMs: null,
       returnOutageMs: null,
-      why: `a reload changes no mastership: no gap longer than the margin (${b.margin.ms} ms)`,
+      why: `a reload changes no mastership: no gap longer than the margin (${b.margin.ms} ms)${b.busyForwarding ? ` + ${b.busyForwarding.ms} ms (${b.busyForwarding.why})` : ''}`,
     }),
     run: async (ctx) => {
       const b = ctx.backend
@@ -222,7 +234,8 @@ const CORE: Scenario[] = [
       )
       if (b.ipvs) {
         const gap = ctx.longestServedGapSince(t0)
-        ctx.check(`no gap in answers over ${b.margin.ms} ms`, gap !== null && gap <= b.margin.ms, `${gap} ms`)
+        const gapBound = b.margin.ms + (b.busyForwarding?.ms ?? 0)
+        ctx.check(`no gap in answers over ${gapBound} ms`, gap !== null && gap <= gapBound, `${gap} ms`)
         const failed = ctx.probesSince(t0).filter((p) => p.server === null).length
         ctx.check('no request failed during the reloads', failed === 0, `${failed} failed`)
       }

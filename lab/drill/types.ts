@@ -101,6 +101,11 @@ export interface ScenarioRun {
     failuresExpected?: string
     /** Set where losing the long connection is the expected effect (its sync was blocked). */
     longLossExpected?: string
+    /**
+     * Set where the old master must say goodbye: its priority-0 advert on the client's wire, and the
+     * new master's first advert within this many ms of it (Skew_Time, not Master_Down_Interval).
+     */
+    goodbyeTakeoverMs?: number
   }
   marks: Mark[]
   steps: StepView[]

@@ -5,7 +5,7 @@
 // topology destroyed whatever happened. Small, not full: five TCG guests on two cores would double
 // the tier's time (vagrant/README.md has both measured).
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test from 'ava'
@@ -14,6 +14,7 @@ import { skewMs } from '../../lab/drill/engine.js'
 import { formatRun, formatSummary } from '../../lab/drill/report.js'
 import { SCENARIOS } from '../../lab/drill/scenarios.js'
 import type { DrillReport } from '../../lab/drill/types.js'
+import { sshConfigText } from '../../lab/drill/vagrant-backend.js'
 import { repoRoot } from '../helpers/paths.js'
 
 const vdir = join(repoRoot, 'vagrant')
@@ -34,7 +35,11 @@ function sh(cmd: string, args: string[], timeoutMs: number, cwd = repoRoot, extr
   return r.stdout
 }
 
-const vssh = (node: string, cmd: string) => sh('vagrant', ['ssh', node, '-c', cmd], 120_000, vdir)
+// plain ssh with the config vagrant prints: `vagrant ssh -c` mixes vagrant's own warnings (a
+// static IP ending in .1) into the command's stdout
+let sshConfig = ''
+const vssh = (node: string, cmd: string) =>
+  sh('ssh', ['-F', sshConfig, '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR', node, cmd], 120_000)
 
 test.before(() => {
   if (process.getuid?.() !== 0) throw new Error('the vagrant tier needs root (libvirt, the box build)')
@@ -48,6 +53,8 @@ test.before(() => {
   // a topology left by an interrupted run would hold the names and the network
   spawnSync('vagrant', ['destroy', '-f'], { cwd: vdir, env, timeout: 300_000 })
   sh('vagrant', ['up', '--provider=libvirt'], 1_800_000, vdir)
+  sshConfig = join(mkdtempSync(join(tmpdir(), 'lvsd-vagrant-ssh-')), 'ssh-config')
+  writeFileSync(sshConfig, sshConfigText(sh('vagrant', ['ssh-config'], 120_000, vdir)))
 })
 
 test.after.always(() => {
