@@ -20,14 +20,17 @@ import { type Announcer, arrival, type Channel } from './sockets.js'
 import { intervalOnWire } from './timers.js'
 import { intervalCs, type LocalInstance, validate } from './validate.js'
 
+/** What an instance reads and changes of its namespace (NetState, or a fake in the unit tier). */
+export type InstanceNet = Pick<NetState, 'link' | 'linkByName' | 'addresses' | 'has' | 'addVip' | 'deleteVip'>
+
 export interface InstanceDeps {
   /** Monotonic ms (performance.now()). */
   now(): number
   /** Wall-clock ms for reports (performance.timeOrigin + now). */
   wall(): number
-  net: NetState
-  announcer: Announcer
-  channel: Channel
+  net: InstanceNet
+  announcer: Pick<Announcer, 'garp' | 'na'>
+  channel: Pick<Channel, 'group' | 'send'>
   /** Where adverts, VIPs and GARPs go: the instance's interface, or its virtual-MAC macvlan. */
   ifindex: number
   /** The instance's own interface when `ifindex` is a macvlan on it. */
@@ -197,7 +200,13 @@ export class Instance {
     else this.deltas.set(source, delta)
     let sum = 0
     for (const v of this.deltas.values()) sum += v
-    if (sum !== this.state.trackDelta) this.apply({ kind: 'priority', delta: sum })
+    if (sum === this.state.trackDelta) return
+    const before = fsm.priorityOf(this.state)
+    this.apply({ kind: 'priority', delta: sum })
+    const effective = fsm.priorityOf(this.state)
+    // the main thread publishes it as the vrrp.priority event
+    if (effective !== before)
+      this.d.post({ type: 'priority', instance: this.cfg.name, configured: this.cfg.priority, effective, source })
   }
 
   /** The fault sources set by sync groups (`sync:<group>`), so a reload can clear stale ones. */

@@ -122,6 +122,8 @@ export type Up =
   /** A dropped packet, at most once per instance, reason and source every DROP_EVENT_MS. */
   | { type: 'drop'; instance: string; reason: string; from?: string }
   | { type: 'late'; instance: string; lateMs: number }
+  /** The effective priority changed because a tracked object (or the director) changed its delta. */
+  | { type: 'priority'; instance: string; configured: number; effective: number; source: string }
   | { type: 'log'; level: LogLevel; msg: string; fields: Record<string, unknown> }
   | { type: 'error'; error: WireError }
   | { type: 'updated'; id: number; report?: UpdateReport; error?: WireError }

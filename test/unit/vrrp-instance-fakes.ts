@@ -1,12 +1,19 @@
-// Fakes for driving a runtime Instance (src/vrrp/instance.ts) in the unit tier: a manual clock
-// whose timers run in deadline order, a fake kernel address table, and recorders of what went on
-// the wire (advert priority and VIPs), into the kernel and up to the main thread.
+// Fakes for driving a runtime Instance (src/vrrp/instance.ts) and the worker (worker-core.ts) in the
+// unit tier: a manual clock whose timers run in deadline order, a fake kernel address table, a fake
+// namespace and advert socket, recorders of what went on the wire, into the kernel and up to the main
+// thread, and the worker run in-process behind the port the main thread's VrrpRuntime talks to.
+import { EventEmitter } from 'node:events'
 import { type Addr, parseAddr, parsePrefix, sameAddr } from '../../src/net/addr.js'
+import type { Address } from '../../src/net/rtnl-addr.js'
+import type { Link } from '../../src/net/rtnl-link.js'
 import type { ReceivedDatagram } from '../../src/sys/types.js'
 import { Instance, type InstanceDeps } from '../../src/vrrp/instance.js'
-import type { RuntimeInstance, Up } from '../../src/vrrp/messages.js'
+import type { Down, RuntimeInstance, Up } from '../../src/vrrp/messages.js'
+import type { NetEvents } from '../../src/vrrp/netstate.js'
 import { decode, encode } from '../../src/vrrp/packet.js'
-import { GROUP4 } from '../../src/vrrp/sockets.js'
+import type { WorkerPort } from '../../src/vrrp/runtime.js'
+import { type ChannelSpec, GROUP4 } from '../../src/vrrp/sockets.js'
+import { VrrpWorkerCore, type WorkerChannel, type WorkerDeps, type WorkerNet } from '../../src/vrrp/worker-core.js'
 import { webInstance } from '../helpers/vrrp-instance.js'
 
 export class Clock {
@@ -136,3 +143,128 @@ export function advert(o: {
 export const flush = () => new Promise((r) => setImmediate(r))
 export const transitions = (up: Up[]) =>
   up.flatMap((m) => (m.type === 'transition' ? [`${m.from}>${m.to}:${m.why}`] : []))
+
+export const link = (index: number, name: string, up = true): Link => ({
+  index,
+  name,
+  flags: 0,
+  up,
+  lowerUp: up,
+  running: up,
+  operState: up ? 'UP' : 'DOWN',
+  mac: Uint8Array.of(2, 0, 0, 0, 0, index),
+})
+export const address = (ifindex: number, a: string): Address => ({
+  family: 4,
+  ifindex,
+  prefixLen: 24,
+  address: parseAddr(a),
+  flags: 0,
+  scope: 0,
+})
+
+/** A namespace: links and addresses the test changes, then announces through the worker's NetEvents. */
+export class FakeNet {
+  readonly links = new Map<string, Link>()
+  readonly addrs: Address[] = []
+  events: NetEvents | undefined
+  closed = false
+  addLink(l: Link): void {
+    this.links.set(l.name, l)
+    this.events?.link(l)
+  }
+  addAddress(a: Address): void {
+    this.addrs.push(a)
+    this.events?.addressAdded(a.ifindex, a.address)
+  }
+  readonly api: WorkerNet = {
+    link: (ifindex) => [...this.links.values()].find((l) => l.index === ifindex),
+    linkByName: (name) => this.links.get(name),
+    addresses: (ifindex, family) =>
+      this.addrs.filter((a) => a.ifindex === ifindex && (family === undefined || a.family === family)),
+    has: (ifindex, addr) => this.addrs.some((a) => a.ifindex === ifindex && sameAddr(a.address, addr)),
+    primary: (ifindex, family, vips) =>
+      this.addrs.find((a) => a.ifindex === ifindex && a.family === family && !vips.some((v) => sameAddr(v, a.address)))
+        ?.address,
+    tentative: () => false,
+    addVip: async (ifindex, v) => {
+      if (!this.api.has(ifindex, v.prefix.addr))
+        this.addrs.push({ family: 4, ifindex, prefixLen: v.prefix.len, address: v.prefix.addr, flags: 0, scope: 0 })
+    },
+    deleteVip: async (ifindex, v) => {
+      const i = this.addrs.findIndex((a) => a.ifindex === ifindex && sameAddr(a.address, v.prefix.addr))
+      if (i >= 0) this.addrs.splice(i, 1)
+    },
+    createVmac: async () => {
+      throw new Error('no macvlan in the unit tier')
+    },
+    deleteLink: async () => {},
+    close: () => {
+      this.closed = true
+    },
+  }
+}
+
+export class FakeChannel implements WorkerChannel {
+  closed = false
+  sent: Array<{ to: Addr; bytes: number }> = []
+  receive: (m: ReceivedDatagram) => void = () => {}
+  constructor(readonly spec: ChannelSpec) {}
+  readonly socket = {
+    onReceive: (cb: (m: ReceivedDatagram) => void) => {
+      this.receive = cb
+    },
+  }
+  get group(): Addr | undefined {
+    return this.spec.unicast ? undefined : GROUP4
+  }
+  send(packet: Buffer, to: Addr): boolean {
+    this.sent.push({ to, bytes: packet.length })
+    return true
+  }
+  close(): void {
+    this.closed = true
+  }
+}
+
+/** A namespace with eth0 (10.0.0.1), the worker's deps over it and `clock`, and the sockets it opened. */
+export function workerRig(clock = new Clock(), post: (m: Up) => void = () => {}) {
+  const net = new FakeNet()
+  net.addLink(link(2, 'eth0'))
+  net.addAddress(address(2, '10.0.0.1'))
+  const channels: FakeChannel[] = []
+  const deps: WorkerDeps = {
+    post,
+    now: () => clock.now,
+    wall: () => clock.now,
+    openTimers: () => ({ ...clock.timers, close: () => {} }),
+    openNet: async (events) => {
+      net.events = events
+      return net.api
+    },
+    openChannel: (spec) => {
+      const c = new FakeChannel(spec)
+      channels.push(c)
+      return c
+    },
+    announcer: { garp: () => true, na: () => true, close: () => {} },
+    setRealtime: () => ({ ok: false, tid: 1, reason: 'test' }),
+  }
+  return { clock, net, channels, deps }
+}
+
+/** The worker in this thread behind a port like the thread's: messages cross asynchronously, both ways. */
+export function inProcessWorker(rig: ReturnType<typeof workerRig>): { port: WorkerPort; core: VrrpWorkerCore } {
+  const ee = new EventEmitter()
+  const core = new VrrpWorkerCore({ ...rig.deps, post: (m) => setImmediate(() => ee.emit('message', m)) })
+  const port: WorkerPort = {
+    postMessage: (m: Down) => setImmediate(() => core.handle(m)),
+    on: (event: string, fn: (...args: never[]) => void) => ee.on(event, fn as (...args: unknown[]) => void),
+    once: (event: string, fn: (...args: never[]) => void) => ee.once(event, fn as (...args: unknown[]) => void),
+    terminate: async () => {
+      ee.emit('exit', 1)
+      return 1
+    },
+  }
+  return { port, core }
+}
