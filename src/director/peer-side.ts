@@ -17,7 +17,9 @@ import { PeerLink } from '../peer/link.js'
 import type { PeerBody, PeerHealth, PeerInstance, SyncRole } from '../peer/message.js'
 import { type OpEntry, OperatorState, type OpValue, parseKey } from '../peer/operator-state.js'
 import { Watch } from '../peer/watch.js'
+import type { HeardAdvert } from '../vrrp/messages.js'
 import { stableJson } from './config-changes.js'
+import { seenMaster } from './peer-master.js'
 import type { PeerStatus, Status } from './types.js'
 
 export type PeerConfig = NonNullable<Config['peer']>
@@ -316,7 +318,8 @@ export class PeerSide {
     return this.up ? this.heard?.body.health[serverId] : undefined
   }
 
-  status(here: ReturnType<PeerSideHooks['snapshot']>): PeerStatus {
+  /** The pair as this node sees it; `adverts`: the last advert each local instance accepted. */
+  status(here: ReturnType<PeerSideHooks['snapshot']>, adverts: Record<string, HeardAdvert> = {}): PeerStatus {
     const h = this.heard
     const b = h?.body
     const link = this.link
@@ -336,27 +339,21 @@ export class PeerSide {
       instances: [...names].sort().map((name) => {
         const mine = here.instances[name]
         const theirs = this.up ? b?.instances[name] : undefined
-        const master =
-          mine?.state === 'MASTER'
-            ? { node: this.node, ...mine, lastHeard: Date.now() }
-            : theirs?.state === 'MASTER' && h
-              ? { node: h.node, ...theirs, address: theirs.address ?? formatAddr(this.cfg.address), lastHeard: h.wall }
-              : undefined
+        const master = seenMaster({
+          node: this.node,
+          mine,
+          peerNode: h?.node,
+          peerAddress: formatAddr(this.cfg.address),
+          theirs,
+          peerHeard: h?.wall,
+          advert: adverts[name],
+          now: Date.now(),
+        })
         return {
           name,
           ...(mine ? { here: mine.state } : {}),
           ...(theirs ? { peer: theirs.state } : {}),
-          ...(master
-            ? {
-                master: {
-                  node: master.node,
-                  ...(master.address ? { address: master.address } : {}),
-                  priority: master.effectivePriority,
-                  advertMs: master.advertMs,
-                  lastHeard: master.lastHeard,
-                },
-              }
-            : {}),
+          ...(master ? { master } : {}),
         }
       }),
       sync: { here: here.sync, ...(b && this.up ? { peer: b.sync } : {}) },
@@ -382,7 +379,9 @@ export class PeerSide {
         const h = this.peerHealth(`${svc.name}/${r.server}`)
         if (h) r.peerHealth = h
       }
-    return { ...s, peer: this.status(this.hooks.snapshot()) }
+    const adverts: Record<string, HeardAdvert> = {}
+    for (const i of s.instances) if (i.lastAdvert) adverts[i.name] = i.lastAdvert
+    return { ...s, peer: this.status(this.hooks.snapshot(), adverts) }
   }
 
   close(): void {

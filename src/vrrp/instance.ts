@@ -274,6 +274,13 @@ export class Instance {
     if (v.ownerConflict)
       this.warnOnce('owner', 'another address owner advertises this VRID', { src: formatAddr(v.src) })
     this.counters.rx++
+    // who is master is a fact of the wire: the peer channel may be down while its adverts arrive
+    this.counters.lastAdvert = {
+      from: formatAddr(v.src),
+      priority: v.advert.priority,
+      advertMs: intervalCs(v.advert) * 10,
+      at: this.d.wall(),
+    }
     this.apply({ kind: 'advert', src: v.src, priority: v.advert.priority, intervalCs: intervalCs(v.advert) })
   }
 

@@ -73,9 +73,20 @@ export interface SyncGroup {
   members: string[]
 }
 
+/** The last advert an instance accepted: on a backup, the master as the wire shows it. */
+export interface HeardAdvert {
+  from: string
+  priority: number
+  /** The advert interval the sender announces, ms. */
+  advertMs: number
+  /** Wall-clock ms of its arrival. */
+  at: number
+}
+
 export interface Counters {
   /** Adverts accepted and handed to the state machine. */
   rx: number
+  lastAdvert?: HeardAdvert
   tx: number
   /** Send failures (full queue, errors). */
   txErrors: number

@@ -150,6 +150,19 @@ test('a master hearing a higher priority steps down, says so once more, and remo
   t.is(s.garps.length, garps, 'no second burst after stepping down')
 })
 
+test('an accepted advert is remembered as the last one heard: sender, priority, interval, arrival', async (t) => {
+  const s = setup()
+  await s.inst.start()
+  t.is(s.inst.counters.lastAdvert, undefined)
+  s.clock.advance(500)
+  const at = s.clock.now
+  s.inst.receive(advert({ priority: 200 }))
+  t.deepEqual(s.inst.counters.lastAdvert, { from: '10.0.0.2', priority: 200, advertMs: 100, at })
+  s.clock.advance(100)
+  s.inst.receive(advert({ priority: 200, ttl: 64 }))
+  t.is(s.inst.counters.lastAdvert?.at, at, 'a dropped packet is not an advert heard')
+})
+
 test('malformed and foreign packets are counted by reason and change nothing', async (t) => {
   const s = setup()
   await s.inst.start()
