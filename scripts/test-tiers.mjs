@@ -139,13 +139,15 @@ for (const t of tiers) {
   const num = (re) => Number(text.match(re)?.[1] ?? 0)
   // ava prints "N tests passed" only when nothing failed; otherwise count its ✔ lines at two spaces
   // (deeper ones are t.log output, such as the drill's own checks)
-  const p = num(/(\d+) tests? passed/) || (text.match(/^  ✔ /gm) ?? []).length
+  const p = num(/(\d+) tests? passed/) || (text.match(/^ {2}✔ /gm) ?? []).length
   let f = num(/(\d+) tests? failed/) + num(/(\d+) uncaught exceptions?/) + num(/(\d+) unhandled rejections?/)
   if (r.status !== 0 && f === 0) f = 1
   passed += p
   failed += f
   // CI shows only the tail of a long run: the failing tests' names must be in the summary itself
-  const failures = (text.match(/^ {0,2}(✘ |Uncaught exception in |Unhandled rejection in ).*$/gm) ?? []).map((l) => l.trim())
+  const failures = (text.match(/^ {0,2}(✘ |Uncaught exception in |Unhandled rejection in ).*$/gm) ?? []).map((l) =>
+    l.trim(),
+  )
   summary.push({
     tier: t.name,
     ran: true,
