@@ -5,12 +5,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test, { type ExecutionContext } from 'ava'
-import { configReader } from '../../src/director/config-source.js'
-import { LvsDirector } from '../../src/director/director.js'
 import type { AnyEvent } from '../../src/events.js'
 import { IpvsClient } from '../../src/ipvs/client.js'
-import { createLogger } from '../../src/log.js'
 import { fakeIpvs } from '../fixtures/ipvs/fake-ipvs.js'
+import { startDirector } from '../helpers/director.js'
 import { until } from '../helpers/until.js'
 import { advert, inProcessWorker, workerRig } from './vrrp-instance-fakes.js'
 
@@ -34,20 +32,10 @@ vrrp:
       track: { files: [{ path: ${track}, weight: 10 }] }
 `,
   )
-  const load = configReader(join(dir, 'lvsd.yaml'))
-  const first = await load()
-  if (!first.ok) throw new Error(JSON.stringify(first.errors))
   const rig = workerRig()
   const worker = inProcessWorker(rig)
   const { nl } = fakeIpvs()
-  const d = await LvsDirector.start(first.loaded, {
-    log: createLogger({ level: 'silent', format: 'json' }),
-    version: 'test',
-    load,
-    connectIpvs: () => IpvsClient.open(nl),
-    driftIntervalMs: 0,
-    vrrpWorker: () => worker.port,
-  })
+  const d = await startDirector(join(dir, 'lvsd.yaml'), () => IpvsClient.open(nl), { vrrpWorker: () => worker.port })
   t.teardown(() => d.stop('test end'))
   const events: AnyEvent[] = []
   d.events.subscribeAll((e) => events.push(e))
