@@ -14,7 +14,7 @@ import { PeerChannel } from '../peer/channel.js'
 import { type Drift, drift, fingerprint } from '../peer/fingerprint.js'
 import { readKeyFile } from '../peer/key-file.js'
 import { PeerLink } from '../peer/link.js'
-import type { PeerBody, PeerHealth, PeerInstance, SyncRole } from '../peer/message.js'
+import type { PeerBody, PeerHealth, PeerInstance, PeerSyncRole } from '../peer/message.js'
 import { type OpEntry, OperatorState, type OpValue, parseKey } from '../peer/operator-state.js'
 import { Watch } from '../peer/watch.js'
 import type { HeardAdvert } from '../vrrp/messages.js'
@@ -32,7 +32,7 @@ export interface PeerSideHooks {
   snapshot(): {
     health: Record<string, PeerHealth>
     instances: Record<string, PeerInstance>
-    sync: SyncRole
+    sync: PeerSyncRole
     conns: Record<string, number>
   }
   /** fall × interval of a server's checks (ms): how long views may differ before it is an event. */

@@ -67,7 +67,7 @@ const EARLY_SLACK_MS = 1
 
 export class Instance {
   private config: RuntimeInstance
-  private state: fsm.Instance
+  private state: fsm.FsmState
   readonly counters: Counters = emptyCounters()
   /** When a drop event was last posted, by reason and source. */
   private readonly dropEvents = new Map<string, number>()
@@ -143,7 +143,7 @@ export class Instance {
     if (!this.stopped) this.apply({ kind: 'sync', to })
   }
 
-  private fsmConfig(cfg: RuntimeInstance): fsm.Config {
+  private fsmConfig(cfg: RuntimeInstance): fsm.FsmConfig {
     return {
       version: cfg.version,
       priority: cfg.priority,

@@ -4,11 +4,11 @@
 // after a priority-0 advert).
 import test from 'ava'
 import { type Addr, parseAddr } from '../../src/net/addr.js'
-import { type Action, type Config, create, type Event, type Instance, type Role, step } from '../../src/vrrp/fsm.js'
+import { type Action, create, type Event, type FsmConfig, type FsmState, type Role, step } from '../../src/vrrp/fsm.js'
 
 interface Node {
   name: string
-  s: Instance
+  s: FsmState
   running: boolean
   hasVips: boolean
   announces: number[]
@@ -29,7 +29,7 @@ class Link {
   readonly cut = new Set<string>()
   readonly transitions: Array<{ at: number; node: string; from: Role; to: Role; why: string }> = []
 
-  add(name: string, addr: string, cfg: Partial<Config>): void {
+  add(name: string, addr: string, cfg: Partial<FsmConfig>): void {
     this.nodes.set(name, {
       name,
       s: create({ primary: parseAddr(addr), ...cfg }),
@@ -107,7 +107,7 @@ class Link {
   }
 }
 
-function pair(cfg: Partial<Config>): Link {
+function pair(cfg: Partial<FsmConfig>): Link {
   const l = new Link()
   l.add('d1', '10.0.0.5', { ...cfg, priority: 150 })
   l.add('d2', '10.0.0.6', { ...cfg, priority: 100 })
@@ -116,8 +116,8 @@ function pair(cfg: Partial<Config>): Link {
   return l
 }
 
-const V2: Partial<Config> = { version: 2, advertMs: 1000 }
-const V3: Partial<Config> = { version: 3, advertMs: 100 }
+const V2: Partial<FsmConfig> = { version: 2, advertMs: 1000 }
+const V3: Partial<FsmConfig> = { version: 3, advertMs: 100 }
 
 test('election: both start Backup; d1 (150) is Master after 3 × 1 s + 414 ms; d2 stays Backup', (t) => {
   const l = pair(V2)
@@ -128,7 +128,7 @@ test('election: both start Backup; d1 (150) is Master after 3 × 1 s + 414 ms; d
   t.false(l.node('d2').hasVips)
 })
 
-const crash: Array<[string, Partial<Config>, number, number]> = [
+const crash: Array<[string, Partial<FsmConfig>, number, number]> = [
   ['v2 1 s', V2, 3414, 3609],
   ['v3 100 ms', V3, 341, 361],
 ]
@@ -146,7 +146,7 @@ for (const [title, cfg, elected, down] of crash) {
   })
 }
 
-const stop: Array<[string, Partial<Config>, number]> = [
+const stop: Array<[string, Partial<FsmConfig>, number]> = [
   ['v2 1 s', V2, 609],
   ['v3 100 ms', V3, 61],
 ]
