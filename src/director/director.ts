@@ -449,6 +449,9 @@ export class LvsDirector implements Director {
   }
 
   async release(name: string): Promise<InstanceStatus> {
+    // as documented (docs/api.md): an instance in FAULT has no mastership to give up
+    if (this.vrrp.records.get(name)?.state === 'FAULT')
+      throw new LvsdError('LVSD_API_CONFLICT', `${name} is in FAULT`, { instance: name })
     this.vrrp.setReleased(name, true)
     this.peer?.local(opKey('release', name, this.config.node), true)
     return this.instanceStatus(name)
