@@ -270,7 +270,7 @@ test.serial(
     await until(() => fake.log.filter((c) => c === 'GET_SERVICE').length >= 3, 5000)
     t.true(timers() > before, 'the drift loop holds a timer while running')
     await d.stop('test')
-    await new Promise((r) => setTimeout(r, 50))
+    await until(() => timers() === before, 2000, 'the drift loop to release its timer')
     t.is(timers(), before)
   },
 )
