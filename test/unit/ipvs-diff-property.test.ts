@@ -86,8 +86,8 @@ function apply(actual: readonly ServiceState[], ops: readonly Op[]): ServiceStat
 const byId = (t: readonly ServiceState[]) => new Map(t.map((s) => [serviceId(s.service.key), s]))
 const sorted = (d: readonly Destination[]) => [...d].sort(compareDests)
 
-test('property: any kernel table plus the diff is the desired table; foreign services untouched; a second diff is empty', (t) => {
-  fc.assert(
+test('property: any kernel table plus the diff is the desired table; foreign services untouched; a second diff is empty', async (t) => {
+  await fc.assert(
     fc.property(tableArb, tableArb, fc.subarray(KEYS), (want, have, ownedKeys) => {
       const desired = desiredTable(want)
       const owned = ownedKeys.map(serviceId)

@@ -309,9 +309,9 @@ const chaosArb: fc.Arbitrary<Chaos> = fc.oneof(
   fc.record({ op: fc.constant('fault' as const), node: nodeArb, on: fc.boolean(), waitMs: waitArb }),
 )
 
-test('property: after any sequence of crashes, stops, restarts, partitions, priority changes and faults, once healed there is exactly one master, the higher priority, and only it holds the VIPs', (t) => {
+test('property: after any sequence of crashes, stops, restarts, partitions, priority changes and faults, once healed there is exactly one master, the higher priority, and only it holds the VIPs', async (t) => {
   for (const cfg of [V3, V2]) {
-    fc.assert(
+    await fc.assert(
       fc.property(fc.array(chaosArb, { maxLength: 12 }), (steps) => {
         const l = pair(cfg)
         l.run(5000)
