@@ -1,6 +1,8 @@
 // What lvsctl prints for a reload, shared with the drill, which reloads through the API with curl on
 // TCG directors (a Node start there delayed forwarding) and must print what an operator would see.
 
+import { formatIssue } from '../config/load.js'
+
 export type ReloadChanges = Record<'added' | 'removed' | 'changed', readonly unknown[]>
 export type ReloadIssue = { path: string; message: string; line?: number; col?: number }
 
@@ -10,8 +12,11 @@ export function reloadedLine(config: { source?: string; hash?: string }, changes
   return `reloaded ${config.source} (sha256 ${config.hash?.slice(0, 12)}): ${n} change(s)`
 }
 
-/** A refused reload's lines after the first: every configuration error with file:line:col, as lvsd check. */
+/** A refused reload's lines after the first: every configuration error as `lvsd check` prints it (formatIssue). */
 export function issueLines(issues: readonly ReloadIssue[], file: string | undefined): string[] {
-  const at = (i: ReloadIssue) => (i.line ? `${file ? `${file}:` : ''}${i.line}:${i.col ?? 0} ` : '')
-  return issues.map((i) => `  ${at(i)}${i.path}: ${i.message}`)
+  return issues.map((i) =>
+    i.line && file
+      ? `  ${formatIssue({ file, line: i.line, col: i.col ?? 0, path: i.path, message: i.message })}`
+      : `  ${i.line ? `${i.line}:${i.col ?? 0} ` : ''}${i.path}: ${i.message}`,
+  )
 }
