@@ -4,8 +4,7 @@
 // channel going down changes no VRRP state, and the only VRRP input is an operator's release of THIS
 // node, which an operator asked for (on either node) and which survives a restart.
 import { randomInt } from 'node:crypto'
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
-import { dirname } from 'node:path'
+import { readFileSync } from 'node:fs'
 import type { Config } from '../config/types.js'
 import type { EventBus } from '../events.js'
 import type { Logger } from '../log.js'
@@ -17,6 +16,7 @@ import { PeerLink } from '../peer/link.js'
 import type { PeerBody, PeerHealth, PeerInstance, PeerSyncRole } from '../peer/message.js'
 import { type OpEntry, OperatorState, type OpValue, parseKey } from '../peer/operator-state.js'
 import { Watch } from '../peer/watch.js'
+import { writeStateFile } from '../sys/state-file.js'
 import type { HeardAdvert } from '../vrrp/messages.js'
 import { stableJson } from './config-changes.js'
 import { seenMaster } from './peer-master.js'
@@ -282,14 +282,14 @@ export class PeerSide {
     this.hooks.events.publish('peer.drift', { peer: this.heard.node, differs: d })
   }
 
-  /** Saved atomically (temp file, then rename) so a crash leaves the old state or the new, never half. */
+  /**
+   * Saved as every state file is (src/sys/state-file.ts): atomically, never through a symlink, only in a
+   * directory no other user can change; a crash leaves the old state or the new, never half.
+   */
   private persist(): void {
     const file = this.cfg.state_file
     try {
-      mkdirSync(dirname(file), { recursive: true, mode: 0o750 })
-      const tmp = `${file}.${process.pid}.tmp`
-      writeFileSync(tmp, `${JSON.stringify({ node: this.node, ops: this.state.toJSON() })}\n`, { mode: 0o640 })
-      renameSync(tmp, file)
+      writeStateFile(file, `${JSON.stringify({ node: this.node, ops: this.state.toJSON() })}\n`, 0o640)
     } catch (e) {
       this.log.error({ file, err: String(e) }, 'cannot save the operator state')
     }
