@@ -1,9 +1,10 @@
 // One VRRP instance at run time: the pure state machine (fsm.ts) bound to a socket, host timers at
 // absolute monotonic deadlines, the VIPs (rtnetlink) and GARP/NA bursts. Runs inside the worker.
 import { isDeepStrictEqual } from 'node:util'
+import type { Timers } from '../clock.js'
 import { type Addr, addrFromBytes, formatAddr, prefixContains, sameAddr } from '../net/addr.js'
 import type { ReceivedDatagram as SysReceived } from '../sys/types.js'
-import { BurstSchedule, type BurstTimers } from './burst.js'
+import { BurstSchedule } from './burst.js'
 import * as fsm from './fsm.js'
 import {
   type Counters,
@@ -36,7 +37,7 @@ export interface InstanceDeps {
   /** The instance's own interface when `ifindex` is a macvlan on it. */
   parentIfindex?: number
   primary: Addr
-  timers: BurstTimers
+  timers: Timers
   /** Sync groups: whether a partner holds this member in BACKUP when Master_Down fires (sync.ts). */
   syncHold?(): boolean
   post(up: Up): void

@@ -1,6 +1,7 @@
 // The VRRP worker's logic as one object: instances, the sockets they share, the instances waiting for
 // their interface, sync groups, tracker inputs and reloads. Sockets, timers, clock and rtnetlink are
 // injected (worker.ts passes the addon-backed ones), so all of it runs in the unit tier with fakes.
+import type { Timers } from '../clock.js'
 import { toWireError } from '../errors.js'
 import { type Addr, formatAddr } from '../net/addr.js'
 import type { Link } from '../net/rtnl-link.js'
@@ -21,12 +22,8 @@ export type WorkerChannel = Pick<Channel, 'group' | 'send' | 'close'> & {
   socket: { onReceive(cb: (m: ReceivedDatagram) => void, onError: (err: unknown) => void): void }
 }
 
-/** Timers at ms delays (DeadlineTimers: one timerfd), closed at shutdown. */
-export interface WorkerTimers {
-  set(fn: () => void, ms: number): unknown
-  clear(h: unknown): void
-  close(): void
-}
+/** The instances' timers (DeadlineTimers: one timerfd), closed at shutdown. */
+export type WorkerTimers = Timers & { close(): void }
 
 export type RealtimeOutcome = { ok: true; tid: number; priority: number } | { ok: false; tid: number; reason: string }
 

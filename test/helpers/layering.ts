@@ -2,7 +2,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
 
-const SHARED = new Set(['errors.ts', 'log.ts', 'events.ts', 'net/addr.ts'])
+const SHARED = new Set(['errors.ts', 'log.ts', 'events.ts', 'clock.ts', 'net/addr.ts'])
 const DOMAIN = ['vrrp', 'health', 'ipvs', 'peer', 'config']
 // layer → the layers it may import (besides itself and SHARED)
 export const ALLOWED: Record<string, string[]> = {

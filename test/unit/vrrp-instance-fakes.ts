@@ -1,5 +1,5 @@
 // Fakes for driving a runtime Instance (src/vrrp/instance.ts) and the worker (worker-core.ts) in the
-// unit tier: a manual clock whose timers run in deadline order, a fake kernel address table, a fake
+// unit tier: the tier's virtual clock, a fake kernel address table, a fake
 // namespace and advert socket, recorders of what went on the wire, into the kernel and up to the main
 // thread, and the worker run in-process behind the port the main thread's VrrpRuntime talks to.
 import { EventEmitter } from 'node:events'
@@ -14,34 +14,11 @@ import { decode, encode } from '../../src/vrrp/packet.js'
 import type { WorkerPort } from '../../src/vrrp/runtime.js'
 import { type ChannelSpec, GROUP4 } from '../../src/vrrp/sockets.js'
 import { VrrpWorkerCore, type WorkerChannel, type WorkerDeps, type WorkerNet } from '../../src/vrrp/worker-core.js'
+import { VirtualClock } from '../helpers/virtual-clock.js'
 import { webInstance } from '../helpers/vrrp-instance.js'
 
-export class Clock {
-  now = 1000
-  private seq = 0
-  private readonly due = new Map<number, { at: number; fn: () => void }>()
-  readonly timers = {
-    set: (fn: () => void, ms: number) => {
-      const id = ++this.seq
-      this.due.set(id, { at: this.now + ms, fn })
-      return id
-    },
-    clear: (h: unknown) => {
-      this.due.delete(h as number)
-    },
-  }
-  /** Runs every timer due up to `to`, in deadline order, moving the clock to each. */
-  advance(to: number): void {
-    for (;;) {
-      const next = [...this.due.entries()].filter(([, t]) => t.at <= to).sort((a, b) => a[1].at - b[1].at)[0]
-      if (!next) break
-      this.due.delete(next[0])
-      this.now = Math.max(this.now, next[1].at)
-      next[1].fn()
-    }
-    this.now = to
-  }
-}
+/** The fakes' clock: the tier's VirtualClock, starting at 1000 ms. */
+export const newClock = (): VirtualClock => new VirtualClock(1000)
 
 export const PRIMARY = parseAddr('10.0.0.1')
 export const PEER = parseAddr('10.0.0.2')
@@ -58,7 +35,7 @@ export interface Sent {
   addrs: string[]
 }
 
-export function setup(over: Partial<RuntimeInstance> = {}, extra: Partial<InstanceDeps> = {}, clock = new Clock()) {
+export function setup(over: Partial<RuntimeInstance> = {}, extra: Partial<InstanceDeps> = {}, clock = newClock()) {
   const sent: Sent[] = []
   const kernel: Addr[] = [PRIMARY]
   const vipOps: string[] = []
@@ -66,8 +43,8 @@ export function setup(over: Partial<RuntimeInstance> = {}, extra: Partial<Instan
   const garps: Addr[] = []
   const show = (a: Addr) => Array.from(a.bytes).join('.')
   const deps = {
-    now: () => clock.now,
-    wall: () => clock.now,
+    now: () => clock.now(),
+    wall: () => clock.now(),
     net: {
       addresses: () => kernel.map((address) => ({ address })),
       has: (_i: number, a: Addr) => kernel.some((k) => sameAddr(k, a)),
@@ -100,7 +77,7 @@ export function setup(over: Partial<RuntimeInstance> = {}, extra: Partial<Instan
     },
     ifindex: 2,
     primary: PRIMARY,
-    timers: clock.timers,
+    timers: clock,
     post: (m: Up) => up.push(m),
     log: () => {},
     ...extra,
@@ -228,16 +205,20 @@ export class FakeChannel implements WorkerChannel {
 }
 
 /** A namespace with eth0 (10.0.0.1), the worker's deps over it and `clock`, and the sockets it opened. */
-export function workerRig(clock = new Clock(), post: (m: Up) => void = () => {}) {
+export function workerRig(clock = newClock(), post: (m: Up) => void = () => {}) {
   const net = new FakeNet()
   net.addLink(link(2, 'eth0'))
   net.addAddress(address(2, '10.0.0.1'))
   const channels: FakeChannel[] = []
   const deps: WorkerDeps = {
     post,
-    now: () => clock.now,
-    wall: () => clock.now,
-    openTimers: () => ({ ...clock.timers, close: () => {} }),
+    now: () => clock.now(),
+    wall: () => clock.now(),
+    openTimers: () => ({
+      set: (fn: () => void, ms: number) => clock.set(fn, ms),
+      clear: (h: unknown) => clock.clear(h),
+      close: () => {},
+    }),
     openNet: async (events) => {
       net.events = events
       return net.api
