@@ -4,7 +4,7 @@ import test from 'ava'
 import { parseAddr, parsePrefix } from '../../src/net/addr.js'
 import type { RuntimeInstance } from '../../src/vrrp/messages.js'
 import { planUpdate, restartReason, staleTracking } from '../../src/vrrp/reload.js'
-import { trackedSourcesOf } from '../../src/vrrp/track.js'
+import { trackedSourcesOf } from '../../src/vrrp/main/track.js'
 import { config } from './vrrp-instance-fakes.js'
 
 const web = config()
