@@ -21,6 +21,7 @@ import type { Counters } from '../vrrp/messages.js'
 import { configChanges, stableJson } from './config-changes.js'
 import { type DoctorReport, runDoctor } from './doctor.js'
 import { probeDr } from './doctor-probe.js'
+import { probeNat, probeTun } from './doctor-probe-routes.js'
 import { execUsers, policyWarnings, serverId, serverSpec } from './health-specs.js'
 import { HeldVips } from './held-vips.js'
 import { aliveWeight, serviceTable } from './ipvs-table.js'
@@ -559,7 +560,11 @@ export class LvsDirector implements Director {
   lastDoctor: DoctorReport | undefined
 
   async doctor(service?: string): Promise<DoctorReport> {
-    const r = await runDoctor(this.config, service, (t) => probeDr(t))
+    const r = await runDoctor(this.config, service, {
+      dr: (t) => probeDr(t),
+      tun: (t) => probeTun(t),
+      nat: (t) => probeNat(t),
+    })
     if (service === undefined) this.lastDoctor = r
     return r
   }
