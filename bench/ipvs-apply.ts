@@ -9,11 +9,18 @@ import { spawnSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { readTable } from '../src/ipvs/apply.js'
+import { CMD } from '../src/ipvs/attrs.js'
 import { describeDest, describeKey, IpvsClient } from '../src/ipvs/client.js'
+import { encode, ipvsMessage } from '../src/ipvs/codec.js'
+import { diff } from '../src/ipvs/diff.js'
+import { serviceKeyToWire } from '../src/ipvs/domain.js'
 import { defaultDest, defaultService, type ServiceState } from '../src/ipvs/model.js'
 import { modprobe } from '../src/ipvs/modprobe.js'
 import { Reconciler } from '../src/ipvs/reconciler.js'
 import { parseAddr } from '../src/net/addr.js'
+import { openNetlink } from '../src/net/netlink-transport.js'
+import { NLM_F_DUMP } from '../src/net/nlmsg.js'
+import { NETLINK_GENERIC } from '../src/sys/constants.js'
 
 export const SERVICES = 2284
 export const REAL_SERVERS = 37_298
@@ -58,6 +65,57 @@ function withChangedWeight(t: ServiceState[]): ServiceState[] {
   )
 }
 
+/**
+ * The kernel's share of a drift pass: the service list and the 2,284 GET_DEST dumps on a socket of their own,
+ * framed into netlink messages but not decoded (no IPVS attribute read, no diff). Returns ms and bytes.
+ */
+async function rawDump(familyId: number, services: readonly ServiceState[]): Promise<{ ms: number; bytes: number }> {
+  const nl = openNetlink(NETLINK_GENERIC)
+  try {
+    let bytes = 0
+    const t0 = performance.now()
+    const list = await nl.request({ type: familyId, flags: NLM_F_DUMP, payload: encode(ipvsMessage(CMD.GET_SERVICE)) })
+    for (const p of list) bytes += p.payload.length
+    for (const { service } of services) {
+      const payload = encode(ipvsMessage(CMD.GET_DEST, { service: serviceKeyToWire(service.key) }))
+      for (const p of await nl.request({ type: familyId, flags: NLM_F_DUMP, payload })) bytes += p.payload.length
+    }
+    return { ms: performance.now() - t0, bytes }
+  } finally {
+    nl.close()
+  }
+}
+
+/** Two rounds of: raw dumps, readTable (dumps + decode), diff alone, a drift pass, `ipvsadm -Ln`, all on one table. */
+async function readSplit(c: IpvsClient, r: Reconciler, t: ServiceState[]) {
+  const rounds: Record<string, number>[] = []
+  for (let i = 0; i < 2; i++) {
+    const raw = await rawDump(c.familyId, t)
+    let t0 = performance.now()
+    const read = await readTable(c)
+    const readMs = performance.now() - t0
+    t0 = performance.now()
+    const ops = diff(t, read, r.owned).length
+    const diffMs = performance.now() - t0
+    t0 = performance.now()
+    const check = await r.check()
+    const checkMs = performance.now() - t0
+    const ln = sh('ipvsadm', ['-Ln'])
+    rounds.push({
+      rawMs: raw.ms,
+      rawBytes: raw.bytes,
+      readMs,
+      diffMs,
+      diffOps: ops,
+      checkMs,
+      checkOps: check.ops,
+      ipvsadmLnMs: ln.ms,
+      ipvsadmLnLines: ln.out.split('\n').length,
+    })
+  }
+  return rounds
+}
+
 const mb = (n: number) => Math.round((n / 1048576) * 10) / 10
 
 /** In the namespace: apply, change one weight, tear down; one JSON line. */
@@ -80,6 +138,7 @@ async function lvsd(window: number): Promise<void> {
   t0 = performance.now()
   const check = await r.check()
   const checkMs = performance.now() - t0
+  const split = await readSplit(c, r, t)
   t0 = performance.now()
   const change = await r.apply(withChangedWeight(t))
   const changeMs = performance.now() - t0
@@ -99,6 +158,7 @@ async function lvsd(window: number): Promise<void> {
     listed,
     checkMs,
     checkOps: check.ops,
+    split,
     changeMs,
     changeOps: change.ops,
     changeRequests: change.requests,

@@ -14,7 +14,7 @@ pkg_version() {
 # Where COMMIT's app is staged: the key includes this script set's own recipe, so changing how the
 # app is staged does not reuse a tree staged the old way.
 stage_dir() {
-  echo "$pkg_dir/$1-$(cat "$pkg_src/stage-app.sh" "$pkg_src/common.sh" | sha1sum | cut -c1-8)"
+  echo "$pkg_dir/$1-$(cat "$pkg_src/stage-app.sh" "$pkg_src/stage-tree.sh" "$pkg_src/common.sh" "$pkg_src/rpm/lvsd.spec" "$pkg_src/build-srpm.sh" | sha1sum | cut -c1-8)"
 }
 
 # Stages the app for COMMIT under a lock, so two builders of one commit (a unit and a vm test, or

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Writes the man pages lvsd(8), lvsctl(8) and lvsd.yaml(5) into DIR from the compiled sources that
 // print --help (src/cli/lvsd.ts HELP, src/cli/run.ts RUN_HELP, src/cli/lvsctl.ts HELP with
-// src/api/commands.ts) and render docs/config.md (src/config/reference-doc.ts): nothing is written twice.
+// src/cli/lvsctl-commands.ts) and render docs/config.md (src/config/reference-doc.ts): nothing is written twice.
 // Usage: node scripts/man-pages.mjs DIR [DATE]   (after tsc; DATE defaults from SOURCE_DATE_EPOCH)
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'

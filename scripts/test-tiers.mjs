@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // npm test: builds, then runs every test tier this machine can run, and says loudly which it
 // could not and why. Tiers: unit (pure code), netns (root + network namespaces), vm (qemu with
-// Debian's kernel, for real IPVS), package (the .deb/.rpm under a booted systemd). LVSD_REQUIRE_TIERS=unit,netns makes a missing tier an error
+// Debian's kernel, for real IPVS), package (the .deb/.rpm under a booted systemd), vagrant (the
+// small multi-VM topology under libvirt, drilled). LVSD_REQUIRE_TIERS=unit,netns makes a missing tier an error
 // (CI sets it, so a tier can never be skipped there without failing the run).
 import { spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, statSync } from 'node:fs'
@@ -78,6 +79,22 @@ function probePackage() {
   return undefined
 }
 
+function probeVagrant() {
+  if (process.getuid?.() !== 0) return 'not root (libvirt, the box build, the libvirt networks)'
+  for (const tool of ['vagrant', 'virsh', 'qemu-img', 'debootstrap', 'extlinux']) {
+    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0)
+      return `${tool} not installed (bash scripts/setup-debian.sh installs the Vagrant tier's packages)`
+  }
+  const plugin = spawnSync('vagrant', ['plugin', 'list'], { encoding: 'utf8', timeout: 120_000 })
+  if (!/vagrant-libvirt/.test(plugin.stdout ?? ''))
+    return 'the vagrant-libvirt plugin is missing (apt-get install vagrant-libvirt)'
+  // libvirtd and virtlogd: started with systemctl where systemd runs, by hand where it does not
+  const up = spawnSync('bash', ['vagrant/host-setup.sh', 'start'], { encoding: 'utf8', timeout: 10 * 60_000 })
+  if (up.status !== 0)
+    return `vagrant/host-setup.sh start failed: ${(up.stderr ?? '').trim().split('\n').slice(-2).join(' | ')}`
+  return undefined
+}
+
 const tiers = [
   { name: 'unit', dir: 'dist/test/unit', probe: () => undefined, args: [] },
   { name: 'netns', dir: 'dist/test/netns', probe: probeNetns, args: ['--concurrency=2'] },
@@ -85,6 +102,8 @@ const tiers = [
   { name: 'vm', dir: 'dist/test/vm', probe: probeVm, args: ['--serial', '--timeout=10m'] },
   // Builds both packages, boots a Debian 12 root under systemd-nspawn (root cached by package list)
   { name: 'package', dir: 'dist/test/package', probe: probePackage, args: ['--serial', '--timeout=10m'] },
+  // The small Vagrant topology from the box built in vagrant/box (cached), the drill over it, torn down
+  { name: 'vagrant', dir: 'dist/test/vagrant', probe: probeVagrant, args: ['--serial', '--timeout=40m'] },
 ]
 
 const summary = []

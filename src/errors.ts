@@ -7,6 +7,7 @@ export const CODES = {
   LVSD_ENCODE_INVALID: 'a value does not fit the field it is encoded into',
   LVSD_SYS_CALL: 'a system call failed',
   LVSD_NATIVE_MISSING: 'the native addon is not built or cannot be loaded',
+  LVSD_STATE_UNSAFE: 'a state file’s directory could be changed by someone other than root or lvsd’s user',
   LVSD_NL_KERNEL: 'the kernel refused a netlink request',
   LVSD_NL_PROTOCOL: 'a netlink reply did not match its request',
   LVSD_NL_TIMEOUT: 'the kernel did not answer a netlink request in time',
@@ -25,6 +26,7 @@ export const CODES = {
   LVSD_API_UNKNOWN_INSTANCE: 'no VRRP instance by that name',
   LVSD_API_CONFLICT: 'the request conflicts with what the daemon is doing',
   LVSD_API_BUSY: 'the daemon is at its limit for this kind of request',
+  LVSD_API_FORBIDDEN: 'the socket the request came through is read-only (status, events, doctor)',
   LVSD_API_INTERNAL: 'the daemon failed while handling an API request',
   LVSD_API_SOCKET: 'the control socket cannot be set up',
   LVSD_API_UNREACHABLE: 'the control socket cannot be reached (is lvsd running?)',
@@ -33,6 +35,8 @@ export const CODES = {
   LVSD_INTERNAL: 'an unexpected error inside lvsd (details name its kind and errno)',
   LVSD_REALSERVER_RECORD: 'the record of what lvsd realserver up changed cannot be read',
   LVSD_REALSERVER_REFUSED: 'lvsd realserver up will not change a host whose VIPs are assigned elsewhere',
+  LVSD_PEER_KEY: 'the peer channel key file is missing, unsafe (owner, mode, symlink) or too short',
+  LVSD_PEER_SOCKET: 'the peer channel socket cannot be bound',
 } as const
 
 export type Code = keyof typeof CODES

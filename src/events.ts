@@ -99,6 +99,50 @@ export interface EventPayloads {
     ok: boolean
     params?: Record<string, unknown>
     error?: EventError
+    /** Who asked, from the connection's SO_PEERCRED (absent when the kernel gave none). */
+    peer?: { pid: number; uid: number; gid: number }
+  }
+  'peer.channel': {
+    /** up: a valid message was heard; down: none for peer.dead_after. */
+    state: 'up' | 'down'
+    /** The peer's node name (as last heard) and address. */
+    peer: string
+    address: string
+  }
+  'peer.drop': {
+    /** auth, malformed, replay, stale, reflected, type (docs/peer.md); at most once per source and reason. */
+    reason: string
+    source: string
+    detail?: string
+  }
+  'peer.operator': {
+    /** The replicated action: drain:SERVICE/SERVER, weight:SERVICE/SERVER, release:INSTANCE@NODE. */
+    key: string
+    value: boolean | number | null
+    /** The node that took the action, and its version (docs/peer.md §Conflicts). */
+    node: string
+    version: number
+  }
+  'peer.drift': {
+    peer: string
+    /** What differs (service:NAME, instance:NAME, sync) and how; empty when the configs agree again. */
+    differs: { key: string; kind: 'differs' | 'only-here' | 'only-peer' }[]
+  }
+  'peer.health': {
+    service: string
+    server: string
+    here: string
+    peer: string
+    /** true once the views have differed longer than fall × interval; false when they agree again. */
+    disagree: boolean
+  }
+  'peer.conns': {
+    service: string
+    /** Connections in this node's (the backup's) kernel, and in the master's. */
+    here: number
+    master: number
+    /** true once the backup has held too few for peer.conns_after; false when it caught up. */
+    lagging: boolean
   }
 }
 
@@ -119,6 +163,12 @@ export const EVENTS: { readonly [K in EventName]: string } = {
   'config.reload': 'a configuration reload finished (applied or refused)',
   'program.failed': 'a notify, track or quorum program failed, timed out or could not be started',
   'operator.action': 'an operator acted through the API (drain, weight, release, reload, …)',
+  'peer.channel': 'the peer channel came up or went down',
+  'peer.drop': 'a datagram to the peer channel was dropped (first per source and reason)',
+  'peer.operator': 'an operator action taken on the peer was applied here',
+  'peer.drift': 'the configs of the pair started or stopped differing',
+  'peer.health': 'the two directors’ health views of a server started or stopped disagreeing',
+  'peer.conns': 'the backup started or stopped holding far fewer connections than the master',
 }
 
 export const EVENT_NAMES = Object.keys(EVENTS) as EventName[]

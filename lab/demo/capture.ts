@@ -38,12 +38,16 @@ export function parseCaptureLine(line: string, vip: string): Frame | null {
 
 export class Capture {
   readonly frames: Frame[] = []
+  /** Called for each frame as it is parsed (the drill streams them into its recording). */
+  onFrame: ((f: Frame) => void) | undefined
   private stderr = ''
 
   constructor(proc: ChildProcess, vip: string) {
     createInterface({ input: proc.stdout! }).on('line', (l) => {
       const f = parseCaptureLine(l, vip)
-      if (f) this.frames.push(f)
+      if (!f) return
+      this.frames.push(f)
+      this.onFrame?.(f)
     })
     proc.stderr?.on('data', (b: Buffer) => {
       this.stderr = (this.stderr + b.toString()).slice(-2000)

@@ -73,4 +73,16 @@ export class Director {
   freeze(): void {
     this.proc.kill('SIGSTOP')
   }
+
+  thaw(): void {
+    this.proc.kill('SIGCONT')
+  }
+
+  /** SIGTERM (lvsd's clean stop: a priority-0 advert, VIPs removed), resolved when it has exited. */
+  stop(): Promise<number | null> {
+    if (this.exited) return Promise.resolve(this.proc.exitCode)
+    const done = new Promise<number | null>((resolve) => this.proc.once('exit', (code) => resolve(code)))
+    this.proc.kill('SIGTERM')
+    return done
+  }
 }

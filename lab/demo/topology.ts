@@ -110,6 +110,11 @@ export class DemoTopology {
     }
   }
 
+  /** Sets a node's bridge port up or down (the restore side of a cut; not time-critical). */
+  setLink(node: string, up: boolean): void {
+    run('ip', ['-n', this.ns('sw'), 'link', 'set', this.port(node), up ? 'up' : 'down'])
+  }
+
   /** A script run inside a node's namespace (/proc/sys/net there is the namespace's own). */
   private nodeSetup(n: DemoNode): string {
     const set = (key: string, v: number) => `echo ${v} > /proc/sys/net/${key}`

@@ -4,12 +4,24 @@ import { request } from 'node:http'
 import { createInterface } from 'node:readline'
 import { CODES, type Code, LvsdError } from '../errors.js'
 import type { AnyEvent } from '../events.js'
-import { DEFAULT_SOCKET } from './server.js'
+import { DEFAULT_SOCKET, readOnlyPath } from './server.js'
 import type { ConfigInfo, DoctorReport, InstanceStatus, ReloadResult, ServerStatus, Status } from './types.js'
 
-export interface ClientOptions {
+export interface ControlClientOptions {
   /** Per request, not for the event stream. Default 10 s (a reload of a large table takes a while). */
   timeoutMs?: number
+  /**
+   * Where read requests (status, events, doctor) go when the admin socket refuses the connection
+   * (EACCES: not in its group). Default: the read-only socket beside it; '' for none.
+   */
+  readOnlyPath?: string
+}
+
+/** The admin socket's permissions refused this user: the read-only one may not. */
+function denied(e: unknown): boolean {
+  return (
+    e instanceof LvsdError && e.code === 'LVSD_API_UNREACHABLE' && ['EACCES', 'EPERM'].includes(String(e.details.errno))
+  )
 }
 
 export interface EventsQuery {
@@ -49,17 +61,31 @@ function fromReply(status: number, text: string): LvsdError {
 }
 
 export class ControlClient {
+  private readonly fallback: string | undefined
+
   constructor(
     readonly socketPath: string = DEFAULT_SOCKET,
-    private readonly opts: ClientOptions = {},
-  ) {}
+    private readonly opts: ControlClientOptions = {},
+  ) {
+    this.fallback = opts.readOnlyPath ?? readOnlyPath(socketPath)
+    if (this.fallback === '') this.fallback = undefined
+  }
 
-  private call<T>(method: Method, path: string, body?: unknown): Promise<T> {
+  private async call<T>(method: Method, path: string, body?: unknown): Promise<T> {
+    try {
+      return await this.callOn<T>(this.socketPath, method, path, body)
+    } catch (e) {
+      if (method !== 'GET' || !this.fallback || !denied(e)) throw e
+      return this.callOn<T>(this.fallback, method, path, body)
+    }
+  }
+
+  private callOn<T>(socketPath: string, method: Method, path: string, body?: unknown): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const payload = body === undefined ? undefined : JSON.stringify(body)
       const req = request(
         {
-          socketPath: this.socketPath,
+          socketPath,
           method,
           path,
           headers:
@@ -86,10 +112,10 @@ export class ControlClient {
       )
       req.on('timeout', () =>
         req.destroy(
-          new LvsdError('LVSD_API_UNREACHABLE', `no answer from ${this.socketPath} in time`, { path: this.socketPath }),
+          new LvsdError('LVSD_API_UNREACHABLE', `no answer from ${socketPath} in time`, { path: socketPath }),
         ),
       )
-      req.on('error', (e) => reject(e instanceof LvsdError ? e : unreachable(this.socketPath, e)))
+      req.on('error', (e) => reject(e instanceof LvsdError ? e : unreachable(socketPath, e)))
       req.end(payload)
     })
   }
@@ -143,13 +169,18 @@ export class ControlClient {
     if (q.follow !== undefined) params.set('follow', String(q.follow))
     if (q.names?.length) params.set('names', q.names.join(','))
     const qs = params.toString()
-    const res = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
-      const req = request(
-        { socketPath: this.socketPath, method: 'GET', path: `/v1/events${qs ? `?${qs}` : ''}`, signal: q.signal },
-        resolve,
-      )
-      req.on('error', (e) => reject(e.name === 'AbortError' ? e : unreachable(this.socketPath, e)))
-      req.end()
+    const open = (socketPath: string) =>
+      new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
+        const req = request(
+          { socketPath, method: 'GET', path: `/v1/events${qs ? `?${qs}` : ''}`, signal: q.signal },
+          resolve,
+        )
+        req.on('error', (e) => reject(e.name === 'AbortError' ? e : unreachable(socketPath, e)))
+        req.end()
+      })
+    const res = await open(this.socketPath).catch((e) => {
+      if (!this.fallback || !denied(e)) throw e
+      return open(this.fallback)
     })
     const status = res.statusCode ?? 0
     if (status !== 200) {

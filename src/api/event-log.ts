@@ -66,8 +66,44 @@ const LINES: { [K in EventName]: (d: EventPayloads[K]) => Line } = {
   ],
   'operator.action': (d) => [
     d.ok ? 'info' : 'warn',
-    { action: d.action, target: d.target, ok: d.ok, params: d.params, err: d.error },
-    `operator ${d.action} ${d.target}${d.ok ? '' : `: ${d.error?.code ?? 'failed'}`}`,
+    { action: d.action, target: d.target, ok: d.ok, params: d.params, err: d.error, peer: d.peer },
+    `operator ${d.action} ${d.target}${d.peer ? ` by uid ${d.peer.uid} pid ${d.peer.pid}` : ''}${d.ok ? '' : `: ${d.error?.code ?? 'failed'}`}`,
+  ],
+  'peer.channel': (d) => [
+    d.state === 'up' ? 'info' : 'warn',
+    { peer: d.peer, address: d.address, state: d.state },
+    `peer channel to ${d.peer} (${d.address}) ${d.state}`,
+  ],
+  'peer.drop': (d) => [
+    'warn',
+    { reason: d.reason, source: d.source, detail: d.detail },
+    `peer channel: dropped a datagram from ${d.source} (${d.reason}); further ones from it are only counted`,
+  ],
+  'peer.operator': (d) => [
+    'info',
+    { key: d.key, value: d.value, node: d.node, version: d.version },
+    `peer: ${d.key} = ${JSON.stringify(d.value)} (from ${d.node})`,
+  ],
+  'peer.drift': (d) => [
+    d.differs.length > 0 ? 'warn' : 'info',
+    { peer: d.peer, differs: d.differs },
+    d.differs.length > 0
+      ? `config differs from ${d.peer}: ${d.differs.map((x) => `${x.key} (${x.kind})`).join(', ')}`
+      : `config agrees with ${d.peer} again`,
+  ],
+  'peer.health': (d) => [
+    d.disagree ? 'warn' : 'info',
+    { service: d.service, server: d.server, here: d.here, peer: d.peer, disagree: d.disagree },
+    d.disagree
+      ? `${d.service} ${d.server}: ${d.here} here, ${d.peer} on the peer`
+      : `${d.service} ${d.server}: health views agree again`,
+  ],
+  'peer.conns': (d) => [
+    d.lagging ? 'warn' : 'info',
+    { service: d.service, here: d.here, master: d.master, lagging: d.lagging },
+    d.lagging
+      ? `${d.service}: backup holds ${d.here} connections, master ${d.master} (sync lagging?)`
+      : `${d.service}: backup's connections caught up`,
   ],
 }
 

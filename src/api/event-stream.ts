@@ -2,7 +2,7 @@
 // they are published, until the client goes away (or `follow=false`). A reader too slow to keep up is
 // cut off rather than let the daemon buffer without bound; it reconnects with after=<last seq seen>.
 import type { ServerResponse } from 'node:http'
-import { type AnyEvent, type EventBus, type EventName, isEventName } from '../events.js'
+import { type AnyEvent, EVENT_NAMES, type EventBus, type EventName, isEventName } from '../events.js'
 import { badRequest } from './http.js'
 
 export interface StreamQuery {
@@ -34,7 +34,14 @@ export function parseStreamQuery(q: URLSearchParams): StreamQuery {
       ? ['daemon.', 'vrrp.', 'health.', 'quorum.', 'ipvs.', 'config.', 'operator.', 'program.']
       : []
     if (!isEventName(n) && !known.includes(n)) {
-      throw badRequest('names', `${JSON.stringify(n)} is not an event name or prefix (docs/api.md)`, { value: n })
+      // the list itself, since the message may be read where no documentation is installed
+      throw badRequest(
+        'names',
+        `${JSON.stringify(n)} is not an event name or prefix; names: ${EVENT_NAMES.join(', ')}`,
+        {
+          value: n,
+        },
+      )
     }
   }
   return { after, follow: followText === 'true', names }

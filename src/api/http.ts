@@ -6,6 +6,7 @@ import { type Addr, formatAddr, tryParseAddr } from '../net/addr.js'
 
 const STATUS: Partial<Record<Code, number>> = {
   LVSD_API_BAD_REQUEST: 400,
+  LVSD_API_FORBIDDEN: 403,
   LVSD_API_NOT_FOUND: 404,
   LVSD_API_UNKNOWN_SERVICE: 404,
   LVSD_API_UNKNOWN_SERVER: 404,

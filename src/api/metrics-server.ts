@@ -1,8 +1,11 @@
 // The optional Prometheus endpoint: GET /metrics over plain HTTP on a TCP address (off unless configured;
-// default 127.0.0.1:9478). Read-only by construction: it serves nothing but the exposition.
+// default 127.0.0.1:9478). Read-only by construction: it serves nothing but the exposition. With an
+// allow list, a connection from any other address is closed as soon as it is accepted, before a byte
+// is read, and counted.
 import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import { LvsdError } from '../errors.js'
+import { type Prefix, prefixContains, tryParseAddr } from '../net/addr.js'
 import { applyLimits, closeIfUnread, METRICS_LIMITS, refuseLargeBody, serverOptions } from './http-limits.js'
 import { CONTENT_TYPE } from './metrics-registry.js'
 
@@ -10,6 +13,23 @@ export interface MetricsServerOptions {
   host: string
   /** 0 picks a free port (tests). */
   port: number
+  /** Clients allowed to connect; empty or absent: any that can reach the address. */
+  allow?: readonly Prefix[]
+  /** Called for each connection refused by `allow`. */
+  onRefused?: () => void
+}
+
+/** A socket's peer address as lvsd compares it: an IPv4 client of a dual-stack listener is ::ffff:a.b.c.d. */
+function peerAddr(s: Socket) {
+  const text = s.remoteAddress ?? ''
+  return tryParseAddr(text.startsWith('::ffff:') && text.includes('.') ? text.slice(7) : text)
+}
+
+/** Whether a client may scrape. */
+export function allowed(allow: readonly Prefix[], s: Socket): boolean {
+  if (allow.length === 0) return true
+  const a = peerAddr(s)
+  return a !== undefined && allow.some((p) => prefixContains(p, a))
 }
 
 export class MetricsServer {
@@ -43,6 +63,13 @@ export class MetricsServer {
       res.end(req.method === 'HEAD' ? undefined : body)
     })
     applyLimits(server, METRICS_LIMITS)
+    const allow = opts.allow ?? []
+    if (allow.length > 0)
+      server.on('connection', (s: Socket) => {
+        if (allowed(allow, s)) return
+        s.destroy()
+        opts.onRefused?.()
+      })
     await new Promise<void>((resolve, reject) => {
       server.once('error', (e) =>
         reject(

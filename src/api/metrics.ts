@@ -2,7 +2,7 @@
 // values read from the director's status at scrape time (states, weights, VRRP worker and kernel counters).
 import type { AnyEvent, EventBus, EventName, LvsdEvent, VrrpState } from '../events.js'
 import { type Counter, type Gauge, type Histogram, Registry } from './metrics-registry.js'
-import type { DirectorView, KernelStats } from './types.js'
+import type { DirectorView, KernelStats, PeerStatus } from './types.js'
 
 const VRRP_STATES: readonly VrrpState[] = ['INIT', 'BACKUP', 'MASTER', 'FAULT']
 
@@ -41,6 +41,8 @@ export class LvsdMetrics {
   readonly lastReloadOk: Gauge
   readonly operatorActions: Counter
   readonly programFailures: Counter
+  /** Connections to the metrics port from clients outside metrics.allow, closed at accept. */
+  readonly metricsRefused: Counter
 
   constructor(
     private readonly director: DirectorView,
@@ -121,7 +123,7 @@ export class LvsdMetrics {
     const active = r.gauge('lvsd_service_active', '1 while the service is in the kernel table.', ['service'])
     const doctorFinding = r.gauge(
       'lvsd_doctor_findings',
-      '1 for each problem the last lvsctl doctor run over all services found (docs/realserver.md).',
+      '1 for each problem the last lvsctl doctor run over all services found (lvsctl(8)).',
       ['service', 'server', 'kind'],
     )
     const doctorRun = r.gauge('lvsd_doctor_last_run_timestamp_seconds', 'When lvsctl doctor last probed every service.')
@@ -159,6 +161,14 @@ export class LvsdMetrics {
       ['op'],
       [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5],
     )
+    const driftPass = r.gauge(
+      'lvsd_ipvs_drift_pass_duration_seconds',
+      'How long the last drift pass (re-read of the kernel’s IPVS table and diff) took.',
+    )
+    const driftInterval = r.gauge(
+      'lvsd_ipvs_drift_interval_seconds',
+      'The wait before the next drift pass: ipvs.drift.interval, stretched by max_cpu_percent for a slow pass.',
+    )
     this.drift = r.counter('lvsd_ipvs_drift_total', 'Differences found between the kernel and lvsd’s table.', [
       'kind',
       'repaired',
@@ -171,6 +181,12 @@ export class LvsdMetrics {
       'action',
       'result',
     ])
+
+    this.metricsRefused = r.counter(
+      'lvsd_metrics_refused_connections_total',
+      'Connections to the metrics port from clients not in metrics.allow, closed at once.',
+    )
+    this.metricsRefused.inc({}, 0) // shown from the start: an unlabelled counter at 0 is a fact
 
     this.programFailures = r.counter(
       'lvsd_program_failures_total',
@@ -211,7 +227,21 @@ export class LvsdMetrics {
     )
     if (opts.replay) for (const e of bus.recent()) handlers.get(e.name)?.(e)
 
-    const snapshot = [info, state, prio, eprio, released, lastTransition, sent, received, drops, late, lowerAnswers]
+    const peer = peerGauges(r)
+    const snapshot = [
+      info,
+      state,
+      prio,
+      eprio,
+      released,
+      lastTransition,
+      sent,
+      received,
+      drops,
+      late,
+      lowerAnswers,
+      ...Object.values(peer),
+    ]
     const perServer = [up, weight, cweight, drained, quorum, active, activeConns, inactiveConns, doctorFinding]
     const kernelAll = [...Object.values(svcK), ...Object.values(srvK)]
     const setKernel = (k: KernelCounters, labels: Record<string, string>, s: KernelStats) => {
@@ -223,8 +253,13 @@ export class LvsdMetrics {
     }
     this.registry.onCollect(() => {
       const st = this.director.getStatus()
-      for (const m of [...snapshot, ...perServer, ...kernelAll]) m.reset()
+      for (const m of [...snapshot, ...perServer, ...kernelAll, driftPass, driftInterval]) m.reset()
       info.set({ version: st.version, node: st.node }, 1)
+      const drift = this.director.drift
+      if (drift) {
+        driftInterval.set({}, drift.effectiveIntervalMs / 1000)
+        if (drift.lastPassMs !== undefined) driftPass.set({}, drift.lastPassMs / 1000)
+      }
       const doc = this.director.lastDoctor
       if (doc) {
         doctorRun.set({}, Date.parse(doc.at) / 1000)
@@ -246,6 +281,7 @@ export class LvsdMetrics {
           for (const [reason, n] of Object.entries(i.counters.drops)) drops.set({ vrrp, reason }, n)
         }
       }
+      if (st.peer) setPeer(peer, st.peer)
       for (const svc of st.services) {
         const service = svc.name
         quorum.set({ service }, svc.quorum.up ? 1 : 0)
@@ -274,4 +310,64 @@ export class LvsdMetrics {
   close(): void {
     for (const u of this.unsubscribe.splice(0)) u()
   }
+}
+
+/** The peer channel's gauges (docs/metrics.md), rebuilt from the status at each scrape. */
+function peerGauges(r: Registry) {
+  return {
+    up: r.gauge('lvsd_peer_up', '1 while the peer channel is up (a valid message within peer.dead_after).'),
+    info: r.gauge('lvsd_peer_info', 'Always 1; the peer’s node name and lvsd version as last heard.', [
+      'peer',
+      'version',
+    ]),
+    rtt: r.gauge('lvsd_peer_rtt_seconds', 'Round trip of the last answered peer message.'),
+    lastHeard: r.gauge('lvsd_peer_last_heard_timestamp_seconds', 'When a valid peer message was last received.'),
+    messages: r.counter('lvsd_peer_messages_total', 'Peer messages sent and accepted.', ['direction']),
+    drops: r.counter('lvsd_peer_drops_total', 'Datagrams to the channel port dropped, by reason.', ['reason']),
+    drift: r.gauge('lvsd_peer_config_drift', 'Number of config fingerprints that differ from the peer’s.'),
+    driftKey: r.gauge('lvsd_peer_config_drift_key', '1 for each fingerprint that differs (service:NAME, …).', [
+      'key',
+      'kind',
+    ]),
+    master: r.gauge('lvsd_peer_master', '1 for the node that is master of the instance, as this node sees it.', [
+      'vrrp',
+      'node',
+    ]),
+    masterPrio: r.gauge('lvsd_peer_master_priority', 'Effective priority of the instance’s master.', ['vrrp']),
+    masterAdvert: r.gauge('lvsd_peer_master_advert_interval_seconds', 'Advert interval of the master.', ['vrrp']),
+    syncRole: r.gauge('lvsd_peer_sync_daemon', '1 for the kernel sync daemon role on each side.', ['side', 'role']),
+    conns: r.gauge('lvsd_peer_service_connections', 'Connections of a service on each side.', ['service', 'side']),
+    lagging: r.gauge('lvsd_peer_conns_lagging', '1 while the backup holds far fewer connections than the master.', [
+      'service',
+    ]),
+    disagree: r.gauge('lvsd_peer_health_disagree', '1 while the two health views of a server differ (reported).', [
+      'server',
+    ]),
+  }
+}
+
+function setPeer(g: ReturnType<typeof peerGauges>, p: PeerStatus): void {
+  g.up.set({}, p.channel === 'up' ? 1 : 0)
+  if (p.node) g.info.set({ peer: p.node, version: p.version ?? '' }, 1)
+  if (p.rttMs !== undefined) g.rtt.set({}, p.rttMs / 1000)
+  if (p.lastHeard) g.lastHeard.set({}, p.lastHeard / 1000)
+  g.messages.set({ direction: 'sent' }, p.sent)
+  g.messages.set({ direction: 'received' }, p.received)
+  for (const [reason, n] of Object.entries(p.drops)) g.drops.set({ reason }, n)
+  g.drift.set({}, p.drift.length)
+  for (const d of p.drift) g.driftKey.set({ key: d.key, kind: d.kind }, 1)
+  for (const i of p.instances)
+    if (i.master) {
+      g.master.set({ vrrp: i.name, node: i.master.node }, 1)
+      g.masterPrio.set({ vrrp: i.name }, i.master.priority)
+      g.masterAdvert.set({ vrrp: i.name }, i.master.advertMs / 1000)
+    }
+  g.syncRole.set({ side: 'here', role: p.sync.here }, 1)
+  if (p.sync.peer) g.syncRole.set({ side: 'peer', role: p.sync.peer }, 1)
+  for (const c of p.conns) {
+    if (c.here !== undefined) g.conns.set({ service: c.service, side: 'here' }, c.here)
+    if (c.peer !== undefined) g.conns.set({ service: c.service, side: 'peer' }, c.peer)
+    g.lagging.set({ service: c.service }, c.lagging ? 1 : 0)
+  }
+  for (const h of p.healthDisagree) if (h.reported) g.disagree.set({ server: h.server }, 1)
 }

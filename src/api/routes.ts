@@ -3,11 +3,20 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { LvsdError } from '../errors.js'
 import type { OperatorAction } from '../events.js'
+import type { PeerCred } from '../sys/peer-cred.js'
 import { parseStreamQuery, serveEvents } from './event-stream.js'
 import { badRequest, errorBody, parseServer, readJson, sendError, sendJson } from './http.js'
 import type { Director, ServerRef } from './types.js'
 
+/** Which socket a request came through, and who is at its other end. */
+export interface Access {
+  /** admin: every route; read: GET routes that neither change nor reveal the configuration. */
+  level: 'admin' | 'read'
+  peer?: PeerCred | undefined
+}
+
 export interface RouteContext {
+  access: Access
   req: IncomingMessage
   res: ServerResponse
   params: Record<string, string>
@@ -32,6 +41,8 @@ interface Route {
   method: 'GET' | 'POST'
   path: string
   handler: Handler
+  /** Only through the admin socket; `action` names it in the operator.action event of a refusal. */
+  admin?: { action?: OperatorAction }
 }
 
 function serverRef(c: RouteContext): ServerRef {
@@ -39,7 +50,12 @@ function serverRef(c: RouteContext): ServerRef {
   return { service, ...parseServer(c.params.server as string) }
 }
 
-/** Runs an operator action, publishing its outcome. */
+/** The event's `peer` field, when the kernel told who connected. */
+function peerField(peer: PeerCred | undefined): { peer?: PeerCred } {
+  return peer ? { peer: { pid: peer.pid, uid: peer.uid, gid: peer.gid } } : {}
+}
+
+/** Runs an operator action, publishing its outcome (with who asked). */
 async function act<T>(
   c: RouteContext,
   action: OperatorAction,
@@ -54,6 +70,7 @@ async function act<T>(
       target,
       ok: true,
       ...(Object.keys(params).length ? { params } : {}),
+      ...peerField(c.access.peer),
     })
     return r
   } catch (e) {
@@ -64,6 +81,7 @@ async function act<T>(
       ok: false,
       ...(Object.keys(params).length ? { params } : {}),
       error: { code, message },
+      ...peerField(c.access.peer),
     })
     throw e
   }
@@ -142,15 +160,41 @@ export const ROUTES: readonly Route[] = [
       return c.director.getStatus()
     },
   },
-  { method: 'GET', path: '/v1/config', handler: (c) => c.director.getConfig() },
+  // the configuration may hold secrets (a VRRPv2 password): admin only
+  { method: 'GET', path: '/v1/config', handler: (c) => c.director.getConfig(), admin: {} },
   { method: 'GET', path: '/v1/doctor', handler: doctor },
   { method: 'GET', path: '/v1/events', handler: events },
-  { method: 'POST', path: '/v1/reload', handler: reload },
-  { method: 'POST', path: '/v1/services/:service/servers/:server/drain', handler: serverAction('drain') },
-  { method: 'POST', path: '/v1/services/:service/servers/:server/undrain', handler: serverAction('undrain') },
-  { method: 'POST', path: '/v1/services/:service/servers/:server/weight', handler: setWeight },
-  { method: 'POST', path: '/v1/instances/:instance/release', handler: instanceAction('release') },
-  { method: 'POST', path: '/v1/instances/:instance/resume', handler: instanceAction('resume') },
+  { method: 'POST', path: '/v1/reload', handler: reload, admin: { action: 'reload' } },
+  {
+    method: 'POST',
+    path: '/v1/services/:service/servers/:server/drain',
+    handler: serverAction('drain'),
+    admin: { action: 'drain' },
+  },
+  {
+    method: 'POST',
+    path: '/v1/services/:service/servers/:server/undrain',
+    handler: serverAction('undrain'),
+    admin: { action: 'undrain' },
+  },
+  {
+    method: 'POST',
+    path: '/v1/services/:service/servers/:server/weight',
+    handler: setWeight,
+    admin: { action: 'weight' },
+  },
+  {
+    method: 'POST',
+    path: '/v1/instances/:instance/release',
+    handler: instanceAction('release'),
+    admin: { action: 'release' },
+  },
+  {
+    method: 'POST',
+    path: '/v1/instances/:instance/resume',
+    handler: instanceAction('resume'),
+    admin: { action: 'resume' },
+  },
 ]
 
 function match(pattern: string, path: string): Record<string, string> | undefined {
@@ -175,11 +219,38 @@ function match(pattern: string, path: string): Record<string, string> | undefine
   return params
 }
 
+function discardBody(req: IncomingMessage): Promise<void> {
+  if (req.complete) return Promise.resolve()
+  return new Promise((resolve) => {
+    req.once('end', resolve).once('close', resolve).once('error', resolve)
+    req.resume()
+  })
+}
+
+/** An admin verb through the read-only socket: refused, and logged like any operator action. */
+function forbidden(director: Director, action: OperatorAction | undefined, path: string, access: Access): LvsdError {
+  const err = new LvsdError(
+    'LVSD_API_FORBIDDEN',
+    `${path} needs the admin control socket; this one is read-only (status, events, doctor)`,
+    { path },
+  )
+  if (action)
+    director.events.publish('operator.action', {
+      action,
+      target: path,
+      ok: false,
+      error: { code: err.code, message: err.message },
+      ...peerField(access.peer),
+    })
+  return err
+}
+
 export async function dispatch(
   req: IncomingMessage,
   res: ServerResponse,
   director: Director,
   streams: StreamHost,
+  access: Access = { level: 'admin' },
 ): Promise<void> {
   try {
     const url = new URL(req.url ?? '/', 'http://lvsd')
@@ -192,7 +263,20 @@ export async function dispatch(
       sendError(res, new LvsdError('LVSD_API_METHOD', `${req.method} not allowed on ${path}`, { allow }), { allow })
       return
     }
-    const body = await hit.r.handler({ req, res, params: hit.params ?? {}, query: url.searchParams, director, streams })
+    if (hit.r.admin && access.level !== 'admin') {
+      // read the (size-capped) body first: a reply before it would reach the client as EPIPE, not 403
+      await discardBody(req)
+      throw forbidden(director, hit.r.admin.action, path, access)
+    }
+    const body = await hit.r.handler({
+      access,
+      req,
+      res,
+      params: hit.params ?? {},
+      query: url.searchParams,
+      director,
+      streams,
+    })
     if (body !== undefined) sendJson(res, 200, body)
   } catch (e) {
     sendError(res, e)

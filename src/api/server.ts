@@ -1,9 +1,14 @@
 // The control API server: HTTP/JSON on a unix socket (default /run/lvsd/lvsd.sock), mode and group
 // set as configured, so access is plain file permissions (root and the group; no tokens to leak).
+// Two levels, as HAProxy's stats sockets: the admin socket serves every route; a read-only one
+// (default lvsd-ro.sock beside it, mode 0666) serves status, events and doctor and answers 403 to
+// the rest. Each connection's peer (SO_PEERCRED) goes into the operator.action events it causes.
 import { chmodSync, chownSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs'
-import { createServer, type Server } from 'node:http'
+import { createServer, type IncomingMessage, type Server } from 'node:http'
+import type { Socket } from 'node:net'
 import { dirname } from 'node:path'
 import { LvsdError } from '../errors.js'
+import { type PeerCred, peerCred, socketFd } from '../sys/peer-cred.js'
 import { unixListening } from '../sys/unix-listening.js'
 import { STREAM_HIGH_WATER } from './event-stream.js'
 import {
@@ -14,7 +19,7 @@ import {
   refuseLargeBody,
   serverOptions,
 } from './http-limits.js'
-import { dispatch } from './routes.js'
+import { type Access, dispatch } from './routes.js'
 import type { Director } from './types.js'
 import { resolveGroup } from './unix-group.js'
 
@@ -33,11 +38,35 @@ export interface ControlServerOptions {
   limits?: Partial<HttpLimits>
   /** Event streams open at once; more are refused with 503 (default 16). */
   maxStreams?: number
+  /** admin (default): every route; read: status, events and doctor only. */
+  level?: Access['level']
 }
 
 export const DEFAULT_MAX_STREAMS = 16
 
 export const DEFAULT_SOCKET = '/run/lvsd/lvsd.sock'
+
+/** The read-only socket beside an admin one: /run/lvsd/lvsd.sock → /run/lvsd/lvsd-ro.sock. */
+export function readOnlyPath(admin: string): string {
+  return `${admin.endsWith('.sock') ? admin.slice(0, -'.sock'.length) : admin}-ro.sock`
+}
+
+const peers = new WeakMap<Socket, PeerCred | undefined>()
+
+/** The peer of a request's connection, read once per connection; undefined if the kernel (or addon) cannot say. */
+function peerOf(req: IncomingMessage): PeerCred | undefined {
+  const s = req.socket
+  if (peers.has(s)) return peers.get(s)
+  let p: PeerCred | undefined
+  try {
+    const fd = socketFd(s)
+    p = fd === undefined ? undefined : peerCred(fd)
+  } catch {
+    p = undefined // no addon here (a test double): the action is still logged, without a peer
+  }
+  peers.set(s, p)
+  return p
+}
 
 async function clearStale(path: string): Promise<void> {
   let st: ReturnType<typeof lstatSync>
@@ -64,6 +93,7 @@ export class ControlServer {
   static async start(director: Director, opts: ControlServerOptions = {}): Promise<ControlServer> {
     const path = opts.path ?? DEFAULT_SOCKET
     const mode = opts.mode ?? 0o660
+    const level = opts.level ?? 'admin'
     // resolve first: a typo in the group fails before anything is created
     const gid = opts.group === undefined ? undefined : resolveGroup(opts.group, opts.groupFile)
     try {
@@ -78,11 +108,17 @@ export class ControlServer {
     const server = createServer(serverOptions(limits), (req, res) => {
       if (refuseLargeBody(req, res, limits.maxBodyBytes)) return
       closeIfUnread(req, res)
-      void dispatch(req, res, director, {
-        highWater: opts.streamHighWater ?? STREAM_HIGH_WATER,
-        full: () => (self?.streamCount ?? 0) >= maxStreams,
-        track: (end) => self?.track(end, res),
-      })
+      void dispatch(
+        req,
+        res,
+        director,
+        {
+          highWater: opts.streamHighWater ?? STREAM_HIGH_WATER,
+          full: () => (self?.streamCount ?? 0) >= maxStreams,
+          track: (end) => self?.track(end, res),
+        },
+        { level, peer: peerOf(req) },
+      )
     })
     applyLimits(server, limits)
     self = new ControlServer(path, server)

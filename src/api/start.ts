@@ -6,12 +6,14 @@ import { formatAddr } from '../net/addr.js'
 import { logEvents } from './event-log.js'
 import { LvsdMetrics } from './metrics.js'
 import { MetricsServer } from './metrics-server.js'
-import { ControlServer } from './server.js'
+import { ControlServer, readOnlyPath } from './server.js'
 import type { Director } from './types.js'
 
 export interface ApiSettings {
-  control: Config['control']
-  metrics: Config['metrics']
+  /** Without `read_only`, no read-only socket. */
+  control: Omit<Config['control'], 'read_only'> & { read_only?: Config['control']['read_only'] }
+  /** Without `allow`, any client that can reach the address. */
+  metrics: Omit<Config['metrics'], 'allow'> & { allow?: Config['metrics']['allow'] }
 }
 
 export interface ApiOptions {
@@ -23,6 +25,8 @@ export interface ApiOptions {
 
 export interface Api {
   readonly control: ControlServer
+  /** The read-only socket, unless disabled. */
+  readonly readOnly: ControlServer | undefined
   readonly metrics: LvsdMetrics
   /** Absent unless metrics.enabled. */
   readonly metricsServer: MetricsServer | undefined
@@ -37,6 +41,7 @@ export async function startApi(director: Director, s: ApiSettings, opts: ApiOpti
     ...(opts.startedAt === undefined ? {} : { startedAt: opts.startedAt }),
   })
   let control: ControlServer | undefined
+  let readOnly: ControlServer | undefined
   let metricsServer: MetricsServer | undefined
   try {
     control = await ControlServer.start(director, {
@@ -45,6 +50,16 @@ export async function startApi(director: Director, s: ApiSettings, opts: ApiOpti
       ...(s.control.group === undefined ? {} : { group: s.control.group }),
       ...(opts.groupFile === undefined ? {} : { groupFile: opts.groupFile }),
     })
+    const ro = s.control.read_only
+    if (ro?.enabled) {
+      readOnly = await ControlServer.start(director, {
+        path: ro.socket ?? readOnlyPath(s.control.socket),
+        mode: ro.mode,
+        level: 'read',
+        ...(ro.group === undefined ? {} : { group: ro.group }),
+        ...(opts.groupFile === undefined ? {} : { groupFile: opts.groupFile }),
+      })
+    }
     if (s.metrics.enabled) {
       metricsServer = await MetricsServer.start(
         async () => {
@@ -54,26 +69,33 @@ export async function startApi(director: Director, s: ApiSettings, opts: ApiOpti
         {
           host: formatAddr(s.metrics.address),
           port: s.metrics.port,
+          ...(s.metrics.allow ? { allow: s.metrics.allow } : {}),
+          onRefused: () => metrics.metricsRefused.inc(),
         },
       )
     }
   } catch (e) {
-    await control?.close()
+    await Promise.all([control?.close(), readOnly?.close()])
     metrics.close()
     unlog()
     throw e
   }
   const ctl = control
   opts.log?.info(
-    { socket: ctl.path, metrics: metricsServer ? `${formatAddr(s.metrics.address)}:${metricsServer.port}` : 'off' },
+    {
+      socket: ctl.path,
+      readOnly: readOnly?.path ?? 'off',
+      metrics: metricsServer ? `${formatAddr(s.metrics.address)}:${metricsServer.port}` : 'off',
+    },
     'control API listening',
   )
   return {
     control: ctl,
+    readOnly,
     metrics,
     metricsServer,
     async close() {
-      await Promise.all([ctl.close(), metricsServer?.close()])
+      await Promise.all([ctl.close(), readOnly?.close(), metricsServer?.close()])
       metrics.close()
       unlog()
     },

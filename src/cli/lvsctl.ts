@@ -1,10 +1,10 @@
 // lvsctl: the operator's tool. `ipvs` reads the kernel directly (no daemon needed); the other commands
 // talk to a running lvsd over its control socket (-s PATH, $LVSD_SOCKET, default /run/lvsd/lvsd.sock).
 import { parseArgs } from 'node:util'
-import { CONTROL_COMMANDS, CONTROL_USAGE, type ControlCommand, controlCommand } from '../api/commands.js'
-import { doctorCommand } from '../api/doctor-command.js'
 import { DEFAULT_SOCKET } from '../api/server.js'
-import { type CommandResult, statusCommand } from '../api/status-format.js'
+import { CONTROL_COMMANDS, CONTROL_USAGE, type ControlCommand, controlCommand } from '../cli/lvsctl-commands.js'
+import { doctorCommand } from '../cli/lvsctl-doctor.js'
+import { type CommandResult, statusCommand } from '../cli/lvsctl-status.js'
 import { EXIT } from './exit-codes.js'
 import { ipvsCommand } from './ipvs-command.js'
 import { packageVersion } from './version.js'

@@ -28,6 +28,11 @@ Commands:
                     beyond priority, state and unicast addresses.
                     (lvsd import --help for details; exit 0 clean, 1 notes,
                     2 not converted)
+  drill [--backend netns|vm|vagrant] [--scenario NAME,...] [--repeat N]
+                    Failover drills against a director pair (from a source
+                    checkout): crash, link down, clean stop, reboot, partition,
+                    real server death, reload, upgrade; a timeline and a
+                    verdict per run (lvsd drill --help, docs/drills.md).
   realserver up|down|check -c <file>
                     On a real server: apply, undo or check what LVS-DR/TUN
                     needs there (VIP on lo or tunl0, ARP and rp_filter
@@ -41,6 +46,25 @@ Exit status: 0 ok, 1 failure, 2 invalid configuration, 64 bad command line,
 69 the host cannot run this configuration (no IPVS in the kernel, no addon).
 `
 
+/**
+ * `lvsd drill` runs the lab's drill engine (lab/drill), which exists in a source checkout only: the
+ * package ships the daemon, not namespaces, VMs or a Vagrant topology to break.
+ */
+async function drillCommand(args: string[]): Promise<number> {
+  const url = new URL('../../lab/drill/cli.js', import.meta.url)
+  let mod: { drillMain(argv: string[]): Promise<number> }
+  try {
+    mod = await import(url.href)
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw e
+    process.stderr.write(
+      'lvsd drill: the drill engine is not installed here: it runs from a source checkout (npm ci && npm run build), see docs/drills.md\n',
+    )
+    return EXIT.unavailable
+  }
+  return mod.drillMain(args)
+}
+
 export async function main(argv: string[]): Promise<number> {
   // run parses its own options (-c, --log-format). Each command is imported when chosen: the daemon
   // never holds check's YAML parser and schema (config-source.ts keeps them off its heap too).
@@ -52,6 +76,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (argv[0] === 'import') return (await import('./import.js')).importCommand(argv.slice(1))
   if (argv[0] === 'realserver') return (await import('./realserver.js')).realserverCommand(argv.slice(1))
+  if (argv[0] === 'drill') return drillCommand(argv.slice(1))
   let parsed: ReturnType<typeof parse>
   try {
     parsed = parse(argv)

@@ -2,12 +2,17 @@
 // entries, uniqueness, RFC 3768/5798 timing rules, families, and executables on disk.
 import { accessSync, constants, statSync } from 'node:fs'
 import { compareAddr } from '../net/addr.js'
+import { programDistrust } from '../sys/program-trust.js'
 import { lookupUserSync } from '../sys/users.js'
 import { formatDuration } from './dsl.js'
 import type { RawInstance, RawVrrp } from './types.js'
 import { type Ctx, didYouMean, hasKey, isComplete, lineOf, reportOn } from './walk.js'
 
-/** argv[0] must be an absolute path to an executable regular file, checked now rather than at 3 a.m. */
+/**
+ * argv[0] must be an absolute path to an executable regular file that only root (or lvsd's own user)
+ * can change, checked now rather than at 3 a.m.: whoever can write it, or a directory it is found
+ * through, runs code as the program's user (keepalived's enable_script_security, always on).
+ */
 export function checkArgv(ctx: Ctx, argv: string[] | undefined): void {
   if (!argv) return
   const prog = argv[0]!
@@ -16,12 +21,18 @@ export function checkArgv(ctx: Ctx, argv: string[] | undefined): void {
     return
   }
   try {
-    if (statSync(prog).isFile()) accessSync(prog, constants.X_OK)
-    else reportOn(ctx, argv, 0, `${prog} is not a regular file`)
+    if (!statSync(prog).isFile()) {
+      reportOn(ctx, argv, 0, `${prog} is not a regular file`)
+      return
+    }
+    accessSync(prog, constants.X_OK)
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code
     reportOn(ctx, argv, 0, code === 'ENOENT' ? `${prog} does not exist` : `${prog} is not executable`)
+    return
   }
+  const why = programDistrust(prog)
+  if (why) reportOn(ctx, argv, 0, `${why}: lvsd runs only programs no one but root or its own user can change`)
 }
 
 /** A program's `user:` must exist here: an unknown name must never fall back to running it as lvsd (root). */

@@ -3,9 +3,10 @@
 import { readFile, stat } from 'node:fs/promises'
 import { isMap, LineCounter, parseDocument, type YAMLMap, type Node as YNode } from 'yaml'
 import { LvsdError } from '../errors.js'
+import { programDistrust } from '../sys/program-trust.js'
 import { checkExposure } from './check-exposure.js'
 import { checkIpvs, checkServices } from './check-services.js'
-import { checkVrrp } from './check-vrrp.js'
+import { checkUser, checkVrrp } from './check-vrrp.js'
 import { resolveConfig } from './resolve.js'
 import { configSchema } from './schema.js'
 import type { ConfigIssue, LoadResult, RawConfig } from './types.js'
@@ -58,9 +59,28 @@ export function loadConfigText(text: string, file: string, fileMode?: number): L
   if (out.vrrp) checkVrrp(ctx, out.vrrp)
   if (out.virtual_services) checkServices(ctx, out.virtual_services, out.vrrp)
   if (out.ipvs) checkIpvs(ctx, out.ipvs, out.virtual_services, out.vrrp)
+  if (out.programs) checkUser(ctx, out.programs, out.programs.user)
   checkExposure(ctx, out, fileMode)
   if (!ok || ctx.issues.length > 0) return { ok: false, errors: toIssues(file, ctx.issues) }
   return { ok: true, config: resolveConfig(out as RawConfig), warnings: toIssues(file, ctx.warnings) }
+}
+
+/**
+ * Refuses a configuration file that someone other than root (or lvsd's user) could change, or that
+ * sits in a directory they could change: it names the programs lvsd runs and what it does as root.
+ * Its error comes first, at 1:1, with the file's other errors after it.
+ */
+export function checkConfigFile(path: string, r: LoadResult): LoadResult {
+  const why = programDistrust(path)
+  if (!why) return r
+  const issue: ConfigIssue = {
+    file: path,
+    line: 1,
+    col: 1,
+    path: '',
+    message: `${why}: whoever can change the configuration controls lvsd (chown root, chmod go-w)`,
+  }
+  return { ok: false, errors: [issue, ...(r.ok ? [] : r.errors)] }
 }
 
 export async function loadConfigFile(path: string): Promise<LoadResult> {
@@ -78,5 +98,5 @@ export async function loadConfigFile(path: string): Promise<LoadResult> {
       { cause: e },
     )
   }
-  return loadConfigText(text, path, mode)
+  return checkConfigFile(path, loadConfigText(text, path, mode))
 }

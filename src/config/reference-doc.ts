@@ -35,8 +35,14 @@ lvsd reads one YAML file. Its JSON Schema is \`conf/lvsd.schema.json\` (editors 
 - **twos** (power-of-two-choices) is in Linux 6.6's IPVS sources but not in Debian 12's 6.1
   kernel; using it gives a warning, not an error.
 - **Programs are checked on disk**: \`argv[0]\` of track scripts, notify programs, quorum programs
-  and \`exec\` checks must be absolute paths to executable files when the file is checked; an
+  and \`exec\` checks must be absolute paths to executable files when the file is checked, and
+  neither the file nor any directory it is found through may be writable by anyone but root or
+  lvsd's own user (keepalived's \`enable_script_security\`, always on; a sticky \`/tmp\` is fine for
+  an entry root owns). They run as \`programs.user\` (or their own \`user:\`); when lvsd runs as
+  root the default is the \`lvsd\` user if it exists, else \`nobody\`. An
   https \`ca_file\` must be readable. Tracked files (\`track.files\`, \`file\` checks) may not exist yet.
+- **The file itself**: \`lvsd check\`, start-up and reload refuse a configuration file that anyone
+  but root (or lvsd's user) could change, or that sits in a directory they could change (error at 1:1).
 - **address_owner**: priority 255 means the VIPs are this node's own addresses (RFC 5798). A
   static check cannot see interfaces, so 255 needs \`address_owner: true\`, and lvsd verifies at
   start-up that every VIP is already configured on the interface.

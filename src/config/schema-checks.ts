@@ -155,7 +155,7 @@ export const check = tagged('type', {
   exec: obj({
     ...common,
     argv: argv(),
-    user: name().optional().describe('run as this user'),
+    user: name().optional().describe('run as this user (default: programs.user)'),
     dynamic_weight: bool()
       .def(false)
       .describe('exit 0 = up, 1 = down, 2..255 = up with weight exit−2 (keepalived misc_dynamic)'),

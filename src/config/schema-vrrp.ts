@@ -59,7 +59,7 @@ export const trackScript = obj({
   rise: int(1, 100).def(1).describe('successes in a row to become up'),
   fall: int(1, 100).def(1).describe('failures in a row to become down'),
   weight: int(-253, 253).def(0).describe('priority change while up (> 0) or down (< 0); 0 = FAULT while down'),
-  user: name().optional().describe('run as this user (default: the daemon’s user)'),
+  user: name().optional().describe('run as this user (default: programs.user)'),
 })
 
 const vipFull = obj({

@@ -17,7 +17,7 @@ export type Vip = RawInstance['vips'][number]
 export type Check = RawService['checks'][number]
 export type CheckType = Check['type']
 export type Forwarding = RawService['forwarding']
-export type Tunnel = NonNullable<RawService['tunnel']>
+export type TunnelConfig = NonNullable<RawService['tunnel']>
 
 export type TrackScript = Omit<RawScript, 'timeout'> & { timeout: number }
 
@@ -53,7 +53,7 @@ export type Vrrp = Omit<RawVrrp, 'instances' | 'scripts'> & { instances: VrrpIns
 export type RealServer = Omit<RawRealServer, 'port' | 'forwarding' | 'checks' | 'slow_start' | 'tunnel'> & {
   port: number
   forwarding: Forwarding
-  tunnel: Tunnel | undefined
+  tunnel: TunnelConfig | undefined
   checks: Check[]
   slow_start: number
 }
@@ -65,12 +65,12 @@ export type VirtualService = Omit<RawService, 'real_servers' | 'port' | 'family'
   real_servers: RealServer[]
 }
 
-export type SyncDaemon = Omit<NonNullable<RawConfig['ipvs']['sync']>, 'sync_id' | 'group'> & {
+export type SyncConfig = Omit<NonNullable<RawConfig['ipvs']['sync']>, 'sync_id' | 'group'> & {
   sync_id: number
   group: Addr
 }
 
-export type Ipvs = Omit<RawConfig['ipvs'], 'sync'> & { sync: SyncDaemon | undefined }
+export type Ipvs = Omit<RawConfig['ipvs'], 'sync'> & { sync: SyncConfig | undefined }
 
 export type Config = Omit<RawConfig, 'vrrp' | 'virtual_services' | 'ipvs'> & {
   vrrp: Vrrp

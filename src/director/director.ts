@@ -5,30 +5,29 @@
 // and the reconciler sends only the changed IPVS operations. Events are logged by their subscriber
 // (src/api/event-log.ts); this file logs only what has no event.
 import type { Config } from '../config/types.js'
-import { isLvsdError, LvsdError } from '../errors.js'
+import { LvsdError } from '../errors.js'
 import { EventBus, type IpvsCause } from '../events.js'
-import type { Scheduler } from '../health/scheduler.js'
-import type { Transition } from '../health/types.js'
 import type { IpvsClient } from '../ipvs/client.js'
 import type { ServiceState } from '../ipvs/model.js'
-import type { OpEvent, Reconciler } from '../ipvs/reconciler.js'
-import type { SyncDaemons, SyncRole } from '../ipvs/syncd.js'
+import type { DriftTiming } from '../ipvs/reconciler.js'
+import type { SyncRole } from '../ipvs/syncd.js'
 import type { Logger } from '../log.js'
 import { type Prefix, sameAddr } from '../net/addr.js'
+import { opKey } from '../peer/operator-state.js'
 import { describeResult, type ProgramResult, runProgram } from '../sys/program.js'
-import { lookupUser } from '../sys/users.js'
 import type { Counters } from '../vrrp/messages.js'
-import { configChanges, stableJson } from './config-changes.js'
-import { type DoctorReport, runDoctor } from './doctor.js'
-import { probeDr } from './doctor-probe.js'
-import { probeNat, probeTun } from './doctor-probe-routes.js'
-import { execUsers, policyWarnings, serverId, serverSpec } from './health-specs.js'
+import { configChanges } from './config-changes.js'
+import type { DoctorReport } from './doctor.js'
+import { HealthSide } from './health-side.js'
+import { policyWarnings, serverId } from './health-specs.js'
 import { HeldVips } from './held-vips.js'
+import { IpvsSide, needsIpvs } from './ipvs-side.js'
 import { aliveWeight, serviceTable } from './ipvs-table.js'
-import { readOwned, writeOwned } from './owned-file.js'
-import { nextQuorum } from './quorum.js'
+import { type PeerSide, peerHooks } from './peer-director.js'
+import { idsFor, NO_PROGRAM_USERS, type ProgramUsers, resolveProgramUsers, runAs } from './program-users.js'
+import { type QuorumChange, QuorumKeeper } from './quorum.js'
 import { ServerBook } from './servers.js'
-import { type KernelCounters, readKernelCounters, statusOf } from './status.js'
+import { statusOf } from './status.js'
 import type { ConfigInfo, Director, InstanceStatus, ReloadResult, ServerRef, ServerStatus, Status } from './types.js'
 import { unsupported } from './vrrp-instances.js'
 import { VrrpSide } from './vrrp-side.js'
@@ -53,7 +52,7 @@ export interface DirectorOptions {
   load: LoadConfig
   /** Opens the IPVS client (the VM tier and tests inject one bound to a namespace). */
   connectIpvs: () => Promise<IpvsClient>
-  /** Drift re-read period of the reconciler, ms (default 5000). */
+  /** Drift re-read period of the reconciler, ms, over the config's ipvs.drift.interval (tests). */
   driftIntervalMs?: number
   /** Kernel counters older than this are read again on refresh (default 1000 ms). */
   statsMaxAgeMs?: number
@@ -63,12 +62,6 @@ export interface DirectorOptions {
   heldVipsFile?: string
 }
 
-/** Uses IPVS at all: services to program, a sync daemon to run or timeouts to set. */
-function needsIpvs(c: Config): boolean {
-  const t = c.ipvs.timeouts
-  return c.virtual_services.length > 0 || c.ipvs.sync !== undefined || !!(t.tcp || t.tcp_fin || t.udp)
-}
-
 export class LvsDirector implements Director {
   readonly events = new EventBus()
   private config: Config
@@ -76,24 +69,18 @@ export class LvsDirector implements Director {
   private readonly startedAt = Date.now()
   private readonly log: Logger
   private readonly vrrp: VrrpSide
-  /** Created with the first real server: a VRRP-only daemon never loads the health code. */
-  private scheduler: Scheduler | undefined
-  private ipvs: IpvsClient | undefined
-  private reconciler: Reconciler | undefined
-  private syncd: SyncDaemons | undefined
-  private syncKey = ''
-  private syncModule: typeof import('../ipvs/syncd.js') | undefined
   private readonly book = new ServerBook()
-  private readonly quorum = new Map<string, boolean>()
-  private uids = new Map<string, { uid: number; gid: number }>()
+  private readonly health: HealthSide
+  private readonly ipvs: IpvsSide
+  private readonly quorum = new QuorumKeeper()
+  private users: ProgramUsers = NO_PROGRAM_USERS
   private readonly held: HeldVips | undefined
-  /** Causes of queued config passes, oldest first: the reconciler runs passes in call order. */
-  private readonly passCauses: IpvsCause[] = []
-  private applyQueued: IpvsCause | undefined
-  private kernel: KernelCounters | undefined
-  private kernelAt = 0
   private vrrpCounters: Record<string, Counters> | undefined
   private reloading: Promise<ReloadResult> | undefined
+  /** The channel to the other director (src/director/peer-side.ts); absent without `peer:`. */
+  private peer: PeerSide | undefined
+  /** Saved operator state being applied at start: into the book only, the first pass follows. */
+  private restoring = false
   private stopping: Promise<void> | undefined
 
   private constructor(
@@ -103,6 +90,20 @@ export class LvsDirector implements Director {
     this.config = loaded.config
     this.info = loaded.info
     this.log = opts.log
+    this.health = new HealthSide({
+      log: this.log,
+      events: this.events,
+      book: this.book,
+      onChange: () => this.applySoon('health'),
+    })
+    this.ipvs = new IpvsSide({
+      log: this.log,
+      events: this.events,
+      connectIpvs: opts.connectIpvs,
+      driftIntervalMs: opts.driftIntervalMs,
+      ownedFile: opts.ownedFile,
+      statsMaxAgeMs: opts.statsMaxAgeMs,
+    })
     if (opts.heldVipsFile)
       this.held = new HeldVips(opts.heldVipsFile, this.config.control.socket, (err) =>
         this.log.warn({ file: opts.heldVipsFile, err: err.message }, 'cannot record the VIPs held'),
@@ -149,96 +150,49 @@ export class LvsDirector implements Director {
     const c = this.config
     for (const line of [...unsupported(c), ...policyWarnings(c)]) this.log.warn({ unsupported: true }, line)
     this.book.sync(c)
-    this.uids = await this.resolveUsers(c)
-    if (needsIpvs(c)) await this.openIpvs()
-    await this.applyKernelSettings(c)
-    await this.scheduleChecks(c)
-    if (this.reconciler) {
+    this.users = await resolveProgramUsers(c)
+    if (this.users.default)
+      this.log.info({ user: this.users.default.name, uid: this.users.default.uid }, 'programs run as')
+    if (needsIpvs(c)) await this.ipvs.open(c)
+    // the saved operator state (drains, weights) goes into the book before the health scheduler exists
+    // and before any pass: no pass (a health result's included) may program the kernel without it
+    if (c.peer) this.peer = await this.startPeer(c, c.peer)
+    this.restoring = true
+    await this.peer?.applySaved(['drain', 'weight'])
+    this.restoring = false
+    await this.ipvs.applySettings(c, () => this.syncRole())
+    await this.health.schedule(c, this.users)
+    if (this.ipvs.opened) {
       await this.applyTable('config')
-      this.reconciler.start()
+      this.ipvs.startDrift(c)
     }
-    await this.vrrp.start(c)
+    await this.vrrp.start(c, this.users)
+    await this.peer?.applySaved(['release'])
+    await this.peer?.open()
   }
 
-  private async openIpvs(): Promise<void> {
-    // loaded here, not at start-up: a VRRP-only daemon never needs the IPVS code
-    const [{ Reconciler }, syncd] = await Promise.all([import('../ipvs/reconciler.js'), import('../ipvs/syncd.js')])
-    this.syncModule = syncd
-    this.ipvs = await this.opts.connectIpvs()
-    const file = this.opts.ownedFile
-    const owned = file ? readOwned(file) : []
-    if (owned.length > 0) this.log.info({ owned: owned.length, file }, 'IPVS services owned by an earlier run')
-    let ownedKey = stableJson([...owned].sort())
-    this.reconciler = new Reconciler(this.ipvs, {
-      owned,
-      intervalMs: this.opts.driftIntervalMs ?? 5000,
-      onEvent: (e) => this.onIpvsOp(e),
-      onPass: (p) => {
-        if (p.cause === 'config') this.passCauses.shift()
-        const now = this.reconciler ? stableJson([...this.reconciler.owned].sort()) : ownedKey
-        if (file && now !== ownedKey && this.reconciler) {
-          ownedKey = now
-          try {
-            writeOwned(file, this.reconciler.owned)
-          } catch (e) {
-            this.log.error({ file, err: String(e) }, 'cannot record the IPVS services lvsd owns')
-          }
-        }
-        if (p.readError) this.log.error({ err: p.readError.message }, 'IPVS table could not be read')
-        else if (p.ops > 0 || p.cause === 'config')
-          this.log[p.ops > 0 ? 'info' : 'debug'](
-            { cause: p.cause, ops: p.ops, failed: p.failed, requests: p.requests, read: p.read, ms: Math.round(p.ms) },
-            'IPVS pass',
-          )
+  private async startPeer(c: Config, p: NonNullable<Config['peer']>): Promise<PeerSide> {
+    const { PeerSide } = await import('./peer-side.js')
+    return new PeerSide(p, c.node, this.opts.version, this.log, peerHooks(this.peerAccess()), c)
+  }
+
+  /** What the peer side may read and do here (src/director/peer-director.ts). */
+  private peerAccess() {
+    return {
+      events: this.events,
+      config: () => this.config,
+      book: this.book,
+      health: (id: string) => this.health.state(id),
+      records: this.vrrp.records,
+      syncRole: () => this.ipvs.syncRole,
+      kernel: () => this.ipvs.kernel,
+      refresh: () => this.refresh(),
+      drain: (id: string, on: boolean) => this.drainId(id, on),
+      weight: (id: string, w: number | null) => this.weightId(id, w),
+      release: (name: string, on: boolean) => {
+        if (this.vrrp.records.has(name)) this.vrrp.setReleased(name, on)
       },
-    })
-  }
-
-  /** uid/gid of every exec check's user; an unknown user is an error, never a fallback to lvsd's own (root). */
-  private async resolveUsers(c: Config): Promise<Map<string, { uid: number; gid: number }>> {
-    const uids = new Map<string, { uid: number; gid: number }>()
-    for (const name of execUsers(c)) {
-      const u = await lookupUser(name)
-      if (!u) throw new LvsdError('LVSD_CONFIG_INVALID', `exec check user ${name} does not exist`, { user: name })
-      uids.set(name, u)
     }
-    return uids
-  }
-
-  // ---- kernel-wide IPVS settings and the sync daemon ----
-
-  private async applyKernelSettings(c: Config): Promise<void> {
-    const ipvs = this.ipvs
-    const { ensureTimeouts, SyncDaemons } = this.syncModule ?? {}
-    if (!ipvs || !ensureTimeouts || !SyncDaemons) return
-    const t = c.ipvs.timeouts
-    const want = { tcp: (t.tcp ?? 0) / 1000, tcpFin: (t.tcp_fin ?? 0) / 1000, udp: (t.udp ?? 0) / 1000 }
-    if (await ensureTimeouts(ipvs, want)) this.log.info({ timeouts: want }, 'IPVS timeouts set')
-    const key = stableJson(c.ipvs.sync ?? null)
-    if (key === this.syncKey) return
-    const old = this.syncd
-    this.syncKey = key
-    this.syncd = undefined
-    if (old) await old.setRole('none').catch((e) => this.log.error({ err: String(e) }, 'sync daemon stop failed'))
-    const s = c.ipvs.sync
-    if (!s) return
-    this.syncd = new SyncDaemons(
-      ipvs,
-      {
-        ifname: s.interface,
-        syncId: s.sync_id,
-        group: s.group,
-        port: s.port,
-        ttl: s.ttl,
-        ...(s.maxlen === undefined ? {} : { maxLen: s.maxlen }),
-      },
-      (a) =>
-        this.log[a.ok ? 'info' : 'error'](
-          { action: a.action, state: a.state, ...(a.error ? { err: a.error.message } : {}) },
-          `IPVS sync daemon ${a.action} ${a.state}`,
-        ),
-    )
-    await this.followSync()
   }
 
   /** The sync role from the followed instance: master while MASTER, backup otherwise. */
@@ -251,99 +205,45 @@ export class LvsDirector implements Director {
   }
 
   private async followSync(): Promise<void> {
-    const d = this.syncd
-    if (!d) return
-    const role = this.syncRole()
-    if (d.role === role) return
-    await d.setRole(role).catch((e) => this.log.error({ err: String(e), role }, 'sync daemon role change failed'))
+    await this.ipvs.followSync(this.syncRole())
   }
 
-  // ---- health ----
-
-  private async scheduleChecks(c: Config): Promise<void> {
-    const specs = []
-    for (const s of c.virtual_services)
-      for (const rs of s.real_servers) {
-        const spec = serverSpec(s, rs, this.book.baseWeight(s, rs), this.uids)
-        if (spec) specs.push(spec)
-      }
-    if (!this.scheduler && specs.length === 0) return
-    const scheduler = this.scheduler ?? (await this.createScheduler())
-    if (this.stopping) return // stopped while the health code loaded: start no checks
-    scheduler.set(specs)
-    // a server that keeps its id keeps its drain in the reducer; a new one learns it here
-    for (const spec of specs) if (this.book.get(spec.id)?.drained) scheduler.drain(spec.id)
-  }
-
-  private async createScheduler(): Promise<Scheduler> {
-    const { Scheduler } = await import('../health/scheduler.js')
-    if (this.scheduler) return this.scheduler
-    this.scheduler = new Scheduler({
-      onTransition: (t) => this.onHealth(t),
-      onResult: (server, check, r) => {
-        const rec = this.book.get(server)
-        if (rec)
-          rec.lastCheck = { ok: r.ok, ms: Math.round(r.ms), at: Date.now(), ...(r.ok ? {} : { detail: r.detail }) }
-        const [service, text] = splitServerId(server)
-        this.events.publish('health.result', {
-          service,
-          server: text,
-          check,
-          ok: r.ok,
-          ms: r.ms,
-          ...(r.code === undefined ? {} : { code: r.code }),
-          ...(r.ok ? {} : { detail: r.detail }),
-        })
-      },
-      onError: (e) => this.log.error({ err: String(e) }, 'health consumer failed'),
-    })
-    return this.scheduler
-  }
-
-  private onHealth(t: Transition): void {
-    const rec = this.book.get(t.server)
-    const [service, server] = splitServerId(t.server)
-    if (t.kind !== 'weight' && rec) rec.healthSince = Date.now()
-    if (t.kind !== 'weight') {
-      this.events.publish('health.transition', {
-        service,
-        server,
-        up: t.kind === 'up',
-        weight: t.weight,
-        reason: t.reason,
-        latencyMs: Math.round(t.latency ?? 0),
-      })
-    }
-    this.applySoon('health')
+  /** The drift loop's timing (for the metrics), while lvsd programs IPVS. */
+  get drift(): DriftTiming | undefined {
+    return this.ipvs.drift
   }
 
   // ---- IPVS table ----
 
   /** Each service's quorum from its servers' state now; a change is an event and runs quorum_up/quorum_down. */
   private updateQuorum(): void {
-    for (const s of this.config.virtual_services) {
-      const alive = aliveWeight(this.serversNow(s))
-      const was = this.quorum.get(s.name)
-      const up = nextQuorum(was, alive, { quorum: s.quorum, hysteresis: s.hysteresis })
-      if (was === up) continue
-      this.quorum.set(s.name, up)
-      if (was !== undefined || !up) this.quorumChanged(s.name, up, alive, s.quorum, up ? s.quorum_up : s.quorum_down)
+    const services = this.config.virtual_services
+    const changes = this.quorum.update(services, (name) => {
+      const s = services.find((x) => x.name === name)
+      return s ? aliveWeight(this.serversNow(s)) : 0
+    })
+    for (const ch of changes) {
+      const s = services.find((x) => x.name === ch.service)
+      this.quorumChanged(ch, ch.up ? s?.quorum_up : s?.quorum_down)
     }
   }
 
   private serversNow(s: Config['virtual_services'][number]) {
-    return s.real_servers.map((rs) => this.book.now(s, rs, this.scheduler?.state(serverId(s.name, rs))))
+    return s.real_servers.map((rs) => this.book.now(s, rs, this.health.state(serverId(s.name, rs))))
   }
 
   /** The table lvsd wants now: config, health, operator state and quorum in; no side effects. */
   private desired(): ServiceState[] {
-    return this.config.virtual_services.map((s) => serviceTable(s, this.serversNow(s), this.quorum.get(s.name) ?? true))
+    return this.config.virtual_services.map((s) =>
+      serviceTable(s, this.serversNow(s), this.quorum.view.get(s.name) ?? true),
+    )
   }
 
-  private quorumChanged(service: string, up: boolean, alive: number, required: number, argv?: string[]): void {
-    this.events.publish('quorum.change', { service, up, alive, required })
+  private quorumChanged(ch: QuorumChange, argv: string[] | undefined): void {
+    const { service } = ch
+    this.events.publish('quorum.change', ch)
     if (!argv || argv.length === 0) return
-    void runProgram(argv, { timeoutMs: 30_000 }).then((r) => {
+    void runProgram(argv, { timeoutMs: 30_000, ...runAs(idsFor(this.users, undefined)) }).then((r) => {
       if (r.kind === 'exit' && r.code === 0) return
       this.log.error({ service, argv, err: describeResult(argv[0] ?? '', r) }, 'quorum program failed')
       this.programFailed('quorum', service, argv, r)
@@ -365,40 +265,19 @@ export class LvsDirector implements Director {
     })
   }
 
+  /** The quorum bookkeeping of a pass, then the table it programs (IpvsSide calls it when the pass runs). */
+  private readonly table = (): ServiceState[] => {
+    this.updateQuorum()
+    return this.desired()
+  }
+
   /** Coalesces bursts (many health transitions at once) into one pass. */
   private applySoon(cause: IpvsCause): void {
-    if (!this.reconciler || this.stopping) return
-    if (this.applyQueued !== undefined) return
-    this.applyQueued = cause
-    setImmediate(() => {
-      const c = this.applyQueued ?? cause
-      this.applyQueued = undefined
-      void this.applyTable(c).catch((e) => this.log.error({ err: String(e) }, 'IPVS pass failed'))
-    })
+    if (!this.stopping) this.ipvs.applySoon(cause, this.table)
   }
 
   private async applyTable(cause: IpvsCause): Promise<void> {
-    const r = this.reconciler
-    if (!r) return
-    this.passCauses.push(cause)
-    this.updateQuorum()
-    await r.apply(this.desired())
-  }
-
-  private onIpvsOp(e: OpEvent): void {
-    const cause: IpvsCause = e.cause === 'config' ? (this.passCauses[0] ?? 'config') : 'drift'
-    this.events.publish('ipvs.op', {
-      op: e.op.op,
-      target: e.target,
-      ok: e.ok,
-      ms: e.ms,
-      cause,
-      ...(e.error ? { error: { code: e.error.code, message: e.error.message } } : {}),
-    })
-    if (e.cause === 'drift') {
-      const kind = e.op.op.startsWith('add') ? 'missing' : e.op.op.startsWith('del') ? 'unexpected' : 'changed'
-      this.events.publish('ipvs.drift', { target: e.target, kind, repaired: e.ok })
-    }
+    await this.ipvs.apply(cause, this.table)
   }
 
   /** The VIPs an instance holds while MASTER (none for an address owner: they are its own addresses). */
@@ -432,10 +311,10 @@ export class LvsDirector implements Director {
     const before = this.config
     const after = r.loaded.config
     // prepare: what can fail, without touching the running state (a refusal keeps every part on `before`)
-    let uids: Map<string, { uid: number; gid: number }>
+    let users: ProgramUsers
     try {
-      uids = await this.resolveUsers(after)
-      if (!this.ipvs && needsIpvs(after)) await this.openIpvs()
+      users = await resolveProgramUsers(after)
+      if (!this.ipvs.opened && needsIpvs(after)) await this.ipvs.open(after)
     } catch (e) {
       const err = e as Error & { code?: string }
       const issue = { path: '', message: err.message }
@@ -446,20 +325,37 @@ export class LvsDirector implements Director {
     const changes = configChanges(before, after)
     this.config = after
     this.info = r.loaded.info
-    this.uids = uids
+    this.users = users
     for (const line of [...unsupported(after), ...policyWarnings(after)]) this.log.warn({ unsupported: true }, line)
     this.book.sync(after)
-    await this.applyKernelSettings(after)
-    await this.scheduleChecks(after)
-    for (const name of [...this.quorum.keys()])
-      if (!after.virtual_services.some((s) => s.name === name)) this.quorum.delete(name)
-    await this.vrrp.reload(before, after)
+    await this.ipvs.applySettings(after, () => this.syncRole())
+    await this.health.schedule(after, users)
+    this.quorum.keepOnly(new Set(after.virtual_services.map((s) => s.name)))
+    await this.vrrp.reload(before, after, users)
+    await this.reloadPeer(before, after)
     await this.applyTable('config')
-    this.reconciler?.start()
+    this.ipvs.startDrift(after)
     const ms = performance.now() - t0
     this.events.publish('config.reload', { ok: true, source: this.info.source, hash: this.info.hash, changes, ms })
     this.events.publish('daemon.state', { state: 'ready', reason: 'reloaded' })
     return { ok: true, config: this.info, changes }
+  }
+
+  private async reloadPeer(before: Config, after: Config): Promise<void> {
+    try {
+      if (this.peer && after.peer) await this.peer.reload(before, after, after.peer)
+      else if (this.peer) {
+        this.peer.close()
+        this.peer = undefined
+      } else if (after.peer) {
+        this.peer = await this.startPeer(after, after.peer)
+        await this.peer.applySaved(['drain', 'weight', 'release'])
+        await this.peer.open()
+      }
+    } catch (e) {
+      // the file was valid; the key or the socket was not: the rest of the reload stands, the log says why
+      this.log.error({ err: String(e), code: (e as { code?: string }).code }, 'peer channel not (re)started')
+    }
   }
 
   private refuseReload(
@@ -513,38 +409,49 @@ export class LvsDirector implements Director {
 
   private async setDrain(ref: ServerRef, on: boolean): Promise<ServerStatus> {
     const { id } = this.findServer(ref)
+    await this.drainId(id, on)
+    this.peer?.local(opKey('drain', id), on)
+    return this.serverStatus(id)
+  }
+
+  /** Drains (or undrains) a configured server by id; the API and the peer channel both come here. */
+  private async drainId(id: string, on: boolean): Promise<void> {
     const rec = this.book.get(id)
     if (rec && rec.drained !== on) {
       rec.drained = on
-      if (this.scheduler?.state(id)) {
-        if (on) this.scheduler.drain(id)
-        else this.scheduler.undrain(id)
-      }
-      await this.applyTable('operator')
+      this.health.setDrained(id, on)
+      if (!this.restoring) await this.applyTable('operator')
     }
-    return this.serverStatus(id)
   }
 
   async setWeight(ref: ServerRef, weight: number | null): Promise<ServerStatus> {
     if (weight !== null && (!Number.isInteger(weight) || weight < 0 || weight > 65535))
       throw new LvsdError('LVSD_API_BAD_REQUEST', 'weight must be an integer 0–65535 or null')
     const { id } = this.findServer(ref)
+    await this.weightId(id, weight)
+    this.peer?.local(opKey('weight', id), weight)
+    return this.serverStatus(id)
+  }
+
+  private async weightId(id: string, weight: number | null): Promise<void> {
     const rec = this.book.get(id)
     if (rec && rec.operatorWeight !== (weight ?? undefined)) {
       rec.operatorWeight = weight ?? undefined
-      await this.scheduleChecks(this.config)
+      if (this.restoring) return // start-up: the scheduler and the first pass come next, with it
+      await this.health.schedule(this.config, this.users)
       await this.applyTable('operator')
     }
-    return this.serverStatus(id)
   }
 
   async release(name: string): Promise<InstanceStatus> {
     this.vrrp.setReleased(name, true)
+    this.peer?.local(opKey('release', name, this.config.node), true)
     return this.instanceStatus(name)
   }
 
   async resume(name: string): Promise<InstanceStatus> {
     this.vrrp.setReleased(name, false)
+    this.peer?.local(opKey('release', name, this.config.node), false)
     return this.instanceStatus(name)
   }
 
@@ -560,6 +467,13 @@ export class LvsDirector implements Director {
   lastDoctor: DoctorReport | undefined
 
   async doctor(service?: string): Promise<DoctorReport> {
+    // loaded on first use: the probes (raw sockets, rtnetlink, crypto) cost ~0.7 MiB of heap that a
+    // daemon nobody runs `lvsctl doctor` against never needs (docs/benchmarks.md, "Idle cost")
+    const [{ runDoctor }, { probeDr }, { probeNat, probeTun }] = await Promise.all([
+      import('./doctor.js'),
+      import('./doctor-probe.js'),
+      import('./doctor-probe-routes.js'),
+    ])
     const r = await runDoctor(this.config, service, {
       dr: (t) => probeDr(t),
       tun: (t) => probeTun(t),
@@ -576,7 +490,7 @@ export class LvsDirector implements Director {
   }
 
   getStatus(): Status {
-    return statusOf({
+    const s = statusOf({
       config: this.config,
       info: this.info,
       version: this.opts.version,
@@ -584,36 +498,20 @@ export class LvsDirector implements Director {
       instances: this.vrrp.records,
       vrrpCounters: this.vrrpCounters,
       book: this.book,
-      health: (id) => this.scheduler?.state(id),
-      quorum: this.quorum,
-      kernel: this.kernel,
+      health: (id) => this.health.state(id),
+      quorum: this.quorum.view,
+      kernel: this.ipvs.kernel,
     })
+    return this.peer ? this.peer.decorate(s) : s
   }
 
   async refresh(): Promise<void> {
-    const now = Date.now()
-    const tasks: Promise<void>[] = []
-    tasks.push(
+    await Promise.all([
       this.vrrp.counters().then((c) => {
         if (c) this.vrrpCounters = c
       }),
-    )
-    if (this.ipvs && now - this.kernelAt >= (this.opts.statsMaxAgeMs ?? 1000)) {
-      const ipvs = this.ipvs
-      tasks.push(
-        readKernelCounters(ipvs, this.config).then(
-          (k) => {
-            this.kernel = k
-            this.kernelAt = Date.now()
-          },
-          (e) => {
-            if (!isLvsdError(e)) throw e
-            this.log.warn({ err: e.message }, 'IPVS counters could not be read')
-          },
-        ),
-      )
-    }
-    await Promise.all(tasks)
+      this.ipvs.refresh(this.config),
+    ])
   }
 
   // ---- stop ----
@@ -626,26 +524,19 @@ export class LvsDirector implements Director {
     this.stopping ??= (async () => {
       this.events.publish('daemon.state', { state: 'stopping', reason })
       this.log.info({ reason }, 'stopping: masters resign with priority 0 and remove their VIPs')
-      this.scheduler?.stop()
-      await this.reconciler?.stop()
+      this.health.stop()
+      this.peer?.close()
+      // no new drift pass; one in flight (seconds for a large table, more under load) finishes while
+      // the masters resign: waiting for it first delayed the priority-0 advert by 1.4-4 s in the drills
+      const drift = this.ipvs.stopDrift()
       const counters = await this.vrrp.stop()
+      await drift
       this.held?.clear()
       if (counters)
         for (const [name, c] of Object.entries(counters)) this.log.info({ vrrp: name, counters: c }, 'counters')
-      if (this.syncd)
-        await this.syncd.setRole('none').catch((e) => this.log.error({ err: String(e) }, 'sync stop failed'))
-      if (this.reconciler && this.config.ipvs.on_shutdown === 'flush') {
-        const p = await this.reconciler.apply([])
-        this.log.info({ ops: p.ops, failed: p.failed }, 'IPVS services of lvsd removed (on_shutdown: flush)')
-      }
-      this.ipvs?.close()
+      await this.ipvs.close(this.config.ipvs.on_shutdown === 'flush')
       this.log.info('stopped')
     })()
     return this.stopping
   }
-}
-
-function splitServerId(id: string): [string, string] {
-  const i = id.indexOf('/')
-  return [id.slice(0, i), id.slice(i + 1)]
 }

@@ -11,7 +11,7 @@ import * as syn from '../net/tcp-syn.js'
 import * as C from '../sys/constants.js'
 import { sockaddrLl } from '../sys/sockaddr.js'
 import { Socket } from '../sys/socket.js'
-import type { Received } from '../sys/types.js'
+import type { ReceivedDatagram } from '../sys/types.js'
 
 export interface DrTarget {
   ifname: string
@@ -35,7 +35,7 @@ const ZERO_MAC = new Uint8Array(6)
 
 /** A packet socket on one interface, with a wait for the first frame a predicate accepts. */
 export class Wire {
-  private readonly waiters = new Set<(m: Received) => void>()
+  private readonly waiters = new Set<(m: ReceivedDatagram) => void>()
   private constructor(
     readonly socket: Socket,
     readonly ifindex: number,
@@ -59,14 +59,14 @@ export class Wire {
     this.socket.send(frame, sockaddrLl({ protocol, ifindex: this.ifindex, addr: dst }))
   }
 
-  wait<T>(match: (m: Received) => T | undefined, timeoutMs: number): Promise<T | undefined> {
+  wait<T>(match: (m: ReceivedDatagram) => T | undefined, timeoutMs: number): Promise<T | undefined> {
     return new Promise((resolve) => {
       const done = (v: T | undefined) => {
         clearTimeout(timer)
         this.waiters.delete(w)
         resolve(v)
       }
-      const w = (m: Received) => {
+      const w = (m: ReceivedDatagram) => {
         let v: T | undefined
         try {
           v = match(m)
@@ -85,7 +85,7 @@ export class Wire {
   }
 }
 
-export function arpReplyFrom(m: Received, who: Addr, fromMac?: Uint8Array): Uint8Array | undefined {
+export function arpReplyFrom(m: ReceivedDatagram, who: Addr, fromMac?: Uint8Array): Uint8Array | undefined {
   if (m.data.length < arp.FRAME_LEN || m.data.readUInt16BE(12) !== arp.ETHERTYPE_ARP) return undefined
   const f = arp.decode(m.data).value
   if (f.op !== arp.ARP_REPLY || !sameAddr(f.spa, who)) return undefined

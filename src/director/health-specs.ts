@@ -3,6 +3,7 @@
 import type { Check, Config, RealServer, VirtualService } from '../config/types.js'
 import type { CheckOptions, CheckSpec, Policy, ServerSpec, Target } from '../health/types.js'
 import { type Addr, formatAddr } from '../net/addr.js'
+import { idsFor, NO_PROGRAM_USERS, type ProgramUsers } from './program-users.js'
 
 /** address:port, IPv6 in brackets: the text the API, metrics and events use for a real server. */
 export function serverText(addr: Addr, port: number): string {
@@ -16,7 +17,7 @@ export function serverId(service: string, rs: Pick<RealServer, 'address' | 'port
 
 const RCODES = { NOERROR: 0, SERVFAIL: 2, NXDOMAIN: 3, REFUSED: 5 } as const
 
-function checkOptions(c: Check, uids: ReadonlyMap<string, { uid: number; gid: number }>): CheckOptions {
+function checkOptions(c: Check, users: ProgramUsers): CheckOptions {
   switch (c.type) {
     case 'tcp':
       return { kind: 'tcp', opts: {} }
@@ -65,7 +66,7 @@ function checkOptions(c: Check, uids: ReadonlyMap<string, { uid: number; gid: nu
     case 'smtp':
       return { kind: 'smtp', opts: { heloName: c.helo_name } }
     case 'exec': {
-      const who = c.user === undefined ? undefined : uids.get(c.user)
+      const who = idsFor(users, c.user)
       return { kind: 'exec', opts: { argv: c.argv, dynamic: c.dynamic_weight, ...(who ?? {}) } }
     }
     case 'file':
@@ -104,12 +105,12 @@ export function serverSpec(
   svc: VirtualService,
   rs: RealServer,
   weight: number,
-  uids: ReadonlyMap<string, { uid: number; gid: number }> = new Map(),
+  users: ProgramUsers = NO_PROGRAM_USERS,
 ): ServerSpec | undefined {
   if (rs.checks.length === 0) return undefined
   const checks = rs.checks.map(
     (c, i): CheckSpec => ({
-      ...checkOptions(c, uids),
+      ...checkOptions(c, users),
       id: `${i}:${c.type}`,
       intervalMs: c.interval,
       timeoutMs: c.timeout,
@@ -117,14 +118,6 @@ export function serverSpec(
   )
   // connect_* overrides are per check in the config but per server in the health Target: the first check's win
   return { id: serverId(svc.name, rs), target: target(rs, rs.checks[0]), checks, policy: policyOf(rs, weight) }
-}
-
-/** Users named by exec checks (resolved from /etc/passwd by the caller before building specs). */
-export function execUsers(c: Config): string[] {
-  const out = new Set<string>()
-  for (const s of c.virtual_services)
-    for (const rs of s.real_servers) for (const k of rs.checks) if (k.type === 'exec' && k.user) out.add(k.user)
-  return [...out]
 }
 
 /** Warnings about settings the health reducer cannot honour per check, once per server. */

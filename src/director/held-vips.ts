@@ -4,9 +4,10 @@
 // configuration file's path (the only thing known that early); the control socket it records tells
 // a crashed run (nobody listening) from a second lvsd started by mistake (then nothing is touched).
 import { createHash } from 'node:crypto'
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
+import { readFileSync, rmSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { formatAddr, type Prefix } from '../net/addr.js'
+import { writeStateFile } from '../sys/state-file.js'
 
 export const RUN_DIR = '/run/lvsd'
 
@@ -81,12 +82,9 @@ export class HeldVips {
         rmSync(this.path, { force: true })
         return
       }
-      mkdirSync(dirname(this.path), { recursive: true, mode: 0o755 })
       const body: HeldFile = { socket: this.socket, vips: [...this.byInstance.values()].flat() }
-      // atomic: a crash mid-write leaves the previous list, never half of one
-      const tmp = `${this.path}.tmp`
-      writeFileSync(tmp, `${JSON.stringify(body)}\n`, { mode: 0o644 })
-      renameSync(tmp, this.path)
+      // atomic (a crash mid-write leaves the previous list, never half of one), never through a link
+      writeStateFile(this.path, `${JSON.stringify(body)}\n`)
     } catch (e) {
       this.onError(e as Error)
     }

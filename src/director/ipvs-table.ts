@@ -1,7 +1,7 @@
 // Config + what health and operators say of each real server → the IPVS table lvsd wants (pure).
 // A down server is removed (or kept at weight 0 with inhibit_on_failure); a service without quorum
 // is served by its sorry server when it has one.
-import type { Forwarding, RealServer, Tunnel, VirtualService } from '../config/types.js'
+import type { Forwarding, RealServer, TunnelConfig, VirtualService } from '../config/types.js'
 import type { Destination, FwdMethod, Service, ServiceKey } from '../ipvs/domain.js'
 import { defaultDest, defaultService, type ServiceState } from '../ipvs/model.js'
 
@@ -34,7 +34,7 @@ export function ipvsService(s: VirtualService): Service {
   })
 }
 
-function tunnel(t: Tunnel | undefined): Destination['tunnel'] {
+function tunnel(t: TunnelConfig | undefined): Destination['tunnel'] {
   if (!t) return undefined
   return { type: t.type, port: t.port ?? 0, csum: t.checksum === 'csum', remcsum: t.checksum === 'remcsum' }
 }

@@ -2,8 +2,8 @@
 // configuration dropped a service still knows that service is its own and removes it, while every
 // service it never created stays untouched. /run is a tmpfs, so the record ends with the boot, as the
 // kernel's table does.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
-import { dirname } from 'node:path'
+import { readFileSync } from 'node:fs'
+import { writeStateFile } from '../sys/state-file.js'
 
 /** The service ids in the file; none when it is absent or unreadable (nothing is claimed by guess). */
 export function readOwned(path: string): string[] {
@@ -15,10 +15,7 @@ export function readOwned(path: string): string[] {
   }
 }
 
-/** Writes the ids atomically (a crash mid-write leaves the previous list, never half of one). */
+/** Writes the ids atomically (a crash mid-write leaves the previous list, never half of one), never through a link. */
 export function writeOwned(path: string, ids: Iterable<string>): void {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o755 })
-  const tmp = `${path}.tmp`
-  writeFileSync(tmp, `${JSON.stringify([...ids].sort())}\n`, { mode: 0o644 })
-  renameSync(tmp, path)
+  writeStateFile(path, `${JSON.stringify([...ids].sort())}\n`)
 }

@@ -58,6 +58,8 @@ export interface ServerStatus {
     operator?: number
   }
   drained: boolean
+  /** The peer director's health of this server, while the peer channel is up (docs/peer.md). */
+  peerHealth?: Health
   /** Absent when the kernel table has not been read (or the server is not in it). */
   kernel?: KernelStats & { activeConns: number; inactiveConns: number; persistentConns: number }
 }
@@ -101,6 +103,45 @@ export interface Status {
   config: ConfigInfo
   instances: InstanceStatus[]
   services: ServiceStatus[]
+  /** The peer channel and what it knows of the other director (absent without `peer:` in the config). */
+  peer?: PeerStatus
+}
+
+/** The other director as seen over the peer channel (docs/peer.md). */
+export interface PeerStatus {
+  address: string
+  port: number
+  /** up: a valid message heard within peer.dead_after; down: not since; never: none yet. */
+  channel: 'up' | 'down' | 'never'
+  /** The peer's node name and lvsd version, as last heard. */
+  node?: string
+  version?: string
+  /** Wall-clock ms of the last valid message. */
+  lastHeard?: number
+  /** Round trip of the last answered message, ms. */
+  rttMs?: number
+  sent: number
+  received: number
+  /** Datagrams dropped, by reason: auth, malformed, replay, stale, reflected, type. */
+  drops: Record<string, number>
+  sendErrors: number
+  /** Config fingerprints that differ (service:NAME, instance:NAME, sync). */
+  drift: { key: string; kind: 'differs' | 'only-here' | 'only-peer' }[]
+  /** Per VRRP instance: the state on each side and the master (this node or the peer). */
+  instances: {
+    name: string
+    here?: string
+    peer?: string
+    master?: { node: string; address?: string; priority: number; advertMs: number; lastHeard: number }
+  }[]
+  /** The kernel sync daemon's role on each side. */
+  sync: { here: string; peer?: string }
+  /** Connections (active + inactive) per service on each side; lagging: the conns alarm is on. */
+  conns: { service: string; here?: number; peer?: number; lagging: boolean }[]
+  /** Servers whose health differs between the two views now; reported: for longer than fall × interval. */
+  healthDisagree: { server: string; here: string; peer: string; reported: boolean }[]
+  /** The replicated operator state (docs/peer.md §Conflicts). */
+  operator: Record<string, { v: boolean | number | null; ver: number; node: string }>
 }
 
 export interface ReloadResult {
@@ -134,6 +175,8 @@ export interface DirectorView {
   doctor?(service?: string): Promise<DoctorReport>
   /** The last doctor run over every service (for the metrics). */
   readonly lastDoctor?: DoctorReport | undefined
+  /** The IPVS drift loop's timing (for the metrics); undefined while lvsd does not program IPVS. */
+  readonly drift?: { readonly lastPassMs: number | undefined; readonly effectiveIntervalMs: number } | undefined
 }
 
 /**

@@ -4,6 +4,7 @@ import type { Config } from '../config/types.js'
 import type { RuntimeInstance, RuntimeVip } from '../vrrp/messages.js'
 import { type NotifySpec, NotifySpecs } from '../vrrp/notify.js'
 import type { FileUse, ScriptSpec, ScriptUse } from '../vrrp/track.js'
+import { idsFor, NO_PROGRAM_USERS, type ProgramUsers } from './program-users.js'
 
 type ConfigInstance = Config['vrrp']['instances'][number]
 type ConfigVip = ConfigInstance['vips'][number]
@@ -65,9 +66,13 @@ export function unsupported(_c: Config): string[] {
 }
 
 /** Tracked scripts and files, which the main thread watches (src/vrrp/track.ts). */
-export function trackInputs(c: Config): { scripts: ScriptSpec[]; scriptUses: ScriptUse[]; fileUses: FileUse[] } {
-  const scripts = c.vrrp.scripts.map(
-    (s): ScriptSpec => ({
+export function trackInputs(
+  c: Config,
+  users: ProgramUsers = NO_PROGRAM_USERS,
+): { scripts: ScriptSpec[]; scriptUses: ScriptUse[]; fileUses: FileUse[] } {
+  const scripts = c.vrrp.scripts.map((s): ScriptSpec => {
+    const ids = idsFor(users, s.user)
+    return {
       name: s.name,
       argv: s.argv,
       intervalMs: s.interval,
@@ -75,8 +80,9 @@ export function trackInputs(c: Config): { scripts: ScriptSpec[]; scriptUses: Scr
       rise: s.rise,
       fall: s.fall,
       ...(s.user ? { user: s.user } : {}),
-    }),
-  )
+      ...(ids ? { ids } : {}),
+    }
+  })
   const scriptUses = c.vrrp.instances.flatMap((i) =>
     i.track.scripts.map((u): ScriptUse => ({ instance: i.name, script: u.name, weight: u.weight })),
   )

@@ -12,6 +12,7 @@ import { Notifier } from '../vrrp/notify.js'
 import { type TransitionEvent, VrrpRuntime } from '../vrrp/runtime.js'
 import { Tracker } from '../vrrp/track.js'
 import { stableJson } from './config-changes.js'
+import { idsFor, NO_PROGRAM_USERS, type ProgramUsers } from './program-users.js'
 import type { InstanceStatus } from './types.js'
 import { notifySpecs, runtimeInstance, trackInputs } from './vrrp-instances.js'
 
@@ -46,6 +47,7 @@ export class VrrpSide {
   private tracker: Tracker | undefined
   private trackKey = ''
   private notifier: Notifier
+  private users: ProgramUsers = NO_PROGRAM_USERS
   private stopping = false
 
   constructor(
@@ -62,11 +64,14 @@ export class VrrpSide {
       (level, msg, fields) => this.log[level](fields, msg),
       undefined,
       (owner, argv, r) => this.hooks.onProgramFailed('notify', owner, argv, r),
+      idsFor(this.users, undefined),
     )
   }
 
   /** Starts the worker; resolves once it runs its instances (or has failed: onFatal says so). */
-  start(c: Config): Promise<void> {
+  start(c: Config, users: ProgramUsers = this.users): Promise<void> {
+    this.users = users
+    this.notifier = this.newNotifier(c)
     if (c.vrrp.instances.length === 0) return Promise.resolve()
     const runtime = new VrrpRuntime(c.vrrp.instances.map(runtimeInstance), {
       rtPriority: c.vrrp.rt_priority,
@@ -115,7 +120,7 @@ export class VrrpSide {
 
   /** A new tracker only when the tracked scripts/files changed: a fresh one would re-learn every state. */
   private restartTracker(c: Config): void {
-    const inputs = trackInputs(c)
+    const inputs = trackInputs(c, this.users)
     const key = stableJson(inputs)
     if (key === this.trackKey && this.tracker) return
     this.tracker?.stop()
@@ -133,7 +138,8 @@ export class VrrpSide {
     this.tracker.start()
   }
 
-  async reload(before: Config, after: Config): Promise<void> {
+  async reload(before: Config, after: Config, users: ProgramUsers = this.users): Promise<void> {
+    this.users = users
     this.notifier = this.newNotifier(after)
     const same =
       stableJson(before.vrrp.instances) === stableJson(after.vrrp.instances) &&

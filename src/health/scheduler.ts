@@ -3,7 +3,7 @@
 import { performance } from 'node:perf_hooks'
 import { runCheck } from './checkers.js'
 import { type Clock, realClock } from './clock.js'
-import { init, reconfigure, type ServerState, type Step, step } from './state.js'
+import { type HealthStep, init, reconfigure, type ServerState, step } from './state.js'
 import { cancelTcp, startTcpProbe, tcpResult, tcpWire, type Wire } from './tcp.js'
 import { TimerQueue } from './timer-queue.js'
 import type { CheckSpec, Result, ServerSpec, Target, Transition } from './types.js'
@@ -233,7 +233,7 @@ export class Scheduler {
       })
   }
 
-  private apply(s: Server, r: Step): void {
+  private apply(s: Server, r: HealthStep): void {
     s.state = r.state
     for (const t of r.transitions) this.deliver(() => this.opts.onTransition(t))
     if (r.retry) {

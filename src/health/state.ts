@@ -29,14 +29,14 @@ export interface ServerState {
   readonly weight: number
 }
 
-export type Event =
+export type HealthEvent =
   | { kind: 'result'; check: string; result: Result }
   | { kind: 'drain' }
   | { kind: 'undrain' }
   /** Time passed: recompute the slow-start weight. */
   | { kind: 'tick' }
 
-export interface Step {
+export interface HealthStep {
   state: ServerState
   transitions: readonly Transition[]
   /** Run this check again at `at` (a retry that does not count yet). */
@@ -99,7 +99,7 @@ function settle(
   now: number,
   why: string,
   latency?: number,
-): Step {
+): HealthStep {
   const up = Object.values(next.checks).every((c) => c.up)
   const upSince = up && !prev.up ? now : up ? next.upSince : undefined
   const draft: ServerState = { ...next, up, upSince, weight: 0 }
@@ -117,7 +117,7 @@ function settle(
 }
 
 /** A server before any result; announces its initial state (the consumer has none yet). */
-export function init(id: string, policy: Policy, checkIds: readonly string[], _now: number): Step {
+export function init(id: string, policy: Policy, checkIds: readonly string[], _now: number): HealthStep {
   const checks: Record<string, CheckState> = {}
   for (const c of checkIds) checks[c] = freshCheck(policy.initial === 'up')
   const up = Object.values(checks).every((c) => c.up)
@@ -130,13 +130,13 @@ export function init(id: string, policy: Policy, checkIds: readonly string[], _n
 }
 
 /** A reload: checks kept by id keep their state, new ones start at the initial state, removed ones go. */
-export function reconfigure(s: ServerState, policy: Policy, checkIds: readonly string[], now: number): Step {
+export function reconfigure(s: ServerState, policy: Policy, checkIds: readonly string[], now: number): HealthStep {
   const checks: Record<string, CheckState> = {}
   for (const c of checkIds) checks[c] = s.checks[c] ?? freshCheck(policy.initial === 'up')
   return settle(s, { ...s, policy, checks }, now, 'reconfigured')
 }
 
-function onResult(s: ServerState, check: string, r: Result, now: number): Step {
+function onResult(s: ServerState, check: string, r: Result, now: number): HealthStep {
   const c = s.checks[check]
   if (!c) return { state: s, transitions: [] }
   // The common case by far: another pass of a healthy check of an up server, with no slow start
@@ -162,7 +162,7 @@ function onResult(s: ServerState, check: string, r: Result, now: number): Step {
 }
 
 /** @internal onResult without its fast path; exported for the differential test only. */
-export function onResultGeneral(s: ServerState, check: string, r: Result, now: number): Step {
+export function onResultGeneral(s: ServerState, check: string, r: Result, now: number): HealthStep {
   const c = s.checks[check]
   if (!c) return { state: s, transitions: [] }
   const p = s.policy
@@ -190,7 +190,7 @@ export function onResultGeneral(s: ServerState, check: string, r: Result, now: n
   return settle(s, { ...s, checks: { ...s.checks, [check]: next } }, now, why, r.ms)
 }
 
-export function step(s: ServerState, e: Event, now: number): Step {
+export function step(s: ServerState, e: HealthEvent, now: number): HealthStep {
   switch (e.kind) {
     case 'result':
       return onResult(s, e.check, e.result, now)

@@ -2,7 +2,7 @@
 // meaning (global_defs, scripts and track files, instances, sync groups, LVS), plus errors and notes.
 import { type Conv, lvsdName } from './kc-context.js'
 import { convertVirtualServer, convertVsGroup, type VsGroup } from './kc-lvs.js'
-import type { Obj, Stmt, VrrpState } from './kc-types.js'
+import type { KcVrrpState, Obj, Stmt } from './kc-types.js'
 import { convertInstance } from './kc-vrrp.js'
 import { convertScript, convertSyncGroup, convertTrackFile, garpKeyword } from './kc-vrrp-parts.js'
 
@@ -145,7 +145,7 @@ export interface Converted {
 }
 
 export function convert(c: Conv, top: Stmt[]): Converted {
-  const st: VrrpState = { scripts: [], instances: [], syncGroups: [], trackFiles: new Map(), vipsOf: new Map() }
+  const st: KcVrrpState = { scripts: [], instances: [], syncGroups: [], trackFiles: new Map(), vipsOf: new Map() }
   const vrrp: Obj = {}
   const ipvs: Obj = {}
   let node: string | undefined
@@ -219,7 +219,7 @@ export function convert(c: Conv, top: Stmt[]): Converted {
 }
 
 /** One global_defs keyword; returns 'node' for router_id and 'sync' for lvs_sync_daemon. */
-function globalDef(c: Conv, st: VrrpState, vrrp: Obj, ipvs: Obj, g: Stmt): string | undefined {
+function globalDef(c: Conv, st: KcVrrpState, vrrp: Obj, ipvs: Obj, g: Stmt): string | undefined {
   const kw = g.key.text
   const a = g.args
   if (kw.startsWith('vrrp_')) {
@@ -297,7 +297,7 @@ const SYNC_INTS: Record<string, [key: string, min: number, max: number]> = {
 }
 
 /** `lvs_sync_daemon IF [[inst] INSTANCE] [id N] [maxlen N] [port N] [ttl N] [group ADDR]`. */
-function syncDaemon(c: Conv, g: Stmt, st: VrrpState): Obj {
+function syncDaemon(c: Conv, g: Stmt, st: KcVrrpState): Obj {
   const a = g.args
   const out: Obj = { interface: a[0]?.text }
   for (let i = 1; i < a.length; i++) {

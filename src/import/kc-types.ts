@@ -40,7 +40,7 @@ export interface TrackFile {
   weight?: number
 }
 
-export interface VrrpState {
+export interface KcVrrpState {
   scripts: Obj[]
   instances: Obj[]
   syncGroups: Obj[]

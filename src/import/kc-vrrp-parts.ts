@@ -1,7 +1,7 @@
 // keepalived's VRRP companions → lvsd: vrrp_script, track_file, vrrp_sync_group, and the pieces
 // vrrp_instance shares with them (script argv, weighted track entries, GARP keywords).
 import { type Conv, duration, lvsdName } from './kc-context.js'
-import type { Obj, Stmt, TrackFile, VrrpState, Word } from './kc-types.js'
+import type { KcVrrpState, Obj, Stmt, TrackFile, Word } from './kc-types.js'
 
 export const NOTIFY: Record<string, string> = {
   notify_master: 'master',
@@ -11,7 +11,7 @@ export const NOTIFY: Record<string, string> = {
   notify: 'any',
 }
 
-export function convertScript(c: Conv, st: VrrpState, s: Stmt): void {
+export function convertScript(c: Conv, st: KcVrrpState, s: Stmt): void {
   const name = s.args[0]
   if (!name || !s.block) return void c.err(s.key, 'vrrp_script needs a name and a { block }')
   const out: Obj = { name: lvsdName(name.text) }
@@ -75,7 +75,7 @@ export function scriptArgv(c: Conv, k: Stmt, notes: string[]): string[] {
   return argv
 }
 
-export function convertTrackFile(c: Conv, st: VrrpState, s: Stmt): void {
+export function convertTrackFile(c: Conv, st: KcVrrpState, s: Stmt): void {
   const name = s.args[0]
   if (!name || !s.block) return void c.err(s.key, `${s.key.text} needs a name and a { block }`)
   const tf: TrackFile = {}
@@ -148,7 +148,7 @@ export function entry(o: Obj | undefined): unknown[] {
   return Object.keys(o).length === 1 && 'name' in o ? [o.name] : [o]
 }
 
-export function convertSyncGroup(c: Conv, st: VrrpState, s: Stmt): void {
+export function convertSyncGroup(c: Conv, st: KcVrrpState, s: Stmt): void {
   const name = s.args[0]
   if (!name || !s.block) return void c.err(s.key, 'vrrp_sync_group needs a name and a { block }')
   const out: Obj = { name: lvsdName(name.text) }

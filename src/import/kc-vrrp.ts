@@ -2,7 +2,7 @@
 // notes; values keepalived rejects, errors. Scripts, track files and sync groups: kc-vrrp-parts.ts.
 import { formatPrefix } from '../net/addr.js'
 import { type Conv, duration, lvsdName } from './kc-context.js'
-import type { Obj, Stmt, VrrpState, Word } from './kc-types.js'
+import type { KcVrrpState, Obj, Stmt, Word } from './kc-types.js'
 import { entry, garpKeyword, NOTIFY, noDuplicates, scriptArgv, weighted } from './kc-vrrp-parts.js'
 
 /** Keywords keepalived knows in a vrrp_instance that lvsd has no equivalent for, and why. */
@@ -119,7 +119,7 @@ function familyOf(addr: string): 4 | 6 {
   return addr.includes(':') ? 6 : 4
 }
 
-export function convertInstance(c: Conv, st: VrrpState, s: Stmt): void {
+export function convertInstance(c: Conv, st: KcVrrpState, s: Stmt): void {
   const nameW = s.args[0]
   if (!nameW || !s.block) return void c.err(s.key, 'vrrp_instance needs a name and a { block }')
   const out: Obj = { name: lvsdName(nameW.text) }

@@ -3,7 +3,7 @@
 import { isLvsdError, LvsdError } from '../errors.js'
 import { formatAddr } from '../net/addr.js'
 import { Genetlink } from '../net/genetlink.js'
-import { type BatchOptions, dumpInterrupted, type NetlinkClient } from '../net/netlink-socket.js'
+import { type BatchOptions, dumpInterrupted, type NetlinkClient } from '../net/netlink-client.js'
 import { openNetlink } from '../net/netlink-transport.js'
 import { NLM_F_DUMP, type NlMessage } from '../net/nlmsg.js'
 import { NETLINK_GENERIC } from '../sys/constants.js'

@@ -2,7 +2,7 @@
 // view of the kernel, and a periodic re-read that repairs drift (someone ran `ipvsadm -d …`) and refreshes
 // the view; one op event each, touching only services lvsd owns.
 import { isLvsdError, type LvsdError } from '../errors.js'
-import type { Timers } from '../net/netlink-socket.js'
+import type { Timers } from '../net/netlink-client.js'
 import { applyOps, type IpvsOps, type OpResult, readTable } from './apply.js'
 import { describeDest, describeKey } from './client.js'
 import { diff, type Op } from './diff.js'
@@ -56,6 +56,12 @@ const STALE_CODES: ReadonlySet<string> = new Set(['ESRCH', 'ENOENT', 'EEXIST'])
 export interface ReconcilerOptions {
   /** Period of the drift re-read in ms (default 5000); 0 disables the loop. */
   intervalMs?: number
+  /**
+   * The largest share of one core (0–1, default 0.1) the drift loop may take: after a pass of d ms the
+   * next waits max(intervalMs, d × (1 − share) / share), so a table whose re-read takes longer than the
+   * interval allows is read less often instead of back to back (see driftDelay).
+   */
+  maxDriftShare?: number
   /** Injected timers (tests drive the loop in virtual time). */
   timers?: Timers
   /** Monotonic ms for durations (default performance.now). */
@@ -82,6 +88,26 @@ export function describeOp(op: Op): string {
   if (op.op === 'add-service' || op.op === 'edit-service') return describeKey(op.service.key)
   if (op.op === 'del-service') return describeKey(op.key)
   return `${describeKey(op.key)} -> ${describeDest(op.dest)}`
+}
+
+/**
+ * The wait before the next drift pass: the configured interval, stretched so that passes take at most
+ * `maxShare` of the time (pass / (pass + wait) ≤ maxShare). The pass is measured in wall time, which bounds
+ * its CPU time from above (the dumps run in lvsd's thread, inside its syscalls).
+ */
+export function driftDelay(intervalMs: number, lastPassMs: number | undefined, maxShare: number): number {
+  if (lastPassMs === undefined || !(maxShare > 0) || maxShare >= 1) return intervalMs
+  return Math.max(intervalMs, Math.ceil((lastPassMs * (1 - maxShare)) / maxShare))
+}
+
+/** The drift loop's timing, for metrics: the last drift pass and the wait armed after it. */
+export interface DriftTiming {
+  readonly intervalMs: number
+  readonly maxShare: number
+  /** Duration of the last drift pass (undefined before the first). */
+  readonly lastPassMs: number | undefined
+  /** The wait before the next pass, as driftDelay gives it now. */
+  readonly effectiveIntervalMs: number
 }
 
 const opKey = (op: Op) => `${op.op} ${describeOp(op)}`
@@ -118,7 +144,9 @@ export class Reconciler {
   private lastFailed = new Set<string>()
   private readonly timers: Timers
   private readonly now: () => number
-  readonly intervalMs: number
+  private intervalMsNow: number
+  private maxShare: number
+  private lastDriftMs: number | undefined
   readonly window: number
   /** The kernel's table as lvsd last read and changed it; undefined until the first read, or when in doubt. */
   private view: TableView | undefined
@@ -143,10 +171,38 @@ export class Reconciler {
   ) {
     this.timers = opts.timers ?? realTimers
     this.now = opts.now ?? (() => performance.now())
-    this.intervalMs = opts.intervalMs ?? 5000
+    this.intervalMsNow = opts.intervalMs ?? 5000
+    this.maxShare = opts.maxDriftShare ?? 0.1
     this.window = opts.window ?? 64
     this.ownedIds = new Set(opts.owned ?? [])
     this.counted = countingOps(client, () => this.counters.requests++)
+  }
+
+  get intervalMs(): number {
+    return this.intervalMsNow
+  }
+
+  get drift(): DriftTiming {
+    return {
+      intervalMs: this.intervalMsNow,
+      maxShare: this.maxShare,
+      lastPassMs: this.lastDriftMs,
+      effectiveIntervalMs: driftDelay(this.intervalMsNow, this.lastDriftMs, this.maxShare),
+    }
+  }
+
+  /**
+   * New drift settings (a reload): they take effect when the loop next arms; 0 stops the loop after the
+   * pass in progress, and start() runs it again with a positive interval.
+   */
+  setDrift(intervalMs: number, maxShare: number): void {
+    this.intervalMsNow = intervalMs
+    this.maxShare = maxShare
+    if (intervalMs <= 0) {
+      this.running = false
+      if (this.timer !== undefined) this.timers.clear(this.timer)
+      this.timer = undefined
+    }
   }
 
   get desired(): readonly ServiceState[] {
@@ -204,13 +260,16 @@ export class Reconciler {
   }
 
   private arm(): void {
-    this.timer = this.timers.set(() => {
-      this.timer = undefined
-      if (!this.running) return
-      void this.check().finally(() => {
-        if (this.running) this.arm()
-      })
-    }, this.intervalMs)
+    this.timer = this.timers.set(
+      () => {
+        this.timer = undefined
+        if (!this.running) return
+        void this.check().finally(() => {
+          if (this.running) this.arm()
+        })
+      },
+      driftDelay(this.intervalMsNow, this.lastDriftMs, this.maxShare),
+    )
   }
 
   private enqueue<T>(f: () => Promise<T>): Promise<T> {
@@ -244,6 +303,7 @@ export class Reconciler {
     }
     if (stale) (p as { stale?: PassReport['stale'] }).stale = stale
     if (r.readError) (p as { readError?: LvsdError }).readError = r.readError
+    if (cause === 'drift') this.lastDriftMs = p.ms
     return this.report(p)
   }
 

@@ -12,7 +12,7 @@ import {
   genlRequest,
   getFamilyRequest,
 } from './genl.js'
-import type { NetlinkClient, RequestOptions } from './netlink-socket.js'
+import type { NetlinkClient, RequestOptions } from './netlink-client.js'
 import { type OpenOptions, openNetlink } from './netlink-transport.js'
 import type { Attr } from './nlattr.js'
 

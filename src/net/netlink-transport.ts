@@ -15,9 +15,9 @@ import {
 } from '../sys/constants.js'
 import { sockaddrNl } from '../sys/sockaddr.js'
 import { Socket } from '../sys/socket.js'
-import { type ClientOptions, NetlinkClient, type NetlinkTransport } from './netlink-socket.js'
+import { NetlinkClient, type NetlinkClientOptions, type NetlinkTransport } from './netlink-client.js'
 
-export interface OpenOptions extends ClientOptions {
+export interface OpenOptions extends NetlinkClientOptions {
   /** Receive buffer in bytes; event sockets want a large one (RCVBUFFORCE is tried first, as root may). */
   receiveBuffer?: number
   /** Multicast groups to join at once (RTNLGRP_*, or generic netlink group ids). */

@@ -4,7 +4,7 @@
 
 import { NETLINK_ROUTE } from '../sys/constants.js'
 import type { Family } from './addr.js'
-import { dumpInterrupted, type NetlinkClient } from './netlink-socket.js'
+import { dumpInterrupted, type NetlinkClient } from './netlink-client.js'
 import { type OpenOptions, openNetlink } from './netlink-transport.js'
 import type { NlMessage } from './nlmsg.js'
 import {

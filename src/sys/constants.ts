@@ -39,6 +39,7 @@ export const SO_PRIORITY = 12
 export const SO_SNDBUFFORCE = 32
 export const SO_RCVBUFFORCE = 33
 export const SO_BINDTODEVICE = 25
+export const SO_PEERCRED = 17
 export const SO_ATTACH_FILTER = 26
 export const SO_DETACH_FILTER = 27
 export const SO_MARK = 36

@@ -5,7 +5,7 @@ import { UV_READABLE } from './constants.js'
 import { sys, sysError, wrapNativeError } from './errno.js'
 import { type NativeAddon, type NativePoller, native } from './native.js'
 import { SOCKADDR_STORAGE_SIZE } from './sockaddr.js'
-import type { Received, SocketApi } from './types.js'
+import type { ReceivedDatagram, SocketApi } from './types.js'
 
 export interface SocketOptions {
   /** Largest datagram received whole (longer ones arrive cut, with MSG_TRUNC in flags). Default 64 KiB. */
@@ -34,7 +34,7 @@ function own(src: Buffer, len: number): Buffer {
 export class Socket implements SocketApi {
   private fdValue: number
   private poller: NativePoller | undefined
-  private handler: ((msg: Received) => void) | undefined
+  private handler: ((msg: ReceivedDatagram) => void) | undefined
   private errorHandler: ((err: Error) => void) | undefined
   private referenced = true
   private readonly data: Buffer
@@ -106,7 +106,7 @@ export class Socket implements SocketApi {
   }
 
   /** One datagram, or undefined when the queue is empty. */
-  receive(): Received | undefined {
+  receive(): ReceivedDatagram | undefined {
     const bytes = sys(() => this.n.recvmsg(this.fdValue, this.data, this.name, this.control, 0, this.info))
     if (bytes === null) return undefined
     const [nameLen = 0, controlLen = 0, flags = 0] = this.info
@@ -119,8 +119,8 @@ export class Socket implements SocketApi {
     }
   }
 
-  receiveAll(max = Number.POSITIVE_INFINITY): Received[] {
-    const out: Received[] = []
+  receiveAll(max = Number.POSITIVE_INFINITY): ReceivedDatagram[] {
+    const out: ReceivedDatagram[] = []
     while (out.length < max) {
       const m = this.receive()
       if (!m) break
@@ -134,7 +134,7 @@ export class Socket implements SocketApi {
    * replaces the handlers. Receive errors go to `onError`; without one they are thrown (and reach
    * process 'uncaughtException', like an exception thrown by `handler`).
    */
-  onReceive(handler: (msg: Received) => void, onError?: (err: Error) => void): void {
+  onReceive(handler: (msg: ReceivedDatagram) => void, onError?: (err: Error) => void): void {
     if (this.closed) throw sysError('poll', 9 /* EBADF */)
     this.handler = handler
     this.errorHandler = onError
@@ -159,7 +159,7 @@ export class Socket implements SocketApi {
     }
     // Level-triggered: anything left by the drain limit or a throwing handler fires again.
     for (let i = 0; i < this.drainLimit && !this.closed; i++) {
-      let m: Received | undefined
+      let m: ReceivedDatagram | undefined
       try {
         m = this.receive()
       } catch (e) {

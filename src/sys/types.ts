@@ -2,7 +2,7 @@
 // Everything that crosses it is plain data: Buffers, numbers, strings. No protocol knowledge.
 
 /** A received datagram, copied out of the native receive buffer into its own ArrayBuffer (safe to keep or transfer). */
-export interface Received {
+export interface ReceivedDatagram {
   data: Buffer
   /** Raw source sockaddr as the kernel filled it (decode with sockaddr.ts). */
   from: Buffer
@@ -35,9 +35,9 @@ export interface SocketApi {
   /** Sends one datagram. Returns false if the kernel queue is full (EAGAIN); throws on other errors. */
   send(data: Buffer, to?: Buffer | null): boolean
   /** Reads every queued datagram now (non-blocking); used by the poller and by tests. */
-  receiveAll(max?: number): Received[]
+  receiveAll(max?: number): ReceivedDatagram[]
   /** Starts delivering datagrams on the calling thread's event loop. */
-  onReceive(handler: (msg: Received) => void, onError?: (err: Error) => void): void
+  onReceive(handler: (msg: ReceivedDatagram) => void, onError?: (err: Error) => void): void
   attachFilter(program: Buffer): void
   /** Keep / don't keep the event loop alive while receiving. */
   ref(): void

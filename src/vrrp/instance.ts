@@ -2,7 +2,7 @@
 // absolute monotonic deadlines, the VIPs (rtnetlink) and GARP/NA bursts. Runs inside the worker.
 import { isDeepStrictEqual } from 'node:util'
 import { type Addr, addrFromBytes, formatAddr, prefixContains, sameAddr } from '../net/addr.js'
-import type { Received as SysReceived } from '../sys/types.js'
+import type { ReceivedDatagram as SysReceived } from '../sys/types.js'
 import { BurstSchedule, type BurstTimers } from './burst.js'
 import * as fsm from './fsm.js'
 import {

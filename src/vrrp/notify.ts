@@ -71,6 +71,8 @@ export class Notifier {
     private readonly timeoutMs = 30_000,
     /** A program that did not exit 0 (or could not start): the director turns it into an event and a metric. */
     private readonly onFailed: (owner: string, argv: readonly string[], r: ProgramResult) => void = () => {},
+    /** Run the programs as this user (lvsd resolves programs.user; absent: lvsd's own). */
+    private readonly ids?: { uid: number; gid: number },
   ) {
     this.groups = specs.groups ?? []
   }
@@ -106,7 +108,10 @@ export class Notifier {
 
   private async run(instance: string, argv: string[]): Promise<void> {
     // completes when the program exits: a child it leaves running no longer holds up the next notify
-    const r = await runProgram(argv, { timeoutMs: this.timeoutMs })
+    const r = await runProgram(argv, {
+      timeoutMs: this.timeoutMs,
+      ...(this.ids ? { uid: this.ids.uid, gid: this.ids.gid } : {}),
+    })
     if (r.kind === 'exit' && r.code === 0) return
     const owner = instance.startsWith('group:') ? instance.slice(6) : instance
     this.log('warn', 'notify program failed', { vrrp: owner, argv, err: describeResult(argv[0] ?? '', r) })

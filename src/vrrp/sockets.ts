@@ -6,7 +6,7 @@ import * as ndp from '../net/ndp.js'
 import * as C from '../sys/constants.js'
 import { decodeSockaddr, ipMreqn, ipv6Mreq, sockaddrIn, sockaddrIn6, sockaddrLl } from '../sys/sockaddr.js'
 import { Socket } from '../sys/socket.js'
-import type { Received as SysReceived } from '../sys/types.js'
+import type { ReceivedDatagram as SysReceived } from '../sys/types.js'
 import type { Received } from './validate.js'
 
 export const GROUP4: Addr = { family: 4, bytes: Uint8Array.of(224, 0, 0, 18) }

@@ -13,8 +13,10 @@ export interface ScriptSpec {
   timeoutMs: number
   rise: number
   fall: number
-  /** Run as this user (needs root); default the daemon's user. */
+  /** Run as this user (needs root), looked up at each run; default the daemon's user. */
   user?: string
+  /** Run with these ids (resolved before the config was committed); wins over `user`. */
+  ids?: { uid: number; gid: number }
 }
 
 /** An instance's use of a script: weight > 0 adds while up, < 0 adds while down, 0 = FAULT while down. */
@@ -155,7 +157,7 @@ export class Tracker {
   }
 
   private async exec(s: ScriptSpec): Promise<boolean> {
-    const ids = s.user ? await lookupUser(s.user) : undefined
+    const ids = s.ids ?? (s.user ? await lookupUser(s.user) : undefined)
     if (s.user && !ids) throw new Error(`no such user ${s.user}`)
     // argv, not a shell; done when the script exits, even if it left a child behind
     const r = await runProgram(s.argv, { timeoutMs: s.timeoutMs, ...(ids ? { uid: ids.uid, gid: ids.gid } : {}) })

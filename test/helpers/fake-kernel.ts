@@ -2,7 +2,7 @@
 // request to reply messages; helpers forge ACKs, errno replies with extended ACK, and dumps.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { NetlinkClient, type NetlinkTransport, type Timers } from '../../src/net/netlink-socket.js'
+import { NetlinkClient, type NetlinkTransport, type Timers } from '../../src/net/netlink-client.js'
 import {
   decodeAll,
   type ExtAck,

@@ -2,8 +2,10 @@
 // systemd is PID 1 inside, the network is private, the cached root is an overlay's lower layer
 // (--volatile=overlay), so nothing a test does survives the container. Needs root and systemd-container.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { repoRoot } from './paths.js'
+import { until } from './until.js'
 
 export interface Run {
   status: number | null
@@ -16,14 +18,41 @@ export function sh(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Ru
   return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? r.error?.message ?? '' }
 }
 
-/** Polls fn until it returns a value other than undefined, or throws after ms of wall-clock time. */
-export async function waitFor<T>(what: string, ms: number, fn: () => T | undefined): Promise<T> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const v = fn()
-    if (v !== undefined) return v
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 250))
+/**
+ * Polls fn every 250 ms (each poll is a process in the container) until it returns a value other
+ * than undefined, or throws after ms of wall-clock time.
+ */
+export function waitFor<T>(what: string, ms: number, fn: () => T | undefined): Promise<T> {
+  return until(fn, ms, what, 250)
+}
+
+/** The cached pristine Debian 12 root (scripts/debian-root.sh); never modify it. */
+export function debianRoot(): string {
+  const root = sh('bash', [join(repoRoot, 'scripts', 'debian-root.sh')])
+  if (root.status !== 0) throw new Error(`debian-root.sh failed: ${root.stderr.slice(-2000)}`)
+  return root.stdout.trim().split('\n').pop() as string
+}
+
+/** A writable overlay over the cached root at <base>/merged, for tools that write into a root. */
+export function overlayRoot(base: string): { dir: string; remove: () => void } {
+  const lower = debianRoot()
+  for (const d of ['upper', 'work', 'merged']) mkdirSync(join(base, d), { recursive: true })
+  const dir = join(base, 'merged')
+  const m = sh('mount', [
+    '-t',
+    'overlay',
+    'overlay',
+    '-o',
+    `lowerdir=${lower},upperdir=${base}/upper,workdir=${base}/work`,
+    dir,
+  ])
+  if (m.status !== 0) throw new Error(`overlay mount failed: ${m.stderr}`)
+  return {
+    dir,
+    remove: () => {
+      sh('umount', [dir])
+      rmSync(base, { recursive: true, force: true })
+    },
   }
 }
 
@@ -34,14 +63,16 @@ export class BootedRoot {
     readonly console: () => string,
   ) {}
 
-  /** Boots the cached root with share bound read-only at /pkg; resolves once systemd says running. */
-  static async boot(share: string, name: string): Promise<BootedRoot> {
-    const root = sh('bash', [join(repoRoot, 'scripts', 'debian-root.sh')])
-    if (root.status !== 0) throw new Error(`debian-root.sh failed: ${root.stderr.slice(-2000)}`)
-    const dir = root.stdout.trim().split('\n').pop() as string
+  /**
+   * Boots the cached root (an overlay over it: nothing survives) or, given dir, that directory as it
+   * is, with share bound read-only at /pkg; resolves once systemd says running.
+   */
+  static async boot(share: string, name: string, dir?: string): Promise<BootedRoot> {
+    const volatile = dir === undefined ? ['--volatile=overlay'] : []
+    dir ??= debianRoot()
     const child = spawn(
       'systemd-nspawn',
-      ['-q', '-D', dir, '-b', '--register=no', '--keep-unit', '--private-network', '--volatile=overlay'].concat([
+      ['-q', '-D', dir, '-b', '--register=no', '--keep-unit', '--private-network', ...volatile].concat([
         `--bind-ro=${share}:/pkg`,
         '-M',
         name,

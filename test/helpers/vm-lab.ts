@@ -9,6 +9,25 @@ import { repoRoot } from './paths.js'
 export type LabNode = readonly [name: string, ip: string, mac: string]
 
 /**
+ * The seed's LVS-DR pair in one guest: lb01 (.1), lb02 (.2), web01 (.7), web02 (.8, both with the VIP
+ * 10.0.0.3 on lo), client (.100) on br0, then `tail` (the commands that start the agent).
+ */
+export function seedPairScript(tail: string): string {
+  return drLabScript(
+    [
+      ['lb01', '10.0.0.1', '02:c0:00:00:00:01'],
+      ['lb02', '10.0.0.2', '02:c0:00:00:00:02'],
+      ['web01', '10.0.0.7', '02:c0:00:00:00:07'],
+      ['web02', '10.0.0.8', '02:c0:00:00:00:08'],
+      ['client', '10.0.0.100', '02:c0:00:00:00:64'],
+    ],
+    ['web01', 'web02'],
+    '10.0.0.3',
+    tail,
+  )
+}
+
+/**
  * The guest script: br0, one namespace per node with eth0 on the bridge, the VIP on `lo` of each real
  * server (arp_ignore=1, arp_announce=2), then `tail` (the commands that start the agent).
  */

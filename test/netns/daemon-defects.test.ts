@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import test from 'ava'
 import { Lab, waitFor } from '../helpers/netns.js'
 import { repoRoot } from '../helpers/paths.js'
-import { ConfigDir, controlSocket, Director, fetchIn, lvsctlIn, MAC } from './agents/vrrp-harness.js'
+import { ConfigDir, controlSocket, Director, fetchIn, lvsctlIn, MAC, PROGRAMS_AS_ROOT } from './agents/vrrp-harness.js'
 
 const lab = new Lab('dd')
 const cfg = new ConfigDir()
@@ -27,7 +27,7 @@ function program(name: string, body: string): string {
 // each notify leaves a child holding its stdout for 30 s, then records the state it was told
 const notify = program('notify.sh', `exec -a ${TAG} sleep 30 &\necho "$3" >> ${log}`)
 const conf = () => `node: d1
-${controlSocket(cfg, 'd1')}metrics: { enabled: true, address: 127.0.0.1, port: 9479 }
+${controlSocket(cfg, 'd1')}${PROGRAMS_AS_ROOT}metrics: { enabled: true, address: 127.0.0.1, port: 9479 }
 vrrp:
   version: 3
   advert_interval: 100ms

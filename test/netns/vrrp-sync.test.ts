@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import test from 'ava'
 import { Lab, waitFor } from '../helpers/netns.js'
-import { addrs, ConfigDir, controlSocket, Director, MAC, sleep } from './agents/vrrp-harness.js'
+import { addrs, ConfigDir, controlSocket, Director, MAC, PROGRAMS_AS_ROOT, sleep } from './agents/vrrp-harness.js'
 
 const lab = new Lab('vy')
 const cfg = new ConfigDir()
@@ -17,7 +17,7 @@ function conf(node: string, priority: number, trackDb: boolean): string {
     `      vips: [10.78.0.${host}/24]\n${track ? '      track:\n        interfaces: [trk]\n' : ''}`
   return cfg.write(
     `${node}.yaml`,
-    `node: ${node}\n${controlSocket(cfg, node)}vrrp:\n  version: 3\n  advert_interval: 100ms\n  instances:\n` +
+    `node: ${node}\n${controlSocket(cfg, node)}${PROGRAMS_AS_ROOT}vrrp:\n  version: 3\n  advert_interval: 100ms\n  instances:\n` +
       inst('web', 51, 100, false) +
       inst('db', 52, 101, trackDb) +
       '  sync_groups:\n    - name: g\n      members: [web, db]\n',
@@ -72,7 +72,7 @@ function crossed(node: string, web: number, db: number, notify: boolean): string
     `      vips: [10.78.0.${host}/24]\n`
   return cfg.write(
     `${node}-crossed.yaml`,
-    `node: ${node}\n${controlSocket(cfg, node)}vrrp:\n  version: 3\n  advert_interval: 100ms\n  instances:\n` +
+    `node: ${node}\n${controlSocket(cfg, node)}${PROGRAMS_AS_ROOT}vrrp:\n  version: 3\n  advert_interval: 100ms\n  instances:\n` +
       inst('web', 61, web, 110) +
       inst('db', 62, db, 111) +
       '  sync_groups:\n    - name: g\n      members: [web, db]\n' +

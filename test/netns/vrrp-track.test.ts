@@ -4,7 +4,7 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import test from 'ava'
 import { Lab, waitFor } from '../helpers/netns.js'
-import { addrs, ConfigDir, Director, MAC, vrrpConfig } from './agents/vrrp-harness.js'
+import { addrs, ConfigDir, Director, MAC, PROGRAMS_AS_ROOT, vrrpConfig } from './agents/vrrp-harness.js'
 
 const lab = new Lab('vt')
 const cfg = new ConfigDir()
@@ -25,6 +25,7 @@ test.before(async () => {
   const scripts = `  scripts:\n    - name: ok\n      argv: [/usr/bin/test, -e, ${okFile}]\n      interval: 100ms\n      fall: 2\n      rise: 1\n      weight: -60\n`
   const d1yaml = vrrpConfig({
     node: 'd1',
+    top: PROGRAMS_AS_ROOT,
     priority: 150,
     vip: `${VIP}/24`,
     extra:

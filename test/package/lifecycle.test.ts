@@ -87,6 +87,13 @@ test.serial('installs with Debian 12 nodejs 18 and starts: active once lvsd sent
   t.regex(show('StatusText'), /no VRRP; 0 service/)
 })
 
+test.serial("systemd-analyze security: the unit's exposure is at most 2.5", (t) => {
+  const r = c('systemd-analyze security --no-pager lvsd.service')
+  const m = /Overall exposure level for lvsd\.service: (\d+\.\d+)/.exec(r.stdout)
+  t.truthy(m, r.stdout + r.stderr)
+  t.true(Number(m?.[1]) <= 2.5, m?.[0])
+})
+
 test.serial('journald gets readable lines with priorities, not JSON', (t) => {
   const text = c('journalctl -u lvsd -o cat --no-pager').stdout
   t.regex(text, /^lvsd ready node=director pid=\d+$/m)
@@ -104,6 +111,55 @@ test.serial('reload: a good file returns 0, a refused file fails and journalctl 
   writeConfig('node: director\n')
   t.is(c('systemctl reload lvsd').status, 0)
 })
+
+test.serial(
+  'under the unit sandbox (syscall filter, capabilities): VRRP master with the virtual MAC, a track script and a notify program',
+  async (t) => {
+    // a veth pair inside the container: lvsd alone on v0 becomes MASTER after Master_Down_Interval
+    c(
+      'ip link add v0 type veth peer name v1 && ip addr add 192.0.2.1/24 dev v0 && ip link set v0 up && ip link set v1 up',
+    )
+    c(
+      [
+        'mkdir -p /usr/local/lib/lvsd-test',
+        "printf '#!/bin/sh\\nexit 0\\n' > /usr/local/lib/lvsd-test/track",
+        // the notify program proves it ran, and as whom, through the journal
+        'printf \'#!/bin/sh\\necho notify "$@" uid=$(id -u) | systemd-cat -t lvsd-notify\\n\' > /usr/local/lib/lvsd-test/notify',
+        'chmod 0755 /usr/local/lib/lvsd-test/track /usr/local/lib/lvsd-test/notify',
+      ].join(' && '),
+    )
+    writeConfig(`node: director
+vrrp:
+  scripts:
+    - { name: ok, argv: [/usr/local/lib/lvsd-test/track], interval: 1s }
+  instances:
+    - name: web
+      interface: v0
+      vrid: 51
+      priority: 150
+      advert_interval: 1s
+      virtual_mac: true
+      track: { scripts: [ok] }
+      notify: { any: [/usr/local/lib/lvsd-test/notify] }
+      vips: [{ address: 192.0.2.3/24 }]
+`)
+    const reload = c('systemctl restart lvsd')
+    t.is(reload.status, 0, reload.stderr + c('journalctl -u lvsd -n 30 -o cat --no-pager').stdout)
+    await waitFor('MASTER with the VIP on the virtual MAC', 30_000, () =>
+      /192\.0\.2\.3/.test(c('ip -4 addr show dev vrrp.51').stdout) ? true : undefined,
+    )
+    t.regex(c('ip link show dev vrrp.51').stdout, /00:00:5e:00:01:33/)
+    const notify = await waitFor('the notify program', 20_000, () => {
+      const out = c('journalctl -t lvsd-notify -o cat --no-pager').stdout
+      return /MASTER/.test(out) ? out : undefined
+    })
+    t.regex(notify, /notify INSTANCE web MASTER 150 uid=\d+/)
+    t.notRegex(c('journalctl -u lvsd -o cat --no-pager').stdout, /EPERM|Operation not permitted/)
+    writeConfig('node: director\n')
+    t.is(c('systemctl restart lvsd').status, 0)
+    c('ip link del v0; rm -rf /usr/local/lib/lvsd-test')
+  },
+)
 
 test.serial('the watchdog restarts a stopped main loop (SIGSTOP)', async (t) => {
   const before = show('MainPID')

@@ -119,6 +119,9 @@ test('a leftover socket file is replaced; a live one or a regular file refuses s
   t.true(isLvsdError(plain, 'LVSD_API_SOCKET'))
 })
 
+/** This process, as SO_PEERCRED reports the client's end (the client runs here). */
+const me = () => ({ pid: process.pid, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 })
+
 test('drain, undrain and weight change the server and publish operator.action events', async (t) => {
   const { client, director } = await setup(t)
   const seen: AnyEvent[] = []
@@ -141,10 +144,10 @@ test('drain, undrain and weight change the server and publish operator.action ev
   t.deepEqual(
     seen.map((e) => e.data),
     [
-      { action: 'drain', target: 'web 10.0.0.7:80', ok: true },
-      { action: 'weight', target: 'web 10.0.0.7:80', ok: true, params: { weight: 7 } },
-      { action: 'undrain', target: 'web 10.0.0.7:80', ok: true },
-      { action: 'weight', target: 'web 10.0.0.7:80', ok: true, params: { weight: null } },
+      { action: 'drain', target: 'web 10.0.0.7:80', ok: true, peer: me() },
+      { action: 'weight', target: 'web 10.0.0.7:80', ok: true, params: { weight: 7 }, peer: me() },
+      { action: 'undrain', target: 'web 10.0.0.7:80', ok: true, peer: me() },
+      { action: 'weight', target: 'web 10.0.0.7:80', ok: true, params: { weight: null }, peer: me() },
     ],
   )
 })
@@ -274,6 +277,7 @@ test('release and resume an instance; release in FAULT is a 409 conflict and a f
     target: 'db',
     ok: false,
     error: { code: 'LVSD_API_CONFLICT', message: 'db is in FAULT' },
+    peer: me(),
   })
 })
 

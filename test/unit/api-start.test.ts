@@ -135,6 +135,12 @@ const samples: { [K in EventName]: [EventPayloads[K], string] } = {
     'info',
   ],
   'operator.action': [{ action: 'drain', target: 'web 10.0.0.7:80', ok: true }, 'info'],
+  'peer.channel': [{ state: 'down', peer: 'lb02', address: '10.0.0.2' }, 'warn'],
+  'peer.drop': [{ reason: 'auth', source: '10.0.0.66' }, 'warn'],
+  'peer.operator': [{ key: 'drain:web/10.0.0.7:80', value: true, node: 'lb02', version: 5 }, 'info'],
+  'peer.drift': [{ peer: 'lb02', differs: [{ key: 'service:web', kind: 'differs' }] }, 'warn'],
+  'peer.health': [{ service: 'web', server: '10.0.0.7:80', here: 'up', peer: 'down', disagree: true }, 'warn'],
+  'peer.conns': [{ service: 'web', here: 3, master: 400, lagging: true }, 'warn'],
   'program.failed': [
     { role: 'notify', owner: 'web', program: '/usr/local/bin/n', reason: 'spawn', detail: 'could not start: EMFILE' },
     'debug',

@@ -2,7 +2,7 @@
 // a health check that needs no network): health → weights in the table, inhibit_on_failure, quorum and
 // the sorry server, drain and operator weights, a reload that sends exactly the changed operation, and a
 // refused reload that changes nothing. The real kernel and VRRP are proven in the VM tier (director-*.test.ts).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test, { type ExecutionContext } from 'ava'
@@ -16,10 +16,19 @@ import { createLogger } from '../../src/log.js'
 import { parseAddr } from '../../src/net/addr.js'
 import { fakeIpvs } from '../fixtures/ipvs/fake-ipvs.js'
 import { fakeClient } from '../helpers/fake-kernel.js'
+import { until } from '../helpers/until.js'
 
 const yaml = (
   dir: string,
-  over: { weight7?: number; inhibit?: boolean; sorry?: boolean; quorum?: number; flush?: boolean } = {},
+  over: {
+    weight7?: number
+    inhibit?: boolean
+    sorry?: boolean
+    quorum?: number
+    hysteresis?: number
+    programs?: boolean
+    flush?: boolean
+  } = {},
 ) => `
 node: lb-test
 control: { socket: ${join(dir, 'lvsd.sock')} }
@@ -30,7 +39,8 @@ virtual_services:
     port: 80
     scheduler: wrr
     quorum: ${over.quorum ?? 1}
-    inhibit_on_failure: ${over.inhibit ?? false}
+    hysteresis: ${over.hysteresis ?? 0}
+${over.programs ? `    quorum_up: [${join(dir, 'bin', 'q')}, up]\n    quorum_down: [${join(dir, 'bin', 'q')}, down]\n` : ''}    inhibit_on_failure: ${over.inhibit ?? false}
 ${over.sorry ? '    sorry_server: { address: 10.0.0.9 }\n' : ''}    real_servers:
       - address: 10.0.0.7
         weight: ${over.weight7 ?? 1}
@@ -39,16 +49,6 @@ ${over.sorry ? '    sorry_server: { address: 10.0.0.9 }\n' : ''}    real_servers
         weight: 2
         checks: [{ type: file, path: ${join(dir, 'w8')}, interval: 500ms, timeout: 400ms, rise: 1, fall: 1 }]
 `
-
-async function until<T>(fn: () => T | undefined | false, ms = 5000): Promise<T> {
-  const end = Date.now() + ms
-  for (;;) {
-    const v = fn()
-    if (v !== undefined && v !== false) return v
-    if (Date.now() > end) throw new Error(`not within ${ms} ms`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
 
 /** A director on the configuration in `file`, quiet, without the drift loop. */
 async function startOn(
@@ -74,6 +74,12 @@ async function setup(t: ExecutionContext, over: Parameters<typeof yaml>[1] = {})
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   writeFileSync(join(dir, 'w7'), '1\n')
   writeFileSync(join(dir, 'w8'), '2\n')
+  // the quorum program appends its argument to a log the program's user can write
+  mkdirSync(join(dir, 'bin'))
+  mkdirSync(join(dir, 'spool'), { mode: 0o777 })
+  chmodSync(join(dir, 'spool'), 0o777)
+  chmodSync(dir, 0o755)
+  writeFileSync(join(dir, 'bin', 'q'), `#!/bin/sh\necho "$1" >> ${join(dir, 'spool', 'quorum.log')}\n`, { mode: 0o755 })
   const file = join(dir, 'lvsd.yaml')
   writeFileSync(file, yaml(dir, over))
   const { fake, nl } = fakeIpvs()
@@ -146,6 +152,34 @@ test.serial(
         ['10.0.0.8/80', 2],
       ]),
     )
+  },
+)
+
+test.serial(
+  'hysteresis holds quorum inside the band; quorum_down and quorum_up run once per change, in order',
+  async (t) => {
+    // quorum 3 ± 1: both servers up (1 + 2 = 3) start with quorum
+    const { dir, d, events } = await setup(t, { quorum: 3, hysteresis: 1, programs: true })
+    const log = join(dir, 'spool', 'quorum.log')
+    const changes = () =>
+      events.filter((e) => e.name === 'quorum.change').map((e) => e.name === 'quorum.change' && e.data.up)
+    // w8 at weight 1: alive 2 = quorum − hysteresis, kept
+    writeFileSync(join(dir, 'w8'), '1\n')
+    await until(() => d.getStatus().services[0]?.quorum?.alive === 2)
+    t.like(d.getStatus().services[0]?.quorum, { up: true })
+    // w8 down: alive 1 < 2, lost
+    writeFileSync(join(dir, 'w8'), '-1\n')
+    await until(() => d.getStatus().services[0]?.quorum?.up === false)
+    await until(() => existsSync(log) && readFileSync(log, 'utf8') === 'down\n')
+    // back at weight 2: alive 3 < quorum + hysteresis (4), still down
+    writeFileSync(join(dir, 'w8'), '2\n')
+    await until(() => d.getStatus().services[0]?.quorum?.alive === 3)
+    t.like(d.getStatus().services[0]?.quorum, { up: false })
+    // weight 3: alive 4, regained
+    writeFileSync(join(dir, 'w8'), '3\n')
+    await until(() => d.getStatus().services[0]?.quorum?.up === true)
+    await until(() => readFileSync(log, 'utf8') === 'down\nup\n')
+    t.deepEqual(changes(), [false, true])
   },
 )
 

@@ -18,7 +18,7 @@ test('every event name is documented in docs/api.md, and every documented name e
 
 test('event names are lowercase domain.event and each has a meaning', (t) => {
   for (const n of EVENT_NAMES) {
-    t.regex(n, /^(daemon|vrrp|health|quorum|ipvs|config|operator|program)\.[a-z_]+$/)
+    t.regex(n, /^(daemon|vrrp|health|quorum|ipvs|config|operator|program|peer)\.[a-z_]+$/)
     t.true(EVENTS[n].length > 10)
   }
   t.true(isEventName('vrrp.transition'))

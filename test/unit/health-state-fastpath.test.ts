@@ -1,13 +1,20 @@
 // The reducer's fast path (another pass of a healthy check) gives exactly what the general path
 // gives: random event sequences over random policies, compared step by step.
 import test from 'ava'
-import { type Event, init, onResultGeneral, type ServerState, type Step, step } from '../../src/health/state.js'
+import {
+  type HealthEvent,
+  type HealthStep,
+  init,
+  onResultGeneral,
+  type ServerState,
+  step,
+} from '../../src/health/state.js'
 import type { Policy, Result } from '../../src/health/types.js'
 import { prng } from '../helpers/prng.js'
 
 /** mulberry32: a small seeded generator, so a failure can be replayed. */
 
-function reference(s: ServerState, e: Event, now: number): Step {
+function reference(s: ServerState, e: HealthEvent, now: number): HealthStep {
   return e.kind === 'result' ? onResultGeneral(s, e.check, e.result, now) : step(s, e, now)
 }
 
@@ -36,7 +43,7 @@ test('step() equals the general path on 200 random sequences of 300 events', (t)
         r < 0.75
           ? { ok: true, ms: 1, detail: 'ok', ...(rnd() < 0.1 ? { weight: pick([0, 5, 50]) } : {}) }
           : { ok: false, ms: 2, detail: 'refused', code: 'refused' }
-      const e: Event =
+      const e: HealthEvent =
         r > 0.97
           ? pick([{ kind: 'drain' }, { kind: 'undrain' }, { kind: 'tick' }] as const)
           : { kind: 'result', check: pick(checks), result }

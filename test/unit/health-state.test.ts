@@ -1,6 +1,14 @@
 // The health reducer: rise/fall counts, retry, alpha, multi-check AND, slow start, drain, dynamic weight.
 import test from 'ava'
-import { type Event, init, rampWeight, reconfigure, type ServerState, type Step, step } from '../../src/health/state.js'
+import {
+  type HealthEvent,
+  type HealthStep,
+  init,
+  rampWeight,
+  reconfigure,
+  type ServerState,
+  step,
+} from '../../src/health/state.js'
 import type { Policy, Result, Transition } from '../../src/health/types.js'
 
 const policy = (p: Partial<Policy> = {}): Policy => ({
@@ -16,17 +24,17 @@ const policy = (p: Partial<Policy> = {}): Policy => ({
 const pass = (ms = 5, weight?: number): Result =>
   weight === undefined ? { ok: true, ms, detail: 'ok' } : { ok: true, ms, detail: 'ok', weight }
 const fail = (ms = 7): Result => ({ ok: false, ms, detail: 'connection refused', code: 'refused' })
-const res = (check: string, result: Result): Event => ({ kind: 'result', check, result })
+const res = (check: string, result: Result): HealthEvent => ({ kind: 'result', check, result })
 
 /** Feeds events at 1-second steps, returning the final state and every transition with its time. */
 function run(
   s0: ServerState,
-  events: Event[],
+  events: HealthEvent[],
   start = 1000,
-): { s: ServerState; out: Array<Transition & { at: number }>; last: Step } {
+): { s: ServerState; out: Array<Transition & { at: number }>; last: HealthStep } {
   let s = s0
   const out: Array<Transition & { at: number }> = []
-  let last: Step = { state: s, transitions: [] }
+  let last: HealthStep = { state: s, transitions: [] }
   events.forEach((e, i) => {
     const at = start + i * 1000
     last = step(s, e, at)

@@ -6,43 +6,9 @@ import type { Destination } from '../../src/ipvs/domain.js'
 import { defaultDest, defaultService, type ServiceState, serviceId } from '../../src/ipvs/model.js'
 import { type OpEvent, type PassReport, Reconciler } from '../../src/ipvs/reconciler.js'
 import { parseAddr } from '../../src/net/addr.js'
-import type { Timers } from '../../src/net/netlink-socket.js'
 import { type FakeIpvs, fakeIpvs } from '../fixtures/ipvs/fake-ipvs.js'
 import { fakeClient } from '../helpers/fake-kernel.js'
-
-/** Virtual time: timers fire when advance() passes their deadline. */
-class Clock {
-  t = 0
-  private q: { at: number; fn: () => void; id: number }[] = []
-  private next = 1
-  timers: Timers = {
-    set: (fn, ms) => {
-      const id = this.next++
-      this.q.push({ at: this.t + ms, fn, id })
-      return id
-    },
-    clear: (h) => {
-      this.q = this.q.filter((x) => x.id !== h)
-    },
-  }
-  now = () => this.t
-  get armed() {
-    return this.q.map((x) => x.at - this.t)
-  }
-  /** Moves time forward, firing due timers in order. */
-  advance(ms: number) {
-    const end = this.t + ms
-    for (;;) {
-      this.q.sort((a, b) => a.at - b.at)
-      const due = this.q[0]
-      if (!due || due.at > end) break
-      this.q.shift()
-      this.t = due.at
-      due.fn()
-    }
-    this.t = end
-  }
-}
+import { Clock } from '../helpers/virtual-clock.js'
 
 const vip = parseAddr('10.0.0.3')
 const seedKey = { protocol: 'tcp', addr: vip, port: 80 } as const

@@ -106,6 +106,18 @@ test('IPVS: kernel counters per service and server from the status; ops by cause
   t.is(sampleValue(f, 'lvsd_ipvs_service_connections_total', { service: 'dns6' }), undefined)
 })
 
+test('IPVS drift loop: the last pass’s duration and the effective interval, absent without IPVS', (t) => {
+  const { director, scrape } = setup()
+  t.is(sampleValue(scrape(), 'lvsd_ipvs_drift_interval_seconds', {}), undefined)
+  Object.assign(director, { drift: { lastPassMs: undefined, effectiveIntervalMs: 5000 } })
+  t.is(sampleValue(scrape(), 'lvsd_ipvs_drift_interval_seconds', {}), 5)
+  t.is(sampleValue(scrape(), 'lvsd_ipvs_drift_pass_duration_seconds', {}), undefined, 'no pass yet')
+  Object.assign(director, { drift: { lastPassMs: 3800, effectiveIntervalMs: 34_200 } })
+  const f = scrape()
+  t.is(sampleValue(f, 'lvsd_ipvs_drift_pass_duration_seconds', {}), 3.8)
+  t.is(sampleValue(f, 'lvsd_ipvs_drift_interval_seconds', {}), 34.2)
+})
+
 test('a real server removed from the status disappears from the next scrape', (t) => {
   const { director, scrape } = setup()
   t.is(sampleValue(scrape(), 'lvsd_real_server_weight', { service: 'web', server: '10.0.0.8:80' }), 0)

@@ -3,7 +3,7 @@
 // with no timer armed; a datagram's unanswered requests share one timer; a failed send fails its batch.
 import test from 'ava'
 import type { LvsdError } from '../../src/errors.js'
-import { NetlinkClient, type NetlinkTransport } from '../../src/net/netlink-socket.js'
+import { NetlinkClient, type NetlinkTransport } from '../../src/net/netlink-client.js'
 import { decodeAll, encodeAll, NLM_F_ACK, NLM_F_REQUEST, type NlMessage } from '../../src/net/nlmsg.js'
 import { ack, errno, fakeClient, manualTimers } from '../helpers/fake-kernel.js'
 

@@ -2,7 +2,7 @@
 // extended ACK, timeouts on a manual clock, notifications interleaved with replies, overruns, close.
 import test from 'ava'
 import { isLvsdError, type LvsdError } from '../../src/errors.js'
-import { NetlinkClient } from '../../src/net/netlink-socket.js'
+import { NetlinkClient } from '../../src/net/netlink-client.js'
 import {
   encodeAll,
   NLM_F_ACK,

@@ -94,9 +94,28 @@ test('the rpm requires nodejs >= 1:18.17 (the engines floor) and the libc/libstd
   )
 })
 
-test('the rpm scriptlets create the lvsd user and stop the daemon only on erase', async (t) => {
+test('the rpm scriptlets create the lvsd user, stop the daemons only on erase and restart lvsd on upgrade', async (t) => {
   const { rpm } = await pkgs(t)
   const s = sh('rpm', ['-qp', '--scripts', rpm]).stdout
   t.regex(s, /postinstall scriptlet[\s\S]*systemd-sysusers \/usr\/lib\/sysusers\.d\/lvsd\.conf/)
-  t.regex(s, /preuninstall scriptlet[\s\S]*"\$1" -eq 0[\s\S]*systemctl stop lvsd\.service/)
+  t.regex(s, /preuninstall scriptlet[\s\S]*\$1 -eq 0[\s\S]*disable --now lvsd\.service lvsd-realserver\.service/)
+  t.regex(s, /postuninstall scriptlet[\s\S]*\$1 -ge 1[\s\S]*try-restart lvsd\.service/)
+})
+
+test('the source rpm holds the spec and the three source tarballs, and the spec has the parts rpmbuild -ba needs', (t) => {
+  const r = sh('bash', [join(repoRoot, 'packaging', 'build-srpm.sh')])
+  t.is(r.status, 0, r.stderr.slice(-2000))
+  const srpm = r.stdout.trim().split('\n').at(-1) ?? ''
+  const files = sh('rpm', ['-qpl', srpm]).stdout.trim().split('\n').sort()
+  t.deepEqual(files, [
+    `lvsd-${version}-nm-dev.tar.gz`,
+    `lvsd-${version}-nm-prod.tar.gz`,
+    `lvsd-${version}.tar.gz`,
+    'lvsd.spec',
+  ])
+  const spec = readFileSync(join(srpm, '..', 'lvsd.spec'), 'utf8')
+  for (const part of ['%prep', '%build', '%install', '%check', '%changelog', 'BuildRequires:  nodejs-devel'])
+    t.true(spec.includes(part), part)
+  t.notRegex(spec, /@[A-Z_]+@/)
+  t.regex(spec, /^Provides: +bundled\(nodejs-yaml\) = /m)
 })

@@ -9,16 +9,7 @@ import { AF_UNIX, SOCK_DGRAM } from '../../src/sys/constants.js'
 import { sockaddrUn } from '../../src/sys/sockaddr.js'
 import { Socket } from '../../src/sys/socket.js'
 import { repoRoot } from '../helpers/paths.js'
-
-async function until<T>(fn: () => T | undefined, ms: number): Promise<T> {
-  const end = Date.now() + ms
-  for (;;) {
-    const v = fn()
-    if (v !== undefined) return v
-    if (Date.now() > end) throw new Error(`not within ${ms} ms`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
+import { until } from '../helpers/until.js'
 
 test('lvsd run tells systemd READY, pings the watchdog and says STOPPING before a clean exit', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'lvsd-run-notify-'))

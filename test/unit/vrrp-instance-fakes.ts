@@ -2,7 +2,7 @@
 // whose timers run in deadline order, a fake kernel address table, and recorders of what went on
 // the wire (advert priority and VIPs), into the kernel and up to the main thread.
 import { type Addr, parseAddr, parsePrefix, sameAddr } from '../../src/net/addr.js'
-import type { Received } from '../../src/sys/types.js'
+import type { ReceivedDatagram } from '../../src/sys/types.js'
 import { Instance, type InstanceDeps } from '../../src/vrrp/instance.js'
 import type { RuntimeInstance, Up } from '../../src/vrrp/messages.js'
 import { decode, encode } from '../../src/vrrp/packet.js'
@@ -103,7 +103,13 @@ export function setup(over: Partial<RuntimeInstance> = {}, extra: Partial<Instan
 }
 
 /** An IPv4 packet as a raw socket delivers it: header (TTL, addresses) + a VRRPv3 advert. */
-export function advert(o: { priority: number; src?: Addr; ttl?: number; vrid?: number; vips?: Addr[] }): Received {
+export function advert(o: {
+  priority: number
+  src?: Addr
+  ttl?: number
+  vrid?: number
+  vips?: Addr[]
+}): ReceivedDatagram {
   const src = o.src ?? PEER
   const vrrp = encode(
     {

@@ -2,7 +2,7 @@
 // and a manual clock: what goes on the wire, into the kernel and up to the main thread, in order.
 import test from 'ava'
 import { type Addr, parseAddr, parsePrefix, sameAddr } from '../../src/net/addr.js'
-import type { Received } from '../../src/sys/types.js'
+import type { ReceivedDatagram } from '../../src/sys/types.js'
 import { Instance, type InstanceDeps } from '../../src/vrrp/instance.js'
 import type { RuntimeInstance, Up } from '../../src/vrrp/messages.js'
 import { decode, encode } from '../../src/vrrp/packet.js'
@@ -94,7 +94,7 @@ function setup(over: Partial<RuntimeInstance> = {}, leftover: Addr[] = []) {
 }
 
 /** An IPv4 packet as a raw socket delivers it: header (TTL, addresses) + a VRRPv3 advert. */
-function advert(o: { priority: number; src?: Addr; ttl?: number; vrid?: number }): Received {
+function advert(o: { priority: number; src?: Addr; ttl?: number; vrid?: number }): ReceivedDatagram {
   const src = o.src ?? PEER
   const vrrp = encode(
     { version: 3, type: 1, vrid: o.vrid ?? 51, priority: o.priority, interval: 10, family: 4, addrs: [VIP.addr] },

@@ -3,20 +3,11 @@
 // rejoins within fall/rise, SIGHUP with one changed weight is one netlink request and no VRRP transition,
 // SIGHUP with an invalid file keeps the old configuration serving, SIGTERM hands over cleanly. One boot.
 import test from 'ava'
-import { bootAgent, drLabScript, type Report } from '../helpers/vm-lab.js'
+import { bootAgent, type Report, seedPairScript } from '../helpers/vm-lab.js'
 
 // lb01 (.1), lb02 (.2), web01 (.7), web02 (.8: both with the VIP on lo, arp_ignore=1, arp_announce=2),
 // client (.100), all on br0 in the guest's root namespace; the agent runs in the root namespace.
-const SCRIPT = drLabScript(
-  [
-    ['lb01', '10.0.0.1', '02:c0:00:00:00:01'],
-    ['lb02', '10.0.0.2', '02:c0:00:00:00:02'],
-    ['web01', '10.0.0.7', '02:c0:00:00:00:07'],
-    ['web02', '10.0.0.8', '02:c0:00:00:00:08'],
-    ['client', '10.0.0.100', '02:c0:00:00:00:64'],
-  ],
-  ['web01', 'web02'],
-  '10.0.0.3',
+const SCRIPT = seedPairScript(
   `modprobe ip_vs
 node dist/test/vm/agents/director-agent.js`,
 )

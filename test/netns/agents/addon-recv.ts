@@ -10,7 +10,7 @@ import { htons } from '../../../src/sys/hostorder.js'
 import { ifNameToIndex } from '../../../src/sys/iface.js'
 import { decodeSockaddr, ipMreqn, ipv6Mreq, sockaddrLl } from '../../../src/sys/sockaddr.js'
 import { Socket } from '../../../src/sys/socket.js'
-import type { Received } from '../../../src/sys/types.js'
+import type { ReceivedDatagram } from '../../../src/sys/types.js'
 
 const [mode = '', ifname = 'eth0', etherArg = '0x88b5'] = process.argv.slice(2)
 const ifindex = ifNameToIndex(ifname)
@@ -27,7 +27,7 @@ setTimeout(() => {
   done(2)
 }, 10_000).unref()
 
-function fromAddr(m: Received): string {
+function fromAddr(m: ReceivedDatagram): string {
   const a = decodeSockaddr(m.from)
   return 'addr' in a && (a.family === C.AF_INET || a.family === C.AF_INET6)
     ? formatAddr({ family: a.family === C.AF_INET ? 4 : 6, bytes: a.addr })

@@ -1,25 +1,12 @@
 // Netns agent: sends a VRRP payload (IPv4, proto 112 to 224.0.0.18, TTL 255) `count` times as fast as
 // the socket takes it, in batches that yield to the loop: a hostile host on the LAN.
 // Usage: vrrp-flood.js <ifname> <src-ipv4> <count> <payload-hex>
-import { parseAddr } from '../../../src/net/addr.js'
-import * as C from '../../../src/sys/constants.js'
-import { ifNameToIndex } from '../../../src/sys/iface.js'
-import { ipMreqn, sockaddrIn } from '../../../src/sys/sockaddr.js'
-import { Socket } from '../../../src/sys/socket.js'
+import { openVrrpMulticast } from './vrrp-multicast-socket.js'
 
 const [ifname = 'eth0', src = '', countArg = '1', payloadHex = ''] = process.argv.slice(2)
 const payload = Buffer.from(payloadHex, 'hex')
 const count = Number(countArg)
-const group = parseAddr('224.0.0.18').bytes
-const s = Socket.open(C.AF_INET, C.SOCK_RAW, C.IPPROTO_VRRP)
-s.setOption(
-  C.IPPROTO_IP,
-  C.IP_MULTICAST_IF,
-  ipMreqn(group, { address: parseAddr(src).bytes, ifindex: ifNameToIndex(ifname) }),
-)
-s.setOption(C.IPPROTO_IP, C.IP_MULTICAST_TTL, 255)
-s.setOption(C.IPPROTO_IP, C.IP_MULTICAST_LOOP, 0)
-const to = sockaddrIn(group)
+const { socket: s, to } = openVrrpMulticast(ifname, src)
 let sent = 0
 let full = 0
 const t0 = Date.now()

@@ -165,9 +165,18 @@ export function controlSocket(cfg: ConfigDir, node: string): string {
   return `control:\n  socket: ${join(cfg.dir, `${node}.sock`)}\n`
 }
 
+/**
+ * The `programs:` section for tests whose scripts read or write files in their ConfigDir: that
+ * directory is private to root (mkdtemp, 0700), and lvsd running as root runs programs as an
+ * unprivileged user unless told otherwise.
+ */
+export const PROGRAMS_AS_ROOT = 'programs: { user: root }\n'
+
 /** A VRRP-only lvsd config for one instance `web`, with a control socket of its own (see above). */
 export function vrrpConfig(o: {
   node: string
+  /** Top-level sections added after `control:` (e.g. PROGRAMS_AS_ROOT). */
+  top?: string
   priority: number
   vip: string
   vrid?: number
@@ -179,7 +188,7 @@ export function vrrpConfig(o: {
   return `node: ${o.node}
 control:
   socket: ${join(tmpdir(), `lvsd-test-${process.pid}-${o.node}.sock`)}
-vrrp:
+${o.top ?? ''}vrrp:
   version: ${o.version ?? 3}
   advert_interval: ${o.interval ?? '100ms'}
   instances:

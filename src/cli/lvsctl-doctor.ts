@@ -1,9 +1,9 @@
 // lvsctl doctor [SERVICE] [--json]: asks the running lvsd to probe its real servers and prints each
 // finding (server, problem, fix); exit status 1 when there is any (docs/realserver.md).
 import { parseArgs } from 'node:util'
+import { ControlClient } from '../api/client.js'
 import { isLvsdError } from '../errors.js'
-import { ControlClient } from './client.js'
-import type { CommandResult } from './status-format.js'
+import type { CommandResult } from './lvsctl-status.js'
 
 export const DOCTOR_USAGE = `Usage: lvsctl doctor [SERVICE] [--json]
   Probes each LVS-DR real server of the configured services (or of SERVICE) from

@@ -55,7 +55,7 @@ const realTimers: Timers = {
   clear: (h) => clearTimeout(h as NodeJS.Timeout),
 }
 
-export interface ClientOptions {
+export interface NetlinkClientOptions {
   /** Default per-request timeout (ms). */
   timeoutMs?: number
   /**
@@ -138,7 +138,7 @@ export class NetlinkClient {
 
   constructor(
     private readonly transport: NetlinkTransport,
-    opts: ClientOptions = {},
+    opts: NetlinkClientOptions = {},
   ) {
     this.timers = opts.timers ?? realTimers
     this.timeoutMs = opts.timeoutMs ?? 5000

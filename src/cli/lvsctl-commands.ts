@@ -2,10 +2,10 @@
 // resume, reload and events. Each parses its own arguments, calls the client and prints one line
 // (or JSON with --json); the CLI maps the result to an exit status.
 import { parseArgs } from 'node:util'
+import { ControlClient } from '../api/client.js'
+import type { InstanceStatus, ServerStatus } from '../api/types.js'
 import { isLvsdError } from '../errors.js'
-import { ControlClient } from './client.js'
-import type { CommandResult } from './status-format.js'
-import type { InstanceStatus, ServerStatus } from './types.js'
+import type { CommandResult } from './lvsctl-status.js'
 
 export interface CommandOptions {
   socketPath: string

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import test from 'ava'
 import { ControlServer } from '../../src/api/server.js'
-import { age, formatStatus, statusCommand } from '../../src/api/status-format.js'
+import { age, formatStatus, statusCommand } from '../../src/cli/lvsctl-status.js'
 import { exampleStatus, FakeDirector } from '../helpers/fake-director.js'
 
 const NOW = Date.UTC(2026, 0, 1, 14, 5, 9)

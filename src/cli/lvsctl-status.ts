@@ -2,9 +2,10 @@
 // layout with lvsd's health, weight and drain columns appended), or the status object with --json.
 // formatStatus is pure (status and now in, text out); statusCommand does the I/O around it.
 import { parseArgs } from 'node:util'
+import { ControlClient } from '../api/client.js'
+import type { InstanceStatus, ServerStatus, ServiceStatus, Status } from '../api/types.js'
 import { isLvsdError } from '../errors.js'
-import { ControlClient } from './client.js'
-import type { InstanceStatus, ServerStatus, ServiceStatus, Status } from './types.js'
+import { formatPeer } from './lvsctl-peer.js'
 
 /** Keys of src/cli/exit-codes.ts's EXIT: the CLI turns them into exit statuses (api sits below cli). */
 export type CommandResult = 'ok' | 'failure' | 'usage'
@@ -76,6 +77,7 @@ function serverLine(r: ServerStatus, now: number): string {
     `${String(k?.activeConns ?? '-').padEnd(10)} ${String(k?.inactiveConns ?? '-').padEnd(10)}`
   const notes = [r.health + (r.healthSince ? ` ${age(r.healthSince, now)}` : '')]
   if (r.drained) notes.push('drained')
+  if (r.peerHealth !== undefined && r.peerHealth !== r.health) notes.push(`${r.peerHealth} on the peer`)
   if (r.weight.operator !== undefined)
     notes.push(`weight ${r.weight.operator} (operator, configured ${r.weight.configured})`)
   else if (r.weight.effective !== r.weight.configured) notes.push(`configured ${r.weight.configured}`)
@@ -106,6 +108,7 @@ export function formatStatus(s: Status, now: number): string {
     out.push(serviceLine(svc))
     for (const r of svc.servers) out.push(serverLine(r, now))
   }
+  if (s.peer) out.push('', ...formatPeer(s.peer, now))
   return `${out.join('\n')}\n`
 }
 

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import test from 'ava'
-import { type ControlCommand, controlCommand } from '../../src/api/commands.js'
 import { ControlServer } from '../../src/api/server.js'
 import type { ReloadResult } from '../../src/api/types.js'
+import { type ControlCommand, controlCommand } from '../../src/cli/lvsctl-commands.js'
 import { exampleStatus, FakeDirector } from '../helpers/fake-director.js'
 
 function sink() {

@@ -1,0 +1,269 @@
+// Guest-side agent of peer.test.ts: two `lvsd run` (lb01, lb02 from conf/ plus a `peer:` section) over the
+// peer channel, each with its own IPVS table (one namespace each). Reports: a drain on the backup reaching
+// the master's kernel, a drain and a weight on the master reaching the backup's status and kernel, 50 timed
+// drain/undrain trials (lvsd API on lb01 → lb02's kernel changed), the backup's table before a crash of
+// lb01, the takeover with no request to the drained server, and the drained state surviving lb01's restart.
+//   node dist/test/vm/agents/peer-agent.js   (in the VM, root namespace)
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { createInterface } from 'node:readline'
+import { report } from '../../../lab/vm/guest.js'
+import { ControlClient } from '../../../src/api/client.js'
+
+const DIR = '/tmp/lvsd-peer'
+const PEER = 'dist/test/vm/agents/ipvs-dr-peer.js'
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+function sh(ns: string, cmd: string, args: string[]): { status: number | null; out: string } {
+  const r = spawnSync('ip', ['netns', 'exec', ns, cmd, ...args], { encoding: 'utf8' })
+  return { status: r.status, out: (r.stdout ?? '') + (r.stderr ?? '') }
+}
+
+async function waitFor<T>(what: () => T | undefined | false | Promise<T | undefined | false>, ms: number, every = 100) {
+  const t0 = Date.now()
+  while (Date.now() - t0 < ms) {
+    const v = await what()
+    if (v !== undefined && v !== false) return v
+    await sleep(every)
+  }
+  return null
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: log lines and status are JSON
+type Line = Record<string, any>
+
+class Daemon {
+  readonly lines: Line[] = []
+  proc!: ChildProcess
+  exited!: Promise<number | null>
+  readonly api: ControlClient
+  constructor(
+    readonly name: string,
+    readonly config: string,
+  ) {
+    this.api = new ControlClient(`${DIR}/${name}.sock`)
+    this.start()
+  }
+  start(): void {
+    this.proc = spawn(
+      'ip',
+      ['netns', 'exec', this.name, 'node', 'bin/lvsd.js', 'run', '-c', this.config, '--log-format', 'json'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    )
+    for (const stream of [this.proc.stdout, this.proc.stderr])
+      if (stream)
+        createInterface({ input: stream }).on('line', (l) => {
+          try {
+            this.lines.push(JSON.parse(l) as Line)
+          } catch {
+            this.lines.push({ msg: l, raw: true })
+          }
+        })
+    this.exited = new Promise((r) => this.proc.once('exit', (code) => r(code)))
+  }
+  find(pred: (l: Line) => boolean, from = 0): Line | undefined {
+    return this.lines.slice(from).find(pred)
+  }
+  lvsctl(args: string[]): { status: number | null; out: string } {
+    return sh(this.name, 'node', ['bin/lvsctl.js', '-s', `${DIR}/${this.name}.sock`, ...args])
+  }
+  async status(): Promise<Line | undefined> {
+    try {
+      return (await this.api.status()) as unknown as Line
+    } catch {
+      return undefined
+    }
+  }
+  ipvsadm(): string {
+    return sh(this.name, 'ipvsadm', ['-Ln']).out
+  }
+}
+
+function writeConfig(name: string, self: string, other: string): string {
+  const text = readFileSync(`conf/${name}.yaml`, 'utf8')
+  const path = `${DIR}/${name}.yaml`
+  writeFileSync(
+    path,
+    `${text}\ncontrol: { socket: ${DIR}/${name}.sock }\npeer:\n  address: ${other}\n  source: ${self}\n  key_file: ${DIR}/peer.key\n  state_file: ${DIR}/${name}-state.json\n`,
+  )
+  return path
+}
+
+const weightOf = (table: string, server: string): number | undefined => {
+  const m = new RegExp(`-> ${server.replace(/\./g, '\\.')} +Route +(\\d+) `).exec(table)
+  return m ? Number(m[1]) : undefined
+}
+
+function burst(n: number): { counts: Record<string, number>; failures: number } {
+  const r = sh('client', 'node', [PEER, 'burst', String(n)]).out
+  try {
+    return JSON.parse(r) as { counts: Record<string, number>; failures: number }
+  } catch {
+    return { counts: {}, failures: n }
+  }
+}
+
+const servers: ChildProcess[] = []
+
+async function main(): Promise<void> {
+  mkdirSync(DIR, { recursive: true })
+  writeFileSync(`${DIR}/peer.key`, 'a-peer-key-for-the-vm-tier-0123456789\n', { mode: 0o600 })
+  for (const n of ['web01', 'web02'])
+    servers.push(spawn('ip', ['netns', 'exec', n, 'node', PEER, 'server', n], { stdio: 'ignore' }))
+  const lb01 = new Daemon('lb01', writeConfig('lb01', '10.0.0.1', '10.0.0.2'))
+  const lb02 = new Daemon('lb02', writeConfig('lb02', '10.0.0.2', '10.0.0.1'))
+  const out: Record<string, unknown> = {}
+  const t0 = Date.now()
+  const ready = await waitFor(
+    async () => {
+      const [a, b] = await Promise.all([lb01.status(), lb02.status()])
+      const allUp = (s: Line | undefined) => s?.services[0]?.servers.every((r: Line) => r.health === 'up')
+      return a?.instances[0]?.state === 'MASTER' &&
+        a?.peer?.channel === 'up' &&
+        b?.peer?.channel === 'up' &&
+        allUp(a) &&
+        allUp(b)
+        ? true
+        : undefined
+    },
+    150_000,
+    500,
+  )
+  out.readyAfterMs = ready ? Date.now() - t0 : null
+  if (!ready) {
+    out.logs = { lb01: lb01.lines.slice(-30), lb02: lb02.lines.slice(-30) }
+    report(out)
+    return
+  }
+  out.driftAtStart = { lb01: (await lb01.status())?.peer?.drift, lb02: (await lb02.status())?.peer?.drift }
+
+  // a drain on the backup reaches the master's kernel
+  let t = Date.now()
+  out.backupDrain = { exit: lb02.lvsctl(['drain', 'web', '10.0.0.7:80']).status }
+  const onMaster = await waitFor(
+    () => (weightOf(lb01.ipvsadm(), '10.0.0.7:80') === 0 ? Date.now() - t : undefined),
+    20_000,
+  )
+  const undrain = lb02.lvsctl(['undrain', 'web', '10.0.0.7:80']).status
+  const undone = await waitFor(() => (weightOf(lb01.ipvsadm(), '10.0.0.7:80') === 1 ? true : undefined), 20_000)
+  out.backupDrain = { ...(out.backupDrain as object), masterKernelMs: onMaster, undrainExit: undrain, undone }
+
+  // a drain and a weight on the master: in the backup's status within 1 s, then in its kernel
+  t = Date.now()
+  const drainExit = lb01.lvsctl(['drain', 'web', '10.0.0.7:80']).status
+  const afterCli = Date.now()
+  const inStatus = await waitFor(
+    async () =>
+      (await lb02.status())?.services[0]?.servers.find((r: Line) => r.server === '10.0.0.7:80')?.drained === true
+        ? Date.now() - afterCli
+        : undefined,
+    20_000,
+    20,
+  )
+  const inKernel = await waitFor(
+    () => (weightOf(lb02.ipvsadm(), '10.0.0.7:80') === 0 ? Date.now() - t : undefined),
+    20_000,
+  )
+  const weightExit = lb01.lvsctl(['weight', 'web', '10.0.0.8:80', '5']).status
+  const weighted = await waitFor(() => (weightOf(lb02.ipvsadm(), '10.0.0.8:80') === 5 ? true : undefined), 20_000)
+  out.masterDrain = { drainExit, statusAfterCliMs: inStatus, kernelMs: inKernel, weightExit, weighted }
+
+  // 50 timed trials: the API call on lb01 → the replicated action applied to lb02's kernel (its log line
+  // is written after the IPVS pass returns); undrain/drain alternately, ending drained
+  const trials: number[] = []
+  for (let i = 0; i < 50; i++) {
+    const on = i % 2 === 1
+    const from = lb02.lines.length
+    const start = Date.now()
+    await (on ? lb01.api.drain('web', '10.0.0.7:80') : lb01.api.undrain('web', '10.0.0.7:80'))
+    const line = await waitFor(
+      () => lb02.find((l) => l.key === 'drain:web/10.0.0.7:80' && l.value === on && l.node === 'lb01', from),
+      10_000,
+      5,
+    )
+    if (line) trials.push(Date.parse(line.time) - start)
+  }
+  out.trials = trials
+
+  const before = await lb02.status()
+  out.beforeCrash = {
+    table: lb02.ipvsadm(),
+    status: lb02.lvsctl(['status']).out,
+    peer: before?.peer,
+    metrics: sh('lb02', 'node', [
+      '-e',
+      "fetch('http://127.0.0.1:9478/metrics').then(r=>r.text()).then(t=>process.stdout.write(t))",
+    ]).out,
+  }
+  out.idle = { lb01: lb01.lvsctl(['status', '--json']).status }
+
+  // crash lb01: killed and cut off at once (its VIP stays on a dead link, as on a crashed host)
+  const from2 = lb02.lines.length
+  lb01.proc.kill('SIGKILL')
+  sh('lb01', 'ip', ['link', 'set', 'eth0', 'down'])
+  const crashedAt = Date.now()
+  const takeover = await waitFor(() => lb02.find((l) => l.vrrp === 'web' && l.to === 'MASTER', from2), 30_000)
+  out.takeover = { ms: takeover ? Date.now() - crashedAt : null, tableAfter: lb02.ipvsadm() }
+  const counts: Record<string, number> = {}
+  let failures = 0
+  for (let i = 0; i < 4; i++) {
+    const b = burst(5)
+    failures += b.failures
+    for (const [k, v] of Object.entries(b.counts)) counts[k] = (counts[k] ?? 0) + v
+  }
+  out.afterTakeover = { counts, failures }
+  out.channelDown = await waitFor(
+    async () => ((await lb02.status())?.peer?.channel === 'down' ? true : undefined),
+    15_000,
+    200,
+  )
+
+  // lb01 comes back: its first IPVS pass already has the drain (saved state), before it preempts
+  await lb01.exited
+  sh('lb01', 'ip', ['link', 'set', 'eth0', 'up'])
+  const from1 = lb01.lines.length
+  const savedBefore = (() => {
+    try {
+      return readFileSync(`${DIR}/lb01-state.json`, 'utf8')
+    } catch (e) {
+      return String(e)
+    }
+  })()
+  lb01.start()
+  const firstPass = await waitFor(() => lb01.find((l) => l.msg === 'daemon ready', from1), 60_000)
+  out.restart = {
+    savedBefore,
+    passes: lb01.lines.slice(from1).filter((l) => l.msg === 'IPVS pass' || l.level >= 40 || l.raw),
+    tail: lb01.lines
+      .slice(from1)
+      .slice(-8)
+      .map((l) => String(l.msg).slice(0, 200)),
+    firstPass: firstPass !== null,
+    tableAtFirstPass: lb01.ipvsadm(),
+    status: await waitFor(
+      async () => {
+        const s = await lb01.status()
+        return s?.peer?.channel === 'up' ? s.services[0].servers : undefined
+      },
+      60_000,
+      300,
+    ),
+  }
+  lb01.proc.kill('SIGTERM')
+  lb02.proc.kill('SIGTERM')
+  await Promise.race([Promise.all([lb01.exited, lb02.exited]), sleep(30_000)])
+  out.logs = {
+    lb01: lb01.lines.filter((l) => l.level >= 40).map((l) => l.msg),
+    lb02: lb02.lines.filter((l) => l.level >= 40).map((l) => l.msg),
+  }
+  report(out)
+}
+
+main()
+  .catch((e) => {
+    report({ fatal: String(e?.stack ?? e) })
+    process.exitCode = 1
+  })
+  .finally(() => {
+    for (const p of servers) p.kill('SIGKILL')
+  })
