@@ -14,8 +14,6 @@ packages=(
   dpkg-dev rpm systemd        # packaging: dpkg-shlibdeps, rpmbuild, systemd-analyze verify
   lintian rpmlint groff-base  # package tier: lint both packages; man pages rendered at build time
   debootstrap systemd-container   # package tier: a Debian 12 root booted with systemd-nspawn
-  vagrant vagrant-libvirt libvirt-daemon-system qemu-utils dnsmasq-base ebtables   # vagrant tier
-  extlinux syslinux-common fdisk e2fsprogs   # vagrant tier: the box is built here (vagrant/box/build.sh)
 )
 if [ "$(id -u)" -ne 0 ]; then
   echo "setup-debian: run as root (apt-get install)" >&2
@@ -23,3 +21,5 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${packages[@]}"
+# the vagrant tier: Vagrant, vagrant-libvirt, libvirt and the box builder (their list lives there)
+bash "$(dirname "$0")/../vagrant/host-setup.sh" install

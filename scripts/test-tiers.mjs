@@ -137,21 +137,35 @@ for (const t of tiers) {
   process.stderr.write(r.stderr)
   const text = r.stdout + r.stderr
   const num = (re) => Number(text.match(re)?.[1] ?? 0)
-  // ava prints "N tests passed" only when nothing failed; otherwise count its ✔ lines
-  const p = num(/(\d+) tests? passed/) || (text.match(/^\s*✔ /gm) ?? []).length
+  // ava prints "N tests passed" only when nothing failed; otherwise count its ✔ lines at two spaces
+  // (deeper ones are t.log output, such as the drill's own checks)
+  const p = num(/(\d+) tests? passed/) || (text.match(/^ {2}✔ /gm) ?? []).length
   let f = num(/(\d+) tests? failed/) + num(/(\d+) uncaught exceptions?/) + num(/(\d+) unhandled rejections?/)
   if (r.status !== 0 && f === 0) f = 1
   passed += p
   failed += f
-  summary.push({ tier: t.name, ran: true, passed: p, failed: f, seconds: Math.round((Date.now() - started) / 1000) })
+  // CI shows only the tail of a long run: the failing tests' names must be in the summary itself
+  const failures = (text.match(/^ {0,2}(✘ |Uncaught exception in |Unhandled rejection in ).*$/gm) ?? []).map((l) =>
+    l.trim(),
+  )
+  summary.push({
+    tier: t.name,
+    ran: true,
+    passed: p,
+    failed: f,
+    failures,
+    seconds: Math.round((Date.now() - started) / 1000),
+  })
 }
 
 console.log('\n== tiers')
 console.log(`  lint   ${lintFailed ? 'FAILED   biome check reported errors (npm run format fixes most)' : 'ok'}`)
 if (lintFailed) failed++
 for (const s of summary) {
-  if (s.ran) console.log(`  ${s.tier.padEnd(6)} RAN      ${s.passed} passed, ${s.failed} failed in ${s.seconds} s`)
-  else
+  if (s.ran) {
+    console.log(`  ${s.tier.padEnd(6)} RAN      ${s.passed} passed, ${s.failed} failed in ${s.seconds} s`)
+    for (const line of s.failures) console.log(`           ${line}`)
+  } else
     console.log(
       `  ${s.tier.padEnd(6)} NOT RUN  ${s.why}${required.has(s.tier) ? '  (required: counts as a failure)' : ''}`,
     )

@@ -6,7 +6,7 @@
 #      re-probes qemu on every call where /dev/kvm is root-only: ~52 s per domain definition;
 #   3. starts virtlogd and libvirtd: with systemctl where systemd is PID 1, by hand otherwise
 #      (their PIDs recorded under /run/lvsd-vagrant so `stop` stops only what it started).
-# Usage: vagrant/host-setup.sh [start|stop]     (start is the default)
+# Usage: vagrant/host-setup.sh [start|stop|install]   (start is the default; install does step 1 only)
 set -euo pipefail
 run_dir=/run/lvsd-vagrant
 action=${1:-start}
@@ -35,7 +35,7 @@ if [ "$action" = stop ]; then
   stop
   exit 0
 fi
-[ "$action" = start ] || { echo "usage: $0 [start|stop]" >&2; exit 64; }
+case "$action" in start | install) ;; *) echo "usage: $0 [start|stop|install]" >&2; exit 64 ;; esac
 
 packages=(vagrant vagrant-libvirt libvirt-daemon-system qemu-system-x86 qemu-utils dnsmasq-base ebtables
   debootstrap extlinux syslinux-common fdisk e2fsprogs)
@@ -46,6 +46,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
+[ "$action" = install ] && exit 0
 
 conf=/etc/libvirt/qemu.conf
 if ! grep -q '^user = "root"' "$conf"; then
@@ -60,11 +61,21 @@ else
   mkdir -p "$run_dir"
   [ -n "${restart:-}" ] && stop
   alive() { [ -f "$run_dir/$1.pid" ] && kill -0 "$(cat "$run_dir/$1.pid")" 2>/dev/null; }
+  # daemons outlive this script: they must not inherit its descriptors above 2 (a caller's
+  # `flock LOCK bash host-setup.sh` lock would be held by libvirtd for as long as it runs)
+  daemon() {
+    local fd
+    for fd in /proc/$BASHPID/fd/*; do
+      fd=${fd##*/}
+      [ "$fd" -gt 2 ] && eval "exec $fd>&-"
+    done
+    exec "$@"
+  }
   if ! alive virtlogd; then
-    virtlogd -d -p "$run_dir/virtlogd.pid"
+    (daemon virtlogd -d -p "$run_dir/virtlogd.pid")
   fi
   if ! alive libvirtd; then
-    libvirtd -d -p "$run_dir/libvirtd.pid"
+    (daemon libvirtd -d -p "$run_dir/libvirtd.pid")
   fi
 fi
 # libvirtd answers once its socket is up

@@ -1,12 +1,23 @@
 // What the drill engine needs from a place where a director pair runs: the client's view (probes,
 // long connection, capture), each director's control API, and the faults. Three backends implement
 // it: namespaces on this kernel (also used inside the qemu VM), and the Vagrant topology.
+import { createInterface } from 'node:readline'
+import type { Readable } from 'node:stream'
 import type { Status } from '../../src/director/types.js'
 import type { BackendName, ClientEvent, FaultKind, Frame } from './types.js'
 
 export interface ClientSink {
   onClient(e: ClientEvent): void
   onFrame(f: Frame): void
+}
+
+/** The client prints one JSON event per line (lab/demo/client.ts): each goes to the sink; other lines are noise. */
+export function forwardClientEvents(out: Readable, sink: () => ClientSink | undefined): void {
+  createInterface({ input: out }).on('line', (l) => {
+    try {
+      sink()?.onClient(JSON.parse(l) as ClientEvent)
+    } catch {}
+  })
 }
 
 export interface ReloadOutcome {
@@ -26,6 +37,11 @@ export interface DrillBackend {
   readonly probeIntervalMs: number
   /** What virtualisation and process start-up add to the RFC timers here, and why (ms). */
   readonly margin: { ms: number; why: string }
+  /**
+   * How much later than the margin a director busy with its own work (a reload) may forward here,
+   * with the measurement behind it; none where that is not seen.
+   */
+  readonly busyForwarding?: { ms: number; why: string }
   /** Between two polls of the directors' status (each costs the directors CPU). */
   readonly pollMs: number
   /** How long a step may take to settle here (wall clock). */

@@ -4,7 +4,7 @@
 import type { Status } from '../../src/director/types.js'
 import { masterDownMs } from '../demo/plan.js'
 import type { DrillBackend } from './backend.js'
-import { commonChecks, figures, outageIn } from './judge.js'
+import { byStart, commonChecks, figures, noFigures, outageIn } from './judge.js'
 import type { Check, ClientEvent, DirectorView, FaultKind, Frame, Mark, Probe, ScenarioRun, StepView } from './types.js'
 import { sleep, until } from './wait.js'
 
@@ -152,16 +152,7 @@ export class DrillEngine {
       frames: [],
       longSynced: false,
       clockErrorMs: b.clockErrorMs,
-      figures: {
-        outageMs: null,
-        returnOutageMs: null,
-        failedAfterRecovery: 0,
-        failedAtReturn: 0,
-        takeoverMs: null,
-        garpAfterAdvertMs: null,
-        probes: 0,
-        failed: 0,
-      },
+      figures: noFigures(),
       checks: [],
       ok: false,
       error: null,
@@ -178,7 +169,7 @@ export class DrillEngine {
       fault: async (kind, node) => {
         const t = b.clientNow()
         const how = await b.fault(kind, node)
-        run.fault = { t, node, kind, how }
+        run.fault = { t, doneAt: b.clientNow(), node, kind, how }
         run.marks.push({ t, text: `${node}: ${how}` })
         say(`${node}: ${how}`)
       },
@@ -267,7 +258,7 @@ export class DrillEngine {
         return (long() as { port: number }).port
       },
       waitFor: (cond, what) => until(what, b.stepTimeoutMs, cond, 250),
-      probesSince: (t) => this.client.filter((e): e is Probe => e.k === 'probe' && e.t >= t),
+      probesSince: (t) => byStart(this.client.filter((e): e is Probe => e.k === 'probe' && e.t >= t)),
       longestServedGapSince: (t) => {
         // up to the last probe reported: those still in flight have not been answered or failed yet
         const ps = ctx.probesSince(t)

@@ -33,8 +33,8 @@ function onTheWire(r: ScenarioRun) {
   const firstNew = adverts.find((f) => f.t > fault.t && f.from !== fault.node && (f.priority ?? 0) > 0)
   if (!firstNew) return { lastOld: undefined, firstNew, garp: undefined, back: undefined }
   // the old master's last word before the new one spoke (its priority-0 advert when it said goodbye);
-  // partitioned, it never stops talking to the client: then its last advert before the cut
-  const until = fault.kind === 'partition' ? fault.t + 50 : firstNew.t
+  // partitioned, it never stops talking to the client: then its last advert before the cut was in place
+  const until = fault.kind === 'partition' ? (fault.doneAt ?? fault.t) + 5 : firstNew.t
   const lastOld = adverts.filter((f) => f.from === fault.node && f.t <= until).at(-1)
   const garp = r.frames.find((f) => f.kind === 'garp' && f.t >= firstNew.t && f.from === firstNew.from)
   // the old master back: its first gratuitous ARP after the takeover moves the client's traffic
@@ -42,7 +42,28 @@ function onTheWire(r: ScenarioRun) {
   return { lastOld, firstNew, garp, back }
 }
 
-export function figures(r: ScenarioRun, ipvs: boolean, _probeIntervalMs: number): Figures {
+/** Probes in the order they started (the record holds them in the order they finished). */
+export function byStart(probes: Probe[]): Probe[] {
+  return [...probes].sort((a, b) => a.t - b.t)
+}
+
+/** The figures of a run nothing was measured in yet. */
+export function noFigures(): Figures {
+  return {
+    outageMs: null,
+    returnOutageMs: null,
+    failedAfterRecovery: 0,
+    failedAtReturn: 0,
+    takeoverMs: null,
+    garpAfterAdvertMs: null,
+    probes: 0,
+    failed: 0,
+  }
+}
+
+export function figures(run: ScenarioRun, ipvs: boolean, _probeIntervalMs: number): Figures {
+  // probes are recorded as they finish; every window below is about when they started
+  const r = { ...run, probes: byStart(run.probes) }
   const fault = r.fault
   const restoreT = r.restore?.t ?? r.endedAt
   const wire = onTheWire(r)
@@ -103,6 +124,19 @@ function longSurvived(r: ScenarioRun): { ok: boolean; detail: string } {
     : { ok: false, detail: 'no reply after the fault' }
 }
 
+/** The old master's priority-0 advert after the fault, and the new master's first advert after it. */
+function goodbyeCheck(r: ScenarioRun, node: string, boundMs: number): Check {
+  const since = (r.fault?.t ?? 0) - (r.clockErrorMs ?? 0)
+  const adverts = r.frames.filter((f) => f.kind === 'advert' && f.t >= since)
+  const bye = adverts.find((f) => f.from === node && f.priority === 0)
+  const next = bye && adverts.find((f) => f.t >= bye.t && f.from !== node && (f.priority ?? 0) > 0)
+  const name = `${node} said goodbye (priority 0), the new master's first advert ≤ ${boundMs} ms after it`
+  if (!bye) return { name, ok: false, detail: `no priority-0 advert from ${node}` }
+  if (!next) return { name, ok: false, detail: 'no advert from a new master after it' }
+  const ms = next.t - bye.t
+  return { name, ok: ms <= boundMs, detail: `${next.from} ${ms} ms after it` }
+}
+
 /** The common pass criteria; a scenario adds its own checks while it runs. */
 export function commonChecks(r: ScenarioRun, ipvs: boolean, syncRuns: boolean): Check[] {
   const out: Check[] = []
@@ -133,6 +167,8 @@ export function commonChecks(r: ScenarioRun, ipvs: boolean, syncRuns: boolean): 
       detail: v === null ? 'not measured' : `${v} ms (${r.bounds.why})`,
     })
   }
+  if (r.fault && r.bounds.goodbyeTakeoverMs !== undefined)
+    out.push(goodbyeCheck(r, r.fault.node, r.bounds.goodbyeTakeoverMs))
   if (ipvs && r.restore && r.bounds.returnOutageMs !== null) {
     out.push({
       name: `client outage at the return ≤ ${r.bounds.returnOutageMs} ms`,

@@ -4,17 +4,16 @@
 import { type ChildProcess, spawnSync } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
+import type { Readable } from 'node:stream'
 import { ControlClient } from '../../src/api/client.js'
 import type { Status } from '../../src/director/types.js'
 import { Capture } from '../demo/capture.js'
 import { DemoConfigs } from '../demo/configs.js'
 import { Director } from '../demo/directors.js'
-import type { ClientEvent } from '../demo/events.js'
 import { listsConnection } from '../demo/kernel-state.js'
 import { DIRECTORS, NODES, nodeByMac, REAL_SERVERS, VIP } from '../demo/plan.js'
 import { DemoTopology } from '../demo/topology.js'
-import type { ClientSink, DrillBackend, ReloadOutcome } from './backend.js'
+import { type ClientSink, type DrillBackend, forwardClientEvents, type ReloadOutcome } from './backend.js'
 import type { FaultKind } from './types.js'
 import { until } from './wait.js'
 
@@ -25,7 +24,7 @@ export interface NetnsOptions {
   inVm: boolean
 }
 
-/** nftables in a director's namespace dropping VRRP from the other director: a partition of the pair. */
+/** nftables on the switch dropping what the two directors send each other: a partition of the pair. */
 const PARTITION_TABLE = 'lvsd_drill_partition'
 /** The IPVS sync daemon's traffic (UDP 8848, multicast 224.0.0.81) dropped on the way out. */
 const SYNC_TABLE = 'lvsd_drill_sync'
@@ -98,6 +97,11 @@ export class NetnsBackend implements DrillBackend {
     this.servers.set(node, p)
   }
 
+  private listens(node: string): boolean {
+    const r = spawnSync('ip', ['netns', 'exec', this.lab.ns(node), 'ss', '-Hltn', 'sport = :80'], { encoding: 'utf8' })
+    return /LISTEN/.test(r.stdout ?? '')
+  }
+
   private serverRuns(node: string): boolean {
     const p = this.servers.get(node)
     return p !== undefined && p.exitCode === null && p.signalCode === null
@@ -120,11 +124,7 @@ export class NetnsBackend implements DrillBackend {
       String(this.o.inVm ? 2500 : 900),
     ])
     this.client = c
-    createInterface({ input: c.stdout! }).on('line', (l) => {
-      try {
-        this.sink?.onClient(JSON.parse(l) as ClientEvent)
-      } catch {}
-    })
+    forwardClientEvents(c.stdout as Readable, () => this.sink)
   }
 
   async stopClient(): Promise<void> {
@@ -195,11 +195,15 @@ export class NetnsBackend implements DrillBackend {
         return 'lvsd stopped (SIGTERM) and the link down, as a clean reboot does'
       }
       case 'partition': {
+        // on the switch, in one nftables transaction: both directions are cut at the same instant
+        // (a filter per director, applied one after the other, let an advert through in between)
         const other = DIRECTORS.find((d) => d.name !== node) as (typeof DIRECTORS)[number]
-        const me = NODES.find((n) => n.name === node) as (typeof NODES)[number]
-        this.dropVrrpFrom(node, other.mac)
-        this.dropVrrpFrom(other.name, me.mac)
-        return `VRRP between ${node} and ${other.name} dropped both ways (nftables)`
+        const [a, b] = [this.lab.port(node), this.lab.port(other.name)]
+        this.nftApply(
+          'sw',
+          `table bridge ${PARTITION_TABLE} {\n chain cut {\n  type filter hook forward priority 0\n  iifname "${a}" oifname "${b}" drop\n  iifname "${b}" oifname "${a}" drop\n }\n}\n`,
+        )
+        return `traffic between ${node} and ${other.name} dropped on the switch (nftables, both ways at once)`
       }
       case 'rs-death': {
         const p = this.servers.get(node)
@@ -221,13 +225,6 @@ export class NetnsBackend implements DrillBackend {
       default:
         throw new Error(`the netns backend cannot do ${kind}`)
     }
-  }
-
-  private dropVrrpFrom(node: string, mac: string): void {
-    this.nftApply(
-      node,
-      `table inet ${PARTITION_TABLE} {\n chain in {\n  type filter hook input priority -10\n  ether saddr ${mac} ip protocol vrrp drop\n }\n}\n`,
-    )
   }
 
   private nftApply(node: string, script: string): void {
@@ -259,11 +256,28 @@ export class NetnsBackend implements DrillBackend {
         if (this.director(node).exited) this.startDirector(node)
         return 'link up and lvsd started, as after the boot'
       case 'partition':
-        for (const d of DIRECTORS) this.nftDelete(d.name, PARTITION_TABLE)
-        return 'the VRRP filters removed'
-      case 'rs-death':
+        spawnSync('ip', [
+          'netns',
+          'exec',
+          this.lab.ns('sw'),
+          '/usr/sbin/nft',
+          'delete',
+          'table',
+          'bridge',
+          PARTITION_TABLE,
+        ])
+        return 'the switch filter removed'
+      case 'rs-death': {
         if (!this.serverRuns(node)) this.startServer(node)
-        return 'its web server started'
+        // the server is back when it listens (it prints "listening" then), not when it was spawned
+        const p = this.servers.get(node)
+        let up = false
+        p?.stdout?.once('data', () => {
+          up = true
+        })
+        await until(`${node}'s web server to listen`, this.stepTimeoutMs, () => up || this.listens(node), 50)
+        return 'its web server started and listening'
+      }
       case 'sync-block':
         for (const d of DIRECTORS) this.nftDelete(d.name, SYNC_TABLE)
         return 'the sync filters removed'

@@ -21,7 +21,19 @@ const afterSilence = (b: DrillBackend) => ({
 const afterGoodbye = (b: DrillBackend) => ({
   outageMs: round(skewMs(100) + b.margin.ms),
   returnOutageMs: round(ADVERT_MS + b.margin.ms),
+  goodbyeTakeoverMs: round(skewMs(100) + b.margin.ms),
   why: `Skew_Time ${round(skewMs(100))} ms (priority-0 advert) + margin ${b.margin.ms} ms`,
+})
+
+/**
+ * A rebooting master says goodbye too, but only when systemd reaches lvsd, and its machine serves
+ * worse while it shuts down (under TCG the client got no answer for 1.5 s before the goodbye): the
+ * takeover after the goodbye is held to Skew_Time, the client's outage to what a crash may cost.
+ */
+const afterReboot = (b: DrillBackend) => ({
+  ...afterSilence(b),
+  goodbyeTakeoverMs: round(skewMs(100) + b.margin.ms),
+  why: `as a crash (Master_Down_Interval ${round(TAKEOVER_FLOOR_MS)} ms + margin ${b.margin.ms} ms): the machine shuts down around lvsd; the goodbye's takeover as a clean stop's`,
 })
 
 /** Fault lb01, wait for lb02 alone, look; restore, wait for lb01 to preempt, look. */
@@ -70,7 +82,7 @@ const CORE: Scenario[] = [
     name: 'reboot',
     title: 'master reboot: lb01 restarted, lb02 takes over, lb01 boots, starts lvsd and preempts',
     fault: 'reboot',
-    bounds: afterGoodbye,
+    bounds: afterReboot,
     run: (ctx) => takeoverAndReturn(ctx, 'reboot', false),
   },
   {
@@ -123,13 +135,22 @@ const CORE: Scenario[] = [
       await ctx.fault('rs-death', 'web01')
       await ctx.waitFor(async () => healthOf('down'), 'web01 down on both directors')
       await ctx.traffic(3000)
-      const refused = ctx.probesSince(t0).filter((p) => p.server === null)
+      const sinceKill = ctx.probesSince(t0) // in start order
+      const refused = sinceKill.filter((p) => p.server === null)
       const lastRefused = refused.at(-1)
-      const outMs = lastRefused ? lastRefused.t - t0 : 0
+      // Timed from web01's last answer, not from the kill command: stopping a unit over ssh in a TCG
+      // guest took 1.0-2.9 s (session 8), time in which lvsd's checks could only see web01 alive.
+      // The last connection web01 answered started before its death, so this never flatters lvsd.
+      const firstRefused = refused[0]
+      const lastAnswered = firstRefused
+        ? sinceKill.filter((p) => p.server === 'web01' && p.t < firstRefused.t).at(-1)
+        : undefined
+      const diedBy = lastAnswered?.t ?? t0
+      const outMs = lastRefused ? lastRefused.t - diedBy : 0
       ctx.check(
-        `connections to web01 failed for at most fall × interval + timeout + margin (${downBound} ms)`,
+        `connections to web01 failed for at most fall × interval + timeout + margin (${downBound} ms) after it last answered`,
         outMs <= downBound,
-        `${refused.length} failed, the last one ${outMs} ms after the kill`,
+        `${refused.length} failed, the last one ${outMs} ms after web01 last answered (${diedBy - t0} ms after the kill command began)`,
       )
       const outAt = lastRefused ? lastRefused.t + 1 : t0
       const lost = ctx.longEnded()
@@ -141,8 +162,9 @@ const CORE: Scenario[] = [
       const failedAfter = ctx.probesSince(outAt).filter((p) => p.server === null).length
       ctx.check('no request failed once web01 was out of the table', failedAfter === 0, `${failedAfter} failed`)
       await ctx.step('web01 dead', { expectMaster: PREFERRED, neighbour: false })
-      const t1 = b.clientNow()
+      // from when web01 listens again (its restart, slow in a TCG guest, is not lvsd's time)
       await ctx.restore('rs-death', 'web01')
+      const t1 = b.clientNow()
       await ctx.waitFor(async () => healthOf('up'), 'web01 up on both directors')
       await ctx.traffic(2000)
       const firstBack = ctx.probesSince(t1).find((p) => p.server === 'web01')
@@ -150,7 +172,7 @@ const CORE: Scenario[] = [
       ctx.check(
         `web01 answers again within (rise + 1) × interval + margin (${upBound} ms)`,
         upMs !== null && upMs <= upBound,
-        upMs === null ? 'not yet' : `${upMs} ms after its restart`,
+        upMs === null ? 'not yet' : `${upMs} ms after it listened again`,
       )
       await ctx.step('web01 back', { expectMaster: PREFERRED, neighbour: false })
     },
@@ -162,7 +184,7 @@ const CORE: Scenario[] = [
     bounds: (b) => ({
       outageMs: null,
       returnOutageMs: null,
-      why: `a reload changes no mastership: no gap longer than the margin (${b.margin.ms} ms)`,
+      why: `a reload changes no mastership: no gap longer than the margin (${b.margin.ms} ms)${b.busyForwarding ? ` + ${b.busyForwarding.ms} ms (${b.busyForwarding.why})` : ''}`,
     }),
     run: async (ctx) => {
       const b = ctx.backend
@@ -221,7 +243,8 @@ const CORE: Scenario[] = [
       )
       if (b.ipvs) {
         const gap = ctx.longestServedGapSince(t0)
-        ctx.check(`no gap in answers over ${b.margin.ms} ms`, gap !== null && gap <= b.margin.ms, `${gap} ms`)
+        const gapBound = b.margin.ms + (b.busyForwarding?.ms ?? 0)
+        ctx.check(`no gap in answers over ${gapBound} ms`, gap !== null && gap <= gapBound, `${gap} ms`)
         const failed = ctx.probesSince(t0).filter((p) => p.server === null).length
         ctx.check('no request failed during the reloads', failed === 0, `${failed} failed`)
       }

@@ -89,7 +89,8 @@ export interface ScenarioRun {
   backend: BackendName
   startedAt: number
   endedAt: number
-  fault: { t: number; node: string; kind: FaultKind; how: string } | null
+  /** t: the fault began; doneAt: the backend confirmed it in place. */
+  fault: { t: number; doneAt?: number; node: string; kind: FaultKind; how: string } | null
   restore: { t: number; how: string } | null
   /** Bounds this run is judged by (ms), with how each was derived. */
   bounds: {
@@ -100,6 +101,11 @@ export interface ScenarioRun {
     failuresExpected?: string
     /** Set where losing the long connection is the expected effect (its sync was blocked). */
     longLossExpected?: string
+    /**
+     * Set where the old master must say goodbye: its priority-0 advert on the client's wire, and the
+     * new master's first advert within this many ms of it (Skew_Time, not Master_Down_Interval).
+     */
+    goodbyeTakeoverMs?: number
   }
   marks: Mark[]
   steps: StepView[]

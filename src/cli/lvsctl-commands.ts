@@ -6,6 +6,7 @@ import { ControlClient } from '../api/client.js'
 import type { InstanceStatus, ServerStatus } from '../api/types.js'
 import { isLvsdError } from '../errors.js'
 import type { CommandResult } from './lvsctl-status.js'
+import { issueLines, type ReloadIssue, reloadedLine } from './reload-text.js'
 
 export interface CommandOptions {
   socketPath: string
@@ -107,8 +108,7 @@ export async function controlCommand(
       }
       case 'reload': {
         const r = await c.reload()
-        const n = r.changes.added.length + r.changes.removed.length + r.changes.changed.length
-        print(r, `reloaded ${r.config.source} (sha256 ${r.config.hash.slice(0, 12)}): ${n} change(s)\n`)
+        print(r, `${reloadedLine(r.config, r.changes)}\n`)
         break
       }
       case 'events': {
@@ -127,11 +127,10 @@ export async function controlCommand(
   } catch (e) {
     if (isLvsdError(e)) {
       // a refused reload lists every configuration error, as lvsd check does
-      const issues = (e.details.errors ?? []) as { path: string; message: string; line?: number; col?: number }[]
+      const issues = (e.details.errors ?? []) as ReloadIssue[]
       err.write(`lvsctl ${command}: ${e.code}: ${e.message}\n`)
       const file = (e.details.config as { source?: string } | undefined)?.source
-      const at = (i: (typeof issues)[number]) => (i.line ? `${file ? `${file}:` : ''}${i.line}:${i.col ?? 0} ` : '')
-      for (const i of issues) err.write(`  ${at(i)}${i.path}: ${i.message}\n`)
+      for (const line of issueLines(issues, file)) err.write(`${line}\n`)
     } else err.write(`lvsctl ${command}: ${(e as Error).message}\n`)
     return 'failure'
   }

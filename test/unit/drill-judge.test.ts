@@ -1,7 +1,7 @@
 // The drill's verdicts from hand-made recordings: outage from the client's answered connections,
 // takeover and GARP from the capture, and each pass criterion failing when it should.
 import test from 'ava'
-import { commonChecks, figures, outageIn } from '../../lab/drill/judge.js'
+import { byStart, commonChecks, figures, noFigures, outageIn } from '../../lab/drill/judge.js'
 import { formatRun, formatSummary, spread } from '../../lab/drill/report.js'
 import type { Frame, Probe, ScenarioRun, StepView } from '../../lab/drill/types.js'
 
@@ -51,16 +51,7 @@ function crashRun(over: Partial<ScenarioRun> = {}): ScenarioRun {
     frames,
     longSynced: true,
     clockErrorMs: 0,
-    figures: {
-      outageMs: null,
-      returnOutageMs: null,
-      failedAfterRecovery: 0,
-      failedAtReturn: 0,
-      takeoverMs: null,
-      garpAfterAdvertMs: null,
-      probes: 0,
-      failed: 0,
-    },
+    figures: noFigures(),
     checks: [],
     ok: false,
     error: null,
@@ -126,6 +117,46 @@ test('a reset at the return is counted apart, the restore stamp widened by the c
   exact.probes.sort((a, b) => a.t - b.t)
   judged(exact)
   t.is(exact.figures.failedAfterRecovery, 1)
+})
+
+test('probes are judged by when they started, not by when they finished (a slow one lands late)', (t) => {
+  // recorded in finishing order: a probe started in the outage that took 4 s to fail is the last
+  // line; read in that order it would end the outage window at its start
+  const r = crashRun()
+  const failedLate = { ...probe(3000, null, 99998), ms: 4000 }
+  const refusedAfter = { ...probe(5010, null, 99997), ms: 300 }
+  r.probes.push(refusedAfter, failedLate)
+  t.deepEqual(
+    byStart(r.probes)
+      .slice(-2)
+      .map((p) => p.t),
+    [7960, 7980],
+  )
+  judged(r)
+  t.is(r.figures.outageMs, 4700 - 980)
+  t.is(r.figures.failedAfterRecovery, 1)
+  // the record itself is left as it was
+  t.is(r.probes.at(-1), failedLate)
+})
+
+test("a goodbye is required where the bounds ask for it, and the new master's first advert timed from it", (t) => {
+  const bounds = { outageMs: 4110, returnOutageMs: 1500, why: 'test', goodbyeTakeoverMs: 2610 }
+  const name = /^lb01 said goodbye \(priority 0\), the new master's first advert ≤ 2610 ms after it$/
+  const bye = (frames: Frame[]) => judged(crashRun({ bounds, frames })).find((c) => name.test(c.name))
+  const said = bye([advert(0, 'lb01', 150), advert(1200, 'lb01', 0), advert(1900, 'lb02', 100)])
+  t.true(said?.ok)
+  t.is(said?.detail, 'lb02 700 ms after it')
+  // no goodbye: the backup took over by Master_Down_Interval; that is a crash, not a stop
+  const silent = bye([advert(0, 'lb01', 150), advert(990, 'lb01', 150), advert(4600, 'lb02', 100)])
+  t.false(silent?.ok)
+  t.is(silent?.detail, 'no priority-0 advert from lb01')
+  const slow = bye([advert(1200, 'lb01', 0), advert(4000, 'lb02', 100)])
+  t.false(slow?.ok)
+  t.is(slow?.detail, 'lb02 2800 ms after it')
+  // a goodbye before the fault (an earlier cycle's) does not count
+  t.false(bye([advert(500, 'lb01', 0), advert(4600, 'lb02', 100)])?.ok)
+  // not asked for: no such check
+  t.false(judged(crashRun()).some((c) => name.test(c.name)))
 })
 
 test('two masters, the wrong master, or the ARP entry elsewhere each fail', (t) => {

@@ -5,7 +5,7 @@
 // topology destroyed whatever happened. Small, not full: five TCG guests on two cores would double
 // the tier's time (vagrant/README.md has both measured).
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test from 'ava'
@@ -14,6 +14,7 @@ import { skewMs } from '../../lab/drill/engine.js'
 import { formatRun, formatSummary } from '../../lab/drill/report.js'
 import { SCENARIOS } from '../../lab/drill/scenarios.js'
 import type { DrillReport } from '../../lab/drill/types.js'
+import { sshConfigText } from '../../lab/drill/vagrant-backend.js'
 import { repoRoot } from '../helpers/paths.js'
 
 const vdir = join(repoRoot, 'vagrant')
@@ -34,7 +35,11 @@ function sh(cmd: string, args: string[], timeoutMs: number, cwd = repoRoot, extr
   return r.stdout
 }
 
-const vssh = (node: string, cmd: string) => sh('vagrant', ['ssh', node, '-c', cmd], 120_000, vdir)
+// plain ssh with the config vagrant prints: `vagrant ssh -c` mixes vagrant's own warnings (a
+// static IP ending in .1) into the command's stdout
+let sshConfig = ''
+const vssh = (node: string, cmd: string) =>
+  sh('ssh', ['-F', sshConfig, '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR', node, cmd], 120_000)
 
 test.before(() => {
   if (process.getuid?.() !== 0) throw new Error('the vagrant tier needs root (libvirt, the box build)')
@@ -48,6 +53,8 @@ test.before(() => {
   // a topology left by an interrupted run would hold the names and the network
   spawnSync('vagrant', ['destroy', '-f'], { cwd: vdir, env, timeout: 300_000 })
   sh('vagrant', ['up', '--provider=libvirt'], 1_800_000, vdir)
+  sshConfig = join(mkdtempSync(join(tmpdir(), 'lvsd-vagrant-ssh-')), 'ssh-config')
+  writeFileSync(sshConfig, sshConfigText(sh('vagrant', ['ssh-config'], 120_000, vdir)))
 })
 
 test.after.always(() => {
@@ -56,13 +63,13 @@ test.after.always(() => {
 
 test.serial('lvsd runs from the package on both directors, lb01 elected, both real servers answering', (t) => {
   for (const lb of ['lb01', 'lb02']) {
-    t.regex(vssh(lb, 'dpkg-query -W -f "${Status} ${Version}" lvsd'), /install ok installed \d/)
+    t.regex(vssh(lb, "dpkg-query -W -f '${Status} ${Version}' lvsd"), /install ok installed \d/)
     t.is(vssh(lb, 'systemctl is-active lvsd').trim(), 'active')
   }
   const answers = vssh('lab', 'for i in 1 2 3 4; do sudo ip netns exec client curl -s -m 3 http://10.0.0.3/; done')
   t.deepEqual([...new Set(answers.split('\n').filter(Boolean))].sort(), ['web01', 'web02'])
   t.regex(vssh('lb01', 'sudo ipvsadm -Ln'), /-> 10\.0\.0\.7:80 +Route +1/)
-  t.regex(vssh('lb01', 'dpkg-query -W -f "${Version}" lvsd'), /-1$/)
+  t.regex(vssh('lb01', "dpkg-query -W -f '${Version}' lvsd"), /-1$/)
 })
 
 test.serial('lvsd drill --backend vagrant: every scenario passes across the VMs', (t) => {
@@ -91,6 +98,8 @@ test.serial('lvsd drill --backend vagrant: every scenario passes across the VMs'
       fig('clean-stop') >= skewMs(100) - 100 && fig('clean-stop') <= skewMs(100) + 2000,
       `stop ${fig('clean-stop')}`,
     )
+    // the upgrade scenario really moved both directors to revision 2
+    for (const lb of ['lb01', 'lb02']) t.regex(vssh(lb, "dpkg-query -W -f '${Version}' lvsd"), /-2$/, lb)
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
