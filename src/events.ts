@@ -152,7 +152,7 @@ export type EventName = keyof EventPayloads
 export const EVENTS: { readonly [K in EventName]: string } = {
   'daemon.state': 'the daemon started, became ready, began a reload or began stopping',
   'vrrp.transition': 'a VRRP instance changed state (with the reason)',
-  'vrrp.priority': 'the effective priority of an instance changed (tracking, release)',
+  'vrrp.priority': 'the effective priority of an instance changed (a tracked interface, script or file)',
   'vrrp.advert_late': 'an advert went out more than half an interval after its deadline',
   'vrrp.drop': 'a received VRRP packet was discarded (with the reason)',
   'health.result': 'one check of one real server finished',

@@ -335,6 +335,11 @@ function peerGauges(r: Registry) {
     ]),
     masterPrio: r.gauge('lvsd_peer_master_priority', 'Effective priority of the instance’s master.', ['vrrp']),
     masterAdvert: r.gauge('lvsd_peer_master_advert_interval_seconds', 'Advert interval of the master.', ['vrrp']),
+    masterSeen: r.gauge(
+      'lvsd_peer_master_last_advert_timestamp_seconds',
+      'When the master’s last advert arrived (this node’s own time while it is master).',
+      ['vrrp'],
+    ),
     syncRole: r.gauge('lvsd_peer_sync_daemon', '1 for the kernel sync daemon role on each side.', ['side', 'role']),
     conns: r.gauge('lvsd_peer_service_connections', 'Connections of a service on each side.', ['service', 'side']),
     lagging: r.gauge('lvsd_peer_conns_lagging', '1 while the backup holds far fewer connections than the master.', [
@@ -361,6 +366,7 @@ function setPeer(g: ReturnType<typeof peerGauges>, p: PeerStatus): void {
       g.master.set({ vrrp: i.name, node: i.master.node }, 1)
       g.masterPrio.set({ vrrp: i.name }, i.master.priority)
       g.masterAdvert.set({ vrrp: i.name }, i.master.advertMs / 1000)
+      g.masterSeen.set({ vrrp: i.name }, i.master.lastHeard / 1000)
     }
   g.syncRole.set({ side: 'here', role: p.sync.here }, 1)
   if (p.sync.peer) g.syncRole.set({ side: 'peer', role: p.sync.peer }, 1)

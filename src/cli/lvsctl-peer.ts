@@ -25,7 +25,7 @@ export function formatPeer(p: PeerStatus, now: number): string[] {
     out.push(
       `Master   ${i.name}: ` +
         (m
-          ? `${m.node}${m.address ? ` (${m.address})` : ''} priority ${m.priority}, advert every ${m.advertMs} ms, last heard ${ago(m.lastHeard, now)} ago`
+          ? `${m.node}${m.address ? ` (${m.address})` : ''} priority ${m.priority}, advert every ${m.advertMs} ms, last advert ${ago(m.lastHeard, now)} ago`
           : 'none known') +
         `; here ${i.here ?? '-'}, peer ${i.peer ?? '-'}`,
     )

@@ -16,6 +16,7 @@ import { type Prefix, sameAddr } from '../net/addr.js'
 import { opKey } from '../peer/operator-state.js'
 import { describeResult, type ProgramResult, runProgram } from '../sys/program.js'
 import type { Counters } from '../vrrp/messages.js'
+import type { WorkerPort } from '../vrrp/runtime.js'
 import { configChanges } from './config-changes.js'
 import type { DoctorReport } from './doctor.js'
 import { HealthSide } from './health-side.js'
@@ -60,6 +61,8 @@ export interface DirectorOptions {
   ownedFile?: string
   /** Where lvsd records the VIPs it holds as master (src/director/held-vips.ts); none in unit tests. */
   heldVipsFile?: string
+  /** The VRRP worker, instead of a thread running src/vrrp/worker.js (unit tests run it in-process). */
+  vrrpWorker?: () => WorkerPort
 }
 
 export class LvsDirector implements Director {
@@ -128,8 +131,10 @@ export class LvsDirector implements Director {
         onDrop: (instance, reason, from) =>
           this.events.publish('vrrp.drop', { instance, reason, ...(from === undefined ? {} : { from }) }),
         onLate: (instance, lateMs) => this.events.publish('vrrp.advert_late', { instance, lateMs }),
+        onPriority: (m) => this.events.publish('vrrp.priority', m),
       },
       this.config,
+      opts.vrrpWorker,
     )
   }
 
@@ -444,6 +449,9 @@ export class LvsDirector implements Director {
   }
 
   async release(name: string): Promise<InstanceStatus> {
+    // as documented (docs/api.md): an instance in FAULT has no mastership to give up
+    if (this.vrrp.records.get(name)?.state === 'FAULT')
+      throw new LvsdError('LVSD_API_CONFLICT', `${name} is in FAULT`, { instance: name })
     this.vrrp.setReleased(name, true)
     this.peer?.local(opKey('release', name, this.config.node), true)
     return this.instanceStatus(name)

@@ -6,7 +6,7 @@ import type { EventBus } from '../events.js'
 import type { ServerState } from '../health/state.js'
 import { serviceId } from '../ipvs/model.js'
 import { formatAddr } from '../net/addr.js'
-import type { PeerHealth, PeerInstance, SyncRole } from '../peer/message.js'
+import type { PeerHealth, PeerInstance, PeerSyncRole } from '../peer/message.js'
 import type { OpValue } from '../peer/operator-state.js'
 import { serverId } from './health-specs.js'
 import { serviceKey } from './ipvs-table.js'
@@ -23,7 +23,7 @@ export interface DirectorAccess {
   book: ServerBook
   health(id: string): ServerState | undefined
   records: ReadonlyMap<string, InstanceRecord>
-  syncRole(): SyncRole
+  syncRole(): PeerSyncRole
   kernel(): KernelCounters | undefined
   refresh(): Promise<void>
   drain(id: string, on: boolean): Promise<void>

@@ -4,8 +4,7 @@
 // channel going down changes no VRRP state, and the only VRRP input is an operator's release of THIS
 // node, which an operator asked for (on either node) and which survives a restart.
 import { randomInt } from 'node:crypto'
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
-import { dirname } from 'node:path'
+import { readFileSync } from 'node:fs'
 import type { Config } from '../config/types.js'
 import type { EventBus } from '../events.js'
 import type { Logger } from '../log.js'
@@ -14,10 +13,13 @@ import { PeerChannel } from '../peer/channel.js'
 import { type Drift, drift, fingerprint } from '../peer/fingerprint.js'
 import { readKeyFile } from '../peer/key-file.js'
 import { PeerLink } from '../peer/link.js'
-import type { PeerBody, PeerHealth, PeerInstance, SyncRole } from '../peer/message.js'
+import type { PeerBody, PeerHealth, PeerInstance, PeerSyncRole } from '../peer/message.js'
 import { type OpEntry, OperatorState, type OpValue, parseKey } from '../peer/operator-state.js'
 import { Watch } from '../peer/watch.js'
+import { writeStateFile } from '../sys/state-file.js'
+import type { HeardAdvert } from '../vrrp/messages.js'
 import { stableJson } from './config-changes.js'
+import { seenMaster } from './peer-master.js'
 import type { PeerStatus, Status } from './types.js'
 
 export type PeerConfig = NonNullable<Config['peer']>
@@ -30,7 +32,7 @@ export interface PeerSideHooks {
   snapshot(): {
     health: Record<string, PeerHealth>
     instances: Record<string, PeerInstance>
-    sync: SyncRole
+    sync: PeerSyncRole
     conns: Record<string, number>
   }
   /** fall × interval of a server's checks (ms): how long views may differ before it is an event. */
@@ -280,14 +282,14 @@ export class PeerSide {
     this.hooks.events.publish('peer.drift', { peer: this.heard.node, differs: d })
   }
 
-  /** Saved atomically (temp file, then rename) so a crash leaves the old state or the new, never half. */
+  /**
+   * Saved as every state file is (src/sys/state-file.ts): atomically, never through a symlink, only in a
+   * directory no other user can change; a crash leaves the old state or the new, never half.
+   */
   private persist(): void {
     const file = this.cfg.state_file
     try {
-      mkdirSync(dirname(file), { recursive: true, mode: 0o750 })
-      const tmp = `${file}.${process.pid}.tmp`
-      writeFileSync(tmp, `${JSON.stringify({ node: this.node, ops: this.state.toJSON() })}\n`, { mode: 0o640 })
-      renameSync(tmp, file)
+      writeStateFile(file, `${JSON.stringify({ node: this.node, ops: this.state.toJSON() })}\n`, 0o640)
     } catch (e) {
       this.log.error({ file, err: String(e) }, 'cannot save the operator state')
     }
@@ -316,7 +318,8 @@ export class PeerSide {
     return this.up ? this.heard?.body.health[serverId] : undefined
   }
 
-  status(here: ReturnType<PeerSideHooks['snapshot']>): PeerStatus {
+  /** The pair as this node sees it; `adverts`: the last advert each local instance accepted. */
+  status(here: ReturnType<PeerSideHooks['snapshot']>, adverts: Record<string, HeardAdvert> = {}): PeerStatus {
     const h = this.heard
     const b = h?.body
     const link = this.link
@@ -336,27 +339,21 @@ export class PeerSide {
       instances: [...names].sort().map((name) => {
         const mine = here.instances[name]
         const theirs = this.up ? b?.instances[name] : undefined
-        const master =
-          mine?.state === 'MASTER'
-            ? { node: this.node, ...mine, lastHeard: Date.now() }
-            : theirs?.state === 'MASTER' && h
-              ? { node: h.node, ...theirs, address: theirs.address ?? formatAddr(this.cfg.address), lastHeard: h.wall }
-              : undefined
+        const master = seenMaster({
+          node: this.node,
+          mine,
+          peerNode: h?.node,
+          peerAddress: formatAddr(this.cfg.address),
+          theirs,
+          peerHeard: h?.wall,
+          advert: adverts[name],
+          now: Date.now(),
+        })
         return {
           name,
           ...(mine ? { here: mine.state } : {}),
           ...(theirs ? { peer: theirs.state } : {}),
-          ...(master
-            ? {
-                master: {
-                  node: master.node,
-                  ...(master.address ? { address: master.address } : {}),
-                  priority: master.effectivePriority,
-                  advertMs: master.advertMs,
-                  lastHeard: master.lastHeard,
-                },
-              }
-            : {}),
+          ...(master ? { master } : {}),
         }
       }),
       sync: { here: here.sync, ...(b && this.up ? { peer: b.sync } : {}) },
@@ -382,7 +379,9 @@ export class PeerSide {
         const h = this.peerHealth(`${svc.name}/${r.server}`)
         if (h) r.peerHealth = h
       }
-    return { ...s, peer: this.status(this.hooks.snapshot()) }
+    const adverts: Record<string, HeardAdvert> = {}
+    for (const i of s.instances) if (i.lastAdvert) adverts[i.name] = i.lastAdvert
+    return { ...s, peer: this.status(this.hooks.snapshot(), adverts) }
   }
 
   close(): void {

@@ -143,6 +143,7 @@ function instanceStatus(i: Config['vrrp']['instances'][number], x: StatusInputs)
     released: rec?.released ?? false,
     vips: i.vips.map((v) => `${formatAddr(v.address.addr)}/${v.address.len}`),
     ...(rec?.lastTransition ? { lastTransition: rec.lastTransition } : {}),
+    ...(c?.lastAdvert ? { lastAdvert: { ...c.lastAdvert } } : {}),
     ...(c
       ? {
           counters: {

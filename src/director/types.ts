@@ -27,6 +27,8 @@ export interface InstanceStatus {
   released: boolean
   vips: string[]
   lastTransition?: { from: VrrpState; to: VrrpState; why: string; at: number }
+  /** The last advert accepted from another router (as BACKUP: the master), as of the last refresh. */
+  lastAdvert?: { from: string; priority: number; advertMs: number; at: number }
   counters?: {
     advertsSent: number
     advertsReceived: number

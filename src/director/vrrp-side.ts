@@ -9,7 +9,7 @@ import type { Logger } from '../log.js'
 import type { ProgramResult } from '../sys/program.js'
 import type { Counters } from '../vrrp/messages.js'
 import { Notifier } from '../vrrp/notify.js'
-import { type TransitionEvent, VrrpRuntime } from '../vrrp/runtime.js'
+import { type TransitionEvent, VrrpRuntime, type WorkerPort } from '../vrrp/runtime.js'
 import { Tracker } from '../vrrp/track.js'
 import { stableJson } from './config-changes.js'
 import { idsFor, NO_PROGRAM_USERS, type ProgramUsers } from './program-users.js'
@@ -31,6 +31,8 @@ export interface VrrpSideHooks {
   /** A received packet was dropped (at most once per reason and source every 10 s), or an advert went out late. */
   onDrop(instance: string, reason: string, from?: string): void
   onLate(instance: string, lateMs: number): void
+  /** A tracked object (or a release) changed an instance's effective priority. */
+  onPriority(m: { instance: string; configured: number; effective: number; source: string }): void
   /** A notify program failed, or a track script could not be started. */
   onProgramFailed(role: 'notify' | 'track', owner: string, argv: readonly string[], r: ProgramResult): void
 }
@@ -54,6 +56,8 @@ export class VrrpSide {
     private readonly log: Logger,
     private readonly hooks: VrrpSideHooks,
     c: Config,
+    /** for tests: an in-process worker instead of the thread */
+    private readonly worker?: () => WorkerPort,
   ) {
     this.notifier = this.newNotifier(c)
   }
@@ -76,6 +80,7 @@ export class VrrpSide {
     const runtime = new VrrpRuntime(c.vrrp.instances.map(runtimeInstance), {
       rtPriority: c.vrrp.rt_priority,
       syncGroups: groupsOf(c),
+      ...(this.worker ? { worker: this.worker } : {}),
     })
     this.runtime = runtime
     for (const i of c.vrrp.instances)
@@ -101,6 +106,7 @@ export class VrrpSide {
     runtime.on('log', (m) => this.log[m.level](m.fields, m.msg))
     runtime.on('drop', (m) => this.hooks.onDrop(m.instance, m.reason, m.from))
     runtime.on('late', (m) => this.hooks.onLate(m.instance, m.lateMs))
+    runtime.on('priority', ({ type: _type, ...m }) => this.hooks.onPriority(m))
     runtime.on('error', (e) => {
       const { code, details } = toWireError(e)
       this.log.error({ code, err: e.message, details }, 'VRRP worker failed')

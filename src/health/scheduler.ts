@@ -1,8 +1,7 @@
 // Runs the checks of many real servers: phases spread over each interval, bounded concurrency,
 // per-check timeouts that really abort, no double starts, retries, slow-start ticks, live reload.
-import { performance } from 'node:perf_hooks'
+import { backgroundClock, type Clock, callAt } from '../clock.js'
 import { runCheck } from './checkers.js'
-import { type Clock, realClock } from './clock.js'
 import { type HealthStep, init, reconfigure, type ServerState, step } from './state.js'
 import { cancelTcp, startTcpProbe, tcpResult, tcpWire, type Wire } from './tcp.js'
 import { TimerQueue } from './timer-queue.js'
@@ -10,9 +9,33 @@ import type { CheckSpec, Result, ServerSpec, Target, Transition } from './types.
 
 export type RunCheck = (spec: CheckSpec, target: Target, signal: AbortSignal) => Promise<Result>
 
+/**
+ * TCP checks by the thousand, without a promise, AbortController, timer or closure per run: a target
+ * prepared once per job, a probe that calls `done(errno)` once (0: the handshake completed) unless
+ * cancelled. start() returns the probe's id, or a Result when the probe failed at once.
+ */
+export interface TcpProber {
+  prepare(target: Target): Wire | Result
+  start(w: Wire, done: (errno: number) => void): number | Result
+  cancel(id: number): void
+}
+
+/** How the scheduler runs checks: every check goes through here, so tests replace every path. */
+export interface CheckRunner {
+  run: RunCheck
+  /** The TCP fast path; without it TCP checks go through run() like the others. */
+  tcp?: TcpProber
+}
+
+/** The real checkers (checkers.ts) and the batched native TCP prober (tcp.ts). */
+export const realRunner: CheckRunner = {
+  run: runCheck,
+  tcp: { prepare: tcpWire, start: startTcpProbe, cancel: cancelTcp },
+}
+
 export interface SchedulerOptions {
-  /** Default: the real checkers (checkers.ts). */
-  run?: RunCheck
+  /** Default: realRunner. */
+  runner?: CheckRunner
   onTransition: (t: Transition) => void
   /** Every finished check, before the reducer sees it (metrics, logs of failures). */
   onResult?: (server: string, check: string, r: Result) => void
@@ -68,7 +91,7 @@ interface Job {
   /** The run goes through the batched TCP prober: `probe` is its id while in flight, else -1. */
   viaProbe: boolean
   probe: number
-  /** performance.now() when the probe started (Result.ms). */
+  /** The clock's time when the probe started (Result.ms). */
   probeT0: number
   /** The target in the prober's form, built at the first run (the target of a job never changes). */
   wire: Wire | undefined
@@ -101,6 +124,7 @@ function keyOf(x: unknown): string {
 
 export class Scheduler {
   private readonly clock: Clock
+  private readonly runner: CheckRunner
   private readonly max: number
   private readonly warmup: number
   private readonly lateMs: number
@@ -117,7 +141,8 @@ export class Scheduler {
   private readonly counters = { started: 0, completed: 0, timeouts: 0, late: 0, missed: 0 }
 
   constructor(private readonly opts: SchedulerOptions) {
-    this.clock = opts.clock ?? realClock
+    this.clock = opts.clock ?? backgroundClock
+    this.runner = opts.runner ?? realRunner
     this.max = Math.max(1, opts.maxConcurrent ?? 256)
     this.warmup = opts.warmupMs ?? 0
     this.lateMs = opts.lateMs ?? 100
@@ -243,7 +268,7 @@ export class Scheduler {
     s.cancelTick?.()
     s.cancelTick = undefined
     if (r.wakeAt !== undefined && !this.stopped) {
-      s.cancelTick = this.clock.at(r.wakeAt, () => {
+      s.cancelTick = callAt(this.clock, r.wakeAt, () => {
         s.cancelTick = undefined
         if (this.servers.get(s.spec.id) === s) this.apply(s, step(s.state, { kind: 'tick' }, this.clock.now()))
       })
@@ -359,12 +384,13 @@ export class Scheduler {
     // the slot is given back at the timeout even if a checker ignores the abort; the job itself
     // stays busy until its run settles, so it is never run twice at once
     this.timers.push(now + job.spec.timeoutMs, job, TIMEOUT + 4 * job.run)
-    if (this.opts.run === undefined && job.spec.kind === 'tcp') {
+    const tcp = this.runner.tcp
+    if (tcp && job.spec.kind === 'tcp') {
       // TCP, the check that runs by the thousand: straight to the batched prober, with no
       // AbortController, promise, timer or closure per run. A cancelled probe never calls back.
       job.viaProbe = true
       if (job.wire === undefined) {
-        const w = tcpWire(job.server.spec.target)
+        const w = tcp.prepare(job.server.spec.target)
         if (!('probe' in w)) {
           this.finish(job, w, true)
           return
@@ -374,15 +400,15 @@ export class Scheduler {
       const wire = job.wire
       job.onProbe ??= (errno) => {
         job.probe = -1
-        this.finish(job, tcpResult(wire, errno, performance.now() - job.probeT0), true)
+        this.finish(job, tcpResult(wire, errno, this.clock.now() - job.probeT0), true)
       }
       job.cancelProbe ??= () => {
-        if (job.probe >= 0) cancelTcp(job.probe)
+        if (job.probe >= 0) tcp.cancel(job.probe)
         job.probe = -1
       }
       job.cancel = job.cancelProbe
-      job.probeT0 = performance.now()
-      const id = startTcpProbe(wire, job.onProbe)
+      job.probeT0 = now
+      const id = tcp.start(wire, job.onProbe)
       if (typeof id === 'number') job.probe = id
       else this.finish(job, id, true)
       return
@@ -393,7 +419,7 @@ export class Scheduler {
     job.cancel = () => ac.abort()
     let p: Promise<Result>
     try {
-      p = (this.opts.run ?? runCheck)(job.spec, job.server.spec.target, ac.signal)
+      p = this.runner.run(job.spec, job.server.spec.target, ac.signal)
     } catch (e) {
       p = Promise.reject(e)
     }

@@ -3,7 +3,7 @@
 // and cancel functions a second, most of them living a whole interval and so promoted to the old
 // generation. Entries here are three slots of parallel arrays, and cancellation is lazy: the owner
 // checks in `fire` whether the entry is still wanted.
-import type { Clock } from './clock.js'
+import { type Clock, callAt } from '../clock.js'
 
 export class TimerQueue<T> {
   private at: number[] = []
@@ -78,7 +78,7 @@ export class TimerQueue<T> {
   private arm(at: number): void {
     this.disarm?.()
     this.armedAt = at
-    this.disarm = this.clock.at(at, this.onTimer)
+    this.disarm = callAt(this.clock, at, this.onTimer)
   }
 
   private popTop(): void {

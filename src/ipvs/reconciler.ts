@@ -1,8 +1,9 @@
 // Keeps the kernel's IPVS table at lvsd's desired table: config-driven passes (apply) diffed against lvsd's
 // view of the kernel, and a periodic re-read that repairs drift (someone ran `ipvsadm -d …`) and refreshes
 // the view; one op event each, touching only services lvsd owns.
+
+import { type Clock, realClock } from '../clock.js'
 import { isLvsdError, type LvsdError } from '../errors.js'
-import type { Timers } from '../net/netlink-client.js'
 import { applyOps, type IpvsOps, type OpResult, readTable } from './apply.js'
 import { describeDest, describeKey } from './client.js'
 import { diff, type Op } from './diff.js'
@@ -62,10 +63,8 @@ export interface ReconcilerOptions {
    * interval allows is read less often instead of back to back (see driftDelay).
    */
   maxDriftShare?: number
-  /** Injected timers (tests drive the loop in virtual time). */
-  timers?: Timers
-  /** Monotonic ms for durations (default performance.now). */
-  now?: () => number
+  /** The drift loop's timers and the passes' durations (tests drive the loop in virtual time). */
+  clock?: Clock
   onEvent?: (e: OpEvent) => void
   onPass?: (p: PassReport) => void
   /**
@@ -77,11 +76,6 @@ export interface ReconcilerOptions {
   ack?: 'each' | 'last'
   /** Ids (serviceId) of services lvsd owned before (e.g. a previous run's), to delete if no longer desired. */
   owned?: Iterable<string>
-}
-
-const realTimers: Timers = {
-  set: (fn, ms) => setTimeout(fn, ms),
-  clear: (h) => clearTimeout(h as NodeJS.Timeout),
 }
 
 export function describeOp(op: Op): string {
@@ -142,8 +136,7 @@ export class Reconciler {
   private running = false
   /** Ops that failed in the last pass: when a drift pass sends them again, they count as retries. */
   private lastFailed = new Set<string>()
-  private readonly timers: Timers
-  private readonly now: () => number
+  private readonly clock: Clock
   private intervalMsNow: number
   private maxShare: number
   private lastDriftMs: number | undefined
@@ -169,8 +162,7 @@ export class Reconciler {
     client: IpvsOps,
     private readonly opts: ReconcilerOptions = {},
   ) {
-    this.timers = opts.timers ?? realTimers
-    this.now = opts.now ?? (() => performance.now())
+    this.clock = opts.clock ?? realClock
     this.intervalMsNow = opts.intervalMs ?? 5000
     this.maxShare = opts.maxDriftShare ?? 0.1
     this.window = opts.window ?? 64
@@ -200,7 +192,7 @@ export class Reconciler {
     this.maxShare = maxShare
     if (intervalMs <= 0) {
       this.running = false
-      if (this.timer !== undefined) this.timers.clear(this.timer)
+      if (this.timer !== undefined) this.clock.clear(this.timer)
       this.timer = undefined
     }
   }
@@ -245,7 +237,7 @@ export class Reconciler {
   /** Stops the loop and waits for a pass in progress. */
   async stop(): Promise<void> {
     this.running = false
-    if (this.timer !== undefined) this.timers.clear(this.timer)
+    if (this.timer !== undefined) this.clock.clear(this.timer)
     this.timer = undefined
     await this.idle()
   }
@@ -260,7 +252,7 @@ export class Reconciler {
   }
 
   private arm(): void {
-    this.timer = this.timers.set(
+    this.timer = this.clock.set(
       () => {
         this.timer = undefined
         if (!this.running) return
@@ -279,7 +271,7 @@ export class Reconciler {
   }
 
   private async pass(cause: PassCause): Promise<PassReport> {
-    const t0 = this.now()
+    const t0 = this.clock.now()
     this.counters.passes++
     const requests0 = this.counters.requests
     // a config pass trusts the view (the table as last read plus what the kernel accepted since); the
@@ -297,7 +289,7 @@ export class Reconciler {
       cause,
       ops: r.ops,
       failed: r.failed,
-      ms: this.now() - t0,
+      ms: this.clock.now() - t0,
       read: !fromView || stale !== undefined,
       requests: this.counters.requests - requests0,
     }
@@ -323,7 +315,7 @@ export class Reconciler {
     const failedNow = new Set<string>()
     let staleFailures = 0
     const results = await applyOps(this.counted, ops, {
-      now: this.now,
+      now: () => this.clock.now(),
       window: this.window,
       ack: this.opts.ack ?? 'last',
       onResult: (r) => {

@@ -9,7 +9,7 @@ import type { SyncDaemon, Timeouts } from './domain.js'
 export type SyncRole = 'master' | 'backup' | 'none'
 
 /** One sync configuration for both roles (what keepalived's lvs_sync_daemon line sets). */
-export interface SyncConfig {
+export interface SyncdConfig {
   readonly ifname: string
   /** 0–255; a backup with id 0 accepts every master's messages. */
   readonly syncId: number
@@ -44,7 +44,7 @@ function invalid(msg: string, details: Record<string, unknown>): LvsdError {
 }
 
 /** Checks a sync configuration before any command (the kernel's own refusals are terse EINVALs). */
-export function validateSyncConfig(s: SyncConfig): void {
+export function validateSyncConfig(s: SyncdConfig): void {
   if (s.ifname === '' || s.ifname.length > 15) throw invalid(`sync interface "${s.ifname}" is not a valid name`, {})
   if (!Number.isInteger(s.syncId) || s.syncId < 0 || s.syncId > 255) {
     throw invalid(`sync id ${s.syncId} is outside 0–255`, { syncId: s.syncId })
@@ -64,7 +64,7 @@ export function validateSyncConfig(s: SyncConfig): void {
 }
 
 /** Whether a running daemon is the configured one (unset options take whatever default the kernel chose). */
-export function matches(d: SyncDaemon, s: SyncConfig): boolean {
+export function matches(d: SyncDaemon, s: SyncdConfig): boolean {
   if (d.ifname !== s.ifname || d.syncId !== s.syncId) return false
   if (s.maxLen !== undefined && d.maxLen !== s.maxLen) return false
   if (s.group && !(d.group && sameAddr(d.group, s.group))) return false
@@ -83,7 +83,7 @@ export class SyncDaemons {
 
   constructor(
     private readonly c: SyncOps,
-    private readonly cfg: SyncConfig,
+    private readonly cfg: SyncdConfig,
     private readonly onAction?: (a: SyncAction & { ok: boolean; error?: LvsdError }) => void,
   ) {
     validateSyncConfig(cfg)

@@ -2,6 +2,7 @@
 // in NLMSG_DONE, errors with extended ACK, timeouts, multicast notifications and overrun (ENOBUFS).
 // It talks to a NetlinkTransport: one datagram in, datagrams out. The real one is a src/sys socket
 // (netlink-transport.ts); tests use a fake kernel at the same seam (test/helpers/fake-kernel.ts).
+import { realClock, type Timers } from '../clock.js'
 import { LvsdError } from '../errors.js'
 import { errnoName } from '../sys/errno.js'
 import {
@@ -43,16 +44,6 @@ export interface NetlinkTransport {
   /** NETLINK_ADD_MEMBERSHIP for one multicast group number (RTNLGRP_*, or a genl group id). */
   addMembership(group: number): void
   close(): void
-}
-
-export interface Timers {
-  set(fn: () => void, ms: number): unknown
-  clear(handle: unknown): void
-}
-
-const realTimers: Timers = {
-  set: (fn, ms) => setTimeout(fn, ms),
-  clear: (h) => clearTimeout(h as NodeJS.Timeout),
 }
 
 export interface NetlinkClientOptions {
@@ -140,7 +131,7 @@ export class NetlinkClient {
     private readonly transport: NetlinkTransport,
     opts: NetlinkClientOptions = {},
   ) {
-    this.timers = opts.timers ?? realTimers
+    this.timers = opts.timers ?? realClock
     this.timeoutMs = opts.timeoutMs ?? 5000
     this.batchLimit = Math.max(1, Math.floor(opts.batchLimit ?? 64))
     transport.start(

@@ -36,7 +36,7 @@ export interface ResyncEvent {
   reason: string
 }
 
-export interface Watch {
+export interface LinkWatch {
   close(): void
 }
 
@@ -90,12 +90,12 @@ export class Rtnetlink {
    * Link changes (RTNLGRP_LINK) on a socket of their own. A 'resync' event means events were lost:
    * re-list and diff (the watch itself keeps going, on a new socket if it had to).
    */
-  watchLinks(cb: (e: LinkEvent | ResyncEvent) => void): Watch {
+  watchLinks(cb: (e: LinkEvent | ResyncEvent) => void): LinkWatch {
     return this.watch([RTNLGRP_LINK], [RTM_NEWLINK, RTM_DELLINK], linkFromMessage, cb)
   }
 
   /** Address changes of the given families (RTNLGRP_IPV4_IFADDR / RTNLGRP_IPV6_IFADDR). */
-  watchAddresses(cb: (e: AddressEvent | ResyncEvent) => void, families: Family[] = [4, 6]): Watch {
+  watchAddresses(cb: (e: AddressEvent | ResyncEvent) => void, families: Family[] = [4, 6]): LinkWatch {
     const groups = families.map((f) => (f === 4 ? RTNLGRP_IPV4_IFADDR : RTNLGRP_IPV6_IFADDR))
     return this.watch(groups, [RTM_NEWADDR, RTM_DELADDR], addressFromMessage, cb)
   }
@@ -109,7 +109,7 @@ export class Rtnetlink {
     types: number[],
     decode: (m: NlMessage) => E,
     cb: (e: E | ResyncEvent) => void,
-  ): Watch {
+  ): LinkWatch {
     let closed = false
     let c: NetlinkClient
     const open = () => {

@@ -7,12 +7,12 @@ import { encode, open, TYPE_STATE } from './codec.js'
 import { type PeerBody, parseBody } from './message.js'
 import { ReplayGuard } from './replay.js'
 
-export type DropReason = 'auth' | 'malformed' | 'replay' | 'stale' | 'reflected' | 'type'
-export const DROP_REASONS: readonly DropReason[] = ['auth', 'malformed', 'replay', 'stale', 'reflected', 'type']
+export type PeerDropReason = 'auth' | 'malformed' | 'replay' | 'stale' | 'reflected' | 'type'
+export const DROP_REASONS: readonly PeerDropReason[] = ['auth', 'malformed', 'replay', 'stale', 'reflected', 'type']
 
-export type Received =
+export type PeerReceived =
   | { ok: true; node: string; seq: number; body: PeerBody; rttMs?: number }
-  | { ok: false; reason: DropReason; firstFromSource: boolean; detail?: string }
+  | { ok: false; reason: PeerDropReason; firstFromSource: boolean; detail?: string }
 
 export interface LinkOptions {
   node: string
@@ -25,7 +25,7 @@ export interface LinkOptions {
 }
 
 export class PeerLink {
-  readonly drops: Record<DropReason, number> = { auth: 0, malformed: 0, replay: 0, stale: 0, reflected: 0, type: 0 }
+  readonly drops: Record<PeerDropReason, number> = { auth: 0, malformed: 0, replay: 0, stale: 0, reflected: 0, type: 0 }
   accepted = 0
   sent = 0
   private seq = 0
@@ -66,8 +66,8 @@ export class PeerLink {
     )
   }
 
-  receive(buf: Buffer, source: string, nowWall: number, nowMono: number): Received {
-    const drop = (reason: DropReason, detail?: string): Received => {
+  receive(buf: Buffer, source: string, nowWall: number, nowMono: number): PeerReceived {
+    const drop = (reason: PeerDropReason, detail?: string): PeerReceived => {
       this.drops[reason] += 1
       const k = `${source} ${reason}`
       const firstFromSource = !this.reported.has(k)

@@ -5,7 +5,7 @@ import { LvsdError } from '../errors.js'
 import { type OpEntry, validEntry } from './operator-state.js'
 
 export type PeerHealth = 'up' | 'down' | 'unchecked'
-export type SyncRole = 'master' | 'backup' | 'none'
+export type PeerSyncRole = 'master' | 'backup' | 'none'
 
 export interface PeerInstance {
   state: 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT'
@@ -30,7 +30,7 @@ export interface PeerBody {
   /** Config fingerprints: service:NAME, instance:NAME, sync. */
   fingerprints: Record<string, string>
   instances: Record<string, PeerInstance>
-  sync: SyncRole
+  sync: PeerSyncRole
   /** Connections (active + inactive) per service in the sender's kernel. */
   conns: Record<string, number>
 }

@@ -10,7 +10,7 @@ export interface Stamp {
   seq: number
 }
 
-export type Verdict = 'ok' | 'replay' | 'stale'
+export type ReplayVerdict = 'ok' | 'replay' | 'stale'
 
 /** a compared with b: negative, 0 or positive. */
 export function compareStamp(a: Stamp, b: Stamp): number {
@@ -23,7 +23,7 @@ export class ReplayGuard {
   constructor(private readonly windowMs = 30_000) {}
 
   /** Accepts (and remembers) a message from `node` only when it is fresh and newer than any before. */
-  check(node: string, s: Stamp & { sentAt: number }, nowWallMs: number): Verdict {
+  check(node: string, s: Stamp & { sentAt: number }, nowWallMs: number): ReplayVerdict {
     if (Math.abs(nowWallMs - s.sentAt) > this.windowMs) return 'stale'
     const prev = this.last.get(node)
     if (prev && compareStamp(s, prev) <= 0) return 'replay'

@@ -2,11 +2,11 @@
 // a server whose health differs between the two for longer than its fall × interval, and a backup
 // that holds far fewer connections than the master for longer than conns_after. Returns the changes
 // as data (the caller publishes them), once when a disagreement starts and once when it ends. Pure.
-import type { PeerHealth, SyncRole } from './message.js'
+import type { PeerHealth, PeerSyncRole } from './message.js'
 
 export interface View {
   health: Record<string, PeerHealth>
-  sync: SyncRole
+  sync: PeerSyncRole
   conns: Record<string, number>
 }
 

@@ -3,6 +3,7 @@
 // CLOCK_MONOTONIC, and watched by a Poller on the thread's own event loop. libuv's timers sleep in
 // epoll_wait with a whole-millisecond timeout and woke the VRRP worker 0.1–0.9 ms after its
 // deadlines (docs/benchmarks.md); the timerfd wakes the same epoll_wait at the deadline.
+import type { Clock } from '../clock.js'
 import { UV_READABLE } from './constants.js'
 import { type DeadlineEntry, DeadlineHeap } from './deadline-heap.js'
 import { sys, sysError } from './errno.js'
@@ -24,7 +25,8 @@ export type DeadlineHandle = DeadlineEntry<() => void>
 
 const NS_PER_MS = 1e6
 
-export class DeadlineTimers {
+/** The tree's Clock (src/clock.ts) for one thread, on a timerfd. */
+export class DeadlineTimers implements Clock {
   private readonly n: NativeAddon & TimerAddon
   private readonly heap = new DeadlineHeap<() => void>()
   private fd: number

@@ -1,16 +1,7 @@
 // The schedule of gratuitous ARP / unsolicited NA bursts of a master (keepalived's garp_* settings):
 // `repeat` packets at once, `repeat` more after `delay`, then `refresh_repeat` every `refresh`.
+import { realClock, type Timers } from '../clock.js'
 import type { AnnounceConfig } from './messages.js'
-
-export interface BurstTimers {
-  set(fn: () => void, ms: number): unknown
-  clear(handle: unknown): void
-}
-
-const realTimers: BurstTimers = {
-  set: (fn, ms) => setTimeout(fn, ms),
-  clear: (h) => clearTimeout(h as NodeJS.Timeout),
-}
 
 export class BurstSchedule {
   private readonly handles = new Set<unknown>()
@@ -19,7 +10,7 @@ export class BurstSchedule {
     private readonly cfg: AnnounceConfig,
     /** Sends one announcement for every VIP. */
     private readonly sendRound: () => void,
-    private readonly timers: BurstTimers = realTimers,
+    private readonly timers: Timers = realClock,
   ) {}
 
   /** Becoming master (or a split brain healing): a full burst now, the second later, refreshes. */

@@ -19,7 +19,7 @@ export type Why =
   | 'fault_cleared'
   | 'sync' // forced by a sync group partner (keepalived's vrrp_sync_master / vrrp_sync_backup)
 
-export interface Config {
+export interface FsmConfig {
   version: 2 | 3
   /** Configured priority 1..255; 255 = address owner. */
   priority: number
@@ -46,8 +46,8 @@ export interface Config {
 
 export type DownCause = 'silence' | 'priority_zero' | 'preempt'
 
-export interface Instance {
-  readonly config: Config
+export interface FsmState {
+  readonly config: FsmConfig
   readonly role: Role
   /** Sum of the tracking deltas (weights of failed tracked objects). */
   readonly trackDelta: number
@@ -77,7 +77,7 @@ export type Event =
   | { kind: 'priority'; delta: number }
   | { kind: 'fault'; on: boolean }
   /** New tunables from a reload (same identity); `addrsChanged`: the advertised VIPs differ. */
-  | { kind: 'reconfigure'; config: Config; addrsChanged: boolean }
+  | { kind: 'reconfigure'; config: FsmConfig; addrsChanged: boolean }
   /** A sync group partner became MASTER, or left MASTER for BACKUP: follow it. */
   | { kind: 'sync'; to: 'MASTER' | 'BACKUP' }
   /** Whether a sync group partner does not want MASTER (set before each Master_Down expiry). */
@@ -94,7 +94,7 @@ export type Action =
   | { kind: 'suppressed'; why: 'lower_priority' }
 
 export interface Step {
-  state: Instance
+  state: FsmState
   actions: Action[]
 }
 
@@ -110,8 +110,8 @@ export const DEFAULTS = {
   higherPrioAdvert: true,
 } as const
 
-export function create(config: Partial<Config> & { primary: Addr }): Instance {
-  const c: Config = { ...DEFAULTS, ...config }
+export function create(config: Partial<FsmConfig> & { primary: Addr }): FsmState {
+  const c: FsmConfig = { ...DEFAULTS, ...config }
   return {
     config: c,
     role: 'INIT',
@@ -136,8 +136,8 @@ export function effectivePriority(base: number, delta: number): number {
   return raw <= 0 ? 0 : Math.min(254, raw)
 }
 
-export const priorityOf = (s: Instance): number => effectivePriority(s.config.priority, s.trackDelta)
-export const inFault = (s: Instance): boolean => s.faultFlag || priorityOf(s) === 0
+export const priorityOf = (s: FsmState): number => effectivePriority(s.config.priority, s.trackDelta)
+export const inFault = (s: FsmState): boolean => s.faultFlag || priorityOf(s) === 0
 
 const WHY_DOWN: Record<DownCause, Why> = { silence: 'master_down', priority_zero: 'priority_zero', preempt: 'preempt' }
 const TIMER_ORDER: readonly Timer[] = ['adver', 'masterDown', 'preemptDelay']
@@ -146,7 +146,7 @@ const TIMER_ORDER: readonly Timer[] = ['adver', 'masterDown', 'preemptDelay']
 class Out {
   readonly actions: Action[] = []
   timers: Partial<Record<Timer, number>>
-  constructor(public s: Instance) {
+  constructor(public s: FsmState) {
     this.timers = { ...s.timers }
   }
   push(a: Action): this {
@@ -171,7 +171,7 @@ class Out {
     this.s = { ...this.s, role: to }
     return this
   }
-  set(patch: Partial<Instance>): this {
+  set(patch: Partial<FsmState>): this {
     this.s = { ...this.s, ...patch }
     return this
   }
@@ -180,7 +180,7 @@ class Out {
   }
 }
 
-const mdi = (s: Instance, masterAdverMs: number): number => masterDownMs(s.config.version, priorityOf(s), masterAdverMs)
+const mdi = (s: FsmState, masterAdverMs: number): number => masterDownMs(s.config.version, priorityOf(s), masterAdverMs)
 
 /** RFC 5798 §6.4.1 (else branch) and §6.4.3 step-down share this: arm Master_Down_Timer. */
 function enterBackup(o: Out, now: number, why: Why, masterAdverMs: number): Step {
@@ -211,16 +211,16 @@ function leaveFault(o: Out, now: number): Step {
 }
 
 /** Whether an advert from `src` at `priority` beats us (RFC 5798 §6.4.3: priority, then address). */
-function beats(s: Instance, src: Addr, priority: number): boolean {
+function beats(s: FsmState, src: Addr, priority: number): boolean {
   const mine = priorityOf(s)
   return priority > mine || (priority === mine && compareAddr(src, s.config.primary) > 0)
 }
 
 /** The interval a backup learns: v3 takes the master's (RFC 5798 §6.4.2); v2 has only its own. */
-const learned = (s: Instance, intervalCs: number): number =>
+const learned = (s: FsmState, intervalCs: number): number =>
   s.config.version === 3 ? intervalCs * 10 : s.config.advertMs
 
-export function step(s: Instance, e: Event, now: number): Step {
+export function step(s: FsmState, e: Event, now: number): Step {
   const o = new Out(s)
   if (e.kind === 'timer') {
     const at = s.timers[e.timer]
@@ -263,7 +263,7 @@ export function step(s: Instance, e: Event, now: number): Step {
  * priority: the backups preempt per RFC if they now win). Returns whether a master must advertise
  * at once (interval or advertised addresses changed; a priority change is seen by the caller).
  */
-function reconfigure(o: Out, config: Config, addrsChanged: boolean): boolean {
+function reconfigure(o: Out, config: FsmConfig, addrsChanged: boolean): boolean {
   const before = o.s.config
   o.set({ config })
   if (!config.preempt || config.preemptDelayMs !== before.preemptDelayMs) {

@@ -1,9 +1,10 @@
 // One VRRP instance at run time: the pure state machine (fsm.ts) bound to a socket, host timers at
 // absolute monotonic deadlines, the VIPs (rtnetlink) and GARP/NA bursts. Runs inside the worker.
 import { isDeepStrictEqual } from 'node:util'
+import type { Timers } from '../clock.js'
 import { type Addr, addrFromBytes, formatAddr, prefixContains, sameAddr } from '../net/addr.js'
 import type { ReceivedDatagram as SysReceived } from '../sys/types.js'
-import { BurstSchedule, type BurstTimers } from './burst.js'
+import { BurstSchedule } from './burst.js'
 import * as fsm from './fsm.js'
 import {
   type Counters,
@@ -20,20 +21,23 @@ import { type Announcer, arrival, type Channel } from './sockets.js'
 import { intervalOnWire } from './timers.js'
 import { intervalCs, type LocalInstance, validate } from './validate.js'
 
+/** What an instance reads and changes of its namespace (NetState, or a fake in the unit tier). */
+export type InstanceNet = Pick<NetState, 'link' | 'linkByName' | 'addresses' | 'has' | 'addVip' | 'deleteVip'>
+
 export interface InstanceDeps {
   /** Monotonic ms (performance.now()). */
   now(): number
   /** Wall-clock ms for reports (performance.timeOrigin + now). */
   wall(): number
-  net: NetState
-  announcer: Announcer
-  channel: Channel
+  net: InstanceNet
+  announcer: Pick<Announcer, 'garp' | 'na'>
+  channel: Pick<Channel, 'group' | 'send'>
   /** Where adverts, VIPs and GARPs go: the instance's interface, or its virtual-MAC macvlan. */
   ifindex: number
   /** The instance's own interface when `ifindex` is a macvlan on it. */
   parentIfindex?: number
   primary: Addr
-  timers: BurstTimers
+  timers: Timers
   /** Sync groups: whether a partner holds this member in BACKUP when Master_Down fires (sync.ts). */
   syncHold?(): boolean
   post(up: Up): void
@@ -64,7 +68,7 @@ const EARLY_SLACK_MS = 1
 
 export class Instance {
   private config: RuntimeInstance
-  private state: fsm.Instance
+  private state: fsm.FsmState
   readonly counters: Counters = emptyCounters()
   /** When a drop event was last posted, by reason and source. */
   private readonly dropEvents = new Map<string, number>()
@@ -140,7 +144,7 @@ export class Instance {
     if (!this.stopped) this.apply({ kind: 'sync', to })
   }
 
-  private fsmConfig(cfg: RuntimeInstance): fsm.Config {
+  private fsmConfig(cfg: RuntimeInstance): fsm.FsmConfig {
     return {
       version: cfg.version,
       priority: cfg.priority,
@@ -197,7 +201,13 @@ export class Instance {
     else this.deltas.set(source, delta)
     let sum = 0
     for (const v of this.deltas.values()) sum += v
-    if (sum !== this.state.trackDelta) this.apply({ kind: 'priority', delta: sum })
+    if (sum === this.state.trackDelta) return
+    const before = fsm.priorityOf(this.state)
+    this.apply({ kind: 'priority', delta: sum })
+    const effective = fsm.priorityOf(this.state)
+    // the main thread publishes it as the vrrp.priority event
+    if (effective !== before)
+      this.d.post({ type: 'priority', instance: this.cfg.name, configured: this.cfg.priority, effective, source })
   }
 
   /** The fault sources set by sync groups (`sync:<group>`), so a reload can clear stale ones. */
@@ -265,6 +275,13 @@ export class Instance {
     if (v.ownerConflict)
       this.warnOnce('owner', 'another address owner advertises this VRID', { src: formatAddr(v.src) })
     this.counters.rx++
+    // who is master is a fact of the wire: the peer channel may be down while its adverts arrive
+    this.counters.lastAdvert = {
+      from: formatAddr(v.src),
+      priority: v.advert.priority,
+      advertMs: intervalCs(v.advert) * 10,
+      at: this.d.wall(),
+    }
     this.apply({ kind: 'advert', src: v.src, priority: v.advert.priority, intervalCs: intervalCs(v.advert) })
   }
 

@@ -73,9 +73,20 @@ export interface SyncGroup {
   members: string[]
 }
 
+/** The last advert an instance accepted: on a backup, the master as the wire shows it. */
+export interface HeardAdvert {
+  from: string
+  priority: number
+  /** The advert interval the sender announces, ms. */
+  advertMs: number
+  /** Wall-clock ms of its arrival. */
+  at: number
+}
+
 export interface Counters {
   /** Adverts accepted and handed to the state machine. */
   rx: number
+  lastAdvert?: HeardAdvert
   tx: number
   /** Send failures (full queue, errors). */
   txErrors: number
@@ -122,6 +133,8 @@ export type Up =
   /** A dropped packet, at most once per instance, reason and source every DROP_EVENT_MS. */
   | { type: 'drop'; instance: string; reason: string; from?: string }
   | { type: 'late'; instance: string; lateMs: number }
+  /** The effective priority changed because a tracked object (or the director) changed its delta. */
+  | { type: 'priority'; instance: string; configured: number; effective: number; source: string }
   | { type: 'log'; level: LogLevel; msg: string; fields: Record<string, unknown> }
   | { type: 'error'; error: WireError }
   | { type: 'updated'; id: number; report?: UpdateReport; error?: WireError }

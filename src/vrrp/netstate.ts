@@ -1,7 +1,7 @@
 // The worker's view of its network namespace: links (state, MAC) and addresses per interface, kept
 // current by rtnetlink events, with VIP add/delete that tolerates "already there" / "already gone".
 import { type Addr, type Family, formatPrefix, sameAddr } from '../net/addr.js'
-import { Rtnetlink, type Watch } from '../net/rtnetlink.js'
+import { type LinkWatch, Rtnetlink } from '../net/rtnetlink.js'
 import { type Address, IFA_F_DADFAILED, IFA_F_SECONDARY, IFA_F_TENTATIVE } from '../net/rtnl-addr.js'
 import type { Link } from '../net/rtnl-link.js'
 import { sysErrorCode } from '../sys/errno.js'
@@ -23,7 +23,7 @@ function errCode(e: unknown): string | undefined {
 export class NetState {
   private readonly links = new Map<number, Link>()
   private readonly addrs = new Map<number, Address[]>()
-  private readonly watches: Watch[] = []
+  private readonly watches: LinkWatch[] = []
 
   private constructor(private readonly rtnl: Rtnetlink) {}
 

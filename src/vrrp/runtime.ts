@@ -19,6 +19,7 @@ export interface RuntimeEvents {
   log: [LogEvent]
   drop: [Extract<Up, { type: 'drop' }>]
   late: [Extract<Up, { type: 'late' }>]
+  priority: [Extract<Up, { type: 'priority' }>]
   ready: [ReadyEvent]
   counters: [Record<string, Counters>]
   error: [Error]
@@ -27,8 +28,18 @@ export interface RuntimeEvents {
 
 const STOP_TIMEOUT_MS = 5000
 
+/** The worker thread as the runtime uses it (node:worker_threads Worker; the unit tier runs VrrpWorkerCore in-process). */
+export interface WorkerPort {
+  postMessage(m: Down): void
+  on(event: 'message', fn: (m: Up) => void): unknown
+  on(event: 'error', fn: (e: Error) => void): unknown
+  on(event: 'exit', fn: (code: number) => void): unknown
+  once(event: 'exit', fn: (code: number) => void): unknown
+  terminate(): Promise<number>
+}
+
 export class VrrpRuntime extends EventEmitter<RuntimeEvents> {
-  private readonly worker: Worker
+  private readonly worker: WorkerPort
   private stopping: Promise<Record<string, Counters> | undefined> | undefined
   private lastCounters: Record<string, Counters> | undefined
   private exited = false
@@ -40,11 +51,18 @@ export class VrrpRuntime extends EventEmitter<RuntimeEvents> {
 
   constructor(
     instances: RuntimeInstance[],
-    opts: { rtPriority: number; syncGroups?: SyncGroup[] /** for tests */; nft?: string },
+    opts: {
+      rtPriority: number
+      syncGroups?: SyncGroup[]
+      /** for tests */
+      nft?: string
+      /** for tests: the worker, instead of a thread running worker.js */
+      worker?: () => WorkerPort
+    },
   ) {
     super()
     this.nft = opts.nft ?? NFT
-    this.worker = new Worker(new URL('./worker.js', import.meta.url))
+    this.worker = opts.worker?.() ?? new Worker(new URL('./worker.js', import.meta.url))
     this.worker.on('message', (m: Up) => this.onMessage(m))
     this.worker.on('error', (e) => this.emit('error', e))
     this.worker.on('exit', (code) => {
@@ -168,6 +186,9 @@ export class VrrpRuntime extends EventEmitter<RuntimeEvents> {
         return
       case 'late':
         this.emit('late', m)
+        return
+      case 'priority':
+        this.emit('priority', m)
         return
       case 'ready':
         this.emit('ready', m)

@@ -2,7 +2,8 @@
 // request to reply messages; helpers forge ACKs, errno replies with extended ACK, and dumps.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { NetlinkClient, type NetlinkTransport, type Timers } from '../../src/net/netlink-client.js'
+import type { Timers } from '../../src/clock.js'
+import { NetlinkClient, type NetlinkTransport } from '../../src/net/netlink-client.js'
 import {
   decodeAll,
   type ExtAck,
@@ -120,33 +121,6 @@ export function multipart(req: NlMessage, type: number, payloads: Buffer[], done
 /** A notification as the kernel multicasts it (seq 0, pid 0 unless a request caused it). */
 export function notification(type: number, payload: Buffer, seq = 0, pid = 0): NlMessage {
   return { type, flags: 0, seq, pid, payload }
-}
-
-/** A clock whose timers fire only when the test says so. */
-export function manualTimers() {
-  let next = 1
-  const live = new Map<number, () => void>()
-  const timers: Timers = {
-    set: (fn) => {
-      const id = next++
-      live.set(id, fn)
-      return id
-    },
-    clear: (h) => {
-      live.delete(h as number)
-    },
-  }
-  return {
-    timers,
-    get armed() {
-      return live.size
-    },
-    fireAll() {
-      const fns = [...live.values()]
-      live.clear()
-      for (const f of fns) f()
-    },
-  }
 }
 
 /** Reads a recorded fixture: '#' lines are the header, each other line one datagram in hex. */

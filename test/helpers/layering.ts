@@ -2,7 +2,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
 
-const SHARED = new Set(['errors.ts', 'log.ts', 'events.ts', 'net/addr.ts'])
+const SHARED = new Set(['errors.ts', 'log.ts', 'events.ts', 'clock.ts', 'net/addr.ts'])
 const DOMAIN = ['vrrp', 'health', 'ipvs', 'peer', 'config']
 // layer → the layers it may import (besides itself and SHARED)
 export const ALLOWED: Record<string, string[]> = {
@@ -21,7 +21,7 @@ export const ALLOWED: Record<string, string[]> = {
   cli: ['api', 'director', 'import', 'realserver', ...DOMAIN, 'net', 'sys'],
 }
 
-function tsFiles(dir: string): string[] {
+export function tsFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((e) => {
     const p = join(dir, e)
     return statSync(p).isDirectory() ? tsFiles(p) : p.endsWith('.ts') ? [p] : []
@@ -56,4 +56,15 @@ export function violations(srcDir: string): string[] {
       out.push(`${rel}: only src/sys may load the native addon`)
   }
   return out
+}
+
+/** Exported type, interface and class names declared in more than one file of src/, with their files. */
+export function typeNameCollisions(srcDir: string): Record<string, string[]> {
+  const where = new Map<string, string[]>()
+  for (const f of tsFiles(srcDir))
+    for (const m of readFileSync(f, 'utf8').matchAll(/^export (?:interface|type|class|abstract class) ([A-Z]\w*)/gm)) {
+      const name = m[1] as string
+      where.set(name, [...(where.get(name) ?? []), relative(srcDir, f)])
+    }
+  return Object.fromEntries([...where].filter(([, files]) => files.length > 1))
 }

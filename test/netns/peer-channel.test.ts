@@ -1,9 +1,9 @@
 // The peer channel between two `lvsd run` (VRRP-only configs, so they run on this kernel without IPVS;
 // needs root): the channel comes up with no drift; a wrong key, a captured datagram replayed and 10,000
 // random datagrams from a third host change nothing and are counted (logged once per source and reason);
-// dropping the channel with nftables changes no VRRP state; a release taken while partitioned converges
-// after the heal; a config that differs (a VIP) raises the drift alarm naming the instance, and its
-// revert clears it.
+// dropping the channel with nftables changes no VRRP state and the backup still names its master (from
+// the adverts); a release taken while partitioned converges after the heal; a config that differs (a
+// VIP) raises the drift alarm naming the instance, and its revert clears it.
 import { spawnSync } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -80,6 +80,7 @@ test.serial('the channel is up both ways: the peer, its version, the master and 
   t.like(s.peer, { channel: 'up', node: 'd1', version: s.version, drift: [] })
   t.true(s.peer.rttMs >= 0)
   t.like(s.peer.instances[0], { name: 'web', here: 'BACKUP', peer: 'MASTER', master: { node: 'd1', priority: 150 } })
+  t.like(s.instances[0].lastAdvert, { from: `${NET}.1`, priority: 150, advertMs: 200 })
   t.deepEqual((await status('d1')).peer.drift, [])
   const text = lvsctlIn(lab, 'd2', socketOf(d2conf), ['status']).out
   t.regex(text, /^Peer +d1 10\.73\.0\.1:8849 channel up, lvsd /m)
@@ -189,6 +190,11 @@ test.serial(
       100,
     )
     await d1.waitLine((l) => l.event === 'peer.channel' && l.state === 'down', 5000, m1)
+    // the channel is down, the adverts are not: d2 still names its master, from the wire
+    const seen = (await status('d2')).peer.instances[0]
+    t.like(seen, { here: 'BACKUP', master: { node: 'd1', address: `${NET}.1`, priority: 150, advertMs: 200 } })
+    t.is(seen.peer, undefined, 'nothing from the channel')
+    t.true(Date.now() - seen.master.lastHeard < 1000, `last advert ${Date.now() - seen.master.lastHeard} ms ago`)
     // two seconds more of partition: VRRP goes on untouched
     await new Promise((r) => setTimeout(r, 2000))
     t.deepEqual(transitions(d1, m1), [])

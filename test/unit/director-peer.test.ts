@@ -5,13 +5,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test from 'ava'
-import { configReader } from '../../src/director/config-source.js'
-import { LvsDirector } from '../../src/director/director.js'
 import { IpvsClient } from '../../src/ipvs/client.js'
 import { destId } from '../../src/ipvs/model.js'
-import { createLogger } from '../../src/log.js'
 import { parseAddr } from '../../src/net/addr.js'
 import { fakeIpvs } from '../fixtures/ipvs/fake-ipvs.js'
+import { startDirector } from '../helpers/director.js'
 import { until } from '../helpers/until.js'
 
 const PORT = 20_000 + Math.floor(Math.random() * 20_000)
@@ -38,16 +36,7 @@ peer:
 
 async function start(file: string) {
   const { fake, nl } = fakeIpvs()
-  const load = configReader(file)
-  const first = await load()
-  if (!first.ok) throw new Error(JSON.stringify(first.errors))
-  const d = await LvsDirector.start(first.loaded, {
-    log: createLogger({ level: 'silent', format: 'json' }),
-    version: 'test',
-    load,
-    connectIpvs: () => IpvsClient.open(nl),
-    driftIntervalMs: 0,
-  })
+  const d = await startDirector(file, () => IpvsClient.open(nl))
   const weights = () =>
     new Map(([...fake.services.values()][0]?.dests ?? []).map((x) => [destId(x), x.weight] as const))
   return { d, weights }

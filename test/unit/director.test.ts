@@ -6,15 +6,13 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test, { type ExecutionContext } from 'ava'
-import { configReader } from '../../src/director/config-source.js'
-import { LvsDirector } from '../../src/director/director.js'
 import { LvsdError } from '../../src/errors.js'
 import type { AnyEvent } from '../../src/events.js'
 import { IpvsClient } from '../../src/ipvs/client.js'
 import { defaultService, destId } from '../../src/ipvs/model.js'
-import { createLogger } from '../../src/log.js'
 import { parseAddr } from '../../src/net/addr.js'
 import { fakeIpvs } from '../fixtures/ipvs/fake-ipvs.js'
+import { startDirector } from '../helpers/director.js'
 import { fakeClient } from '../helpers/fake-kernel.js'
 import { until } from '../helpers/until.js'
 
@@ -51,23 +49,6 @@ ${over.sorry ? '    sorry_server: { address: 10.0.0.9 }\n' : ''}    real_servers
 `
 
 /** A director on the configuration in `file`, quiet, without the drift loop. */
-async function startOn(
-  file: string,
-  connectIpvs: () => Promise<IpvsClient>,
-  extra: { ownedFile?: string; driftIntervalMs?: number } = {},
-) {
-  const load = configReader(file)
-  const first = await load()
-  if (!first.ok) throw new Error(JSON.stringify(first.errors))
-  return LvsDirector.start(first.loaded, {
-    log: createLogger({ level: 'silent', format: 'json' }),
-    version: 'test',
-    load,
-    connectIpvs,
-    driftIntervalMs: 0,
-    ...extra,
-  })
-}
 
 async function setup(t: ExecutionContext, over: Parameters<typeof yaml>[1] = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'lvsd-director-'))
@@ -83,7 +64,7 @@ async function setup(t: ExecutionContext, over: Parameters<typeof yaml>[1] = {})
   const file = join(dir, 'lvsd.yaml')
   writeFileSync(file, yaml(dir, over))
   const { fake, nl } = fakeIpvs()
-  const d = await startOn(file, () => IpvsClient.open(nl))
+  const d = await startDirector(file, () => IpvsClient.open(nl))
   t.teardown(() => d.stop('test end'))
   const events: AnyEvent[] = []
   d.events.subscribeAll((e) => events.push(e))
@@ -266,7 +247,7 @@ test.serial(
       const file = join(dir, 'lvsd.yaml')
       writeFileSync(file, `node: t\nvirtual_services:\n${ports.map(service).join('')}`)
       // a new socket per run, on the same kernel: stop() closes the client
-      const d = await startOn(file, () => IpvsClient.open(fakeClient(fake.handle).client), { ownedFile })
+      const d = await startDirector(file, () => IpvsClient.open(fakeClient(fake.handle).client), { ownedFile })
       await d.stop('restart')
       return [...fake.services.keys()].sort()
     }
@@ -285,11 +266,11 @@ test.serial(
     const { fake, nl } = fakeIpvs()
     const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length
     const before = timers()
-    const d = await startOn(file, () => IpvsClient.open(nl), { driftIntervalMs: 20 })
+    const d = await startDirector(file, () => IpvsClient.open(nl), { driftIntervalMs: 20 })
     await until(() => fake.log.filter((c) => c === 'GET_SERVICE').length >= 3, 5000)
     t.true(timers() > before, 'the drift loop holds a timer while running')
     await d.stop('test')
-    await new Promise((r) => setTimeout(r, 50))
+    await until(() => timers() === before, 2000, 'the drift loop to release its timer')
     t.is(timers(), before)
   },
 )
@@ -305,7 +286,7 @@ test.serial(
     writeFileSync(file, `node: lb-test\ncontrol: { socket: ${join(dir, 'lvsd.sock')} }\n`)
     const { fake, nl } = fakeIpvs()
     let connects = 0
-    const d = await startOn(file, () => {
+    const d = await startDirector(file, () => {
       connects++
       return IpvsClient.open(nl)
     })
@@ -333,7 +314,7 @@ test.serial(
     writeFileSync(join(dir, 'w8'), '2\n')
     const file = join(dir, 'lvsd.yaml')
     writeFileSync(file, `node: lb-test\ncontrol: { socket: ${join(dir, 'lvsd.sock')} }\n`)
-    const d = await startOn(file, () =>
+    const d = await startDirector(file, () =>
       Promise.reject(
         new LvsdError('LVSD_GENL_FAMILY_ABSENT', 'the kernel has no IPVS (generic netlink family IPVS absent)'),
       ),

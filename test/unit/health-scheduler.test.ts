@@ -1,9 +1,9 @@
 // The health scheduler on virtual time: spread, concurrency bound, hangs, no double starts, retries, reload.
 import test from 'ava'
-import { VirtualClock } from '../../src/health/clock.js'
 import { nextSlot, phaseOf, type RunCheck, Scheduler } from '../../src/health/scheduler.js'
 import type { CheckSpec, Policy, Result, ServerSpec, Transition } from '../../src/health/types.js'
 import { parseAddr } from '../../src/net/addr.js'
+import { VirtualClock } from '../helpers/virtual-clock.js'
 
 const policy = (p: Partial<Policy> = {}): Policy => ({
   rise: 1,
@@ -66,19 +66,19 @@ function harness(
         })
         return
       }
-      const cancel = clock.at(clock.now() + b.ms, () => {
+      const h = clock.set(() => {
         end()
         resolve(b.result)
-      })
+      }, b.ms)
       signal.addEventListener('abort', () => {
-        cancel()
+        clock.clear(h)
         end()
         reject(new Error('aborted'))
       })
     })
   }
   const sched = new Scheduler({
-    run,
+    runner: { run },
     clock,
     onTransition: (t) => out.push({ ...t, at: clock.now() }),
     random: () => 0.5,
@@ -104,7 +104,7 @@ test('slots are aligned to a stable per-check phase', (t) => {
 test('checks of many servers are spread over the interval, each once per interval', async (t) => {
   const h = harness(() => ({ ms: 5, result: ok }))
   h.sched.set(Array.from({ length: 200 }, (_, i) => srv(`rs${i}`)))
-  await h.clock.advance(5000)
+  await h.clock.run(5000)
   const perServer = new Map<string, number>()
   for (const s of h.starts) perServer.set(s.server, (perServer.get(s.server) ?? 0) + 1)
   t.is(perServer.size, 200)
@@ -125,9 +125,9 @@ test('checks of many servers are spread over the interval, each once per interva
 test('warmup delays each first run by a random share of warmupMs', async (t) => {
   const h = harness(() => ({ ms: 5, result: ok }), { warmupMs: 4000 })
   h.sched.set([srv('a')])
-  await h.clock.advance(1999)
+  await h.clock.run(1999)
   t.is(h.starts.length, 0, 'random 0.5 × 4000 ms: nothing before 12 s')
-  await h.clock.advance(1001)
+  await h.clock.run(1001)
   t.is(h.starts.length, 1)
 })
 
@@ -135,7 +135,7 @@ test('no more than maxConcurrent checks are in flight; the rest wait and count a
   const h = harness(() => ({ ms: 400, result: ok }), { maxConcurrent: 3 })
   // a 1 ms interval puts every phase at 0: all six are due at once
   h.sched.set(Array.from({ length: 6 }, (_, i) => srv(`rs${i}`, { checks: [tcp({ intervalMs: 1, timeoutMs: 1000 })] })))
-  await h.clock.advance(400)
+  await h.clock.run(400)
   t.is(h.maxInFlight(), 3)
   t.deepEqual(
     h.starts.map((s) => s.at - 10_000),
@@ -148,7 +148,7 @@ test('no more than maxConcurrent checks are in flight; the rest wait and count a
 test('a check that hangs is timed out and does not hold back the others', async (t) => {
   const h = harness((s) => (s === 'stuck' ? 'hang' : { ms: 5, result: ok }), { maxConcurrent: 1 })
   h.sched.set([srv('stuck'), srv('a'), srv('b')])
-  await h.clock.advance(3000)
+  await h.clock.run(3000)
   const count = (id: string) => h.starts.filter((s) => s.server === id).length
   t.is(count('a'), 3)
   t.is(count('b'), 3)
@@ -164,7 +164,7 @@ test('a check that hangs is timed out and does not hold back the others', async 
 test('a checker that ignores the abort gives its slot back but is never started twice', async (t) => {
   const h = harness((s) => (s === 'stuck' ? 'hang-ignoring-abort' : { ms: 5, result: ok }), { maxConcurrent: 1 })
   h.sched.set([srv('stuck'), srv('a')])
-  await h.clock.advance(4000)
+  await h.clock.run(4000)
   t.is(h.starts.filter((s) => s.server === 'stuck').length, 1)
   t.is(h.starts.filter((s) => s.server === 'a').length, 4)
   t.is(h.sched.stats().missed, 3)
@@ -174,7 +174,7 @@ test('a checker that ignores the abort gives its slot back but is never started 
 test('a run slower than the interval is not started again while in flight', async (t) => {
   const h = harness(() => ({ ms: 2500, result: ok }))
   h.sched.set([srv('slow', { checks: [tcp({ timeoutMs: 5000 })] })])
-  await h.clock.advance(6000)
+  await h.clock.run(6000)
   const at = h.starts.map((s) => s.at)
   t.is(at.length, 2)
   t.true((at[1] ?? 0) - (at[0] ?? 0) >= 2500)
@@ -185,7 +185,7 @@ test('the reducer sees results in order: fall 3 goes down on the third failure',
   const bad: Result = { ok: false, ms: 2, detail: 'refused', code: 'refused' }
   const h = harness((_s, n) => ({ ms: 2, result: n >= 2 ? bad : ok }))
   h.sched.set([srv('a', { policy: policy({ fall: 3 }) })])
-  await h.clock.advance(10_000)
+  await h.clock.run(10_000)
   const starts = h.starts.map((s) => s.at)
   const down = h.out.filter((o) => o.kind === 'down')
   t.is(down.length, 1)
@@ -197,7 +197,7 @@ test('a failure is retried after retryDelay before it counts', async (t) => {
   const bad: Result = { ok: false, ms: 1, detail: 'refused', code: 'refused' }
   const h = harness((_s, n) => ({ ms: 1, result: n === 2 ? bad : ok }))
   h.sched.set([srv('a', { policy: policy({ retry: 1, retryDelayMs: 200 }) })])
-  await h.clock.advance(3000)
+  await h.clock.run(3000)
   const at = h.starts.map((s) => s.at)
   t.is((at[2] ?? 0) - (at[1] ?? 0), 201, 'the retry starts 200 ms after the failed run ended')
   t.is((at[3] ?? 0) - (at[1] ?? 0), 1000, 'the regular cadence continues')
@@ -211,7 +211,7 @@ test('slow start weight steps are delivered by the clock', async (t) => {
   const bad: Result = { ok: false, ms: 1, detail: 'x', code: 'refused' }
   const h = harness((_s, n) => ({ ms: 1, result: n === 1 ? bad : ok }))
   h.sched.set([srv('a', { policy: policy({ slowStartMs: 4000, weight: 4 }) })])
-  await h.clock.advance(9000)
+  await h.clock.run(9000)
   t.deepEqual(
     h.out.map((o) => [o.kind, o.weight]),
     [
@@ -234,11 +234,11 @@ test('reload: unchanged servers keep state and timing, removed ones stop, change
   const bad: Result = { ok: false, ms: 1, detail: 'x', code: 'refused' }
   const h = harness((s) => ({ ms: 1, result: s === 'b' ? bad : ok }))
   h.sched.set([srv('a'), srv('b'), srv('c')])
-  await h.clock.advance(2000)
+  await h.clock.run(2000)
   const before = h.starts.filter((s) => s.server === 'a').map((s) => s.at % 1000)
   const outBefore = h.out.length
   h.sched.set([srv('a'), srv('b', { policy: policy({ weight: 50 }) }), srv('d')])
-  await h.clock.advance(3000)
+  await h.clock.run(3000)
   t.deepEqual(
     h.starts.filter((s) => s.server === 'a').map((s) => s.at % 1000),
     Array(5).fill(before[0]),
@@ -257,22 +257,22 @@ test('reload: unchanged servers keep state and timing, removed ones stop, change
 test('removing a server aborts its check in flight', async (t) => {
   const h = harness(() => ({ ms: 800, result: ok }))
   h.sched.set([srv('a')])
-  while (h.starts.length === 0) await h.clock.advance(100)
+  while (h.starts.length === 0) await h.clock.run(100)
   t.is(h.inFlight(), 1)
   h.sched.remove('a')
-  await h.clock.advance(1)
+  await h.clock.run(1)
   t.is(h.inFlight(), 0)
   h.sched.stop()
-  await h.clock.advance(5000)
+  await h.clock.run(5000)
   t.is(h.starts.length, 1)
-  t.is(h.clock.pending, 0, 'no timer left behind')
+  t.is(h.clock.armed.length, 0, 'no timer left behind')
 })
 
 test('drain and undrain go through the reducer and reach the consumer', async (t) => {
   const h = harness(() => ({ ms: 1, result: ok }))
   h.sched.set([srv('a')])
   h.sched.drain('a')
-  await h.clock.advance(3000)
+  await h.clock.run(3000)
   h.sched.undrain('a')
   t.deepEqual(
     h.out.map((o) => [o.kind, o.weight]),
@@ -289,12 +289,12 @@ test('reload with a changed check interval keeps the health state and runs at th
   const bad: Result = { ok: false, ms: 1, detail: 'x', code: 'refused' }
   const h = harness(() => ({ ms: 1, result: bad }))
   h.sched.set([srv('a')])
-  await h.clock.advance(2000)
+  await h.clock.run(2000)
   t.false(h.sched.state('a')?.up)
   const n = h.starts.length
   const outBefore = h.out.length
   h.sched.set([srv('a', { checks: [tcp({ intervalMs: 250 })] })])
-  await h.clock.advance(1000)
+  await h.clock.run(1000)
   t.is(h.starts.length - n, 4, 'four runs in a second at 250 ms')
   t.false(h.sched.state('a')?.up)
   t.is(h.out.length, outBefore, 'no transition: it was down and stays down')
@@ -306,9 +306,11 @@ test('a consumer that throws does not stop checking or corrupt the counts', asyn
   let runs = 0
   const sched = new Scheduler({
     clock,
-    run: async () => {
-      runs++
-      return ok
+    runner: {
+      run: async () => {
+        runs++
+        return ok
+      },
     },
     onTransition: () => {
       throw new Error('consumer bug')
@@ -319,7 +321,7 @@ test('a consumer that throws does not stop checking or corrupt the counts', asyn
     onError: (e) => errors.push(e),
   })
   sched.set([srv('a')])
-  await clock.advance(3000)
+  await clock.run(3000)
   t.is(runs, 3)
   t.is(sched.stats().running, 0)
   t.is(sched.stats().completed, 3)

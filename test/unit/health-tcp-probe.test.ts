@@ -7,6 +7,7 @@ import { check as tcpCheck } from '../../src/health/tcp.js'
 import { parseAddr } from '../../src/net/addr.js'
 import { sockaddrIn, sockaddrIn6 } from '../../src/sys/sockaddr.js'
 import { TcpProbes } from '../../src/sys/tcp-probe.js'
+import { until } from '../helpers/until.js'
 
 const v4 = (port: number) => sockaddrIn(Uint8Array.of(127, 0, 0, 1), port)
 
@@ -31,6 +32,20 @@ async function server(
   await new Promise<void>((r) => srv.listen(0, host, r))
   s.port = (srv.address() as net.AddressInfo).port
   return s
+}
+
+/**
+ * Waits until the server has accepted everything sent to it so far: one listen queue, accepted in
+ * order, so once a marker connection opened now is accepted, any connection a probe completed before
+ * it would have been too. The marker is reset, not closed: it leaves no TIME_WAIT.
+ */
+async function acceptedSoFar(s: { port: number; peers: string[] }): Promise<string[]> {
+  const before = s.peers.length
+  const c = net.connect(s.port, '127.0.0.1')
+  c.on('error', () => {})
+  await until(() => s.peers.length > before, 5000, 'the marker connection accepted')
+  c.resetAndDestroy()
+  return s.peers.slice(0, -1)
 }
 
 /** TIME_WAIT sockets towards a local port, from /proc/net/tcp (state 06; ports in hex). */
@@ -63,8 +78,7 @@ test('a listening port answers the SYN; the final ACK is withheld, so the server
   t.deepEqual(new Set(results), new Set([0]))
   t.is(p.size, 0)
   // the RST reached the server before any ACK: no connection was ever accepted
-  await new Promise((r) => setTimeout(r, 200))
-  t.deepEqual(s.peers, [])
+  t.deepEqual(await acceptedSoFar(s), [])
   t.is(timeWaitTo(s.port), 0)
 })
 
@@ -78,8 +92,7 @@ test('with fullHandshake the server accepts each connection and sees it reset, w
   const results = await Promise.all(Array.from({ length: 50 }, () => probe(p, { to: v4(s.port), fullHandshake: true })))
   t.deepEqual(new Set(results), new Set([0]))
   // the server saw each connection reset, not closed with a FIN
-  const deadline = Date.now() + 3000
-  while (s.resets < 50 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+  await until(() => s.resets >= 50, 3000, '50 resets')
   t.is(s.resets, 50)
   t.is(timeWaitTo(s.port), 0)
 })
@@ -120,8 +133,7 @@ test('the source address is bound and IPv6 works', async (t) => {
   t.is(p.idle, 2)
   t.is(await probe(p, { ...bound }), 0)
   t.is(p.idle, 2, 'reused, not a new socket')
-  const deadline = Date.now() + 3000
-  while (s.peers.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+  await until(() => s.peers.length >= 3, 3000, 'three connections accepted')
   t.deepEqual(s.peers, ['::ffff:127.0.0.2', '::1', '::ffff:127.0.0.2'])
 })
 
@@ -159,8 +171,7 @@ test('a callback that throws does not strand the other outcomes of its batch', a
       if (i === 0) throw new Error('consumer bug')
     })
   }
-  const deadline = Date.now() + 3000
-  while (seen.length < 10 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+  await until(() => seen.length >= 10, 3000, 'ten results')
   t.is(seen.length, 10)
   t.is(p.size, 0)
   t.is((thrown[0] as Error | undefined)?.message, 'consumer bug')
@@ -175,8 +186,7 @@ test('the TCP check maps outcomes to its codes: connected, refused, unreachable 
   t.is(ok.detail, `connected to 127.0.0.1:${s.port}`)
   const bad = await tcpCheck({ ...target, sourceAddr: parseAddr('192.0.2.7') }, {}, AbortSignal.timeout(1000))
   t.is(bad.code, 'unreachable')
-  s.close()
-  await new Promise((r) => setTimeout(r, 20))
+  s.close() // libuv closes a listening socket's descriptor at once: the port refuses from here on
   t.is((await tcpCheck(target, {}, AbortSignal.timeout(1000))).code, 'refused')
 })
 
@@ -212,12 +222,10 @@ test('a passed probe keeps its socket for the next one: 200 probes in turn use o
   t.is(p.idle, 1)
   const kept = fdLink([...fds][0] as number)
   t.regex(kept ?? '', /^socket:/, 'kept open between probes')
-  await new Promise((r) => setTimeout(r, 200))
-  t.deepEqual(s.peers, [], 'the final ACK is withheld on a reused socket too')
+  t.deepEqual(await acceptedSoFar(s), [], 'the final ACK is withheld on a reused socket too')
   t.is(timeWaitTo(s.port), 0)
   // a failure on the kept socket closes it; the next probe opens a new one and passes
   s.close()
-  await new Promise((r) => setTimeout(r, 20))
   t.is(await probe(p, { to: v4(s.port) }), 111)
   t.is(p.idle, 0)
   t.not(fdLink([...fds][0] as number), kept, 'a failed probe closes its socket')

@@ -7,7 +7,7 @@ import { defaultDest, defaultService, type ServiceState } from '../../src/ipvs/m
 import { driftDelay, type PassReport, Reconciler } from '../../src/ipvs/reconciler.js'
 import { parseAddr } from '../../src/net/addr.js'
 import { fakeIpvs } from '../fixtures/ipvs/fake-ipvs.js'
-import { Clock } from '../helpers/virtual-clock.js'
+import { VirtualClock } from '../helpers/virtual-clock.js'
 
 const seed: ServiceState[] = [
   {
@@ -20,7 +20,7 @@ const seed: ServiceState[] = [
 async function slowSetup(intervalMs: number, maxDriftShare?: number) {
   const { nl } = fakeIpvs()
   const c = await IpvsClient.open(nl)
-  const clock = new Clock()
+  const clock = new VirtualClock()
   const readMs = { value: 0 }
   const passes: PassReport[] = []
   const slow = {
@@ -32,15 +32,14 @@ async function slowSetup(intervalMs: number, maxDriftShare?: number) {
     delDest: c.delDest.bind(c),
     listDests: c.listDests.bind(c),
     listServices: (o?: { stats?: boolean }) => {
-      clock.t += readMs.value
+      clock.spend(readMs.value)
       return c.listServices(o)
     },
   }
   const r = new Reconciler(slow, {
     intervalMs,
     ...(maxDriftShare === undefined ? {} : { maxDriftShare }),
-    timers: clock.timers,
-    now: clock.now,
+    clock,
     onPass: (p) => passes.push(p),
   })
   return { clock, readMs, passes, r }

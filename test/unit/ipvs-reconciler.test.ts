@@ -8,7 +8,7 @@ import { type OpEvent, type PassReport, Reconciler } from '../../src/ipvs/reconc
 import { parseAddr } from '../../src/net/addr.js'
 import { type FakeIpvs, fakeIpvs } from '../fixtures/ipvs/fake-ipvs.js'
 import { fakeClient } from '../helpers/fake-kernel.js'
-import { Clock } from '../helpers/virtual-clock.js'
+import { VirtualClock } from '../helpers/virtual-clock.js'
 
 const vip = parseAddr('10.0.0.3')
 const seedKey = { protocol: 'tcp', addr: vip, port: 80 } as const
@@ -25,13 +25,12 @@ async function setup(intervalMs = 5000) {
 async function setupOn(k: FakeIpvs | ReturnType<typeof fakeIpvs>, intervalMs = 5000) {
   const { fake, nl } = 'nl' in k ? k : { fake: k, nl: fakeClient(k.handle).client }
   const c = await IpvsClient.open(nl)
-  const clock = new Clock()
+  const clock = new VirtualClock()
   const events: OpEvent[] = []
   const passes: PassReport[] = []
   const r = new Reconciler(c, {
     intervalMs,
-    timers: clock.timers,
-    now: clock.now,
+    clock,
     onEvent: (e) => events.push(e),
     onPass: (p) => passes.push(p),
   })

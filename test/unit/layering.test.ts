@@ -3,11 +3,16 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } 
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test from 'ava'
-import { ALLOWED, violations } from '../helpers/layering.js'
+import { ALLOWED, typeNameCollisions, violations } from '../helpers/layering.js'
 import { repoRoot } from '../helpers/paths.js'
 
 test('every import in src/ points down the layer diagram', (t) => {
   t.deepEqual(violations(join(repoRoot, 'src')), [])
+})
+
+test('no two files in src/ export a type, interface or class of the same name', (t) => {
+  // a reader (and an auto-import) must not have to ask which Config or Instance is meant
+  t.deepEqual(typeNameCollisions(join(repoRoot, 'src')), {})
 })
 
 test('every directory under src/ is a known layer', (t) => {

@@ -35,7 +35,7 @@ const base: PeerStatus = {
 test('the peer section names the peer, the master, the sync roles, connections, disagreements and drift', (t) => {
   t.deepEqual(formatPeer(base, NOW), [
     'Peer     lb01 10.0.0.1:8849 channel up, lvsd 0.1.0, rtt 1.25 ms, heard 0.3s ago; sent 10, received 9, dropped auth 2 replay 1',
-    'Master   web: lb01 (10.0.0.1) priority 150, advert every 1000 ms, last heard 0.3s ago; here BACKUP, peer MASTER',
+    'Master   web: lb01 (10.0.0.1) priority 150, advert every 1000 ms, last advert 0.3s ago; here BACKUP, peer MASTER',
     'Sync     daemon here backup, peer master',
     'Conns    web: here 3, peer 400 (backup lagging: sync?)',
     'Health   web/10.0.0.7:80: up here, down on the peer',

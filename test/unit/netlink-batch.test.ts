@@ -5,7 +5,8 @@ import test from 'ava'
 import type { LvsdError } from '../../src/errors.js'
 import { NetlinkClient, type NetlinkTransport } from '../../src/net/netlink-client.js'
 import { decodeAll, encodeAll, NLM_F_ACK, NLM_F_REQUEST, type NlMessage } from '../../src/net/nlmsg.js'
-import { ack, errno, fakeClient, manualTimers } from '../helpers/fake-kernel.js'
+import { ack, errno, fakeClient } from '../helpers/fake-kernel.js'
+import { VirtualClock } from '../helpers/virtual-clock.js'
 
 const NEW = 20
 const body = (s: string) => Buffer.from(s)
@@ -74,40 +75,40 @@ test('a batch longer than batchLimit goes out in datagrams of batchLimit request
 })
 
 test('answers queued during sendmsg are read at once: the request settles without a timer or a wakeup', async (t) => {
-  const clock = manualTimers()
+  const clock = new VirtualClock()
   const kernel = new SyncKernel((m) => [ack(m)])
-  const client = new NetlinkClient(kernel, { timers: clock.timers })
+  const client = new NetlinkClient(kernel, { timers: clock })
   const p = client.request(req('x'))
   t.is(client.outstanding, 0)
-  t.is(clock.armed, 0)
+  t.is(clock.armed.length, 0)
   t.is(kernel.drains, 1)
   t.deepEqual(await p, [])
   const ps = client.batch(() => [client.request(req('y')), client.request(req('z'))])
-  t.is(clock.armed, 0)
+  t.is(clock.armed.length, 0)
   t.is(kernel.drains, 2)
   t.deepEqual(await Promise.all(ps), [[], []])
 })
 
 test('the unanswered requests of one datagram share one timer; it disarms when the last is answered', async (t) => {
-  const clock = manualTimers()
-  const { kernel, client } = fakeClient(() => [], { timers: clock.timers, timeoutMs: 100 })
+  const clock = new VirtualClock()
+  const { kernel, client } = fakeClient(() => [], { timers: clock, timeoutMs: 100 })
   const ps = client.batch(() => [client.request(req('a')), client.request(req('b')), client.request(req('c'))])
-  t.is(clock.armed, 1)
+  t.is(clock.armed.length, 1)
   const [a, b] = kernel.sent as [NlMessage, NlMessage, NlMessage]
   kernel.deliver(ack(a))
   kernel.deliver(ack(b))
-  t.is(clock.armed, 1, 'one request is still unanswered')
-  clock.fireAll()
+  t.is(clock.armed.length, 1, 'one request is still unanswered')
+  clock.advance(100)
   const r = await Promise.allSettled(ps)
   t.deepEqual(
     r.map((x) => (x.status === 'fulfilled' ? 'ok' : (x.reason as LvsdError).code)),
     ['ok', 'ok', 'LVSD_NL_TIMEOUT'],
   )
   const q = client.batch(() => [client.request(req('d')), client.request(req('e'))])
-  t.is(clock.armed, 1)
+  t.is(clock.armed.length, 1)
   for (const m of kernel.sent.slice(3)) kernel.deliver(ack(m))
   await Promise.all(q)
-  t.is(clock.armed, 0)
+  t.is(clock.armed.length, 0)
 })
 
 test('a send that fails rejects every request of its datagram', async (t) => {
@@ -172,12 +173,12 @@ test('ack "last": only each datagram’s last request asks for an ACK; a failure
 })
 
 test('ack "last": when the last answer never comes, the whole datagram times out together', async (t) => {
-  const clock = manualTimers()
-  const { kernel, client } = fakeClient(() => [], { timers: clock.timers, timeoutMs: 50 })
+  const clock = new VirtualClock()
+  const { kernel, client } = fakeClient(() => [], { timers: clock, timeoutMs: 50 })
   const ps = client.batch(() => [client.request(req('a')), client.request(req('b'))], { ack: 'last' })
   t.is(kernel.sent.length, 2)
-  t.is(clock.armed, 1)
-  clock.fireAll()
+  t.is(clock.armed.length, 1)
+  clock.advance(50)
   const r = await Promise.allSettled(ps)
   t.deepEqual(
     r.map((x) => x.status === 'rejected' && (x.reason as LvsdError).code),

@@ -12,16 +12,8 @@ import {
   NLMSG_ERROR,
   type NlMessage,
 } from '../../src/net/nlmsg.js'
-import {
-  ack,
-  errno,
-  FakeKernel,
-  fakeClient,
-  manualTimers,
-  multipart,
-  notification,
-  reply,
-} from '../helpers/fake-kernel.js'
+import { ack, errno, FakeKernel, fakeClient, multipart, notification, reply } from '../helpers/fake-kernel.js'
+import { VirtualClock } from '../helpers/virtual-clock.js'
 
 const GET = 18
 const NEW = 20
@@ -132,13 +124,13 @@ test('notifications interleaved with a dump go to listeners, not into the dump',
 })
 
 test('a request times out with LVSD_NL_TIMEOUT; its late reply is dropped, not taken for an event', async (t) => {
-  const clock = manualTimers()
-  const { kernel, client } = fakeClient(() => [], { timers: clock.timers, timeoutMs: 250 })
+  const clock = new VirtualClock()
+  const { kernel, client } = fakeClient(() => [], { timers: clock, timeoutMs: 250 })
   const events: NlMessage[] = []
   client.onNotification((m) => events.push(m))
   const p = client.request({ type: NEW, flags: 0, payload: body('x') }, { op: 'RTM_NEWADDR' })
-  t.is(clock.armed, 1)
-  clock.fireAll()
+  t.is(clock.armed.length, 1)
+  clock.advance(250)
   const e = await t.throwsAsync<LvsdError>(p, { code: 'LVSD_NL_TIMEOUT' })
   t.like(e?.details, { op: 'RTM_NEWADDR', timeoutMs: 250 })
   kernel.deliver(ack(kernel.sent[0] as NlMessage))
@@ -147,10 +139,10 @@ test('a request times out with LVSD_NL_TIMEOUT; its late reply is dropped, not t
 })
 
 test('a reply disarms its timer', async (t) => {
-  const clock = manualTimers()
-  const { client } = fakeClient((req) => [ack(req)], { timers: clock.timers })
+  const clock = new VirtualClock()
+  const { client } = fakeClient((req) => [ack(req)], { timers: clock })
   await client.request({ type: NEW, flags: 0, payload: body('x') })
-  t.is(clock.armed, 0)
+  t.is(clock.armed.length, 0)
 })
 
 test('close() rejects outstanding requests with LVSD_NL_CLOSED, and later requests too', async (t) => {

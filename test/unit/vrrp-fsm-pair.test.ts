@@ -3,12 +3,22 @@
 // measured at (keepalived-and-ipvs.md §3: 3.609 s / 0.361 s after the last advert, 609 / 61 ms
 // after a priority-0 advert).
 import test from 'ava'
+import fc from 'fast-check'
 import { type Addr, parseAddr } from '../../src/net/addr.js'
-import { type Action, type Config, create, type Event, type Instance, type Role, step } from '../../src/vrrp/fsm.js'
+import {
+  type Action,
+  create,
+  type Event,
+  type FsmConfig,
+  type FsmState,
+  priorityOf,
+  type Role,
+  step,
+} from '../../src/vrrp/fsm.js'
 
 interface Node {
   name: string
-  s: Instance
+  s: FsmState
   running: boolean
   hasVips: boolean
   announces: number[]
@@ -29,7 +39,7 @@ class Link {
   readonly cut = new Set<string>()
   readonly transitions: Array<{ at: number; node: string; from: Role; to: Role; why: string }> = []
 
-  add(name: string, addr: string, cfg: Partial<Config>): void {
+  add(name: string, addr: string, cfg: Partial<FsmConfig>): void {
     this.nodes.set(name, {
       name,
       s: create({ primary: parseAddr(addr), ...cfg }),
@@ -48,6 +58,19 @@ class Link {
   /** SIGKILL: nothing more is sent and nothing cleaned up; the VIPs stay where they were. */
   crash(name: string): void {
     this.node(name).running = false
+  }
+  /** A crashed or stopped node starts again as a new process: a fresh machine with the same config. */
+  restart(name: string): void {
+    const n = this.node(name)
+    n.s = create(n.s.config)
+    n.hasVips = false // a restarted lvsd removes the VIPs a killed one left (held-vips.ts)
+    this.start(name)
+  }
+  track(name: string, delta: number): void {
+    this.post(name, { kind: 'priority', delta }, this.now)
+  }
+  fault(name: string, on: boolean): void {
+    this.post(name, { kind: 'fault', on }, this.now)
   }
   partition(a: string, b: string, on: boolean): void {
     for (const k of [`${a}|${b}`, `${b}|${a}`]) on ? this.cut.add(k) : this.cut.delete(k)
@@ -107,7 +130,7 @@ class Link {
   }
 }
 
-function pair(cfg: Partial<Config>): Link {
+function pair(cfg: Partial<FsmConfig>): Link {
   const l = new Link()
   l.add('d1', '10.0.0.5', { ...cfg, priority: 150 })
   l.add('d2', '10.0.0.6', { ...cfg, priority: 100 })
@@ -116,8 +139,8 @@ function pair(cfg: Partial<Config>): Link {
   return l
 }
 
-const V2: Partial<Config> = { version: 2, advertMs: 1000 }
-const V3: Partial<Config> = { version: 3, advertMs: 100 }
+const V2: Partial<FsmConfig> = { version: 2, advertMs: 1000 }
+const V3: Partial<FsmConfig> = { version: 3, advertMs: 100 }
 
 test('election: both start Backup; d1 (150) is Master after 3 × 1 s + 414 ms; d2 stays Backup', (t) => {
   const l = pair(V2)
@@ -128,7 +151,7 @@ test('election: both start Backup; d1 (150) is Master after 3 × 1 s + 414 ms; d
   t.false(l.node('d2').hasVips)
 })
 
-const crash: Array<[string, Partial<Config>, number, number]> = [
+const crash: Array<[string, Partial<FsmConfig>, number, number]> = [
   ['v2 1 s', V2, 3414, 3609],
   ['v3 100 ms', V3, 341, 361],
 ]
@@ -146,7 +169,7 @@ for (const [title, cfg, elected, down] of crash) {
   })
 }
 
-const stop: Array<[string, Partial<Config>, number]> = [
+const stop: Array<[string, Partial<FsmConfig>, number]> = [
   ['v2 1 s', V2, 609],
   ['v3 100 ms', V3, 61],
 ]
@@ -260,4 +283,65 @@ test('two address owners (misconfigured) settle on the higher address instead of
     l.transitions.filter((x) => x.node === 'd1').map((x) => x.why),
     ['startup_owner', 'higher_priority'],
   )
+})
+
+type Chaos =
+  | { op: 'crash' | 'stop' | 'restart'; node: 'd1' | 'd2'; waitMs: number }
+  | { op: 'partition'; on: boolean; waitMs: number }
+  | { op: 'track'; node: 'd1' | 'd2'; delta: number; waitMs: number }
+  | { op: 'fault'; node: 'd1' | 'd2'; on: boolean; waitMs: number }
+
+const nodeArb = fc.constantFrom('d1' as const, 'd2' as const)
+const waitArb = fc.integer({ min: 0, max: 5000 })
+const chaosArb: fc.Arbitrary<Chaos> = fc.oneof(
+  fc.record({
+    op: fc.constantFrom('crash' as const, 'stop' as const, 'restart' as const),
+    node: nodeArb,
+    waitMs: waitArb,
+  }),
+  fc.record({ op: fc.constant('partition' as const), on: fc.boolean(), waitMs: waitArb }),
+  fc.record({
+    op: fc.constant('track' as const),
+    node: nodeArb,
+    delta: fc.integer({ min: -80, max: 0 }),
+    waitMs: waitArb,
+  }),
+  fc.record({ op: fc.constant('fault' as const), node: nodeArb, on: fc.boolean(), waitMs: waitArb }),
+)
+
+test('property: after any sequence of crashes, stops, restarts, partitions, priority changes and faults, once healed there is exactly one master, the higher priority, and only it holds the VIPs', async (t) => {
+  for (const cfg of [V3, V2]) {
+    await fc.assert(
+      fc.property(fc.array(chaosArb, { maxLength: 12 }), (steps) => {
+        const l = pair(cfg)
+        l.run(5000)
+        for (const c of steps) {
+          const n = 'node' in c ? l.node(c.node) : undefined
+          if (c.op === 'crash') l.crash(c.node)
+          else if (c.op === 'stop' && n?.running) l.stop(c.node)
+          else if (c.op === 'restart' && !n?.running) l.restart(c.node)
+          else if (c.op === 'partition') l.partition('d1', 'd2', c.on)
+          else if (c.op === 'track' && n?.running) l.track(c.node, c.delta)
+          else if (c.op === 'fault' && n?.running) l.fault(c.node, c.on)
+          l.run(l.now + c.waitMs)
+        }
+        // heal: the link, the faults, every node running
+        l.partition('d1', 'd2', false)
+        for (const name of ['d1', 'd2']) {
+          if (!l.node(name).running) l.restart(name)
+          l.fault(name, false)
+        }
+        l.run(l.now + 10 * (cfg.advertMs ?? 1000) + 2000)
+        const masters = [...l.nodes.values()].filter((n) => n.s.role === 'MASTER')
+        const holders = [...l.nodes.values()].filter((n) => n.hasVips)
+        if (masters.length !== 1 || holders.length !== 1 || holders[0] !== masters[0]) return false
+        // preemption: the master has the higher effective priority (ties go to the higher address: d2)
+        const [d1, d2] = [l.node('d1'), l.node('d2')]
+        const want = priorityOf(d1.s) > priorityOf(d2.s) ? 'd1' : 'd2'
+        return masters[0]?.name === want
+      }),
+      { numRuns: 300, seed: 1205 },
+    )
+  }
+  t.pass()
 })

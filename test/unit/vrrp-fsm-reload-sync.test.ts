@@ -3,12 +3,12 @@
 // move is followed; a held member records its wish instead of preempting. Fake clock, no sleeps.
 import test from 'ava'
 import { type Addr, parseAddr } from '../../src/net/addr.js'
-import { type Action, type Config, create, type Event, type Instance, step } from '../../src/vrrp/fsm.js'
+import { type Action, create, type Event, type FsmConfig, type FsmState, step } from '../../src/vrrp/fsm.js'
 import { masterDownMs, skewMs } from '../../src/vrrp/timers.js'
 
 const me = parseAddr('10.0.0.6')
 const peer: Addr = parseAddr('10.0.0.5')
-const base = (c: Partial<Config> = {}): Config => ({
+const base = (c: Partial<FsmConfig> = {}): FsmConfig => ({
   version: 3,
   priority: 100,
   advertMs: 100,
@@ -24,15 +24,15 @@ const base = (c: Partial<Config> = {}): Config => ({
 const send = (priority: number): Action => ({ kind: 'send', priority })
 const arm = (timer: 'adver' | 'masterDown' | 'preemptDelay', at: number): Action => ({ kind: 'arm', timer, at })
 const transition = (from: string, to: string, why: string): Action => ({ kind: 'transition', from, to, why }) as Action
-const reconfigure = (c: Partial<Config>, addrsChanged = false): Event => ({
+const reconfigure = (c: Partial<FsmConfig>, addrsChanged = false): Event => ({
   kind: 'reconfigure',
   config: base(c),
   addrsChanged,
 })
 const advert = (priority: number, src = peer): Event => ({ kind: 'advert', src, priority, intervalCs: 10 })
 
-const backup = (c: Partial<Config> = {}, now = 0): Instance => step(create(base(c)), { kind: 'startup' }, now).state
-const master = (c: Partial<Config> = {}): Instance => {
+const backup = (c: Partial<FsmConfig> = {}, now = 0): FsmState => step(create(base(c)), { kind: 'startup' }, now).state
+const master = (c: Partial<FsmConfig> = {}): FsmState => {
   const b = backup(c)
   return step(b, { kind: 'timer', timer: 'masterDown' }, b.timers.masterDown as number).state
 }

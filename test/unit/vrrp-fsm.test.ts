@@ -4,11 +4,11 @@ import test from 'ava'
 import { type Addr, parseAddr } from '../../src/net/addr.js'
 import {
   type Action,
-  type Config,
   create,
   type Event,
   effectivePriority,
-  type Instance,
+  type FsmConfig,
+  type FsmState,
   priorityOf,
   type Step,
   step,
@@ -19,7 +19,7 @@ const me = A('10.0.0.6')
 const lowerAddr = A('10.0.0.5')
 const higherAddr = A('10.0.0.7')
 
-type Cfg = Partial<Config>
+type Cfg = Partial<FsmConfig>
 const v2 = (c: Cfg = {}): Cfg => ({ version: 2, advertMs: 1000, ...c })
 const v3fast = (c: Cfg = {}): Cfg => ({ version: 3, advertMs: 100, ...c })
 
@@ -44,14 +44,14 @@ const becameMaster = (prio: number, adverAt: number): Action[] => [
 ]
 
 /** Runs events in order; returns the last step. */
-function run(s: Instance, events: Array<[Event, number]>): Step {
+function run(s: FsmState, events: Array<[Event, number]>): Step {
   let r: Step = { state: s, actions: [] }
   for (const [e, now] of events) r = step(r.state, e, now)
   return r
 }
-const fresh = (c: Cfg = {}): Instance => create({ primary: me, ...c })
-const backupAt = (c: Cfg, now = 0): Instance => step(fresh(c), startup, now).state
-const masterAt = (c: Cfg, now = 0): Instance => {
+const fresh = (c: Cfg = {}): FsmState => create({ primary: me, ...c })
+const backupAt = (c: Cfg, now = 0): FsmState => step(fresh(c), startup, now).state
+const masterAt = (c: Cfg, now = 0): FsmState => {
   const b = backupAt(c, now)
   return step(b, timer('masterDown'), b.timers.masterDown!).state
 }

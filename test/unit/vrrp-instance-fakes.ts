@@ -1,40 +1,24 @@
-// Fakes for driving a runtime Instance (src/vrrp/instance.ts) in the unit tier: a manual clock
-// whose timers run in deadline order, a fake kernel address table, and recorders of what went on
-// the wire (advert priority and VIPs), into the kernel and up to the main thread.
+// Fakes for driving a runtime Instance (src/vrrp/instance.ts) and the worker (worker-core.ts) in the
+// unit tier: the tier's virtual clock, a fake kernel address table, a fake
+// namespace and advert socket, recorders of what went on the wire, into the kernel and up to the main
+// thread, and the worker run in-process behind the port the main thread's VrrpRuntime talks to.
+import { EventEmitter } from 'node:events'
 import { type Addr, parseAddr, parsePrefix, sameAddr } from '../../src/net/addr.js'
+import type { Address } from '../../src/net/rtnl-addr.js'
+import type { Link } from '../../src/net/rtnl-link.js'
 import type { ReceivedDatagram } from '../../src/sys/types.js'
 import { Instance, type InstanceDeps } from '../../src/vrrp/instance.js'
-import type { RuntimeInstance, Up } from '../../src/vrrp/messages.js'
+import type { Down, RuntimeInstance, Up } from '../../src/vrrp/messages.js'
+import type { NetEvents } from '../../src/vrrp/netstate.js'
 import { decode, encode } from '../../src/vrrp/packet.js'
-import { GROUP4 } from '../../src/vrrp/sockets.js'
+import type { WorkerPort } from '../../src/vrrp/runtime.js'
+import { type ChannelSpec, GROUP4 } from '../../src/vrrp/sockets.js'
+import { VrrpWorkerCore, type WorkerChannel, type WorkerDeps, type WorkerNet } from '../../src/vrrp/worker-core.js'
+import { VirtualClock } from '../helpers/virtual-clock.js'
 import { webInstance } from '../helpers/vrrp-instance.js'
 
-export class Clock {
-  now = 1000
-  private seq = 0
-  private readonly due = new Map<number, { at: number; fn: () => void }>()
-  readonly timers = {
-    set: (fn: () => void, ms: number) => {
-      const id = ++this.seq
-      this.due.set(id, { at: this.now + ms, fn })
-      return id
-    },
-    clear: (h: unknown) => {
-      this.due.delete(h as number)
-    },
-  }
-  /** Runs every timer due up to `to`, in deadline order, moving the clock to each. */
-  advance(to: number): void {
-    for (;;) {
-      const next = [...this.due.entries()].filter(([, t]) => t.at <= to).sort((a, b) => a[1].at - b[1].at)[0]
-      if (!next) break
-      this.due.delete(next[0])
-      this.now = Math.max(this.now, next[1].at)
-      next[1].fn()
-    }
-    this.now = to
-  }
-}
+/** The fakes' clock: the tier's VirtualClock, starting at 1000 ms. */
+export const newClock = (): VirtualClock => new VirtualClock(1000)
 
 export const PRIMARY = parseAddr('10.0.0.1')
 export const PEER = parseAddr('10.0.0.2')
@@ -51,7 +35,7 @@ export interface Sent {
   addrs: string[]
 }
 
-export function setup(over: Partial<RuntimeInstance> = {}, extra: Partial<InstanceDeps> = {}, clock = new Clock()) {
+export function setup(over: Partial<RuntimeInstance> = {}, extra: Partial<InstanceDeps> = {}, clock = newClock()) {
   const sent: Sent[] = []
   const kernel: Addr[] = [PRIMARY]
   const vipOps: string[] = []
@@ -59,8 +43,8 @@ export function setup(over: Partial<RuntimeInstance> = {}, extra: Partial<Instan
   const garps: Addr[] = []
   const show = (a: Addr) => Array.from(a.bytes).join('.')
   const deps = {
-    now: () => clock.now,
-    wall: () => clock.now,
+    now: () => clock.now(),
+    wall: () => clock.now(),
     net: {
       addresses: () => kernel.map((address) => ({ address })),
       has: (_i: number, a: Addr) => kernel.some((k) => sameAddr(k, a)),
@@ -93,7 +77,7 @@ export function setup(over: Partial<RuntimeInstance> = {}, extra: Partial<Instan
     },
     ifindex: 2,
     primary: PRIMARY,
-    timers: clock.timers,
+    timers: clock,
     post: (m: Up) => up.push(m),
     log: () => {},
     ...extra,
@@ -136,3 +120,132 @@ export function advert(o: {
 export const flush = () => new Promise((r) => setImmediate(r))
 export const transitions = (up: Up[]) =>
   up.flatMap((m) => (m.type === 'transition' ? [`${m.from}>${m.to}:${m.why}`] : []))
+
+export const link = (index: number, name: string, up = true): Link => ({
+  index,
+  name,
+  flags: 0,
+  up,
+  lowerUp: up,
+  running: up,
+  operState: up ? 'UP' : 'DOWN',
+  mac: Uint8Array.of(2, 0, 0, 0, 0, index),
+})
+export const address = (ifindex: number, a: string): Address => ({
+  family: 4,
+  ifindex,
+  prefixLen: 24,
+  address: parseAddr(a),
+  flags: 0,
+  scope: 0,
+})
+
+/** A namespace: links and addresses the test changes, then announces through the worker's NetEvents. */
+export class FakeNet {
+  readonly links = new Map<string, Link>()
+  readonly addrs: Address[] = []
+  events: NetEvents | undefined
+  closed = false
+  addLink(l: Link): void {
+    this.links.set(l.name, l)
+    this.events?.link(l)
+  }
+  addAddress(a: Address): void {
+    this.addrs.push(a)
+    this.events?.addressAdded(a.ifindex, a.address)
+  }
+  readonly api: WorkerNet = {
+    link: (ifindex) => [...this.links.values()].find((l) => l.index === ifindex),
+    linkByName: (name) => this.links.get(name),
+    addresses: (ifindex, family) =>
+      this.addrs.filter((a) => a.ifindex === ifindex && (family === undefined || a.family === family)),
+    has: (ifindex, addr) => this.addrs.some((a) => a.ifindex === ifindex && sameAddr(a.address, addr)),
+    primary: (ifindex, family, vips) =>
+      this.addrs.find((a) => a.ifindex === ifindex && a.family === family && !vips.some((v) => sameAddr(v, a.address)))
+        ?.address,
+    tentative: () => false,
+    addVip: async (ifindex, v) => {
+      if (!this.api.has(ifindex, v.prefix.addr))
+        this.addrs.push({ family: 4, ifindex, prefixLen: v.prefix.len, address: v.prefix.addr, flags: 0, scope: 0 })
+    },
+    deleteVip: async (ifindex, v) => {
+      const i = this.addrs.findIndex((a) => a.ifindex === ifindex && sameAddr(a.address, v.prefix.addr))
+      if (i >= 0) this.addrs.splice(i, 1)
+    },
+    createVmac: async () => {
+      throw new Error('no macvlan in the unit tier')
+    },
+    deleteLink: async () => {},
+    close: () => {
+      this.closed = true
+    },
+  }
+}
+
+export class FakeChannel implements WorkerChannel {
+  closed = false
+  sent: Array<{ to: Addr; bytes: number }> = []
+  receive: (m: ReceivedDatagram) => void = () => {}
+  constructor(readonly spec: ChannelSpec) {}
+  readonly socket = {
+    onReceive: (cb: (m: ReceivedDatagram) => void) => {
+      this.receive = cb
+    },
+  }
+  get group(): Addr | undefined {
+    return this.spec.unicast ? undefined : GROUP4
+  }
+  send(packet: Buffer, to: Addr): boolean {
+    this.sent.push({ to, bytes: packet.length })
+    return true
+  }
+  close(): void {
+    this.closed = true
+  }
+}
+
+/** A namespace with eth0 (10.0.0.1), the worker's deps over it and `clock`, and the sockets it opened. */
+export function workerRig(clock = newClock(), post: (m: Up) => void = () => {}) {
+  const net = new FakeNet()
+  net.addLink(link(2, 'eth0'))
+  net.addAddress(address(2, '10.0.0.1'))
+  const channels: FakeChannel[] = []
+  const deps: WorkerDeps = {
+    post,
+    now: () => clock.now(),
+    wall: () => clock.now(),
+    openTimers: () => ({
+      set: (fn: () => void, ms: number) => clock.set(fn, ms),
+      clear: (h: unknown) => clock.clear(h),
+      close: () => {},
+    }),
+    openNet: async (events) => {
+      net.events = events
+      return net.api
+    },
+    openChannel: (spec) => {
+      const c = new FakeChannel(spec)
+      channels.push(c)
+      return c
+    },
+    announcer: { garp: () => true, na: () => true, close: () => {} },
+    setRealtime: () => ({ ok: false, tid: 1, reason: 'test' }),
+  }
+  return { clock, net, channels, deps }
+}
+
+/** The worker in this thread behind a port like the thread's: messages cross asynchronously, both ways. */
+export function inProcessWorker(rig: ReturnType<typeof workerRig>): { port: WorkerPort; core: VrrpWorkerCore } {
+  const ee = new EventEmitter()
+  const core = new VrrpWorkerCore({ ...rig.deps, post: (m) => setImmediate(() => ee.emit('message', m)) })
+  const port: WorkerPort = {
+    postMessage: (m: Down) => setImmediate(() => core.handle(m)),
+    on: (event: string, fn: (...args: never[]) => void) => ee.on(event, fn as (...args: unknown[]) => void),
+    once: (event: string, fn: (...args: never[]) => void) => ee.once(event, fn as (...args: unknown[]) => void),
+    terminate: async () => {
+      ee.emit('exit', 1)
+      return 1
+    },
+  }
+  return { port, core }
+}

@@ -1,40 +1,19 @@
-// GARP/NA burst schedule (src/vrrp/burst.ts) on a manual clock: keepalived's defaults, spaced
+// GARP/NA burst schedule (src/vrrp/burst.ts) on the tier's virtual clock: keepalived's defaults, spaced
 // bursts, periodic refresh, and stop cancelling everything.
 import test from 'ava'
 import { BurstSchedule } from '../../src/vrrp/burst.js'
 import type { AnnounceConfig } from '../../src/vrrp/messages.js'
+import { VirtualClock } from '../helpers/virtual-clock.js'
 
 function harness(cfg: Partial<AnnounceConfig>) {
-  let now = 0
-  const pending: Array<{ at: number; fn: () => void; id: number }> = []
-  let id = 0
+  const clock = new VirtualClock(0)
   const sends: number[] = []
   const s = new BurstSchedule(
     { repeat: 5, delayMs: 5000, intervalMs: 0, refreshMs: 0, refreshRepeat: 1, ...cfg },
-    () => sends.push(now),
-    {
-      set: (fn, ms) => {
-        pending.push({ at: now + ms, fn, id: ++id })
-        return id
-      },
-      clear: (h) => {
-        const i = pending.findIndex((p) => p.id === h)
-        if (i >= 0) pending.splice(i, 1)
-      },
-    },
+    () => sends.push(clock.now()),
+    clock,
   )
-  const advance = (to: number) => {
-    for (;;) {
-      pending.sort((a, b) => a.at - b.at)
-      const next = pending[0]
-      if (!next || next.at > to) break
-      pending.shift()
-      now = next.at
-      next.fn()
-    }
-    now = to
-  }
-  return { s, sends, advance }
+  return { s, sends, advance: (to: number) => clock.advanceTo(to) }
 }
 
 test('defaults: 5 at once, 5 more after 5 s, then nothing', (t) => {

@@ -1,5 +1,5 @@
 // The runtime instance (src/vrrp/instance.ts) against fake sockets, a fake kernel address table
-// and a manual clock: what goes on the wire, into the kernel and up to the main thread, in order.
+// and the tier's virtual clock: what goes on the wire, into the kernel and up to the main thread, in order.
 import test from 'ava'
 import { type Addr, parseAddr, parsePrefix, sameAddr } from '../../src/net/addr.js'
 import type { ReceivedDatagram } from '../../src/sys/types.js'
@@ -7,34 +7,8 @@ import { Instance, type InstanceDeps } from '../../src/vrrp/instance.js'
 import type { RuntimeInstance, Up } from '../../src/vrrp/messages.js'
 import { decode, encode } from '../../src/vrrp/packet.js'
 import { GROUP4 } from '../../src/vrrp/sockets.js'
+import { VirtualClock } from '../helpers/virtual-clock.js'
 import { webInstance } from '../helpers/vrrp-instance.js'
-
-class Clock {
-  now = 1000
-  private seq = 0
-  private readonly due = new Map<number, { at: number; fn: () => void }>()
-  readonly timers = {
-    set: (fn: () => void, ms: number) => {
-      const id = ++this.seq
-      this.due.set(id, { at: this.now + ms, fn })
-      return id
-    },
-    clear: (h: unknown) => {
-      this.due.delete(h as number)
-    },
-  }
-  /** Runs every timer due up to `to`, in deadline order, moving the clock to each. */
-  advance(to: number): void {
-    for (;;) {
-      const next = [...this.due.entries()].filter(([, t]) => t.at <= to).sort((a, b) => a[1].at - b[1].at)[0]
-      if (!next) break
-      this.due.delete(next[0])
-      this.now = Math.max(this.now, next[1].at)
-      next[1].fn()
-    }
-    this.now = to
-  }
-}
 
 const PRIMARY = parseAddr('10.0.0.1')
 const PEER = parseAddr('10.0.0.2')
@@ -45,15 +19,15 @@ function config(over: Partial<RuntimeInstance> = {}): RuntimeInstance {
 }
 
 function setup(over: Partial<RuntimeInstance> = {}, leftover: Addr[] = []) {
-  const clock = new Clock()
+  const clock = new VirtualClock(1000)
   const sent: Array<{ priority: number; to: Addr }> = []
   const kernel: Addr[] = [PRIMARY, ...leftover]
   const vipOps: string[] = []
   const up: Up[] = []
   const garps: Addr[] = []
   const deps = {
-    now: () => clock.now,
-    wall: () => clock.now,
+    now: () => clock.now(),
+    wall: () => clock.now(),
     net: {
       addresses: () => kernel.map((address) => ({ address })),
       has: (_i: number, a: Addr) => kernel.some((k) => sameAddr(k, a)),
@@ -85,7 +59,7 @@ function setup(over: Partial<RuntimeInstance> = {}, leftover: Addr[] = []) {
     },
     ifindex: 2,
     primary: PRIMARY,
-    timers: clock.timers,
+    timers: clock,
     post: (m: Up) => up.push(m),
     log: () => {},
   } as unknown as InstanceDeps
@@ -117,17 +91,17 @@ test('a lone backup becomes master after Master_Down_Interval: advert, VIP added
   const s = setup()
   await s.inst.start()
   t.deepEqual(transitions(s.up), ['INIT>BACKUP:startup'])
-  s.clock.advance(1000 + 360)
+  s.clock.advanceTo(1000 + 360)
   t.is(s.inst.role, 'BACKUP', 'not before 361 ms (3 × 100 + 156 × 100 / 256)')
-  s.clock.advance(1000 + 361)
+  s.clock.advanceTo(1000 + 361)
   t.is(s.inst.role, 'MASTER')
   t.deepEqual(s.sent, [{ priority: 100, to: GROUP4 }])
   await flush()
   t.deepEqual(s.vipOps, ['add'])
   t.is(s.garps.length, 5, 'the first burst, after the VIP is in')
-  s.clock.advance(1361 + 4999)
+  s.clock.advanceTo(1361 + 4999)
   t.is(s.garps.length, 5)
-  s.clock.advance(1361 + 5000)
+  s.clock.advanceTo(1361 + 5000)
   t.is(s.garps.length, 10, 'the second burst 5 s later')
   t.is(s.sent.length, 1 + 50, 'one advert per 100 ms')
   t.is(s.inst.counters.lateAdverts, 0)
@@ -136,7 +110,7 @@ test('a lone backup becomes master after Master_Down_Interval: advert, VIP added
 test('a master hearing a higher priority steps down, says so once more, and removes its VIP', async (t) => {
   const s = setup()
   await s.inst.start()
-  s.clock.advance(1361)
+  s.clock.advanceTo(1361)
   await flush()
   s.inst.receive(advert({ priority: 200 }))
   t.is(s.inst.role, 'BACKUP')
@@ -146,8 +120,21 @@ test('a master hearing a higher priority steps down, says so once more, and remo
   t.deepEqual(s.vipOps, ['add', 'del'])
   t.is(s.inst.counters.rx, 1)
   const garps = s.garps.length
-  s.clock.advance(1361 + 6000)
+  s.clock.advanceTo(1361 + 6000)
   t.is(s.garps.length, garps, 'no second burst after stepping down')
+})
+
+test('an accepted advert is remembered as the last one heard: sender, priority, interval, arrival', async (t) => {
+  const s = setup()
+  await s.inst.start()
+  t.is(s.inst.counters.lastAdvert, undefined)
+  s.clock.advance(300)
+  const at = s.clock.now()
+  s.inst.receive(advert({ priority: 200 }))
+  t.deepEqual(s.inst.counters.lastAdvert, { from: '10.0.0.2', priority: 200, advertMs: 100, at })
+  s.clock.advance(50)
+  s.inst.receive(advert({ priority: 200, ttl: 64 }))
+  t.is(s.inst.counters.lastAdvert?.at, at, 'a dropped packet is not an advert heard')
 })
 
 test('malformed and foreign packets are counted by reason and change nothing', async (t) => {
@@ -162,7 +149,7 @@ test('malformed and foreign packets are counted by reason and change nothing', a
   s.inst.receive(advert({ priority: 200, src: PRIMARY }))
   t.deepEqual(s.inst.counters.drops, { ttl: 1, vrid: 1, ip_header: 1, checksum: 1, own: 1 })
   t.is(s.inst.counters.rx, 0)
-  s.clock.advance(1361)
+  s.clock.advanceTo(1361)
   t.is(s.inst.role, 'MASTER', 'dropped packets did not reset Master_Down')
 })
 
@@ -170,21 +157,21 @@ test('start-up removes a VIP left by an earlier run; shutdown of a master sends 
   const s = setup({}, [VIP.addr])
   await s.inst.start()
   t.deepEqual(s.vipOps, ['del'])
-  s.clock.advance(1361)
+  s.clock.advanceTo(1361)
   await s.inst.shutdown()
   t.is(s.sent.at(-1)?.priority, 0)
   t.deepEqual(s.vipOps, ['del', 'add', 'del'])
   t.false(s.kernel.some((k) => sameAddr(k, VIP.addr)))
   t.is(transitions(s.up).at(-1), 'MASTER>INIT:shutdown')
   const n = s.sent.length
-  s.clock.advance(5000)
+  s.clock.advanceTo(5000)
   t.is(s.sent.length, n, 'no timer survives shutdown')
 })
 
 test('a fault from a tracked interface resigns with priority 0; clearing it returns to BACKUP', async (t) => {
   const s = setup()
   await s.inst.start()
-  s.clock.advance(1361)
+  s.clock.advanceTo(1361)
   s.inst.setFault('track:eth1', true)
   t.is(s.inst.role, 'FAULT')
   t.is(s.sent.at(-1)?.priority, 0)
@@ -195,7 +182,7 @@ test('a fault from a tracked interface resigns with priority 0; clearing it retu
 test('a priority delta on a master is advertised at once', async (t) => {
   const s = setup()
   await s.inst.start()
-  s.clock.advance(1361)
+  s.clock.advanceTo(1361)
   s.inst.setDelta('track:eth1', -30)
   t.is(s.sent.at(-1)?.priority, 70)
   s.inst.setDelta('track:eth1', 0)
@@ -205,10 +192,10 @@ test('a priority delta on a master is advertised at once', async (t) => {
 test('an advert whose timer fires more than half an interval late is counted', async (t) => {
   const s = setup()
   await s.inst.start()
-  s.clock.advance(1361)
+  s.clock.advanceTo(1361)
   // the loop stalls: the next advert (due at 1461) runs at 1530
-  s.clock.now = 1530
-  s.clock.advance(1530)
+  s.clock.spend(1530 - s.clock.now())
+  s.clock.advance(0)
   t.is(s.inst.counters.lateAdverts, 1)
   t.true(s.inst.counters.maxLateMs >= 69)
 })

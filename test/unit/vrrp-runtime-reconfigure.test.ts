@@ -10,7 +10,7 @@ const VIP3 = parsePrefix('10.0.0.102/24')
 async function runningMaster(over = {}) {
   const s = setup({ vips: [{ prefix: parsePrefix('10.0.0.100/24') }, { prefix: VIP2 }], ...over })
   await s.inst.start()
-  s.clock.advance(1361)
+  s.clock.advanceTo(1361)
   await flush()
   return s
 }
@@ -22,7 +22,7 @@ test('a master given a lower priority stays MASTER and the next advert (sent at 
   t.is(s.inst.role, 'MASTER')
   t.deepEqual(s.up.slice(n), [], 'no transition')
   t.is(s.sent.at(-1)?.priority, 40)
-  s.clock.advance(1361 + 100)
+  s.clock.advanceTo(1361 + 100)
   t.is(s.sent.at(-1)?.priority, 40)
 })
 
@@ -57,13 +57,13 @@ test('reconfiguring with an equal copy changes nothing: no advert, no VIP change
 
 test('a new GARP schedule on a running master keeps its refresh going without a new burst', async (t) => {
   const s = await runningMaster()
-  s.clock.advance(1361 + 6000)
+  s.clock.advanceTo(1361 + 6000)
   const garps = s.garps.length
   s.inst.reconfigure({
     ...s.inst.cfg,
     announce: { ...config().announce, refreshMs: 1000, refreshRepeat: 1 },
   })
   t.is(s.garps.length, garps, 'no burst at reload')
-  s.clock.advance(1361 + 6000 + 1000)
+  s.clock.advanceTo(1361 + 6000 + 1000)
   t.is(s.garps.length, garps + 2, 'one refresh round for each of the two VIPs')
 })
