@@ -13,10 +13,10 @@ import {
   localSide,
   newPort,
   newSeq,
+  PacketWire,
   type SynAnswer,
   synAnswer,
   synExchange,
-  Wire,
 } from './doctor-probe.js'
 
 export interface RouteTarget {
@@ -44,7 +44,7 @@ export interface RouteProbe {
 async function withServer(
   t: RouteTarget,
   timeoutMs: number,
-  probe: (wire: Wire, side: LocalSide, serverMac: Uint8Array) => Promise<RouteProbe>,
+  probe: (wire: PacketWire, side: LocalSide, serverMac: Uint8Array) => Promise<RouteProbe>,
   precheck?: (side: LocalSide) => RouteProbe['skipped'] | undefined,
 ): Promise<RouteProbe> {
   const side = await localSide(t.server)
@@ -52,7 +52,7 @@ async function withServer(
   const skipped = precheck?.(side)
   const base = { ifname: side.ifname, local: side.src }
   if (skipped) return { ...base, skipped }
-  const wire = Wire.open(side.ifindex)
+  const wire = PacketWire.open(side.ifindex)
   try {
     const serverMac = await arpFor(wire, side, t.server, timeoutMs)
     if (!serverMac) return base

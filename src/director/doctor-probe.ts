@@ -34,7 +34,7 @@ export interface DrProbe {
 const ZERO_MAC = new Uint8Array(6)
 
 /** A packet socket on one interface, with a wait for the first frame a predicate accepts. */
-export class Wire {
+export class PacketWire {
   private readonly waiters = new Set<(m: ReceivedDatagram) => void>()
   private constructor(
     readonly socket: Socket,
@@ -48,11 +48,11 @@ export class Wire {
     )
   }
 
-  static open(ifindex: number): Wire {
+  static open(ifindex: number): PacketWire {
     // protocol htons(ETH_P_ALL): every frame on the interface, ARP and IPv4 alike
     const s = Socket.open(C.AF_PACKET, C.SOCK_RAW, ((C.ETH_P_ALL & 0xff) << 8) | (C.ETH_P_ALL >> 8))
     s.bind(sockaddrLl({ protocol: C.ETH_P_ALL, ifindex }))
-    return new Wire(s, ifindex)
+    return new PacketWire(s, ifindex)
   }
 
   send(frame: Buffer, dst: Uint8Array, protocol: number): void {
@@ -130,7 +130,7 @@ export async function localSide(server: Addr, ifname?: string): Promise<LocalSid
 
 /** The MAC of `who` from its answer to a broadcast ARP request, or undefined after `timeoutMs`. */
 export async function arpFor(
-  wire: Wire,
+  wire: PacketWire,
   side: LocalSide,
   who: Addr,
   timeoutMs: number,
@@ -154,7 +154,7 @@ export function askArp(side: LocalSide, target: Addr, dst: Uint8Array): Buffer {
 
 /** Sends `probe` (a SYN, maybe encapsulated) and waits for the TCP answer `match` accepts. */
 export function synExchange<T>(
-  wire: Wire,
+  wire: PacketWire,
   probe: syn.SynProbe,
   match: (seg: syn.TcpSeen) => T | undefined,
   timeoutMs: number,
@@ -179,7 +179,7 @@ export const newSeq = (): number => randomInt(0, 2 ** 32 - 1)
 /** Probes one DR real server; `timeoutMs` bounds each of the three exchanges. */
 export async function probeDr(t: DrTarget, timeoutMs = 500): Promise<DrProbe> {
   const side = (await localSide(t.server, t.ifname)) as LocalSide
-  const wire = Wire.open(side.ifindex)
+  const wire = PacketWire.open(side.ifindex)
   try {
     const serverMac = await arpFor(wire, side, t.server, timeoutMs)
     if (!serverMac) return { answersVipArp: false }
