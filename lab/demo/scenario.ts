@@ -153,6 +153,8 @@ export async function runScenario(o: ScenarioOptions): Promise<DemoResult> {
   try {
     lab.build(NODES)
     say(`namespaces ${lab.prefix}{sw,${NODES.map((n) => n.name).join(',')}} built; bridge br0 in ${lab.ns('sw')}`)
+    lab.realServersUp(NODES, o.repoRoot, configs.dir)
+    say('real servers web01, web02 set up by `lvsd realserver up -c conf/realserver/realserver.yaml`')
     const cap = Capture.start(lab, 'client', VIP)
     capture = cap
     const servers = REAL_SERVERS.map((rs) => {
@@ -165,7 +167,7 @@ export async function runScenario(o: ScenarioOptions): Promise<DemoResult> {
     })
     await until('tcpdump in the client namespace', step, () => cap.listening)
     await until('the real servers to listen', step, () => servers.every((up) => up()))
-    say('real servers web01, web02 listening on :80 (VIP on lo, arp_ignore=1, arp_announce=2); capture armed')
+    say('real servers web01, web02 listening on :80; capture armed')
 
     for (const d of DIRECTORS) directors.push(Director.start(lab, o.repoRoot, d.name, configs.of(d.name).path))
     await until('both lvsd to start', step, () => directors.every((d) => d.started || d.exited))

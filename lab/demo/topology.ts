@@ -3,7 +3,8 @@
 // runs never collide and teardown removes exactly its own, also from a signal handler (all sync).
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { type DemoNode, VIP } from './plan.js'
+import { join } from 'node:path'
+import type { DemoNode } from './plan.js'
 
 export class LabCommandError extends Error {
   override readonly name = 'LabCommandError'
@@ -84,6 +85,25 @@ export class DemoTopology {
     run('sh', ['-c', script.join('\n')])
   }
 
+  /**
+   * Sets each real server up as an operator would: `lvsd realserver up` from this tree with the shipped
+   * example config (the seed's VIP on lo, arp_ignore=1, arp_announce=2 on all and eth0). Each namespace
+   * has its own /proc/sys/net and addresses but all share /run, so each gets its own record in `recordDir`.
+   */
+  realServersUp(nodes: readonly DemoNode[], repoRoot: string, recordDir: string): void {
+    const config = join(repoRoot, 'conf/realserver/realserver.yaml')
+    for (const n of nodes.filter((x) => x.role === 'real-server'))
+      this.exec(n.name, process.execPath, [
+        join(repoRoot, 'bin/lvsd.js'),
+        'realserver',
+        'up',
+        '-c',
+        config,
+        '--record',
+        join(recordDir, `${n.name}-realserver.json`),
+      ])
+  }
+
   /** The bridge port of a node, inside the switch namespace: setting it down cuts the node's link. */
   port(node: string): string {
     return `p-${node}`
@@ -132,13 +152,8 @@ export class DemoTopology {
       `addr add ${n.ipv4}/24 dev eth0`,
       'link set eth0 up',
     ]
-    if (n.role === 'real-server') {
-      // the seed's real server: VIP/32 on lo, never answering or announcing it on the wire
-      ip.push(`addr add ${VIP}/32 dev lo label lo:0`)
-      for (const dev of ['all', 'lo', 'eth0']) {
-        sysctls.push(set(`ipv4/conf/${dev}/arp_ignore`, 1), set(`ipv4/conf/${dev}/arp_announce`, 2))
-      }
-    }
+    // a real server's VIP on lo and its ARP sysctls are not set here: realServersUp() runs
+    // `lvsd realserver up`, as on a real server
     return `${sysctls.join('; ')}\nip -batch - <<EOF\n${ip.join('\n')}\nEOF`
   }
 

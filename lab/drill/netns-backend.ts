@@ -80,6 +80,8 @@ export class NetnsBackend implements DrillBackend {
     this.sink = sink
     this.lab.build(NODES)
     say(`namespaces ${this.lab.prefix}{sw,${NODES.map((n) => n.name).join(',')}} built`)
+    this.lab.realServersUp(NODES, this.o.repoRoot, this.configs.dir)
+    say('real servers set up by `lvsd realserver up -c conf/realserver/realserver.yaml`')
     const cap = Capture.start(this.lab, 'client', VIP)
     cap.onFrame = (f) => sink.onFrame(f)
     for (const rs of REAL_SERVERS) this.startServer(rs.name)

@@ -477,8 +477,16 @@ export class LvsDirector implements Director {
   async doctor(service?: string): Promise<DoctorReport> {
     // loaded on first use: the probes (raw sockets, rtnetlink, crypto) cost ~0.7 MiB of heap that a
     // daemon nobody runs `lvsctl doctor` against never needs (docs/benchmarks.md, "Idle cost")
-    const [{ runDoctor }, { probeDr }] = await Promise.all([import('./doctor.js'), import('./doctor-probe.js')])
-    const r = await runDoctor(this.config, service, (t) => probeDr(t))
+    const [{ runDoctor }, { probeDr }, { probeNat, probeTun }] = await Promise.all([
+      import('./doctor.js'),
+      import('./doctor-probe.js'),
+      import('./doctor-probe-routes.js'),
+    ])
+    const r = await runDoctor(this.config, service, {
+      dr: (t) => probeDr(t),
+      tun: (t) => probeTun(t),
+      nat: (t) => probeNat(t),
+    })
     if (service === undefined) this.lastDoctor = r
     return r
   }

@@ -34,7 +34,7 @@ export interface DrProbe {
 const ZERO_MAC = new Uint8Array(6)
 
 /** A packet socket on one interface, with a wait for the first frame a predicate accepts. */
-class Wire {
+export class PacketWire {
   private readonly waiters = new Set<(m: ReceivedDatagram) => void>()
   private constructor(
     readonly socket: Socket,
@@ -48,11 +48,11 @@ class Wire {
     )
   }
 
-  static open(ifindex: number): Wire {
+  static open(ifindex: number): PacketWire {
     // protocol htons(ETH_P_ALL): every frame on the interface, ARP and IPv4 alike
     const s = Socket.open(C.AF_PACKET, C.SOCK_RAW, ((C.ETH_P_ALL & 0xff) << 8) | (C.ETH_P_ALL >> 8))
     s.bind(sockaddrLl({ protocol: C.ETH_P_ALL, ifindex }))
-    return new Wire(s, ifindex)
+    return new PacketWire(s, ifindex)
   }
 
   send(frame: Buffer, dst: Uint8Array, protocol: number): void {
@@ -85,7 +85,7 @@ class Wire {
   }
 }
 
-function arpReplyFrom(m: ReceivedDatagram, who: Addr, fromMac?: Uint8Array): Uint8Array | undefined {
+export function arpReplyFrom(m: ReceivedDatagram, who: Addr, fromMac?: Uint8Array): Uint8Array | undefined {
   if (m.data.length < arp.FRAME_LEN || m.data.readUInt16BE(12) !== arp.ETHERTYPE_ARP) return undefined
   const f = arp.decode(m.data).value
   if (f.op !== arp.ARP_REPLY || !sameAddr(f.spa, who)) return undefined
@@ -93,55 +93,123 @@ function arpReplyFrom(m: ReceivedDatagram, who: Addr, fromMac?: Uint8Array): Uin
   return f.sha
 }
 
-/** Probes one DR real server; `timeoutMs` bounds each of the three exchanges. */
-export async function probeDr(t: DrTarget, timeoutMs = 500): Promise<DrProbe> {
+/** The director's side of a probe: the interface, its MAC and the address the probes come from. */
+export interface LocalSide {
+  ifname: string
+  ifindex: number
+  mac: Uint8Array
+  src: Addr
+  /** Every IPv4 address on the interface with its prefix length. */
+  addrs: { addr: Addr; len: number }[]
+}
+
+/**
+ * The interface `ifname` (or, without it, the one with a connected IPv4 prefix holding `server`;
+ * undefined when none does) and its address facing `server`.
+ */
+export async function localSide(server: Addr, ifname?: string): Promise<LocalSide | undefined> {
   const rtnl = Rtnetlink.open()
-  let link: Awaited<ReturnType<Rtnetlink['listLinks']>>[number] | undefined
-  let src: Addr | undefined
   try {
-    link = (await rtnl.listLinks()).find((l) => l.name === t.ifname)
-    if (!link?.mac) throw new Error(`no Ethernet interface ${t.ifname}`)
-    const addrs = (await rtnl.listAddresses(4, link.index)).map((a) => ({
-      addr: a.local ?? a.address,
-      len: a.prefixLen,
-    }))
-    src = (addrs.find((a) => prefixContains({ addr: a.addr, len: a.len }, t.server)) ?? addrs[0])?.addr
+    const links = (await rtnl.listLinks()).filter((l) => l.mac && (ifname === undefined || l.name === ifname))
+    if (ifname !== undefined && links.length === 0) throw new Error(`no Ethernet interface ${ifname}`)
+    for (const link of links) {
+      const addrs = (await rtnl.listAddresses(4, link.index)).map((a) => ({
+        addr: a.local ?? a.address,
+        len: a.prefixLen,
+      }))
+      const facing = addrs.find((a) => prefixContains({ addr: a.addr, len: a.len }, server))
+      const src = (facing ?? (ifname !== undefined ? addrs[0] : undefined))?.addr
+      if (src) return { ifname: link.name, ifindex: link.index, mac: link.mac as Uint8Array, src, addrs }
+    }
+    if (ifname !== undefined) throw new Error(`no IPv4 address on ${ifname}`)
+    return undefined
   } finally {
     rtnl.close()
   }
-  if (!src) throw new Error(`no IPv4 address on ${t.ifname}`)
-  const mac = link.mac as Uint8Array
-  const wire = Wire.open(link.index)
+}
+
+/** The MAC of `who` from its answer to a broadcast ARP request, or undefined after `timeoutMs`. */
+export async function arpFor(
+  wire: PacketWire,
+  side: LocalSide,
+  who: Addr,
+  timeoutMs: number,
+): Promise<Uint8Array | undefined> {
+  const found = wire.wait((m) => arpReplyFrom(m, who), timeoutMs)
+  wire.send(askArp(side, who, arp.BROADCAST), arp.BROADCAST, C.ETH_P_ARP)
+  return found
+}
+
+export function askArp(side: LocalSide, target: Addr, dst: Uint8Array): Buffer {
+  return arp.encode({
+    dst,
+    src: side.mac,
+    op: arp.ARP_REQUEST,
+    sha: side.mac,
+    spa: side.src,
+    tha: ZERO_MAC,
+    tpa: target,
+  })
+}
+
+/** Sends `probe` (a SYN, maybe encapsulated) and waits for the TCP answer `match` accepts. */
+export function synExchange<T>(
+  wire: PacketWire,
+  probe: syn.SynProbe,
+  match: (seg: syn.TcpSeen) => T | undefined,
+  timeoutMs: number,
+): Promise<T | undefined> {
+  const answer = wire.wait((m) => {
+    const seg = syn.decode(m.data)?.value
+    return seg ? match(seg) : undefined
+  }, timeoutMs)
+  wire.send(syn.encode(probe), probe.dstMac, C.ETH_P_IP)
+  return answer
+}
+
+/** SYN-ACK or RST, from a segment's flags; undefined for anything else. */
+export function synAnswer(flags: number): SynAnswer | undefined {
+  if (flags & syn.TCP_RST) return 'rst'
+  return (flags & (syn.TCP_SYN | syn.TCP_ACK)) === (syn.TCP_SYN | syn.TCP_ACK) ? 'syn-ack' : undefined
+}
+
+export const newPort = (): number => randomInt(32768, 61000)
+export const newSeq = (): number => randomInt(0, 2 ** 32 - 1)
+
+/** Probes one DR real server; `timeoutMs` bounds each of the three exchanges. */
+export async function probeDr(t: DrTarget, timeoutMs = 500): Promise<DrProbe> {
+  const side = (await localSide(t.server, t.ifname)) as LocalSide
+  const wire = PacketWire.open(side.ifindex)
   try {
-    const ask = (target: Addr, dst: Uint8Array) =>
-      arp.encode({ dst, src: mac, op: arp.ARP_REQUEST, sha: mac, spa: src as Addr, tha: ZERO_MAC, tpa: target })
-    const found = wire.wait((m) => arpReplyFrom(m, t.server), timeoutMs)
-    wire.send(ask(t.server, arp.BROADCAST), arp.BROADCAST, C.ETH_P_ARP)
-    const serverMac = await found
+    const serverMac = await arpFor(wire, side, t.server, timeoutMs)
     if (!serverMac) return { answersVipArp: false }
     // unicast to the server's MAC: only it hears the question, not the director holding the VIP
     const vipAnswer = wire.wait((m) => arpReplyFrom(m, t.vip, serverMac), timeoutMs)
-    wire.send(ask(t.vip, serverMac), serverMac, C.ETH_P_ARP)
+    wire.send(askArp(side, t.vip, serverMac), serverMac, C.ETH_P_ARP)
     const answersVipArp = (await vipAnswer) !== undefined
-    const srcPort = randomInt(32768, 61000)
+    const srcPort = newPort()
     const probe: syn.SynProbe = {
       dstMac: serverMac,
-      srcMac: mac,
-      src,
+      srcMac: side.mac,
+      src: side.src,
       dst: t.vip,
       srcPort,
       dstPort: t.port,
-      seq: randomInt(0, 2 ** 32 - 1),
+      seq: newSeq(),
     }
-    const answer = wire.wait((m): syn.SynAnswerOf | undefined => {
-      const seg = syn.decode(m.data)?.value
-      if (!seg || !sameAddr(seg.src, t.vip) || seg.srcPort !== t.port || seg.dstPort !== srcPort) return undefined
-      if (!Buffer.from(seg.srcMac).equals(Buffer.from(serverMac))) return undefined
-      if (seg.flags & syn.TCP_RST) return 'rst'
-      return (seg.flags & (syn.TCP_SYN | syn.TCP_ACK)) === (syn.TCP_SYN | syn.TCP_ACK) ? 'syn-ack' : undefined
-    }, timeoutMs)
-    wire.send(syn.encode(probe), serverMac, C.ETH_P_IP)
-    return { serverMac, answersVipArp, syn: (await answer) ?? 'none' }
+    const answer = await synExchange(
+      wire,
+      probe,
+      (seg) =>
+        sameAddr(seg.src, t.vip) &&
+        seg.srcPort === t.port &&
+        seg.dstPort === srcPort &&
+        Buffer.from(seg.srcMac).equals(Buffer.from(serverMac))
+          ? synAnswer(seg.flags)
+          : undefined,
+      timeoutMs,
+    )
+    return { serverMac, answersVipArp, syn: answer ?? 'none' }
   } finally {
     wire.close()
   }

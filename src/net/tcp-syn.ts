@@ -1,10 +1,14 @@
-// RFC 793 §3.1 / RFC 791 §3.1: an Ethernet II frame carrying an IPv4 TCP SYN (the doctor's probe of a
-// real server: dst MAC = the server, dst IP = the VIP), and the reading of TCP answers from raw frames.
+// RFC 793 §3.1 / RFC 791 §3.1 / RFC 2003 §3: an Ethernet II frame carrying an IPv4 TCP SYN (the doctor's
+// probe of a real server: dst MAC = the server, dst IP = the VIP), optionally inside an IP-in-IP header
+// (the LVS-TUN probe: outer dst = the server), and the reading of TCP answers from raw frames.
 import { LvsdError } from '../errors.js'
 import { type Addr, addrFromBytes } from './addr.js'
 import { internetChecksum, pseudoChecksum } from './checksum.js'
 
 export const SYN_FRAME_LEN = 54
+/** The IP-in-IP (protocol 4) header LVS-TUN puts in front: one more IPv4 header. */
+export const IPIP_LEN = 20
+export const IPPROTO_IPIP = 4
 export const TCP_SYN = 0x02
 export const TCP_RST = 0x04
 export const TCP_ACK = 0x10
@@ -17,10 +21,13 @@ export interface SynProbe {
   srcPort: number
   dstPort: number
   seq: number
+  /** Encapsulate in IP-in-IP from `src` to `dst` (RFC 2003), as an LVS-TUN director does. */
+  tunnel?: { src: Addr; dst: Addr }
 }
 
 /** A TCP segment read from a frame: addresses, ports and flags, enough to match it to a probe. */
 export interface TcpSeen {
+  dstMac: Uint8Array
   srcMac: Uint8Array
   src: Addr
   dst: Addr
@@ -30,28 +37,38 @@ export interface TcpSeen {
   ack: number
 }
 
-export function size(_p: SynProbe): number {
-  return SYN_FRAME_LEN
+export function size(p: SynProbe): number {
+  return SYN_FRAME_LEN + (p.tunnel ? IPIP_LEN : 0)
+}
+
+/** An IPv4 header without options, checksum filled in. */
+function ipv4Header(buf: Buffer, ip: number, totalLen: number, id: number, proto: number, src: Addr, dst: Addr): void {
+  buf.writeUInt8(0x45, ip)
+  buf.writeUInt8(0, ip + 1)
+  buf.writeUInt16BE(totalLen, ip + 2)
+  buf.writeUInt16BE(id & 0xffff, ip + 4)
+  buf.writeUInt16BE(0x4000, ip + 6) // DF
+  buf.writeUInt8(64, ip + 8)
+  buf.writeUInt8(proto, ip + 9)
+  buf.writeUInt16BE(0, ip + 10)
+  buf.set(src.bytes, ip + 12)
+  buf.set(dst.bytes, ip + 16)
+  buf.writeUInt16BE(internetChecksum(buf, ip, 20), ip + 10)
 }
 
 export function encodeInto(p: SynProbe, buf: Buffer, off: number): number {
-  if (p.src.family !== 4 || p.dst.family !== 4)
+  const v4 = (a: Addr) => a.family === 4
+  if (!v4(p.src) || !v4(p.dst) || (p.tunnel && (!v4(p.tunnel.src) || !v4(p.tunnel.dst))))
     throw new LvsdError('LVSD_ENCODE_INVALID', 'the SYN probe is IPv4 only', { field: 'family' })
   buf.set(p.dstMac, off)
   buf.set(p.srcMac, off + 6)
   buf.writeUInt16BE(0x0800, off + 12)
-  const ip = off + 14
-  buf.writeUInt8(0x45, ip)
-  buf.writeUInt8(0, ip + 1)
-  buf.writeUInt16BE(40, ip + 2)
-  buf.writeUInt16BE(p.seq & 0xffff, ip + 4)
-  buf.writeUInt16BE(0x4000, ip + 6) // DF
-  buf.writeUInt8(64, ip + 8)
-  buf.writeUInt8(6, ip + 9)
-  buf.writeUInt16BE(0, ip + 10)
-  buf.set(p.src.bytes, ip + 12)
-  buf.set(p.dst.bytes, ip + 16)
-  buf.writeUInt16BE(internetChecksum(buf, ip, 20), ip + 10)
+  let ip = off + 14
+  if (p.tunnel) {
+    ipv4Header(buf, ip, IPIP_LEN + 40, p.seq >>> 16, IPPROTO_IPIP, p.tunnel.src, p.tunnel.dst)
+    ip += IPIP_LEN
+  }
+  ipv4Header(buf, ip, 40, p.seq, 6, p.src, p.dst)
   const tcp = ip + 20
   buf.writeUInt16BE(p.srcPort, tcp)
   buf.writeUInt16BE(p.dstPort, tcp + 2)
@@ -63,11 +80,11 @@ export function encodeInto(p: SynProbe, buf: Buffer, off: number): number {
   buf.writeUInt16BE(0, tcp + 16)
   buf.writeUInt16BE(0, tcp + 18)
   buf.writeUInt16BE(pseudoChecksum(p.src, p.dst, 6, buf.subarray(tcp, tcp + 20)), tcp + 16)
-  return SYN_FRAME_LEN
+  return size(p)
 }
 
 export function encode(p: SynProbe): Buffer {
-  const buf = Buffer.alloc(SYN_FRAME_LEN)
+  const buf = Buffer.alloc(size(p))
   encodeInto(p, buf, 0)
   return buf
 }
@@ -85,6 +102,7 @@ export function decode(buf: Buffer, off = 0): { value: TcpSeen; bytes: number } 
   }
   return {
     value: {
+      dstMac: Uint8Array.from(buf.subarray(off, off + 6)),
       srcMac: Uint8Array.from(buf.subarray(off + 6, off + 12)),
       src: addrFromBytes(buf.subarray(ip + 12, ip + 16)),
       dst: addrFromBytes(buf.subarray(ip + 16, ip + 20)),

@@ -1,9 +1,9 @@
 // The record of what `lvsd realserver up` changed, so `down` restores exactly the values before it.
 // It lives in /run/lvsd (tmpfs): what it describes (addresses, /proc/sys values) is gone after a
 // reboot too, and a record that outlived them would make `down` "restore" another boot's values.
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
-import { dirname } from 'node:path'
+import { readFileSync, rmSync } from 'node:fs'
 import { LvsdError } from '../errors.js'
+import { writeStateFile } from '../sys/state-file.js'
 import type { Change } from './plan.js'
 
 export const DEFAULT_RECORD = '/run/lvsd/realserver.json'
@@ -35,14 +35,14 @@ function isChange(c: unknown): c is Change {
   return o.kind === 'link-up' && typeof o.dev === 'string'
 }
 
-/** Atomic (temp + rename): a crash mid-write leaves the previous record, never half of one. */
+/**
+ * Written as every state file is (src/sys/state-file.ts): atomically, so a crash mid-write leaves the
+ * previous record, never half of one; never through a symlink; only in a directory no other user can change.
+ */
 export function writeRecord(path: string, changes: Change[]): void {
   if (changes.length === 0) {
     rmSync(path, { force: true })
     return
   }
-  mkdirSync(dirname(path), { recursive: true, mode: 0o755 })
-  const tmp = `${path}.tmp`
-  writeFileSync(tmp, `${JSON.stringify({ changes }, null, 1)}\n`, { mode: 0o644 })
-  renameSync(tmp, path)
+  writeStateFile(path, `${JSON.stringify({ changes }, null, 1)}\n`)
 }

@@ -1,8 +1,10 @@
 // The demo's topology and its VRRP half on this host's kernel (no IPVS needed): the seed's DR real
-// servers as built, then the scenario with `--here` semantics: two lvsd elect lb01, lb01 is frozen
+// servers set up by `lvsd realserver up`, then the scenario with `--here` semantics: two lvsd elect lb01, lb01 is frozen
 // and cut, lb02 takes over within the RFC floor, its GARPs reach the client, which then resolves
 // the VIP to lb02; every namespace of the run is gone afterwards.
 import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test from 'ava'
 import { summarize } from '../../lab/demo/analysis.js'
@@ -24,25 +26,41 @@ test.serial('without root the demo stops at once with the reason and exit status
 })
 
 test.serial(
-  'the topology gives real servers the VIP on lo with ARP suppression, and teardown removes exactly its namespaces',
+  "lvsd realserver up gives the topology's real servers the VIP on lo with ARP suppression, and teardown removes exactly its namespaces",
   (t) => {
     const lab = new DemoTopology()
+    const records = mkdtempSync(join(tmpdir(), 'lvsd-demo-rs-'))
     try {
       lab.build(NODES)
       t.deepEqual(
         lab.namespaces.map((n) => n.slice(lab.prefix.length)),
         ['sw', 'lb01', 'lb02', 'web01', 'web02', 'client'],
       )
-      const lo = lab.exec('web01', 'ip', ['-4', '-o', 'addr', 'show', 'dev', 'lo'])
-      t.regex(lo, /inet 10\.0\.0\.3\/32 .*lo:0/)
-      t.is(lab.exec('web02', 'sysctl', ['-n', 'net.ipv4.conf.all.arp_ignore']).trim(), '1')
-      t.is(lab.exec('web02', 'sysctl', ['-n', 'net.ipv4.conf.all.arp_announce']).trim(), '2')
+      const lo = () => lab.exec('web01', 'ip', ['-4', '-o', 'addr', 'show', 'dev', 'lo'])
+      t.notRegex(lo(), /10\.0\.0\.3/, 'the topology itself sets up nothing of a real server')
+      lab.realServersUp(NODES, repoRoot, records)
+      t.regex(lo(), /inet 10\.0\.0\.3\/32 /)
+      for (const key of ['all', 'eth0']) {
+        t.is(lab.exec('web02', 'sysctl', ['-n', `net.ipv4.conf.${key}.arp_ignore`]).trim(), '1')
+        t.is(lab.exec('web02', 'sysctl', ['-n', `net.ipv4.conf.${key}.arp_announce`]).trim(), '2')
+      }
+      t.deepEqual(readdirSync(records).sort(), ['web01-realserver.json', 'web02-realserver.json'])
+      // what an operator would run next: the check is clean on both
+      for (const rs of ['web01', 'web02'])
+        lab.exec(rs, process.execPath, [
+          join(repoRoot, 'bin/lvsd.js'),
+          'realserver',
+          'check',
+          '-c',
+          join(repoRoot, 'conf/realserver/realserver.yaml'),
+        ])
       t.regex(lab.exec('lb02', 'ip', ['-o', 'link', 'show', 'eth0']), /link\/ether 02:c0:00:00:00:02/)
       t.notRegex(lab.exec('lb01', 'ip', ['-4', '-o', 'addr']), /10\.0\.0\.3/)
       // the client reaches a real server across the bridge
       lab.exec('client', 'busybox', ['ping', '-c', '1', '-W', '2', '10.0.0.7'])
     } finally {
       lab.dispose()
+      rmSync(records, { recursive: true, force: true })
     }
     t.false(netnsList().includes(lab.prefix))
   },

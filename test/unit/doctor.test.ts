@@ -2,7 +2,7 @@
 // decode back, and each probe result maps to the finding that names the server and the fix.
 import test from 'ava'
 import { loadConfigText } from '../../src/config/load.js'
-import { drFindings, runDoctor } from '../../src/director/doctor.js'
+import { drFindings, routeFindings, runDoctor } from '../../src/director/doctor.js'
 import { formatAddr, parseAddr } from '../../src/net/addr.js'
 import { internetChecksum, pseudoChecksum } from '../../src/net/checksum.js'
 import * as syn from '../../src/net/tcp-syn.js'
@@ -102,5 +102,96 @@ test('runDoctor probes DR TCP servers of the configured services on the VIP’s 
     {
       name: 'LvsdError',
     },
+  )
+})
+
+test('the TUN probe frame is the same SYN behind an IP-in-IP header to the server (RFC 2003), both checksums valid', (t) => {
+  const tunnel = { src: parseAddr('10.0.0.1'), dst: parseAddr('10.0.0.21') }
+  const f = syn.encode({ ...probe, tunnel })
+  t.is(f.length, syn.SYN_FRAME_LEN + syn.IPIP_LEN)
+  t.is(syn.size({ ...probe, tunnel }), f.length)
+  t.is(f.readUInt8(14 + 9), syn.IPPROTO_IPIP, 'outer protocol 4')
+  t.is(f.readUInt16BE(14 + 2), 60, 'outer total length covers the inner packet')
+  t.is(formatAddr(syn.decode(Buffer.concat([f.subarray(0, 14), f.subarray(34)]))?.value.dst ?? tunnel.src), '10.0.0.3')
+  t.deepEqual([...f.subarray(30, 34)], [10, 0, 0, 21], 'outer destination is the server')
+  t.is(internetChecksum(f, 14, 20), 0, 'outer header checksum verifies')
+  t.is(internetChecksum(f, 34, 20), 0, 'inner header checksum verifies')
+  t.is(pseudoChecksum(probe.src, probe.dst, 6, f.subarray(54, 74)), 0, 'TCP checksum verifies')
+  t.is(syn.decode(f), undefined, 'an encapsulated frame is not read as a TCP answer')
+  const plain = syn.encode(probe)
+  t.deepEqual(f.subarray(54), plain.subarray(34), "the TCP segment is the plain probe's")
+  t.is(t.throws(() => syn.encode({ ...probe, tunnel: { ...tunnel, dst: parseAddr('fd00::21') } }))?.name, 'LvsdError')
+})
+
+test('decode reports the destination MAC of an answer (the NAT probe tells whose gateway it went to)', (t) => {
+  const f = syn.encode(probe)
+  t.deepEqual([...(syn.decode(f)?.value.dstMac ?? [])], [2, 0, 0, 0, 0, 7])
+})
+
+const rkinds = (fwd: 'tun' | 'nat', p: Parameters<typeof routeFindings>[5]) =>
+  routeFindings('web', fwd, server, 80, vip, p).map((f) => f.kind)
+
+test('TUN and NAT probe results map to their findings; a decapsulating server and one routed back through the director have none', (t) => {
+  const base = { ifname: 'eth0', local: parseAddr('10.0.1.1') }
+  t.deepEqual(rkinds('tun', base), ['server-unreachable'])
+  t.deepEqual(rkinds('tun', { ...base, serverMac: mac, syn: 'none' }), ['no-decap'])
+  t.deepEqual(rkinds('tun', { ...base, serverMac: mac, syn: 'rst' }), ['port-closed'])
+  t.deepEqual(rkinds('tun', { ...base, serverMac: mac, syn: 'syn-ack' }), [])
+  t.deepEqual(rkinds('nat', { ...base, serverMac: mac, syn: 'none' }), ['no-route-back'])
+  t.deepEqual(rkinds('nat', { ...base, serverMac: mac, syn: 'syn-ack', answeredTo: mac }), ['route-bypasses-director'])
+  t.deepEqual(rkinds('nat', { ...base, serverMac: mac, syn: 'syn-ack' }), [])
+  const [nat] = routeFindings('web', 'nat', server, 80, vip, { ...base, serverMac: mac, syn: 'none' })
+  t.regex(nat?.fix ?? '', /ip route replace default via 10\.0\.1\.1/)
+  const [tun] = routeFindings('web', 'tun', server, 80, vip, { ...base, serverMac: mac, syn: 'none' })
+  t.regex(tun?.fix ?? '', /method: tun/)
+})
+
+test("runDoctor hands TUN servers (VIP port) and NAT servers (their own port) to their probes and lists a probe's skip with its reason", async (t) => {
+  const loaded = loadConfigText(
+    `node: d
+vrrp:
+  instances:
+    - { name: web, interface: eth1, vrid: 1, priority: 100, vips: [10.0.0.3/24] }
+virtual_services:
+  - name: web
+    address: 10.0.0.3
+    port: 80
+    protocol: tcp
+    forwarding: tun
+    real_servers:
+      - { address: 10.0.0.21 }
+  - name: app
+    address: 10.0.0.3
+    port: 8080
+    protocol: tcp
+    forwarding: nat
+    real_servers:
+      - { address: 10.0.1.31, port: 80 }
+      - { address: 10.0.1.32, port: 80 }
+`,
+    'd.yaml',
+  )
+  if (!loaded.ok) return t.fail(JSON.stringify(loaded.errors))
+  const asked: string[] = []
+  const r = await runDoctor(loaded.config, undefined, {
+    dr: async () => t.fail('no DR server') as never,
+    tun: async (x) => {
+      asked.push(`tun ${formatAddr(x.server)} ${formatAddr(x.vip)}:${x.port}`)
+      return { ifname: 'eth0', serverMac: mac, syn: 'none' }
+    },
+    nat: async (x) => {
+      asked.push(`nat ${formatAddr(x.server)}:${x.port}`)
+      return x.server.bytes[3] === 31 ? { ifname: 'eth0', serverMac: mac, syn: 'syn-ack' } : { skipped: 'vip-not-here' }
+    },
+  })
+  t.deepEqual(asked, ['tun 10.0.0.21 10.0.0.3:80', 'nat 10.0.1.31:80', 'nat 10.0.1.32:80'])
+  t.deepEqual(
+    r.checked.map((c) => `${c.server} ${c.result}`),
+    ['10.0.0.21:80 probed', '10.0.1.31:80 probed', '10.0.1.32:80 skipped'],
+  )
+  t.regex(r.checked[2]?.note ?? '', /does not hold the VIP/)
+  t.deepEqual(
+    r.findings.map((f) => `${f.server} ${f.kind}`),
+    ['10.0.0.21:80 no-decap'],
   )
 })

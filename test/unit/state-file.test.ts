@@ -14,6 +14,7 @@ import {
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test from 'ava'
+import { readRecord, writeRecord } from '../../src/realserver/record.js'
 import { stateDirDistrust, writeStateFile } from '../../src/sys/state-file.js'
 
 function dir(t: { teardown(fn: () => void): void }): string {
@@ -57,4 +58,21 @@ test('a directory others can write (not sticky), or a symlinked one, is refused'
   symlinkSync(d, link)
   t.regex(stateDirDistrust(link) ?? '', /is a symlink/)
   t.regex(stateDirDistrust(d, [12345]) ?? '', /is owned by uid/)
+})
+
+test("lvsd realserver's record is a state file: a planted symlink is replaced, a directory others can write refused", (t) => {
+  const d = dir(t)
+  const target = join(d, 'target')
+  writeFileSync(target, 'keep\n')
+  const p = join(d, 'realserver.json')
+  symlinkSync(target, p)
+  const change = { kind: 'sysctl' as const, key: 'net/ipv4/conf/all/arp_ignore', from: '0', to: '1' }
+  writeRecord(p, [change])
+  t.is(readFileSync(target, 'utf8'), 'keep\n', "the symlink's target is never written")
+  t.false(lstatSync(p).isSymbolicLink())
+  t.deepEqual(readRecord(p), [change])
+  const open = join(d, 'open')
+  mkdirSync(open)
+  chmodSync(open, 0o777)
+  t.throws(() => writeRecord(join(open, 'realserver.json'), [change]), { message: /writable by every user/ })
 })

@@ -5,7 +5,8 @@
 //                 then {server, replies, errors}
 import { connect, createServer, type Socket } from 'node:net'
 
-const VIP = '10.0.0.3'
+// VIP=... in the environment: the labs with more than one service (realserver.test.ts)
+const VIP = process.env.VIP ?? '10.0.0.3'
 const [mode, arg = ''] = process.argv.slice(2)
 
 function server(name: string): void {
