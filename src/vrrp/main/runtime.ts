@@ -4,9 +4,9 @@ import { EventEmitter } from 'node:events'
 import { existsSync } from 'node:fs'
 import { Worker } from 'node:worker_threads'
 import { fromWireError, LvsdError } from '../../errors.js'
-import { applyAcceptMode, NFT, noAcceptAddrs } from './accept.js'
 import type { Counters, Down, RuntimeInstance, SyncGroup, Up } from '../messages.js'
 import type { TrackedSource, UpdateReport } from '../reload.js'
+import { applyAcceptMode, NFT, noAcceptAddrs } from './accept.js'
 
 export type { UpdateReport } from '../reload.js'
 
