@@ -6,7 +6,7 @@
 // counters. Usage: vrrp-loaded.js <vip/len> <sinkIp> <sinkPort> <seconds> [rate=2000] [stallMs=80] [warmupS=1]
 import { connect } from 'node:net'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
-import { VrrpRuntime } from '../../src/vrrp/runtime.js'
+import { VrrpRuntime } from '../../src/vrrp/main/runtime.js'
 import { webInstance } from '../../test/helpers/vrrp-instance.js'
 
 const [vip = '', sinkIp = '', sinkPort = '80', secondsArg = '70', rateArg = '2000', stallArg = '80', warmupArg = '1'] =

@@ -15,8 +15,8 @@ import type { Logger } from '../log.js'
 import { type Prefix, sameAddr } from '../net/addr.js'
 import { opKey } from '../peer/operator-state.js'
 import { describeResult, type ProgramResult, runProgram } from '../sys/program.js'
+import type { WorkerPort } from '../vrrp/main/runtime.js'
 import type { Counters } from '../vrrp/messages.js'
-import type { WorkerPort } from '../vrrp/runtime.js'
 import { configChanges } from './config-changes.js'
 import type { DoctorReport } from './doctor.js'
 import { HealthSide } from './health-side.js'
@@ -61,7 +61,7 @@ export interface DirectorOptions {
   ownedFile?: string
   /** Where lvsd records the VIPs it holds as master (src/director/held-vips.ts); none in unit tests. */
   heldVipsFile?: string
-  /** The VRRP worker, instead of a thread running src/vrrp/worker.js (unit tests run it in-process). */
+  /** The VRRP worker, instead of a thread running src/vrrp/worker/worker.js (unit tests run it in-process). */
   vrrpWorker?: () => WorkerPort
 }
 

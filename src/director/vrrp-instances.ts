@@ -1,9 +1,9 @@
 // Maps the configuration's VRRP instances to the worker's runtime instances (src/vrrp/messages.ts).
 // What the runtime does not do yet is reported, so the daemon can say so once at start-up.
 import type { Config } from '../config/types.js'
+import { type NotifySpec, NotifySpecs } from '../vrrp/main/notify.js'
+import type { FileUse, ScriptSpec, ScriptUse } from '../vrrp/main/track.js'
 import type { RuntimeInstance, RuntimeVip } from '../vrrp/messages.js'
-import { type NotifySpec, NotifySpecs } from '../vrrp/notify.js'
-import type { FileUse, ScriptSpec, ScriptUse } from '../vrrp/track.js'
 import { idsFor, NO_PROGRAM_USERS, type ProgramUsers } from './program-users.js'
 
 type ConfigInstance = Config['vrrp']['instances'][number]
@@ -65,7 +65,7 @@ export function unsupported(_c: Config): string[] {
   return []
 }
 
-/** Tracked scripts and files, which the main thread watches (src/vrrp/track.ts). */
+/** Tracked scripts and files, which the main thread watches (src/vrrp/main/track.ts). */
 export function trackInputs(
   c: Config,
   users: ProgramUsers = NO_PROGRAM_USERS,

@@ -1,4 +1,4 @@
-// The director's VRRP half: the worker (src/vrrp/runtime.ts), the tracked scripts and files that feed it,
+// The director's VRRP half: the worker (src/vrrp/main/runtime.ts), the tracked scripts and files that feed it,
 // the notify programs, and what the main thread knows of each instance (state, last transition, an
 // operator's release). A reload hands the worker the new instances (VrrpRuntime.update keeps unchanged
 // ones untouched) and keeps a release on instances that still exist.
@@ -7,10 +7,10 @@ import { LvsdError, toWireError } from '../errors.js'
 import type { VrrpState } from '../events.js'
 import type { Logger } from '../log.js'
 import type { ProgramResult } from '../sys/program.js'
+import { Notifier } from '../vrrp/main/notify.js'
+import { type TransitionEvent, VrrpRuntime, type WorkerPort } from '../vrrp/main/runtime.js'
+import { Tracker } from '../vrrp/main/track.js'
 import type { Counters } from '../vrrp/messages.js'
-import { Notifier } from '../vrrp/notify.js'
-import { type TransitionEvent, VrrpRuntime, type WorkerPort } from '../vrrp/runtime.js'
-import { Tracker } from '../vrrp/track.js'
 import { stableJson } from './config-changes.js'
 import { idsFor, NO_PROGRAM_USERS, type ProgramUsers } from './program-users.js'
 import type { InstanceStatus } from './types.js'

@@ -68,3 +68,25 @@ export function typeNameCollisions(srcDir: string): Record<string, string[]> {
     }
   return Object.fromEntries([...where].filter(([, files]) => files.length > 1))
 }
+
+/**
+ * Imports between src/vrrp/worker/ (runs only in the VRRP worker thread) and src/vrrp/main/ (only in the
+ * main thread), either way: each side may use the pure modules of src/vrrp/ and its own folder only.
+ */
+export function threadCrossings(srcDir: string): string[] {
+  const vrrp = join(srcDir, 'vrrp')
+  const out: string[] = []
+  for (const [side, other] of [
+    ['worker', 'main'],
+    ['main', 'worker'],
+  ] as const) {
+    for (const file of tsFiles(join(vrrp, side))) {
+      const text = readFileSync(file, 'utf8')
+      for (const m of text.matchAll(/(?:from\s+|import\s*\(\s*)['"](\.[^'"]+)['"]/g)) {
+        const target = relative(vrrp, resolve(dirname(file), m[1] as string))
+        if (target.startsWith(`${other}/`)) out.push(`${relative(srcDir, file)} imports vrrp/${target}`)
+      }
+    }
+  }
+  return out
+}

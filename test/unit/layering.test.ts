@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } 
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test from 'ava'
-import { ALLOWED, typeNameCollisions, violations } from '../helpers/layering.js'
+import { ALLOWED, threadCrossings, typeNameCollisions, violations } from '../helpers/layering.js'
 import { repoRoot } from '../helpers/paths.js'
 
 test('every import in src/ points down the layer diagram', (t) => {
@@ -13,6 +13,27 @@ test('every import in src/ points down the layer diagram', (t) => {
 test('no two files in src/ export a type, interface or class of the same name', (t) => {
   // a reader (and an auto-import) must not have to ask which Config or Instance is meant
   t.deepEqual(typeNameCollisions(join(repoRoot, 'src')), {})
+})
+
+test('src/vrrp/worker (the worker thread) and src/vrrp/main (the main thread) never import each other', (t) => {
+  t.deepEqual(threadCrossings(join(repoRoot, 'src')), [])
+  t.true(
+    readdirSync(join(repoRoot, 'src/vrrp/worker')).includes('worker.ts') &&
+      readdirSync(join(repoRoot, 'src/vrrp/main')).includes('runtime.ts'),
+    'the two folders exist: an empty check proves nothing',
+  )
+  const dir = mkdtempSync(join(tmpdir(), 'lvsd-threads-'))
+  try {
+    for (const d of ['vrrp/worker', 'vrrp/main']) mkdirSync(join(dir, d), { recursive: true })
+    writeFileSync(join(dir, 'vrrp/worker/a.ts'), "import { b } from '../main/b.js'\nimport { p } from '../packet.js'\n")
+    writeFileSync(join(dir, 'vrrp/main/b.ts'), "export const b = 1\nimport('../worker/a.js')\n")
+    t.deepEqual(threadCrossings(dir), [
+      'vrrp/worker/a.ts imports vrrp/main/b.js',
+      'vrrp/main/b.ts imports vrrp/worker/a.js',
+    ])
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 })
 
 test('every directory under src/ is a known layer', (t) => {

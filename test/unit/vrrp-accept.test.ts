@@ -1,8 +1,8 @@
-// Accept_Mode as nftables rules (src/vrrp/accept.ts): which addresses are dropped, and the script
+// Accept_Mode as nftables rules (src/vrrp/main/accept.ts): which addresses are dropped, and the script
 // that replaces the lvsd_vrrp table in one transaction (or only removes it).
 import test from 'ava'
 import { parsePrefix } from '../../src/net/addr.js'
-import { acceptRuleset, noAcceptAddrs } from '../../src/vrrp/accept.js'
+import { acceptRuleset, noAcceptAddrs } from '../../src/vrrp/main/accept.js'
 import { config } from './vrrp-instance-fakes.js'
 
 const p = (s: string) => ({ prefix: parsePrefix(s) })

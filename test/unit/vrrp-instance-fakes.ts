@@ -1,4 +1,4 @@
-// Fakes for driving a runtime Instance (src/vrrp/instance.ts) and the worker (worker-core.ts) in the
+// Fakes for driving a runtime Instance (src/vrrp/worker/instance.ts) and the worker (worker-core.ts) in the
 // unit tier: the tier's virtual clock, a fake kernel address table, a fake
 // namespace and advert socket, recorders of what went on the wire, into the kernel and up to the main
 // thread, and the worker run in-process behind the port the main thread's VrrpRuntime talks to.
@@ -7,13 +7,18 @@ import { type Addr, parseAddr, parsePrefix, sameAddr } from '../../src/net/addr.
 import type { Address } from '../../src/net/rtnl-addr.js'
 import type { Link } from '../../src/net/rtnl-link.js'
 import type { ReceivedDatagram } from '../../src/sys/types.js'
-import { Instance, type InstanceDeps } from '../../src/vrrp/instance.js'
+import type { WorkerPort } from '../../src/vrrp/main/runtime.js'
 import type { Down, RuntimeInstance, Up } from '../../src/vrrp/messages.js'
-import type { NetEvents } from '../../src/vrrp/netstate.js'
 import { decode, encode } from '../../src/vrrp/packet.js'
-import type { WorkerPort } from '../../src/vrrp/runtime.js'
-import { type ChannelSpec, GROUP4 } from '../../src/vrrp/sockets.js'
-import { VrrpWorkerCore, type WorkerChannel, type WorkerDeps, type WorkerNet } from '../../src/vrrp/worker-core.js'
+import { Instance, type InstanceDeps } from '../../src/vrrp/worker/instance.js'
+import type { NetEvents } from '../../src/vrrp/worker/netstate.js'
+import { type ChannelSpec, GROUP4 } from '../../src/vrrp/worker/sockets.js'
+import {
+  VrrpWorkerCore,
+  type WorkerChannel,
+  type WorkerDeps,
+  type WorkerNet,
+} from '../../src/vrrp/worker/worker-core.js'
 import { VirtualClock } from '../helpers/virtual-clock.js'
 import { webInstance } from '../helpers/vrrp-instance.js'
 

@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import test from 'ava'
 import { loadConfigText } from '../../src/config/load.js'
 import { notifySpecs } from '../../src/director/vrrp-instances.js'
-import { Notifier } from '../../src/vrrp/notify.js'
+import { Notifier } from '../../src/vrrp/main/notify.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'lvsd-notify-'))
 test.after.always(() => rmSync(dir, { recursive: true, force: true }))

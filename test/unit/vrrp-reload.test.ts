@@ -2,9 +2,9 @@
 // removes, leaves alone, changes in place or restarts, by comparing the running list with the new.
 import test from 'ava'
 import { parseAddr, parsePrefix } from '../../src/net/addr.js'
+import { trackedSourcesOf } from '../../src/vrrp/main/track.js'
 import type { RuntimeInstance } from '../../src/vrrp/messages.js'
 import { planUpdate, restartReason, staleTracking } from '../../src/vrrp/reload.js'
-import { trackedSourcesOf } from '../../src/vrrp/track.js'
 import { config } from './vrrp-instance-fakes.js'
 
 const web = config()

@@ -1,8 +1,8 @@
-// GARP/NA burst schedule (src/vrrp/burst.ts) on the tier's virtual clock: keepalived's defaults, spaced
+// GARP/NA burst schedule (src/vrrp/worker/burst.ts) on the tier's virtual clock: keepalived's defaults, spaced
 // bursts, periodic refresh, and stop cancelling everything.
 import test from 'ava'
-import { BurstSchedule } from '../../src/vrrp/burst.js'
 import type { AnnounceConfig } from '../../src/vrrp/messages.js'
+import { BurstSchedule } from '../../src/vrrp/worker/burst.js'
 import { VirtualClock } from '../helpers/virtual-clock.js'
 
 function harness(cfg: Partial<AnnounceConfig>) {

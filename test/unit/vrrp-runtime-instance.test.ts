@@ -1,12 +1,12 @@
-// The runtime instance (src/vrrp/instance.ts) against fake sockets, a fake kernel address table
+// The runtime instance (src/vrrp/worker/instance.ts) against fake sockets, a fake kernel address table
 // and the tier's virtual clock: what goes on the wire, into the kernel and up to the main thread, in order.
 import test from 'ava'
 import { type Addr, parseAddr, parsePrefix, sameAddr } from '../../src/net/addr.js'
 import type { ReceivedDatagram } from '../../src/sys/types.js'
-import { Instance, type InstanceDeps } from '../../src/vrrp/instance.js'
 import type { RuntimeInstance, Up } from '../../src/vrrp/messages.js'
 import { decode, encode } from '../../src/vrrp/packet.js'
-import { GROUP4 } from '../../src/vrrp/sockets.js'
+import { Instance, type InstanceDeps } from '../../src/vrrp/worker/instance.js'
+import { GROUP4 } from '../../src/vrrp/worker/sockets.js'
 import { VirtualClock } from '../helpers/virtual-clock.js'
 import { webInstance } from '../helpers/vrrp-instance.js'
 

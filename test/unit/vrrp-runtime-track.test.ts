@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import test from 'ava'
 import { lookupUser } from '../../src/sys/users.js'
-import { notifyRuns, notifyState } from '../../src/vrrp/notify.js'
-import { parseTrackFile, ScriptState } from '../../src/vrrp/track.js'
+import { notifyRuns, notifyState } from '../../src/vrrp/main/notify.js'
+import { parseTrackFile, ScriptState } from '../../src/vrrp/main/track.js'
 
 test('a script starts up, goes down after fall failures in a row and up after rise successes', (t) => {
   const s = new ScriptState(2, 3)

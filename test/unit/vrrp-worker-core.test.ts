@@ -3,9 +3,9 @@
 import test from 'ava'
 import { isLvsdError, LvsdError } from '../../src/errors.js'
 import { parseAddr } from '../../src/net/addr.js'
+import { VrrpRuntime } from '../../src/vrrp/main/runtime.js'
 import type { Down, RuntimeInstance, SyncGroup, Up } from '../../src/vrrp/messages.js'
-import { VrrpRuntime } from '../../src/vrrp/runtime.js'
-import { VrrpWorkerCore } from '../../src/vrrp/worker-core.js'
+import { VrrpWorkerCore } from '../../src/vrrp/worker/worker-core.js'
 import { webInstance } from '../helpers/vrrp-instance.js'
 import { address, advert, flush, inProcessWorker, link, workerRig } from './vrrp-instance-fakes.js'
 

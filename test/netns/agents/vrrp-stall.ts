@@ -1,7 +1,7 @@
 // Netns agent: runs the VRRP worker (VrrpRuntime) for one IPv4 VRRPv3 instance, and once it is
 // MASTER blocks its own main thread in a busy loop for `stallMs`, then prints the worker's counters.
 // Shows that adverts come from the worker, not the main loop. Usage: vrrp-stall.js <vip/len> <stallMs>
-import { VrrpRuntime } from '../../../src/vrrp/runtime.js'
+import { VrrpRuntime } from '../../../src/vrrp/main/runtime.js'
 import { webInstance } from '../../helpers/vrrp-instance.js'
 
 const [vip = '', stallArg = '3000'] = process.argv.slice(2)

@@ -6,8 +6,8 @@
 import { formatIssue, loadConfigFile } from '../../../src/config/load.js'
 import type { Config } from '../../../src/config/types.js'
 import { runtimeInstance, trackInputs } from '../../../src/director/vrrp-instances.js'
-import { VrrpRuntime } from '../../../src/vrrp/runtime.js'
-import { Tracker } from '../../../src/vrrp/track.js'
+import { VrrpRuntime } from '../../../src/vrrp/main/runtime.js'
+import { Tracker } from '../../../src/vrrp/main/track.js'
 
 const file = process.argv[2]
 if (!file) throw new Error('usage: vrrp-update-agent CONFIG')

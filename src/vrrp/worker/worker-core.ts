@@ -1,17 +1,17 @@
 // The VRRP worker's logic as one object: instances, the sockets they share, the instances waiting for
 // their interface, sync groups, tracker inputs and reloads. Sockets, timers, clock and rtnetlink are
 // injected (worker.ts passes the addon-backed ones), so all of it runs in the unit tier with fakes.
-import type { Timers } from '../clock.js'
-import { toWireError } from '../errors.js'
-import { type Addr, formatAddr } from '../net/addr.js'
-import type { Link } from '../net/rtnl-link.js'
-import type { ReceivedDatagram } from '../sys/types.js'
+import type { Timers } from '../../clock.js'
+import { toWireError } from '../../errors.js'
+import { type Addr, formatAddr } from '../../net/addr.js'
+import type { Link } from '../../net/rtnl-link.js'
+import type { ReceivedDatagram } from '../../sys/types.js'
+import type { Counters, Down, LogLevel, RuntimeInstance, SyncGroup, Up } from '../messages.js'
+import { planUpdate, staleTracking, type UpdateReport } from '../reload.js'
+import { type Member, syncHold, syncMoves } from '../sync.js'
 import { Instance, type InstanceNet } from './instance.js'
-import type { Counters, Down, LogLevel, RuntimeInstance, SyncGroup, Up } from './messages.js'
 import type { NetEvents, NetState } from './netstate.js'
-import { planUpdate, staleTracking, type UpdateReport } from './reload.js'
 import type { Announcer, Channel, ChannelSpec } from './sockets.js'
-import { type Member, syncHold, syncMoves } from './sync.js'
 import { vmacAddress, vmacName } from './vmac.js'
 
 /** The worker's namespace view: NetState, or a fake. */

@@ -1,7 +1,7 @@
 // The schedule of gratuitous ARP / unsolicited NA bursts of a master (keepalived's garp_* settings):
 // `repeat` packets at once, `repeat` more after `delay`, then `refresh_repeat` every `refresh`.
-import { realClock, type Timers } from '../clock.js'
-import type { AnnounceConfig } from './messages.js'
+import { realClock, type Timers } from '../../clock.js'
+import type { AnnounceConfig } from '../messages.js'
 
 export class BurstSchedule {
   private readonly handles = new Set<unknown>()

@@ -1,13 +1,13 @@
 // The VRRP worker's kernel sockets (node-systems-notes §3.3): raw IP protocol 112 for adverts over
 // IPv4 and IPv6, multicast or unicast, AF_PACKET for gratuitous ARP, raw ICMPv6 for unsolicited NA.
-import type { Addr } from '../net/addr.js'
-import * as arp from '../net/arp.js'
-import * as ndp from '../net/ndp.js'
-import * as C from '../sys/constants.js'
-import { decodeSockaddr, ipMreqn, ipv6Mreq, sockaddrIn, sockaddrIn6, sockaddrLl } from '../sys/sockaddr.js'
-import { Socket } from '../sys/socket.js'
-import type { ReceivedDatagram as SysReceived } from '../sys/types.js'
-import type { Received } from './validate.js'
+import type { Addr } from '../../net/addr.js'
+import * as arp from '../../net/arp.js'
+import * as ndp from '../../net/ndp.js'
+import * as C from '../../sys/constants.js'
+import { decodeSockaddr, ipMreqn, ipv6Mreq, sockaddrIn, sockaddrIn6, sockaddrLl } from '../../sys/sockaddr.js'
+import { Socket } from '../../sys/socket.js'
+import type { ReceivedDatagram as SysReceived } from '../../sys/types.js'
+import type { Received } from '../validate.js'
 
 export const GROUP4: Addr = { family: 4, bytes: Uint8Array.of(224, 0, 0, 18) }
 export const GROUP6: Addr = {

@@ -1,10 +1,10 @@
 // Notify programs run on state changes (keepalived's notify_master/backup/fault/stop and notify):
 // per-state programs run as configured; `any` gets keepalived's arguments appended: type
 // ("INSTANCE" or "GROUP"), name, state (MASTER, BACKUP, FAULT, STOP) and priority (0 for groups).
-import { describeResult, type ProgramResult, runProgram } from '../sys/program.js'
-import type { Role } from './fsm.js'
-import type { LogLevel } from './messages.js'
-import { type GroupState, groupState } from './sync.js'
+import { describeResult, type ProgramResult, runProgram } from '../../sys/program.js'
+import type { Role } from '../fsm.js'
+import type { LogLevel } from '../messages.js'
+import { type GroupState, groupState } from '../sync.js'
 
 export interface NotifySpec {
   master?: string[]

@@ -1,10 +1,10 @@
 // Tracked scripts and files, watched on the main thread (they fork and read files, which the
 // real-time worker must never wait on); each change is sent down as a priority delta or a fault.
 import { readFile } from 'node:fs/promises'
-import { describeResult, type ProgramResult, runProgram } from '../sys/program.js'
-import { lookupUser } from '../sys/users.js'
-import type { LogLevel } from './messages.js'
-import type { TrackedSource } from './reload.js'
+import { describeResult, type ProgramResult, runProgram } from '../../sys/program.js'
+import { lookupUser } from '../../sys/users.js'
+import type { LogLevel } from '../messages.js'
+import type { TrackedSource } from '../reload.js'
 
 export interface ScriptSpec {
   name: string

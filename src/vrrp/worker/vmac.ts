@@ -3,8 +3,8 @@
 // the GARPs, so hosts and switches keep one MAC for the VIP whichever director is master.
 // rtnetlink RTM_NEWLINK / RTM_DELLINK with IFLA_LINKINFO (<linux/if_link.h>).
 import { writeFile } from 'node:fs/promises'
-import { AttrBuilder } from '../net/nlattr.js'
-import { NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, type NlMessage } from '../net/nlmsg.js'
+import { AttrBuilder } from '../../net/nlattr.js'
+import { NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST, type NlMessage } from '../../net/nlmsg.js'
 import {
   encode,
   IFF_UP,
@@ -14,7 +14,7 @@ import {
   IFLA_LINKINFO,
   RTM_DELLINK,
   RTM_NEWLINK,
-} from '../net/rtnl-link.js'
+} from '../../net/rtnl-link.js'
 
 const IFLA_INFO_KIND = 1
 const IFLA_INFO_DATA = 2

@@ -4,15 +4,15 @@
 // The logic is VrrpWorkerCore (worker-core.ts); this file only gives it the addon-backed parts.
 import { performance } from 'node:perf_hooks'
 import { parentPort } from 'node:worker_threads'
-import { DeadlineTimers } from '../sys/deadline-timer.js'
-import { setThreadRealtime } from '../sys/sched.js'
-import type { Down } from './messages.js'
+import { DeadlineTimers } from '../../sys/deadline-timer.js'
+import { setThreadRealtime } from '../../sys/sched.js'
+import type { Down } from '../messages.js'
 import { NetState } from './netstate.js'
 import { Announcer, Channel } from './sockets.js'
 import { VrrpWorkerCore } from './worker-core.js'
 
 const port = parentPort
-if (!port) throw new Error('src/vrrp/worker.js runs only as a worker thread')
+if (!port) throw new Error('src/vrrp/worker/worker.js runs only as a worker thread')
 
 const core = new VrrpWorkerCore({
   post: (m) => port.postMessage(m),

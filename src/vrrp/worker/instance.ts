@@ -1,11 +1,10 @@
 // One VRRP instance at run time: the pure state machine (fsm.ts) bound to a socket, host timers at
 // absolute monotonic deadlines, the VIPs (rtnetlink) and GARP/NA bursts. Runs inside the worker.
 import { isDeepStrictEqual } from 'node:util'
-import type { Timers } from '../clock.js'
-import { type Addr, addrFromBytes, formatAddr, prefixContains, sameAddr } from '../net/addr.js'
-import type { ReceivedDatagram as SysReceived } from '../sys/types.js'
-import { BurstSchedule } from './burst.js'
-import * as fsm from './fsm.js'
+import type { Timers } from '../../clock.js'
+import { type Addr, addrFromBytes, formatAddr, prefixContains, sameAddr } from '../../net/addr.js'
+import type { ReceivedDatagram as SysReceived } from '../../sys/types.js'
+import * as fsm from '../fsm.js'
 import {
   type Counters,
   DROP_EVENT_MS,
@@ -14,12 +13,13 @@ import {
   type RuntimeInstance,
   type RuntimeVip,
   type Up,
-} from './messages.js'
+} from '../messages.js'
+import { encode, passwordAuthData } from '../packet.js'
+import { intervalOnWire } from '../timers.js'
+import { intervalCs, type LocalInstance, validate } from '../validate.js'
+import { BurstSchedule } from './burst.js'
 import type { NetState } from './netstate.js'
-import { encode, passwordAuthData } from './packet.js'
 import { type Announcer, arrival, type Channel } from './sockets.js'
-import { intervalOnWire } from './timers.js'
-import { intervalCs, type LocalInstance, validate } from './validate.js'
 
 /** What an instance reads and changes of its namespace (NetState, or a fake in the unit tier). */
 export type InstanceNet = Pick<NetState, 'link' | 'linkByName' | 'addresses' | 'has' | 'addVip' | 'deleteVip'>

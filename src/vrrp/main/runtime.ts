@@ -3,12 +3,12 @@
 import { EventEmitter } from 'node:events'
 import { existsSync } from 'node:fs'
 import { Worker } from 'node:worker_threads'
-import { fromWireError, LvsdError } from '../errors.js'
+import { fromWireError, LvsdError } from '../../errors.js'
+import type { Counters, Down, RuntimeInstance, SyncGroup, Up } from '../messages.js'
+import type { TrackedSource, UpdateReport } from '../reload.js'
 import { applyAcceptMode, NFT, noAcceptAddrs } from './accept.js'
-import type { Counters, Down, RuntimeInstance, SyncGroup, Up } from './messages.js'
-import type { TrackedSource, UpdateReport } from './reload.js'
 
-export type { UpdateReport } from './reload.js'
+export type { UpdateReport } from '../reload.js'
 
 export type TransitionEvent = Extract<Up, { type: 'transition' }>
 export type LogEvent = Extract<Up, { type: 'log' }>
@@ -62,7 +62,7 @@ export class VrrpRuntime extends EventEmitter<RuntimeEvents> {
   ) {
     super()
     this.nft = opts.nft ?? NFT
-    this.worker = opts.worker?.() ?? new Worker(new URL('./worker.js', import.meta.url))
+    this.worker = opts.worker?.() ?? new Worker(new URL('../worker/worker.js', import.meta.url))
     this.worker.on('message', (m: Up) => this.onMessage(m))
     this.worker.on('error', (e) => this.emit('error', e))
     this.worker.on('exit', (code) => {

@@ -4,8 +4,8 @@
 // while master, so the static rule acts only then). Neighbour Solicitations/Advertisements to an
 // IPv6 VIP still pass: hosts must be able to resolve it. The table is replaced atomically.
 import { execFile } from 'node:child_process'
-import { formatAddr } from '../net/addr.js'
-import type { RuntimeInstance } from './messages.js'
+import { formatAddr } from '../../net/addr.js'
+import type { RuntimeInstance } from '../messages.js'
 
 export const NFT = '/usr/sbin/nft'
 export const ACCEPT_TABLE = 'lvsd_vrrp'
