@@ -1,12 +1,15 @@
 // The record of what `lvsd realserver up` changed, so `down` restores exactly the values before it.
-// It lives in /run/lvsd (tmpfs): what it describes (addresses, /proc/sys values) is gone after a
+// It lives under /run (tmpfs): what it describes (addresses, /proc/sys values) is gone after a
 // reboot too, and a record that outlived them would make `down` "restore" another boot's values.
+// Not in /run/lvsd: that directory belongs to the daemon's user (tmpfiles, lvsd.service's
+// RuntimeDirectory), root's state-file check rightly refuses to write there, and the daemon's unit
+// removes it on stop; `realserver` runs as root and keeps its record in a directory of its own.
 import { readFileSync, rmSync } from 'node:fs'
 import { LvsdError } from '../errors.js'
 import { writeStateFile } from '../sys/state-file.js'
 import type { Change } from './plan.js'
 
-export const DEFAULT_RECORD = '/run/lvsd/realserver.json'
+export const DEFAULT_RECORD = '/run/lvsd-realserver/record.json'
 
 export function readRecord(path: string): Change[] {
   let text: string

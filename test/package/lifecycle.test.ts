@@ -209,6 +209,45 @@ test.serial('man lvsd, lvsctl and lvsd.yaml work; the docs are installed', (t) =
   t.is(c('ls /usr/share/doc/lvsd/README.md /usr/share/doc/lvsd/config.md /usr/share/doc/lvsd/first-hour.md').status, 0)
 })
 
+test.serial(
+  'lvsd-realserver beside a running lvsd: up as root records in its own directory, a restart of lvsd keeps the record, stop restores',
+  (t) => {
+    // what the Vagrant lab does: the package made /run/lvsd the lvsd user's, root runs `realserver up`
+    writeConfig('node: director\n')
+    c('systemctl reset-failed lvsd')
+    const start = c('systemctl restart lvsd')
+    t.is(start.status, 0, start.stderr + c('journalctl -u lvsd -n 20 -o cat --no-pager').stdout)
+    t.is(c('stat -c %U /run/lvsd').stdout.trim(), 'lvsd')
+    c('ip link add rs0 type veth peer name rs1 && ip link set rs0 up && ip link set rs1 up')
+    c(
+      "cat > /etc/lvsd/realserver.yaml <<'EOF'\nrealserver:\n  method: dr\n  vips: [10.250.0.3]\n  interfaces: [rs0]\nEOF",
+    )
+    const arpIgnore = () => c('cat /proc/sys/net/ipv4/conf/rs0/arp_ignore').stdout.trim()
+    const before = arpIgnore()
+    t.not(before, '1')
+    const journal = () => c('journalctl -u lvsd-realserver -o cat --no-pager').stdout
+    const up = c('systemctl start lvsd-realserver')
+    t.is(up.status, 0, up.stderr + journal())
+    t.regex(c('ip -4 addr show dev lo').stdout, /inet 10\.250\.0\.3\//)
+    t.is(arpIgnore(), '1')
+    t.is(c('lvsd realserver check -c /etc/lvsd/realserver.yaml').status, 0)
+    t.is(c('stat -c %U /run/lvsd-realserver/record.json').stdout.trim(), 'root')
+    // stopping lvsd removes its runtime directory: the real server's record must not be in it
+    t.is(c('systemctl restart lvsd').status, 0)
+    t.regex(c('cat /run/lvsd-realserver/record.json').stdout, /arp_ignore/)
+    const down = c('systemctl stop lvsd-realserver')
+    t.is(down.status, 0, down.stderr + journal())
+    t.notRegex(c('ip -4 addr show dev lo').stdout, /10\.250\.0\.3/)
+    t.is(arpIgnore(), before)
+    // by hand, as the lab's namespaces do it, with an explicit record beside the default one
+    const byHand = c('lvsd realserver up -c /etc/lvsd/realserver.yaml --record /run/lvsd-realserver/web01.json')
+    t.is(byHand.status, 0, byHand.stderr)
+    t.is(c('lvsd realserver down -c /etc/lvsd/realserver.yaml --record /run/lvsd-realserver/web01.json').status, 0)
+    t.is(arpIgnore(), before)
+    c('ip link del rs0')
+  },
+)
+
 test.serial('upgrade keeps an edited conffile and restarts the running daemon', (t) => {
   writeConfig('node: edited\n')
   t.is(c('systemctl start lvsd').status, 0)

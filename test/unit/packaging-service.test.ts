@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import test from 'ava'
 import { EXIT } from '../../src/cli/exit-codes.js'
 import { startFailureExit } from '../../src/cli/run.js'
+import { DEFAULT_RECORD } from '../../src/realserver/record.js'
 import { repoRoot } from '../helpers/paths.js'
 
 const scratchDirs: string[] = []
@@ -130,6 +131,15 @@ test('lvsd-realserver.service: systemd-analyze verify accepts it without a warni
   const r = verify(realserverUnit)
   t.is(r.status, 0, r.stderr)
   t.is(r.stderr, '')
+})
+
+test("lvsd-realserver.service keeps its record in a runtime directory of its own, not lvsd.service's", (t) => {
+  // lvsd.service's /run/lvsd is the lvsd user's and goes when that unit stops: a record there is
+  // refused to root (owned by another user) or lost, and `down` could no longer undo `up`
+  const own = settings(realserverUnit).get('RuntimeDirectory')
+  t.deepEqual(own, ['lvsd-realserver'])
+  t.notDeepEqual(own, settings(unitText).get('RuntimeDirectory'))
+  t.true(DEFAULT_RECORD.startsWith(`/run/${own?.[0]}/`))
 })
 
 test('lvsd-realserver.service is a oneshot that stays active: up on start, down on stop', (t) => {

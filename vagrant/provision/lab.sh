@@ -28,9 +28,8 @@ for spec in web01:10.0.0.7:07 web02:10.0.0.8:08 client:10.0.0.100:64; do
   ip -n "$n" link set eth0 up
   ip netns exec "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
 done
-mkdir -p /run/lvsd
 for n in web01 web02; do
-  ip netns exec "$n" lvsd realserver up -c /etc/lvsd/realserver.yaml --record "/run/lvsd/realserver-$n.json"
+  ip netns exec "$n" lvsd realserver up -c /etc/lvsd/realserver.yaml --record "/run/lvsd-realserver/$n.json"
 done
 SCRIPT
 chmod 0755 /usr/local/sbin/lvsd-lab-netns
@@ -55,7 +54,6 @@ ExecStart=/usr/sbin/ip netns exec %i /usr/bin/node /usr/local/lib/lvsd-lab/lab-w
 [Install]
 WantedBy=multi-user.target
 UNIT
-mkdir -p /run/lvsd
 systemctl daemon-reload
 systemctl enable --now lvsd-lab-netns lvsd-lab-web@web01 lvsd-lab-web@web02
 for n in web01 web02; do ip netns exec "$n" lvsd realserver check -c /etc/lvsd/realserver.yaml; done
