@@ -12,8 +12,6 @@ const sources = readdirSync(conf)
   .sort()
   .map((f) => readFileSync(conf + f, 'utf8'))
 
-/** mulberry32: a seeded generator, so a failure is reproducible from the seed in its title. */
-
 function mutate(text: string, r: () => number): string {
   const lines = text.split('\n')
   const i = Math.floor(r() * lines.length)

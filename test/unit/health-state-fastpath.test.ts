@@ -12,8 +12,6 @@ import {
 import type { Policy, Result } from '../../src/health/types.js'
 import { prng } from '../helpers/prng.js'
 
-/** mulberry32: a small seeded generator, so a failure can be replayed. */
-
 function reference(s: ServerState, e: HealthEvent, now: number): HealthStep {
   return e.kind === 'result' ? onResultGeneral(s, e.check, e.result, now) : step(s, e, now)
 }

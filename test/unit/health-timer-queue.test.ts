@@ -2,17 +2,14 @@
 // through a single clock timer; clear() leaves nothing armed.
 import test from 'ava'
 import { TimerQueue } from '../../src/health/timer-queue.js'
+import { prng } from '../helpers/prng.js'
 import { VirtualClock } from '../helpers/virtual-clock.js'
 
 test('2,000 random entries fire at their times in (time, push order), one clock timer at a time', async (t) => {
   const clock = new VirtualClock(0)
   const fired: { id: number; at: number; now: number }[] = []
   const q = new TimerQueue<number>(clock, (id, _tag, at) => fired.push({ id, at, now: clock.now() }))
-  let seed = 7
-  const rnd = () => {
-    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0
-    return seed / 2 ** 32
-  }
+  const rnd = prng(7)
   const pushed: { id: number; at: number }[] = []
   for (let id = 0; id < 2000; id++) {
     // few distinct times, so ties are common

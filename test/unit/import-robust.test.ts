@@ -8,16 +8,7 @@ import { formatIssue, loadConfigText } from '../../src/config/load.js'
 import type { SourceFs } from '../../src/import/kc-types.js'
 import { importKeepalived } from '../../src/import/keepalived.js'
 import { configId, corpusCases, corpusDir } from '../helpers/import-corpus.js'
-
-function rng(seed: number): () => number {
-  let a = seed
-  return () => {
-    a = (a + 0x6d2b79f5) | 0
-    let t = Math.imul(a ^ (a >>> 15), 1 | a)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+import { prng } from '../helpers/prng.js'
 
 const TOKENS = [
   '{',
@@ -72,7 +63,7 @@ function mutate(text: string, r: () => number): string {
 
 test('2,000 random mutations of the corpus: never a throw, refusals positioned, acceptances loadable', (t) => {
   t.timeout(120_000)
-  const r = rng(16)
+  const r = prng(16)
   const cases = corpusCases()
   const bad: string[] = []
   let refused = 0

@@ -163,8 +163,6 @@ test('hostile attribute inputs fail with a decode code', (t) => {
   t.throws(() => Attrs.decode(hex('0800 0100 0200 0100')).nested(1), { code: 'LVSD_DECODE_INVALID' }, 'bad nested')
 })
 
-// xorshift32: a seeded generator so a failure can be replayed
-
 test('fuzz: random bytes decode or throw only LvsdError; what decodes re-encodes stably', (t) => {
   const next = prngU32(0x5eed)
   let decoded = 0
