@@ -103,13 +103,11 @@ export async function drill(b: DrillBackend, a: Args, say: (l: string) => void):
   try {
     await b.up(engine.sink, say)
     rep.kernel = b.kernel()
-    for (let cycle = 1; cycle <= a.repeat; cycle++) {
-      for (const sc of runnable) {
-        const r = await engine.runScenario(sc, cycle)
-        rep.runs.push(r)
-        if (!a.report) process.stdout.write(`${formatRun(r)}\n`)
-      }
-    }
+    const { runs, notRun } = await engine.runAll(runnable, a.repeat, (r) => {
+      if (!a.report) process.stdout.write(`${formatRun(r)}\n`)
+    })
+    rep.runs.push(...runs)
+    rep.skipped.push(...notRun)
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)

@@ -89,10 +89,18 @@ export class DrillEngine {
   private readonly client: ClientEvent[] = []
   private readonly frames: Frame[] = []
   private settledOnce = false
+  /**
+   * Set when a director still did not answer after the recovery from a failed run: every later
+   * scenario would only wait out its step timeouts on it (a guest that never came back from a reboot
+   * cost CI 20 minutes that way), so they are reported as not run, with this reason.
+   */
+  stuck: string | undefined
 
   constructor(
     private readonly b: DrillBackend,
     private readonly say: (line: string) => void,
+    /** Waits out time with no traffic to watch (without IPVS); a unit test passes one that does not. */
+    private readonly pause: (ms: number) => Promise<void> = sleep,
   ) {}
 
   readonly sink = {
@@ -198,7 +206,7 @@ export class DrillEngine {
       },
       traffic: async (ms) => {
         const from = b.clientNow()
-        if (!b.ipvs) return sleep(ms) // nothing to wait on but the clock: no traffic here
+        if (!b.ipvs) return this.pause(ms) // nothing to wait on but the clock: no traffic here
         await until(`${ms} ms of answered traffic`, b.stepTimeoutMs, () =>
           this.client.some((e) => e.k === 'probe' && e.server !== null && e.t >= from + ms),
         )
@@ -302,8 +310,56 @@ export class DrillEngine {
               .join('; ')
           }`,
     )
-    if (run.error) await this.recover(say)
+    if (run.error) {
+      await this.recover(say)
+      const silent = await this.silentAfterRecovery()
+      if (silent.length) {
+        this.stuck = `${silent.join(' and ')} did not answer after the recovery from ${sc.name}${cycle > 1 ? ` #${cycle}` : ''}`
+        say(`${this.stuck}: the remaining scenarios are not run`)
+      }
+    }
     return run
+  }
+
+  /** Every scenario `repeat` times; once the pair is stuck, the rest are reported as not run. */
+  async runAll(
+    scenarios: readonly Scenario[],
+    repeat: number,
+    onRun: (r: ScenarioRun) => void,
+  ): Promise<{ runs: ScenarioRun[]; notRun: { scenario: string; why: string }[] }> {
+    const runs: ScenarioRun[] = []
+    const notRun: { scenario: string; why: string }[] = []
+    for (let cycle = 1; cycle <= repeat; cycle++) {
+      for (const sc of scenarios) {
+        if (this.stuck) {
+          notRun.push({ scenario: cycle > 1 ? `${sc.name} #${cycle}` : sc.name, why: this.stuck })
+          continue
+        }
+        const r = await this.runScenario(sc, cycle)
+        runs.push(r)
+        onRun(r)
+      }
+    }
+    return { runs, notRun }
+  }
+
+  /** The directors that still do not answer their API once the step timeout has passed. */
+  private async silentAfterRecovery(): Promise<string[]> {
+    let sts: (Status | null)[] = []
+    try {
+      await until(
+        'both directors to answer after the recovery',
+        this.b.stepTimeoutMs,
+        async () => {
+          sts = await this.statuses()
+          return sts.every((st) => st !== null)
+        },
+        this.b.pollMs,
+      )
+      return []
+    } catch {
+      return PAIR.filter((_, i) => !sts[i])
+    }
   }
 
   /** After a run that stopped short: undo every fault the backend knows, so the next run starts clean. */
