@@ -145,11 +145,12 @@ umount "$mnt"
 debugfs -R 'cat /boot/extlinux/extlinux.conf' "$loop" 2>/dev/null | grep -q "vmlinuz-$kver" ||
   { echo "box: extlinux.conf missing from the image" >&2; exit 1; }
 e2fsck -fy "$loop" >/dev/null 2>&1 || [ $? -le 1 ] || { echo "box: e2fsck found errors in the image" >&2; exit 1; }
-tune2fs -q -j "$loop"
+tune2fs -j "$loop" >/dev/null
 # a box that boots once but not after a reboot is worse than no box: check what the BIOS will read
-dumpe2fs -h "$loop" 2>/dev/null | grep -q '^Filesystem state: *clean$' ||
+fsinfo=$(dumpe2fs -h "$loop" 2>/dev/null)
+grep -q '^Filesystem state: *clean$' <<<"$fsinfo" ||
   { echo "box: the file system is not clean after umount" >&2; exit 1; }
-! dumpe2fs -h "$loop" 2>/dev/null | grep -q '^Filesystem features:.*needs_recovery' ||
+! grep -q '^Filesystem features:.*needs_recovery' <<<"$fsinfo" ||
   { echo "box: the journal needs recovery: a replay in the guest would rewrite the boot sector" >&2; exit 1; }
 [ "$(dd if="$loop" bs=1 skip=3 count=8 status=none)" = SYSLINUX ] ||
   { echo "box: extlinux's boot sector is missing" >&2; exit 1; }
