@@ -12,6 +12,8 @@ export const DOCTOR_USAGE = `Usage: lvsctl doctor [SERVICE] [--json]
   services get the L2 checks only. Exit status 1 when anything is wrong.
 `
 
+export const DOCTOR_TIMEOUT_MS = 300_000
+
 export async function doctorCommand(
   args: string[],
   opts: { socketPath: string; stdout?: NodeJS.WritableStream; stderr?: NodeJS.WritableStream },
@@ -30,7 +32,8 @@ export async function doctorCommand(
     return 'usage'
   }
   try {
-    const r = await new ControlClient(opts.socketPath).doctor(service)
+    // one server at a time, up to ~1.5 s each when it keeps silent: the default 10 s is a dozen servers
+    const r = await new ControlClient(opts.socketPath, { timeoutMs: DOCTOR_TIMEOUT_MS }).doctor(service)
     if (json) out.write(`${JSON.stringify(r)}\n`)
     else {
       for (const f of r.findings) out.write(`${f.service} ${f.server}: ${f.kind}: ${f.problem}\n  fix: ${f.fix}\n`)
