@@ -7,17 +7,9 @@
 import { type Addr, prefixContains, sameAddr } from '../net/addr.js'
 import { Rtnetlink } from '../net/rtnetlink.js'
 import type * as syn from '../net/tcp-syn.js'
-import {
-  arpFor,
-  type LocalSide,
-  localSide,
-  newPort,
-  newSeq,
-  PacketWire,
-  type SynAnswer,
-  synAnswer,
-  synExchange,
-} from './doctor-probe.js'
+import { neighbourOf } from './doctor-neighbour.js'
+import { newPort, newSeq, type SynAnswer, synAnswer, synExchange } from './doctor-probe.js'
+import { type LocalSide, localSide, PacketWire } from './doctor-wire.js'
 
 export interface RouteTarget {
   server: Addr
@@ -54,7 +46,7 @@ async function withServer(
   if (skipped) return { ...base, skipped }
   const wire = PacketWire.open(side.ifindex)
   try {
-    const serverMac = await arpFor(wire, side, t.server, timeoutMs)
+    const serverMac = await neighbourOf(wire, side, t.server, timeoutMs)
     if (!serverMac) return base
     return { ...base, serverMac, ...(await probe(wire, side, serverMac)) }
   } finally {

@@ -5,10 +5,12 @@ import { LvsdError } from '../errors.js'
 import { type Addr, formatAddr, sameAddr } from '../net/addr.js'
 import type { DrProbe, DrTarget } from './doctor-probe.js'
 import type { RouteProbe, RouteTarget } from './doctor-probe-routes.js'
+import { serverText } from './health-specs.js'
 
 export type DoctorKind =
   | 'not-on-segment'
   | 'answers-vip-arp'
+  | 'answers-vip-ns'
   | 'vip-not-accepted'
   | 'port-closed'
   | 'server-unreachable'
@@ -34,35 +36,45 @@ export function drFindings(
 ): DoctorFinding[] {
   const s = formatAddr(server)
   const v = formatAddr(vip)
+  const vipPort = vip.family === 6 ? `[${v}]:${port}` : `${v}:${port}`
   const f = (kind: DoctorKind, problem: string, fix: string): DoctorFinding => ({
     service,
-    server: `${s}:${port}`,
+    server: serverText(server, port),
     kind,
     problem,
     fix,
   })
+  const v6 = server.family === 6
   if (!p.serverMac)
     return [
       f(
         'not-on-segment',
-        `${s} does not answer ARP on ${ifname}: it is not on the director's L2 segment, which LVS-DR needs`,
+        `${s} does not answer ${v6 ? 'a Neighbor Solicitation' : 'ARP'} on ${ifname}: it is not on the director's L2 segment, which LVS-DR needs`,
         `put ${s} on the segment of ${ifname}, or use forwarding: tun`,
       ),
     ]
   const out: DoctorFinding[] = []
   if (p.answersVipArp)
     out.push(
-      f(
-        'answers-vip-arp',
-        `${s} answers ARP for the VIP ${v}: the router may send the VIP's traffic to it instead of the director`,
-        `on ${s}: lvsd realserver up (VIP on lo only; arp_ignore=1, arp_announce=2)`,
-      ),
+      v6
+        ? // Linux answers an NS only for an address on the interface it came in on (or a proxy_ndp entry
+          // there): no sysctl like arp_ignore exists or is needed, a VIP on lo is never announced
+          f(
+            'answers-vip-ns',
+            `${s} answers a Neighbor Solicitation for the VIP ${v} (${v} on its interface facing the director, or a proxy_ndp entry for it): the router may send the VIP's traffic to it instead of the director`,
+            `on ${s}: delete ${v} from every interface but lo (lvsd realserver check names it) and any proxy entry for it (ip -6 neigh del proxy ${v} dev IF); lvsd realserver up keeps it on lo as /128`,
+          )
+        : f(
+            'answers-vip-arp',
+            `${s} answers ARP for the VIP ${v}: the router may send the VIP's traffic to it instead of the director`,
+            `on ${s}: lvsd realserver up (VIP on lo only; arp_ignore=1, arp_announce=2)`,
+          ),
     )
   if (p.syn === 'none')
     out.push(
       f(
         'vip-not-accepted',
-        `a SYN to ${v}:${port} sent to ${s}'s MAC gets no answer: ${v} is not local there (or a firewall drops it), so forwarded packets are lost`,
+        `a SYN to ${vipPort} sent to ${s}'s MAC gets no answer: ${v} is not local there (or a firewall drops it), so forwarded packets are lost`,
         `on ${s}: lvsd realserver up (adds ${v} to lo)`,
       ),
     )
@@ -92,7 +104,7 @@ export function routeFindings(
   const v = formatAddr(vip)
   const f = (kind: DoctorKind, problem: string, fix: string): DoctorFinding => ({
     service,
-    server: `${s}:${port}`,
+    server: serverText(server, port),
     kind,
     problem,
     fix,
@@ -149,6 +161,7 @@ export interface DoctorChecked {
   forwarding: string
   /** probed: findings (if any) are in the report; skipped: see note. */
   result: 'probed' | 'skipped'
+  /** Why a server was skipped, or which check of a probed one did not apply (UDP: the SYN). */
   note?: string
 }
 
@@ -186,10 +199,26 @@ function vipInterface(config: Config, s: VirtualService): string | undefined {
   return insts.find((i) => i.vips.some((v) => sameAddr(v.address.addr, addr)))?.interface
 }
 
+/** Why a server was not probed, by what stops it. */
+export const NOT_PROBED = {
+  noProbe: (fwd: string) => `${fwd} real servers are not probed here`,
+  routeNotTcp: 'the TUN and NAT probes need a TCP answer: only TCP services are probed',
+  routeV6:
+    'IPv6 TUN and NAT servers are not probed: the IP-in-IP SYN and the route-back SYN from the VIP exist for IPv4 only',
+  drNoInstance: 'only services whose VIP belongs to a VRRP instance are probed (the VIP picks the interface)',
+  drSctp: 'SCTP services are not probed',
+  familyMix: "the server's address family is not the VIP's",
+} as const
+
+/** The note on a probed UDP DR server: which check did not apply. */
+export const UDP_NOTE =
+  "UDP: probed at L2 only (on the segment, not answering for the VIP); a SYN does not apply to UDP, so whether the server accepts the VIP's port is not probed"
+
 /**
  * Probes the real servers of the configured services (the configuration, not the kernel table: what
  * the operator meant, probed even where IPVS is absent or a server is drained). One server at a time,
- * so the probes never burst on the segment. DR over IPv4 TCP is probed; the rest is listed as skipped.
+ * so the probes never burst on the segment. DR is probed over IPv4 and IPv6, TCP and UDP (UDP at L2
+ * only); TUN and NAT over IPv4 TCP; the rest is listed as skipped with the reason.
  */
 export async function runDoctor(
   config: Config,
@@ -204,35 +233,38 @@ export async function runDoctor(
   const found: DoctorFinding[] = []
   for (const s of services) {
     for (const rs of s.real_servers) {
-      const server = `${formatAddr(rs.address)}:${rs.port}`
-      const base = { service: s.name, server, forwarding: rs.forwarding }
+      const base = { service: s.name, server: serverText(rs.address, rs.port), forwarding: rs.forwarding }
       const skip = (note: string) => checked.push({ ...base, result: 'skipped', note })
+      const vip = s.address
+      if (vip && vip.family !== rs.address.family) {
+        skip(NOT_PROBED.familyMix)
+        continue
+      }
       if (rs.forwarding !== 'dr') {
         const fn = rs.forwarding === 'tun' ? tun : nat
-        const vip = s.address
-        if (!fn || !vip || s.protocol !== 'tcp' || vip.family !== 4 || rs.address.family !== 4) {
-          skip(fn ? 'only IPv4 TCP services are probed' : `${rs.forwarding} real servers are not probed here`)
-          continue
+        if (!fn || !vip) skip(NOT_PROBED.noProbe(rs.forwarding))
+        else if (s.protocol !== 'tcp') skip(NOT_PROBED.routeNotTcp)
+        else if (vip.family !== 4) skip(NOT_PROBED.routeV6)
+        else {
+          // TUN keeps the VIP's port (only the outer header changes); NAT translates to the server's
+          const port = rs.forwarding === 'tun' ? s.port : rs.port
+          const p = await fn({ server: rs.address, vip, port })
+          if (p.skipped) skip(SKIP_NOTE[p.skipped])
+          else {
+            checked.push({ ...base, result: 'probed' })
+            found.push(...routeFindings(s.name, rs.forwarding, rs.address, rs.port, vip, p))
+          }
         }
-        // TUN keeps the VIP's port (only the outer header changes); NAT translates to the server's
-        const port = rs.forwarding === 'tun' ? s.port : rs.port
-        const p = await fn({ server: rs.address, vip, port })
-        if (p.skipped) {
-          skip(SKIP_NOTE[p.skipped])
-          continue
-        }
-        checked.push({ ...base, result: 'probed' })
-        found.push(...routeFindings(s.name, rs.forwarding, rs.address, rs.port, vip, p))
         continue
       }
       const ifname = vipInterface(config, s)
-      if (!s.address || s.protocol !== 'tcp' || s.address.family !== 4 || rs.address.family !== 4 || !ifname) {
-        skip('only IPv4 TCP services whose VIP belongs to a VRRP instance are probed')
-        continue
+      if (!vip || !ifname) skip(NOT_PROBED.drNoInstance)
+      else if (s.protocol === 'sctp') skip(NOT_PROBED.drSctp)
+      else {
+        const p = await probe({ ifname, server: rs.address, vip, port: s.port, protocol: s.protocol })
+        checked.push({ ...base, result: 'probed', ...(s.protocol === 'udp' ? { note: UDP_NOTE } : {}) })
+        found.push(...drFindings(s.name, rs.address, rs.port, vip, ifname, p))
       }
-      const p = await probe({ ifname, server: rs.address, vip: s.address, port: s.port })
-      checked.push({ ...base, result: 'probed' })
-      found.push(...drFindings(s.name, rs.address, rs.port, s.address, ifname, p))
     }
   }
   return { at: new Date().toISOString(), checked, findings: found }

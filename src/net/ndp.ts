@@ -48,8 +48,63 @@ export function targetLinkAddr(na: NeighborAdvert): Uint8Array | undefined {
 
 const optLen = (o: NdOption): number => Math.ceil((o.data.length + 2) / 8) * 8
 
+/** The bytes `options` take on the wire, each padded to a multiple of 8. */
+export function optionsSize(options: NdOption[]): number {
+  return options.reduce((n, o) => n + optLen(o), 0)
+}
+
 export function size(na: NeighborAdvert): number {
-  return FIXED + na.options.reduce((n, o) => n + optLen(o), 0)
+  return FIXED + optionsSize(na.options)
+}
+
+/** Checks every option before anything is written (`what` names the message in the error). */
+export function checkOptions(options: NdOption[], what: string): void {
+  for (const o of options) {
+    if (!Number.isInteger(o.type) || o.type < 0 || o.type > 255)
+      throw new LvsdError('LVSD_ENCODE_INVALID', `${what} option.type cannot be encoded`, {
+        field: 'option.type',
+        value: o.type,
+      })
+    if (optLen(o) / 8 > 255)
+      throw new LvsdError('LVSD_ENCODE_INVALID', `${what} option.length cannot be encoded`, {
+        field: 'option.length',
+        value: o.data.length,
+      })
+  }
+}
+
+/** Writes checked options at `p`; returns the offset after them. */
+export function writeOptions(options: NdOption[], buf: Buffer, p: number): number {
+  let at = p
+  for (const o of options) {
+    const l = optLen(o)
+    buf[at] = o.type
+    buf[at + 1] = l / 8
+    buf.fill(0, at + 2, at + l)
+    buf.set(o.data, at + 2)
+    at += l
+  }
+  return at
+}
+
+/** Reads options from `p` to `end` (RFC 4861 §4.6); `start` is the message's offset, for the error's counts. */
+export function readOptions(buf: Buffer, p: number, end: number, start: number, what: string): NdOption[] {
+  const options: NdOption[] = []
+  let at = p
+  while (at < end) {
+    if (at + 2 > end) truncatedOption(what, at + 2 - start, end - start)
+    const l = (buf[at + 1] ?? 0) * 8
+    // an option of length zero makes the whole packet invalid
+    if (l === 0) throw new LvsdError('LVSD_DECODE_INVALID', `${what} option with length 0`, { field: 'option.length' })
+    if (at + l > end) truncatedOption(what, at + l - start, end - start)
+    options.push({ type: buf[at] ?? 0, data: Uint8Array.from(buf.subarray(at + 2, at + l)) })
+    at += l
+  }
+  return options
+}
+
+function truncatedOption(what: string, need: number, have: number): never {
+  throw new LvsdError('LVSD_DECODE_TRUNCATED', `${what} needs ${need} bytes, has ${have}`, { need, have })
 }
 
 function invalidValue(field: string, value: unknown): never {
@@ -66,10 +121,7 @@ export function encodeInto(na: NeighborAdvert, buf: Buffer, offset: number, ph?:
   if (!Number.isInteger(na.code) || na.code < 0 || na.code > 255) invalidValue('code', na.code)
   const rsv = na.reserved ?? 0
   if (!Number.isInteger(rsv) || rsv < 0 || rsv >= 2 ** 29) invalidValue('reserved', rsv)
-  for (const o of na.options) {
-    if (!Number.isInteger(o.type) || o.type < 0 || o.type > 255) invalidValue('option.type', o.type)
-    if (optLen(o) / 8 > 255) invalidValue('option.length', o.data.length)
-  }
+  checkOptions(na.options, 'NA')
   if (offset < 0 || offset + n > buf.length) invalidValue('buffer', buf.length - offset)
   buf[offset] = ICMPV6_NEIGHBOR_ADVERT
   buf[offset + 1] = na.code
@@ -77,15 +129,7 @@ export function encodeInto(na: NeighborAdvert, buf: Buffer, offset: number, ph?:
   const flags = (na.router ? 0x80000000 : 0) | (na.solicited ? 0x40000000 : 0) | (na.override ? 0x20000000 : 0)
   buf.writeUInt32BE((flags | rsv) >>> 0, offset + 4)
   buf.set(na.target.bytes, offset + 8)
-  let p = offset + FIXED
-  for (const o of na.options) {
-    const l = optLen(o)
-    buf[p] = o.type
-    buf[p + 1] = l / 8
-    buf.fill(0, p + 2, p + l)
-    buf.set(o.data, p + 2)
-    p += l
-  }
+  writeOptions(na.options, buf, offset + FIXED)
   if (ph) buf.writeUInt16BE(pseudoChecksum(ph.src, ph.dst, IPPROTO_ICMPV6, buf, offset, n), offset + 2)
   return n
 }
@@ -110,17 +154,7 @@ export function decode(buf: Buffer, offset = 0): { value: NeighborAdvert; bytes:
     })
   }
   const w = buf.readUInt32BE(offset + 4)
-  const options: NdOption[] = []
-  let p = offset + FIXED
-  while (p < buf.length) {
-    if (p + 2 > buf.length) truncated(p + 2 - offset)
-    const l = (buf[p + 1] ?? 0) * 8
-    // RFC 4861 §4.6: an option of length zero makes the whole packet invalid
-    if (l === 0) throw new LvsdError('LVSD_DECODE_INVALID', 'NA option with length 0', { field: 'option.length' })
-    if (p + l > buf.length) truncated(p + l - offset)
-    options.push({ type: buf[p] ?? 0, data: Uint8Array.from(buf.subarray(p + 2, p + l)) })
-    p += l
-  }
+  const options = readOptions(buf, offset + FIXED, buf.length, offset, 'NA')
   const reserved = w & 0x1fffffff
   const value: NeighborAdvert = {
     code: buf[offset + 1] ?? 0,
@@ -131,5 +165,5 @@ export function decode(buf: Buffer, offset = 0): { value: NeighborAdvert; bytes:
     target: addrFromBytes(buf.subarray(offset + 8, offset + 24)),
     options,
   }
-  return { value, bytes: p - offset }
+  return { value, bytes: buf.length - offset }
 }

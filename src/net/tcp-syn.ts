@@ -1,11 +1,15 @@
-// RFC 793 §3.1 / RFC 791 §3.1 / RFC 2003 §3: an Ethernet II frame carrying an IPv4 TCP SYN (the doctor's
-// probe of a real server: dst MAC = the server, dst IP = the VIP), optionally inside an IP-in-IP header
-// (the LVS-TUN probe: outer dst = the server), and the reading of TCP answers from raw frames.
+// RFC 793 §3.1 / RFC 791 §3.1 / RFC 8200 §3, §8.1 / RFC 2003 §3: an Ethernet II frame carrying a TCP SYN
+// over IPv4 or IPv6 (the doctor's probe of a real server: dst MAC = the server, dst IP = the VIP),
+// optionally inside an IP-in-IP header (the LVS-TUN probe, IPv4 only: outer dst = the server), and the
+// reading of TCP answers from raw frames of either family.
 import { LvsdError } from '../errors.js'
 import { type Addr, addrFromBytes } from './addr.js'
 import { internetChecksum, pseudoChecksum } from './checksum.js'
+import { ETHERTYPE_IPV6, IPV6_HEADER_LEN, readIpv6Header, writeIpv6Header } from './ipv6-header.js'
 
 export const SYN_FRAME_LEN = 54
+/** Ethernet, the fixed IPv6 header (next header 6) and a 20-byte TCP header. */
+export const SYN6_FRAME_LEN = 74
 /** The IP-in-IP (protocol 4) header LVS-TUN puts in front: one more IPv4 header. */
 export const IPIP_LEN = 20
 export const IPPROTO_IPIP = 4
@@ -38,7 +42,7 @@ export interface TcpSeen {
 }
 
 export function size(p: SynProbe): number {
-  return SYN_FRAME_LEN + (p.tunnel ? IPIP_LEN : 0)
+  return p.src.family === 6 ? SYN6_FRAME_LEN : SYN_FRAME_LEN + (p.tunnel ? IPIP_LEN : 0)
 }
 
 /** An IPv4 header without options, checksum filled in. */
@@ -56,20 +60,35 @@ function ipv4Header(buf: Buffer, ip: number, totalLen: number, id: number, proto
   buf.writeUInt16BE(internetChecksum(buf, ip, 20), ip + 10)
 }
 
+function invalid(message: string, field: string): never {
+  throw new LvsdError('LVSD_ENCODE_INVALID', message, { field })
+}
+
 export function encodeInto(p: SynProbe, buf: Buffer, off: number): number {
   const v4 = (a: Addr) => a.family === 4
-  if (!v4(p.src) || !v4(p.dst) || (p.tunnel && (!v4(p.tunnel.src) || !v4(p.tunnel.dst))))
-    throw new LvsdError('LVSD_ENCODE_INVALID', 'the SYN probe is IPv4 only', { field: 'family' })
+  if (p.src.family !== p.dst.family) invalid('the SYN probe mixes IPv4 and IPv6', 'family')
+  if (p.tunnel && (!v4(p.src) || !v4(p.tunnel.src) || !v4(p.tunnel.dst)))
+    invalid('the IP-in-IP SYN probe is IPv4 only', 'family')
+  if (p.dstMac.length !== 6 || p.srcMac.length !== 6) invalid('the SYN probe MACs have 6 bytes', 'mac')
+  if (off < 0 || off + size(p) > buf.length) invalid('the SYN probe does not fit the buffer', 'buffer')
   buf.set(p.dstMac, off)
   buf.set(p.srcMac, off + 6)
-  buf.writeUInt16BE(0x0800, off + 12)
-  let ip = off + 14
-  if (p.tunnel) {
-    ipv4Header(buf, ip, IPIP_LEN + 40, p.seq >>> 16, IPPROTO_IPIP, p.tunnel.src, p.tunnel.dst)
-    ip += IPIP_LEN
+  let tcp: number
+  if (v4(p.src)) {
+    buf.writeUInt16BE(0x0800, off + 12)
+    let ip = off + 14
+    if (p.tunnel) {
+      ipv4Header(buf, ip, IPIP_LEN + 40, p.seq >>> 16, IPPROTO_IPIP, p.tunnel.src, p.tunnel.dst)
+      ip += IPIP_LEN
+    }
+    ipv4Header(buf, ip, 40, p.seq, 6, p.src, p.dst)
+    tcp = ip + 20
+  } else {
+    buf.writeUInt16BE(ETHERTYPE_IPV6, off + 12)
+    const h = { trafficClass: 0, flowLabel: 0, payloadLength: 20, nextHeader: 6, hopLimit: 64 }
+    writeIpv6Header({ ...h, src: p.src, dst: p.dst }, buf, off + 14)
+    tcp = off + 14 + IPV6_HEADER_LEN
   }
-  ipv4Header(buf, ip, 40, p.seq, 6, p.src, p.dst)
-  const tcp = ip + 20
   buf.writeUInt16BE(p.srcPort, tcp)
   buf.writeUInt16BE(p.dstPort, tcp + 2)
   buf.writeUInt32BE(p.seq >>> 0, tcp + 4)
@@ -89,14 +108,28 @@ export function encode(p: SynProbe): Buffer {
   return buf
 }
 
-/** A TCP segment in an Ethernet II IPv4 frame; undefined for any other frame (not an error: sockets see everything). */
-export function decode(buf: Buffer, off = 0): { value: TcpSeen; bytes: number } | undefined {
-  if (buf.length - off < 14 + 20) return undefined
-  if (buf.readUInt16BE(off + 12) !== 0x0800) return undefined
+/** Where the TCP header of an IPv4 or IPv6 frame starts, and its addresses; undefined when it has none. */
+function tcpIn(buf: Buffer, off: number): { tcp: number; src: Addr; dst: Addr } | undefined {
+  const type = buf.readUInt16BE(off + 12)
   const ip = off + 14
+  if (type === ETHERTYPE_IPV6) {
+    // a TCP answer from a real server carries no extension header: any other next header is not one
+    const h = readIpv6Header(buf, ip)
+    return h && h.nextHeader === 6 ? { tcp: ip + IPV6_HEADER_LEN, src: h.src, dst: h.dst } : undefined
+  }
+  if (type !== 0x0800) return undefined
   const ihl = (buf.readUInt8(ip) & 0x0f) * 4
   if (buf.readUInt8(ip) >> 4 !== 4 || ihl < 20 || buf.readUInt8(ip + 9) !== 6) return undefined
-  const tcp = ip + ihl
+  const src = addrFromBytes(buf.subarray(ip + 12, ip + 16))
+  return { tcp: ip + ihl, src, dst: addrFromBytes(buf.subarray(ip + 16, ip + 20)) }
+}
+
+/** A TCP segment in an Ethernet II IPv4 or IPv6 frame; undefined for any other frame (not an error: sockets see everything). */
+export function decode(buf: Buffer, off = 0): { value: TcpSeen; bytes: number } | undefined {
+  if (off < 0 || buf.length - off < 14 + 20) return undefined
+  const at = tcpIn(buf, off)
+  if (!at) return undefined
+  const { tcp } = at
   if (buf.length < tcp + 20) {
     throw new LvsdError('LVSD_DECODE_TRUNCATED', 'TCP header cut short', { len: buf.length - off })
   }
@@ -104,8 +137,8 @@ export function decode(buf: Buffer, off = 0): { value: TcpSeen; bytes: number } 
     value: {
       dstMac: Uint8Array.from(buf.subarray(off, off + 6)),
       srcMac: Uint8Array.from(buf.subarray(off + 6, off + 12)),
-      src: addrFromBytes(buf.subarray(ip + 12, ip + 16)),
-      dst: addrFromBytes(buf.subarray(ip + 16, ip + 20)),
+      src: at.src,
+      dst: at.dst,
       srcPort: buf.readUInt16BE(tcp),
       dstPort: buf.readUInt16BE(tcp + 2),
       flags: buf.readUInt8(tcp + 13),

@@ -37,7 +37,7 @@ test('decode ignores frames that are not IPv4 TCP and throws only LvsdError on a
   t.is(t.throws(() => syn.decode(cut))?.name, 'LvsdError')
 })
 
-test('an IPv6 probe is refused as an encode error', (t) => {
+test('a probe mixing IPv4 and IPv6 is refused as an encode error', (t) => {
   t.is(t.throws(() => syn.encode({ ...probe, dst: parseAddr('fd00::3') }))?.name, 'LvsdError')
 })
 
@@ -78,30 +78,112 @@ virtual_services:
     real_servers: [{ address: 10.0.0.7 }]
 `
 
-test('runDoctor probes DR TCP servers of the configured services on the VIP’s instance interface and lists the rest as skipped', async (t) => {
+test('runDoctor probes DR servers of the configured services on the VIP’s instance interface (UDP at L2 only) and lists the rest as skipped', async (t) => {
   const loaded = loadConfigText(doctorConfig, 'd.yaml')
   if (!loaded.ok) return t.fail(JSON.stringify(loaded.errors))
   const asked: string[] = []
   const r = await runDoctor(loaded.config, undefined, async (target) => {
-    asked.push(`${target.ifname} ${formatAddr(target.server)} ${formatAddr(target.vip)}:${target.port}`)
-    return { serverMac: mac, answersVipArp: true, syn: 'syn-ack' }
+    asked.push(
+      `${target.ifname} ${formatAddr(target.server)} ${formatAddr(target.vip)}:${target.port} ${target.protocol}`,
+    )
+    return target.protocol === 'udp'
+      ? { serverMac: mac, answersVipArp: false }
+      : { serverMac: mac, answersVipArp: true, syn: 'syn-ack' }
   })
-  t.deepEqual(asked, ['eth1 10.0.0.7 10.0.0.3:80'])
+  t.deepEqual(asked, ['eth1 10.0.0.7 10.0.0.3:80 tcp', 'eth1 10.0.0.7 10.0.0.3:53 udp'])
   t.deepEqual(
     r.checked.map((c) => `${c.service} ${c.server} ${c.result}`),
-    ['web 10.0.0.7:80 probed', 'web 10.0.0.8:80 skipped', 'dns 10.0.0.7:53 skipped'],
+    ['web 10.0.0.7:80 probed', 'web 10.0.0.8:80 skipped', 'dns 10.0.0.7:53 probed'],
   )
+  t.is(r.checked[0]?.note, undefined, 'a TCP server is probed whole')
+  t.regex(r.checked[2]?.note ?? '', /^UDP: probed at L2 only .*SYN does not apply/)
   t.deepEqual(
     r.findings.map((f) => f.kind),
     ['answers-vip-arp'],
   )
-  const one = await runDoctor(loaded.config, 'dns', async () => t.fail('a UDP service is not probed') as never)
-  t.is(one.checked.length, 1)
   await t.throwsAsync(
     runDoctor(loaded.config, 'nosuch', async () => ({ answersVipArp: false })),
     {
       name: 'LvsdError',
     },
+  )
+})
+
+const server6 = parseAddr('fd00:76::11')
+const vip6 = parseAddr('fd00:76::100')
+const kinds6 = (p: Parameters<typeof drFindings>[5]) =>
+  drFindings('web6', server6, 80, vip6, 'eth0', p).map((f) => f.kind)
+
+test('IPv6 DR results are the same findings, but answering an NS for the VIP is answers-vip-ns; the server is [addr]:port', (t) => {
+  t.deepEqual(kinds6({ answersVipArp: false }), ['not-on-segment'])
+  t.deepEqual(kinds6({ serverMac: mac, answersVipArp: true, syn: 'syn-ack' }), ['answers-vip-ns'])
+  t.deepEqual(kinds6({ serverMac: mac, answersVipArp: false, syn: 'none' }), ['vip-not-accepted'])
+  t.deepEqual(kinds6({ serverMac: mac, answersVipArp: false, syn: 'rst' }), ['port-closed'])
+  t.deepEqual(kinds6({ serverMac: mac, answersVipArp: false, syn: 'syn-ack' }), [])
+  t.deepEqual(kinds6({ serverMac: mac, answersVipArp: false }), [], 'UDP: no SYN, no SYN finding')
+  const [gone] = drFindings('web6', server6, 80, vip6, 'eth0', { answersVipArp: false })
+  t.is(gone?.server, '[fd00:76::11]:80')
+  t.regex(gone?.problem ?? '', /does not answer a Neighbor Solicitation on eth0/)
+  const [ns] = drFindings('web6', server6, 80, vip6, 'eth0', { serverMac: mac, answersVipArp: true })
+  t.regex(ns?.fix ?? '', /delete fd00:76::100 from every interface but lo/)
+  t.notRegex(ns?.fix ?? '', /arp_ignore/, 'no sysctl exists for NDP')
+  const [syn6] = drFindings('web6', server6, 80, vip6, 'eth0', { serverMac: mac, answersVipArp: false, syn: 'none' })
+  t.regex(syn6?.problem ?? '', /a SYN to \[fd00:76::100\]:80/)
+})
+
+test('runDoctor probes IPv6 DR servers (TCP and UDP) and skips IPv6 TUN and NAT servers with the reason', async (t) => {
+  const loaded = loadConfigText(
+    `node: d
+vrrp:
+  instances:
+    - { name: web6, interface: eth1, vrid: 6, priority: 100, version: 3, vips: ['fd00:76::100/64'] }
+virtual_services:
+  - name: web6
+    address: fd00:76::100
+    port: 80
+    protocol: tcp
+    forwarding: dr
+    real_servers:
+      - { address: 'fd00:76::11' }
+      - { address: 'fd00:76::12', forwarding: tun }
+      - { address: 'fd00:76::13', forwarding: nat }
+  - name: dns6
+    address: fd00:76::100
+    port: 53
+    protocol: udp
+    forwarding: dr
+    real_servers: [{ address: 'fd00:76::11' }]
+`,
+    'd.yaml',
+  )
+  if (!loaded.ok) return t.fail(JSON.stringify(loaded.errors))
+  const asked: string[] = []
+  const r = await runDoctor(loaded.config, undefined, {
+    dr: async (x) => {
+      asked.push(`${x.ifname} ${formatAddr(x.server)} ${x.protocol}`)
+      return { serverMac: mac, answersVipArp: true, ...(x.protocol === 'tcp' ? { syn: 'none' as const } : {}) }
+    },
+    tun: async () => t.fail('no IPv6 TUN probe') as never,
+    nat: async () => t.fail('no IPv6 NAT probe') as never,
+  })
+  t.deepEqual(asked, ['eth1 fd00:76::11 tcp', 'eth1 fd00:76::11 udp'])
+  t.deepEqual(
+    r.checked.map((c) => `${c.server} ${c.forwarding} ${c.result}`),
+    [
+      '[fd00:76::11]:80 dr probed',
+      '[fd00:76::12]:80 tun skipped',
+      '[fd00:76::13]:80 nat skipped',
+      '[fd00:76::11]:53 dr probed',
+    ],
+  )
+  t.regex(r.checked[1]?.note ?? '', /IPv6 TUN and NAT servers are not probed/)
+  t.deepEqual(
+    r.findings.map((f) => `${f.service} ${f.server} ${f.kind}`),
+    [
+      'web6 [fd00:76::11]:80 answers-vip-ns',
+      'web6 [fd00:76::11]:80 vip-not-accepted',
+      'dns6 [fd00:76::11]:53 answers-vip-ns',
+    ],
   )
 })
 
