@@ -1,13 +1,17 @@
 // Guest-side agent of peer.test.ts: two `lvsd run` (lb01, lb02 from conf/ plus a `peer:` section) over the
-// peer channel, each with its own IPVS table (one namespace each). Reports: a drain on the backup reaching
+// peer channel, each with its own IPVS table (one namespace each). Reports: a service changed on lb02 by a
+// reload raising the drift alarm on both and reverting it clearing it, a drain on the backup reaching
 // the master's kernel, a drain and a weight on the master reaching the backup's status and kernel, 50 timed
-// drain/undrain trials (lvsd API on lb01 → lb02's kernel changed), the backup's table before a crash of
-// lb01, the takeover with no request to the drained server, and the drained state surviving lb01's restart.
+// drain/undrain trials (lvsd API on lb01 → lb02's kernel changed), the connection counts of both sides
+// with the kernel sync daemons running and the sync-lag alarm once nftables drops their traffic, the
+// backup's table before a crash of lb01, the takeover with no request to the drained server, and the
+// drained state surviving lb01's restart.
 //   node dist/test/vm/agents/peer-agent.js   (in the VM, root namespace)
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { report } from '../../../lab/vm/guest.js'
-import { burst, Daemon, DIR, type Line, PEER, sh, sleep, waitFor, weightOf, writeConfig } from './peer-pair.js'
+import { serviceDrift, syncLag } from './peer-drift-sync.js'
+import { burst, Daemon, DIR, type Line, metrics, PEER, sh, sleep, waitFor, weightOf, writeConfig } from './peer-pair.js'
 
 const servers: ChildProcess[] = []
 
@@ -42,6 +46,7 @@ async function main(): Promise<void> {
     return
   }
   out.driftAtStart = { lb01: (await lb01.status())?.peer?.drift, lb02: (await lb02.status())?.peer?.drift }
+  out.serviceDrift = await serviceDrift(lb01, lb02)
 
   // a drain on the backup reaches the master's kernel
   let t = Date.now()
@@ -90,16 +95,14 @@ async function main(): Promise<void> {
     if (line) trials.push(Date.parse(line.time) - start)
   }
   out.trials = trials
+  out.syncLag = await syncLag(lb01, lb02)
 
   const before = await lb02.status()
   out.beforeCrash = {
     table: lb02.ipvsadm(),
     status: lb02.lvsctl(['status']).out,
     peer: before?.peer,
-    metrics: sh('lb02', 'node', [
-      '-e',
-      "fetch('http://127.0.0.1:9478/metrics').then(r=>r.text()).then(t=>process.stdout.write(t))",
-    ]).out,
+    metrics: metrics('lb02'),
   }
   out.idle = { lb01: lb01.lvsctl(['status', '--json']).status }
 

@@ -5,6 +5,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { ControlClient } from '../../../src/api/client.js'
+
 export const DIR = '/tmp/lvsd-peer'
 export const PEER = 'dist/test/vm/agents/ipvs-dr-peer.js'
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -78,12 +79,29 @@ export class Daemon {
   }
 }
 
-export function writeConfig(name: string, self: string, other: string): string {
-  const text = readFileSync(`conf/${name}.yaml`, 'utf8')
+/** The sync-lag alarm's settings in both files: conns_after short enough for the run, the default ratio. */
+export const CONNS_AFTER_MS = 2000
+export const CONNS_RATIO = 50
+/** src/peer/watch.ts MIN_MASTER_CONNS: services with fewer on the master are never compared. */
+export const MIN_MASTER_CONNS = 100
+
+/**
+ * conf/NAME.yaml plus the control socket and `peer:`. Two test changes: tcp_fin 120 s (the kernel's own
+ * default) instead of the seed's 5 s, because a DR director sees only the client's half of a connection
+ * and keeps a closed one in FIN_WAIT for tcp_fin: the sync-lag step needs hundreds of short connections
+ * counted at once on both nodes. `web02Weight` changes one real server of `web` (the drift step).
+ */
+export function writeConfig(name: string, self: string, other: string, web02Weight = 1): string {
+  const seed = readFileSync(`conf/${name}.yaml`, 'utf8')
+  const text = seed
+    .replace('tcp_fin: 5s', 'tcp_fin: 120s')
+    .replace('{ address: 10.0.0.8, port: 80, weight: 1 }', `{ address: 10.0.0.8, port: 80, weight: ${web02Weight} }`)
+  if (!text.includes('tcp_fin: 120s') || !text.includes(`10.0.0.8, port: 80, weight: ${web02Weight} }`))
+    throw new Error(`conf/${name}.yaml no longer has the lines this agent edits`)
   const path = `${DIR}/${name}.yaml`
   writeFileSync(
     path,
-    `${text}\ncontrol: { socket: ${DIR}/${name}.sock }\npeer:\n  address: ${other}\n  source: ${self}\n  key_file: ${DIR}/peer.key\n  state_file: ${DIR}/${name}-state.json\n`,
+    `${text}\ncontrol: { socket: ${DIR}/${name}.sock }\npeer:\n  address: ${other}\n  source: ${self}\n  key_file: ${DIR}/peer.key\n  state_file: ${DIR}/${name}-state.json\n  conns_after: ${CONNS_AFTER_MS / 1000}s\n  conns_ratio: ${CONNS_RATIO}\n`,
   )
   return path
 }
@@ -101,3 +119,34 @@ export function burst(n: number): { counts: Record<string, number>; failures: nu
     return { counts: {}, failures: n }
   }
 }
+
+/** The same N GETs without blocking the agent (its status polls run meanwhile). */
+export function burstAsync(n: number): Promise<{ counts: Record<string, number>; failures: number }> {
+  return new Promise((resolve) => {
+    const p = spawn('ip', ['netns', 'exec', 'client', 'node', PEER, 'burst', String(n)], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+    let text = ''
+    p.stdout?.on('data', (d) => (text += d))
+    p.once('exit', () => {
+      try {
+        resolve(JSON.parse(text) as { counts: Record<string, number>; failures: number })
+      } catch {
+        resolve({ counts: {}, failures: n })
+      }
+    })
+  })
+}
+
+/** /metrics of the lvsd in namespace `ns` (it listens on that namespace's loopback). */
+export function metrics(ns: string): string {
+  return sh(ns, 'node', [
+    '-e',
+    "fetch('http://127.0.0.1:9478/metrics').then(r=>r.text()).then(t=>process.stdout.write(t))",
+  ]).out
+}
+
+export const grepLines = (text: string, re: RegExp): string[] => text.split('\n').filter((l) => re.test(l))
+
+// the absolute path: under npx, node_modules/.bin has an unrelated `nft` (node-file-trace)
+export const NFT = '/usr/sbin/nft'
