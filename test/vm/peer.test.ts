@@ -148,6 +148,7 @@ test('before lb01 crashes lb02’s kernel has web01 at weight 0 and web02 at 5; 
 test('lvsctl status and /metrics on the backup show the peer: channel, master, version, round trip', async (t) => {
   const r = await report(t)
   const p = r.beforeCrash.peer
+  t.deepEqual(r.beforeCrash.statusErrors, [], 'the status call failed')
   t.like(p, { channel: 'up', node: 'lb01', drift: [] })
   t.true(typeof p.rttMs === 'number')
   t.like(p.instances[0], {

@@ -97,11 +97,15 @@ async function main(): Promise<void> {
   out.trials = trials
   out.syncLag = await syncLag(lb01, lb02)
 
+  const errorsBefore = lb02.statusErrors.length
+  // one call, not a wait: its failure is a finding (it was EPIPE on a kept-alive socket, before the
+  // client opened a connection per request) and its reason goes into the report
   const before = await lb02.status()
   out.beforeCrash = {
     table: lb02.ipvsadm(),
     status: lb02.lvsctl(['status']).out,
     peer: before?.peer,
+    statusErrors: lb02.statusErrors.slice(errorsBefore),
     metrics: metrics('lb02'),
   }
   out.idle = { lb01: lb01.lvsctl(['status', '--json']).status }

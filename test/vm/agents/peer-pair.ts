@@ -67,10 +67,16 @@ export class Daemon {
   lvsctl(args: string[]): { status: number | null; out: string } {
     return sh(this.name, 'node', ['bin/lvsctl.js', '-s', `${DIR}/${this.name}.sock`, ...args])
   }
+  /** Every failed status call, with when: callers poll, but a failure is a fact to report. */
+  readonly statusErrors: string[] = []
   async status(): Promise<Line | undefined> {
     try {
       return (await this.api.status()) as unknown as Line
-    } catch {
+    } catch (e) {
+      const err = e as Error & { code?: string; details?: unknown; cause?: unknown }
+      this.statusErrors.push(
+        `${new Date().toISOString()} ${err.code ?? ''} ${err.message} ${JSON.stringify(err.details ?? {})} ${String(err.cause ?? '')}`,
+      )
       return undefined
     }
   }
