@@ -85,6 +85,9 @@ export class ControlClient {
       const payload = body === undefined ? undefined : JSON.stringify(body)
       const req = request(
         {
+          // a connection per request: a kept-alive socket that the daemon closed after its idle timeout
+          // while this process was busy (blocked longer than 5 s) is reused and the request fails with EPIPE
+          agent: false,
           socketPath,
           method,
           path,

@@ -1,107 +1,17 @@
 // Guest-side agent of peer.test.ts: two `lvsd run` (lb01, lb02 from conf/ plus a `peer:` section) over the
-// peer channel, each with its own IPVS table (one namespace each). Reports: a drain on the backup reaching
+// peer channel, each with its own IPVS table (one namespace each). Reports: a service changed on lb02 by a
+// reload raising the drift alarm on both and reverting it clearing it, a drain on the backup reaching
 // the master's kernel, a drain and a weight on the master reaching the backup's status and kernel, 50 timed
-// drain/undrain trials (lvsd API on lb01 → lb02's kernel changed), the backup's table before a crash of
-// lb01, the takeover with no request to the drained server, and the drained state surviving lb01's restart.
+// drain/undrain trials (lvsd API on lb01 → lb02's kernel changed), the connection counts of both sides
+// with the kernel sync daemons running and the sync-lag alarm once nftables drops their traffic, the
+// backup's table before a crash of lb01, the takeover with no request to the drained server, and the
+// drained state surviving lb01's restart.
 //   node dist/test/vm/agents/peer-agent.js   (in the VM, root namespace)
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { createInterface } from 'node:readline'
 import { report } from '../../../lab/vm/guest.js'
-import { ControlClient } from '../../../src/api/client.js'
-
-const DIR = '/tmp/lvsd-peer'
-const PEER = 'dist/test/vm/agents/ipvs-dr-peer.js'
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-function sh(ns: string, cmd: string, args: string[]): { status: number | null; out: string } {
-  const r = spawnSync('ip', ['netns', 'exec', ns, cmd, ...args], { encoding: 'utf8' })
-  return { status: r.status, out: (r.stdout ?? '') + (r.stderr ?? '') }
-}
-
-async function waitFor<T>(what: () => T | undefined | false | Promise<T | undefined | false>, ms: number, every = 100) {
-  const t0 = Date.now()
-  while (Date.now() - t0 < ms) {
-    const v = await what()
-    if (v !== undefined && v !== false) return v
-    await sleep(every)
-  }
-  return null
-}
-
-// biome-ignore lint/suspicious/noExplicitAny: log lines and status are JSON
-type Line = Record<string, any>
-
-class Daemon {
-  readonly lines: Line[] = []
-  proc!: ChildProcess
-  exited!: Promise<number | null>
-  readonly api: ControlClient
-  constructor(
-    readonly name: string,
-    readonly config: string,
-  ) {
-    this.api = new ControlClient(`${DIR}/${name}.sock`)
-    this.start()
-  }
-  start(): void {
-    this.proc = spawn(
-      'ip',
-      ['netns', 'exec', this.name, 'node', 'bin/lvsd.js', 'run', '-c', this.config, '--log-format', 'json'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    )
-    for (const stream of [this.proc.stdout, this.proc.stderr])
-      if (stream)
-        createInterface({ input: stream }).on('line', (l) => {
-          try {
-            this.lines.push(JSON.parse(l) as Line)
-          } catch {
-            this.lines.push({ msg: l, raw: true })
-          }
-        })
-    this.exited = new Promise((r) => this.proc.once('exit', (code) => r(code)))
-  }
-  find(pred: (l: Line) => boolean, from = 0): Line | undefined {
-    return this.lines.slice(from).find(pred)
-  }
-  lvsctl(args: string[]): { status: number | null; out: string } {
-    return sh(this.name, 'node', ['bin/lvsctl.js', '-s', `${DIR}/${this.name}.sock`, ...args])
-  }
-  async status(): Promise<Line | undefined> {
-    try {
-      return (await this.api.status()) as unknown as Line
-    } catch {
-      return undefined
-    }
-  }
-  ipvsadm(): string {
-    return sh(this.name, 'ipvsadm', ['-Ln']).out
-  }
-}
-
-function writeConfig(name: string, self: string, other: string): string {
-  const text = readFileSync(`conf/${name}.yaml`, 'utf8')
-  const path = `${DIR}/${name}.yaml`
-  writeFileSync(
-    path,
-    `${text}\ncontrol: { socket: ${DIR}/${name}.sock }\npeer:\n  address: ${other}\n  source: ${self}\n  key_file: ${DIR}/peer.key\n  state_file: ${DIR}/${name}-state.json\n`,
-  )
-  return path
-}
-
-const weightOf = (table: string, server: string): number | undefined => {
-  const m = new RegExp(`-> ${server.replace(/\./g, '\\.')} +Route +(\\d+) `).exec(table)
-  return m ? Number(m[1]) : undefined
-}
-
-function burst(n: number): { counts: Record<string, number>; failures: number } {
-  const r = sh('client', 'node', [PEER, 'burst', String(n)]).out
-  try {
-    return JSON.parse(r) as { counts: Record<string, number>; failures: number }
-  } catch {
-    return { counts: {}, failures: n }
-  }
-}
+import { serviceDrift, syncLag } from './peer-drift-sync.js'
+import { burst, Daemon, DIR, type Line, metrics, PEER, sh, sleep, waitFor, weightOf, writeConfig } from './peer-pair.js'
 
 const servers: ChildProcess[] = []
 
@@ -136,6 +46,7 @@ async function main(): Promise<void> {
     return
   }
   out.driftAtStart = { lb01: (await lb01.status())?.peer?.drift, lb02: (await lb02.status())?.peer?.drift }
+  out.serviceDrift = await serviceDrift(lb01, lb02)
 
   // a drain on the backup reaches the master's kernel
   let t = Date.now()
@@ -184,16 +95,18 @@ async function main(): Promise<void> {
     if (line) trials.push(Date.parse(line.time) - start)
   }
   out.trials = trials
+  out.syncLag = await syncLag(lb01, lb02)
 
+  const errorsBefore = lb02.statusErrors.length
+  // one call, not a wait: its failure is a finding (it was EPIPE on a kept-alive socket, before the
+  // client opened a connection per request) and its reason goes into the report
   const before = await lb02.status()
   out.beforeCrash = {
     table: lb02.ipvsadm(),
     status: lb02.lvsctl(['status']).out,
     peer: before?.peer,
-    metrics: sh('lb02', 'node', [
-      '-e',
-      "fetch('http://127.0.0.1:9478/metrics').then(r=>r.text()).then(t=>process.stdout.write(t))",
-    ]).out,
+    statusErrors: lb02.statusErrors.slice(errorsBefore),
+    metrics: metrics('lb02'),
   }
   out.idle = { lb01: lb01.lvsctl(['status', '--json']).status }
 
