@@ -36,7 +36,7 @@ export function drFindings(
 ): DoctorFinding[] {
   const s = formatAddr(server)
   const v = formatAddr(vip)
-  const vipPort = vip.family === 6 ? `[${v}]:${port}` : `${v}:${port}`
+  const vipPort = serverText(vip, port)
   const f = (kind: DoctorKind, problem: string, fix: string): DoctorFinding => ({
     service,
     server: serverText(server, port),
