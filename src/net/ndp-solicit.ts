@@ -2,17 +2,8 @@
 // real server, carrying the director's MAC in a Source Link-Layer Address option (§4.6.1) so the
 // server can answer without resolving the director first.
 import { LvsdError } from '../errors.js'
-import { type Addr, addrFromBytes } from './addr.js'
-import { pseudoChecksum } from './checksum.js'
-import {
-  checkOptions,
-  IPPROTO_ICMPV6,
-  type NdOption,
-  OPT_SOURCE_LLADDR,
-  optionsSize,
-  readOptions,
-  writeOptions,
-} from './ndp.js'
+import type { Addr } from './addr.js'
+import { decodeNdMessage, encodeNdMessage, type NdOption, OPT_SOURCE_LLADDR, optionsSize } from './ndp.js'
 
 export const ICMPV6_NEIGHBOR_SOLICIT = 135
 const FIXED = 24 // type, code, checksum, reserved, target
@@ -34,27 +25,12 @@ export function size(ns: NeighborSolicit): number {
   return FIXED + optionsSize(ns.options)
 }
 
-function invalidValue(field: string, value: unknown): never {
-  throw new LvsdError('LVSD_ENCODE_INVALID', `NS ${field} cannot be encoded`, { field, value })
-}
-
 /** Writes the message; the checksum is computed when the pseudo-header `ph` is given, else left 0. */
 export function encodeInto(ns: NeighborSolicit, buf: Buffer, offset: number, ph?: { src: Addr; dst: Addr }): number {
-  const n = size(ns)
-  if (ns.target.family !== 6) invalidValue('target', ns.target.family)
-  if (!Number.isInteger(ns.code) || ns.code < 0 || ns.code > 255) invalidValue('code', ns.code)
   const rsv = ns.reserved ?? 0
-  if (!Number.isInteger(rsv) || rsv < 0 || rsv >= 2 ** 32) invalidValue('reserved', rsv)
-  checkOptions(ns.options, 'NS')
-  if (offset < 0 || offset + n > buf.length) invalidValue('buffer', buf.length - offset)
-  buf[offset] = ICMPV6_NEIGHBOR_SOLICIT
-  buf[offset + 1] = ns.code
-  buf.writeUInt16BE(0, offset + 2)
-  buf.writeUInt32BE(rsv, offset + 4)
-  buf.set(ns.target.bytes, offset + 8)
-  writeOptions(ns.options, buf, offset + FIXED)
-  if (ph) buf.writeUInt16BE(pseudoChecksum(ph.src, ph.dst, IPPROTO_ICMPV6, buf, offset, n), offset + 2)
-  return n
+  if (!Number.isInteger(rsv) || rsv < 0 || rsv >= 2 ** 32)
+    throw new LvsdError('LVSD_ENCODE_INVALID', 'NS reserved cannot be encoded', { field: 'reserved', value: rsv })
+  return encodeNdMessage(ICMPV6_NEIGHBOR_SOLICIT, 'NS', { ...ns, word: rsv }, buf, offset, ph)
 }
 
 export function encode(ns: NeighborSolicit, ph?: { src: Addr; dst: Addr }): Buffer {
@@ -65,21 +41,12 @@ export function encode(ns: NeighborSolicit, ph?: { src: Addr; dst: Addr }): Buff
 
 /** Decodes the message from `offset` to the end of `buf` (options run to the end of the packet). */
 export function decode(buf: Buffer, offset = 0): { value: NeighborSolicit; bytes: number } {
-  const have = buf.length - offset
-  if (offset < 0 || have < FIXED)
-    throw new LvsdError('LVSD_DECODE_TRUNCATED', `NS needs ${FIXED} bytes, has ${have}`, { need: FIXED, have })
-  if (buf[offset] !== ICMPV6_NEIGHBOR_SOLICIT) {
-    throw new LvsdError('LVSD_DECODE_INVALID', `ICMPv6 type ${buf[offset]} is not a Neighbor Solicitation`, {
-      field: 'type',
-      type: buf[offset],
-    })
-  }
-  const reserved = buf.readUInt32BE(offset + 4)
+  const m = decodeNdMessage(ICMPV6_NEIGHBOR_SOLICIT, 'NS', 'Neighbor Solicitation', buf, offset)
   const value: NeighborSolicit = {
-    code: buf[offset + 1] ?? 0,
-    ...(reserved ? { reserved } : {}),
-    target: addrFromBytes(buf.subarray(offset + 8, offset + 24)),
-    options: readOptions(buf, offset + FIXED, buf.length, offset, 'NS'),
+    code: m.code,
+    ...(m.word ? { reserved: m.word } : {}),
+    target: m.target,
+    options: m.options,
   }
-  return { value, bytes: have }
+  return { value, bytes: buf.length - offset }
 }

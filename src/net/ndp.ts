@@ -9,7 +9,7 @@ export const ICMPV6_NEIGHBOR_ADVERT = 136
 export const IPPROTO_ICMPV6 = 58
 export const OPT_SOURCE_LLADDR = 1
 export const OPT_TARGET_LLADDR = 2
-const FIXED = 24 // type, code, checksum, flags + reserved, target
+const FIXED = 24 // type, code, checksum, flags + reserved (NS: reserved), target
 
 /** An option's body: everything after its type and length bytes (length × 8 − 2 bytes; shorter
  * data is zero-padded to a multiple of 8, so only such lengths round-trip unchanged). */
@@ -107,8 +107,59 @@ function truncatedOption(what: string, need: number, have: number): never {
   throw new LvsdError('LVSD_DECODE_TRUNCATED', `${what} needs ${need} bytes, has ${have}`, { need, have })
 }
 
-function invalidValue(field: string, value: unknown): never {
-  throw new LvsdError('LVSD_ENCODE_INVALID', `NA ${field} cannot be encoded`, { field, value })
+/** The shape NS and NA share (RFC 4861 §4.3, §4.4): type, code, checksum, one 32-bit word, target, options. */
+export interface NdMessage {
+  code: number
+  /** NA: the R, S, O flags and reserved bits; NS: the reserved bits. */
+  word: number
+  target: Addr
+  options: NdOption[]
+}
+
+/** Writes `m` as ICMPv6 `type`, checked first (`what` names the message in errors); returns its length. */
+export function encodeNdMessage(
+  type: number,
+  what: string,
+  m: NdMessage,
+  buf: Buffer,
+  offset: number,
+  ph?: { src: Addr; dst: Addr },
+): number {
+  const invalid = (field: string, value: unknown): never => {
+    throw new LvsdError('LVSD_ENCODE_INVALID', `${what} ${field} cannot be encoded`, { field, value })
+  }
+  const n = FIXED + optionsSize(m.options)
+  if (m.target.family !== 6) invalid('target', m.target.family)
+  if (!Number.isInteger(m.code) || m.code < 0 || m.code > 255) invalid('code', m.code)
+  checkOptions(m.options, what)
+  if (offset < 0 || offset + n > buf.length) invalid('buffer', buf.length - offset)
+  buf[offset] = type
+  buf[offset + 1] = m.code
+  buf.writeUInt16BE(0, offset + 2)
+  buf.writeUInt32BE(m.word >>> 0, offset + 4)
+  buf.set(m.target.bytes, offset + 8)
+  writeOptions(m.options, buf, offset + FIXED)
+  if (ph) buf.writeUInt16BE(pseudoChecksum(ph.src, ph.dst, IPPROTO_ICMPV6, buf, offset, n), offset + 2)
+  return n
+}
+
+/** Reads an ICMPv6 `type` message from `offset` to the end of `buf` (options run to the end of the packet). */
+export function decodeNdMessage(type: number, what: string, name: string, buf: Buffer, offset: number): NdMessage {
+  const have = buf.length - offset
+  if (offset < 0 || have < FIXED)
+    throw new LvsdError('LVSD_DECODE_TRUNCATED', `${what} needs ${FIXED} bytes, has ${have}`, { need: FIXED, have })
+  if (buf[offset] !== type) {
+    throw new LvsdError('LVSD_DECODE_INVALID', `ICMPv6 type ${buf[offset]} is not a ${name}`, {
+      field: 'type',
+      type: buf[offset],
+    })
+  }
+  return {
+    code: buf[offset + 1] ?? 0,
+    word: buf.readUInt32BE(offset + 4),
+    target: addrFromBytes(buf.subarray(offset + 8, offset + 24)),
+    options: readOptions(buf, offset + FIXED, buf.length, offset, what),
+  }
 }
 
 /**
@@ -116,22 +167,11 @@ function invalidValue(field: string, value: unknown): never {
  * kernel fill it in (IPV6_CHECKSUM is always on for ICMPv6), fixtures need it computed.
  */
 export function encodeInto(na: NeighborAdvert, buf: Buffer, offset: number, ph?: { src: Addr; dst: Addr }): number {
-  const n = size(na)
-  if (na.target.family !== 6) invalidValue('target', na.target.family)
-  if (!Number.isInteger(na.code) || na.code < 0 || na.code > 255) invalidValue('code', na.code)
   const rsv = na.reserved ?? 0
-  if (!Number.isInteger(rsv) || rsv < 0 || rsv >= 2 ** 29) invalidValue('reserved', rsv)
-  checkOptions(na.options, 'NA')
-  if (offset < 0 || offset + n > buf.length) invalidValue('buffer', buf.length - offset)
-  buf[offset] = ICMPV6_NEIGHBOR_ADVERT
-  buf[offset + 1] = na.code
-  buf.writeUInt16BE(0, offset + 2)
+  if (!Number.isInteger(rsv) || rsv < 0 || rsv >= 2 ** 29)
+    throw new LvsdError('LVSD_ENCODE_INVALID', 'NA reserved cannot be encoded', { field: 'reserved', value: rsv })
   const flags = (na.router ? 0x80000000 : 0) | (na.solicited ? 0x40000000 : 0) | (na.override ? 0x20000000 : 0)
-  buf.writeUInt32BE((flags | rsv) >>> 0, offset + 4)
-  buf.set(na.target.bytes, offset + 8)
-  writeOptions(na.options, buf, offset + FIXED)
-  if (ph) buf.writeUInt16BE(pseudoChecksum(ph.src, ph.dst, IPPROTO_ICMPV6, buf, offset, n), offset + 2)
-  return n
+  return encodeNdMessage(ICMPV6_NEIGHBOR_ADVERT, 'NA', { ...na, word: flags | rsv }, buf, offset, ph)
 }
 
 export function encode(na: NeighborAdvert, ph?: { src: Addr; dst: Addr }): Buffer {
@@ -142,28 +182,16 @@ export function encode(na: NeighborAdvert, ph?: { src: Addr; dst: Addr }): Buffe
 
 /** Decodes the message from `offset` to the end of `buf` (options run to the end of the packet). */
 export function decode(buf: Buffer, offset = 0): { value: NeighborAdvert; bytes: number } {
-  const have = buf.length - offset
-  const truncated = (need: number): never => {
-    throw new LvsdError('LVSD_DECODE_TRUNCATED', `NA needs ${need} bytes, has ${have}`, { need, have })
-  }
-  if (offset < 0 || have < FIXED) truncated(FIXED)
-  if (buf[offset] !== ICMPV6_NEIGHBOR_ADVERT) {
-    throw new LvsdError('LVSD_DECODE_INVALID', `ICMPv6 type ${buf[offset]} is not a Neighbor Advertisement`, {
-      field: 'type',
-      type: buf[offset],
-    })
-  }
-  const w = buf.readUInt32BE(offset + 4)
-  const options = readOptions(buf, offset + FIXED, buf.length, offset, 'NA')
-  const reserved = w & 0x1fffffff
+  const m = decodeNdMessage(ICMPV6_NEIGHBOR_ADVERT, 'NA', 'Neighbor Advertisement', buf, offset)
+  const reserved = m.word & 0x1fffffff
   const value: NeighborAdvert = {
-    code: buf[offset + 1] ?? 0,
-    router: (w & 0x80000000) !== 0,
-    solicited: (w & 0x40000000) !== 0,
-    override: (w & 0x20000000) !== 0,
+    code: m.code,
+    router: (m.word & 0x80000000) !== 0,
+    solicited: (m.word & 0x40000000) !== 0,
+    override: (m.word & 0x20000000) !== 0,
     ...(reserved ? { reserved } : {}),
-    target: addrFromBytes(buf.subarray(offset + 8, offset + 24)),
-    options,
+    target: m.target,
+    options: m.options,
   }
   return { value, bytes: buf.length - offset }
 }
