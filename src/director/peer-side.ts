@@ -5,6 +5,7 @@
 // node, which an operator asked for (on either node) and which survives a restart.
 import { randomInt } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import { backgroundClock, type Clock } from '../clock.js'
 import type { Config } from '../config/types.js'
 import type { EventBus } from '../events.js'
 import type { Logger } from '../log.js'
@@ -79,7 +80,7 @@ export class PeerSide {
   readonly state: OperatorState
   private link: PeerLink
   private channel: PeerChannel | undefined
-  private timer: NodeJS.Timeout | undefined
+  private timer: unknown
   private heard: Heard | undefined
   private up = false
   private rttMs: number | undefined
@@ -97,6 +98,8 @@ export class PeerSide {
     private readonly log: Logger,
     private readonly hooks: PeerSideHooks,
     config: Config,
+    /** The interval's timers and the monotonic time of liveness and RTT (virtual in unit tests). */
+    private readonly clock: Clock = backgroundClock,
   ) {
     this.link = this.newLink()
     this.fingerprints = configFingerprints(config)
@@ -131,8 +134,17 @@ export class PeerSide {
     })
     this.log.info({ peer: formatAddr(c.address), port: c.port }, 'peer channel open')
     this.send(true)
-    this.timer = setInterval(() => this.tick(), c.interval)
-    this.timer.unref()
+    this.arm()
+  }
+
+  /** The next tick one interval from now (re-armed after each, so a reload's interval applies). */
+  private arm(): void {
+    this.timer = this.clock.set(() => {
+      this.timer = undefined
+      if (this.stopped) return
+      this.tick()
+      this.arm()
+    }, this.cfg.interval)
   }
 
   /** A reload: new fingerprints at once; a changed address, port or key reopens the channel. */
@@ -168,7 +180,7 @@ export class PeerSide {
   }
 
   private tick(): void {
-    const alive = this.heard !== undefined && performance.now() - this.heard.mono < this.cfg.dead_after
+    const alive = this.heard !== undefined && this.clock.now() - this.heard.mono < this.cfg.dead_after
     if (alive !== this.up) this.setUp(alive)
     void this.hooks
       .refresh()
@@ -181,7 +193,7 @@ export class PeerSide {
   }
 
   private watched(mine: ReturnType<PeerSideHooks['snapshot']>, theirs: PeerBody): void {
-    for (const c of this.watch.compare(mine, theirs, performance.now())) {
+    for (const c of this.watch.compare(mine, theirs, this.clock.now())) {
       if (c.kind === 'conns') {
         this.hooks.events.publish('peer.conns', {
           service: c.service,
@@ -227,7 +239,7 @@ export class PeerSide {
           conns: snap.conns,
         },
         Date.now(),
-        performance.now(),
+        this.clock.now(),
       )
       this.channel.send(buf)
     } catch (e) {
@@ -237,7 +249,7 @@ export class PeerSide {
 
   private onDatagram(buf: Buffer, source: string): void {
     if (this.stopped) return
-    const r = this.link.receive(buf, source, Date.now(), performance.now())
+    const r = this.link.receive(buf, source, Date.now(), this.clock.now())
     if (!r.ok) {
       if (r.firstFromSource)
         this.hooks.events.publish('peer.drop', {
@@ -248,7 +260,7 @@ export class PeerSide {
       return
     }
     if (r.rttMs !== undefined) this.rttMs = r.rttMs
-    this.heard = { node: r.node, body: r.body, mono: performance.now(), wall: Date.now() }
+    this.heard = { node: r.node, body: r.body, mono: this.clock.now(), wall: Date.now() }
     if (!this.up) this.setUp(true)
     if (r.body.ask) this.send(false)
     const changed = this.state.merge(r.body.ops)
@@ -386,7 +398,7 @@ export class PeerSide {
 
   close(): void {
     this.stopped = true
-    if (this.timer) clearInterval(this.timer)
+    if (this.timer !== undefined) this.clock.clear(this.timer)
     this.timer = undefined
     this.channel?.close()
     this.channel = undefined
