@@ -161,6 +161,19 @@ export class LvsdMetrics {
       ['op'],
       [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5],
     )
+    const checksLate = r.counter(
+      'lvsd_health_checks_late_total',
+      'Checks started more than 100 ms after their slot (the concurrency limit or the event loop held them).',
+    )
+    const checksMissed = r.counter(
+      'lvsd_health_checks_missed_total',
+      'Check slots skipped because the previous run of that check had not finished.',
+    )
+    const checksInFlight = r.gauge(
+      'lvsd_health_checks_in_flight',
+      'Checks running now (state="running") and waiting for a concurrency slot (state="queued").',
+      ['state'],
+    )
     const driftPass = r.gauge(
       'lvsd_ipvs_drift_pass_duration_seconds',
       'How long the last drift pass (re-read of the kernel’s IPVS table and diff) took.',
@@ -259,6 +272,13 @@ export class LvsdMetrics {
       if (drift) {
         driftInterval.set({}, drift.effectiveIntervalMs / 1000)
         if (drift.lastPassMs !== undefined) driftPass.set({}, drift.lastPassMs / 1000)
+      }
+      const ck = this.director.checks
+      if (ck) {
+        checksLate.set({}, ck.late)
+        checksMissed.set({}, ck.missed)
+        checksInFlight.set({ state: 'running' }, ck.running)
+        checksInFlight.set({ state: 'queued' }, ck.queued)
       }
       const doc = this.director.lastDoctor
       if (doc) {

@@ -29,7 +29,16 @@ import { idsFor, NO_PROGRAM_USERS, type ProgramUsers, resolveProgramUsers, runAs
 import { type QuorumChange, QuorumKeeper } from './quorum.js'
 import { ServerBook } from './servers.js'
 import { statusOf } from './status.js'
-import type { ConfigInfo, Director, InstanceStatus, ReloadResult, ServerRef, ServerStatus, Status } from './types.js'
+import type {
+  CheckCounters,
+  ConfigInfo,
+  Director,
+  InstanceStatus,
+  ReloadResult,
+  ServerRef,
+  ServerStatus,
+  Status,
+} from './types.js'
 import { unsupported } from './vrrp-instances.js'
 import { VrrpSide } from './vrrp-side.js'
 
@@ -216,6 +225,11 @@ export class LvsDirector implements Director {
   /** The drift loop's timing (for the metrics), while lvsd programs IPVS. */
   get drift(): DriftTiming | undefined {
     return this.ipvs.drift
+  }
+
+  /** The health scheduler's counters (for the metrics), once some real server has checks. */
+  get checks(): CheckCounters | undefined {
+    return this.health.stats
   }
 
   // ---- IPVS table ----

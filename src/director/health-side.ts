@@ -3,7 +3,7 @@
 // for status and published, and each up/down/weight transition published and handed on.
 import type { Config } from '../config/types.js'
 import type { EventBus } from '../events.js'
-import type { Scheduler } from '../health/scheduler.js'
+import type { Scheduler, SchedulerStats } from '../health/scheduler.js'
 import type { ServerState } from '../health/state.js'
 import type { Transition } from '../health/types.js'
 import type { Logger } from '../log.js'
@@ -34,6 +34,11 @@ export class HealthSide {
   /** The health of a checked server; undefined for a server without checks (always up). */
   state(id: string): ServerState | undefined {
     return this.scheduler?.state(id)
+  }
+
+  /** The scheduler's counters (for the metrics); undefined before the first checked server. */
+  get stats(): SchedulerStats | undefined {
+    return this.scheduler?.stats()
   }
 
   /** Checks exactly the servers of c that have checks, keeping the health of those that stay. */

@@ -179,6 +179,21 @@ export interface DirectorView {
   readonly lastDoctor?: DoctorReport | undefined
   /** The IPVS drift loop's timing (for the metrics); undefined while lvsd does not program IPVS. */
   readonly drift?: { readonly lastPassMs: number | undefined; readonly effectiveIntervalMs: number } | undefined
+  /** The health scheduler's counters (for the metrics); undefined while no real server has checks. */
+  readonly checks?: CheckCounters | undefined
+}
+
+/** Whether checks keep their cadence: a loaded director starts them late or skips their slots. */
+export interface CheckCounters {
+  readonly completed: number
+  readonly timeouts: number
+  /** Started more than 100 ms after their slot (the concurrency limit or the event loop held them). */
+  readonly late: number
+  /** Slots skipped because the previous run of that check had not finished. */
+  readonly missed: number
+  /** Checks running now, and waiting for a concurrency slot. */
+  readonly running: number
+  readonly queued: number
 }
 
 /**

@@ -99,6 +99,11 @@ test.serial(
       .filter((e) => e.name === 'ipvs.op')
       .map((e) => e.name === 'ipvs.op' && `${e.data.cause} ${e.data.op}`)
     t.deepEqual(ops, ['health del-dest', 'health add-dest'])
+    // the scheduler's counters reach the metrics through the director
+    const ck = d.checks
+    t.truthy(ck)
+    t.true(Number(ck?.completed) >= 4, `completed ${ck?.completed}`)
+    t.like(ck, { missed: 0 })
   },
 )
 

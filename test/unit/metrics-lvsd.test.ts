@@ -79,6 +79,19 @@ test('health: results by check and result, latency histogram, transitions, serve
   t.is(sampleValue(f, 'lvsd_service_quorum_up', { service: 'mark7' }), 0)
 })
 
+test('health: late and missed check slots and the checks in flight, from the director once it has checks', (t) => {
+  const { director, scrape } = setup()
+  t.is(sampleValue(scrape(), 'lvsd_health_checks_late_total'), undefined, 'absent while nothing is checked')
+  Object.defineProperty(director, 'checks', {
+    value: { completed: 10, timeouts: 1, late: 3, missed: 2, running: 4, queued: 5 },
+  })
+  const f = scrape()
+  t.is(sampleValue(f, 'lvsd_health_checks_late_total'), 3)
+  t.is(sampleValue(f, 'lvsd_health_checks_missed_total'), 2)
+  t.is(sampleValue(f, 'lvsd_health_checks_in_flight', { state: 'running' }), 4)
+  t.is(sampleValue(f, 'lvsd_health_checks_in_flight', { state: 'queued' }), 5)
+})
+
 test('IPVS: kernel counters per service and server from the status; ops by cause and result; drift', (t) => {
   const { bus, scrape } = setup()
   bus.publish('ipvs.op', { op: 'edit-dest', target: 'tcp/10.0.0.3/80 10.0.0.8:80', ok: true, ms: 0.3, cause: 'health' })
