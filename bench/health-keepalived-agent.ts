@@ -8,6 +8,7 @@ import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_pr
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { report } from '../lab/vm/guest.js'
+import { onLines } from '../test/helpers/lines.js'
 
 const [servers = 300, windowSec = 20] = process.argv.slice(2).map(Number)
 // keepalived adds every destination to IPVS before checking; Node compiles its code: both need time in TCG
@@ -163,14 +164,8 @@ try {
     },
   )
   const samples: Array<Record<string, number>> = []
-  let buf = ''
-  lvsd.stdout?.setEncoding('utf8').on('data', (d: string) => {
-    buf += d
-    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-      const line = buf.slice(0, i)
-      buf = buf.slice(i + 1)
-      if (line.includes('"sample"')) samples.push(JSON.parse(line))
-    }
+  onLines(lvsd.stdout, (line) => {
+    if (line.includes('"sample"')) samples.push(JSON.parse(line))
   })
   await sleep(WARM_MS)
   const m = await measure(() => [lvsd.pid as number])

@@ -5,6 +5,8 @@ import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { Scheduler } from '../src/health/scheduler.js'
 import type { CheckOptions, ServerSpec } from '../src/health/types.js'
 import { parseAddr } from '../src/net/addr.js'
+import { sampleEverySecond } from './bench-sample.js'
+import { pct } from './bench-stats.js'
 
 const [count = '1000', intervalMs = '1000', timeoutMs = '500', fall = '2', maxConcurrent = '256', kind = 'tcp'] =
   process.argv.slice(2)
@@ -39,37 +41,14 @@ sched.set(specs)
 // a clean exit on SIGTERM lets --cpu-prof write its profile
 process.on('SIGTERM', () => process.exit(0))
 
-let lastCpu = process.cpuUsage()
-let lastWall = process.hrtime.bigint()
-setInterval(() => {
-  const cpu = process.cpuUsage()
-  const wall = process.hrtime.bigint()
-  const usedUs = cpu.user - lastCpu.user + (cpu.system - lastCpu.system)
-  const wallUs = Number(wall - lastWall) / 1000
-  lastCpu = cpu
-  lastWall = wall
-  out({
-    event: 'sample',
-    at: Date.now(),
-    cpu: usedUs / wallUs,
-    cpuUser: cpu.user,
-    cpuSystem: cpu.system,
-    ...memory(),
+sampleEverySecond(() => {
+  const extra = {
     loopP99Ms: loop.percentile(99) / 1e6,
     checkP50Ms: pct(checkMs, 50),
     checkP99Ms: pct(checkMs, 99),
     ...sched.stats(),
-  })
+  }
   loop.reset()
   checkMs = []
-}, 1000)
-
-function memory(): { rss: number; heapUsed: number; heapTotal: number; external: number } {
-  const m = process.memoryUsage()
-  return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external }
-}
-
-function pct(xs: number[], p: number): number {
-  const s = xs.sort((a, b) => a - b)
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? 0
-}
+  return extra
+})

@@ -12,6 +12,8 @@ import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Lab, sh, waitFor } from '../test/helpers/netns.js'
+import { type AgentEvent, type BenchAgent, startBenchAgent } from './bench-agent.js'
+import { pct } from './bench-stats.js'
 import {
   cpuTicks,
   irqShare,
@@ -37,44 +39,12 @@ const labMode = process.env.BENCH_LAB === 'veth' ? 'veth' : 'rps'
 // in the rps lab the prober has one CPU and receive processing (and the responders) the other
 const pin = (cpu: number) => (labMode === 'rps' ? ['taskset', '-c', String(cpu)] : [])
 
-type Ev = { event: string; [k: string]: unknown }
-
-function agent(
-  lab: Lab,
-  ns: string,
-  cpu: number,
-  argv: string[],
-  nodeArgs: string[] = [],
-): { events: Ev[]; stop: () => Promise<void> } {
+function agent(lab: Lab, ns: string, cpu: number, argv: string[], nodeArgs: string[] = []): BenchAgent {
   // BENCH_NICE, e.g. -10, runs the agents at that niceness: on a shared machine the prober then gets
   // the CPU it asks for, so late/missed checks measure the prober, not the neighbours (CPU time per
   // check does not depend on it)
   const nice = process.env.BENCH_NICE
-  const cmd = [...pin(cpu), ...(nice ? ['nice', '-n', nice] : []), ...nodeArgs, ...argv]
-  const p = lab.spawn(ns, cmd[0] as string, cmd.slice(1))
-  const events: Ev[] = []
-  let buf = ''
-  p.stdout?.setEncoding('utf8').on('data', (d: string) => {
-    buf += d
-    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-      const line = buf.slice(0, i)
-      buf = buf.slice(i + 1)
-      if (line.trim()) events.push(JSON.parse(line) as Ev)
-    }
-  })
-  p.stderr?.setEncoding('utf8').on('data', (d: string) => process.stderr.write(d))
-  const exited = new Promise<void>((r) => p.once('exit', () => r()))
-  // SIGTERM and a moment to exit, so a --cpu-prof profile gets written before the lab kills it
-  const stop = async () => {
-    p.kill('SIGTERM')
-    await Promise.race([exited, sleep(3000)])
-  }
-  return { events, stop }
-}
-
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? Number.NaN
+  return startBenchAgent(lab, ns, [...pin(cpu), ...(nice ? ['nice', '-n', nice] : []), ...nodeArgs, ...argv])
 }
 
 /** The C responder for http mode, compiled into a temporary directory. */
@@ -169,7 +139,7 @@ try {
   const downsBefore = probe.events.filter((e) => e.event === 'down').length
 
   process.kill(serverPid, 'SIGUSR2')
-  const killed = (await waitFor(() => server.events.find((e) => e.event === 'killed'), 10_000)) as Ev
+  const killed = (await waitFor(() => server.events.find((e) => e.event === 'killed'), 10_000)) as AgentEvent
   const expect = Number(killed.killed)
   const budget = fall * intervalMs + timeoutMs + 5000
   await waitFor(() => probe.events.filter((e) => e.event === 'down').length - downsBefore >= expect, budget).catch(

@@ -1,5 +1,6 @@
 // Test-side helpers for the addon agents: run an agent in a lab namespace and read its JSON lines.
 import { fileURLToPath } from 'node:url'
+import { onLines } from '../../helpers/lines.js'
 import { type Lab, waitFor } from '../../helpers/netns.js'
 
 export const agent = (name: string) => fileURLToPath(new URL(`./${name}.js`, import.meta.url))
@@ -21,17 +22,9 @@ export interface RunningAgent {
 export function startAgent(lab: Lab, ns: string, name: string, args: string[]): RunningAgent {
   const p = lab.spawn(ns, process.execPath, [agent(name), ...args])
   const events: AgentEvent[] = []
-  let pending = ''
   let err = ''
   let exited = false
-  p.stdout?.setEncoding('utf8').on('data', (d: string) => {
-    pending += d
-    for (let i = pending.indexOf('\n'); i >= 0; i = pending.indexOf('\n')) {
-      const line = pending.slice(0, i)
-      pending = pending.slice(i + 1)
-      if (line.trim()) events.push(JSON.parse(line) as AgentEvent)
-    }
-  })
+  onLines(p.stdout, (line) => events.push(JSON.parse(line) as AgentEvent))
   p.stderr?.setEncoding('utf8').on('data', (d: string) => {
     err += d
   })
