@@ -16,8 +16,14 @@ const [good = '1000', hostile = '1000', intervalMs = '1000', timeoutMs = '500', 
 const goodAddr = (i: number) => `10.21.${1 + Math.floor(i / 250)}.${1 + (i % 250)}`
 const hostileAddr = (i: number) => `10.22.${1 + Math.floor(i / 250)}.${1 + (i % 250)}`
 
-/** The attacks of test/netns/agents/health-hostile-server.ts (ports) and health-dns-server.ts (53). */
-const HOSTILE: Array<{ name: string; port: number; check: CheckOptions }> = [
+/**
+ * The attacks of test/netns/agents/health-hostile-server.ts (ports 8081-8085, any address) and
+ * health-dns-server.ts. The DNS server answers from the address it is bound to (a UDP socket on
+ * 0.0.0.0 would answer from the route's source, which a checker's connected socket drops): every DNS
+ * check asks that one address.
+ */
+const DNS_SERVER = '10.20.0.254'
+const HOSTILE: Array<{ name: string; port: number; addr?: string; check: CheckOptions }> = [
   { name: 'http-1mb-header', port: 8081, check: { kind: 'http', opts: { path: '/' } } },
   { name: 'http-endless-body', port: 8082, check: { kind: 'http', opts: { path: '/', bodyRegex: 'ok' } } },
   { name: 'http-drip', port: 8083, check: { kind: 'http', opts: { path: '/' } } },
@@ -26,6 +32,7 @@ const HOSTILE: Array<{ name: string; port: number; check: CheckOptions }> = [
   {
     name: 'dns-compression-bomb',
     port: 53,
+    addr: DNS_SERVER,
     check: { kind: 'dns', opts: { type: 'A', name: 'www.example.test', answer: '10.62.0.53' } },
   },
 ]
@@ -43,7 +50,7 @@ const specs: ServerSpec[] = [
     const h = HOSTILE[i % HOSTILE.length] as (typeof HOSTILE)[number]
     return {
       id: `hostile/${h.name}/${hostileAddr(i)}`,
-      target: { addr: parseAddr(hostileAddr(i)), port: h.port },
+      target: { addr: parseAddr(h.addr ?? hostileAddr(i)), port: h.port },
       checks: [{ id: h.name, ...h.check, intervalMs: interval, timeoutMs: Number(timeoutMs) }],
       policy,
     }

@@ -89,7 +89,8 @@ try {
   const servers = [
     onRx([here('./health-scale-server.js'), String(good), '80']),
     onRx([here('../test/netns/agents/health-hostile-server.js'), '0.0.0.0']),
-    onRx([here('../test/netns/agents/health-dns-server.js'), '0.0.0.0', '53', dnsMode]),
+    // bound to one address: a UDP reply must come from the address the check asked
+    onRx([here('../test/netns/agents/health-dns-server.js'), '10.20.0.254', '53', dnsMode]),
   ]
   for (const a of servers) await waitFor(() => a.events.find((e) => e.event === 'ready'), 60_000)
 
