@@ -9,7 +9,27 @@ import { abortable, connectTcp, endpointOf, ProbeFailure, timed } from './probe.
 import type { HttpOptions, Result, StatusMatch, Target } from './types.js'
 
 const DEFAULT_STATUS: readonly StatusMatch[] = [[200, 299]]
-const DEFAULT_MAX_BODY = 1 << 20
+/**
+ * Body bytes a regex is matched against: decoding the body to a string is the check's main cost, and
+ * 1,000 servers sending endless bodies at 1 MiB each took a whole core (docs/benchmarks.md, hostile
+ * real servers). A health page is far smaller.
+ */
+const DEFAULT_MAX_REGEX_BODY = 64 * 1024
+/** Body bytes a digest covers: hashed as they arrive, never held or decoded. */
+const DEFAULT_MAX_DIGEST_BODY = 1 << 20
+/** TLS contexts by CA (one per process without a CA file): building one per check cost ~0.5 ms of CPU. */
+const contexts = new Map<string, tls.SecureContext>()
+
+function contextFor(ca: Buffer | undefined): tls.SecureContext {
+  const key = ca ? createHash('sha256').update(ca).digest('hex') : ''
+  let c = contexts.get(key)
+  if (!c) {
+    if (contexts.size >= 64) contexts.clear() // CA files that keep changing must not grow memory
+    c = tls.createSecureContext(ca ? { ca } : {})
+    contexts.set(key, c)
+  }
+  return c
+}
 
 export function statusAccepted(code: number, accept: readonly StatusMatch[] = DEFAULT_STATUS): boolean {
   return accept.some((m) => (typeof m === 'number' ? m === code : code >= m[0] && code <= m[1]))
@@ -28,7 +48,7 @@ async function secure(sock: import('node:net').Socket, o: HttpOptions, signal: A
     socket: sock,
     rejectUnauthorized: o.verify === true,
     ...(servername ? { servername } : {}),
-    ...(ca ? { ca } : {}),
+    secureContext: contextFor(ca),
   })
   const ready = new Promise<tls.TLSSocket>((resolve, reject) => {
     t.once('secureConnect', () => {
@@ -59,7 +79,7 @@ export function check(target: Target, o: HttpOptions, signal: AbortSignal): Prom
       // no agent: with one, Node would open its own connection and ignore ours
       createConnection: () => sock,
     })
-    const reply = new Promise<{ status: number; body: Buffer }>((resolve, reject) => {
+    const reply = new Promise<{ status: number; body: Buffer; digest?: string }>((resolve, reject) => {
       req.once('error', reject)
       req.once('response', (res) => {
         const status = res.statusCode ?? 0
@@ -68,23 +88,39 @@ export function check(target: Target, o: HttpOptions, signal: AbortSignal): Prom
           resolve({ status, body: Buffer.alloc(0) })
           return
         }
-        const max = o.maxBody ?? DEFAULT_MAX_BODY
+        // the regex's bytes are kept, the digest's only hashed; reading stops once both have enough
+        const keep = o.bodyRegex === undefined ? 0 : (o.maxBody ?? DEFAULT_MAX_REGEX_BODY)
+        const hashMax = o.digest ? (o.maxBody ?? DEFAULT_MAX_DIGEST_BODY) : 0
+        const hash = o.digest ? createHash(o.digest.algorithm) : undefined
         const chunks: Buffer[] = []
-        let n = 0
+        let kept = 0
+        let hashed = 0
         res.on('data', (d: Buffer) => {
-          if (n >= max) return
-          chunks.push(d)
-          n += d.length
-          if (n >= max) res.destroy()
+          if (kept < keep) {
+            const part = d.subarray(0, keep - kept)
+            chunks.push(part)
+            kept += part.length
+          }
+          if (hash && hashed < hashMax) {
+            const part = d.subarray(0, hashMax - hashed)
+            hash.update(part)
+            hashed += part.length
+          }
+          if (kept >= keep && hashed >= hashMax) res.destroy()
         })
-        const done = () => resolve({ status, body: Buffer.concat(chunks).subarray(0, max) })
+        let digest: string | undefined
+        // 'end' and then 'close' both come: a hash can be finished only once
+        const done = () => {
+          if (hash && digest === undefined) digest = hash.digest('hex')
+          resolve({ status, body: Buffer.concat(chunks, kept), ...(digest === undefined ? {} : { digest }) })
+        }
         res.once('end', done)
         res.once('close', done)
         res.once('error', reject)
       })
       req.end()
     })
-    let r: { status: number; body: Buffer }
+    let r: { status: number; body: Buffer; digest?: string }
     try {
       r = await abortable(signal, reply, () => req.destroy())
     } finally {
@@ -95,7 +131,7 @@ export function check(target: Target, o: HttpOptions, signal: AbortSignal): Prom
       throw new ProbeFailure('body', `body does not match /${o.bodyRegex}/`)
     }
     if (o.digest) {
-      const got = createHash(o.digest.algorithm).update(r.body).digest('hex')
+      const got = r.digest ?? ''
       if (got !== o.digest.hex.toLowerCase())
         throw new ProbeFailure('body', `body ${o.digest.algorithm} ${got}, expected ${o.digest.hex}`)
     }

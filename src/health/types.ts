@@ -62,7 +62,10 @@ export interface HttpOptions {
   bodyRegex?: string
   /** The body must hash to this hex digest (keepalived digest, which is MD5). */
   digest?: { algorithm: 'md5' | 'sha256'; hex: string }
-  /** Bytes of body read at most; the rest is not waited for. Default 1 MiB. */
+  /**
+   * Bytes of body read at most; the rest is not waited for. Default 64 KiB for the regex (the bytes
+   * are decoded to match) and 1 MiB for the digest (hashed as they arrive).
+   */
   maxBody?: number
   /** TLS server name; default `host` when it is a name. */
   sni?: string

@@ -36,6 +36,8 @@ async function closedPort(): Promise<number> {
 }
 
 const BODY = 'hello from rs1 build=42\n'
+/** 200 KiB of padding, then a marker: past the regex's 64 KiB, inside the digest's 1 MiB. */
+const BIG = `${'x'.repeat(200 * 1024)}marker=7\n`
 let httpPort = 0
 let httpsPort = 0
 let tarpitPort = 0
@@ -58,6 +60,7 @@ function handler(req: http.IncomingMessage, res: http.ServerResponse) {
     res.statusCode = 503
     return void res.end('down for maintenance')
   }
+  if (req.url === '/big') return void res.end(BIG)
   if (req.url === '/302') {
     res.statusCode = 302
     return void res.end()
@@ -145,6 +148,31 @@ const httpCases: Array<{ title: string; opts: HttpOptions; ok: boolean; code?: F
   {
     title: 'the right sha256 digest passes',
     opts: { digest: { algorithm: 'sha256', hex: createHash('sha256').update(BODY).digest('hex') } },
+    ok: true,
+  },
+  {
+    title: 'a regex is matched against the first 64 KiB of the body only',
+    opts: { path: '/big', bodyRegex: 'marker=7' },
+    ok: false,
+    code: 'body',
+  },
+  {
+    title: 'a regex inside the first 64 KiB of a large body passes',
+    opts: { path: '/big', bodyRegex: '^x+' },
+    ok: true,
+  },
+  {
+    title: 'a digest covers a body larger than the regex limit (hashed as it arrives)',
+    opts: { path: '/big', digest: { algorithm: 'sha256', hex: createHash('sha256').update(BIG).digest('hex') } },
+    ok: true,
+  },
+  {
+    title: 'a regex and a digest on one check are both checked',
+    opts: {
+      path: '/big',
+      bodyRegex: '^x+',
+      digest: { algorithm: 'md5', hex: createHash('md5').update(BIG).digest('hex') },
+    },
     ok: true,
   },
   {
