@@ -2,6 +2,7 @@
 // per-check timeouts that really abort, no double starts, retries, slow-start ticks, live reload.
 import { backgroundClock, type Clock, callAt } from '../clock.js'
 import { runCheck } from './checkers.js'
+import { Lane } from './lane.js'
 import { type HealthStep, init, reconfigure, type ServerState, step } from './state.js'
 import { cancelTcp, startTcpProbe, tcpResult, tcpWire, type Wire } from './tcp.js'
 import { TimerQueue } from './timer-queue.js'
@@ -42,7 +43,11 @@ export interface SchedulerOptions {
   /** A consumer callback threw. Default: rethrown on a later tick, outside the scheduler's bookkeeping. */
   onError?: (e: unknown) => void
   clock?: Clock
-  /** Checks in flight at once (each holds at most one socket or process). Default 256. */
+  /**
+   * Checks in flight at once (each holds at most one socket or process), per lane: TCP checks through
+   * the batched prober have this many slots, every other kind as many again (src/health/lane.ts).
+   * Default 256.
+   */
   maxConcurrent?: number
   /** The first run of each check waits an extra random 0..warmupMs (keepalived warmup). Default 0. */
   warmupMs?: number
@@ -82,6 +87,8 @@ interface Job {
   retryAt: number | undefined
   /** Waiting for a concurrency slot, since this time. */
   queuedAt: number | undefined
+  /** The lane it waits in or runs in (set when queued). */
+  lane: Lane<Job> | undefined
   /** A run is in flight (until its promise settles, even past its timeout). */
   busy: boolean
   /** The current run holds a concurrency slot (until its result or its timeout). */
@@ -125,17 +132,13 @@ function keyOf(x: unknown): string {
 export class Scheduler {
   private readonly clock: Clock
   private readonly runner: CheckRunner
-  private readonly max: number
   private readonly warmup: number
   private readonly lateMs: number
   private readonly random: () => number
   private readonly servers = new Map<string, Server>()
-  /** FIFO of jobs waiting for a slot: an array read from `readyHead` (shift() is O(n) at 10,000 jobs). */
-  private ready: Job[] = []
-  private readyHead = 0
-  /** Jobs in `ready` still waiting (a removed job stays in the array until passed over). */
-  private queued = 0
-  private inFlight = 0
+  /** The batched TCP prober's lane and every other check's: each with its own slots. */
+  private readonly probeLane: Lane<Job>
+  private readonly otherLane: Lane<Job>
   private stopped = false
   private readonly timers: TimerQueue<Job>
   private readonly counters = { started: 0, completed: 0, timeouts: 0, late: 0, missed: 0 }
@@ -143,7 +146,9 @@ export class Scheduler {
   constructor(private readonly opts: SchedulerOptions) {
     this.clock = opts.clock ?? backgroundClock
     this.runner = opts.runner ?? realRunner
-    this.max = Math.max(1, opts.maxConcurrent ?? 256)
+    const max = Math.max(1, opts.maxConcurrent ?? 256)
+    this.probeLane = new Lane<Job>(max)
+    this.otherLane = new Lane<Job>(max)
     this.warmup = opts.warmupMs ?? 0
     this.lateMs = opts.lateMs ?? 100
     this.random = opts.random ?? Math.random
@@ -226,7 +231,9 @@ export class Scheduler {
   stats(): SchedulerStats {
     let checks = 0
     for (const s of this.servers.values()) checks += s.jobs.size
-    return { servers: this.servers.size, checks, running: this.inFlight, queued: this.queued, ...this.counters }
+    const running = this.probeLane.inFlight + this.otherLane.inFlight
+    const queued = this.probeLane.queued + this.otherLane.queued
+    return { servers: this.servers.size, checks, running, queued, ...this.counters }
   }
 
   /** Stops every timer and aborts every check in flight. */
@@ -285,6 +292,7 @@ export class Scheduler {
       nextDue: nextSlot(from, phase, spec.intervalMs),
       retryAt: undefined,
       queuedAt: undefined,
+      lane: undefined,
       busy: false,
       holding: false,
       run: 0,
@@ -308,7 +316,7 @@ export class Scheduler {
     if (job.queuedAt !== undefined) {
       // left in the FIFO, passed over by pump()
       job.queuedAt = undefined
-      this.queued--
+      job.lane?.dropped()
     }
   }
 
@@ -349,26 +357,14 @@ export class Scheduler {
 
   private enqueue(job: Job, due: number): void {
     job.queuedAt = due
-    this.ready.push(job)
-    this.queued++
+    job.lane = this.runner.tcp && job.spec.kind === 'tcp' ? this.probeLane : this.otherLane
+    job.lane.push(job)
     this.pump()
   }
 
   private pump(): void {
-    while (this.inFlight < this.max && this.readyHead < this.ready.length && !this.stopped) {
-      const job = this.ready[this.readyHead++] as Job
-      if (this.readyHead >= 1024 && this.readyHead * 2 >= this.ready.length) {
-        this.ready = this.ready.slice(this.readyHead)
-        this.readyHead = 0
-      }
-      if (job.queuedAt === undefined) continue
-      this.queued--
-      this.start(job)
-    }
-    if (this.readyHead === this.ready.length && this.readyHead > 0) {
-      this.ready.length = 0
-      this.readyHead = 0
-    }
+    for (const lane of [this.probeLane, this.otherLane])
+      for (let job = lane.next(); job && !this.stopped; job = lane.next()) this.start(job)
   }
 
   private start(job: Job): void {
@@ -379,7 +375,7 @@ export class Scheduler {
     job.busy = true
     job.holding = true
     job.run++
-    this.inFlight++
+    if (job.lane) job.lane.inFlight++
     this.counters.started++
     // the slot is given back at the timeout even if a checker ignores the abort; the job itself
     // stays busy until its run settles, so it is never run twice at once
@@ -462,7 +458,7 @@ export class Scheduler {
     }
     if (!job.holding) return
     job.holding = false
-    this.inFlight--
+    if (job.lane) job.lane.inFlight--
     this.counters.completed++
     if (!job.removed && this.servers.get(job.server.spec.id) === job.server) {
       const onResult = this.opts.onResult

@@ -38,6 +38,9 @@ function rig(opts: {
   answer?: (n: number) => Answer
   prepare?: () => Wire | Result
   start?: (n: number) => Result | undefined
+  /** What run() (every kind but TCP) does; default: answers at once. */
+  run?: CheckRunner['run']
+  maxConcurrent?: number
 }) {
   const clock = new VirtualClock(10_000)
   const log = { prepared: 0, started: [] as number[], cancelled: [] as number[], runs: 0 }
@@ -72,9 +75,9 @@ function rig(opts: {
     },
   }
   const runner: CheckRunner = {
-    run: async () => {
+    run: async (spec, target, signal) => {
       log.runs++
-      return { ok: true, ms: 1, detail: 'ran' }
+      return opts.run ? opts.run(spec, target, signal) : { ok: true, ms: 1, detail: 'ran' }
     },
     tcp,
   }
@@ -86,6 +89,7 @@ function rig(opts: {
     onResult: (_s, _c, r) => results.push(r),
     onTransition: (t) => out.push(t),
     random: () => 0.5,
+    ...(opts.maxConcurrent === undefined ? {} : { maxConcurrent: opts.maxConcurrent }),
   })
   return { clock, log, sched, results, out }
 }
@@ -168,4 +172,29 @@ test('stop() cancels a probe in flight; checks of other kinds still go through r
   r.sched.stop()
   t.deepEqual(r.log.cancelled, [1])
   t.deepEqual(r.clock.armed, [], 'nothing left armed')
+})
+
+test('checks that hang until their timeout fill only their own lane: TCP probes keep every slot on time', async (t) => {
+  // one slot per lane; two HTTP checks that never answer hold the other lane's slot 900 ms of every 1000
+  const r = rig({
+    maxConcurrent: 1,
+    answer: () => ({ ms: 3, errno: 0 }),
+    run: (_spec, _target, signal) =>
+      new Promise((resolve) =>
+        signal.addEventListener('abort', () => resolve({ ok: false, ms: 900, code: 'timeout', detail: 'hung' })),
+      ),
+  })
+  const hung = (id: string): ServerSpec => ({
+    ...server(id, 'http'),
+    checks: [{ ...check('http'), timeoutMs: 900 }],
+  })
+  r.sched.set([server('a'), hung('h1'), hung('h2')])
+  await r.clock.run(firstRun('a') + 4000)
+  t.true(r.log.runs >= 3, `the hung checks ran (${r.log.runs})`)
+  t.true(r.sched.stats().queued >= 1, 'the other lane is saturated: an HTTP check waits for its slot')
+  t.is(r.log.started.length, 5, 'a TCP probe at each of its slots')
+  const starts = r.log.started.map((x) => x - (r.log.started[0] as number))
+  t.deepEqual(starts, [0, 1000, 2000, 3000, 4000], 'each exactly on its slot, never behind a hung check')
+  t.is(r.log.started[0], 10_000 + firstRun('a'))
+  r.sched.stop()
 })
