@@ -20,7 +20,9 @@ const MEASURE_MS = 20_000
 const PORT = 9478
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const rsAddr = (i: number) => `10.21.${1 + Math.floor(i / 250)}.${1 + (i % 250)}`
-const pinned = (argv: string[]) => ['taskset', '-c', String(PROBER_CPU), process.execPath, ...argv]
+// BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=DIR", reaches both agents
+const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)
+const pinned = (argv: string[]) => ['taskset', '-c', String(PROBER_CPU), process.execPath, ...nodeArgs, ...argv]
 
 /** The fields of bench-sample.ts's sample and the scheduler's counters that this bench reads. */
 interface Sample {
@@ -37,13 +39,19 @@ interface Sample {
 
 async function measure(lab: Lab, name: string, argv: string[], scrape: boolean) {
   const a = startBenchAgent(lab, 'p', pinned(argv))
+  // the director loads 10,000 servers and programs them before it checks: warm up from its 'ready'
+  if (argv.some((x) => x.endsWith('health-daemon-agent.js')))
+    await waitFor(() => a.events.find((e) => e.event === 'ready'), 120_000)
   await sleep(WARM_MS)
   const from = Date.now()
   let scrapes = 0
   let scrapeBytes = 0
   const scraper = scrape
     ? setInterval(() => {
-        const r = spawnSync('ip', ['netns', 'exec', lab.ns('p'), 'curl', '-sf', `http://127.0.0.1:${PORT}/metrics`])
+        // the exposition of 10,000 servers is megabytes: spawnSync's 1 MiB default buffer would cut it
+        const r = spawnSync('ip', ['netns', 'exec', lab.ns('p'), 'curl', '-sf', `http://127.0.0.1:${PORT}/metrics`], {
+          maxBuffer: 1 << 30,
+        })
         if (r.status === 0) {
           scrapes++
           scrapeBytes = r.stdout.length

@@ -31,6 +31,8 @@ async function run(lab: Lab, withHostile: number) {
     '-c',
     String(PROBER_CPU),
     process.execPath,
+    // BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=DIR", reaches the prober
+    ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
     here('./health-hostile-probe.js'),
     String(good),
     String(withHostile),
@@ -95,7 +97,8 @@ try {
   for (const a of servers) await waitFor(() => a.events.find((e) => e.event === 'ready'), 60_000)
 
   const load0 = loadavg()[0] ?? 0
-  const alone = await run(lab, 0)
+  // BENCH_ONLY_ATTACKED=1 skips the run without hostile servers (e.g. to profile the attacked one)
+  const alone = process.env.BENCH_ONLY_ATTACKED ? undefined : await run(lab, 0)
   const attacked = await run(lab, hostile)
   const load1 = loadavg()[0] ?? 0
   for (const a of servers) await a.stop()
