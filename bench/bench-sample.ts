@@ -1,5 +1,6 @@
-// The once-a-second sample a bench agent prints: its CPU share since the last sample and its memory,
-// with whatever the agent adds.
+// The once-a-second sample a bench agent prints: its CPU share since the last sample, its memory and
+// its event loop's delay, with whatever the agent adds.
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 
 export interface SampleBase {
   event: 'sample'
@@ -12,10 +13,17 @@ export interface SampleBase {
   heapUsed: number
   heapTotal: number
   external: number
+  /** The event loop's delay since the last sample: p99 and max, ms. */
+  loopP99Ms: number
+  loopMaxMs: number
 }
 
 /** Prints `{...base, ...extra()}` as a JSON line every second; `extra` may reset its own windows. */
 export function sampleEverySecond(extra: () => object): NodeJS.Timeout {
+  // a clean exit on SIGTERM lets --cpu-prof write its profile
+  process.on('SIGTERM', () => process.exit(0))
+  const loop = monitorEventLoopDelay({ resolution: 10 })
+  loop.enable()
   let lastCpu = process.cpuUsage()
   let lastWall = process.hrtime.bigint()
   return setInterval(() => {
@@ -36,7 +44,10 @@ export function sampleEverySecond(extra: () => object): NodeJS.Timeout {
       heapUsed: m.heapUsed,
       heapTotal: m.heapTotal,
       external: m.external,
+      loopP99Ms: loop.percentile(99) / 1e6,
+      loopMaxMs: loop.max / 1e6,
     }
+    loop.reset()
     process.stdout.write(`${JSON.stringify({ ...base, ...extra() })}\n`)
   }, 1000)
 }

@@ -7,7 +7,6 @@
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { startApi } from '../src/api/start.js'
 import { configReader } from '../src/director/config-source.js'
 import { LvsDirector } from '../src/director/director.js'
@@ -61,12 +60,5 @@ const director = await LvsDirector.start(first.loaded, {
 const c = first.loaded.config
 await startApi(director, { control: c.control, metrics: c.metrics }, { log })
 process.stdout.write(`${JSON.stringify({ event: 'ready', pid: process.pid })}\n`)
-process.on('SIGTERM', () => process.exit(0))
 
-const loop = monitorEventLoopDelay({ resolution: 10 })
-loop.enable()
-sampleEverySecond(() => {
-  const extra = { loopP99Ms: loop.percentile(99) / 1e6, ...director.checks }
-  loop.reset()
-  return extra
-})
+sampleEverySecond(() => ({ ...director.checks }))

@@ -4,7 +4,6 @@
 // one server minus the interval), the event-loop delay, memory and CPU, and how the hostile checks
 // ended (reason counts, longest).
 //   health-hostile-probe.js <good> <hostile> <intervalMs> <timeoutMs> <maxConcurrent>
-import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { Scheduler } from '../src/health/scheduler.js'
 import type { CheckOptions, ServerSpec } from '../src/health/types.js'
 import { parseAddr } from '../src/net/addr.js'
@@ -81,15 +80,10 @@ const sched = new Scheduler({
   },
   onTransition: () => {},
 })
-const loop = monitorEventLoopDelay({ resolution: 10 })
-loop.enable()
 sched.set(specs)
-process.on('SIGTERM', () => process.exit(0))
 
 sampleEverySecond(() => {
   const extra = {
-    loopP99Ms: loop.percentile(99) / 1e6,
-    loopMaxMs: loop.max / 1e6,
     goodResults: gapErrMs.length,
     goodFailed,
     gapErrP50Ms: pct(gapErrMs, 50),
@@ -100,7 +94,6 @@ sampleEverySecond(() => {
     hostileEnds: Object.fromEntries(hostileEnds),
     ...sched.stats(),
   }
-  loop.reset()
   gapErrMs = []
   goodFailed = 0
   hostileOk = 0

@@ -1,7 +1,6 @@
 // Bench agent (prober namespace): TCP or HTTP checks of N real servers through the real Scheduler;
 // prints a sample (CPU share, memory, event-loop delay, check duration, scheduler stats) each second
 // and every down transition.
-import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { Scheduler } from '../src/health/scheduler.js'
 import type { CheckOptions, ServerSpec } from '../src/health/types.js'
 import { parseAddr } from '../src/net/addr.js'
@@ -34,21 +33,14 @@ const sched = new Scheduler({
     if (t.kind === 'down') out({ event: 'down', server: t.server, at: Date.now() })
   },
 })
-const loop = monitorEventLoopDelay({ resolution: 10 })
-loop.enable()
 sched.set(specs)
-
-// a clean exit on SIGTERM lets --cpu-prof write its profile
-process.on('SIGTERM', () => process.exit(0))
 
 sampleEverySecond(() => {
   const extra = {
-    loopP99Ms: loop.percentile(99) / 1e6,
     checkP50Ms: pct(checkMs, 50),
     checkP99Ms: pct(checkMs, 99),
     ...sched.stats(),
   }
-  loop.reset()
   checkMs = []
   return extra
 })
