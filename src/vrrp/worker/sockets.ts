@@ -151,6 +151,20 @@ export class Announcer {
   private packet: Socket | undefined
   private readonly icmp6 = new Map<string, Socket>()
 
+  /**
+   * Readies the take-over path before any takeover: the GARP socket opened and the frame builders run
+   * once on throwaway values, so V8 compiles them now and not between a new master's first advert and
+   * its first GARP. Nothing is sent. Failing here only leaves the socket to the first GARP.
+   */
+  prepare(): void {
+    const mac = new Uint8Array(6)
+    arp.encode(arp.gratuitousArp(mac, { family: 4, bytes: new Uint8Array(4) }))
+    ndp.encode(ndp.unsolicitedNa({ family: 6, bytes: new Uint8Array(16) }, mac))
+    try {
+      this.packet ??= Socket.open(C.AF_PACKET, C.SOCK_RAW, 0)
+    } catch {}
+  }
+
   /** One GARP for `vip` from `mac` out of `ifindex`. */
   garp(ifindex: number, mac: Uint8Array, vip: Addr): boolean {
     // protocol 0: a send-only packet socket, so the kernel queues nothing to it

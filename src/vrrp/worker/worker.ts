@@ -14,6 +14,8 @@ import { VrrpWorkerCore } from './worker-core.js'
 const port = parentPort
 if (!port) throw new Error('src/vrrp/worker/worker.js runs only as a worker thread')
 
+const announcer = new Announcer()
+announcer.prepare()
 const core = new VrrpWorkerCore({
   post: (m) => port.postMessage(m),
   now: () => performance.now(),
@@ -22,7 +24,7 @@ const core = new VrrpWorkerCore({
   openTimers: () => new DeadlineTimers(),
   openNet: (events) => NetState.open(events),
   openChannel: (spec) => new Channel(spec),
-  announcer: new Announcer(),
+  announcer,
   setRealtime: setThreadRealtime,
 })
 port.on('message', (m: Down) => core.handle(m))
