@@ -10,6 +10,7 @@ import { destId } from '../../src/ipvs/model.js'
 import { parseAddr } from '../../src/net/addr.js'
 import { fakeIpvs } from '../fixtures/ipvs/fake-ipvs.js'
 import { startDirector } from '../helpers/director.js'
+import { loopbackPeer } from '../helpers/loopback-peer.js'
 import { until } from '../helpers/until.js'
 
 const PORT = 20_000 + Math.floor(Math.random() * 20_000)
@@ -25,14 +26,7 @@ virtual_services:
     real_servers:
       - { address: 10.0.0.7, weight: 1 }
       - { address: 10.0.0.8, weight: 2 }
-peer:
-  address: 127.0.0.${3 - n}
-  source: 127.0.0.${n}
-  port: ${PORT}
-  key_file: ${join(dir, 'key')}
-  state_file: ${join(dir, `lb0${n}-state.json`)}
-  interval: 200ms
-`
+${loopbackPeer(dir, n, PORT)}`
 
 async function start(file: string) {
   const { fake, nl } = fakeIpvs()

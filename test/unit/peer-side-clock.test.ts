@@ -10,6 +10,7 @@ import type { Config } from '../../src/config/types.js'
 import { PeerSide, type PeerSideHooks } from '../../src/director/peer-side.js'
 import { EventBus } from '../../src/events.js'
 import { createLogger } from '../../src/log.js'
+import { loopbackPeer } from '../helpers/loopback-peer.js'
 import { until } from '../helpers/until.js'
 import { VirtualClock } from '../helpers/virtual-clock.js'
 
@@ -21,15 +22,7 @@ function config(dir: string, n: 1 | 2): Config {
     `
 node: lb0${n}
 virtual_services: []
-peer:
-  address: 127.0.0.${3 - n}
-  source: 127.0.0.${n}
-  port: ${PORT}
-  key_file: ${join(dir, 'key')}
-  state_file: ${join(dir, `lb0${n}-state.json`)}
-  interval: 200ms
-  dead_after: 1s
-`,
+${loopbackPeer(dir, n, PORT, ['dead_after: 1s'])}`,
     `lb0${n}.yaml`,
   )
   if (!r.ok) throw new Error(JSON.stringify(r.errors))
