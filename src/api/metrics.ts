@@ -174,6 +174,10 @@ export class LvsdMetrics {
       'Checks running now (state="running") and waiting for a concurrency slot (state="queued").',
       ['state'],
     )
+    const checksSlow = r.gauge(
+      'lvsd_health_checks_slow',
+      'Checks whose last run took half their timeout or more: they wait for slots of their own, apart from the checks that answer.',
+    )
     const driftPass = r.gauge(
       'lvsd_ipvs_drift_pass_duration_seconds',
       'How long the last drift pass (re-read of the kernel’s IPVS table and diff) took.',
@@ -279,6 +283,7 @@ export class LvsdMetrics {
         checksMissed.set({}, ck.missed)
         checksInFlight.set({ state: 'running' }, ck.running)
         checksInFlight.set({ state: 'queued' }, ck.queued)
+        checksSlow.set({}, ck.slow)
       }
       const doc = this.director.lastDoctor
       if (doc) {

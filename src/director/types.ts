@@ -194,6 +194,8 @@ export interface CheckCounters {
   /** Checks running now, and waiting for a concurrency slot. */
   readonly running: number
   readonly queued: number
+  /** Checks whose last run took half their timeout or more (they wait in the slow lanes). */
+  readonly slow: number
 }
 
 /**

@@ -45,8 +45,9 @@ export interface SchedulerOptions {
   clock?: Clock
   /**
    * Checks in flight at once (each holds at most one socket or process), per lane: TCP checks through
-   * the batched prober have this many slots, every other kind as many again (src/health/lane.ts).
-   * Default 256.
+   * the batched prober have this many slots, every other kind as many again, and each of the two has
+   * a slow lane of as many for checks whose last run took half their timeout or more
+   * (src/health/lane.ts). Default 256.
    */
   maxConcurrent?: number
   /** The first run of each check waits an extra random 0..warmupMs (keepalived warmup). Default 0. */
@@ -61,6 +62,8 @@ export interface SchedulerStats {
   checks: number
   running: number
   queued: number
+  /** Checks whose last run took at least half their timeout: they queue and run in the slow lanes. */
+  slow: number
   started: number
   completed: number
   timeouts: number
@@ -89,6 +92,8 @@ interface Job {
   queuedAt: number | undefined
   /** The lane it waits in or runs in (set when queued). */
   lane: Lane<Job> | undefined
+  /** Its last run took half its timeout or more: it waits and runs in a slow lane. */
+  slow: boolean
   /** A run is in flight (until its promise settles, even past its timeout). */
   busy: boolean
   /** The current run holds a concurrency slot (until its result or its timeout). */
@@ -136,9 +141,16 @@ export class Scheduler {
   private readonly lateMs: number
   private readonly random: () => number
   private readonly servers = new Map<string, Server>()
-  /** The batched TCP prober's lane and every other check's: each with its own slots. */
+  /**
+   * The batched TCP prober's lane and every other check's, each split by the check's last run: one
+   * that took half its timeout or more (a server that hangs, drips, or never finishes its handshake)
+   * waits in the slow lane, so it cannot hold the slots of the checks that answer.
+   */
   private readonly probeLane: Lane<Job>
+  private readonly probeSlowLane: Lane<Job>
   private readonly otherLane: Lane<Job>
+  private readonly otherSlowLane: Lane<Job>
+  private readonly lanes: readonly Lane<Job>[]
   private stopped = false
   private readonly timers: TimerQueue<Job>
   private readonly counters = { started: 0, completed: 0, timeouts: 0, late: 0, missed: 0 }
@@ -148,7 +160,10 @@ export class Scheduler {
     this.runner = opts.runner ?? realRunner
     const max = Math.max(1, opts.maxConcurrent ?? 256)
     this.probeLane = new Lane<Job>(max)
+    this.probeSlowLane = new Lane<Job>(max)
     this.otherLane = new Lane<Job>(max)
+    this.otherSlowLane = new Lane<Job>(max)
+    this.lanes = [this.probeLane, this.otherLane, this.probeSlowLane, this.otherSlowLane]
     this.warmup = opts.warmupMs ?? 0
     this.lateMs = opts.lateMs ?? 100
     this.random = opts.random ?? Math.random
@@ -230,10 +245,18 @@ export class Scheduler {
 
   stats(): SchedulerStats {
     let checks = 0
-    for (const s of this.servers.values()) checks += s.jobs.size
-    const running = this.probeLane.inFlight + this.otherLane.inFlight
-    const queued = this.probeLane.queued + this.otherLane.queued
-    return { servers: this.servers.size, checks, running, queued, ...this.counters }
+    let slow = 0
+    for (const s of this.servers.values()) {
+      checks += s.jobs.size
+      for (const job of s.jobs.values()) if (job.slow) slow++
+    }
+    let running = 0
+    let queued = 0
+    for (const lane of this.lanes) {
+      running += lane.inFlight
+      queued += lane.queued
+    }
+    return { servers: this.servers.size, checks, running, queued, slow, ...this.counters }
   }
 
   /** Stops every timer and aborts every check in flight. */
@@ -293,6 +316,7 @@ export class Scheduler {
       retryAt: undefined,
       queuedAt: undefined,
       lane: undefined,
+      slow: false,
       busy: false,
       holding: false,
       run: 0,
@@ -357,14 +381,15 @@ export class Scheduler {
 
   private enqueue(job: Job, due: number): void {
     job.queuedAt = due
-    job.lane = this.runner.tcp && job.spec.kind === 'tcp' ? this.probeLane : this.otherLane
+    const probe = this.runner.tcp !== undefined && job.spec.kind === 'tcp'
+    if (probe) job.lane = job.slow ? this.probeSlowLane : this.probeLane
+    else job.lane = job.slow ? this.otherSlowLane : this.otherLane
     job.lane.push(job)
     this.pump()
   }
 
   private pump(): void {
-    for (const lane of [this.probeLane, this.otherLane])
-      for (let job = lane.next(); job && !this.stopped; job = lane.next()) this.start(job)
+    for (const lane of this.lanes) for (let job = lane.next(); job && !this.stopped; job = lane.next()) this.start(job)
   }
 
   private start(job: Job): void {
@@ -459,6 +484,7 @@ export class Scheduler {
     if (!job.holding) return
     job.holding = false
     if (job.lane) job.lane.inFlight--
+    job.slow = r.code === 'timeout' || r.ms * 2 >= job.spec.timeoutMs
     this.counters.completed++
     if (!job.removed && this.servers.get(job.server.spec.id) === job.server) {
       const onResult = this.opts.onResult

@@ -198,3 +198,66 @@ test('checks that hang until their timeout fill only their own lane: TCP probes 
   t.is(r.log.started[0], 10_000 + firstRun('a'))
   r.sched.stop()
 })
+
+/** An HTTP server at its own port: `hangs(n)` says whether its nth run hangs until the timeout (900 ms). */
+function httpOn(id: string, port: number): ServerSpec {
+  return {
+    ...server(id, 'http'),
+    target: { addr: parseAddr('192.0.2.1'), port },
+    checks: [{ ...check('http'), timeoutMs: 900 }],
+  }
+}
+
+function hangingRun(hangs: (port: number, n: number) => boolean, clock: VirtualClock, starts: Map<number, number[]>) {
+  return (_spec: CheckSpec, target: ServerSpec['target'], signal: AbortSignal): Promise<Result> => {
+    const list = starts.get(target.port) ?? []
+    list.push(clock.now())
+    starts.set(target.port, list)
+    if (!hangs(target.port, list.length)) return Promise.resolve({ ok: true, ms: 5, detail: 'HTTP 200' })
+    return new Promise((resolve) =>
+      signal.addEventListener('abort', () => resolve({ ok: false, ms: 900, code: 'timeout', detail: 'hung' })),
+    )
+  }
+}
+
+test('HTTP checks that hang move to a slow lane of their own: the HTTP checks that answer keep their slots', async (t) => {
+  // one slot per lane; two HTTP servers that never answer hold a slot 900 ms of every 1000, beside
+  // one that answers at once. Sharing a lane, the good check would start late most seconds.
+  const starts = new Map<number, number[]>()
+  let clockRef: VirtualClock | undefined
+  const r = rig({
+    maxConcurrent: 1,
+    run: (spec, target, signal) =>
+      hangingRun((port) => port !== 80, clockRef as VirtualClock, starts)(spec, target, signal),
+  })
+  clockRef = r.clock
+  r.sched.set([httpOn('good', 80), httpOn('h1', 81), httpOn('h2', 82)])
+  await r.clock.run(firstRun('good', 'http') + 10_000)
+  const good = starts.get(80) ?? []
+  t.true(good.length >= 10, `the good check ran (${good.length})`)
+  const gaps = good.slice(1).map((x, i) => x - (good[i] as number))
+  // from its third run on (once each hung check has timed out once and moved), every start on its slot
+  t.deepEqual(gaps.slice(2), Array(gaps.length - 2).fill(1000), `gaps ${gaps.join(' ')}`)
+  t.is(r.sched.stats().slow, 2, 'the two hung checks are the slow ones')
+  t.true((starts.get(81)?.length ?? 0) >= 4, 'the hung checks still run, in their own lane')
+  r.sched.stop()
+})
+
+test('a slow check returns to its lane once it answers within half its timeout', async (t) => {
+  const starts = new Map<number, number[]>()
+  let clockRef: VirtualClock | undefined
+  const r = rig({
+    maxConcurrent: 1,
+    run: (spec, target, signal) =>
+      hangingRun((_p, n) => n <= 2, clockRef as VirtualClock, starts)(spec, target, signal),
+  })
+  clockRef = r.clock
+  r.sched.set([httpOn('flaky', 80)])
+  await r.clock.run(firstRun('flaky', 'http') + 1500)
+  t.is(r.sched.stats().slow, 1, 'after a run that hung to its timeout')
+  await r.clock.run(3000)
+  t.is(starts.get(80)?.length, 5, 'ran at each slot')
+  t.is(r.sched.stats().slow, 0, 'after a run that answered in 5 ms')
+  t.true(r.sched.state('flaky')?.up)
+  r.sched.stop()
+})

@@ -79,17 +79,18 @@ test('health: results by check and result, latency histogram, transitions, serve
   t.is(sampleValue(f, 'lvsd_service_quorum_up', { service: 'mark7' }), 0)
 })
 
-test('health: late and missed check slots and the checks in flight, from the director once it has checks', (t) => {
+test('health: late and missed check slots, the checks in flight and the slow ones, from the director once it has checks', (t) => {
   const { director, scrape } = setup()
   t.is(sampleValue(scrape(), 'lvsd_health_checks_late_total'), undefined, 'absent while nothing is checked')
   Object.defineProperty(director, 'checks', {
-    value: { completed: 10, timeouts: 1, late: 3, missed: 2, running: 4, queued: 5 },
+    value: { completed: 10, timeouts: 1, late: 3, missed: 2, running: 4, queued: 5, slow: 6 },
   })
   const f = scrape()
   t.is(sampleValue(f, 'lvsd_health_checks_late_total'), 3)
   t.is(sampleValue(f, 'lvsd_health_checks_missed_total'), 2)
   t.is(sampleValue(f, 'lvsd_health_checks_in_flight', { state: 'running' }), 4)
   t.is(sampleValue(f, 'lvsd_health_checks_in_flight', { state: 'queued' }), 5)
+  t.is(sampleValue(f, 'lvsd_health_checks_slow'), 6)
 })
 
 test('IPVS: kernel counters per service and server from the status; ops by cause and result; drift', (t) => {
