@@ -3,14 +3,14 @@
 // Scheduler. Prints each second the cadence of the good servers' checks (gap between two results of
 // one server minus the interval), the event-loop delay, memory and CPU, and how the hostile checks
 // ended (reason counts, longest).
-//   health-hostile-probe.js <good> <hostile> <intervalMs> <timeoutMs> <maxConcurrent>
+//   health-hostile-probe.js <good> <hostile> <intervalMs> <timeoutMs> <maxConcurrent> [tcp|http]
 import { Scheduler } from '../src/health/scheduler.js'
 import type { CheckOptions, ServerSpec } from '../src/health/types.js'
 import { parseAddr } from '../src/net/addr.js'
 import { sampleEverySecond } from './bench-sample.js'
 import { pct } from './bench-stats.js'
 
-const [good = '1000', hostile = '1000', intervalMs = '1000', timeoutMs = '500', maxConcurrent = '256'] =
+const [good = '1000', hostile = '1000', intervalMs = '1000', timeoutMs = '500', maxConcurrent = '256', goodKind] =
   process.argv.slice(2)
 const goodAddr = (i: number) => `10.21.${1 + Math.floor(i / 250)}.${1 + (i % 250)}`
 const hostileAddr = (i: number) => `10.22.${1 + Math.floor(i / 250)}.${1 + (i % 250)}`
@@ -36,13 +36,14 @@ const HOSTILE: Array<{ name: string; port: number; addr?: string; check: CheckOp
   },
 ]
 
+const goodCheck: CheckOptions = goodKind === 'http' ? { kind: 'http', opts: { path: '/' } } : { kind: 'tcp', opts: {} }
 const policy = { rise: 2, fall: 2, retry: 0, retryDelayMs: 0, initial: 'up' as const, weight: 1, slowStartMs: 0 }
 const interval = Number(intervalMs)
 const specs: ServerSpec[] = [
   ...Array.from({ length: Number(good) }, (_, i) => ({
     id: `good/${goodAddr(i)}`,
     target: { addr: parseAddr(goodAddr(i)), port: 80 },
-    checks: [{ id: 'tcp', kind: 'tcp' as const, opts: {}, intervalMs: interval, timeoutMs: Number(timeoutMs) }],
+    checks: [{ id: goodKind ?? 'tcp', ...goodCheck, intervalMs: interval, timeoutMs: Number(timeoutMs) }],
     policy,
   })),
   ...Array.from({ length: Number(hostile) }, (_, i) => {

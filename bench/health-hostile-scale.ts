@@ -1,9 +1,11 @@
 // Hostile real servers at scale (issue 14, item 5): do H hostile real servers at once (1 MB headers,
 // endless bodies, drips, SMTP banner floods, TLS that never answers, DNS compression bombs) disturb
-// the cadence of G well-behaved TCP checks in the same scheduler? Two runs in one lab: the G good
+// the cadence of G well-behaved TCP (or HTTP) checks in the same scheduler? Two runs in one lab: the G good
 // servers alone, then G good + H hostile; each reports the good checks' cadence (gap between two
 // results of one server minus the interval), event-loop delay, CPU, memory, and how hostile checks ended.
-//   node dist/bench/health-hostile-scale.js [good=1000] [hostile=1000] [intervalMs=1000] [timeoutMs=500] [maxConcurrent=256]
+//   node dist/bench/health-hostile-scale.js [good=1000] [hostile=1000] [intervalMs=1000] [timeoutMs=500] [maxConcurrent=256] [tcp|http]
+// http: the good servers answer HTTP (the C responder) and are checked with HTTP GET, in the same lane
+// as the hostile HTTP, TLS, SMTP and DNS checks.
 import { rmSync, writeFileSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -12,10 +14,12 @@ import { Lab, sh, waitFor } from '../test/helpers/netns.js'
 import { type AgentEvent, startBenchAgent } from './bench-agent.js'
 import { pct } from './bench-stats.js'
 import { PROBER_CPU, RX_CPU, steerReceive } from './health-lab-cpu.js'
+import { buildResponder } from './http-responder.js'
 
 const [good = 1000, hostile = 1000, intervalMs = 1000, timeoutMs = 500, maxConcurrent = 256] = process.argv
-  .slice(2)
+  .slice(2, 7)
   .map(Number)
+const goodKind = process.argv[7] === 'http' ? 'http' : 'tcp'
 const here = (f: string) => fileURLToPath(new URL(f, import.meta.url))
 const WARM_MS = 5000
 const MEASURE_MS = 15_000
@@ -39,6 +43,7 @@ async function run(lab: Lab, withHostile: number) {
     String(intervalMs),
     String(timeoutMs),
     String(maxConcurrent),
+    goodKind,
   ])
   await sleep(WARM_MS)
   const from = Date.now()
@@ -72,11 +77,15 @@ async function run(lab: Lab, withHostile: number) {
     hostileOk: num('hostileOk').reduce((a, b) => a + b, 0),
     hostileMaxMs: Math.max(...num('hostileMaxMs')),
     hostileEnds: ends,
+    // second by second: a lump in one second shows here, not only in the worst figure
+    gapErrMaxMsBySecond: num('gapErrMaxMs').map(Math.round),
+    slowBySecond: num('slow'),
   }
 }
 
 const lab = new Lab('hx')
 const dnsMode = join(tmpdir(), `lvsd-hostile-dns-${process.pid}`)
+const responder = goodKind === 'http' ? buildResponder() : undefined
 try {
   lab.addPair({ name: 'p', ipv4: '10.20.0.1/24' }, { name: 's', ipv4: '10.20.0.254/24' })
   sh('ip', ['-n', lab.ns('s'), '-batch', '-'], `${[...addrs(21, good), ...addrs(22, hostile)].join('\n')}\n`)
@@ -89,7 +98,9 @@ try {
   const onRx = (argv: string[]) =>
     startBenchAgent(lab, 's', ['taskset', '-c', String(RX_CPU), process.execPath, ...argv])
   const servers = [
-    onRx([here('./health-scale-server.js'), String(good), '80']),
+    responder
+      ? startBenchAgent(lab, 's', ['taskset', '-c', String(RX_CPU), responder.path, String(good), '80'])
+      : onRx([here('./health-scale-server.js'), String(good), '80']),
     onRx([here('../test/netns/agents/health-hostile-server.js'), '0.0.0.0']),
     // bound to one address: a UDP reply must come from the address the check asked
     onRx([here('../test/netns/agents/health-dns-server.js'), '10.20.0.254', '53', dnsMode]),
@@ -104,7 +115,7 @@ try {
   for (const a of servers) await a.stop()
   console.log(
     JSON.stringify(
-      { good, hostile, intervalMs, timeoutMs, maxConcurrent, load: [load0, load1], alone, attacked },
+      { good, goodKind, hostile, intervalMs, timeoutMs, maxConcurrent, load: [load0, load1], alone, attacked },
       null,
       2,
     ),
@@ -112,4 +123,5 @@ try {
 } finally {
   lab.dispose()
   rmSync(dnsMode, { force: true })
+  responder?.dispose()
 }

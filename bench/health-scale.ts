@@ -6,9 +6,8 @@
 // --write appends a row to the table of docs/benchmarks.md under "health-scale".
 // BENCH_NODE_ARGS (e.g. V8 heap flags) and BENCH_NICE reach the prober; both go into the row.
 // BENCH_LAB=veth runs the old lab (no RPS, no pinning: the prober is billed for both ends).
-import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { loadavg, tmpdir } from 'node:os'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Lab, sh, waitFor } from '../test/helpers/netns.js'
@@ -24,6 +23,7 @@ import {
   steerReceive,
   ticksToCores,
 } from './health-lab-cpu.js'
+import { buildResponder } from './http-responder.js'
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'))
 const write = process.argv.includes('--write')
@@ -45,14 +45,6 @@ function agent(lab: Lab, ns: string, cpu: number, argv: string[], nodeArgs: stri
   // check does not depend on it)
   const nice = process.env.BENCH_NICE
   return startBenchAgent(lab, ns, [...pin(cpu), ...(nice ? ['nice', '-n', nice] : []), ...nodeArgs, ...argv])
-}
-
-/** The C responder for http mode, compiled into a temporary directory. */
-function buildResponder(): { path: string; dispose: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), 'lvsd-http-responder-'))
-  const path = join(dir, 'responder')
-  execFileSync('cc', ['-O2', '-o', path, here('../../bench/health-http-responder.c')])
-  return { path, dispose: () => rmSync(dir, { recursive: true, force: true }) }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
