@@ -25,15 +25,40 @@ export function formatValue(v: number): string {
 const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/
 const LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*$/
 
-function labelText(names: readonly string[], values: readonly string[], extra = ''): string {
-  const parts = names.map((n, i) => `${n}="${escapeLabel(values[i] ?? '')}"`)
-  if (extra) parts.push(extra)
-  return parts.length ? `{${parts.join(',')}}` : ''
+/** The inside of a label set's braces, `a="x",b="y"`: built once per series, not per scrape. */
+function labelInner(names: readonly string[], values: readonly string[]): string {
+  let out = ''
+  for (let i = 0; i < names.length; i++) out += `${i ? ',' : ''}${names[i]}="${escapeLabel(values[i] ?? '')}"`
+  return out
 }
 
+interface Series<S> {
+  /** The label values, in the order of the label names. */
+  values: readonly string[]
+  /** `{a="x"}`, or '' without labels. */
+  labels: string
+  /** The label text without braces, for the histogram's `le`. */
+  inner: string
+  state: S
+  /** The collection it was last set in (collector-fed metrics drop series not set in the latest). */
+  gen: number
+}
+
+/**
+ * Series found by their label values one level at a time (a Map per label): looking up
+ * {service, server} reuses the hashes the two strings already carry, where a joined key was a new
+ * string to hash on every set (40 % of a 10,000-server scrape).
+ */
+type Index<S> = Map<string, Index<S> | Series<S>>
+
 abstract class Metric<S> {
-  protected readonly series = new Map<string, { values: string[]; state: S }>()
+  /** Every series in the order it was made: the order of the exposition. */
+  protected readonly series = new Set<Series<S>>()
+  private readonly index: Index<S> = new Map()
   abstract readonly type: MetricType
+  private gen = 0
+  /** Some series may be stale (reset() was called): render drops the ones not set since. */
+  private sweep = false
 
   constructor(
     readonly name: string,
@@ -46,32 +71,101 @@ abstract class Metric<S> {
     }
   }
 
-  protected entry(labels: Labels, init: () => S): { values: string[]; state: S } {
-    const values = this.labelNames.map((n) => {
-      const v = labels[n]
-      if (v === undefined) throw new RangeError(`${this.name}: label ${n} missing`)
-      return v
-    })
-    const key = JSON.stringify(values)
-    let e = this.series.get(key)
-    if (!e) {
-      e = { values, state: init() }
-      this.series.set(key, e)
+  protected find(labels: Labels): Series<S> | undefined {
+    const names = this.labelNames
+    if (names.length === 0) return this.index.get('') as Series<S> | undefined
+    let node: Index<S> | Series<S> | undefined = this.index
+    for (let i = 0; i < names.length && node !== undefined; i++) {
+      const v = labels[names[i] as string]
+      if (v === undefined) return undefined
+      node = (node as Index<S>).get(v)
     }
+    return node as Series<S> | undefined
+  }
+
+  protected entry(labels: Labels, init: () => S): Series<S> {
+    let e = this.find(labels)
+    if (!e) {
+      const values = this.labelNames.map((n) => {
+        const v = labels[n]
+        if (v === undefined) throw new RangeError(`${this.name}: label ${n} missing`)
+        return v
+      })
+      const inner = labelInner(this.labelNames, values)
+      e = { values, labels: inner ? `{${inner}}` : '', inner, state: init(), gen: this.gen }
+      this.place(e)
+    }
+    e.gen = this.gen
     return e
   }
 
-  /** Forgets every series (collector-fed metrics are rebuilt on each scrape, so gone servers vanish). */
-  reset(): void {
-    this.series.clear()
+  private place(e: Series<S>): void {
+    this.series.add(e)
+    if (e.values.length === 0) {
+      this.index.set('', e)
+      return
+    }
+    let m = this.index
+    for (let i = 0; i < e.values.length - 1; i++) {
+      const v = e.values[i] as string
+      let next = m.get(v) as Index<S> | undefined
+      if (!next) {
+        next = new Map()
+        m.set(v, next)
+      }
+      m = next
+    }
+    m.set(e.values[e.values.length - 1] as string, e)
   }
 
-  protected abstract lines(values: string[], state: S): string[]
+  private drop(e: Series<S>): void {
+    this.series.delete(e)
+    if (e.values.length === 0) {
+      this.index.delete('')
+      return
+    }
+    const path: Index<S>[] = [this.index]
+    for (let i = 0; i < e.values.length - 1; i++) {
+      const next = (path[i] as Index<S>).get(e.values[i] as string) as Index<S> | undefined
+      if (!next) return
+      path.push(next)
+    }
+    // the leaf, then every level left empty
+    for (let i = e.values.length - 1; i >= 0; i--) {
+      const m = path[i] as Index<S>
+      m.delete(e.values[i] as string)
+      if (m.size > 0) break
+    }
+  }
 
-  render(): string {
-    const out = [`# HELP ${this.name} ${escapeHelp(this.help)}`, `# TYPE ${this.name} ${this.type}`]
-    for (const { values, state } of this.series.values()) out.push(...this.lines(values, state))
-    return out.join('\n')
+  /**
+   * Forgets every series not set again before the next render (collector-fed metrics are rebuilt on
+   * each scrape, so gone servers vanish). A series set again keeps its label text: at 10,000 servers
+   * escaping and joining labels anew each scrape was a third of the scrape.
+   */
+  reset(): void {
+    this.gen++
+    this.sweep = true
+  }
+
+  protected abstract text(name: string, e: Series<S>): string
+
+  /** The family's text in pieces of about `sliceBytes` characters (the last may be shorter). */
+  *pieces(sliceBytes: number): Generator<string> {
+    let out = `# HELP ${this.name} ${escapeHelp(this.help)}\n# TYPE ${this.name} ${this.type}\n`
+    for (const e of this.series) {
+      if (this.sweep && e.gen !== this.gen) {
+        this.drop(e)
+        continue
+      }
+      out += this.text(this.name, e)
+      if (out.length >= sliceBytes) {
+        yield out
+        out = ''
+      }
+    }
+    this.sweep = false
+    if (out) yield out
   }
 }
 
@@ -89,11 +183,11 @@ export class Counter extends Metric<{ v: number }> {
   }
 
   get(labels: Labels = {}): number {
-    return this.series.get(JSON.stringify(this.labelNames.map((n) => labels[n])))?.state.v ?? 0
+    return this.find(labels)?.state.v ?? 0
   }
 
-  protected lines(values: string[], s: { v: number }): string[] {
-    return [`${this.name}${labelText(this.labelNames, values)} ${formatValue(s.v)}`]
+  protected text(name: string, e: Series<{ v: number }>): string {
+    return `${name}${e.labels} ${formatValue(e.state.v)}\n`
   }
 }
 
@@ -104,8 +198,8 @@ export class Gauge extends Metric<{ v: number }> {
     this.entry(labels, () => ({ v: 0 })).state.v = v
   }
 
-  protected lines(values: string[], s: { v: number }): string[] {
-    return [`${this.name}${labelText(this.labelNames, values)} ${formatValue(s.v)}`]
+  protected text(name: string, e: Series<{ v: number }>): string {
+    return `${name}${e.labels} ${formatValue(e.state.v)}\n`
   }
 }
 
@@ -118,6 +212,8 @@ interface HistState {
 export class Histogram extends Metric<HistState> {
   readonly type = 'histogram'
   readonly buckets: readonly number[]
+  /** `le="0.005"` for each bucket, spelled once. */
+  private readonly le: readonly string[]
 
   constructor(name: string, help: string, labelNames: readonly string[], buckets: readonly number[]) {
     super(name, help, labelNames)
@@ -126,6 +222,7 @@ export class Histogram extends Metric<HistState> {
       throw new RangeError(`${name}: buckets must be distinct finite numbers`)
     }
     this.buckets = sorted
+    this.le = [...sorted.map((b) => `le="${formatValue(b)}"`), 'le="+Inf"']
   }
 
   observe(labels: Labels, v: number): void {
@@ -136,16 +233,17 @@ export class Histogram extends Metric<HistState> {
     s.count++
   }
 
-  protected lines(values: string[], s: HistState): string[] {
-    const out: string[] = []
+  protected text(name: string, e: Series<HistState>): string {
+    const s = e.state
+    const pre = e.inner ? `${name}_bucket{${e.inner},` : `${name}_bucket{`
+    let out = ''
     let cum = 0
-    this.buckets.forEach((b, i) => {
+    for (let i = 0; i < this.buckets.length; i++) {
       cum += s.counts[i] ?? 0
-      out.push(`${this.name}_bucket${labelText(this.labelNames, values, `le="${formatValue(b)}"`)} ${cum}`)
-    })
-    out.push(`${this.name}_bucket${labelText(this.labelNames, values, 'le="+Inf"')} ${s.count}`)
-    out.push(`${this.name}_sum${labelText(this.labelNames, values)} ${formatValue(s.sum)}`)
-    out.push(`${this.name}_count${labelText(this.labelNames, values)} ${s.count}`)
+      out += `${pre}${this.le[i]}} ${cum}\n`
+    }
+    out += `${pre}${this.le[this.buckets.length]}} ${s.count}\n`
+    out += `${name}_sum${e.labels} ${formatValue(s.sum)}\n${name}_count${e.labels} ${s.count}\n`
     return out
   }
 }
@@ -181,8 +279,21 @@ export class Registry {
 
   /** The exposition: collectors run first; a throwing collector fails the scrape (no half-true page). */
   render(): string {
+    let out = ''
+    for (const piece of this.slices()) out += piece
+    return out
+  }
+
+  /**
+   * The exposition in slices of about `sliceBytes` characters, for a server that yields to the event
+   * loop between them (10,000 real servers are tens of MB of text). The collectors run at the first
+   * slice, so a throwing collector still fails the scrape before anything is sent. The values are
+   * read as each slice is made: an event between two slices may show in the later one, as it would
+   * in a scrape a moment later.
+   */
+  *slices(sliceBytes = 256 * 1024): Generator<string> {
     for (const c of this.collectors) c()
-    return `${[...this.metrics.values()].map((m) => m.render()).join('\n')}\n`
+    for (const family of this.metrics.values()) yield* family.pieces(sliceBytes)
   }
 }
 

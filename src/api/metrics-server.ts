@@ -2,7 +2,7 @@
 // default 127.0.0.1:9478). Read-only by construction: it serves nothing but the exposition. With an
 // allow list, a connection from any other address is closed as soon as it is accepted, before a byte
 // is read, and counted.
-import { createServer, type Server } from 'node:http'
+import { createServer, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { LvsdError } from '../errors.js'
 import { type Prefix, prefixContains, tryParseAddr } from '../net/addr.js'
@@ -32,10 +32,57 @@ export function allowed(allow: readonly Prefix[], s: Socket): boolean {
   return a !== undefined && allow.some((p) => prefixContains(p, a))
 }
 
+/** A scrape whose client reads nothing for this long is cut. */
+const SEND_IDLE_MS = 30_000
+/** Text written at once before the event loop is let go. */
+const SLICE_CHARS = 256 * 1024
+
+/** Resolves when the response can take more, or is gone. */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done)
+      res.off('close', done)
+      resolve()
+    }
+    res.on('drain', done)
+    res.on('close', done)
+  })
+}
+
+/** Writes the slices, in writes of about SLICE_CHARS, yielding to the event loop between them. */
+async function sendSlices(res: ServerResponse, first: IteratorResult<string>, rest: Iterator<string>) {
+  let out = ''
+  for (let r = first; !r.done; r = rest.next()) {
+    out += r.value
+    if (out.length < SLICE_CHARS) continue
+    const flushed = res.write(out)
+    out = ''
+    if (!flushed) await drained(res)
+    // a drain is handled in the poll phase, where the next drain may follow at once: only a turn
+    // through setImmediate lets timers (health checks, the peer channel) run between slices
+    await new Promise<void>((resolve) => setImmediate(resolve))
+    if (res.destroyed) {
+      rest.return?.()
+      return
+    }
+  }
+  res.end(out)
+}
+
 export class MetricsServer {
   private constructor(private readonly server: Server) {}
 
-  static async start(render: () => string | Promise<string>, opts: MetricsServerOptions): Promise<MetricsServer> {
+  /**
+   * `expose` gives the exposition in slices (Registry.slices): a slice is written and the event loop
+   * is let go before the next, so a scrape of 10,000 real servers (tens of MB) never holds VRRP, the
+   * health checks or other clients for more than one slice. Its first slice runs the collectors: an
+   * error there is a 500, not a half page.
+   */
+  static async start(
+    expose: () => Iterable<string> | Promise<Iterable<string>>,
+    opts: MetricsServerOptions,
+  ): Promise<MetricsServer> {
     const server = createServer(serverOptions(METRICS_LIMITS), async (req, res) => {
       if (refuseLargeBody(req, res, METRICS_LIMITS.maxBodyBytes)) return
       closeIfUnread(req, res)
@@ -50,17 +97,27 @@ export class MetricsServer {
         res.end('GET only\n')
         return
       }
-      let body: string
+      let pieces: Iterator<string>
+      let first: IteratorResult<string>
       try {
-        body = await render()
+        const exposition = await expose()
+        // a string is iterable too, by character
+        pieces = (typeof exposition === 'string' ? [exposition] : exposition)[Symbol.iterator]()
+        first = pieces.next()
       } catch (e) {
         // a failed scrape shows as up=0 in Prometheus, better than a page of stale or partial values
         res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' })
         res.end(`collecting metrics failed: ${(e as Error).message}\n`)
         return
       }
-      res.writeHead(200, { 'content-type': CONTENT_TYPE, 'content-length': Buffer.byteLength(body) })
-      res.end(req.method === 'HEAD' ? undefined : body)
+      res.writeHead(200, { 'content-type': CONTENT_TYPE })
+      if (req.method === 'HEAD') {
+        res.end()
+        return
+      }
+      // a client that stops reading is dropped instead of holding its slice forever
+      res.setTimeout(SEND_IDLE_MS, () => res.destroy())
+      await sendSlices(res, first, pieces)
     })
     applyLimits(server, METRICS_LIMITS)
     const allow = opts.allow ?? []

@@ -32,6 +32,7 @@ export class LvsdMetrics {
   readonly transitions: Counter
   readonly checks: Counter
   readonly checkSeconds: Histogram
+  readonly checkSecondsTotal: Counter
   readonly healthTransitions: Counter
   readonly quorumChanges: Counter
   readonly ipvsOps: Counter
@@ -98,11 +99,18 @@ export class LvsdMetrics {
       'check',
       'result',
     ])
+    // by service, not server: 16 series per server were two thirds of a 10,000-server scrape; the mean
+    // per server stays (check_seconds_total / checks_total)
     this.checkSeconds = r.histogram(
       'lvsd_health_check_duration_seconds',
-      'How long health checks took.',
-      ['service', 'server'],
+      'How long health checks took, per service.',
+      ['service'],
       CHECK_BUCKETS,
+    )
+    this.checkSecondsTotal = r.counter(
+      'lvsd_health_check_seconds_total',
+      'Time spent in health checks of each real server (divided by lvsd_health_checks_total: the mean).',
+      ['service', 'server'],
     )
     this.healthTransitions = r.counter('lvsd_health_transitions_total', 'Real servers going up or down.', [
       'service',
@@ -224,7 +232,8 @@ export class LvsdMetrics {
       ),
       on('health.result', ({ data: d }) => {
         this.checks.inc({ service: d.service, server: d.server, check: d.check, result: d.ok ? 'ok' : 'fail' })
-        this.checkSeconds.observe({ service: d.service, server: d.server }, d.ms / 1000)
+        this.checkSeconds.observe({ service: d.service }, d.ms / 1000)
+        this.checkSecondsTotal.inc({ service: d.service, server: d.server }, d.ms / 1000)
       }),
       on('health.transition', ({ data: d }) =>
         this.healthTransitions.inc({ service: d.service, server: d.server, to: d.up ? 'up' : 'down' }),
@@ -330,6 +339,11 @@ export class LvsdMetrics {
 
   render(): string {
     return this.registry.render()
+  }
+
+  /** The exposition in slices, for the endpoint to send with the event loop let go between them. */
+  slices(): Iterable<string> {
+    return this.registry.slices()
   }
 
   close(): void {

@@ -64,7 +64,7 @@ export async function startApi(director: Director, s: ApiSettings, opts: ApiOpti
       metricsServer = await MetricsServer.start(
         async () => {
           await director.refresh?.()
-          return metrics.render()
+          return metrics.slices()
         },
         {
           host: formatAddr(s.metrics.address),

@@ -66,10 +66,17 @@ test('health: results by check and result, latency histogram, transitions, serve
   t.is(sampleValue(f, 'lvsd_health_checks_total', { service: 'web', server, check: 'tcp', result: 'ok' }), 1)
   t.is(sampleValue(f, 'lvsd_health_checks_total', { service: 'web', server, check: 'tcp', result: 'fail' }), 1)
   t.is(sampleValue(f, 'lvsd_health_checks_total', { service: 'web', server, check: 'http', result: 'fail' }), 1)
-  t.is(sampleValue(f, 'lvsd_health_check_duration_seconds_bucket', { service: 'web', server, le: '0.0025' }), 1)
-  t.is(sampleValue(f, 'lvsd_health_check_duration_seconds_bucket', { service: 'web', server, le: '0.05' }), 2)
-  t.is(sampleValue(f, 'lvsd_health_check_duration_seconds_count', { service: 'web', server }), 3)
-  t.is(sampleValue(f, 'lvsd_health_check_duration_seconds_sum', { service: 'web', server }), 1.032)
+  bus.publish('health.result', { service: 'web', server: '10.0.0.7:80', check: 'tcp', ok: true, ms: 4 })
+  const g = scrape()
+  // the latency histogram is the service's (both servers); the time spent per server is a counter
+  t.is(sampleValue(g, 'lvsd_health_check_duration_seconds_bucket', { service: 'web', le: '0.0025' }), 1)
+  t.is(sampleValue(g, 'lvsd_health_check_duration_seconds_bucket', { service: 'web', le: '0.005' }), 2)
+  t.is(sampleValue(g, 'lvsd_health_check_duration_seconds_bucket', { service: 'web', le: '0.05' }), 3)
+  t.is(sampleValue(g, 'lvsd_health_check_duration_seconds_count', { service: 'web' }), 4)
+  t.is(sampleValue(g, 'lvsd_health_check_duration_seconds_sum', { service: 'web' }), 1.036)
+  t.is(sampleValue(g, 'lvsd_health_check_duration_seconds_bucket', { service: 'web', server, le: '0.05' }), undefined)
+  t.is(sampleValue(g, 'lvsd_health_check_seconds_total', { service: 'web', server }), 1.032)
+  t.is(sampleValue(g, 'lvsd_health_check_seconds_total', { service: 'web', server: '10.0.0.7:80' }), 0.004)
   t.is(sampleValue(f, 'lvsd_health_transitions_total', { service: 'web', server, to: 'down' }), 1)
   t.is(sampleValue(f, 'lvsd_real_server_up', { service: 'web', server }), 0)
   t.is(sampleValue(f, 'lvsd_real_server_up', { service: 'web', server: '10.0.0.7:80' }), 1)
@@ -192,7 +199,7 @@ test('the endpoint serves the exposition at /metrics with the 0.0.4 content type
   const server = await MetricsServer.start(
     () => {
       if (fail) throw new Error('status unavailable')
-      return metrics.render()
+      return metrics.slices()
     },
     { host: '127.0.0.1', port: 0 },
   )
@@ -205,6 +212,56 @@ test('the endpoint serves the exposition at /metrics with the 0.0.4 content type
   t.is((await get(server.port, '/metrics', 'POST')).status, 405)
   fail = true
   t.is((await get(server.port, '/metrics')).status, 500)
+})
+
+test('a large exposition goes out in slices, the event loop running between them; a client that leaves stops it', async (t) => {
+  // the event loop's turns, counted by a chain of setImmediate
+  let turn = 0
+  let ticking = true
+  const tick = () => {
+    turn++
+    if (ticking) setImmediate(tick)
+  }
+  setImmediate(tick)
+  const piece = `${'#'.repeat(300 * 1024 - 1)}\n`
+  const turns: number[] = []
+  let finished = false
+  const pieces = function* () {
+    try {
+      for (let i = 0; i < 12; i++) {
+        turns.push(turn)
+        yield piece
+      }
+    } finally {
+      finished = true
+    }
+  }
+  const server = await MetricsServer.start(() => pieces(), { host: '127.0.0.1', port: 0 })
+  const ok = await get(server.port, '/metrics')
+  t.is(ok.status, 200)
+  t.is(ok.body, piece.repeat(12), 'every piece, in order')
+  t.is(new Set(turns).size, 12, `each piece made in a turn of its own (${turns.join(' ')})`)
+  t.true(finished)
+
+  // a client that reads the headers and goes: the rest is never made
+  turns.length = 0
+  finished = false
+  await new Promise<void>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: server.port, path: '/metrics' }, (res) => {
+      res.once('data', () => {
+        req.destroy()
+        resolve()
+      })
+    })
+    req.on('error', reject)
+    req.end()
+  })
+  const until = Date.now() + 5000
+  while (!finished && Date.now() < until) await new Promise((r) => setTimeout(r, 5))
+  t.true(finished, 'the generator was closed')
+  t.true(turns.length < 12, `stopped after ${turns.length} pieces`)
+  ticking = false
+  await server.close()
 })
 
 test('docs/metrics.md lists every metric with its type, and nothing else', (t) => {

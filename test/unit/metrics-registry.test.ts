@@ -80,3 +80,44 @@ test('the parser refuses a sample before its TYPE and a page without the final n
   t.throws(() => parseExposition('# HELP x X.\n# TYPE x gauge\nx 1'), { instanceOf: SyntaxError })
   t.throws(() => parseExposition('# HELP x X.\n# TYPE x gauge\nx{a="1} 1\n'), { instanceOf: SyntaxError })
 })
+
+test('slices: together the same page as render, each about the size asked, collectors run once a page', (t) => {
+  const r = new Registry()
+  const g = r.gauge('g', 'G.', ['service', 'server'])
+  const h = r.histogram('h_seconds', 'H.', ['service'], [0.1, 1])
+  let collected = 0
+  r.onCollect(() => {
+    collected++
+    g.reset()
+    for (let i = 0; i < 2000; i++) g.set({ service: `s${i % 7}`, server: `10.0.0.${i}:80` }, i)
+  })
+  h.observe({ service: 's1' }, 0.5)
+  const page = r.render()
+  const pieces = [...r.slices(4096)]
+  t.is(collected, 2)
+  t.is(pieces.join(''), page)
+  t.true(pieces.length > 10, `${pieces.length} pieces`)
+  for (const p of pieces.slice(0, -1)) t.true(p.length < 4096 + 200, `a piece of ${p.length}`)
+  t.is(sampleValue(parseExposition(page), 'g', { service: 's4', server: '10.0.0.1999:80' }), 1999)
+})
+
+test('a reset metric keeps the series set again and drops the others, in any label order', (t) => {
+  const r = new Registry()
+  const g = r.gauge('g', 'G.', ['a', 'b'])
+  g.set({ a: '1', b: 'x' }, 1)
+  g.set({ b: 'y', a: '1' }, 2)
+  g.set({ a: '2', b: 'x' }, 3)
+  g.reset()
+  g.set({ b: 'y', a: '1' }, 5)
+  t.is(r.render(), '# HELP g G.\n# TYPE g gauge\ng{a="1",b="y"} 5\n')
+  g.set({ a: '1', b: 'x' }, 6)
+  t.is(
+    r.render(),
+    '# HELP g G.\n# TYPE g gauge\ng{a="1",b="y"} 5\ng{a="1",b="x"} 6\n',
+    'a dropped series comes back when set',
+  )
+  const c = r.counter('c_total', 'C.', ['a', 'b'])
+  c.inc({ a: '1', b: 'x' }, 2)
+  t.is(c.get({ b: 'x', a: '1' }), 2)
+  t.is(c.get({ a: '1' }), 0, 'a missing label finds nothing')
+})
