@@ -3,9 +3,9 @@
 // collect, with no libuv TCP handle or stream per connection. The socket of a probe that passed is
 // reset with connect(AF_UNSPEC) and kept in a pool for the next probe of the same kind (family,
 // source, device, flags): three syscalls per probe instead of six, and no socket allocated per probe.
-import { UV_READABLE } from './constants.js'
+import { EpollSet } from './epoll-set.js'
 import { sys } from './errno.js'
-import { type NativeAddon, type NativePoller, native } from './native.js'
+import { type NativeAddon, native } from './native.js'
 
 /** The addon calls this file uses (native/tcp_probe.cc). */
 interface TcpProbeAddon {
@@ -55,12 +55,10 @@ const POOL_MAX = 1024
 
 export class TcpProbes {
   private readonly n: NativeAddon & TcpProbeAddon
-  private epfd = -1
-  private poller: NativePoller | undefined
+  private readonly set: EpollSet
   /** By fd: the callback of the probe in flight, and the pool its socket goes back to. */
   private readonly dones: Array<((errno: number) => void) | undefined> = []
   private readonly pools: Array<number[] | undefined> = []
-  private inFlight = 0
   private readonly out = new Int32Array(3 * BATCH)
   private readonly prepared = new WeakMap<TcpProbeTarget, PreparedProbe>()
   private readonly poolsByKind = new Map<string, number[]>()
@@ -74,11 +72,12 @@ export class TcpProbes {
     addon: NativeAddon = native(),
   ) {
     this.n = addon as NativeAddon & TcpProbeAddon
+    this.set = new EpollSet(this.n, () => this.collect())
   }
 
   /** Probes in flight. */
   get size(): number {
-    return this.inFlight
+    return this.set.size
   }
 
   /** Idle sockets kept for reuse, over all kinds. */
@@ -124,14 +123,14 @@ export class TcpProbes {
 
   /** start() for a prepared target: no lookup per probe. */
   startPrepared(p: PreparedProbe, done: (errno: number) => void): number {
-    if (this.epfd < 0) this.open()
+    const epfd = this.set.fd()
     const reuse = p.pool.pop() ?? -1
-    const fd = this.n.tcpProbeStart(this.epfd, p.to, p.source, p.device, p.flags, reuse)
+    const fd = this.n.tcpProbeStart(epfd, p.to, p.source, p.device, p.flags, reuse)
     // a failed start has closed the socket, a reused one too
     if (fd < 0) return fd
     this.dones[fd] = done
     this.pools[fd] = p.pool
-    if (++this.inFlight === 1) this.poller?.ref()
+    this.set.added()
     return fd
   }
 
@@ -149,38 +148,17 @@ export class TcpProbes {
       for (const fd of pool) sys(() => this.n.close(fd))
       pool.length = 0
     }
-    this.poller?.close()
-    this.poller = undefined
-    if (this.epfd >= 0) {
-      const fd = this.epfd
-      this.epfd = -1
-      sys(() => this.n.close(fd))
-    }
+    this.set.close()
   }
 
   private forget(fd: number): void {
     this.dones[fd] = undefined
     this.pools[fd] = undefined
-    if (--this.inFlight === 0) this.poller?.unref()
-  }
-
-  private open(): void {
-    const epfd = sys(() => this.n.epollCreate())
-    try {
-      const poller = sys(() => new this.n.Poller(epfd, () => this.collect()))
-      sys(() => poller.start(UV_READABLE))
-      // only probes in flight keep the process alive
-      poller.unref()
-      this.poller = poller
-      this.epfd = epfd
-    } catch (e) {
-      sys(() => this.n.close(epfd))
-      throw e
-    }
+    this.set.removed()
   }
 
   private collect(): void {
-    const count = sys(() => this.n.tcpProbeCollect(this.epfd, this.out, true))
+    const count = sys(() => this.n.tcpProbeCollect(this.set.fd(), this.out, true))
     const out = this.out
     // every finished probe is forgotten (and its kept socket pooled) before any callback runs: a
     // callback may start a probe that gets one of these fd numbers, and one that throws must not
