@@ -281,6 +281,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("EAGAIN", Napi::Number::New(env, EAGAIN));
   InitPoller(env, exports);
   InitTcpProbe(env, exports);
+  InitHttpProbe(env, exports);
   InitTimer(env, exports);
   return exports;
 }

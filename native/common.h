@@ -24,6 +24,9 @@ bool ThrowType(Napi::Env env, const char* what);
 // Views a Uint8Array/Buffer argument without copying. False (with a TypeError thrown) otherwise.
 bool Bytes(Napi::Env env, const Napi::Value& v, const char* what, uint8_t** data, size_t* len);
 
+// Bytes(), or nullptr and 0 for null/undefined.
+bool OptionalBytes(Napi::Env env, const Napi::Value& v, const char* what, uint8_t** data, size_t* len);
+
 // Views an Int32Array argument (used for out-parameters, which need no JS calls to fill).
 bool Ints(Napi::Env env, const Napi::Value& v, const char* what, int32_t** data, size_t* len);
 
@@ -33,5 +36,7 @@ bool Int(Napi::Env env, const Napi::Value& v, const char* what, int32_t* out);
 void InitPoller(Napi::Env env, Napi::Object exports);
 
 void InitTcpProbe(Napi::Env env, Napi::Object exports);
+
+void InitHttpProbe(Napi::Env env, Napi::Object exports);
 
 }  // namespace lvsd

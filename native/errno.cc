@@ -75,6 +75,15 @@ bool Bytes(Napi::Env env, const Napi::Value& v, const char* what, uint8_t** data
   return true;
 }
 
+bool OptionalBytes(Napi::Env env, const Napi::Value& v, const char* what, uint8_t** data, size_t* len) {
+  *data = nullptr;
+  *len = 0;
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok) return false;
+  if (t == napi_null || t == napi_undefined) return true;
+  return Bytes(env, v, what, data, len);
+}
+
 bool Ints(Napi::Env env, const Napi::Value& v, const char* what, int32_t** data, size_t* len) {
   void* p;
   if (!TypedArray(env, v, napi_int32_array, &p, len)) return ThrowType(env, what);

@@ -37,16 +37,6 @@ Value EpollCreate(const CallbackInfo& info) {
   return Napi::Number::New(env, fd);
 }
 
-// Optional byte argument: null/undefined → nullptr.
-bool OptionalBytes(Napi::Env env, const Napi::Value& v, const char* what, uint8_t** data, size_t* len) {
-  *data = nullptr;
-  *len = 0;
-  napi_valuetype t;
-  if (napi_typeof(env, v, &t) != napi_ok) return false;
-  if (t == napi_null || t == napi_undefined) return true;
-  return Bytes(env, v, what, data, len);
-}
-
 // tcpProbeStart(epfd, sockaddr, source | null, device | null, flags, reuseFd = -1) → fd of the
 // connecting socket, or a negative errno when the connect failed at once (no route, no such source
 // address…; the socket is already closed then). `device` is a NUL-terminated interface name for

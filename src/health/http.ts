@@ -14,7 +14,7 @@ const DEFAULT_STATUS: readonly StatusMatch[] = [[200, 299]]
  * 1,000 servers sending endless bodies at 1 MiB each took a whole core (docs/benchmarks.md, hostile
  * real servers). A health page is far smaller.
  */
-const DEFAULT_MAX_REGEX_BODY = 64 * 1024
+export const DEFAULT_MAX_REGEX_BODY = 64 * 1024
 /** Body bytes a digest covers: hashed as they arrive, never held or decoded. */
 const DEFAULT_MAX_DIGEST_BODY = 1 << 20
 /** TLS contexts by CA (one per process without a CA file): building one per check cost ~0.5 ms of CPU. */

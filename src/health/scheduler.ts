@@ -1,12 +1,14 @@
 // Runs the checks of many real servers: phases spread over each interval, bounded concurrency,
 // per-check timeouts that really abort, no double starts, retries, slow-start ticks, live reload.
 import { backgroundClock, type Clock, callAt } from '../clock.js'
+import type { HttpOutcome } from '../sys/http-probe.js'
 import { runCheck } from './checkers.js'
+import { cancelHttp, type HttpWire, httpResult, httpWire, startHttpProbe } from './http-native.js'
 import { Lane } from './lane.js'
 import { type HealthStep, init, reconfigure, type ServerState, step } from './state.js'
 import { cancelTcp, startTcpProbe, tcpResult, tcpWire, type Wire } from './tcp.js'
 import { TimerQueue } from './timer-queue.js'
-import type { CheckSpec, Result, ServerSpec, Target, Transition } from './types.js'
+import type { CheckSpec, HttpOptions, Result, ServerSpec, Target, Transition } from './types.js'
 
 export type RunCheck = (spec: CheckSpec, target: Target, signal: AbortSignal) => Promise<Result>
 
@@ -21,17 +23,31 @@ export interface TcpProber {
   cancel(id: number): void
 }
 
+/**
+ * Plain HTTP checks the same way (http-native.ts): prepare() gives undefined for a check that needs
+ * Node (TLS, a digest), which then goes through run().
+ */
+export interface HttpProber {
+  prepare(target: Target, opts: HttpOptions): HttpWire | Result | undefined
+  start(w: HttpWire, done: (o: HttpOutcome) => void): number | Result
+  cancel(id: number): void
+  result(w: HttpWire, o: HttpOutcome, ms: number): Result
+}
+
 /** How the scheduler runs checks: every check goes through here, so tests replace every path. */
 export interface CheckRunner {
   run: RunCheck
   /** The TCP fast path; without it TCP checks go through run() like the others. */
   tcp?: TcpProber
+  /** The plain-HTTP fast path; without it HTTP checks go through run(). */
+  http?: HttpProber
 }
 
-/** The real checkers (checkers.ts) and the batched native TCP prober (tcp.ts). */
+/** The real checkers (checkers.ts) and the batched native TCP and HTTP probers (tcp.ts, http-native.ts). */
 export const realRunner: CheckRunner = {
   run: runCheck,
   tcp: { prepare: tcpWire, start: startTcpProbe, cancel: cancelTcp },
+  http: { prepare: httpWire, start: startHttpProbe, cancel: cancelHttp, result: httpResult },
 }
 
 export interface SchedulerOptions {
@@ -109,6 +125,9 @@ interface Job {
   wire: Wire | undefined
   /** Made once per job, not per run: the prober's callback and the canceller of a probe. */
   onProbe: ((errno: number) => void) | undefined
+  /** An HTTP check's native form ('node': it goes through run()); undefined until its first run. */
+  http: HttpWire | 'node' | undefined
+  onHttp: ((o: HttpOutcome) => void) | undefined
   cancelProbe: (() => void) | undefined
   /** Aborts the run in flight (cleared once it has settled). */
   cancel: (() => void) | undefined
@@ -325,6 +344,8 @@ export class Scheduler {
       probeT0: 0,
       wire: undefined,
       onProbe: undefined,
+      http: undefined,
+      onHttp: undefined,
       cancelProbe: undefined,
       cancel: undefined,
       removed: false,
@@ -434,6 +455,8 @@ export class Scheduler {
       else this.finish(job, id, true)
       return
     }
+    const http = this.runner.http
+    if (http && job.spec.kind === 'http' && this.startHttp(job, http, job.spec.opts, now)) return
     job.viaProbe = false
     const started = now
     const ac = new AbortController()
@@ -458,6 +481,36 @@ export class Scheduler {
           true,
         ),
     )
+  }
+
+  /** Starts a plain HTTP check on the native prober; false when it needs Node (run()). */
+  private startHttp(job: Job, http: HttpProber, opts: HttpOptions, now: number): boolean {
+    if (job.http === undefined) {
+      const w = http.prepare(job.server.spec.target, opts)
+      if (w !== undefined && !('http' in w)) {
+        job.viaProbe = true
+        this.finish(job, w, true)
+        return true
+      }
+      job.http = w ?? 'node'
+    }
+    const wire = job.http
+    if (wire === 'node') return false
+    job.viaProbe = true
+    job.onHttp ??= (o) => {
+      job.probe = -1
+      this.finish(job, http.result(wire, o, this.clock.now() - job.probeT0), true)
+    }
+    job.cancelProbe ??= () => {
+      if (job.probe >= 0) http.cancel(job.probe)
+      job.probe = -1
+    }
+    job.cancel = job.cancelProbe
+    job.probeT0 = now
+    const id = http.start(wire, job.onHttp)
+    if (typeof id === 'number') job.probe = id
+    else this.finish(job, id, true)
+    return true
   }
 
   /** The run in flight passed its timeout: recorded as a `timeout`, its slot freed. */

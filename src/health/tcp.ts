@@ -20,20 +20,23 @@ export interface Wire {
 // sockaddrs once, not once per check
 const wires = new WeakMap<Target, Wire>()
 
+/** Where a probe of the target connects, from where and through which interface, as the kernel takes them. */
+export function probeAddrs(t: Target): { to: Buffer; source?: Buffer; device?: string } {
+  const a = t.connectAddr ?? t.addr
+  const sa = (bytes: Uint8Array, port: number) =>
+    a.family === 4 ? sockaddrIn(bytes, port) : sockaddrIn6(bytes, { port, scopeId: a.zone ? ifNameToIndex(a.zone) : 0 })
+  return {
+    to: sa(a.bytes, endpointOf(t).port),
+    ...(t.sourceAddr ? { source: sa(t.sourceAddr.bytes, 0) } : {}),
+    ...(t.bindInterface ? { device: t.bindInterface } : {}),
+  }
+}
+
 function wireOf(t: Target): Wire {
   let w = wires.get(t)
   if (!w) {
     const ep = endpointOf(t)
-    const a = t.connectAddr ?? t.addr
-    const sa = (bytes: Uint8Array, port: number) =>
-      a.family === 4
-        ? sockaddrIn(bytes, port)
-        : sockaddrIn6(bytes, { port, scopeId: a.zone ? ifNameToIndex(a.zone) : 0 })
-    const probe = tcpProbes().prepare({
-      to: sa(a.bytes, ep.port),
-      ...(t.sourceAddr ? { source: sa(t.sourceAddr.bytes, 0) } : {}),
-      ...(t.bindInterface ? { device: t.bindInterface } : {}),
-    })
+    const probe = tcpProbes().prepare(probeAddrs(t))
     w = { probe, detail: `connected to ${ep.host}:${ep.port}` }
     wires.set(t, w)
   }
