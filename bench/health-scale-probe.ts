@@ -1,7 +1,8 @@
-// Bench agent (prober namespace): TCP or HTTP checks of N real servers through the real Scheduler;
+// Bench agent (prober namespace): TCP or HTTP checks of N real servers through the real Scheduler
+// (http: the native HTTP prober; http-node: Node's http client, the path TLS and digests take);
 // prints a sample (CPU share, memory, event-loop delay, check duration, scheduler stats) each second
 // and every down transition.
-import { Scheduler } from '../src/health/scheduler.js'
+import { realRunner, Scheduler } from '../src/health/scheduler.js'
 import type { CheckOptions, ServerSpec } from '../src/health/types.js'
 import { parseAddr } from '../src/net/addr.js'
 import { sampleEverySecond } from './bench-sample.js'
@@ -9,8 +10,9 @@ import { pct } from './bench-stats.js'
 
 const [count = '1000', intervalMs = '1000', timeoutMs = '500', fall = '2', maxConcurrent = '256', kind = 'tcp'] =
   process.argv.slice(2)
-const check: CheckOptions =
-  kind === 'http' ? { kind: 'http', opts: { path: '/', bodyRegex: '^healthy$' } } : { kind: 'tcp', opts: {} }
+const check: CheckOptions = kind.startsWith('http')
+  ? { kind: 'http', opts: { path: '/', bodyRegex: '^healthy$' } }
+  : { kind: 'tcp', opts: {} }
 const rsAddr = (i: number) => `10.21.${1 + Math.floor(i / 250)}.${1 + (i % 250)}`
 
 const specs: ServerSpec[] = Array.from({ length: Number(count) }, (_, i) => ({
@@ -25,6 +27,7 @@ const out = (o: object) => process.stdout.write(`${JSON.stringify(o)}\n`)
 // concurrency slot that long
 let checkMs: number[] = []
 const sched = new Scheduler({
+  runner: kind === 'http-node' ? { run: realRunner.run, ...(realRunner.tcp ? { tcp: realRunner.tcp } : {}) } : realRunner,
   maxConcurrent: Number(maxConcurrent),
   onResult: (_server, _check, r) => {
     checkMs.push(r.ms)
