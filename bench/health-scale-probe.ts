@@ -27,7 +27,8 @@ const out = (o: object) => process.stdout.write(`${JSON.stringify(o)}\n`)
 // concurrency slot that long
 let checkMs: number[] = []
 const sched = new Scheduler({
-  runner: kind === 'http-node' ? { run: realRunner.run, ...(realRunner.tcp ? { tcp: realRunner.tcp } : {}) } : realRunner,
+  runner:
+    kind === 'http-node' ? { run: realRunner.run, ...(realRunner.tcp ? { tcp: realRunner.tcp } : {}) } : realRunner,
   maxConcurrent: Number(maxConcurrent),
   onResult: (_server, _check, r) => {
     checkMs.push(r.ms)

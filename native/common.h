@@ -5,6 +5,7 @@
 #pragma once
 
 #include <napi.h>
+#include <sys/epoll.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -32,6 +33,12 @@ bool Ints(Napi::Env env, const Napi::Value& v, const char* what, int32_t** data,
 
 // Reads an integer argument. False (with a TypeError thrown) if it is not a number.
 bool Int(Napi::Env env, const Napi::Value& v, const char* what, int32_t* out);
+
+// The start of a batched prober's collect call (tcp_probe.cc, http_probe.cc): reads its (epfd, out)
+// arguments and takes the ready events, at most kMaxBatch and as many as `out` has room for at
+// `perProbe` values each. Returns how many, or -1 with a JS exception pending.
+int ReadyProbes(const Napi::CallbackInfo& info, int perProbe, int maxBatch, epoll_event* events,
+                int32_t* epfd, int32_t** out);
 
 void InitPoller(Napi::Env env, Napi::Object exports);
 

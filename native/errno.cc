@@ -100,3 +100,29 @@ bool Int(Napi::Env env, const Napi::Value& v, const char* what, int32_t* out) {
 }
 
 }  // namespace lvsd
+
+namespace lvsd {
+
+int ReadyProbes(const Napi::CallbackInfo& info, int perProbe, int maxBatch, epoll_event* events,
+                int32_t* epfd, int32_t** out) {
+  Napi::Env env = info.Env();
+  size_t out_len;
+  if (!Int(env, info[0], "epfd", epfd) || !Ints(env, info[1], "out", out, &out_len)) return -1;
+  const size_t room = out_len / static_cast<size_t>(perProbe);
+  const int max = static_cast<int>(room < static_cast<size_t>(maxBatch) ? room : static_cast<size_t>(maxBatch));
+  if (max < 1) {
+    ThrowType(env, "out (an Int32Array with room for one probe)");
+    return -1;
+  }
+  int n;
+  do {
+    n = epoll_wait(*epfd, events, max, 0);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    ThrowErrno(env, "epoll_wait", errno);
+    return -1;
+  }
+  return n;
+}
+
+}  // namespace lvsd

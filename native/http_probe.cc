@@ -261,21 +261,10 @@ Value HttpProbeStart(const CallbackInfo& info) {
 Value HttpProbeCollect(const CallbackInfo& info) {
   Napi::Env env = info.Env();
   int32_t epfd;
-  if (!Int(env, info[0], "epfd", &epfd)) return env.Undefined();
   int32_t* out;
-  size_t out_len;
-  if (!Ints(env, info[1], "out", &out, &out_len)) return env.Undefined();
-  int max = static_cast<int>(out_len / kPerProbe < kMaxBatch ? out_len / kPerProbe : kMaxBatch);
-  if (max < 1) {
-    ThrowType(env, "out (an Int32Array of at least 4)");
-    return env.Undefined();
-  }
   epoll_event events[kMaxBatch];
-  int n;
-  do {
-    n = epoll_wait(epfd, events, max, 0);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) return ThrowErrno(env, "epoll_wait", errno);
+  int n = ReadyProbes(info, kPerProbe, kMaxBatch, events, &epfd, &out);
+  if (n < 0) return env.Undefined();
   int done = 0;
   for (int i = 0; i < n; i++) {
     int fd = events[i].data.fd;

@@ -108,22 +108,11 @@ Value TcpProbeStart(const CallbackInfo& info) {
 Value TcpProbeCollect(const CallbackInfo& info) {
   Napi::Env env = info.Env();
   int32_t epfd;
-  if (!Int(env, info[0], "epfd", &epfd)) return env.Undefined();
   int32_t* out;
-  size_t out_len;
-  if (!Ints(env, info[1], "out", &out, &out_len)) return env.Undefined();
-  bool keep = info.Length() > 2 && info[2].IsBoolean() && info[2].As<Napi::Boolean>().Value();
-  int max = static_cast<int>(out_len / kPerProbe < kMaxBatch ? out_len / kPerProbe : kMaxBatch);
-  if (max < 1) {
-    ThrowType(env, "out (an Int32Array of at least 3)");
-    return env.Undefined();
-  }
   epoll_event events[kMaxBatch];
-  int n;
-  do {
-    n = epoll_wait(epfd, events, max, 0);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) return ThrowErrno(env, "epoll_wait", errno);
+  int n = ReadyProbes(info, kPerProbe, kMaxBatch, events, &epfd, &out);
+  if (n < 0) return env.Undefined();
+  bool keep = info.Length() > 2 && info[2].IsBoolean() && info[2].As<Napi::Boolean>().Value();
   for (int i = 0; i < n; i++) {
     int fd = events[i].data.fd;
     int err = 0;

@@ -34,7 +34,10 @@ export interface HttpProber {
   result(w: HttpWire, o: HttpOutcome, ms: number): Result
 }
 
-/** How the scheduler runs checks: every check goes through here, so tests replace every path. */
+/**
+ * How the scheduler runs checks: every check goes through here, so tests replace every path. The
+ * probers' functions are called unbound (no `this`).
+ */
 export interface CheckRunner {
   run: RunCheck
   /** The TCP fast path; without it TCP checks go through run() like the others. */
@@ -444,15 +447,7 @@ export class Scheduler {
         job.probe = -1
         this.finish(job, tcpResult(wire, errno, this.clock.now() - job.probeT0), true)
       }
-      job.cancelProbe ??= () => {
-        if (job.probe >= 0) tcp.cancel(job.probe)
-        job.probe = -1
-      }
-      job.cancel = job.cancelProbe
-      job.probeT0 = now
-      const id = tcp.start(wire, job.onProbe)
-      if (typeof id === 'number') job.probe = id
-      else this.finish(job, id, true)
+      this.launch(job, now, tcp.cancel, tcp.start, wire, job.onProbe)
       return
     }
     const http = this.runner.http
@@ -496,21 +491,36 @@ export class Scheduler {
     }
     const wire = job.http
     if (wire === 'node') return false
-    job.viaProbe = true
     job.onHttp ??= (o) => {
       job.probe = -1
       this.finish(job, http.result(wire, o, this.clock.now() - job.probeT0), true)
     }
+    this.launch(job, now, http.cancel, http.start, wire, job.onHttp)
+    return true
+  }
+
+  /**
+   * Starts a run on a batched prober (TCP, HTTP): the job's canceller made once, the start time kept
+   * for the Result, and a probe that could not start finished at once. Nothing allocated per run.
+   */
+  private launch<W, O>(
+    job: Job,
+    now: number,
+    cancel: (id: number) => void,
+    start: (w: W, done: (o: O) => void) => number | Result,
+    wire: W,
+    done: (o: O) => void,
+  ): void {
+    job.viaProbe = true
     job.cancelProbe ??= () => {
-      if (job.probe >= 0) http.cancel(job.probe)
+      if (job.probe >= 0) cancel(job.probe)
       job.probe = -1
     }
     job.cancel = job.cancelProbe
     job.probeT0 = now
-    const id = http.start(wire, job.onHttp)
+    const id = start(wire, done)
     if (typeof id === 'number') job.probe = id
     else this.finish(job, id, true)
-    return true
   }
 
   /** The run in flight passed its timeout: recorded as a `timeout`, its slot freed. */

@@ -5,6 +5,23 @@ import { UV_READABLE } from './constants.js'
 import { sys } from './errno.js'
 import type { NativeAddon, NativePoller } from './native.js'
 
+/**
+ * Runs each finished probe's callback with its outcome. One that throws does not stop the others:
+ * the exception goes to `onError`, or (without one) the first is rethrown after all have run.
+ */
+export function deliverAll<T>(dones: Array<(o: T) => void>, outcomes: T[], onError?: (e: unknown) => void): void {
+  let failure: { e: unknown } | undefined
+  for (let i = 0; i < dones.length; i++) {
+    try {
+      ;(dones[i] as (o: T) => void)(outcomes[i] as T)
+    } catch (e) {
+      if (onError) onError(e)
+      else failure ??= { e }
+    }
+  }
+  if (failure) throw failure.e
+}
+
 export class EpollSet {
   private epfd = -1
   private poller: NativePoller | undefined

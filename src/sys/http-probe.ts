@@ -1,7 +1,7 @@
 // HttpProbes: many HTTP/1.1 checks on one epoll set of the addon (native/http_probe.cc), finished
 // ones collected in batches. A check costs one call to start and a share of one call to collect; the
 // reply's bytes are copied into JavaScript only for a check that matches its body.
-import { EpollSet } from './epoll-set.js'
+import { deliverAll, EpollSet } from './epoll-set.js'
 import { sys } from './errno.js'
 import { type NativeAddon, native } from './native.js'
 
@@ -114,16 +114,7 @@ export class HttpProbes {
       dones.push(done)
       outcomes.push(this.outcome(out[4 * i + 1] as number, out[4 * i + 2] as number, reply))
     }
-    let failure: { e: unknown } | undefined
-    for (let i = 0; i < dones.length; i++) {
-      try {
-        ;(dones[i] as (o: HttpOutcome) => void)(outcomes[i] as HttpOutcome)
-      } catch (e) {
-        if (this.onError) this.onError(e)
-        else failure ??= { e }
-      }
-    }
-    if (failure) throw failure.e
+    deliverAll(dones, outcomes, this.onError)
   }
 }
 

@@ -3,7 +3,7 @@
 // collect, with no libuv TCP handle or stream per connection. The socket of a probe that passed is
 // reset with connect(AF_UNSPEC) and kept in a pool for the next probe of the same kind (family,
 // source, device, flags): three syscalls per probe instead of six, and no socket allocated per probe.
-import { EpollSet } from './epoll-set.js'
+import { deliverAll, EpollSet } from './epoll-set.js'
 import { sys } from './errno.js'
 import { type NativeAddon, native } from './native.js'
 
@@ -182,16 +182,7 @@ export class TcpProbes {
       dones.push(done)
       errnos.push(out[3 * i + 1] as number)
     }
-    let failure: { e: unknown } | undefined
-    for (let i = 0; i < dones.length; i++) {
-      try {
-        ;(dones[i] as (errno: number) => void)(errnos[i] as number)
-      } catch (e) {
-        if (this.onError) this.onError(e)
-        else failure ??= { e }
-      }
-    }
-    if (failure) throw failure.e
+    deliverAll(dones, errnos, this.onError)
   }
 }
 
