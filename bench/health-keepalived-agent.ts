@@ -1,8 +1,9 @@
-// VM guest agent (root, real IPVS): keepalived's TCP_CHECK and lvsd's prober check the same N real
-// servers every second, one after the other in the same boot; each checker's CPU is read from
-// /proc/<pid>/stat over the same window, and the SYNs the servers received are counted by nftables,
-// so both are measured the same way.
-//   node dist/bench/health-keepalived-agent.js <servers> <windowSec>
+// VM guest agent (root, real IPVS): keepalived's TCP_CHECK (or HTTP_GET) and lvsd's prober check the
+// same N real servers every second, one after the other in the same boot; each checker's CPU is read
+// from /proc/<pid>/stat over the same window, and the SYNs the servers received are counted by
+// nftables, so both are measured the same way. In http mode the servers are the C responder
+// (bench/health-http-responder.c, built by the host side) and both check GET / for status 200.
+//   node dist/bench/health-keepalived-agent.js <servers> <windowSec> [tcp|http] [responder path]
 // Prints one report (lab/vm/guest.ts) with both results.
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -10,7 +11,9 @@ import { fileURLToPath } from 'node:url'
 import { report } from '../lab/vm/guest.js'
 import { onLines } from '../test/helpers/lines.js'
 
-const [servers = 300, windowSec = 20] = process.argv.slice(2).map(Number)
+const [servers = 300, windowSec = 20] = process.argv.slice(2, 4).map(Number)
+const kind = process.argv[4] === 'http' ? 'http' : 'tcp'
+const responder = process.argv[5]
 // keepalived adds every destination to IPVS before checking; Node compiles its code: both need time in TCG
 const WARM_MS = 15_000
 const NFT = '/usr/sbin/nft'
@@ -64,12 +67,15 @@ function waitLine(p: ChildProcess, re: RegExp, ms: number): Promise<void> {
 function keepalivedConf(): string {
   const rs = Array.from(
     { length: servers },
-    (_, i) => `  real_server ${rsAddr(i)} 80 {\n    weight 1\n    TCP_CHECK {\n      connect_timeout 1\n    }\n  }`,
+    (_, i) =>
+      `  real_server ${rsAddr(i)} 80 {\n    weight 1\n    ${
+        kind === 'http' ? 'HTTP_GET {\n      url {\n        path /\n        status_code 200\n      }' : 'TCP_CHECK {'
+      }\n      connect_timeout 1\n    }\n  }`,
   )
   return `global_defs {\n  router_id hk\n}\nvirtual_server 10.30.0.1 80 {\n  delay_loop 1\n  lb_algo rr\n  lb_kind DR\n  protocol TCP\n${rs.join('\n')}\n}\n`
 }
 
-const result: Record<string, unknown> = { servers, windowSec, kernel: sh('uname', ['-r']).trim() }
+const result: Record<string, unknown> = { servers, windowSec, kind, kernel: sh('uname', ['-r']).trim() }
 try {
   sh('ip', ['netns', 'add', 'hk-d'])
   sh('ip', ['netns', 'add', 'hk-s'])
@@ -91,9 +97,12 @@ try {
     ['netns', 'exec', 'hk-s', NFT, '-f', '-'],
     'table inet hk {\n counter syn { }\n chain in {\n  type filter hook input priority 0;\n  tcp dport 80 tcp flags & (syn | ack) == syn counter name syn\n }\n}\n',
   )
+  if (kind === 'http' && !responder) throw new Error('http mode needs the responder binary')
   const server = spawn(
     'ip',
-    ['netns', 'exec', 'hk-s', process.execPath, here('./health-scale-server.js'), String(servers), '80', 'tcp'],
+    kind === 'http'
+      ? ['netns', 'exec', 'hk-s', responder as string, String(servers), '80']
+      : ['netns', 'exec', 'hk-s', process.execPath, here('./health-scale-server.js'), String(servers), '80', 'tcp'],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },
@@ -157,7 +166,7 @@ try {
       '500',
       '2',
       '256',
-      'tcp',
+      kind === 'http' ? 'http-status' : 'tcp',
     ],
     {
       stdio: ['ignore', 'pipe', 'inherit'],

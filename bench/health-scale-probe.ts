@@ -1,5 +1,6 @@
 // Bench agent (prober namespace): TCP or HTTP checks of N real servers through the real Scheduler
-// (http: the native HTTP prober; http-node: Node's http client, the path TLS and digests take);
+// (http: the native HTTP prober with a body regex; http-status: status only, as keepalived's HTTP_GET
+// with status_code; http-node: the regex check through Node's http client, the path TLS and digests take);
 // prints a sample (CPU share, memory, event-loop delay, check duration, scheduler stats) each second
 // and every down transition.
 import { realRunner, Scheduler } from '../src/health/scheduler.js'
@@ -10,9 +11,12 @@ import { pct } from './bench-stats.js'
 
 const [count = '1000', intervalMs = '1000', timeoutMs = '500', fall = '2', maxConcurrent = '256', kind = 'tcp'] =
   process.argv.slice(2)
-const check: CheckOptions = kind.startsWith('http')
-  ? { kind: 'http', opts: { path: '/', bodyRegex: '^healthy$' } }
-  : { kind: 'tcp', opts: {} }
+const check: CheckOptions =
+  kind === 'http-status'
+    ? { kind: 'http', opts: { path: '/' } }
+    : kind.startsWith('http')
+      ? { kind: 'http', opts: { path: '/', bodyRegex: '^healthy$' } }
+      : { kind: 'tcp', opts: {} }
 const rsAddr = (i: number) => `10.21.${1 + Math.floor(i / 250)}.${1 + (i % 250)}`
 
 const specs: ServerSpec[] = Array.from({ length: Number(count) }, (_, i) => ({

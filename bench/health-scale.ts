@@ -2,7 +2,7 @@
 // HTTP checks every interval from another; reports the prober's own CPU, the receive softirq CPU the
 // lab steers to the other core (health-lab-cpu.ts), RSS, late/missed checks, and detection latency
 // (p50/p99) after every tenth server dies.
-//   node dist/bench/health-scale.js [servers=1000] [intervalMs=1000] [fall=2] [maxConcurrent=256] [tcp|http|http-node] [--write]
+//   node dist/bench/health-scale.js [servers=1000] [intervalMs=1000] [fall=2] [maxConcurrent=256] [tcp|http|http-status|http-node] [--write]
 // --write appends a row to the table of docs/benchmarks.md under "health-scale".
 // BENCH_NODE_ARGS (e.g. V8 heap flags) and BENCH_NICE reach the prober; both go into the row.
 // BENCH_LAB=veth runs the old lab (no RPS, no pinning: the prober is billed for both ends).
@@ -27,7 +27,7 @@ import { buildResponder } from './http-responder.js'
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'))
 const write = process.argv.includes('--write')
-const kind = args[4] === 'http' || args[4] === 'http-node' ? args[4] : 'tcp'
+const kind = ['http', 'http-node', 'http-status'].includes(args[4] ?? '') ? (args[4] as string) : 'tcp'
 const [servers = 1000, intervalMs = 1000, fall = 2, maxConcurrent = 256] = args.slice(0, 4).map(Number)
 const timeoutMs = Math.min(500, Math.floor(intervalMs / 2))
 const rsAddr = (i: number) => `10.21.${1 + Math.floor(i / 250)}.${1 + (i % 250)}`
