@@ -272,7 +272,10 @@ Value HttpProbeCollect(const CallbackInfo& info) {
     if (p == nullptr) continue;  // cannot happen: a cancelled check's socket is closed
     int32_t outcome = 0;
     int finished = 0;
-    if ((events[i].events & EPOLLERR) != 0 || (p->phase == Phase::kConnecting && (events[i].events & EPOLLHUP) != 0)) {
+    // while reading, an error or reset comes after the data that arrived before it: Read takes the
+    // data first (a complete reply then counts) and meets the error in recv
+    const bool failed = (events[i].events & (EPOLLERR | EPOLLHUP)) != 0;
+    if (failed && p->phase != Phase::kReading) {
       socklen_t len = sizeof outcome;
       if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &outcome, &len) < 0) outcome = errno;
       if (outcome == 0) outcome = ECONNRESET;

@@ -193,3 +193,19 @@ test('the scheduler runs plain HTTP checks on the native prober and TLS ones thr
   t.false(ran.includes('plain'), 'the plain one never did')
   t.true(s.seen.length >= 3, 'the server answered each')
 })
+
+test('a reply followed at once by a reset still counts: the data that came first is read first', async (t) => {
+  // the reply and the RST leave in one turn of the server (same process): both have arrived by the
+  // time the prober's epoll set is next read, which reports the reset as an error
+  const s = await server((c) => {
+    c.write(reply('200 OK', 'ok'))
+    c.resetAndDestroy()
+  })
+  t.teardown(s.close)
+  const w = httpWire(target(s.port), {})
+  if (w === undefined || !('http' in w)) return t.fail('not native')
+  const p = new HttpProbes()
+  t.teardown(() => p.close())
+  const o = await new Promise<Parameters<Parameters<HttpProbes['start']>[1]>[0]>((resolve) => p.start(w.http, resolve))
+  t.deepEqual(o, { kind: 'reply', status: 200, reply: undefined })
+})
