@@ -189,7 +189,11 @@ export interface LvsdEvent<K extends EventName = EventName> {
 export type AnyEvent = { [K in EventName]: LvsdEvent<K> }[EventName]
 
 export interface EventBusOptions {
-  /** Recent events kept for replay (the API's stream starts with them). Default 1000. */
+  /**
+   * Recent events kept for replay (the API's stream starts with them). Default 1000. Health results
+   * are kept apart, as many again: at 10,000 checks a second they would push every transition out of
+   * the replay within a tenth of a second.
+   */
   ring?: number
   /** Wall-clock ms (injected for tests). */
   now?: () => number
@@ -199,24 +203,64 @@ export interface EventBusOptions {
 
 type Listener = (e: AnyEvent) => void
 
+/** The last `size` events of one kind, oldest first. */
+class Ring {
+  private readonly items: (AnyEvent | undefined)[]
+  private head = 0
+  private count = 0
+
+  constructor(size: number) {
+    this.items = new Array(size)
+  }
+
+  push(e: AnyEvent): void {
+    const size = this.items.length
+    if (size === 0) return
+    this.items[this.head] = e
+    this.head = (this.head + 1) % size
+    if (this.count < size) this.count++
+  }
+
+  /** Kept events with seq > after, oldest first. */
+  after(after: number): AnyEvent[] {
+    const out: AnyEvent[] = []
+    const size = this.items.length
+    for (let i = 0; i < this.count; i++) {
+      const e = this.items[(this.head - this.count + i + size) % size]
+      if (e && e.seq > after) out.push(e)
+    }
+    return out
+  }
+}
+
+/** The event that comes by the thousand a second (one per check). */
+const HIGH_RATE: EventName = 'health.result'
+
 /**
  * Synchronous, in-order delivery. Each event is also published on node:diagnostics_channel as
  * `lvsd:<name>` (e.g. lvsd:vrrp.transition) for tracers outside lvsd's own code.
  */
 export class EventBus {
-  private readonly ring: (AnyEvent | undefined)[]
-  private head = 0
-  private count = 0
+  private readonly ring: Ring
+  private readonly results: Ring
   private seq = 0
-  private readonly all = new Set<Listener>()
-  private readonly byName = new Map<EventName, Set<Listener>>()
+  /**
+   * Listeners in arrays replaced (never changed) on subscribe and unsubscribe: a delivery iterates
+   * the array of its start, so a listener added meanwhile sees the next event, and publishing
+   * copies nothing (it did, for every health result).
+   */
+  private all: readonly Listener[] = []
+  private readonly byName = new Map<EventName, readonly Listener[]>()
+  /** `lvsd:<name>` channels, looked up once per name. */
+  private readonly channels = new Map<EventName, ReturnType<typeof channel>>()
   private readonly now: () => number
   private readonly onError: (err: unknown, e: AnyEvent) => void
 
   constructor(opts: EventBusOptions = {}) {
     const size = opts.ring ?? 1000
     if (!Number.isInteger(size) || size < 0) throw new RangeError('ring must be a non-negative integer')
-    this.ring = new Array(size)
+    this.ring = new Ring(size)
+    this.results = new Ring(size)
     this.now = opts.now ?? Date.now
     this.onError =
       opts.onError ??
@@ -231,47 +275,68 @@ export class EventBus {
   publish<K extends EventName>(name: K, data: EventPayloads[K]): LvsdEvent<K> {
     const e = { seq: ++this.seq, at: this.now(), name, data } as LvsdEvent<K>
     const any = e as unknown as AnyEvent
-    if (this.ring.length > 0) {
-      this.ring[this.head] = any
-      this.head = (this.head + 1) % this.ring.length
-      if (this.count < this.ring.length) this.count++
+    ;(name === HIGH_RATE ? this.results : this.ring).push(any)
+    this.deliver(this.byName.get(name), any)
+    this.deliver(this.all, any)
+    let ch = this.channels.get(name)
+    if (!ch) {
+      ch = channel(`lvsd:${name}`)
+      this.channels.set(name, ch)
     }
-    // listeners added during delivery see the next event, not this one
-    for (const fn of [...(this.byName.get(name) ?? []), ...this.all]) {
-      try {
-        fn(any)
-      } catch (err) {
-        this.onError(err, any)
-      }
-    }
-    const ch = channel(`lvsd:${name}`)
     if (ch.hasSubscribers) ch.publish(e)
     return e
   }
 
-  subscribe<K extends EventName>(name: K, fn: (e: LvsdEvent<K>) => void): () => void {
-    let set = this.byName.get(name)
-    if (!set) {
-      set = new Set()
-      this.byName.set(name, set)
+  private deliver(list: readonly Listener[] | undefined, e: AnyEvent): void {
+    if (!list) return
+    for (const fn of list) {
+      try {
+        fn(e)
+      } catch (err) {
+        this.onError(err, e)
+      }
     }
+  }
+
+  subscribe<K extends EventName>(name: K, fn: (e: LvsdEvent<K>) => void): () => void {
     const l = fn as unknown as Listener
-    set.add(l)
-    return () => set.delete(l)
+    if ((this.byName.get(name) ?? []).includes(l)) return () => this.unsubscribe(name, l)
+    this.byName.set(name, [...(this.byName.get(name) ?? []), l])
+    return () => this.unsubscribe(name, l)
+  }
+
+  private unsubscribe(name: EventName, l: Listener): void {
+    const left = (this.byName.get(name) ?? []).filter((x) => x !== l)
+    if (left.length) this.byName.set(name, left)
+    else this.byName.delete(name)
   }
 
   subscribeAll(fn: (e: AnyEvent) => void): () => void {
-    this.all.add(fn)
-    return () => this.all.delete(fn)
+    if (!this.all.includes(fn)) this.all = [...this.all, fn]
+    return () => {
+      this.all = this.all.filter((x) => x !== fn)
+    }
   }
 
-  /** Kept events with seq > after, oldest first. */
+  /** Kept events with seq > after, oldest first (state events and health results merged by seq). */
   recent(after = 0): AnyEvent[] {
+    const a = this.ring.after(after)
+    const b = this.results.after(after)
+    if (b.length === 0) return a
+    if (a.length === 0) return b
     const out: AnyEvent[] = []
-    const size = this.ring.length
-    for (let i = 0; i < this.count; i++) {
-      const e = this.ring[(this.head - this.count + i + size) % size]
-      if (e && e.seq > after) out.push(e)
+    let i = 0
+    let j = 0
+    while (i < a.length || j < b.length) {
+      const x = a[i]
+      const y = b[j]
+      if (y === undefined || (x !== undefined && x.seq < y.seq)) {
+        out.push(x as AnyEvent)
+        i++
+      } else {
+        out.push(y)
+        j++
+      }
     }
     return out
   }

@@ -87,6 +87,36 @@ test('the ring keeps the last N events, oldest first, and replays those after a 
   t.throws(() => new EventBus({ ring: -1 }), { instanceOf: RangeError })
 })
 
+test('health results have a ring of their own: a flood of them keeps the transitions in the replay', (t) => {
+  const bus = new EventBus({ ring: 3 })
+  const result = (n: number) => ({ service: 'web', server: `10.0.0.${n}:80`, check: 'tcp', ok: true, ms: 1 })
+  bus.publish('vrrp.drop', drop('a'))
+  bus.publish('health.transition', {
+    service: 'web',
+    server: '10.0.0.1:80',
+    up: false,
+    weight: 0,
+    reason: 'x',
+    latencyMs: 1,
+  })
+  for (let n = 0; n < 10_000; n++) bus.publish('health.result', result(n))
+  bus.publish('vrrp.drop', drop('b'))
+  const kept = bus.recent()
+  t.deepEqual(
+    kept.map((e) => e.name),
+    ['vrrp.drop', 'health.transition', 'health.result', 'health.result', 'health.result', 'vrrp.drop'],
+  )
+  t.deepEqual(
+    kept.map((e) => e.seq),
+    [1, 2, 10_000, 10_001, 10_002, 10_003],
+    'merged by sequence number',
+  )
+  t.deepEqual(
+    bus.recent(10_001).map((e) => e.seq),
+    [10_002, 10_003],
+  )
+})
+
 test('a throwing subscriber is reported and the others still get the event', (t) => {
   const errors: [unknown, string][] = []
   const bus = new EventBus({ onError: (err, e) => errors.push([err, e.name]) })
