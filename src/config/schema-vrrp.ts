@@ -101,6 +101,11 @@ export const instance = obj({
   preempt_delay: duration(0, 1000 * SECOND)
     .def(0)
     .describe('wait this long after start-up before preempting'),
+  preempt_on_quorum: bool()
+    .def(false)
+    .describe(
+      'preempt only while every service that follows this instance has quorum here: a node back from a fault takes over once its own checks see live real servers, not into an empty table',
+    ),
   initial_state: enumOf(['backup', 'master'] as const)
     .def('backup')
     .describe('state at start-up; master skips the wait only with priority 255'),

@@ -209,13 +209,34 @@ export class LvsDirector implements Director {
     }
   }
 
+  /** The instance a `follow` names, or the only instance when it names none. */
+  private followed(follow: string | undefined): string | undefined {
+    const i = this.config.vrrp.instances
+    return follow ?? (i.length === 1 ? i[0]?.name : undefined)
+  }
+
   /** The sync role from the followed instance: master while MASTER, backup otherwise. */
   private syncRole(): SyncRole {
     const s = this.config.ipvs.sync
     if (!s) return 'none'
-    const follow =
-      s.follow ?? (this.config.vrrp.instances.length === 1 ? this.config.vrrp.instances[0]?.name : undefined)
+    const follow = this.followed(s.follow)
     return follow !== undefined && this.vrrp.records.get(follow)?.state === 'MASTER' ? 'master' : 'backup'
+  }
+
+  /**
+   * preempt_on_quorum: an instance holds preemption while a service that follows it has no quorum
+   * here. Back from a link fault, its checks have marked every real server down; taking the VIP
+   * before they pass again reset every client for rise × interval (the Vagrant link-down drill).
+   */
+  private updatePreemptHolds(): void {
+    for (const i of this.config.vrrp.instances) {
+      const held =
+        i.preempt_on_quorum &&
+        this.config.virtual_services.some(
+          (s) => this.followed(s.follow) === i.name && this.quorum.view.get(s.name) === false,
+        )
+      this.vrrp.holdPreemption(i.name, held)
+    }
   }
 
   private async followSync(): Promise<void> {
@@ -245,6 +266,7 @@ export class LvsDirector implements Director {
       const s = services.find((x) => x.name === ch.service)
       this.quorumChanged(ch, ch.up ? s?.quorum_up : s?.quorum_down)
     }
+    this.updatePreemptHolds()
   }
 
   private serversNow(s: Config['virtual_services'][number]) {

@@ -46,6 +46,8 @@ const priorityOf = (i: Config['vrrp']['instances'][number]) => (i.address_owner 
 export class VrrpSide {
   readonly records = new Map<string, InstanceRecord>()
   private runtime: VrrpRuntime | undefined
+  /** preempt_on_quorum holds as last sent to the worker (a new worker starts with none). */
+  private readonly preemptHeld = new Map<string, boolean>()
   private tracker: Tracker | undefined
   private trackKey = ''
   private notifier: Notifier
@@ -83,6 +85,7 @@ export class VrrpSide {
       ...(this.worker ? { worker: this.worker } : {}),
     })
     this.runtime = runtime
+    this.preemptHeld.clear()
     for (const i of c.vrrp.instances)
       this.records.set(i.name, { state: 'INIT', priority: priorityOf(i), released: false })
     runtime.on('ready', (m) => {
@@ -178,6 +181,17 @@ export class VrrpSide {
     if (rec.released === on) return
     rec.released = on
     this.runtime.setFault(name, RELEASE_SOURCE, on)
+  }
+
+  /** Holds (or releases) preemption of an instance; the worker is told only of changes, each logged. */
+  holdPreemption(name: string, on: boolean): void {
+    if (!this.runtime || (this.preemptHeld.get(name) ?? false) === on) return
+    this.preemptHeld.set(name, on)
+    this.runtime.setPreemptHold(name, on)
+    this.log.info(
+      { vrrp: name, held: on },
+      on ? 'preemption held: a service of this instance has no quorum here' : 'preemption allowed again',
+    )
   }
 
   /** The worker's counters now (undefined without a worker, or when it does not answer in a second). */

@@ -65,6 +65,11 @@ export interface FsmState {
   readonly syncHold: boolean
   /** Master_Down_Timer fired while held: this member would be master but waits for its group. */
   readonly wantsMaster: boolean
+  /**
+   * Preemption is held (preempt_on_quorum: a service this instance carries has no quorum here): a
+   * lower-priority master counts as live, as with Preempt_Mode false, until the hold is lifted.
+   */
+  readonly preemptHeld: boolean
   /** When a master last answered a lower-priority advert (the rate limit's clock). */
   readonly lowerAnsweredAt?: number
 }
@@ -82,6 +87,8 @@ export type Event =
   | { kind: 'sync'; to: 'MASTER' | 'BACKUP' }
   /** Whether a sync group partner does not want MASTER (set before each Master_Down expiry). */
   | { kind: 'syncHold'; on: boolean }
+  /** Whether preemption is held (this node could not serve what it would take over). */
+  | { kind: 'preemptHold'; on: boolean }
 
 export type Action =
   | { kind: 'send'; priority: number }
@@ -123,6 +130,7 @@ export function create(config: Partial<FsmConfig> & { primary: Addr }): FsmState
     preemptWindow: 'none',
     syncHold: false,
     wantsMaster: false,
+    preemptHeld: false,
   }
 }
 
@@ -228,6 +236,8 @@ export function step(s: FsmState, e: Event, now: number): Step {
     delete o.timers[e.timer]
   }
   if (e.kind === 'syncHold') return o.set({ syncHold: e.on }).done()
+  // takes effect at the next lower-priority advert: a held backup accepts it, a released one discards it
+  if (e.kind === 'preemptHold') return o.set({ preemptHeld: e.on }).done()
   if (e.kind === 'sync') return stepSync(o, e.to, now)
   if (e.kind === 'priority' || e.kind === 'fault' || e.kind === 'reconfigure') {
     let readvertise = false
@@ -323,7 +333,7 @@ function stepBackup(o: Out, e: Event, now: number): Step {
     return o.arm('masterDown', now + skewMs(s.config.version, priorityOf(s), s.masterAdverMs)).done()
   }
   const lower = e.priority < priorityOf(s)
-  if (lower && s.config.preempt) {
+  if (lower && s.config.preempt && !s.preemptHeld) {
     if (s.config.preemptDelayMs <= 0 || s.preemptWindow === 'elapsed') {
       // RFC: discard; Master_Down_Timer runs out and we preempt
       return o.set({ downCause: 'preempt' }).done()

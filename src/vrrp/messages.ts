@@ -108,6 +108,8 @@ export type Down =
   /** Sum of priority changes from tracked objects the main thread watches (scripts, files). */
   | { type: 'priority'; instance: string; source: string; delta: number }
   | { type: 'fault'; instance: string; source: string; on: boolean }
+  /** preempt_on_quorum: a service the instance carries lost (on) or regained (off) quorum here. */
+  | { type: 'preemptHold'; instance: string; on: boolean }
   /** Every source a (new) Tracker feeds: held values of other script/file sources are cleared. */
   | { type: 'tracked'; sources: TrackedSource[] }
   | { type: 'counters' }

@@ -137,6 +137,26 @@ test('nopreempt: a higher-priority backup accepts a lower master and stays Backu
   t.is(step(s, timer('masterDown'), 3414).state.role, 'BACKUP', 'the old deadline was replaced')
 })
 
+test('preempt_on_quorum: a held backup accepts a lower master; released, it discards the next advert and preempts', (t) => {
+  let s = step(backupAt(v2({ priority: 150 })), { kind: 'preemptHold', on: true }, 500).state
+  for (const now of [1_000, 2_000, 3_000, 4_000]) {
+    const r = step(s, advert(100), now)
+    t.deepEqual(r.actions, [arm('masterDown', now + 3414)], 'held: the lower master counts as live')
+    s = r.state
+  }
+  t.is(step(s, timer('masterDown'), 3414).state.role, 'BACKUP')
+  // the hold is lifted (quorum back): nothing happens until the next advert, which is discarded
+  const lifted = step(s, { kind: 'preemptHold', on: false }, 4_500)
+  t.deepEqual(lifted.actions, [])
+  const r5 = step(lifted.state, advert(100), 5_000)
+  t.deepEqual(r5.actions, [], 'released: discarded')
+  const r6 = step(r5.state, timer('masterDown'), 4_000 + 3414)
+  t.deepEqual(r6.actions[0], transition('BACKUP', 'MASTER', 'preempt'))
+  // a held backup still takes over from a master that falls silent: the hold is about preemption only
+  const silent = step(s, timer('masterDown'), 4_000 + 3414)
+  t.deepEqual(silent.actions[0], transition('BACKUP', 'MASTER', 'master_down'))
+})
+
 test('preempt_delay: the lower master counts as live for the delay, then is discarded and preempted', (t) => {
   const s0 = backupAt(v2({ priority: 150, preemptDelayMs: 5_000 }))
   const r1 = step(s0, advert(100), 1_000)

@@ -111,6 +111,11 @@ export class VrrpRuntime extends EventEmitter<RuntimeEvents> {
     this.send({ type: 'fault', instance, source, on })
   }
 
+  /** preempt_on_quorum: the instance may not (on) or may again (off) preempt a lower-priority master. */
+  setPreemptHold(instance: string, on: boolean): void {
+    this.send({ type: 'preemptHold', instance, on })
+  }
+
   /** A Tracker starting (at start-up or a reload) declares what it feeds; see reload.ts staleTracking. */
   trackedSources(sources: TrackedSource[]): void {
     this.send({ type: 'tracked', sources })

@@ -195,6 +195,11 @@ export class Instance {
     await this.vipChain
   }
 
+  /** preempt_on_quorum: hold (or release) preemption of a lower-priority master. */
+  setPreemptHold(on: boolean): void {
+    if (on !== this.state.preemptHeld) this.apply({ kind: 'preemptHold', on })
+  }
+
   /** A tracked object changed the priority by `delta` (the sum over sources is what counts). */
   setDelta(source: string, delta: number): void {
     if (delta === 0) this.deltas.delete(source)

@@ -78,7 +78,10 @@ export class VrrpWorkerCore {
   /** Virtual-MAC interfaces this run created, by instance, deleted when it stops (as keepalived). */
   private readonly vmacs = new Map<string, number>()
   /** Inputs from the main thread's trackers, kept so an instance created later starts with them. */
-  private readonly external = new Map<string, { deltas: Map<string, number>; faults: Map<string, boolean> }>()
+  private readonly external = new Map<
+    string,
+    { deltas: Map<string, number>; faults: Map<string, boolean>; preemptHold?: boolean }
+  >()
   /** The instances' timers, opened lazily by the first instance or at start. */
   private readonly instanceTimers = {
     set: (fn: () => void, ms: number) => this.openTimers().set(fn, ms),
@@ -102,6 +105,10 @@ export class VrrpWorkerCore {
       case 'fault':
         this.externalOf(m.instance).faults.set(m.source, m.on)
         this.byName(m.instance)?.setFault(m.source, m.on)
+        return
+      case 'preemptHold':
+        this.externalOf(m.instance).preemptHold = m.on
+        this.byName(m.instance)?.setPreemptHold(m.on)
         return
       case 'update': {
         const id = m.id
@@ -436,5 +443,6 @@ export class VrrpWorkerCore {
     if (!e) return
     for (const [source, delta] of e.deltas) i.setDelta(source, delta)
     for (const [source, on] of e.faults) i.setFault(source, on)
+    if (e.preemptHold) i.setPreemptHold(true)
   }
 }
