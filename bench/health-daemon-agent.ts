@@ -7,12 +7,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startApi } from '../src/api/start.js'
-import { configReader } from '../src/director/config-source.js'
-import { LvsDirector } from '../src/director/director.js'
-import { IpvsClient } from '../src/ipvs/client.js'
-import { createLogger } from '../src/log.js'
-import { fakeIpvs } from '../test/fixtures/ipvs/fake-ipvs.js'
+import { startFakeIpvsDirector } from '../test/helpers/fake-ipvs-director.js'
 import { sampleEverySecond } from './bench-sample.js'
 
 const [servers = '10000', intervalMs = '1000', timeoutMs = '500', metricsPort = '9478'] = process.argv.slice(2)
@@ -46,19 +41,7 @@ ${services.join('\n')}
 `,
 )
 
-const load = configReader(file)
-const first = await load()
-if (!first.ok) throw new Error(JSON.stringify(first.errors.slice(0, 3)))
-const log = createLogger({ level: 'info', format: 'json' })
-const { nl } = fakeIpvs()
-const director = await LvsDirector.start(first.loaded, {
-  log,
-  version: 'bench',
-  load,
-  connectIpvs: () => IpvsClient.open(nl),
-})
-const c = first.loaded.config
-await startApi(director, { control: c.control, metrics: c.metrics }, { log })
+const { director } = await startFakeIpvsDirector(file, 'bench')
 process.stdout.write(`${JSON.stringify({ event: 'ready', pid: process.pid })}\n`)
 
 sampleEverySecond(() => ({ ...director.checks }))
