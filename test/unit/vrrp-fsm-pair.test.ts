@@ -1,6 +1,6 @@
 // Two (or three) VRRP state machines on a simulated link with a virtual clock: election, crash,
 // clean stop, preemption and split-brain healing, with the takeover times keepalived 2.2.7 was
-// measured at (keepalived-and-ipvs.md §3: 3.609 s / 0.361 s after the last advert, 609 / 61 ms
+// measured at (keepalived-and-ipvs.md §3: 3.609 s / 0.361 s after the last advert, 609.375 / 60.9375 ms
 // after a priority-0 advert).
 import test from 'ava'
 import fc from 'fast-check'
@@ -142,18 +142,18 @@ function pair(cfg: Partial<FsmConfig>): Link {
 const V2: Partial<FsmConfig> = { version: 2, advertMs: 1000 }
 const V3: Partial<FsmConfig> = { version: 3, advertMs: 100 }
 
-test('election: both start Backup; d1 (150) is Master after 3 × 1 s + 414 ms; d2 stays Backup', (t) => {
+test('election: both start Backup; d1 (150) is Master after 3 × 1 s + 414.0625 ms; d2 stays Backup', (t) => {
   const l = pair(V2)
   l.run(60_000)
-  t.deepEqual(l.becameMaster('d1'), [{ at: 3414, why: 'master_down' }])
+  t.deepEqual(l.becameMaster('d1'), [{ at: 3414.0625, why: 'master_down' }])
   t.deepEqual(l.becameMaster('d2'), [])
   t.true(l.node('d1').hasVips)
   t.false(l.node('d2').hasVips)
 })
 
 const crash: Array<[string, Partial<FsmConfig>, number, number]> = [
-  ['v2 1 s', V2, 3414, 3609],
-  ['v3 100 ms', V3, 341, 361],
+  ['v2 1 s', V2, 3414.0625, 3609.375],
+  ['v3 100 ms', V3, 341.40625, 360.9375],
 ]
 for (const [title, cfg, elected, down] of crash) {
   test(`${title}: master crash → d2 takes over ${down} ms after d1's last advert`, (t) => {
@@ -170,8 +170,8 @@ for (const [title, cfg, elected, down] of crash) {
 }
 
 const stop: Array<[string, Partial<FsmConfig>, number]> = [
-  ['v2 1 s', V2, 609],
-  ['v3 100 ms', V3, 61],
+  ['v2 1 s', V2, 609.375],
+  ['v3 100 ms', V3, 60.9375],
 ]
 for (const [title, cfg, skew] of stop) {
   test(`${title}: clean stop → d1 sends priority 0, d2 is Master after Skew_Time (${skew} ms)`, (t) => {
@@ -185,7 +185,7 @@ for (const [title, cfg, skew] of stop) {
   })
 }
 
-test('preemption: d1 restarts while d2 is Master; d1 discards d2 and preempts 3414 ms later; d2 steps down', (t) => {
+test('preemption: d1 restarts while d2 is Master; d1 discards d2 and preempts 3414.0625 ms later; d2 steps down', (t) => {
   const l = pair(V2)
   l.run(10_000)
   l.stop('d1')
@@ -193,17 +193,17 @@ test('preemption: d1 restarts while d2 is Master; d1 discards d2 and preempts 34
   l.start('d1')
   l.run(40_000)
   t.deepEqual(l.becameMaster('d1'), [
-    { at: 3414, why: 'master_down' },
-    { at: 23_414, why: 'preempt' },
+    { at: 3414.0625, why: 'master_down' },
+    { at: 23_414.0625, why: 'preempt' },
   ])
   const down = l.transitions.filter((x) => x.node === 'd2' && x.from === 'MASTER')
-  t.deepEqual(down, [{ at: 23_414, node: 'd2', from: 'MASTER', to: 'BACKUP', why: 'higher_priority' }])
+  t.deepEqual(down, [{ at: 23_414.0625, node: 'd2', from: 'MASTER', to: 'BACKUP', why: 'higher_priority' }])
   t.true(l.node('d1').hasVips)
   t.false(l.node('d2').hasVips)
   // d2's parting advert (higherPrioAdvert) makes d1 announce again right away
   t.deepEqual(
     l.node('d1').announces.filter((x) => x >= 20_000),
-    [23_414, 23_414],
+    [23_414.0625, 23_414.0625],
   )
 })
 
@@ -220,9 +220,9 @@ test('nopreempt: the restarted higher-priority node stays Backup under the lower
 
 // During the partition d1 (150) advertises at x.414 s and d2 (100, Master since 8.023 s) at x.023 s.
 const heals: Array<[string, number, number[]]> = [
-  ['the loser hears the winner first: its parting advert triggers the re-announce', 20_413, [20_414]],
+  ['the loser hears the winner first: its parting advert triggers the re-announce', 20_413, [20_414.0625]],
   // the loser's parting advert comes in the same ms as its last one: the rate limit lets one answer out
-  ['the winner hears the loser first: it answers and re-announces once, at once', 20_500, [21_023]],
+  ['the winner hears the loser first: it answers and re-announces once, at once', 20_500, [21_023.4375]],
 ]
 for (const [title, healAt, announces] of heals) {
   test(`split brain heals, ${title}`, (t) => {
@@ -265,7 +265,7 @@ test('three nodes: on a priority-0 advert the highest backup wins the skew race'
   l.run(5_000)
   l.stop('d1')
   l.run(10_000)
-  t.deepEqual(l.becameMaster('d2'), [{ at: 5_000 + 41, why: 'priority_zero' }])
+  t.deepEqual(l.becameMaster('d2'), [{ at: 5_000 + 41.40625, why: 'priority_zero' }])
   t.deepEqual(l.becameMaster('d3'), [])
 })
 

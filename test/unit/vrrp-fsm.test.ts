@@ -59,7 +59,7 @@ const masterAt = (c: Cfg, now = 0): FsmState => {
 test('Initialize → Backup: arms Master_Down_Timer at 3 × interval + skew (RFC 5798 §6.4.1)', (t) => {
   const r = step(fresh(v2()), startup, 1_000)
   t.is(r.state.role, 'BACKUP')
-  t.deepEqual(r.actions, [transition('INIT', 'BACKUP', 'startup'), arm('masterDown', 1_000 + 3609)])
+  t.deepEqual(r.actions, [transition('INIT', 'BACKUP', 'startup'), arm('masterDown', 1_000 + 3609.375)])
 })
 
 test('Initialize → Master for the address owner (priority 255): advert, VIPs, announce, Adver_Timer', (t) => {
@@ -69,10 +69,10 @@ test('Initialize → Master for the address owner (priority 255): advert, VIPs, 
 })
 
 const downTiming: Array<[string, Cfg, number, number]> = [
-  ['v2, 1 s, priority 100', v2(), 100, 3609],
-  ['v3, 100 ms, priority 100', v3fast(), 10, 361],
-  ['v2, 1 s, priority 150', v2({ priority: 150 }), 100, 3414],
-  ['v3, 100 ms, priority 254', v3fast({ priority: 254 }), 10, 301],
+  ['v2, 1 s, priority 100', v2(), 100, 3609.375],
+  ['v3, 100 ms, priority 100', v3fast(), 10, 360.9375],
+  ['v2, 1 s, priority 150', v2({ priority: 150 }), 100, 3414.0625],
+  ['v3, 100 ms, priority 254', v3fast({ priority: 254 }), 10, 300.78125],
 ]
 for (const [title, cfg, cs, down] of downTiming) {
   test(`master down, ${title}: Master after exactly ${down} ms of silence since the last advert`, (t) => {
@@ -92,38 +92,38 @@ for (const [title, cfg, cs, down] of downTiming) {
   })
 }
 
-test('priority-0 advert: the backup arms Master_Down at Skew_Time only (609 ms v2, 61 ms v3 100 ms)', (t) => {
+test('priority-0 advert: the backup arms Master_Down at Skew_Time only (609.375 ms v2, 60.9375 ms v3 100 ms)', (t) => {
   const r2 = step(backupAt(v2()), advert(0), 5_000)
-  t.deepEqual(r2.actions, [arm('masterDown', 5_609)])
-  const m = step(r2.state, timer('masterDown'), 5_609)
+  t.deepEqual(r2.actions, [arm('masterDown', 5_609.375)])
+  const m = step(r2.state, timer('masterDown'), 5_609.375)
   t.deepEqual(m.actions[0], transition('BACKUP', 'MASTER', 'priority_zero'))
   const r3 = step(backupAt(v3fast()), advert(0, 10), 5_000)
-  t.deepEqual(r3.actions, [arm('masterDown', 5_061)])
+  t.deepEqual(r3.actions, [arm('masterDown', 5_060.9375)])
 })
 
-test('v3 backup learns the master interval: 1 s configured, master sends 100 ms → 361 ms, skew 61 ms', (t) => {
+test('v3 backup learns the master interval: 1 s configured, master sends 100 ms → 360.9375 ms, skew 60.9375 ms', (t) => {
   const b = backupAt({ version: 3, advertMs: 1000 })
   const r = step(b, advert(200, 10, higherAddr), 2_000)
   t.is(r.state.masterAdverMs, 100)
-  t.deepEqual(r.actions, [arm('masterDown', 2_361)])
-  t.deepEqual(step(r.state, advert(0, 10), 2_050).actions, [arm('masterDown', 2_111)])
+  t.deepEqual(r.actions, [arm('masterDown', 2_360.9375)])
+  t.deepEqual(step(r.state, advert(0, 10), 2_050).actions, [arm('masterDown', 2_110.9375)])
 })
 
 test('v2 backup keeps its own interval whatever the advert says', (t) => {
   const r = step(backupAt(v2()), advert(200, 300, higherAddr), 2_000)
   t.is(r.state.masterAdverMs, 1000)
-  t.deepEqual(r.actions, [arm('masterDown', 5_609)])
+  t.deepEqual(r.actions, [arm('masterDown', 5_609.375)])
 })
 
 test('preempt (default): a priority-150 backup discards a priority-100 master and takes over at Master_Down', (t) => {
   let s = backupAt(v2({ priority: 150 }))
-  t.is(s.timers.masterDown, 3414)
+  t.is(s.timers.masterDown, 3414.0625)
   for (const now of [1_000, 2_000, 3_000]) {
     const r = step(s, advert(100), now)
     t.deepEqual(r.actions, [], 'lower-priority advert discarded')
     s = r.state
   }
-  const r = step(s, timer('masterDown'), 3414)
+  const r = step(s, timer('masterDown'), 3414.0625)
   t.deepEqual(r.actions[0], transition('BACKUP', 'MASTER', 'preempt'))
 })
 
@@ -131,61 +131,61 @@ test('nopreempt: a higher-priority backup accepts a lower master and stays Backu
   let s = backupAt(v2({ priority: 150, preempt: false }))
   for (const now of [1_000, 2_000, 3_000, 4_000]) {
     const r = step(s, advert(100), now)
-    t.deepEqual(r.actions, [arm('masterDown', now + 3414)])
+    t.deepEqual(r.actions, [arm('masterDown', now + 3414.0625)])
     s = r.state
   }
-  t.is(step(s, timer('masterDown'), 3414).state.role, 'BACKUP', 'the old deadline was replaced')
+  t.is(step(s, timer('masterDown'), 3414.0625).state.role, 'BACKUP', 'the old deadline was replaced')
 })
 
 test('preempt_on_quorum: a held backup accepts a lower master; released, it discards the next advert and preempts', (t) => {
   let s = step(backupAt(v2({ priority: 150 })), { kind: 'preemptHold', on: true }, 500).state
   for (const now of [1_000, 2_000, 3_000, 4_000]) {
     const r = step(s, advert(100), now)
-    t.deepEqual(r.actions, [arm('masterDown', now + 3414)], 'held: the lower master counts as live')
+    t.deepEqual(r.actions, [arm('masterDown', now + 3414.0625)], 'held: the lower master counts as live')
     s = r.state
   }
-  t.is(step(s, timer('masterDown'), 3414).state.role, 'BACKUP')
+  t.is(step(s, timer('masterDown'), 3414.0625).state.role, 'BACKUP')
   // the hold is lifted (quorum back): nothing happens until the next advert, which is discarded
   const lifted = step(s, { kind: 'preemptHold', on: false }, 4_500)
   t.deepEqual(lifted.actions, [])
   const r5 = step(lifted.state, advert(100), 5_000)
   t.deepEqual(r5.actions, [], 'released: discarded')
-  const r6 = step(r5.state, timer('masterDown'), 4_000 + 3414)
+  const r6 = step(r5.state, timer('masterDown'), 4_000 + 3414.0625)
   t.deepEqual(r6.actions[0], transition('BACKUP', 'MASTER', 'preempt'))
   // a held backup still takes over from a master that falls silent: the hold is about preemption only
-  const silent = step(s, timer('masterDown'), 4_000 + 3414)
+  const silent = step(s, timer('masterDown'), 4_000 + 3414.0625)
   t.deepEqual(silent.actions[0], transition('BACKUP', 'MASTER', 'master_down'))
 })
 
 test('preempt_delay: the lower master counts as live for the delay, then is discarded and preempted', (t) => {
   const s0 = backupAt(v2({ priority: 150, preemptDelayMs: 5_000 }))
   const r1 = step(s0, advert(100), 1_000)
-  t.deepEqual(r1.actions, [arm('preemptDelay', 6_000), arm('masterDown', 4_414)])
+  t.deepEqual(r1.actions, [arm('preemptDelay', 6_000), arm('masterDown', 4_414.0625)])
   const r2 = run(r1.state, [
     [advert(100), 2_000],
     [advert(100), 3_000],
     [advert(100), 4_000],
     [advert(100), 5_000],
   ])
-  t.deepEqual(r2.actions, [arm('masterDown', 8_414)], 'still resetting, the window is not re-armed')
+  t.deepEqual(r2.actions, [arm('masterDown', 8_414.0625)], 'still resetting, the window is not re-armed')
   const r3 = step(r2.state, timer('preemptDelay'), 6_000)
   t.deepEqual(r3.actions, [])
   t.is(r3.state.preemptWindow, 'elapsed')
   const r4 = step(r3.state, advert(100), 7_000)
   t.deepEqual(r4.actions, [], 'after the delay lower adverts are discarded')
-  const r5 = step(r4.state, timer('masterDown'), 8_414)
+  const r5 = step(r4.state, timer('masterDown'), 8_414.0625)
   t.deepEqual(r5.actions[0], transition('BACKUP', 'MASTER', 'preempt'))
 })
 
 test('preempt_delay: a master of priority ≥ ours during the delay cancels the window', (t) => {
   const r1 = step(backupAt(v2({ priority: 150, preemptDelayMs: 5_000 })), advert(100), 1_000)
   const r2 = step(r1.state, advert(200, 100, higherAddr), 2_000)
-  t.deepEqual(r2.actions, [disarm('preemptDelay'), arm('masterDown', 5_414)])
+  t.deepEqual(r2.actions, [disarm('preemptDelay'), arm('masterDown', 5_414.0625)])
   t.is(r2.state.preemptWindow, 'none')
 })
 
 test('backup accepts an equal-priority advert whatever the address (RFC 5798 §6.4.2: ≥)', (t) => {
-  t.deepEqual(step(backupAt(v2()), advert(100, 100, lowerAddr), 1_000).actions, [arm('masterDown', 4_609)])
+  t.deepEqual(step(backupAt(v2()), advert(100, 100, lowerAddr), 1_000).actions, [arm('masterDown', 4_609.375)])
 })
 
 test('master: Adver_Timer sends an advert and re-arms one interval later', (t) => {
@@ -208,7 +208,7 @@ for (const [title, prio, src] of stepDown) {
       disarm('adver'),
       send(100),
       { kind: 'vips', op: 'del' },
-      arm('masterDown', 10_000 + 722), // 3 × 200 + 156 × 200 / 256 = 721.875
+      arm('masterDown', 10_000 + 721.875), // 3 × 200 + 156 × 200 / 256
     ])
   })
 }
@@ -285,7 +285,7 @@ test('fault from master: priority-0 advert, VIPs removed; cleared → Backup wit
   ])
   t.deepEqual(step(f.state, advert(200, 100, higherAddr), 9_500).actions, [], 'FAULT ignores adverts')
   const c = step(f.state, { kind: 'fault', on: false }, 10_000)
-  t.deepEqual(c.actions, [transition('FAULT', 'BACKUP', 'fault_cleared'), arm('masterDown', 13_609)])
+  t.deepEqual(c.actions, [transition('FAULT', 'BACKUP', 'fault_cleared'), arm('masterDown', 13_609.375)])
 })
 
 test('fault from backup stops Master_Down; the owner leaving FAULT becomes Master', (t) => {
@@ -309,7 +309,7 @@ test('tracking drives priority: base + delta clamped to 1..254, owner stays 255,
   const f = step(backupAt(v2()), { kind: 'priority', delta: -100 }, 1_000)
   t.deepEqual(f.actions, [transition('BACKUP', 'FAULT', 'fault'), disarm('masterDown')])
   const back = step(f.state, { kind: 'priority', delta: -10 }, 2_000)
-  t.deepEqual(back.actions, [transition('FAULT', 'BACKUP', 'fault_cleared'), arm('masterDown', 2_000 + 3648)])
+  t.deepEqual(back.actions, [transition('FAULT', 'BACKUP', 'fault_cleared'), arm('masterDown', 2_000 + 3_648.4375)])
   t.is(priorityOf(back.state), 90)
 })
 
@@ -327,7 +327,10 @@ test('a backup whose priority rose preempts the lower master it now outranks', (
   t.deepEqual(up.actions, [])
   const discarded = step(up.state, advert(120), 2_000)
   t.deepEqual(discarded.actions, [], 'now discarded')
-  t.deepEqual(step(discarded.state, timer('masterDown'), 4_609).actions[0], transition('BACKUP', 'MASTER', 'preempt'))
+  t.deepEqual(
+    step(discarded.state, timer('masterDown'), 4_609.375).actions[0],
+    transition('BACKUP', 'MASTER', 'preempt'),
+  )
 })
 
 test('timer events for timers that are not armed are ignored (stale expiries)', (t) => {
