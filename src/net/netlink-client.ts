@@ -100,6 +100,12 @@ export interface BatchOptions {
   ack?: 'each' | 'last'
 }
 
+/** What hold() returns. */
+export interface HeldRequests {
+  /** Sends the held requests (once; later calls do nothing). */
+  release(opts?: { answersLater?: boolean }): void
+}
+
 interface Queued {
   seq: number
   bytes: Buffer
@@ -192,7 +198,30 @@ export class NetlinkClient {
     }
   }
 
-  private flush(): void {
+  /**
+   * Holds the requests made from now until release(), as batch() holds those its function makes,
+   * for work prepared ahead of a deadline: the VRRP takeover builds its VIP additions before
+   * Master_Down and sends them at it with one sendmsg. With `answersLater`, the answers (which the
+   * kernel queued inside that sendmsg) are read in a microtask, after the rest of the caller's turn.
+   */
+  hold(): HeldRequests {
+    if (this.corked === 0) this.batchAckLast = false
+    this.corked++
+    let held = true
+    return {
+      release: (opts = {}) => {
+        if (!held) return
+        held = false
+        this.corked--
+        if (this.corked === 0) {
+          this.flush(opts.answersLater === true)
+          this.batchAckLast = false
+        }
+      },
+    }
+  }
+
+  private flush(answersLater = false): void {
     const q = this.queue
     if (q.length === 0) return
     this.queue = []
@@ -215,11 +244,12 @@ export class NetlinkClient {
         b.writeUInt16LE(b.readUInt16LE(6) & ~NLM_F_ACK, 6)
       }
     }
-    if (parts.length > 0) this.sendNow(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts), deadline)
+    if (parts.length > 0)
+      this.sendNow(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts), deadline, answersLater)
   }
 
   /** Sends one datagram, reads what is already answered, and arms the timer only for what is not. */
-  private sendNow(datagram: Buffer, deadline: Deadline): void {
+  private sendNow(datagram: Buffer, deadline: Deadline, answersLater = false): void {
     if (this.closed || this.stopped) {
       this.failDeadline(deadline, (p, seq) => closedError(p, seq, this.stopped))
       return
@@ -231,6 +261,12 @@ export class NetlinkClient {
       this.failDeadline(deadline, () => e)
       return
     }
+    if (answersLater) queueMicrotask(() => this.afterSend(deadline))
+    else this.afterSend(deadline)
+  }
+
+  private afterSend(deadline: Deadline): void {
+    if (this.closed || this.stopped) return
     if (this.transport.drain && !this.draining) {
       this.draining = true
       try {

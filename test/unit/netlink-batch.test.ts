@@ -185,3 +185,54 @@ test('ack "last": when the last answer never comes, the whole datagram times out
     ['LVSD_NL_TIMEOUT', 'LVSD_NL_TIMEOUT'],
   )
 })
+
+test('hold(): requests wait across turns until release(), then leave as one datagram', async (t) => {
+  const clock = new VirtualClock()
+  const kernel = new SyncKernel((m) => (m.payload.toString() === 'b' ? [errno(m, 'EEXIST')] : [ack(m)]))
+  const client = new NetlinkClient(kernel, { timers: clock })
+  const held = client.hold()
+  const ps = ['a', 'b'].map((s) =>
+    client.request(req(s)).then(
+      () => 'ok',
+      (e: LvsdError) => e.details.code,
+    ),
+  )
+  await new Promise((r) => setImmediate(r))
+  t.is(kernel.datagrams.length, 0, 'nothing leaves while held, even after a turn of the loop')
+  held.release()
+  t.deepEqual(
+    kernel.datagrams.map((d) => d.map((m) => m.payload.toString())),
+    [['a', 'b']],
+  )
+  t.is(kernel.drains, 1, 'answered inside sendmsg: read at once')
+  t.is(clock.armed.length, 0)
+  t.deepEqual(await Promise.all(ps), ['ok', 'EEXIST'])
+  held.release()
+  t.is(kernel.datagrams.length, 1, 'a second release sends nothing')
+})
+
+test('hold() with answersLater: sent at release, answers read after the caller’s turn, no timer left', async (t) => {
+  const clock = new VirtualClock()
+  const kernel = new SyncKernel((m) => [ack(m)])
+  const client = new NetlinkClient(kernel, { timers: clock })
+  const held = client.hold()
+  const p = client.request(req('vip'))
+  held.release({ answersLater: true })
+  t.is(kernel.datagrams.length, 1, 'in the kernel when release returns')
+  t.is(kernel.drains, 0, 'the answer is still queued: the caller’s next step (the GARP) goes first')
+  t.deepEqual(await p, [])
+  t.is(kernel.drains, 1)
+  t.is(client.outstanding, 0)
+  t.is(clock.armed.length, 0, 'the timeout was not armed for an answer that was already queued')
+})
+
+test('hold() inside batch(): the requests leave when the outer one ends', async (t) => {
+  const kernel = new SyncKernel((m) => [ack(m)])
+  const client = new NetlinkClient(kernel)
+  const held = client.hold()
+  const p = client.batch(() => client.request(req('x')))
+  t.is(kernel.datagrams.length, 0, 'the batch ended inside a hold: still held')
+  held.release()
+  t.is(kernel.datagrams.length, 1)
+  t.deepEqual(await p, [])
+})
