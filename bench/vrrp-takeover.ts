@@ -7,17 +7,29 @@
 // takeover = backup's first advert − master's last advert (its priority-0 advert for SIGTERM);
 // outage = the longest gap between resets the client receives from the VIP.
 // Usage: node dist/bench/vrrp-takeover.js [trials=7] [intervals=1000,100] [kinds=crash,term]
+// An interval written `100v6` runs VRRPv3 over IPv6 (VIP fd00:91::100, NA instead of GARP; crash only).
 // BENCH_KEEP=1 keeps the pcap files. BENCH_KA_RT=N gives keepalived `vrrp_rt_priority N` (lvsd's worker runs SCHED_RR 10 by default).
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { parseAddr } from '../src/net/addr.js'
 import { waitFor } from '../test/helpers/netns.js'
 import { ConfigDir, sleep } from '../test/netns/agents/vrrp-harness.js'
-import { Capture, type Frame } from './agents/pcap.js'
+import { Capture, type Frame, ip6 } from './agents/pcap.js'
 import { type Daemon, type Impl, Lvsd, load, startDaemon, summary, VrrpLab, type VrrpSpec } from './agents/vrrp-lab.js'
 
 type Kind = 'crash' | 'term'
 const trials = Number(process.argv[2] ?? 7)
-const intervals = (process.argv[3] ?? '1000,100').split(',').map(Number)
+/** One column of trials: the advert interval, and IPv6 or not (`100v6`). */
+interface Cell {
+  token: string
+  intervalMs: number
+  v6: boolean
+}
+const intervals: Cell[] = (process.argv[3] ?? '1000,100').split(',').map((token) => ({
+  token,
+  intervalMs: Number.parseInt(token, 10),
+  v6: token.endsWith('v6'),
+}))
 const kinds = (process.argv[4] ?? 'crash,term').split(',') as Kind[]
 const kaRt = process.env.BENCH_KA_RT ? Number(process.env.BENCH_KA_RT) : undefined
 const client = fileURLToPath(new URL('./agents/vip-client.js', import.meta.url))
@@ -44,10 +56,12 @@ const cfg = new ConfigDir()
 const VIP = vl.vip.split('/')[0]!
 const skew = (ms: number, prio: number) => ((256 - prio) * ms) / 256
 
-function spec(intervalMs: number, priority: number): VrrpSpec {
-  // VRRPv2 at 1 s (keepalived's default), v3 below a second (v2 cannot express 100 ms)
-  return { version: intervalMs >= 1000 ? 2 : 3, intervalMs, vrid: 51, vip: vl.vip, priority }
+function spec(c: Cell, priority: number): VrrpSpec {
+  // VRRPv2 at 1 s (keepalived's default), v3 below a second (v2 cannot express 100 ms) and over IPv6
+  const version = c.intervalMs >= 1000 && !c.v6 ? 2 : 3
+  return { version, intervalMs: c.intervalMs, vrid: 51, vip: c.v6 ? vl.vip6 : vl.vip, priority }
 }
+const VIP6 = ip6(parseAddr(vl.vip6.split('/')[0] ?? '').bytes)
 
 function maxGap(ts: number[]): number {
   let g = 0
@@ -55,18 +69,21 @@ function maxGap(ts: number[]): number {
   return g
 }
 
-function analyse(frames: Frame[], kind: Kind): Result {
+function analyse(frames: Frame[], kind: Kind, v6: boolean): Result {
   const [p1, p2, pc] = [vl.port('d1'), vl.port('d2'), vl.port('c')]
   const [a1, a2, ac] = [vl.addr('d1'), vl.addr('d2'), vl.addr('c')]
   const sent = (port: number) => (f: Frame) => f.ifindex === port && !f.out
-  const first = frames.find((f) => sent(p2)(f) && f.vrrp && f.ip?.src === a2)
+  // IPv6 adverts come from the link-local address: the bridge port says who sent them
+  const from = (a: string) => (f: Frame) => v6 || f.ip?.src === a
+  const first = frames.find((f) => sent(p2)(f) && f.vrrp && from(a2)(f))
   if (!first) throw new Error('no advert from the backup in the capture')
   const ref = frames
-    .filter((f) => sent(p1)(f) && f.vrrp && f.ip?.src === a1 && f.t < first.t)
+    .filter((f) => sent(p1)(f) && f.vrrp && from(a1)(f) && f.t < first.t)
     .filter((f) => (kind === 'term' ? f.vrrp?.prio === 0 : f.vrrp?.prio !== 0))
     .at(-1)
   if (!ref) throw new Error(`no ${kind === 'term' ? 'priority-0 ' : ''}advert from the master before the takeover`)
-  const garp = frames.find((f) => sent(p2)(f) && f.arp?.spa === VIP && f.arp.tpa === VIP && f.t > ref.t)
+  const announced = (f: Frame) => (v6 ? f.na?.target === VIP6 : f.arp?.spa === VIP && f.arp.tpa === VIP)
+  const garp = frames.find((f) => sent(p2)(f) && announced(f) && f.t > ref.t)
   const r: Result = { takeover: first.t - ref.t, garp: garp ? garp.t - ref.t : Number.NaN, ref: ref.t }
   if (kind === 'term') {
     // the client's outage: its last answer from the old master to its first from the new one
@@ -84,17 +101,22 @@ function analyse(frames: Frame[], kind: Kind): Result {
   return r
 }
 
-async function trial(impl: Impl, intervalMs: number, kind: Kind, n: number): Promise<Result> {
+async function trial(impl: Impl, c: Cell, kind: Kind, n: number): Promise<Result> {
+  const intervalMs = c.intervalMs
   await vl.reset(['d1', 'd2', 'c'])
   const slow = intervalMs / 100 // timeouts scale with the interval
-  const master: Daemon = startDaemon(impl, vl.lab, 'd1', cfg, spec(intervalMs, 150), kaRt)
+  const master: Daemon = startDaemon(impl, vl.lab, 'd1', cfg, spec(c, 150), kaRt)
   await master.waitState('MASTER', 15_000 + 10 * intervalMs)
-  const backup: Daemon = startDaemon(impl, vl.lab, 'd2', cfg, spec(intervalMs, 100), kaRt)
+  const backup: Daemon = startDaemon(impl, vl.lab, 'd2', cfg, spec(c, 100), kaRt)
   await backup.waitState('BACKUP', 15_000)
   await sleep(500 + 2 * intervalMs) // the backup has heard the master for a while
   const probe =
     kind === 'term' ? vl.lab.spawn('c', 'nice', ['-n', '-10', process.execPath, client, VIP, '9', '2']) : undefined
-  const cap = new Capture(vl.lab.ns('sw'), join(cfg.dir, `${impl}-${intervalMs}-${kind}-${n}.pcap`))
+  const cap = new Capture(
+    vl.lab.ns('sw'),
+    join(cfg.dir, `${impl}-${c.token}-${kind}-${n}.pcap`),
+    c.v6 ? 'ip6 proto 112 or icmp6' : undefined,
+  )
   await cap.ready()
   if (probe) {
     let out = ''
@@ -112,7 +134,7 @@ async function trial(impl: Impl, intervalMs: number, kind: Kind, n: number): Pro
   const frames = await cap.stop()
   if (cap.dropped() > 0) console.log(`  (tcpdump: ${cap.dropped()} packets dropped by the kernel)`)
   await Promise.race([exited, sleep(10_000)])
-  const r = analyse(frames, kind)
+  const r = analyse(frames, kind, c.v6)
   // when the state machine moved, against the capture: timer lateness vs the send path after it
   if (at !== undefined) r.fsm = at - (r.ref ?? 0)
   return r
@@ -125,8 +147,9 @@ try {
   const results = new Map<string, Result[]>()
   const loads: string[] = []
   const failures: string[] = []
-  for (const intervalMs of intervals) {
+  for (const c of intervals) {
     for (const kind of kinds) {
+      if (c.v6 && kind === 'term') throw new Error(`${c.token}: IPv6 trials are crash only (the client is IPv4)`)
       for (let i = 0; i < trials; i++) {
         // alternate which implementation goes first, so a slow patch of machine load hits both
         const order: Impl[] = i % 2 ? ['keepalived', 'lvsd'] : ['lvsd', 'keepalived']
@@ -134,14 +157,14 @@ try {
           let r: Result | undefined
           for (let attempt = 1; !r; attempt++) {
             try {
-              r = await trial(impl, intervalMs, kind, i)
+              r = await trial(impl, c, kind, i)
             } catch (e) {
-              failures.push(`${intervalMs}/${kind}/${impl} #${i + 1}: ${(e as Error).message.split('\n')[0]}`)
+              failures.push(`${c.token}/${kind}/${impl} #${i + 1}: ${(e as Error).message.split('\n')[0]}`)
               console.log(`  failed (attempt ${attempt}): ${failures.at(-1)}`)
               if (attempt >= 3) throw e
             }
           }
-          const key = `${intervalMs}/${kind}/${impl}`
+          const key = `${c.token}/${kind}/${impl}`
           results.set(key, [...(results.get(key) ?? []), r])
           console.log(
             `${key} #${i + 1}: takeover ${fmt(r.takeover)} ms, GARP ${fmt(r.garp)} ms` +
@@ -151,7 +174,7 @@ try {
           )
         }
       }
-      loads.push(`${intervalMs} ms ${kind}: ${load()}`)
+      loads.push(`${c.token} ms ${kind}: ${load()}`)
     }
   }
   await vl.reset(['d1', 'd2', 'c'])
@@ -163,15 +186,16 @@ try {
     '| interval | event | RFC floor | lvsd advert | lvsd GARP | lvsd worker MASTER (log) | keepalived advert | keepalived GARP | lvsd − floor (median) | keepalived − floor (median) |',
   )
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |')
-  for (const intervalMs of intervals) {
+  for (const c of intervals) {
+    const intervalMs = c.intervalMs
     for (const kind of kinds) {
       const floor = (kind === 'crash' ? 3 * intervalMs : 0) + skew(intervalMs, 100)
-      const l = results.get(`${intervalMs}/${kind}/lvsd`) ?? []
-      const k = results.get(`${intervalMs}/${kind}/keepalived`) ?? []
+      const l = results.get(`${c.token}/${kind}/lvsd`) ?? []
+      const k = results.get(`${c.token}/${kind}/keepalived`) ?? []
       const s = (rs: Result[], f: (r: Result) => number) => summary(rs.map(f).filter((x) => !Number.isNaN(x))).text
-      const v = spec(intervalMs, 100).version
+      const v = spec(c, 100).version
       console.log(
-        `| ${intervalMs} ms (v${v}) | ${kind === 'crash' ? 'crash' : 'SIGTERM'} | ${floor.toFixed(1)} | ${s(l, (r) => r.takeover)} | ${s(l, (r) => r.garp)} | ${s(l, (r) => r.fsm ?? Number.NaN)} | ` +
+        `| ${intervalMs} ms (v${v}${c.v6 ? ', IPv6' : ''}) | ${kind === 'crash' ? 'crash' : 'SIGTERM'} | ${floor.toFixed(1)} | ${s(l, (r) => r.takeover)} | ${s(l, (r) => r.garp)} | ${s(l, (r) => r.fsm ?? Number.NaN)} | ` +
           `${s(k, (r) => r.takeover)} | ${s(k, (r) => r.garp)} | ${(summary(l.map((r) => r.takeover)).med - floor).toFixed(1)} | ${(summary(k.map((r) => r.takeover)).med - floor).toFixed(1)} |`,
       )
     }
@@ -183,9 +207,9 @@ try {
       '| interval | skew (target: + 10) | lvsd outage | lvsd: answered after prio 0 | lvsd: client SYN gap | keepalived outage | keepalived: answered after prio 0 | keepalived: client SYN gap |',
     )
     console.log('| --- | --- | --- | --- | --- | --- | --- | --- |')
-    for (const intervalMs of intervals) {
-      const l = results.get(`${intervalMs}/term/lvsd`) ?? []
-      const k = results.get(`${intervalMs}/term/keepalived`) ?? []
+    for (const { intervalMs, token } of intervals) {
+      const l = results.get(`${token}/term/lvsd`) ?? []
+      const k = results.get(`${token}/term/keepalived`) ?? []
       const s = (rs: Result[], f: (r: Result) => number | undefined) => summary(rs.map((r) => f(r) ?? 0)).text
       const sk = skew(intervalMs, 100)
       const cols = (rs: Result[]) =>

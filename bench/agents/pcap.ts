@@ -13,6 +13,8 @@ export interface Frame {
   ip?: { src: string; dst: string; proto: number }
   vrrp?: { version: number; vrid: number; prio: number }
   arp?: { op: number; sha: string; spa: string; tpa: string }
+  /** ICMPv6 neighbour advertisement: its target address (ip6() form). */
+  na?: { target: string }
   tcp?: { sport: number; dport: number; syn: boolean; rst: boolean; ack: boolean }
 }
 
@@ -20,6 +22,9 @@ const PCAP_NS_MAGIC = 0xa1b23c4d
 const LINKTYPE_LINUX_SLL2 = 276
 const PACKET_OUTGOING = 4
 const ip4 = (b: Buffer, o: number) => `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`
+/** An IPv6 address as 8 groups of hex without leading zeros and without `::` (compare with ip6(...) only). */
+export const ip6 = (b: Uint8Array, o = 0) =>
+  Array.from({ length: 8 }, (_, i) => (((b[o + 2 * i] ?? 0) << 8) | (b[o + 2 * i + 1] ?? 0)).toString(16)).join(':')
 const mac = (b: Buffer, o: number) => [...b.subarray(o, o + 6)].map((x) => x.toString(16).padStart(2, '0')).join(':')
 
 /** Decodes a pcap file written with `-y LINUX_SLL2 --time-stamp-precision=nano` (little-endian). */
@@ -62,6 +67,13 @@ export function readPcap(path: string): Frame[] {
           ack: !!(fl & 16),
         }
       }
+    } else if (proto === 0x86dd && caplen >= 60) {
+      // no extension headers: VRRP and NDP go without them
+      const ip = { src: ip6(b, n + 8), dst: ip6(b, n + 24), proto: b[n + 6]! }
+      f.ip = ip
+      const l4 = n + 40
+      if (ip.proto === 112 && l4 + 3 <= off) f.vrrp = { version: b[l4]! >> 4, vrid: b[l4 + 1]!, prio: b[l4 + 2]! }
+      if (ip.proto === 58 && b[l4] === 136 && l4 + 24 <= off) f.na = { target: ip6(b, l4 + 8) }
     }
     frames.push(f)
   }

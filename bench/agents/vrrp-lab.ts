@@ -174,7 +174,7 @@ export class Lvsd implements Daemon {
     cfg: ConfigDir,
     s: VrrpSpec,
     /** Node/V8 flags before the script, e.g. the VRRP-only profile's `--lite-mode`. */
-    readonly nodeArgs: string[] = [],
+    readonly nodeArgs: string[] = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
   ) {
     const yaml = vrrpConfig({
       node,
@@ -207,16 +207,18 @@ export function startDaemon(impl: Impl, lab: Lab, node: string, cfg: ConfigDir, 
   return impl === 'lvsd' ? new Lvsd(lab, node, cfg, s) : new Keepalived(lab, node, cfg, s, kaRt)
 }
 
-/** A bridge (switch namespace `sw`) with d1, d2 and a client c on 10.91.0.0/24, fixed MACs. */
+/** A bridge (switch namespace `sw`) with d1, d2 and a client c on 10.91.0.0/24 and fd00:91::/64, fixed MACs. */
 export class VrrpLab {
   readonly lab = new Lab('vb')
   readonly net = '10.91.0'
   readonly vip = '10.91.0.100/24'
+  /** The VIP of the IPv6 trials (VRRPv3 over IPv6, NA instead of GARP). */
+  readonly vip6 = 'fd00:91::100/64'
   readonly ifindex = new Map<string, number>()
   constructor(readonly nodes: string[] = ['d1', 'd2', 'c']) {
     this.lab.addSwitch()
     nodes.forEach((name, i) => {
-      this.lab.addNode({ name, ipv4: `${this.net}.${i + 1}/24`, mac: MAC(i + 1) })
+      this.lab.addNode({ name, ipv4: `${this.net}.${i + 1}/24`, ipv6: `fd00:91::${i + 1}/64`, mac: MAC(i + 1) })
     })
     const links = JSON.parse(this.lab.exec('sw', 'ip', ['-j', 'link', 'show'])) as Array<{
       ifindex: number
@@ -250,7 +252,9 @@ export class VrrpLab {
       if (Date.now() > end) throw new Error('processes left in the lab after 10 s')
       await new Promise((r) => setTimeout(r, 20))
     }
-    for (const n of nodes) spawnSync('ip', ['-n', this.lab.ns(n), 'addr', 'del', this.vip, 'dev', 'eth0'])
+    for (const n of nodes)
+      for (const vip of [this.vip, this.vip6])
+        spawnSync('ip', ['-n', this.lab.ns(n), 'addr', 'del', vip, 'dev', 'eth0'])
     for (const n of this.ifindex.keys()) spawnSync('ip', ['-n', this.lab.ns(n), 'neigh', 'flush', 'dev', 'eth0'])
   }
   dispose(): void {
