@@ -42,6 +42,15 @@ Value MonotonicNs(const CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(ts.tv_sec) * kNsPerSec + static_cast<double>(ts.tv_nsec));
 }
 
+// realtimeNs() → CLOCK_REALTIME in ns, as a double (within 256 ns today): the clock of the
+// kernel's receive timestamps (SO_TIMESTAMPNS), read to learn how long ago a packet arrived.
+Value RealtimeNs(const CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  timespec ts{};
+  if (clock_gettime(CLOCK_REALTIME, &ts) < 0) return ThrowErrno(env, "clock_gettime", errno);
+  return Napi::Number::New(env, static_cast<double>(ts.tv_sec) * kNsPerSec + static_cast<double>(ts.tv_nsec));
+}
+
 // timerfdCreate() → fd: CLOCK_MONOTONIC, non-blocking (read returns EAGAIN before expiry, so a
 // spurious readiness event costs nothing) and close-on-exec, like every fd of the addon.
 Value TimerfdCreate(const CallbackInfo& info) {
@@ -95,6 +104,7 @@ Value TimerfdRead(const CallbackInfo& info) {
 
 void InitTimer(Napi::Env env, Napi::Object exports) {
   exports.Set("monotonicNs", Napi::Function::New(env, MonotonicNs, "monotonicNs"));
+  exports.Set("realtimeNs", Napi::Function::New(env, RealtimeNs, "realtimeNs"));
   exports.Set("timerfdCreate", Napi::Function::New(env, TimerfdCreate, "timerfdCreate"));
   exports.Set("timerfdSetAbs", Napi::Function::New(env, TimerfdSetAbs, "timerfdSetAbs"));
   exports.Set("timerfdRead", Napi::Function::New(env, TimerfdRead, "timerfdRead"));

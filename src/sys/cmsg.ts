@@ -1,6 +1,15 @@
 // Ancillary data from recvmsg (<sys/socket.h> cmsghdr, <netinet/in.h> in_pktinfo/in6_pktinfo) on
 // 64-bit Linux: a 16-byte header (len as size_t, level, type), data and next header 8-aligned.
-import { IP_PKTINFO, IP_TTL, IPV6_HOPLIMIT, IPV6_PKTINFO, SOL_IP, SOL_IPV6 } from './constants.js'
+import {
+  IP_PKTINFO,
+  IP_TTL,
+  IPV6_HOPLIMIT,
+  IPV6_PKTINFO,
+  SO_TIMESTAMPNS,
+  SOL_IP,
+  SOL_IPV6,
+  SOL_SOCKET,
+} from './constants.js'
 import { i32h, putI32h, putU64h, u64h } from './hostorder.js'
 import type { ControlInfo } from './types.js'
 
@@ -48,6 +57,11 @@ function decodeKnown(info: ControlInfo, level: number, type: number, data: Buffe
   }
   if (level === SOL_IPV6 && type === IPV6_HOPLIMIT && data.length >= 4) {
     info.hopLimit = i32h(data, 0)
+    return true
+  }
+  if (level === SOL_SOCKET && type === SO_TIMESTAMPNS && data.length >= 16) {
+    // struct timespec { time_t tv_sec; long tv_nsec; } on 64-bit Linux
+    info.timestampNs = u64h(data, 0) * 1e9 + u64h(data, 8)
     return true
   }
   if (level === SOL_IPV6 && type === IPV6_PKTINFO && data.length >= 20) {

@@ -39,6 +39,8 @@ export const SO_PRIORITY = 12
 export const SO_SNDBUFFORCE = 32
 export const SO_RCVBUFFORCE = 33
 export const SO_BINDTODEVICE = 25
+/** Receive timestamps as struct timespec of CLOCK_REALTIME (SCM_TIMESTAMPNS, the same number); 64-bit layout. */
+export const SO_TIMESTAMPNS = 35
 export const SO_PEERCRED = 17
 export const SO_ATTACH_FILTER = 26
 export const SO_DETACH_FILTER = 27

@@ -21,6 +21,8 @@ export interface ControlInfo {
   hopLimit?: number
   /** IPV6_PKTINFO (needs IPV6_RECVPKTINFO). */
   pktinfo6?: { ifindex: number; addr: Uint8Array }
+  /** When the kernel received the datagram, CLOCK_REALTIME in ns (needs SO_TIMESTAMPNS). */
+  timestampNs?: number
   /** Control messages not understood, kept raw. */
   other?: Array<{ level: number; type: number; data: Buffer }>
 }

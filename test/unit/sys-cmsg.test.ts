@@ -7,6 +7,7 @@ import {
   IP_TTL,
   IPV6_HOPLIMIT,
   IPV6_PKTINFO,
+  SO_TIMESTAMPNS,
   SOL_IP,
   SOL_IPV6,
   SOL_SOCKET,
@@ -31,6 +32,22 @@ test('IP_TTL and IP_PKTINFO are decoded', (t) => {
     ttl: 255,
     pktinfo4: { ifindex: 3, specDst: parseAddr('10.0.0.2').bytes, addr: parseAddr('224.0.0.18').bytes },
   })
+})
+
+test('SCM_TIMESTAMPNS is the receive time in ns of CLOCK_REALTIME (struct timespec, 64-bit)', (t) => {
+  const ts = Buffer.alloc(16)
+  ts.writeBigUInt64LE(1_796_000_000n, 0) // tv_sec
+  ts.writeBigUInt64LE(123_456_789n, 8) // tv_nsec
+  const info = parseCmsgs(
+    Buffer.concat([encodeCmsg(SOL_SOCKET, SO_TIMESTAMPNS, ts), encodeCmsg(SOL_IP, IP_TTL, int(255))]),
+  )
+  t.is(info.ttl, 255)
+  t.is(info.timestampNs, 1_796_000_000e9 + 123_456_789, 'a double: within 256 ns at this size')
+  t.is(
+    parseCmsgs(encodeCmsg(SOL_SOCKET, SO_TIMESTAMPNS, ts.subarray(0, 8))).timestampNs,
+    undefined,
+    'short: not a stamp',
+  )
 })
 
 test('IPV6_HOPLIMIT and IPV6_PKTINFO give hop limit, destination and ifindex', (t) => {

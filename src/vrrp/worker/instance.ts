@@ -3,6 +3,7 @@
 import { isDeepStrictEqual } from 'node:util'
 import type { Timers } from '../../clock.js'
 import { type Addr, addrFromBytes, formatAddr, prefixContains, sameAddr } from '../../net/addr.js'
+import type { HeldRequests } from '../../net/netlink-client.js'
 import type { ReceivedDatagram as SysReceived } from '../../sys/types.js'
 import * as fsm from '../fsm.js'
 import {
@@ -22,7 +23,8 @@ import type { NetState } from './netstate.js'
 import { type Announcer, arrival, type Channel } from './sockets.js'
 
 /** What an instance reads and changes of its namespace (NetState, or a fake in the unit tier). */
-export type InstanceNet = Pick<NetState, 'link' | 'linkByName' | 'addresses' | 'has' | 'addVip' | 'deleteVip'>
+export type InstanceNet = Pick<NetState, 'link' | 'linkByName' | 'addresses' | 'has' | 'addVip' | 'deleteVip'> &
+  Partial<Pick<NetState, 'hold'>>
 
 export interface InstanceDeps {
   /** Monotonic ms (performance.now()). */
@@ -30,7 +32,7 @@ export interface InstanceDeps {
   /** Wall-clock ms for reports (performance.timeOrigin + now). */
   wall(): number
   net: InstanceNet
-  announcer: Pick<Announcer, 'garp' | 'na'>
+  announcer: Pick<Announcer, 'garp' | 'na'> & Partial<Pick<Announcer, 'prepareFor'>>
   channel: Pick<Channel, 'group' | 'send'>
   /** Where adverts, VIPs and GARPs go: the instance's interface, or its virtual-MAC macvlan. */
   ifindex: number
@@ -40,6 +42,15 @@ export interface InstanceDeps {
   timers: Timers
   /** Sync groups: whether a partner holds this member in BACKUP when Master_Down fires (sync.ts). */
   syncHold?(): boolean
+  /**
+   * How long before Master_Down the host timer fires (ms; 0 or absent: at the deadline). The step
+   * is computed and the advert encoded in that lead, then the instance waits on `now()` until the
+   * deadline itself, so the cold path (run once per takeover) costs nothing after it. Only for a
+   * clock that advances by itself: the worker's, never a test's virtual one.
+   */
+  takeoverLeadMs?: number
+  /** ms since the kernel received a datagram with this stamp (rx-age.ts); undefined: not known. */
+  receivedMsAgo?(timestampNs: number): number | undefined
   post(up: Up): void
   log(level: LogLevel, msg: string, fields?: Record<string, unknown>): void
 }
@@ -63,6 +74,23 @@ function localOf(cfg: RuntimeInstance): LocalInstance {
     ...(cfg.auth ? { auth: cfg.auth } : {}),
   }
 }
+/** One commit of fsm steps: the reports it posts at its end, and whether its VIP adds went out. */
+interface Commit {
+  /** Wall-clock ms of the step, for the reports. */
+  at: number
+  reports: Up[]
+  /** The VIPs were added in this commit (addVipsNow): an announce may go at once. */
+  vipsSent: boolean
+  /** VIP additions built before the deadline, held until the commit's `vips` action. */
+  ahead?: VipAddsAhead | undefined
+}
+
+/** A takeover's VIP additions, built in the lead (Instance.masterDown) and sent at the deadline. */
+interface VipAddsAhead {
+  held: HeldRequests
+  settled: Promise<PromiseSettledResult<void>[]>
+}
+
 /** A host timer that fires this little before its deadline counts as on time (libuv ms clock). */
 const EARLY_SLACK_MS = 1
 
@@ -80,6 +108,10 @@ export class Instance {
   private readonly owner: boolean
   /** VIP changes run one after another, in the order the machine asked for them. */
   private vipChain: Promise<void> = Promise.resolve()
+  /** Jobs on vipChain not finished yet. */
+  private vipJobs = 0
+  /** The latest time a step was taken at (heardAt's floor). */
+  private lastStepAt = Number.NEGATIVE_INFINITY
   private readonly deltas = new Map<string, number>()
   private readonly faults = new Map<string, boolean>()
   private readonly warned = new Set<string>()
@@ -287,7 +319,22 @@ export class Instance {
       advertMs: intervalCs(v.advert) * 10,
       at: this.d.wall(),
     }
-    this.apply({ kind: 'advert', src: v.src, priority: v.advert.priority, intervalCs: intervalCs(v.advert) })
+    this.apply(
+      { kind: 'advert', src: v.src, priority: v.advert.priority, intervalCs: intervalCs(v.advert) },
+      this.heardAt(m),
+    )
+  }
+
+  /**
+   * When the advert reached the host: Master_Down counts from there (keepalived reads it within
+   * microseconds; this thread may take a millisecond to wake up and validate it). Never before a
+   * step already taken, so the machine's time does not go backwards.
+   */
+  private heardAt(m: SysReceived): number {
+    const now = this.d.now()
+    const stamp = m.cmsg.timestampNs
+    const ago = stamp === undefined ? undefined : this.d.receivedMsAgo?.(stamp)
+    return ago === undefined ? now : Math.max(now - ago, this.lastStepAt)
   }
 
   /** RFC 5798 §5.1.2.1: an IPv6 advert comes from a link-local address; IPv4 from the interface's subnets. */
@@ -319,24 +366,38 @@ export class Instance {
   }
 
   private apply(e: fsm.Event, now = this.d.now()): void {
-    const r = fsm.step(this.state, e, now)
-    this.state = r.state
-    for (const a of r.actions) this.act(a)
-    this.syncTimers()
+    this.lastStepAt = Math.max(this.lastStepAt, now)
+    this.commit([fsm.step(this.state, e, now)])
   }
 
-  private act(a: fsm.Action): void {
+  /**
+   * The steps' actions in order, except that reports to the main thread go last: the advert, the
+   * VIPs and the GARP of a takeover do not wait for a structured clone. A report's `at` is still
+   * the time of the step.
+   */
+  private commit(steps: fsm.Step[], ahead?: VipAddsAhead): void {
+    const ctx: Commit = { at: this.d.wall(), reports: [], vipsSent: false, ahead }
+    for (const r of steps) {
+      this.state = r.state
+      for (const a of r.actions) this.act(a, ctx)
+    }
+    ctx.ahead?.held.release() // not taken by a `vips` action: cannot happen (vipAddsAhead checks)
+    this.syncTimers()
+    for (const m of ctx.reports) this.d.post(m)
+  }
+
+  private act(a: fsm.Action, ctx: Commit): void {
     switch (a.kind) {
       case 'transition':
         this.counters.transitions++
         if (a.from === 'MASTER') this.bursts.stop()
-        this.d.post({
+        ctx.reports.push({
           type: 'transition',
           instance: this.cfg.name,
           from: a.from,
           to: a.to,
           why: a.why,
-          at: this.d.wall(),
+          at: ctx.at,
           priority: fsm.priorityOf(this.state),
         })
         return
@@ -345,7 +406,15 @@ export class Instance {
         return
       case 'vips':
         if (this.owner) return
-        this.queueVips(() => this.changeVips(a.op))
+        if (a.op === 'add' && ctx.ahead) {
+          ctx.ahead.held.release({ answersLater: true })
+          this.reportVipAdds(ctx.ahead.settled)
+          ctx.ahead = undefined
+          ctx.vipsSent = true
+        } else if (a.op === 'add' && this.vipJobs === 0) {
+          this.addVipsNow()
+          ctx.vipsSent = true
+        } else this.queueVips(() => this.changeVips(a.op))
         return
       case 'suppressed':
         this.counters.lowerPrioSuppressed++
@@ -353,6 +422,10 @@ export class Instance {
       case 'announce':
         if (a.why === 'lower_priority') this.counters.lowerPrioAnswered++
         // after the VIPs are in (the NA's source selection and the hosts' replies need them)
+        if (ctx.vipsSent && this.vipJobs === 1) {
+          if (this.state.role === 'MASTER' && !this.stopped) this.bursts.start()
+          return
+        }
         this.queueVips(async () => {
           if (this.state.role === 'MASTER' && !this.stopped) this.bursts.start()
         })
@@ -364,9 +437,44 @@ export class Instance {
   }
 
   private queueVips(fn: () => Promise<void>): void {
-    this.vipChain = this.vipChain.then(fn).catch((err) => {
-      this.d.log('error', 'VIP change failed', { vrrp: this.cfg.name, err: String(err) })
+    this.vipJobs++
+    this.vipChain = this.vipChain
+      .then(fn)
+      .catch((err) => {
+        this.d.log('error', 'VIP change failed', { vrrp: this.cfg.name, err: String(err) })
+      })
+      .finally(() => this.vipJobs--)
+  }
+
+  /**
+   * A takeover with no VIP change under way: every add goes to the kernel now, in this turn, not
+   * one awaited after the other in later microtasks. rtnetlink handles a request inside sendmsg, so
+   * when this returns the VIPs are in (or refused, which the chain logs) and the GARP/NA may go.
+   */
+  private addVipsNow(): void {
+    // settled here, in this turn: a refusal is logged by the job, never an unhandled rejection
+    this.reportVipAdds(Promise.allSettled(this.allVips().map((v) => this.vipOp('add', v))))
+  }
+
+  /** The chain waits for additions already sent, and logs each refusal. */
+  private reportVipAdds(settled: Promise<PromiseSettledResult<void>[]>): void {
+    this.queueVips(async () => {
+      for (const r of await settled)
+        if (r.status === 'rejected')
+          this.d.log('error', 'VIP change failed', { vrrp: this.cfg.name, err: String(r.reason) })
     })
+  }
+
+  /**
+   * In the lead before Master_Down: when the steps add the VIPs and no VIP change is under way,
+   * the additions are built now and held (NetState.hold), so at the deadline only their sendmsg
+   * is left. Undefined when the steps add nothing or the namespace cannot hold requests.
+   */
+  private vipAddsAhead(steps: fsm.Step[]): VipAddsAhead | undefined {
+    if (this.owner || this.vipJobs > 0 || !this.d.net.hold) return undefined
+    if (!steps.some((r) => r.actions.some((a) => a.kind === 'vips' && a.op === 'add'))) return undefined
+    const held = this.d.net.hold()
+    return { held, settled: Promise.allSettled(this.allVips().map((v) => this.vipOp('add', v))) }
   }
 
   private async changeVips(op: 'add' | 'del'): Promise<void> {
@@ -392,45 +500,77 @@ export class Instance {
     return this.d.net.linkByName(v.dev)?.index
   }
 
-  private announceRound(): void {
+  /**
+   * In the lead before a takeover: the announcements readied (announceRound's rehearsal), so the
+   * first GARP/NA does not open a socket or build a frame for the first time after the advert. An
+   * IPv6 VIP's NA socket alone took 0.3 ms there (docs/benchmarks.md).
+   */
+  private prepareAnnounce(): void {
+    this.announceRound(true)
+  }
+
+  /** One GARP/NA for every VIP; a rehearsal readies the sockets and frames and sends nothing. */
+  private announceRound(rehearsal = false): void {
     for (const v of this.allVips()) {
       const ifindex = this.vipIndex(v)
       const mac = ifindex === undefined ? undefined : this.d.net.link(ifindex)?.mac
       if (ifindex === undefined || !mac || mac.length !== 6) continue
       try {
-        if (v.prefix.addr.family === 4) {
+        if (rehearsal) this.d.announcer.prepareFor?.(ifindex, mac, v.prefix.addr)
+        else if (v.prefix.addr.family === 4) {
           if (this.d.announcer.garp(ifindex, mac, v.prefix.addr)) this.counters.garp++
         } else if (this.d.announcer.na(ifindex, mac, v.prefix.addr)) this.counters.na++
       } catch (err) {
-        this.warnOnce(`announce:${v.prefix.addr.family}`, 'GARP/NA send failed', { err: String(err) })
+        const what = rehearsal ? 'GARP/NA socket could not be opened' : 'GARP/NA send failed'
+        this.warnOnce(`announce:${v.prefix.addr.family}`, what, { err: String(err) })
       }
     }
   }
 
   private sendAdvert(priority: number): void {
-    const c = this.cfg
-    const targets: Addr[] = c.unicast ? c.unicast.peers : [this.d.channel.group as Addr]
-    // adverts repeat byte for byte until the priority, the config or the source address changes:
-    // encoded once, not on every tick of a master (each encode was garbage and CPU in the worker)
-    let a = this.adverts
-    if (a?.cfg !== c || a.primary !== this.d.primary || a.priority !== priority) {
-      a = { cfg: c, primary: this.d.primary, priority, packets: [] }
-      this.adverts = a
-    }
-    targets.forEach((to, i) => {
+    const targets = this.advertTargets()
+    const packets = this.advertPackets(priority)
+    for (let i = 0; i < targets.length; i++) {
       try {
-        let pkt = a.packets[i]
-        if (!pkt) {
-          pkt = this.encodeAdvert(priority, to)
-          a.packets[i] = pkt
-        }
-        if (this.d.channel.send(pkt, to)) this.counters.tx++
+        const pkt = packets[i]
+        if (!pkt) throw new Error('advert not encoded')
+        if (this.d.channel.send(pkt, targets[i] as Addr)) this.counters.tx++
         else this.counters.txErrors++
       } catch (err) {
         this.counters.txErrors++
         this.warnOnce('send', 'advert send failed', { err: String(err) })
       }
-    })
+    }
+  }
+
+  private advertTargets(): Addr[] {
+    const c = this.cfg
+    return c.unicast ? c.unicast.peers : [this.d.channel.group as Addr]
+  }
+
+  /**
+   * The adverts for `priority`, one per target. They repeat byte for byte until the priority, the
+   * config or the source address changes: encoded once, not on every tick of a master (each encode
+   * was garbage and CPU in the worker), and for a takeover before its deadline. A target that
+   * cannot be encoded has no packet (sendAdvert counts it).
+   */
+  private advertPackets(priority: number): Array<Buffer | undefined> {
+    const c = this.cfg
+    let a = this.adverts
+    if (a?.cfg !== c || a.primary !== this.d.primary || a.priority !== priority) {
+      a = { cfg: c, primary: this.d.primary, priority, packets: [] }
+      this.adverts = a
+    }
+    const targets = this.advertTargets()
+    for (let i = 0; i < targets.length; i++) {
+      if (a.packets[i]) continue
+      try {
+        a.packets[i] = this.encodeAdvert(priority, targets[i] as Addr)
+      } catch (err) {
+        this.warnOnce('encode', 'advert encoding failed', { err: String(err) })
+      }
+    }
+    return a.packets
   }
 
   private encodeAdvert(priority: number, to: Addr): Buffer {
@@ -475,8 +615,13 @@ export class Instance {
     this.host.delete(t)
   }
 
+  /** Master_Down's host timer fires this early, with a clock that advances by itself (InstanceDeps). */
+  private leadOf(t: fsm.Timer): number {
+    return t === 'masterDown' ? Math.max(0, this.d.takeoverLeadMs ?? 0) : 0
+  }
+
   private setHost(t: fsm.Timer, at: number): void {
-    const handle = this.d.timers.set(() => this.fire(t, at), Math.max(0, at - this.d.now()))
+    const handle = this.d.timers.set(() => this.fire(t, at), Math.max(0, at - this.leadOf(t) - this.d.now()))
     this.host.set(t, { at, handle })
   }
 
@@ -484,8 +629,12 @@ export class Instance {
     if (this.host.get(t)?.at !== at) return
     this.host.delete(t)
     let now = this.d.now()
-    if (now < at - EARLY_SLACK_MS) {
+    if (now < at - this.leadOf(t) - EARLY_SLACK_MS) {
       this.setHost(t, at)
+      return
+    }
+    if (t === 'masterDown') {
+      this.masterDown(at, now)
       return
     }
     now = Math.max(now, at)
@@ -499,10 +648,39 @@ export class Instance {
         this.d.post({ type: 'late', instance: this.cfg.name, lateMs })
       }
     }
-    if (t === 'masterDown' && this.state.role === 'BACKUP' && this.d.syncHold) {
-      const on = this.d.syncHold()
-      if (on !== this.state.syncHold) this.apply({ kind: 'syncHold', on }, now)
-    }
     this.apply({ kind: 'timer', timer: t }, now)
+  }
+
+  /**
+   * Master_Down_Timer, woken up to takeoverLeadMs early. The steps are pure, so they are computed
+   * for the deadline now, with the advert they send encoded; then the thread waits for the
+   * deadline on the clock and only the effects remain. Nothing else runs on this thread in
+   * between, so the state the steps were computed from is the state at the deadline.
+   */
+  private masterDown(at: number, now: number): void {
+    const when = Math.max(now, at)
+    this.lastStepAt = Math.max(this.lastStepAt, when)
+    const steps: fsm.Step[] = []
+    let s = this.state
+    if (s.role === 'BACKUP' && this.d.syncHold) {
+      const on = this.d.syncHold()
+      if (on !== s.syncHold) {
+        steps.push(fsm.step(s, { kind: 'syncHold', on }, when))
+        s = (steps.at(-1) as fsm.Step).state
+      }
+    }
+    steps.push(fsm.step(s, { kind: 'timer', timer: 'masterDown' }, when))
+    for (const r of steps) for (const a of r.actions) if (a.kind === 'send') this.advertPackets(a.priority)
+    const ahead = this.vipAddsAhead(steps)
+    if (ahead) this.prepareAnnounce()
+    try {
+      while (this.d.now() < at) {
+        // the lead is a few ms at most: wait on the clock, an event-loop turn would be late
+      }
+      this.commit(steps, ahead)
+    } finally {
+      // held requests must never stay held: every later rtnetlink request would wait behind them
+      ahead?.held.release()
+    }
   }
 }

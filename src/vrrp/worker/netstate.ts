@@ -1,6 +1,7 @@
 // The worker's view of its network namespace: links (state, MAC) and addresses per interface, kept
 // current by rtnetlink events, with VIP add/delete that tolerates "already there" / "already gone".
 import { type Addr, type Family, formatPrefix, sameAddr } from '../../net/addr.js'
+import type { HeldRequests } from '../../net/netlink-client.js'
 import { type LinkWatch, Rtnetlink } from '../../net/rtnetlink.js'
 import { type Address, IFA_F_DADFAILED, IFA_F_SECONDARY, IFA_F_TENTATIVE } from '../../net/rtnl-addr.js'
 import type { Link } from '../../net/rtnl-link.js'
@@ -104,6 +105,11 @@ export class NetState {
 
   has(ifindex: number, addr: Addr): boolean {
     return this.addresses(ifindex).some((a) => sameAddr(a.address, addr))
+  }
+
+  /** Requests from now on wait for release() (NetlinkClient.hold): a takeover's VIPs, built ahead. */
+  hold(): HeldRequests {
+    return this.rtnl.client.hold()
   }
 
   /** Adds a VIP; one already present counts as added. IPv6 without DAD, so it is usable at once. */

@@ -23,6 +23,8 @@ const TOS_CS6 = 0xc0
 // <linux/in6.h> values src/sys/constants.ts does not list yet
 const IPV6_TCLASS = 67
 const IPV6_AUTOFLOWLABEL = 70
+/** Binding to an address not (yet) on the host (Linux 4.15+): the NA socket is readied before its VIP. */
+const IPV6_FREEBIND = 78
 const IP_PMTUDISC_DONT = 0
 
 export interface ChannelSpec {
@@ -73,10 +75,16 @@ function bindToDevice(s: Socket, ifname: string): void {
   s.setOption(C.SOL_SOCKET, C.SO_BINDTODEVICE, Buffer.from(`${ifname}\0`))
 }
 
+/** Master_Down counts from when the kernel had the advert, not from when this thread read it. */
+function stampArrivals(s: Socket): void {
+  s.setOption(C.SOL_SOCKET, C.SO_TIMESTAMPNS, 1)
+}
+
 function open4(spec: ChannelSpec): Socket {
   const s = Socket.open(C.AF_INET, C.SOCK_RAW, C.IPPROTO_VRRP)
   try {
     bindToDevice(s, spec.ifname)
+    stampArrivals(s)
     s.setOption(C.IPPROTO_IP, C.IP_TOS, TOS_CS6)
     // no DF bit, as keepalived's adverts (a 40-byte packet never needs path MTU discovery)
     s.setOption(C.IPPROTO_IP, C.IP_MTU_DISCOVER, IP_PMTUDISC_DONT)
@@ -106,6 +114,7 @@ function open6(spec: ChannelSpec): Socket {
   const s = Socket.open(C.AF_INET6, C.SOCK_RAW, C.IPPROTO_VRRP)
   try {
     bindToDevice(s, spec.ifname)
+    stampArrivals(s)
     // the kernel computes (and, receiving, verifies) the checksum at offset 6 over the pseudo-header
     s.setOption(C.IPPROTO_IPV6, C.IPV6_CHECKSUM, 6)
     s.setOption(C.IPPROTO_IPV6, IPV6_TCLASS, TOS_CS6)
@@ -179,20 +188,44 @@ export class Announcer {
    * the interface; if binding fails the kernel picks the source (a link-local address, also valid).
    */
   na(ifindex: number, mac: Uint8Array, vip: Addr): boolean {
+    const msg = ndp.encode(ndp.unsolicitedNa(vip, mac))
+    return this.naSocket(ifindex, vip).send(msg, sockaddrIn6(ALL_NODES6.bytes, { scopeId: ifindex }))
+  }
+
+  /**
+   * Readies one VIP's announcements ahead of a takeover (an instance does it in the lead before
+   * Master_Down): the socket opened (for an NA, bound to the VIP before it is on the host) and the
+   * frame built once, so neither is done between the advert and the first GARP/NA. Nothing is sent.
+   */
+  prepareFor(ifindex: number, mac: Uint8Array, vip: Addr): void {
+    if (vip.family === 6) {
+      this.naSocket(ifindex, vip)
+      ndp.encode(ndp.unsolicitedNa(vip, mac))
+    } else {
+      this.packet ??= Socket.open(C.AF_PACKET, C.SOCK_RAW, 0)
+      arp.encode(arp.gratuitousArp(mac, vip))
+    }
+  }
+
+  /** One ICMPv6 socket per IPv6 VIP, bound to it so the NA comes from the VIP itself. */
+  private naSocket(ifindex: number, vip: Addr): Socket {
     const key = `${ifindex}/${Buffer.from(vip.bytes).toString('hex')}`
     let s = this.icmp6.get(key)
-    if (!s) {
-      s = Socket.open(C.AF_INET6, C.SOCK_RAW, C.IPPROTO_ICMPV6)
-      s.setOption(C.IPPROTO_IPV6, C.IPV6_MULTICAST_HOPS, 255)
-      s.setOption(C.IPPROTO_IPV6, C.IPV6_MULTICAST_LOOP, 0)
-      s.setOption(C.IPPROTO_IPV6, IPV6_AUTOFLOWLABEL, 0)
-      try {
-        s.bind(sockaddrIn6(vip.bytes))
-      } catch {}
-      this.icmp6.set(key, s)
-    }
-    const msg = ndp.encode(ndp.unsolicitedNa(vip, mac))
-    return s.send(msg, sockaddrIn6(ALL_NODES6.bytes, { scopeId: ifindex }))
+    if (s) return s
+    s = Socket.open(C.AF_INET6, C.SOCK_RAW, C.IPPROTO_ICMPV6)
+    s.setOption(C.IPPROTO_IPV6, C.IPV6_MULTICAST_HOPS, 255)
+    s.setOption(C.IPPROTO_IPV6, C.IPV6_MULTICAST_LOOP, 0)
+    s.setOption(C.IPPROTO_IPV6, IPV6_AUTOFLOWLABEL, 0)
+    try {
+      // readied before its VIP is on the host (prepareFor): without it the bind fails and the
+      // kernel picks a link-local source, also valid but not what keepalived sends
+      s.setOption(C.IPPROTO_IPV6, IPV6_FREEBIND, 1)
+    } catch {}
+    try {
+      s.bind(sockaddrIn6(vip.bytes))
+    } catch {}
+    this.icmp6.set(key, s)
+    return s
   }
 
   close(): void {

@@ -37,8 +37,12 @@ export interface WorkerDeps {
   openTimers(): WorkerTimers
   openNet(events: NetEvents): Promise<WorkerNet>
   openChannel(spec: ChannelSpec): WorkerChannel
-  announcer: Pick<Announcer, 'garp' | 'na' | 'close'>
+  announcer: Pick<Announcer, 'garp' | 'na' | 'close'> & Partial<Pick<Announcer, 'prepareFor'>>
   setRealtime(priority: number): RealtimeOutcome
+  /** Instances' Master_Down wake-up ahead of the deadline (InstanceDeps.takeoverLeadMs); absent: none. */
+  takeoverLeadMs?: number
+  /** ms since the kernel received a datagram with this stamp (InstanceDeps.receivedMsAgo). */
+  receivedMsAgo?(timestampNs: number): number | undefined
 }
 
 const linkIsUp = (l: Link | undefined): boolean => l?.up === true && l.lowerUp
@@ -316,6 +320,8 @@ export class VrrpWorkerCore {
       primary,
       timers: this.instanceTimers,
       syncHold: () => this.syncHoldOf(cfg.name),
+      ...(this.d.takeoverLeadMs ? { takeoverLeadMs: this.d.takeoverLeadMs } : {}),
+      ...(this.d.receivedMsAgo ? { receivedMsAgo: this.d.receivedMsAgo } : {}),
       post: (m) => this.post(m),
       log: (level, msg, fields) => this.log(level, msg, fields),
     })

@@ -5,11 +5,19 @@
 import { performance } from 'node:perf_hooks'
 import { parentPort } from 'node:worker_threads'
 import { DeadlineTimers } from '../../sys/deadline-timer.js'
+import { receivedMsAgo } from '../../sys/rx-age.js'
 import { setThreadRealtime } from '../../sys/sched.js'
 import type { Down } from '../messages.js'
 import { NetState } from './netstate.js'
 import { Announcer, Channel } from './sockets.js'
 import { VrrpWorkerCore } from './worker-core.js'
+
+/**
+ * Master_Down wakes the worker this early. Woken 0.6–1.5 ms late and running the takeover's steps
+ * cold, the worker sent its first advert 1.5–2.5 ms after the deadline (docs/benchmarks.md); the
+ * lead covers the wake-up and the steps, and the rest of it is spent waiting on the clock.
+ */
+const TAKEOVER_LEAD_MS = 4
 
 const port = parentPort
 if (!port) throw new Error('src/vrrp/worker/worker.js runs only as a worker thread')
@@ -26,5 +34,8 @@ const core = new VrrpWorkerCore({
   openChannel: (spec) => new Channel(spec),
   announcer,
   setRealtime: setThreadRealtime,
+  // the takeover's cold path (state step, advert encoding) runs in this lead, before the deadline
+  takeoverLeadMs: TAKEOVER_LEAD_MS,
+  receivedMsAgo: (ns) => receivedMsAgo(ns),
 })
 port.on('message', (m: Down) => core.handle(m))
