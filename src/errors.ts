@@ -12,6 +12,7 @@ export const CODES = {
   LVSD_NL_PROTOCOL: 'a netlink reply did not match its request',
   LVSD_NL_TIMEOUT: 'the kernel did not answer a netlink request in time',
   LVSD_NL_CLOSED: 'the netlink socket was closed with requests outstanding',
+  LVSD_NL_WITHDRAWN: 'a held netlink request was withdrawn before it was sent',
   LVSD_GENL_FAMILY_ABSENT: 'a generic netlink family is not available in this kernel',
   LVSD_IPVS_TABLE_INVALID: 'a desired IPVS table contradicts itself',
   LVSD_CONFIG_INVALID: 'the configuration is invalid',

@@ -102,8 +102,10 @@ export interface BatchOptions {
 
 /** What hold() returns. */
 export interface HeldRequests {
-  /** Sends the held requests (once; later calls do nothing). */
+  /** Sends the held requests (once; later calls, and calls after withdraw(), do nothing). */
   release(opts?: { answersLater?: boolean }): void
+  /** Drops the held requests unsent; each rejects with LVSD_NL_WITHDRAWN (once, as release). */
+  withdraw(): void
 }
 
 interface Queued {
@@ -207,14 +209,34 @@ export class NetlinkClient {
   hold(): HeldRequests {
     if (this.corked === 0) this.batchAckLast = false
     this.corked++
+    const mark = this.queue.length
     let held = true
+    const end = (): void => {
+      held = false
+      this.corked--
+    }
     return {
       release: (opts = {}) => {
         if (!held) return
-        held = false
-        this.corked--
+        end()
         if (this.corked === 0) {
           this.flush(opts.answersLater === true)
+          this.batchAckLast = false
+        }
+      },
+      withdraw: () => {
+        if (!held) return
+        end()
+        for (const x of this.queue.splice(mark)) {
+          const p = this.pending.get(x.seq)
+          if (!p) continue
+          this.pending.delete(x.seq)
+          p.reject(
+            new LvsdError('LVSD_NL_WITHDRAWN', `${p.op}: withdrawn before it was sent`, { op: p.op, seq: x.seq }),
+          )
+        }
+        if (this.corked === 0) {
+          this.flush()
           this.batchAckLast = false
         }
       },

@@ -236,3 +236,20 @@ test('hold() inside batch(): the requests leave when the outer one ends', async 
   t.is(kernel.datagrams.length, 1)
   t.deepEqual(await p, [])
 })
+
+test('hold().withdraw(): the held requests are never sent and reject with LVSD_NL_WITHDRAWN', async (t) => {
+  const kernel = new SyncKernel((m) => [ack(m)])
+  const client = new NetlinkClient(kernel)
+  const held = client.hold()
+  const p = client.request(req('vip')).then(
+    () => 'sent',
+    (e: LvsdError) => e.code,
+  )
+  held.withdraw()
+  held.release()
+  t.is(await p, 'LVSD_NL_WITHDRAWN')
+  t.is(kernel.datagrams.length, 0)
+  t.is(client.outstanding, 0)
+  t.deepEqual(await client.request(req('next')), [], 'the client is not left held')
+  t.is(kernel.datagrams.length, 1)
+})

@@ -45,6 +45,11 @@ function takeoverWorld(now: () => number) {
           held = false
           for (const p of pending.splice(0)) stamp(`vip ${p}`)
         },
+        withdraw: () => {
+          if (!held) return
+          held = false
+          stamp(`withdrawn ${pending.splice(0).join(' ')}`)
+        },
       }
     },
     addVip: async (_i: number, v: { prefix: { addr: Addr } }) => {
@@ -61,7 +66,16 @@ function takeoverSetup() {
   const w = takeoverWorld(c.now)
   const s = setup({}, {}, c.clock)
   const deps = (s.inst as unknown as { d: InstanceDeps }).d
-  Object.assign(deps, { now: c.now, wall: c.now, takeoverLeadMs: LEAD })
+  const queued: Array<() => void> = []
+  Object.assign(deps, {
+    now: c.now,
+    wall: c.now,
+    takeoverLeadMs: LEAD,
+    receiveQueued: () => {
+      w.stamp('read socket')
+      for (const f of queued.splice(0)) f()
+    },
+  })
   Object.assign(deps.net, { hold: w.net.hold, addVip: w.net.addVip })
   const send = deps.channel.send
   deps.channel.send = (pkt: Buffer, to: Addr) => {
@@ -79,7 +93,7 @@ function takeoverSetup() {
     if (m.type === 'transition') w.stamp(`report ${m.to} at ${m.at}`)
     post(m)
   }
-  return { ...s, log: w.log }
+  return { ...s, log: w.log, queued }
 }
 
 test('Master_Down wakes the worker a lead early; the advert still leaves at the deadline, not before', async (t) => {
@@ -104,7 +118,15 @@ test('at the deadline: advert, then the VIPs held since the lead, then the GARPs
   s.clock.advanceTo(WAKE)
   // nothing awaited yet: everything below happened synchronously in the timer's callback
   const kinds = s.log.map((l) => l.split('@')[0]?.replace(/ at .*/, ''))
-  t.deepEqual(kinds, ['hold', 'prepare', 'advert', 'vip 10.0.0.100', ...Array(5).fill('garp'), 'report MASTER'])
+  t.deepEqual(kinds, [
+    'hold',
+    'prepare',
+    'read socket',
+    'advert',
+    'vip 10.0.0.100',
+    ...Array(5).fill('garp'),
+    'report MASTER',
+  ])
   t.true(Number(s.log[1]?.split('@')[1]) < DEADLINE, 'the additions and the GARP socket were readied in the lead')
   // the virtual clock stands at the wake-up while the instance's moved on by its wait: the advert
   // timer is armed about 100 ms after the deadline, not 100 ms after the wake-up
@@ -185,4 +207,24 @@ test('an untrusted stamp (receivedMsAgo undefined) counts from now', async (t) =
   s.clock.advanceTo(1050)
   s.inst.receive({ ...advert({ priority: 200 }), cmsg: { timestampNs: 1 } })
   t.deepEqual(s.clock.armed, [360.9375])
+})
+
+test('an advert that reached the host during the lead calls the takeover off: nothing sent, the VIPs withdrawn', async (t) => {
+  const s = takeoverSetup()
+  await s.inst.start()
+  s.log.length = 0
+  // the master's advert is in the socket when the wait ends (it arrived during the lead)
+  s.queued.push(() => s.inst.receive(advert({ priority: 200 })))
+  s.clock.advanceTo(WAKE)
+  t.is(s.inst.role, 'BACKUP')
+  t.deepEqual(
+    s.log.map((l) => l.split('@')[0]),
+    ['hold', 'prepare', 'read socket', 'withdrawn 10.0.0.100'],
+    'no advert, no VIP, no GARP',
+  )
+  t.is(s.sent.length, 0)
+  t.is(s.garps.length, 0)
+  await flush()
+  t.deepEqual(transitions(s.up), ['INIT>BACKUP:startup'])
+  t.is(s.clock.armed.length, 1, 'Master_Down armed again from the advert')
 })

@@ -51,6 +51,8 @@ export interface InstanceDeps {
   takeoverLeadMs?: number
   /** ms since the kernel received a datagram with this stamp (rx-age.ts); undefined: not known. */
   receivedMsAgo?(timestampNs: number): number | undefined
+  /** Delivers the adverts the channel's socket holds now (to every instance on it), before a takeover. */
+  receiveQueued?(): void
   post(up: Up): void
   log(level: LogLevel, msg: string, fields?: Record<string, unknown>): void
 }
@@ -676,6 +678,14 @@ export class Instance {
     try {
       while (this.d.now() < at) {
         // the lead is a few ms at most: wait on the clock, an event-loop turn would be late
+      }
+      // an advert that reached the host during the lead is heard before the deadline acts on the
+      // master's silence: any step it causes voids the takeover computed for the old state
+      const before = this.state
+      this.d.receiveQueued?.()
+      if (this.state !== before) {
+        ahead?.held.withdraw()
+        return
       }
       this.commit(steps, ahead)
     } finally {

@@ -19,7 +19,11 @@ export type WorkerNet = InstanceNet & Pick<NetState, 'primary' | 'tentative' | '
 
 /** One advert socket: Channel, or a fake. */
 export type WorkerChannel = Pick<Channel, 'group' | 'send' | 'close'> & {
-  socket: { onReceive(cb: (m: ReceivedDatagram) => void, onError: (err: unknown) => void): void }
+  socket: {
+    onReceive(cb: (m: ReceivedDatagram) => void, onError: (err: unknown) => void): void
+    /** What is queued now, read at once (Socket.receiveAll); absent in fakes that only deliver. */
+    receiveAll?(): ReceivedDatagram[]
+  }
 }
 
 /** The instances' timers (DeadlineTimers: one timerfd), closed at shutdown. */
@@ -63,7 +67,10 @@ const view = (members: Instance[]): Member[] =>
 
 export class VrrpWorkerCore {
   private readonly instances: Instance[] = []
-  private readonly channels = new Map<string, { channel: WorkerChannel; members: Instance[] }>()
+  private readonly channels = new Map<
+    string,
+    { channel: WorkerChannel; members: Instance[]; deliver(m: ReceivedDatagram): void }
+  >()
   private net: WorkerNet | undefined
   private timers: WorkerTimers | undefined
   private shuttingDown = false
@@ -186,16 +193,31 @@ export class VrrpWorkerCore {
       })
       const members: Instance[] = []
       const family = cfg.family
-      channel.socket.onReceive(
-        (m) => {
-          for (const i of members) i.receive(m)
-        },
-        (err) => this.log('error', 'VRRP socket receive failed', { family, err: toWireError(err) }),
+      const deliver = (m: ReceivedDatagram): void => {
+        for (const i of members) i.receive(m)
+      }
+      channel.socket.onReceive(deliver, (err) =>
+        this.log('error', 'VRRP socket receive failed', { family, err: toWireError(err) }),
       )
-      entry = { channel, members }
+      entry = { channel, members, deliver }
       this.channels.set(key, entry)
     }
     return entry.channel
+  }
+
+  /** Delivers what the channel's socket holds now, as its poller would on the next turn. */
+  private receiveQueued(channel: WorkerChannel): void {
+    for (const e of this.channels.values()) {
+      if (e.channel !== channel) continue
+      let queued: ReceivedDatagram[] = []
+      try {
+        queued = channel.socket.receiveAll?.() ?? []
+      } catch (err) {
+        // the poller meets the same error on its next turn and reports it
+        this.log('debug', 'VRRP socket read before a takeover failed', { err: toWireError(err) })
+      }
+      for (const m of queued) e.deliver(m)
+    }
   }
 
   private membersOf(g: SyncGroup): Instance[] {
@@ -322,6 +344,7 @@ export class VrrpWorkerCore {
       syncHold: () => this.syncHoldOf(cfg.name),
       ...(this.d.takeoverLeadMs ? { takeoverLeadMs: this.d.takeoverLeadMs } : {}),
       ...(this.d.receivedMsAgo ? { receivedMsAgo: this.d.receivedMsAgo } : {}),
+      receiveQueued: () => this.receiveQueued(channel),
       post: (m) => this.post(m),
       log: (level, msg, fields) => this.log(level, msg, fields),
     })
