@@ -3,7 +3,6 @@
 import { isDeepStrictEqual } from 'node:util'
 import type { Timers } from '../../clock.js'
 import { type Addr, addrFromBytes, formatAddr, prefixContains, sameAddr } from '../../net/addr.js'
-import type { HeldRequests } from '../../net/netlink-client.js'
 import type { ReceivedDatagram as SysReceived } from '../../sys/types.js'
 import * as fsm from '../fsm.js'
 import {
@@ -12,15 +11,14 @@ import {
   emptyCounters,
   type LogLevel,
   type RuntimeInstance,
-  type RuntimeVip,
   type Up,
 } from '../messages.js'
-import { encode, passwordAuthData } from '../packet.js'
-import { intervalOnWire } from '../timers.js'
 import { intervalCs, type LocalInstance, validate } from '../validate.js'
+import { AdvertPackets } from './advert-packets.js'
 import { BurstSchedule } from './burst.js'
 import type { NetState } from './netstate.js'
 import { type Announcer, arrival, type Channel } from './sockets.js'
+import { type VipAddsAhead, VipChanges, vipsOf } from './vip-changes.js'
 
 /** What an instance reads and changes of its namespace (NetState, or a fake in the unit tier). */
 export type InstanceNet = Pick<NetState, 'link' | 'linkByName' | 'addresses' | 'has' | 'addVip' | 'deleteVip'> &
@@ -59,8 +57,6 @@ export interface InstanceDeps {
 
 const TIMERS: readonly fsm.Timer[] = ['adver', 'masterDown', 'preemptDelay']
 
-const vipsOf = (c: RuntimeInstance): RuntimeVip[] => [...c.vips, ...c.excludedVips]
-
 /** What receive validation compares an advert with (validate.ts). */
 function localOf(cfg: RuntimeInstance): LocalInstance {
   return {
@@ -87,12 +83,6 @@ interface Commit {
   ahead?: VipAddsAhead | undefined
 }
 
-/** A takeover's VIP additions, built in the lead (Instance.masterDown) and sent at the deadline. */
-interface VipAddsAhead {
-  held: HeldRequests
-  settled: Promise<PromiseSettledResult<void>[]>
-}
-
 /** A host timer that fires this little before its deadline counts as on time (libuv ms clock). */
 const EARLY_SLACK_MS = 1
 
@@ -103,15 +93,11 @@ export class Instance {
   /** When a drop event was last posted, by reason and source. */
   private readonly dropEvents = new Map<string, number>()
   private readonly host = new Map<fsm.Timer, { at: number; handle: unknown }>()
-  /** The adverts last encoded, one per target, and what they were encoded from (sendAdvert). */
-  private adverts: { cfg: RuntimeInstance; primary: Addr; priority: number; packets: Buffer[] } | undefined
+  private readonly adverts: AdvertPackets
   private bursts: BurstSchedule
   private readonly local: LocalInstance
   private readonly owner: boolean
-  /** VIP changes run one after another, in the order the machine asked for them. */
-  private vipChain: Promise<void> = Promise.resolve()
-  /** Jobs on vipChain not finished yet. */
-  private vipJobs = 0
+  private readonly vips: VipChanges
   /** The latest time a step was taken at (heardAt's floor). */
   private lastStepAt = Number.NEGATIVE_INFINITY
   private readonly deltas = new Map<string, number>()
@@ -128,6 +114,14 @@ export class Instance {
     this.state = fsm.create(this.fsmConfig(cfg))
     this.local = localOf(cfg)
     this.bursts = new BurstSchedule(cfg.announce, () => this.announceRound(), d.timers)
+    const config = () => this.config
+    this.vips = new VipChanges({ net: d.net, ifindex: d.ifindex, cfg: config, log: d.log })
+    this.adverts = new AdvertPackets({
+      cfg: config,
+      primary: () => this.d.primary,
+      group: () => this.d.channel.group,
+      failed: (err) => this.warnOnce('encode', 'advert encoding failed', { err: String(err) }),
+    })
   }
 
   get cfg(): RuntimeInstance {
@@ -166,9 +160,9 @@ export class Instance {
     const gone = vipsOf(before).filter((v) => !vipsOf(cfg).some((w) => isDeepStrictEqual(v, w)))
     const fresh = vipsOf(cfg).filter((v) => !vipsOf(before).some((w) => isDeepStrictEqual(v, w)))
     if (gone.length === 0 && fresh.length === 0) return
-    this.queueVips(async () => {
-      for (const v of gone) await this.vipOp('del', v)
-      for (const v of fresh) await this.vipOp('add', v)
+    this.vips.queue(async () => {
+      for (const v of gone) await this.vips.op('del', v)
+      for (const v of fresh) await this.vips.op('add', v)
       if (fresh.length > 0 && this.state.role === 'MASTER' && !this.stopped) this.bursts.once()
     })
   }
@@ -205,8 +199,8 @@ export class Instance {
   /** Removes VIPs a crashed earlier run left behind, then starts in Backup (or Master if owner). */
   async start(): Promise<void> {
     if (!this.owner) {
-      for (const v of this.allVips()) {
-        const ifindex = this.vipIndex(v)
+      for (const v of this.vips.all()) {
+        const ifindex = this.vips.ifindexOf(v)
         if (ifindex !== undefined && this.d.net.has(ifindex, v.prefix.addr)) {
           this.d.log('info', 'removing a VIP left by an earlier run', {
             vrrp: this.cfg.name,
@@ -226,7 +220,7 @@ export class Instance {
     this.stopped = true
     for (const t of TIMERS) this.clearHost(t)
     this.bursts.stop()
-    await this.vipChain
+    await this.vips.settled()
   }
 
   /** preempt_on_quorum: hold (or release) preemption of a lower-priority master. */
@@ -264,13 +258,13 @@ export class Instance {
   /** An address of ours disappeared (an IPv6 VIP after a link flap): a master puts it back. */
   addressDeleted(ifindex: number, addr: Addr): void {
     if (this.state.role !== 'MASTER' || this.owner || this.stopped) return
-    const v = this.allVips().find((x) => sameAddr(x.prefix.addr, addr) && this.vipIndex(x) === ifindex)
+    const v = this.vips.all().find((x) => sameAddr(x.prefix.addr, addr) && this.vips.ifindexOf(x) === ifindex)
     if (!v) return
     this.d.log('warn', 'VIP removed from the interface while master: adding it again', {
       vrrp: this.cfg.name,
       vip: formatAddr(addr),
     })
-    this.queueVips(async () => {
+    this.vips.queue(async () => {
       await this.d.net.addVip(ifindex, v)
       this.bursts.once()
     })
@@ -410,13 +404,13 @@ export class Instance {
         if (this.owner) return
         if (a.op === 'add' && ctx.ahead) {
           ctx.ahead.held.release({ answersLater: true })
-          this.reportVipAdds(ctx.ahead.settled)
+          this.vips.report(ctx.ahead.settled)
           ctx.ahead = undefined
           ctx.vipsSent = true
-        } else if (a.op === 'add' && this.vipJobs === 0) {
-          this.addVipsNow()
+        } else if (a.op === 'add' && this.vips.pending === 0) {
+          this.vips.addNow()
           ctx.vipsSent = true
-        } else this.queueVips(() => this.changeVips(a.op))
+        } else this.vips.change(a.op)
         return
       case 'suppressed':
         this.counters.lowerPrioSuppressed++
@@ -424,11 +418,11 @@ export class Instance {
       case 'announce':
         if (a.why === 'lower_priority') this.counters.lowerPrioAnswered++
         // after the VIPs are in (the NA's source selection and the hosts' replies need them)
-        if (ctx.vipsSent && this.vipJobs === 1) {
+        if (ctx.vipsSent && this.vips.pending === 1) {
           if (this.state.role === 'MASTER' && !this.stopped) this.bursts.start()
           return
         }
-        this.queueVips(async () => {
+        this.vips.queue(async () => {
           if (this.state.role === 'MASTER' && !this.stopped) this.bursts.start()
         })
         return
@@ -436,70 +430,6 @@ export class Instance {
       case 'disarm':
         return // syncTimers() follows the state's timer table
     }
-  }
-
-  private queueVips(fn: () => Promise<void>): void {
-    this.vipJobs++
-    this.vipChain = this.vipChain
-      .then(fn)
-      .catch((err) => {
-        this.d.log('error', 'VIP change failed', { vrrp: this.cfg.name, err: String(err) })
-      })
-      .finally(() => this.vipJobs--)
-  }
-
-  /**
-   * A takeover with no VIP change under way: every add goes to the kernel now, in this turn, not
-   * one awaited after the other in later microtasks. rtnetlink handles a request inside sendmsg, so
-   * when this returns the VIPs are in (or refused, which the chain logs) and the GARP/NA may go.
-   */
-  private addVipsNow(): void {
-    // settled here, in this turn: a refusal is logged by the job, never an unhandled rejection
-    this.reportVipAdds(Promise.allSettled(this.allVips().map((v) => this.vipOp('add', v))))
-  }
-
-  /** The chain waits for additions already sent, and logs each refusal. */
-  private reportVipAdds(settled: Promise<PromiseSettledResult<void>[]>): void {
-    this.queueVips(async () => {
-      for (const r of await settled)
-        if (r.status === 'rejected')
-          this.d.log('error', 'VIP change failed', { vrrp: this.cfg.name, err: String(r.reason) })
-    })
-  }
-
-  /**
-   * In the lead before Master_Down: when the steps add the VIPs and no VIP change is under way,
-   * the additions are built now and held (NetState.hold), so at the deadline only their sendmsg
-   * is left. Undefined when the steps add nothing or the namespace cannot hold requests.
-   */
-  private vipAddsAhead(steps: fsm.Step[]): VipAddsAhead | undefined {
-    if (this.owner || this.vipJobs > 0 || !this.d.net.hold) return undefined
-    if (!steps.some((r) => r.actions.some((a) => a.kind === 'vips' && a.op === 'add'))) return undefined
-    const held = this.d.net.hold()
-    return { held, settled: Promise.allSettled(this.allVips().map((v) => this.vipOp('add', v))) }
-  }
-
-  private async changeVips(op: 'add' | 'del'): Promise<void> {
-    for (const v of this.allVips()) await this.vipOp(op, v)
-  }
-
-  private async vipOp(op: 'add' | 'del', v: RuntimeVip): Promise<void> {
-    const ifindex = this.vipIndex(v)
-    if (ifindex === undefined) {
-      this.d.log('error', 'VIP interface missing', { vrrp: this.cfg.name, dev: v.dev })
-      return
-    }
-    if (op === 'add') await this.d.net.addVip(ifindex, v)
-    else await this.d.net.deleteVip(ifindex, v)
-  }
-
-  private allVips(): RuntimeVip[] {
-    return vipsOf(this.cfg)
-  }
-
-  private vipIndex(v: RuntimeVip): number | undefined {
-    if (!v.dev || v.dev === this.cfg.interface) return this.d.ifindex
-    return this.d.net.linkByName(v.dev)?.index
   }
 
   /**
@@ -513,8 +443,8 @@ export class Instance {
 
   /** One GARP/NA for every VIP; a rehearsal readies the sockets and frames and sends nothing. */
   private announceRound(rehearsal = false): void {
-    for (const v of this.allVips()) {
-      const ifindex = this.vipIndex(v)
+    for (const v of this.vips.all()) {
+      const ifindex = this.vips.ifindexOf(v)
       const mac = ifindex === undefined ? undefined : this.d.net.link(ifindex)?.mac
       if (ifindex === undefined || !mac || mac.length !== 6) continue
       try {
@@ -530,8 +460,8 @@ export class Instance {
   }
 
   private sendAdvert(priority: number): void {
-    const targets = this.advertTargets()
-    const packets = this.advertPackets(priority)
+    const targets = this.adverts.targets()
+    const packets = this.adverts.at(priority)
     for (let i = 0; i < targets.length; i++) {
       try {
         const pkt = packets[i]
@@ -543,60 +473,6 @@ export class Instance {
         this.warnOnce('send', 'advert send failed', { err: String(err) })
       }
     }
-  }
-
-  private advertTargets(): Addr[] {
-    const c = this.cfg
-    return c.unicast ? c.unicast.peers : [this.d.channel.group as Addr]
-  }
-
-  /**
-   * The adverts for `priority`, one per target. They repeat byte for byte until the priority, the
-   * config or the source address changes: encoded once, not on every tick of a master (each encode
-   * was garbage and CPU in the worker), and for a takeover before its deadline. A target that
-   * cannot be encoded has no packet (sendAdvert counts it).
-   */
-  private advertPackets(priority: number): Array<Buffer | undefined> {
-    const c = this.cfg
-    let a = this.adverts
-    if (a?.cfg !== c || a.primary !== this.d.primary || a.priority !== priority) {
-      a = { cfg: c, primary: this.d.primary, priority, packets: [] }
-      this.adverts = a
-    }
-    const targets = this.advertTargets()
-    for (let i = 0; i < targets.length; i++) {
-      if (a.packets[i]) continue
-      try {
-        a.packets[i] = this.encodeAdvert(priority, targets[i] as Addr)
-      } catch (err) {
-        this.warnOnce('encode', 'advert encoding failed', { err: String(err) })
-      }
-    }
-    return a.packets
-  }
-
-  private encodeAdvert(priority: number, to: Addr): Buffer {
-    const c = this.cfg
-    return encode(
-      {
-        version: c.version,
-        type: 1,
-        vrid: c.vrid,
-        priority,
-        interval: intervalOnWire(c.version, c.advertMs),
-        family: c.family,
-        addrs: c.vips.map((v) => v.prefix.addr),
-        ...(c.version === 2
-          ? {
-              auth: {
-                type: c.auth?.type ?? 0,
-                data: passwordAuthData(c.auth?.type === 1 ? (c.auth.password ?? '') : ''),
-              },
-            }
-          : {}),
-      },
-      c.version === 3 ? { src: this.d.primary, dst: to } : undefined,
-    )
   }
 
   /** Host timers mirror the machine's armed deadlines (absolute, monotonic). */
@@ -672,8 +548,9 @@ export class Instance {
       }
     }
     steps.push(fsm.step(s, { kind: 'timer', timer: 'masterDown' }, when))
-    for (const r of steps) for (const a of r.actions) if (a.kind === 'send') this.advertPackets(a.priority)
-    const ahead = this.vipAddsAhead(steps)
+    for (const r of steps) for (const a of r.actions) if (a.kind === 'send') this.adverts.at(a.priority)
+    const addsVips = !this.owner && steps.some((r) => r.actions.some((a) => a.kind === 'vips' && a.op === 'add'))
+    const ahead = addsVips ? this.vips.ahead() : undefined
     if (ahead) this.prepareAnnounce()
     try {
       while (this.d.now() < at) {
