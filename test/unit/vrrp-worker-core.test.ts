@@ -120,6 +120,27 @@ test('sync group: one member’s own fault puts the whole group in FAULT, and it
   t.deepEqual(r.transitions('solo'), ['solo INIT>BACKUP', 'solo BACKUP>MASTER'])
 })
 
+test('sync group: a partner that went MASTER in the same turn moves the member before its own Master_Down decides', async (t) => {
+  const r = rig()
+  await r.start([inst('a', 51), inst('b', 52)], [{ name: 'g', members: ['a', 'b'] }])
+  // a hears a live master; b hears nobody, so its Master_Down fires every 360.9375 ms from 1000,
+  // held in BACKUP by a (b at 1360.9375, then again at 1721.875)
+  const heard = () => r.channels[0]?.receive(advert({ priority: 200, vrid: 51, vips: [parseAddr('10.0.0.101')] }))
+  while (r.clock.now() < 1359.9375) {
+    heard()
+    await r.advance(Math.min(100, 1359.9375 - r.clock.now()))
+  }
+  heard() // the master's last advert: a's Master_Down at 1720.875, 1 ms before b's next one
+  t.deepEqual(r.roles(), { a: 'BACKUP', b: 'BACKUP' })
+  // both timers fall due in one turn, with no microtask between them
+  r.clock.advanceTo(1800)
+  await flush()
+  const why = (name: string) =>
+    r.up.flatMap((m) => (m.type === 'transition' && m.instance === name && m.to === 'MASTER' ? [m.why] : []))
+  t.deepEqual(why('a'), ['master_down'])
+  t.deepEqual(why('b'), ['sync'], 'b followed a; its own timer, due 1 ms later, did not decide alone')
+})
+
 test('a reload changes, removes and adds instances while the others keep running untouched', async (t) => {
   const r = rig()
   await r.start([inst('a', 51), inst('b', 52), inst('c', 53)])

@@ -51,6 +51,12 @@ export interface InstanceDeps {
   receivedMsAgo?(timestampNs: number): number | undefined
   /** Delivers the adverts the channel's socket holds now (to every instance on it), before a takeover. */
   receiveQueued?(): void
+  /**
+   * Sync groups: applies the partners' moves still pending from transitions already taken. A
+   * timer runs it first, so a partner that went MASTER this very turn moves this member as 'sync'
+   * before the member's own Master_Down can decide alone.
+   */
+  settleSync?(): void
   post(up: Up): void
   log(level: LogLevel, msg: string, fields?: Record<string, unknown>): void
 }
@@ -505,6 +511,8 @@ export class Instance {
 
   private fire(t: fsm.Timer, at: number): void {
     if (this.host.get(t)?.at !== at) return
+    this.d.settleSync?.()
+    if (this.host.get(t)?.at !== at) return // a partner's move re-armed or disarmed it
     this.host.delete(t)
     let now = this.d.now()
     if (now < at - this.leadOf(t) - EARLY_SLACK_MS) {

@@ -345,6 +345,9 @@ export class VrrpWorkerCore {
       ...(this.d.takeoverLeadMs ? { takeoverLeadMs: this.d.takeoverLeadMs } : {}),
       ...(this.d.receivedMsAgo ? { receivedMsAgo: this.d.receivedMsAgo } : {}),
       receiveQueued: () => this.receiveQueued(channel),
+      settleSync: () => {
+        if (this.moved.length > 0) this.syncStep()
+      },
       post: (m) => this.post(m),
       log: (level, msg, fields) => this.log(level, msg, fields),
     })
