@@ -228,3 +228,28 @@ test('an advert that reached the host during the lead calls the takeover off: no
   t.deepEqual(transitions(s.up), ['INIT>BACKUP:startup'])
   t.is(s.clock.armed.length, 1, 'Master_Down armed again from the advert')
 })
+
+test('a member its sync group holds in BACKUP does not spin through the lead: its step waits for the deadline', async (t) => {
+  const s = takeoverSetup()
+  const deps = (s.inst as unknown as { d: InstanceDeps }).d
+  deps.syncHold = () => true
+  const now = deps.now
+  let readsAtWake = 0
+  deps.now = () => {
+    if (s.clock.now() === WAKE) readsAtWake++
+    return now()
+  }
+  await s.inst.start()
+  s.log.length = 0
+  s.clock.advanceTo(WAKE)
+  t.deepEqual(s.log, [], 'nothing prepared: the held step sends nothing and adds no VIP')
+  t.true(readsAtWake <= 3, `${readsAtWake} clock reads at the early wake-up (the lead's wait reads it ≥ 12 times)`)
+  // armed is relative: the instance read its (spinning) clock twice, WAKE + 0.5, before arming
+  t.deepEqual(s.clock.armed, [LEAD - 0.5], 'the step re-armed at its deadline, no lead')
+  s.clock.advanceTo(DEADLINE)
+  t.is(s.inst.role, 'BACKUP')
+  t.is(s.sent.length, 0)
+  t.deepEqual(s.clock.armed, [360.9375 - LEAD], 'held: Master_Down runs again from the deadline (woken a lead early)')
+  await flush()
+  t.deepEqual(transitions(s.up), ['INIT>BACKUP:startup'])
+})

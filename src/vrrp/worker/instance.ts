@@ -98,7 +98,7 @@ export class Instance {
   readonly counters: Counters = emptyCounters()
   /** When a drop event was last posted, by reason and source. */
   private readonly dropEvents = new Map<string, number>()
-  private readonly host = new Map<fsm.Timer, { at: number; handle: unknown }>()
+  private readonly host = new Map<fsm.Timer, { at: number; lead: number; handle: unknown }>()
   private readonly adverts: AdvertPackets
   private bursts: BurstSchedule
   private readonly local: LocalInstance
@@ -504,19 +504,20 @@ export class Instance {
     return t === 'masterDown' ? Math.max(0, this.d.takeoverLeadMs ?? 0) : 0
   }
 
-  private setHost(t: fsm.Timer, at: number): void {
-    const handle = this.d.timers.set(() => this.fire(t, at), Math.max(0, at - this.leadOf(t) - this.d.now()))
-    this.host.set(t, { at, handle })
+  private setHost(t: fsm.Timer, at: number, lead = this.leadOf(t)): void {
+    const handle = this.d.timers.set(() => this.fire(t, at), Math.max(0, at - lead - this.d.now()))
+    this.host.set(t, { at, lead, handle })
   }
 
   private fire(t: fsm.Timer, at: number): void {
     if (this.host.get(t)?.at !== at) return
     this.d.settleSync?.()
-    if (this.host.get(t)?.at !== at) return // a partner's move re-armed or disarmed it
+    const host = this.host.get(t)
+    if (host?.at !== at) return // a partner's move re-armed or disarmed it
     this.host.delete(t)
     let now = this.d.now()
-    if (now < at - this.leadOf(t) - EARLY_SLACK_MS) {
-      this.setHost(t, at)
+    if (now < at - host.lead - EARLY_SLACK_MS) {
+      this.setHost(t, at, host.lead)
       return
     }
     if (t === 'masterDown') {
@@ -556,6 +557,13 @@ export class Instance {
       }
     }
     steps.push(fsm.step(s, { kind: 'timer', timer: 'masterDown' }, when))
+    if (!steps.some(hasEffects)) {
+      // held by its sync group, the step only re-arms the timer: nothing to be early for, so it is
+      // taken at the deadline like any other timer, never by spinning through the lead
+      if (now < at - EARLY_SLACK_MS) this.setHost('masterDown', at, 0)
+      else this.commit(steps, undefined)
+      return
+    }
     for (const r of steps) for (const a of r.actions) if (a.kind === 'send') this.adverts.at(a.priority)
     const addsVips = !this.owner && steps.some((r) => r.actions.some((a) => a.kind === 'vips' && a.op === 'add'))
     const ahead = addsVips ? this.vips.ahead() : undefined
@@ -578,4 +586,9 @@ export class Instance {
       ahead?.held.release()
     }
   }
+}
+
+/** What a step does beyond its own timers: an advert, VIPs, a transition the world must see. */
+function hasEffects(r: fsm.Step): boolean {
+  return r.actions.some((a) => a.kind !== 'arm' && a.kind !== 'disarm')
 }
