@@ -44,6 +44,20 @@ Value Socket(const CallbackInfo& info) {
   return Napi::Number::New(env, fd);
 }
 
+// socketpair(domain, type) → [fd, fd], close-on-exec; blocking or not is left to whoever drives
+// each end (libuv sets its own). The VRRP worker's inbox: a stream, not a uv_async wake-up.
+Value SocketPair(const CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ARG_INT(0, domain);
+  ARG_INT(1, type);
+  int fds[2];
+  if (socketpair(domain, type | SOCK_CLOEXEC, 0, fds) < 0) return ThrowErrno(env, "socketpair", errno);
+  Napi::Array out = Napi::Array::New(env, 2);
+  out.Set(uint32_t{0}, Napi::Number::New(env, fds[0]));
+  out.Set(uint32_t{1}, Napi::Number::New(env, fds[1]));
+  return out;
+}
+
 Value Bind(const CallbackInfo& info) {
   Napi::Env env = info.Env();
   ARG_INT(0, fd);
@@ -261,6 +275,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   };
   const Fn fns[] = {
       {"socket", Socket},
+      {"socketPair", SocketPair},
       {"bind", Bind},
       {"getsockname", GetSockName},
       {"setsockopt", SetSockOpt},

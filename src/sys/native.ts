@@ -17,6 +17,8 @@ export interface NativePoller {
 /** The addon's surface (native/addon.cc, native/poller.cc). Failures throw Error{code, errno, syscall}. */
 export interface NativeAddon {
   socket(domain: number, type: number, protocol: number): number
+  /** Two connected sockets, close-on-exec (blocking mode left to whoever drives each end). */
+  socketPair(domain: number, type: number): [number, number]
   bind(fd: number, sockaddr: Uint8Array): void
   getsockname(fd: number, buf: Uint8Array): number
   setsockopt(fd: number, level: number, name: number, value: number | Uint8Array): void

@@ -4,6 +4,8 @@ import { EventEmitter } from 'node:events'
 import { existsSync } from 'node:fs'
 import { Worker } from 'node:worker_threads'
 import { fromWireError, LvsdError } from '../../errors.js'
+import { closeEnd, streamPair } from '../../sys/socket-pair.js'
+import { InboxWriter } from '../inbox.js'
 import type { Counters, Down, RuntimeInstance, SyncGroup, Up } from '../messages.js'
 import type { TrackedSource, UpdateReport } from '../reload.js'
 import { applyAcceptMode, NFT, noAcceptAddrs } from './accept.js'
@@ -40,6 +42,8 @@ export interface WorkerPort {
 
 export class VrrpRuntime extends EventEmitter<RuntimeEvents> {
   private readonly worker: WorkerPort
+  /** Where messages to the worker go: its inbox stream (inbox.ts), or a test's worker itself. */
+  private readonly down: Pick<WorkerPort, 'postMessage'>
   private stopping: Promise<Record<string, Counters> | undefined> | undefined
   private lastCounters: Record<string, Counters> | undefined
   private exited = false
@@ -62,7 +66,25 @@ export class VrrpRuntime extends EventEmitter<RuntimeEvents> {
   ) {
     super()
     this.nft = opts.nft ?? NFT
-    this.worker = opts.worker?.() ?? new Worker(new URL('../worker/worker.js', import.meta.url))
+    if (opts.worker) {
+      this.worker = opts.worker()
+      this.down = this.worker
+    } else {
+      const [mine, theirs] = streamPair()
+      let inbox: InboxWriter | undefined
+      try {
+        inbox = new InboxWriter(mine)
+        this.worker = new Worker(new URL('../worker/worker.js', import.meta.url), { workerData: { inboxFd: theirs } })
+      } catch (e) {
+        if (inbox) inbox.close()
+        else closeEnd(mine)
+        closeEnd(theirs)
+        throw e
+      }
+      const down = inbox
+      this.worker.once('exit', () => down.close())
+      this.down = down
+    }
     this.worker.on('message', (m: Up) => this.onMessage(m))
     this.worker.on('error', (e) => this.emit('error', e))
     this.worker.on('exit', (code) => {
@@ -175,7 +197,7 @@ export class VrrpRuntime extends EventEmitter<RuntimeEvents> {
   }
 
   private send(m: Down): void {
-    if (!this.exited) this.worker.postMessage(m)
+    if (!this.exited) this.down.postMessage(m)
   }
 
   private onMessage(m: Up): void {

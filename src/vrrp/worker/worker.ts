@@ -1,12 +1,16 @@
 // The VRRP worker thread's entry: SCHED_RR for this thread, then every instance's sockets, timers
-// and rtnetlink live here, so a stalled main loop cannot delay an advert (design.md). It talks to
-// the main thread only through its MessagePort (messages.ts); log records go up, never to a file.
+// and rtnetlink live here, so a stalled main loop cannot delay an advert (design.md). It hears the
+// main thread on its inbox stream (inbox.ts: not the MessagePort, whose wake-up made this thread
+// spin on libuv 1.44) and answers through its MessagePort (messages.ts); log records go up, never
+// to a file.
 // The logic is VrrpWorkerCore (worker-core.ts); this file only gives it the addon-backed parts.
 import { performance } from 'node:perf_hooks'
-import { parentPort } from 'node:worker_threads'
+import { parentPort, workerData } from 'node:worker_threads'
+import { toWireError } from '../../errors.js'
 import { DeadlineTimers } from '../../sys/deadline-timer.js'
 import { receivedMsAgo } from '../../sys/rx-age.js'
 import { setThreadRealtime } from '../../sys/sched.js'
+import { readInbox } from '../inbox.js'
 import type { Down } from '../messages.js'
 import { NetState } from './netstate.js'
 import { Announcer, Channel } from './sockets.js'
@@ -38,4 +42,10 @@ const core = new VrrpWorkerCore({
   takeoverLeadMs: TAKEOVER_LEAD_MS,
   receivedMsAgo: (ns) => receivedMsAgo(ns),
 })
-port.on('message', (m: Down) => core.handle(m))
+const inboxFd = (workerData as { inboxFd?: unknown } | null)?.inboxFd
+if (typeof inboxFd !== 'number') throw new Error('src/vrrp/worker/worker.js needs workerData.inboxFd (VrrpRuntime)')
+readInbox(
+  inboxFd,
+  (m) => core.handle(m as Down),
+  (err) => port.postMessage({ type: 'error', error: toWireError(err) }),
+)
