@@ -29,6 +29,8 @@ export interface RuntimeEvents {
 }
 
 const STOP_TIMEOUT_MS = 5000
+/** How long a worker that said 'stopped' gets to end by itself (it takes ~10 ms; TCG is slower). */
+const STOPPED_GRACE_MS = 1000
 
 /** The worker thread as the runtime uses it (node:worker_threads Worker; the unit tier runs VrrpWorkerCore in-process). */
 export interface WorkerPort {
@@ -240,10 +242,12 @@ export class VrrpRuntime extends EventEmitter<RuntimeEvents> {
           )
         return
       }
-      case 'stopped':
-        // the worker closed every handle; make sure the thread is gone even if something lingers
-        void this.worker.terminate()
+      case 'stopped': {
+        // the worker closed every handle and ends by itself; terminate() only what lingers
+        const t = setTimeout(() => void this.worker.terminate(), STOPPED_GRACE_MS)
+        this.worker.once('exit', () => clearTimeout(t))
         return
+      }
     }
   }
 }

@@ -28,8 +28,15 @@ if (!port) throw new Error('src/vrrp/worker/worker.js runs only as a worker thre
 
 const announcer = new Announcer()
 announcer.prepare()
+let closeInbox = (): void => {}
 const core = new VrrpWorkerCore({
-  post: (m) => port.postMessage(m),
+  post: (m) => {
+    port.postMessage(m)
+    // the inbox is this thread's last handle once everything else is closed: without it the
+    // thread ends by itself, and the main thread need not terminate() it (on libuv 1.44 a
+    // terminate() wake-up made this real-time thread spin ~1 s, as any uv_async wake-up did)
+    if (m.type === 'stopped') closeInbox()
+  },
   now: () => performance.now(),
   wall: () => performance.timeOrigin + performance.now(),
   // one timerfd at the earliest deadline, in ns: setTimeout woke this thread 0.1–0.9 ms late
@@ -44,7 +51,7 @@ const core = new VrrpWorkerCore({
 })
 const inboxFd = (workerData as { inboxFd?: unknown } | null)?.inboxFd
 if (typeof inboxFd !== 'number') throw new Error('src/vrrp/worker/worker.js needs workerData.inboxFd (VrrpRuntime)')
-readInbox(
+closeInbox = readInbox(
   inboxFd,
   (m) => core.handle(m as Down),
   (err) => port.postMessage({ type: 'error', error: toWireError(err) }),

@@ -1,6 +1,7 @@
 // Run by test/package/vrrp-inbox.test.ts under the Node being tested: a VrrpRuntime with no
 // instance and a SCHED_RR worker, asked for its counters N times; prints one JSON line with the
-// worker thread's CPU time (from /proc) across each request.
+// worker thread's CPU time (from /proc) across each request, then how long stop() took until the
+// thread was gone.
 import { readFileSync } from 'node:fs'
 import { VrrpRuntime } from '../../../src/vrrp/main/runtime.js'
 
@@ -21,6 +22,12 @@ for (let i = 0; i < requests; i++) {
   await new Promise((r) => setTimeout(r, 50))
   perRequest.push(cpuMs() - before)
 }
+const t0 = performance.now()
+const exited = new Promise((r) => rt.once('exit', r))
 await rt.stop()
-console.log(JSON.stringify({ node: process.version, uv: process.versions.uv, realtime: ready.realtime, perRequest }))
+await exited
+const stopMs = Math.round(performance.now() - t0)
+console.log(
+  JSON.stringify({ node: process.version, uv: process.versions.uv, realtime: ready.realtime, perRequest, stopMs }),
+)
 process.exit(0)
