@@ -4,7 +4,7 @@
 // sched_yield, while the sender is between the two atomic steps of that call. The SCHED_RR worker,
 // woken by the sender's eventfd write on the sender's CPU, preempts it right there; sched_yield
 // never yields to a normal thread, so the worker spun until the kernel's real-time throttling gave
-// the CPU back: 950 ms of spinning for every other message on one CPU (docs/notes.md, session 14),
+// the CPU back: 940-970 ms of spinning per message on one CPU (docs/notes.md, session 14),
 // adverts late by as much. A stream is read by epoll alone: no shared flag, nothing to wait for.
 // Messages up (worker to main) keep the MessagePort: a real-time sender is never preempted by the
 // normal-priority main thread mid-send.
