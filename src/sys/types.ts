@@ -1,7 +1,10 @@
 // The contract of src/sys, the one TypeScript layer over the native addon.
 // Everything that crosses it is plain data: Buffers, numbers, strings. No protocol knowledge.
 
-/** A received datagram, copied out of the native receive buffer into its own ArrayBuffer (safe to keep or transfer). */
+/**
+ * A received datagram, copied out of the native receive buffer into its own ArrayBuffer (safe to
+ * keep or transfer), or, from a socket opened with `borrow`, a view valid only inside the handler.
+ */
 export interface ReceivedDatagram {
   data: Buffer
   /** Raw source sockaddr as the kernel filled it (decode with sockaddr.ts). */

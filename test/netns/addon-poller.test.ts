@@ -24,6 +24,23 @@ test('a burst queued before onReceive is delivered in order, each message in its
   })
 })
 
+test('a borrowing socket hands views of its own two buffers; receiveAll still copies', (t) => {
+  const r = scenario('borrow')
+  t.like(r, {
+    early: ['early-0', 'early-1', 'early-2'],
+    earlyDistinct: 3,
+    got: 20_000,
+    fromOk: true,
+    distinct: 2,
+  })
+  const texts = r.texts as string[]
+  t.deepEqual(
+    texts.map((s) => s.replace(/\.+$/, '')),
+    ['m-0', 'm-1', 'm-2', 'm-3', 'm-4'],
+  )
+  t.true((r.arrayBufferGrowthKiB as number) < 512, `${r.arrayBufferGrowthKiB} KiB of ArrayBuffers`)
+})
+
 test('close() inside the handler stops delivery and later calls fail with EBADF', (t) => {
   t.like(scenario('close'), { calls: 1, afterClose: 'EBADF', fd: -1 })
 })

@@ -2,6 +2,7 @@
 // Usage: addon-poller.js <scenario>. Prints one JSON line {event:'result', ...} per scenario.
 //   throw  — a handler exception reaches process 'uncaughtException', delivery goes on
 //   copies — received buffers are copies, a burst queued before onReceive is drained in order
+//   borrow — a borrowing socket lends its receive buffers to the handler; receiveAll still copies
 //   close  — close() inside the handler stops delivery; later calls fail with EBADF
 //   unref  — an unref()'d receiving socket does not keep the process alive
 //   eagain — send() returns false when the peer's queue is full instead of throwing
@@ -55,6 +56,52 @@ const scenarios: Record<string, () => void> = {
         tx.close()
       }
     })
+  },
+  borrow() {
+    const to = sockaddrUn(`lvsd-test-${randomBytes(6).toString('hex')}`, { abstract: true })
+    const rx = Socket.open(C.AF_UNIX, C.SOCK_DGRAM, 0, { borrow: true })
+    rx.bind(to)
+    const from = sockaddrUn(`lvsd-test-${randomBytes(6).toString('hex')}`, { abstract: true })
+    const tx = Socket.open(C.AF_UNIX, C.SOCK_DGRAM, 0)
+    tx.bind(from)
+    const N = 20_000
+    // queued before the handler exists: receiveAll reads them as copies of their own
+    for (let i = 0; i < 3; i++) tx.send(Buffer.from(`early-${i}`), to)
+    const early = rx.receiveAll()
+    const texts: string[] = []
+    const buffers = new Set<ArrayBufferLike>()
+    let fromOk = true
+    let got = 0
+    const ab0 = process.memoryUsage().arrayBuffers
+    rx.onReceive((m) => {
+      // each view holds this datagram's bytes while the handler runs, whatever came before it
+      if (got < 5) texts.push(m.data.toString())
+      buffers.add(m.data.buffer)
+      buffers.add(m.from.buffer)
+      fromOk &&= m.from.equals(from)
+      if (++got === N) {
+        out({
+          early: early.map((e) => e.data.toString()),
+          earlyDistinct: new Set(early.map((e) => e.data.buffer)).size,
+          texts,
+          got,
+          fromOk,
+          // the data buffer and the name buffer, nothing per datagram
+          distinct: buffers.size,
+          arrayBufferGrowthKiB: Math.round((process.memoryUsage().arrayBuffers - ab0) / 1024),
+        })
+        rx.close()
+        tx.close()
+      }
+    })
+    let sent = 0
+    const pump = () => {
+      // a few at a time, so the receiver's queue (about 200 datagrams) never overflows
+      for (let k = 0; k < 50 && sent < N; k++)
+        if (tx.send(Buffer.from(`m-${sent}`.padEnd(40 + (sent % 7), '.')), to)) sent++
+      if (sent < N) setImmediate(pump)
+    }
+    pump()
   },
   close() {
     const { rx, tx, to } = pair()
