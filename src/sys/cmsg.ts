@@ -31,42 +31,43 @@ export function parseCmsgs(buf: Buffer, len: number = buf.length): ControlInfo {
     if (cl < CMSG_HDR_SIZE || off + cl > end) break
     const level = i32h(buf, off + 8)
     const type = i32h(buf, off + 12)
-    const data = buf.subarray(off + CMSG_HDR_SIZE, off + cl)
-    if (!decodeKnown(info, level, type, data)) {
+    // read in place: a view per message was an allocation per datagram on every receive
+    if (!decodeKnown(info, level, type, buf, off + CMSG_HDR_SIZE, cl - CMSG_HDR_SIZE)) {
       info.other ??= []
-      info.other.push({ level, type, data: Buffer.from(data) })
+      info.other.push({ level, type, data: Buffer.from(buf.subarray(off + CMSG_HDR_SIZE, off + cl)) })
     }
     off += align(cl)
   }
   return info
 }
 
-function decodeKnown(info: ControlInfo, level: number, type: number, data: Buffer): boolean {
-  if (level === SOL_IP && type === IP_TTL && data.length >= 4) {
-    info.ttl = i32h(data, 0)
+/** One message's data, `len` bytes at `at` in `buf`. */
+function decodeKnown(info: ControlInfo, level: number, type: number, buf: Buffer, at: number, len: number): boolean {
+  if (level === SOL_IP && type === IP_TTL && len >= 4) {
+    info.ttl = i32h(buf, at)
     return true
   }
-  if (level === SOL_IP && type === IP_PKTINFO && data.length >= 12) {
+  if (level === SOL_IP && type === IP_PKTINFO && len >= 12) {
     // struct in_pktinfo { int ipi_ifindex; in_addr ipi_spec_dst; in_addr ipi_addr; }
     info.pktinfo4 = {
-      ifindex: i32h(data, 0),
-      specDst: Uint8Array.from(data.subarray(4, 8)),
-      addr: Uint8Array.from(data.subarray(8, 12)),
+      ifindex: i32h(buf, at),
+      specDst: Uint8Array.from(buf.subarray(at + 4, at + 8)),
+      addr: Uint8Array.from(buf.subarray(at + 8, at + 12)),
     }
     return true
   }
-  if (level === SOL_IPV6 && type === IPV6_HOPLIMIT && data.length >= 4) {
-    info.hopLimit = i32h(data, 0)
+  if (level === SOL_IPV6 && type === IPV6_HOPLIMIT && len >= 4) {
+    info.hopLimit = i32h(buf, at)
     return true
   }
-  if (level === SOL_SOCKET && type === SO_TIMESTAMPNS && data.length >= 16) {
+  if (level === SOL_SOCKET && type === SO_TIMESTAMPNS && len >= 16) {
     // struct timespec { time_t tv_sec; long tv_nsec; } on 64-bit Linux
-    info.timestampNs = u64h(data, 0) * 1e9 + u64h(data, 8)
+    info.timestampNs = u64h(buf, at) * 1e9 + u64h(buf, at + 8)
     return true
   }
-  if (level === SOL_IPV6 && type === IPV6_PKTINFO && data.length >= 20) {
+  if (level === SOL_IPV6 && type === IPV6_PKTINFO && len >= 20) {
     // struct in6_pktinfo { in6_addr ipi6_addr; int ipi6_ifindex; }
-    info.pktinfo6 = { addr: Uint8Array.from(data.subarray(0, 16)), ifindex: i32h(data, 16) }
+    info.pktinfo6 = { addr: Uint8Array.from(buf.subarray(at, at + 16)), ifindex: i32h(buf, at + 16) }
     return true
   }
   return false

@@ -15,8 +15,10 @@ export function i32h(b: Buffer, off: number): number {
 }
 /** A size_t; values beyond 2^53 come back as Infinity (callers treat them as malformed). */
 export function u64h(b: Buffer, off: number): number {
-  const v = LE ? b.readBigUInt64LE(off) : b.readBigUInt64BE(off)
-  return v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.POSITIVE_INFINITY : Number(v)
+  // two 32-bit reads, not a BigInt: this runs three times for every datagram received with a timestamp
+  const hi = LE ? b.readUInt32LE(off + 4) : b.readUInt32BE(off)
+  const lo = LE ? b.readUInt32LE(off) : b.readUInt32BE(off + 4)
+  return hi >= 2 ** 21 ? Number.POSITIVE_INFINITY : hi * 2 ** 32 + lo
 }
 export function putU16h(b: Buffer, v: number, off: number): void {
   LE ? b.writeUInt16LE(v, off) : b.writeUInt16BE(v, off)

@@ -2,7 +2,7 @@
 // A bad packet is a verdict with a stable reason, never an exception, so the runtime can count
 // drops by reason. The order of checks follows §7.1, preceded by the IPv4 header itself.
 import { type Addr, addrFromBytes, type Family, sameAddr } from '../net/addr.js'
-import { internetChecksum, pseudoChecksum } from '../net/checksum.js'
+import { finish, internetChecksum, pseudoChecksum, sum16 } from '../net/checksum.js'
 import {
   type Advert,
   AUTH_DATA_LEN,
@@ -77,7 +77,12 @@ export type Verdict =
     }
   | { ok: false; reason: DropReason }
 
-const drop = (reason: DropReason): Verdict => ({ ok: false, reason })
+/** One frozen verdict per reason: a flood of drops allocates none. */
+const DROPS = Object.fromEntries(DROP_REASONS.map((r) => [r, Object.freeze({ ok: false, reason: r })])) as Record<
+  DropReason,
+  Verdict
+>
+const drop = (reason: DropReason): Verdict => DROPS[reason]
 
 function sameSet(a: readonly Addr[], b: readonly Addr[]): boolean {
   if (a.length !== b.length) return false
@@ -94,8 +99,8 @@ export function validate(buf: Buffer, rx: Received, local: LocalInstance): Verdi
   let start = 0
   let end = buf.length
   let ttl: number | undefined
-  let src: Addr
-  let dst: Addr
+  let src: Addr | undefined
+  let dst: Addr | undefined
   if (rx.family === 4) {
     if (buf.length < 20 || (buf[0] ?? 0) >> 4 !== 4) return drop('ip_header')
     const ihl = ((buf[0] ?? 0) & 0xf) * 4
@@ -103,15 +108,13 @@ export function validate(buf: Buffer, rx: Received, local: LocalInstance): Verdi
     if (ihl < 20 || total < ihl || total > buf.length) return drop('ip_header')
     if (buf[9] !== IPPROTO_VRRP) return drop('protocol')
     ttl = buf[8]
-    src = addrFromBytes(buf.subarray(12, 16))
-    dst = addrFromBytes(buf.subarray(16, 20))
     start = ihl
     end = total // bytes past the total length are link-layer padding
   } else {
     ttl = rx.hopLimit
     src = rx.src
     dst = rx.dst
-    if (src.family !== 6 || dst.family !== 6) return drop('family')
+    if (rx.src.family !== 6 || rx.dst.family !== 6) return drop('family')
   }
   if (rx.family !== local.family) return drop('family')
   if (ttl !== 255 && local.ttlCheck !== false) return drop('ttl')
@@ -130,8 +133,16 @@ export function validate(buf: Buffer, rx: Received, local: LocalInstance): Verdi
   if (len !== fixed + count * (local.family === 4 ? 4 : 16)) return drop('addr_count')
 
   const sum =
-    local.version === 2 ? internetChecksum(buf, start, len) : pseudoChecksum(src, dst, IPPROTO_VRRP, buf, start, len)
+    local.version === 2
+      ? internetChecksum(buf, start, len)
+      : src && dst
+        ? pseudoChecksum(src, dst, IPPROTO_VRRP, buf, start, len)
+        : // IPv4: the pseudo-header's source and destination read where the IP header holds them
+          finish(sum16(buf, start, len, sum16(buf, 12, 8) + IPPROTO_VRRP + len))
   if (sum !== 0) return drop('checksum')
+  // the addresses are copied only for a packet this far (most of a flood is dropped above)
+  src ??= addrFromBytes(buf.subarray(12, 16))
+  dst ??= addrFromBytes(buf.subarray(16, 20))
 
   if (local.ownAddrs.some((a) => sameAddr(a, src))) return drop('own')
   // RFC 5798 §7.1 drops everything at the owner; RFC 9568 erratum 8298 (verified) processes the

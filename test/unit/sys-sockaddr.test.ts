@@ -123,6 +123,10 @@ test('htons gives the host integer whose bytes are the value in network order (s
 test('a size_t beyond 2^53 reads as Infinity, so a bogus cmsg length can never look valid', (t) => {
   t.is(u64h(hex('1400000000000000'), 0), 20)
   t.is(u64h(hex('ffffffffffffffff'), 0), Number.POSITIVE_INFINITY)
+  // both halves count (a timespec's seconds since 1970 need no more than the low one today)
+  t.is(u64h(hex('0200000001000000'), 0), 2 ** 32 + 2)
+  t.is(u64h(hex('ffffffffffff1f00'), 0), Number.MAX_SAFE_INTEGER)
+  t.is(u64h(hex('0000000000002000'), 0), Number.POSITIVE_INFINITY)
 })
 
 test('sockaddr_un holds a path with its NUL, or an abstract name after a leading NUL', (t) => {

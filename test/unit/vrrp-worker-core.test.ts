@@ -189,17 +189,28 @@ test('a tracked interface going down posts the new effective priority (vrrp.prio
 test('a flood of bad adverts is one drop message per reason and source per 10 s (vrrp.drop)', async (t) => {
   const r = rig()
   await r.start([inst('a', 51)])
-  for (let i = 0; i < 50; i++) r.channels[0]?.receive(advert({ priority: 200, ttl: 64 }))
+  // a second source (its first byte above 127: the source is keyed as an unsigned 32-bit number)
+  // and a second reason from the first source are each reported apart
+  const other = parseAddr('200.1.2.3')
+  for (let i = 0; i < 50; i++) {
+    r.channels[0]?.receive(advert({ priority: 200, ttl: 64 }))
+    r.channels[0]?.receive(advert({ priority: 200, ttl: 64, src: other }))
+    r.channels[0]?.receive(advert({ priority: 200, vrid: 52 }))
+  }
   r.clock.spend(10_000)
   r.channels[0]?.receive(advert({ priority: 200, ttl: 64 }))
   t.deepEqual(
     r.up.filter((m) => m.type === 'drop'),
     [
       { type: 'drop', instance: 'a', reason: 'ttl', from: '10.0.0.2' },
+      { type: 'drop', instance: 'a', reason: 'ttl', from: '200.1.2.3' },
+      { type: 'drop', instance: 'a', reason: 'vrid', from: '10.0.0.2' },
       { type: 'drop', instance: 'a', reason: 'ttl', from: '10.0.0.2' },
     ],
   )
-  t.is((await r.counters()).a?.drops.ttl, 51)
+  const drops = (await r.counters()).a?.drops
+  t.is(drops?.ttl, 101)
+  t.is(drops?.vrid, 50)
 })
 
 test('an advert timer that fires more than half an interval late posts a late message (vrrp.advert_late)', async (t) => {

@@ -2,7 +2,7 @@
 // absolute monotonic deadlines, the VIPs (rtnetlink) and GARP/NA bursts. Runs inside the worker.
 import { isDeepStrictEqual } from 'node:util'
 import type { Timers } from '../../clock.js'
-import { type Addr, addrFromBytes, formatAddr, prefixContains, sameAddr } from '../../net/addr.js'
+import { type Addr, formatAddr, prefixContains, sameAddr } from '../../net/addr.js'
 import type { ReceivedDatagram as SysReceived } from '../../sys/types.js'
 import * as fsm from '../fsm.js'
 import {
@@ -22,7 +22,7 @@ import { type VipAddsAhead, VipChanges, vipsOf } from './vip-changes.js'
 
 /** What an instance reads and changes of its namespace (NetState, or a fake in the unit tier). */
 export type InstanceNet = Pick<NetState, 'link' | 'linkByName' | 'addresses' | 'has' | 'addVip' | 'deleteVip'> &
-  Partial<Pick<NetState, 'hold'>>
+  Partial<Pick<NetState, 'hold' | 'generation'>>
 
 export interface InstanceDeps {
   /** Monotonic ms (performance.now()). */
@@ -61,6 +61,12 @@ export interface InstanceDeps {
   log(level: LogLevel, msg: string, fields?: Record<string, unknown>): void
 }
 
+const ipv4Number = (a: number | Addr): number =>
+  typeof a === 'number'
+    ? a
+    : (((a.bytes[0] ?? 0) << 24) | ((a.bytes[1] ?? 0) << 16) | ((a.bytes[2] ?? 0) << 8) | (a.bytes[3] ?? 0)) >>> 0
+const formatIpv4Number = (n: number): string => `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`
+
 const TIMERS: readonly fsm.Timer[] = ['adver', 'masterDown', 'preemptDelay']
 
 /** What receive validation compares an advert with (validate.ts). */
@@ -96,8 +102,15 @@ export class Instance {
   private config: RuntimeInstance
   private state: fsm.FsmState
   readonly counters: Counters = emptyCounters()
-  /** When a drop event was last posted, by reason and source. */
-  private readonly dropEvents = new Map<string, number>()
+  /** When a drop event was last posted, by reason and source (an IPv4 source as its 32-bit number). */
+  private readonly dropEvents = new Map<string, Map<number | string, number>>()
+  private dropSources = 0
+  /** The drop reasons already logged once (warnOnce, without building a key per dropped packet). */
+  private readonly loggedDrops = new Set<string>()
+  /** The host's own addresses (the `own` drop) and the NetState generation they were read at. */
+  /** The sender of the last accepted advert, whose text counters.lastAdvert holds. */
+  private lastFrom: Addr | undefined
+  private ownCache: { generation: number | undefined; addrs: Addr[] } = { generation: undefined, addrs: [] }
   private readonly host = new Map<fsm.Timer, { at: number; lead: number; handle: unknown }>()
   private readonly adverts: AdvertPackets
   private bursts: BurstSchedule
@@ -285,14 +298,11 @@ export class Instance {
       return
     }
     const group = this.d.channel.group
-    const own = this.d.net.addresses(this.d.ifindex, this.cfg.family)
-    if (this.d.parentIfindex !== undefined) own.push(...this.d.net.addresses(this.d.parentIfindex, this.cfg.family))
-    this.local.ownAddrs = own.map((a) => a.address)
+    this.local.ownAddrs = this.ownAddrs()
     const v = validate(m.data, rx, this.local)
     if (!v.ok) {
       // the sender as far as the packet says (IPv4: its header, if there is one; IPv6: the socket)
-      const from = rx.family === 6 ? rx.src : m.data.length >= 20 ? addrFromBytes(m.data.subarray(12, 16)) : undefined
-      this.drop(v.reason, from)
+      this.drop(v.reason, rx.family === 6 ? rx.src : m.data.length >= 20 ? m.data.readUInt32BE(12) : undefined)
       return
     }
     if (group && !sameAddr(v.dst, group)) return // a unicast advert reaching the multicast socket
@@ -315,12 +325,15 @@ export class Instance {
       this.warnOnce('owner', 'another address owner advertises this VRID', { src: formatAddr(v.src) })
     this.counters.rx++
     // who is master is a fact of the wire: the peer channel may be down while its adverts arrive
+    const last = this.counters.lastAdvert
     this.counters.lastAdvert = {
-      from: formatAddr(v.src),
+      // a flood of adverts from one sender formats its address once
+      from: last && this.lastFrom && sameAddr(this.lastFrom, v.src) ? last.from : formatAddr(v.src),
       priority: v.advert.priority,
       advertMs: intervalCs(v.advert) * 10,
       at: this.d.wall(),
     }
+    this.lastFrom = v.src
     this.apply(
       { kind: 'advert', src: v.src, priority: v.advert.priority, intervalCs: intervalCs(v.advert) },
       this.heardAt(m),
@@ -339,6 +352,16 @@ export class Instance {
     return ago === undefined ? now : Math.max(now - ago, this.lastStepAt)
   }
 
+  /** The host's addresses on the instance's interfaces (and a macvlan's parent), read again only after a change. */
+  private ownAddrs(): Addr[] {
+    const generation = this.d.net.generation
+    if (generation !== undefined && generation === this.ownCache.generation) return this.ownCache.addrs
+    const own = this.d.net.addresses(this.d.ifindex, this.cfg.family)
+    if (this.d.parentIfindex !== undefined) own.push(...this.d.net.addresses(this.d.parentIfindex, this.cfg.family))
+    this.ownCache = { generation, addrs: own.map((a) => a.address) }
+    return this.ownCache.addrs
+  }
+
   /** RFC 5798 §5.1.2.1: an IPv6 advert comes from a link-local address; IPv4 from the interface's subnets. */
   private onLink(src: Addr): boolean {
     if (src.family === 6) return src.bytes[0] === 0xfe && ((src.bytes[1] ?? 0) & 0xc0) === 0x80
@@ -347,18 +370,39 @@ export class Instance {
       .some((a) => prefixContains({ addr: a.local ?? a.address, len: a.prefixLen }, src))
   }
 
-  private drop(reason: keyof Counters['drops'], from?: Addr): void {
+  /**
+   * Counts a dropped advert; `from` is its sender, an IPv4 one as the 32-bit number of its header.
+   * Nothing here allocates for a flood's repeats: no key string, no address copy.
+   */
+  private drop(reason: keyof Counters['drops'], from?: Addr | number): void {
     this.counters.drops[reason] = (this.counters.drops[reason] ?? 0) + 1
     // one event per reason and source per DROP_EVENT_MS: a flood is counted, not streamed
-    const key = `${reason} ${from ? formatAddr(from) : ''}`
+    const source =
+      from === undefined ? '' : typeof from === 'number' || from.family === 4 ? ipv4Number(from) : formatAddr(from)
     const now = this.d.now()
-    const last = this.dropEvents.get(key)
+    const last = this.dropEvents.get(reason)?.get(source)
     if (last === undefined || now - last >= DROP_EVENT_MS) {
-      if (this.dropEvents.size > 1024) this.dropEvents.clear() // spoofed sources must not grow memory
-      this.dropEvents.set(key, now)
-      this.d.post({ type: 'drop', instance: this.cfg.name, reason, ...(from ? { from: formatAddr(from) } : {}) })
+      if (last === undefined) {
+        // spoofed sources must not grow memory
+        if (this.dropSources >= 1024) {
+          this.dropEvents.clear()
+          this.dropSources = 0
+        }
+        this.dropSources++
+      }
+      let bySource = this.dropEvents.get(reason)
+      if (!bySource) {
+        bySource = new Map()
+        this.dropEvents.set(reason, bySource)
+      }
+      bySource.set(source, now)
+      const text = from === undefined ? undefined : typeof from === 'number' ? formatIpv4Number(from) : formatAddr(from)
+      this.d.post({ type: 'drop', instance: this.cfg.name, reason, ...(text ? { from: text } : {}) })
     }
-    if (reason !== 'vrid') this.warnOnce(`drop:${reason}`, 'advert dropped', { reason })
+    if (reason !== 'vrid' && !this.loggedDrops.has(reason)) {
+      this.loggedDrops.add(reason)
+      this.d.log('warn', 'advert dropped', { vrrp: this.cfg.name, reason })
+    }
   }
 
   private warnOnce(key: string, msg: string, fields: Record<string, unknown>): void {

@@ -24,6 +24,7 @@ function errCode(e: unknown): string | undefined {
 export class NetState {
   private readonly links = new Map<number, Link>()
   private readonly addrs = new Map<number, Address[]>()
+  private addrGeneration = 0
   private readonly watches: LinkWatch[] = []
 
   private constructor(private readonly rtnl: Rtnetlink) {}
@@ -53,6 +54,7 @@ export class NetState {
         const list = (n.addrs.get(a.ifindex) ?? []).filter((x) => !sameAddr(x.address, a.address))
         if (e.kind === 'new') list.push(a)
         n.addrs.set(a.ifindex, list)
+        n.addrGeneration++
         if (e.kind === 'del') events.addressDeleted(a.ifindex, a.address)
         else events.addressAdded(a.ifindex, a.address)
       }),
@@ -69,6 +71,7 @@ export class NetState {
     for (const l of links) this.links.set(l.index, l)
     this.addrs.clear()
     for (const a of addrs) this.addrs.set(a.ifindex, [...(this.addrs.get(a.ifindex) ?? []), a])
+    this.addrGeneration++
   }
 
   link(ifindex: number): Link | undefined {
@@ -78,6 +81,11 @@ export class NetState {
   linkByName(name: string): Link | undefined {
     for (const l of this.links.values()) if (l.name === name) return l
     return undefined
+  }
+
+  /** Changes whenever an address is added or deleted anywhere, so readers may cache what they derive. */
+  get generation(): number {
+    return this.addrGeneration
   }
 
   addresses(ifindex: number, family?: Family): Address[] {
