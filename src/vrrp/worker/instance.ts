@@ -1,23 +1,19 @@
-// One VRRP instance at run time: the pure state machine (fsm.ts) bound to a socket, host timers at
-// absolute monotonic deadlines, the VIPs (rtnetlink) and GARP/NA bursts. Runs inside the worker.
+// One VRRP instance at run time: the pure state machine (fsm.ts) bound to what it hears
+// (advert-intake.ts), its host timers at absolute monotonic deadlines (host-timers.ts), its adverts,
+// the VIPs (rtnetlink) and GARP/NA bursts, and the takeover path. Runs inside the worker.
 import { isDeepStrictEqual } from 'node:util'
 import type { Timers } from '../../clock.js'
-import { type Addr, formatAddr, prefixContains, sameAddr } from '../../net/addr.js'
+import { type Addr, formatAddr, sameAddr } from '../../net/addr.js'
 import type { ReceivedDatagram as SysReceived } from '../../sys/types.js'
 import * as fsm from '../fsm.js'
-import {
-  type Counters,
-  DROP_EVENT_MS,
-  emptyCounters,
-  type LogLevel,
-  type RuntimeInstance,
-  type Up,
-} from '../messages.js'
-import { intervalCs, type LocalInstance, validate } from '../validate.js'
+import { type Counters, emptyCounters, type LogLevel, type RuntimeInstance, type Up } from '../messages.js'
+import type { LocalInstance } from '../validate.js'
+import { AdvertIntake } from './advert-intake.js'
 import { AdvertPackets } from './advert-packets.js'
 import { BurstSchedule } from './burst.js'
+import { EARLY_SLACK_MS, HostTimers } from './host-timers.js'
 import type { NetState } from './netstate.js'
-import { type Announcer, arrival, type Channel } from './sockets.js'
+import type { Announcer, Channel } from './sockets.js'
 import { type VipAddsAhead, VipChanges, vipsOf } from './vip-changes.js'
 
 /** What an instance reads and changes of its namespace (NetState, or a fake in the unit tier). */
@@ -61,14 +57,6 @@ export interface InstanceDeps {
   log(level: LogLevel, msg: string, fields?: Record<string, unknown>): void
 }
 
-const ipv4Number = (a: number | Addr): number =>
-  typeof a === 'number'
-    ? a
-    : (((a.bytes[0] ?? 0) << 24) | ((a.bytes[1] ?? 0) << 16) | ((a.bytes[2] ?? 0) << 8) | (a.bytes[3] ?? 0)) >>> 0
-const formatIpv4Number = (n: number): string => `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`
-
-const TIMERS: readonly fsm.Timer[] = ['adver', 'masterDown', 'preemptDelay']
-
 /** What receive validation compares an advert with (validate.ts). */
 function localOf(cfg: RuntimeInstance): LocalInstance {
   return {
@@ -95,23 +83,12 @@ interface Commit {
   ahead?: VipAddsAhead | undefined
 }
 
-/** A host timer that fires this little before its deadline counts as on time (libuv ms clock). */
-const EARLY_SLACK_MS = 1
-
 export class Instance {
   private config: RuntimeInstance
   private state: fsm.FsmState
   readonly counters: Counters = emptyCounters()
-  /** When a drop event was last posted, by reason and source (an IPv4 source as its 32-bit number). */
-  private readonly dropEvents = new Map<string, Map<number | string, number>>()
-  private dropSources = 0
-  /** The drop reasons already logged once (warnOnce, without building a key per dropped packet). */
-  private readonly loggedDrops = new Set<string>()
-  /** The host's own addresses (the `own` drop) and the NetState generation they were read at. */
-  /** The sender of the last accepted advert, whose text counters.lastAdvert holds. */
-  private lastFrom: Addr | undefined
-  private ownCache: { generation: number | undefined; addrs: Addr[] } = { generation: undefined, addrs: [] }
-  private readonly host = new Map<fsm.Timer, { at: number; lead: number; handle: unknown }>()
+  private readonly timers: HostTimers
+  private readonly intake: AdvertIntake
   private readonly adverts: AdvertPackets
   private bursts: BurstSchedule
   private readonly local: LocalInstance
@@ -133,6 +110,14 @@ export class Instance {
     this.state = fsm.create(this.fsmConfig(cfg))
     this.local = localOf(cfg)
     this.bursts = new BurstSchedule(cfg.announce, () => this.announceRound(), d.timers)
+    this.intake = new AdvertIntake({ host: d, cfg: () => this.config, local: this.local, counters: this.counters })
+    this.timers = new HostTimers({
+      timers: d.timers,
+      now: () => this.d.now(),
+      leadOf: (t) => this.leadOf(t),
+      settle: () => this.d.settleSync?.(),
+      due: (t, at, now) => this.due(t, at, now),
+    })
     const config = () => this.config
     this.vips = new VipChanges({ net: d.net, ifindex: d.ifindex, cfg: config, log: d.log })
     this.adverts = new AdvertPackets({
@@ -237,7 +222,7 @@ export class Instance {
     if (this.stopped) return
     this.apply({ kind: 'shutdown' })
     this.stopped = true
-    for (const t of TIMERS) this.clearHost(t)
+    this.timers.clearAll()
     this.bursts.stop()
     await this.vips.settled()
   }
@@ -292,52 +277,8 @@ export class Instance {
   /** One datagram from the instance's channel. Never throws: a bad packet is a counted drop. */
   receive(m: SysReceived): void {
     if (this.stopped) return
-    const rx = arrival(this.cfg.family, m)
-    if (!rx) {
-      this.drop('family')
-      return
-    }
-    const group = this.d.channel.group
-    this.local.ownAddrs = this.ownAddrs()
-    const v = validate(m.data, rx, this.local)
-    if (!v.ok) {
-      // the sender as far as the packet says (IPv4: its header, if there is one; IPv6: the socket)
-      this.drop(v.reason, rx.family === 6 ? rx.src : m.data.length >= 20 ? m.data.readUInt32BE(12) : undefined)
-      return
-    }
-    if (group && !sameAddr(v.dst, group)) return // a unicast advert reaching the multicast socket
-    const u = this.cfg.unicast
-    if (u && !u.peers.some((p) => sameAddr(p, v.src)) && !u.allowFrom.some((n) => prefixContains(n, v.src))) {
-      this.drop('peer', v.src)
-      return
-    }
-    const only = this.cfg.acceptFrom
-    if (only && only.length > 0 && !only.some((n) => prefixContains(n, v.src))) {
-      this.drop('peer', v.src)
-      return
-    }
-    if (this.cfg.strictSource && !this.onLink(v.src)) {
-      this.drop('source', v.src)
-      return
-    }
-    if (v.addrsMismatch) this.warnOnce('addrs', 'the owner advertises other VIPs than ours', { src: formatAddr(v.src) })
-    if (v.ownerConflict)
-      this.warnOnce('owner', 'another address owner advertises this VRID', { src: formatAddr(v.src) })
-    this.counters.rx++
-    // who is master is a fact of the wire: the peer channel may be down while its adverts arrive
-    const last = this.counters.lastAdvert
-    this.counters.lastAdvert = {
-      // a flood of adverts from one sender formats its address once
-      from: last && this.lastFrom && sameAddr(this.lastFrom, v.src) ? last.from : formatAddr(v.src),
-      priority: v.advert.priority,
-      advertMs: intervalCs(v.advert) * 10,
-      at: this.d.wall(),
-    }
-    this.lastFrom = v.src
-    this.apply(
-      { kind: 'advert', src: v.src, priority: v.advert.priority, intervalCs: intervalCs(v.advert) },
-      this.heardAt(m),
-    )
+    const heard = this.intake.read(m)
+    if (heard) this.apply(heard, this.heardAt(m))
   }
 
   /**
@@ -350,59 +291,6 @@ export class Instance {
     const stamp = m.cmsg.timestampNs
     const ago = stamp === undefined ? undefined : this.d.receivedMsAgo?.(stamp)
     return ago === undefined ? now : Math.max(now - ago, this.lastStepAt)
-  }
-
-  /** The host's addresses on the instance's interfaces (and a macvlan's parent), read again only after a change. */
-  private ownAddrs(): Addr[] {
-    const generation = this.d.net.generation
-    if (generation !== undefined && generation === this.ownCache.generation) return this.ownCache.addrs
-    const own = this.d.net.addresses(this.d.ifindex, this.cfg.family)
-    if (this.d.parentIfindex !== undefined) own.push(...this.d.net.addresses(this.d.parentIfindex, this.cfg.family))
-    this.ownCache = { generation, addrs: own.map((a) => a.address) }
-    return this.ownCache.addrs
-  }
-
-  /** RFC 5798 §5.1.2.1: an IPv6 advert comes from a link-local address; IPv4 from the interface's subnets. */
-  private onLink(src: Addr): boolean {
-    if (src.family === 6) return src.bytes[0] === 0xfe && ((src.bytes[1] ?? 0) & 0xc0) === 0x80
-    return this.d.net
-      .addresses(this.d.parentIfindex ?? this.d.ifindex, 4)
-      .some((a) => prefixContains({ addr: a.local ?? a.address, len: a.prefixLen }, src))
-  }
-
-  /**
-   * Counts a dropped advert; `from` is its sender, an IPv4 one as the 32-bit number of its header.
-   * Nothing here allocates for a flood's repeats: no key string, no address copy.
-   */
-  private drop(reason: keyof Counters['drops'], from?: Addr | number): void {
-    this.counters.drops[reason] = (this.counters.drops[reason] ?? 0) + 1
-    // one event per reason and source per DROP_EVENT_MS: a flood is counted, not streamed
-    const source =
-      from === undefined ? '' : typeof from === 'number' || from.family === 4 ? ipv4Number(from) : formatAddr(from)
-    const now = this.d.now()
-    const last = this.dropEvents.get(reason)?.get(source)
-    if (last === undefined || now - last >= DROP_EVENT_MS) {
-      if (last === undefined) {
-        // spoofed sources must not grow memory
-        if (this.dropSources >= 1024) {
-          this.dropEvents.clear()
-          this.dropSources = 0
-        }
-        this.dropSources++
-      }
-      let bySource = this.dropEvents.get(reason)
-      if (!bySource) {
-        bySource = new Map()
-        this.dropEvents.set(reason, bySource)
-      }
-      bySource.set(source, now)
-      const text = from === undefined ? undefined : typeof from === 'number' ? formatIpv4Number(from) : formatAddr(from)
-      this.d.post({ type: 'drop', instance: this.cfg.name, reason, ...(text ? { from: text } : {}) })
-    }
-    if (reason !== 'vrid' && !this.loggedDrops.has(reason)) {
-      this.loggedDrops.add(reason)
-      this.d.log('warn', 'advert dropped', { vrrp: this.cfg.name, reason })
-    }
   }
 
   private warnOnce(key: string, msg: string, fields: Record<string, unknown>): void {
@@ -527,20 +415,7 @@ export class Instance {
 
   /** Host timers mirror the machine's armed deadlines (absolute, monotonic). */
   private syncTimers(): void {
-    if (this.stopped) return
-    for (const t of TIMERS) {
-      const want = this.state.timers[t]
-      const have = this.host.get(t)
-      if (want === have?.at) continue
-      this.clearHost(t)
-      if (want !== undefined) this.setHost(t, want)
-    }
-  }
-
-  private clearHost(t: fsm.Timer): void {
-    const h = this.host.get(t)
-    if (h) this.d.timers.clear(h.handle)
-    this.host.delete(t)
+    if (!this.stopped) this.timers.sync(this.state.timers)
   }
 
   /** Master_Down's host timer fires this early, with a clock that advances by itself (InstanceDeps). */
@@ -548,27 +423,13 @@ export class Instance {
     return t === 'masterDown' ? Math.max(0, this.d.takeoverLeadMs ?? 0) : 0
   }
 
-  private setHost(t: fsm.Timer, at: number, lead = this.leadOf(t)): void {
-    const handle = this.d.timers.set(() => this.fire(t, at), Math.max(0, at - lead - this.d.now()))
-    this.host.set(t, { at, lead, handle })
-  }
-
-  private fire(t: fsm.Timer, at: number): void {
-    if (this.host.get(t)?.at !== at) return
-    this.d.settleSync?.()
-    const host = this.host.get(t)
-    if (host?.at !== at) return // a partner's move re-armed or disarmed it
-    this.host.delete(t)
-    let now = this.d.now()
-    if (now < at - host.lead - EARLY_SLACK_MS) {
-      this.setHost(t, at, host.lead)
-      return
-    }
+  /** A host timer is due (HostTimers): `now` may be up to its lead before `at`. */
+  private due(t: fsm.Timer, at: number, firedAt: number): void {
     if (t === 'masterDown') {
-      this.masterDown(at, now)
+      this.masterDown(at, firedAt)
       return
     }
-    now = Math.max(now, at)
+    const now = Math.max(firedAt, at)
     if (t === 'adver') {
       const late = now - at
       if (late > this.counters.maxLateMs) this.counters.maxLateMs = late
@@ -604,7 +465,7 @@ export class Instance {
     if (!steps.some(hasEffects)) {
       // held by its sync group, the step only re-arms the timer: nothing to be early for, so it is
       // taken at the deadline like any other timer, never by spinning through the lead
-      if (now < at - EARLY_SLACK_MS) this.setHost('masterDown', at, 0)
+      if (now < at - EARLY_SLACK_MS) this.timers.set('masterDown', at, 0)
       else this.commit(steps, undefined)
       return
     }
