@@ -2,7 +2,7 @@
 // held against the configured peers and sources. A drop is counted by reason, reported once per
 // reason and source every DROP_EVENT_MS and logged once per reason; a flood is mostly drops, so
 // a drop allocates nothing beyond what validation needs.
-import { type Addr, formatAddr, prefixContains, sameAddr } from '../../net/addr.js'
+import { type Addr, formatAddr, isLinkLocal, prefixContains, sameAddr } from '../../net/addr.js'
 import type { ReceivedDatagram as SysReceived } from '../../sys/types.js'
 import type * as fsm from '../fsm.js'
 import { type Counters, DROP_EVENT_MS, type LogLevel, type RuntimeInstance, type Up } from '../messages.js'
@@ -113,7 +113,7 @@ export class AdvertIntake {
 
   /** RFC 5798 §5.1.2.1: an IPv6 advert comes from a link-local address; IPv4 from the interface's subnets. */
   private onLink(src: Addr): boolean {
-    if (src.family === 6) return src.bytes[0] === 0xfe && ((src.bytes[1] ?? 0) & 0xc0) === 0x80
+    if (src.family === 6) return isLinkLocal(src)
     return this.d.host.net
       .addresses(this.d.host.parentIfindex ?? this.d.host.ifindex, 4)
       .some((a) => prefixContains({ addr: a.local ?? a.address, len: a.prefixLen }, src))
