@@ -1,0 +1,59 @@
+// Where an idle VRRP-only master's CPU goes, per thread (root): one `lvsd run` master in a netns
+// lab, 10 s after it became MASTER, then each thread's CPU (schedstat) and scheduling count over a
+// window. The main thread, the SCHED_RR VRRP worker and V8's helper threads show apart.
+// Usage: node dist/bench/vrrp-idle-threads.js [intervalMs=1000] [windowS=30] [node flags...]
+import { readdirSync, readFileSync } from 'node:fs'
+import { ConfigDir, sleep } from '../test/netns/agents/vrrp-harness.js'
+import { Lvsd, VrrpLab } from './agents/vrrp-lab.js'
+
+const intervalMs = Number(process.argv[2] ?? 1000)
+const windowS = Number(process.argv[3] ?? 30)
+const flags = process.argv.slice(4)
+
+interface ThreadUse {
+  ms: number
+  runs: number
+}
+
+function threads(pid: number): Map<string, ThreadUse> {
+  const out = new Map<string, ThreadUse>()
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
+      const policy = Number(stat[41 - 3])
+      const kind = Number(tid) === pid ? 'main' : policy === 1 || policy === 2 ? 'vrrp (rt)' : 'other'
+      const [ns = 0, , runs = 0] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number)
+      out.set(`${tid} ${kind}`, { ms: ns / 1e6, runs })
+    } catch {} // the thread ended meanwhile
+  }
+  return out
+}
+
+const vl = new VrrpLab(['d1', 'd2'])
+const cfg = new ConfigDir()
+const d = new Lvsd(
+  vl.lab,
+  'd1',
+  cfg,
+  { version: intervalMs >= 1000 ? 2 : 3, intervalMs, vrid: 51, vip: `${vl.net}.100/24`, priority: 150 },
+  flags,
+)
+try {
+  await d.waitState('MASTER', 20_000)
+  await sleep(10_000)
+  const pid = d.pids()[0]
+  if (pid === undefined) throw new Error('no lvsd process in the namespace')
+  const a = threads(pid)
+  await sleep(windowS * 1000)
+  const b = threads(pid)
+  console.log(`lvsd master, ${intervalMs} ms adverts, ${windowS} s, flags [${flags.join(' ')}]`)
+  for (const [k, v] of b) {
+    const ms = v.ms - (a.get(k)?.ms ?? 0)
+    const runs = v.runs - (a.get(k)?.runs ?? 0)
+    if (runs > 0) console.log(`  ${k.padEnd(16)} ${ms.toFixed(1).padStart(7)} ms  ${String(runs).padStart(5)} runs`)
+  }
+} finally {
+  await d.term()
+  vl.lab.dispose()
+  cfg.dispose()
+}
