@@ -65,8 +65,11 @@ export interface DrillBackend {
   vipNeighbour(): Promise<string | null>
   /** The director's kernel lists the client's connection from this port (IPVS sync). */
   listsConnection(node: string, clientPort: number): Promise<boolean>
-  /** Inflicts a fault; returns how, in words for the timeline. */
-  fault(kind: FaultKind, node: string): Promise<string>
+  /**
+   * Inflicts a fault; returns how, in words for the timeline, and, where it goes in in steps, when
+   * the step a takeover depends on was in place (the peer no longer hears the node), client's clock.
+   */
+  fault(kind: FaultKind, node: string): Promise<string | { how: string; inPlaceAt: number }>
   /** Undoes it (the node back, lvsd running again, the link up, the filter gone). */
   restore(kind: FaultKind, node: string): Promise<string>
   /** The director's running configuration file. */

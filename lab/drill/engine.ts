@@ -105,7 +105,29 @@ export class DrillEngine {
 
   readonly sink = {
     onClient: (e: ClientEvent) => this.client.push(e),
-    onFrame: (f: Frame) => this.frames.push(f),
+    onFrame: (f: Frame) => {
+      this.frames.push(f)
+      for (const w of this.frameWaiters) w(f)
+    },
+  }
+
+  private readonly frameWaiters = new Set<(f: Frame) => void>()
+
+  /** The next advert `node` sends with a priority above 0, as the client's capture stamps it. */
+  private nextAdvert(node: string, timeoutMs: number): Promise<Frame> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.frameWaiters.delete(w)
+        reject(new Error(`the client saw no advert from ${node} within ${timeoutMs} ms`))
+      }, timeoutMs)
+      const w = (f: Frame) => {
+        if (f.kind !== 'advert' || f.from !== node || !f.priority) return
+        clearTimeout(timer)
+        this.frameWaiters.delete(w)
+        resolve(f)
+      }
+      this.frameWaiters.add(w)
+    })
   }
 
   private statuses(): Promise<(Status | null)[]> {
@@ -175,9 +197,16 @@ export class DrillEngine {
       backend: b,
       run,
       fault: async (kind, node) => {
+        // A partition is timed from the old master's last advert its peer heard. Cut right after one
+        // and the next is an advert interval away, past the cut. Cut at an arbitrary instant, an
+        // advert sent while the filter went in counted as heard though the peer never got it (a CI
+        // run read a 2.6 s takeover for a 3.6 s Master_Down_Interval).
+        const after = kind === 'partition' ? (await this.nextAdvert(node, b.stepTimeoutMs)).t : undefined
         const t = b.clientNow()
-        const how = await b.fault(kind, node)
-        run.fault = { t, doneAt: b.clientNow(), node, kind, how }
+        const done = await b.fault(kind, node)
+        const how = typeof done === 'string' ? done : done.how
+        const doneAt = typeof done === 'string' ? b.clientNow() : done.inPlaceAt
+        run.fault = { t, doneAt, ...(after === undefined ? {} : { afterAdvert: after }), node, kind, how }
         run.marks.push({ t, text: `${node}: ${how}` })
         say(`${node}: ${how}`)
       },

@@ -34,8 +34,12 @@ function onTheWire(r: ScenarioRun) {
   if (!firstNew) return { lastOld: undefined, firstNew, garp: undefined, back: undefined }
   // the old master's last word before the new one spoke (its priority-0 advert when it said goodbye);
   // partitioned, it never stops talking to the client: then its last advert before the cut was in place
-  const until = fault.kind === 'partition' ? (fault.doneAt ?? fault.t) + 5 : firstNew.t
-  const lastOld = adverts.filter((f) => f.from === fault.node && f.t <= until).at(-1)
+  const until = fault.kind === 'partition' ? (fault.doneAt ?? fault.t) + 5 + (r.clockErrorMs ?? 0) : firstNew.t
+  const olds = adverts.filter((f) => f.from === fault.node && f.t <= until)
+  let lastOld = olds.at(-1)
+  // the cut followed an advert: one more before it was in place may or may not have reached the
+  // peer, and a figure off by an advert interval is worse than none
+  if (fault.afterAdvert !== undefined && lastOld && lastOld.t > fault.afterAdvert) lastOld = undefined
   const garp = r.frames.find((f) => f.kind === 'garp' && f.t >= firstNew.t && f.from === firstNew.from)
   // the old master back: its first gratuitous ARP after the takeover moves the client's traffic
   const back = r.frames.find((f) => f.kind === 'garp' && f.t > firstNew.t && f.from === fault.node)

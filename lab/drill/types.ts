@@ -89,8 +89,12 @@ export interface ScenarioRun {
   backend: BackendName
   startedAt: number
   endedAt: number
-  /** t: the fault began; doneAt: the backend confirmed it in place. */
-  fault: { t: number; doneAt?: number; node: string; kind: FaultKind; how: string } | null
+  /**
+   * t: the fault began; doneAt: the backend confirmed it in place (for a partition: the old master's
+   * side that silences it towards its peer); afterAdvert: the old master's advert the fault was
+   * timed to follow (a partition), as the client's wire stamped it.
+   */
+  fault: { t: number; doneAt?: number; afterAdvert?: number; node: string; kind: FaultKind; how: string } | null
   restore: { t: number; how: string } | null
   /** Bounds this run is judged by (ms), with how each was derived. */
   bounds: {

@@ -311,7 +311,7 @@ export class VagrantBackend implements DrillBackend {
     return node === 'lb01' ? 'lb02' : 'lb01'
   }
 
-  async fault(kind: FaultKind, node: string): Promise<string> {
+  async fault(kind: FaultKind, node: string): Promise<string | { how: string; inPlaceAt: number }> {
     const dom = `${DOMAIN_PREFIX}${node}`
     switch (kind) {
       case 'crash':
@@ -328,10 +328,12 @@ export class VagrantBackend implements DrillBackend {
         await this.trySh(node, 'systemctl reboot', 10_000)
         return 'systemctl reboot'
       case 'partition': {
+        // the peer's filter first: from the moment it is in, the peer's Master_Down timer runs
         const other = this.otherDirector(node)
-        this.sh(node, 'nft -f -', dropVrrpFrom(this.mac(other)))
         this.sh(other, 'nft -f -', dropVrrpFrom(this.mac(node)))
-        return `VRRP between ${node} and ${other} dropped both ways (nftables in both guests)`
+        const inPlaceAt = this.clientNow()
+        this.sh(node, 'nft -f -', dropVrrpFrom(this.mac(other)))
+        return { how: `VRRP between ${node} and ${other} dropped both ways (nftables in both guests)`, inPlaceAt }
       }
       case 'rs-death':
         this.sh(node, webStop(this.kind, node))

@@ -92,7 +92,7 @@ test('a failed run whose directors answer again: the next scenarios still run', 
     throw new Error('a step that timed out')
   })
   const next = scenario('partition', async (ctx) => {
-    await ctx.fault('partition', 'lb01')
+    await ctx.fault('stop', 'lb01')
   })
   const { runs, notRun } = await engine.runAll([failing, next], 1, () => {})
   t.deepEqual(

@@ -249,3 +249,17 @@ test("the old master's gratuitous ARP marks the return: connections it resets ar
   // failed before the return, after service came back: a defect
   t.is(r.figures.failedAfterRecovery, 1)
 })
+
+test("a partition's takeover runs from the advert the cut followed; one sent while the cut went in leaves it unknown", (t) => {
+  const frames = [0, 1000, 2000, 3000, 4000, 5000].map((at) => advert(at, 'lb01', 150))
+  const part = (doneAt: number) =>
+    crashRun({
+      scenario: 'partition',
+      fault: { t: 1003, doneAt, afterAdvert: 1000, node: 'lb01', kind: 'partition', how: 'cut' },
+      frames: [...frames, advert(4610, 'lb02', 100)].sort((a, b) => a.t - b.t),
+    })
+  // the peer heard lb01 last at 1000, though the client goes on hearing it
+  t.is(figures(part(1030), false, 20).takeoverMs, 3610)
+  // the cut took past lb01's next advert: whether the peer heard the one at 2000 is not known
+  t.is(figures(part(2010), false, 20).takeoverMs, null)
+})

@@ -98,6 +98,13 @@ test.serial('lvsd drill --backend vagrant: every scenario passes across the VMs'
       fig('clean-stop') >= skewMs(100) - 100 && fig('clean-stop') <= skewMs(100) + 2000,
       `stop ${fig('clean-stop')}`,
     )
+    // a partition goes in over ssh: when that took past lb01's next advert, which one lb02 heard last
+    // is unknown and the figure is left out; given, it is lb02's Master_Down_Interval
+    const part = rep.runs.find((x) => x.scenario === 'partition')?.figures.takeoverMs
+    t.true(
+      part === null || (part !== undefined && part >= masterDownMs(100) - 100 && part <= masterDownMs(100) + 2000),
+      `partition ${part}`,
+    )
     // the upgrade scenario really moved both directors to revision 2
     for (const lb of ['lb01', 'lb02']) t.regex(vssh(lb, "dpkg-query -W -f '${Version}' lvsd"), /-2$/, lb)
   } finally {

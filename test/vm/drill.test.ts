@@ -28,7 +28,7 @@ test('every scenario passes in the VM with real IPVS, with the RFC timers in its
   for (const r of report.runs)
     t.true(r.ok, `${r.scenario}: ${r.error ?? JSON.stringify(r.checks.filter((c) => !c.ok))}`)
   const fig = (name: string) => report.runs.find((x) => x.scenario === name)?.figures.takeoverMs ?? Number.NaN
-  for (const name of ['crash', 'link-down']) {
+  for (const name of ['crash', 'link-down', 'partition']) {
     t.true(fig(name) >= masterDownMs(100) - 50, `${name}: ${fig(name)} ms`)
     t.true(fig(name) <= masterDownMs(100) + 2000, `${name}: ${fig(name)} ms`)
   }
