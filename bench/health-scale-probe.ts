@@ -3,7 +3,8 @@
 // with status_code; http-node: the regex check through Node's http client, the path TLS and digests take);
 // prints a sample (CPU share, memory, event-loop delay, check duration, scheduler stats) each second
 // and every down transition.
-import { realRunner, Scheduler } from '../src/health/scheduler.js'
+import { realRunner } from '../src/health/check-runs.js'
+import { Scheduler } from '../src/health/scheduler.js'
 import type { CheckOptions, ServerSpec } from '../src/health/types.js'
 import { parseAddr } from '../src/net/addr.js'
 import { sampleEverySecond } from './bench-sample.js'

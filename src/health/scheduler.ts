@@ -1,57 +1,11 @@
 // Runs the checks of many real servers: phases spread over each interval, bounded concurrency,
 // per-check timeouts that really abort, no double starts, retries, slow-start ticks, live reload.
 import { backgroundClock, type Clock, callAt } from '../clock.js'
-import type { HttpOutcome } from '../sys/http-probe.js'
-import { runCheck } from './checkers.js'
-import { cancelHttp, type HttpWire, httpResult, httpWire, startHttpProbe } from './http-native.js'
+import { type CheckRunner, CheckRuns, newSlot, type RunSlot, realRunner } from './check-runs.js'
 import { Lane } from './lane.js'
 import { type HealthStep, init, reconfigure, type ServerState, step } from './state.js'
-import { cancelTcp, startTcpProbe, tcpResult, tcpWire, type Wire } from './tcp.js'
 import { TimerQueue } from './timer-queue.js'
-import type { CheckSpec, HttpOptions, Result, ServerSpec, Target, Transition } from './types.js'
-
-export type RunCheck = (spec: CheckSpec, target: Target, signal: AbortSignal) => Promise<Result>
-
-/**
- * TCP checks by the thousand, without a promise, AbortController, timer or closure per run: a target
- * prepared once per job, a probe that calls `done(errno)` once (0: the handshake completed) unless
- * cancelled. start() returns the probe's id, or a Result when the probe failed at once.
- */
-export interface TcpProber {
-  prepare(target: Target): Wire | Result
-  start(w: Wire, done: (errno: number) => void): number | Result
-  cancel(id: number): void
-}
-
-/**
- * Plain HTTP checks the same way (http-native.ts): prepare() gives undefined for a check that needs
- * Node (TLS, a digest), which then goes through run().
- */
-export interface HttpProber {
-  prepare(target: Target, opts: HttpOptions): HttpWire | Result | undefined
-  start(w: HttpWire, done: (o: HttpOutcome) => void): number | Result
-  cancel(id: number): void
-  result(w: HttpWire, o: HttpOutcome, ms: number): Result
-}
-
-/**
- * How the scheduler runs checks: every check goes through here, so tests replace every path. The
- * probers' functions are called unbound (no `this`).
- */
-export interface CheckRunner {
-  run: RunCheck
-  /** The TCP fast path; without it TCP checks go through run() like the others. */
-  tcp?: TcpProber
-  /** The plain-HTTP fast path; without it HTTP checks go through run(). */
-  http?: HttpProber
-}
-
-/** The real checkers (checkers.ts) and the batched native TCP and HTTP probers (tcp.ts, http-native.ts). */
-export const realRunner: CheckRunner = {
-  run: runCheck,
-  tcp: { prepare: tcpWire, start: startTcpProbe, cancel: cancelTcp },
-  http: { prepare: httpWire, start: startHttpProbe, cancel: cancelHttp, result: httpResult },
-}
+import type { CheckSpec, Result, ServerSpec, Transition } from './types.js'
 
 export interface SchedulerOptions {
   /** Default: realRunner. */
@@ -119,21 +73,8 @@ interface Job {
   holding: boolean
   /** Runs started so far: the timeout entry of an earlier run is ignored. */
   run: number
-  /** The run goes through the batched TCP prober: `probe` is its id while in flight, else -1. */
-  viaProbe: boolean
-  probe: number
-  /** The clock's time when the probe started (Result.ms). */
-  probeT0: number
-  /** The target in the prober's form, built at the first run (the target of a job never changes). */
-  wire: Wire | undefined
-  /** Made once per job, not per run: the prober's callback and the canceller of a probe. */
-  onProbe: ((errno: number) => void) | undefined
-  /** An HTTP check's native form ('node': it goes through run()); undefined until its first run. */
-  http: HttpWire | 'node' | undefined
-  onHttp: ((o: HttpOutcome) => void) | undefined
-  cancelProbe: (() => void) | undefined
-  /** Aborts the run in flight (cleared once it has settled). */
-  cancel: (() => void) | undefined
+  /** How its runs start and are cancelled (check-runs.ts). */
+  slot: RunSlot
   removed: boolean
 }
 
@@ -158,7 +99,6 @@ function keyOf(x: unknown): string {
 
 export class Scheduler {
   private readonly clock: Clock
-  private readonly runner: CheckRunner
   private readonly warmup: number
   private readonly lateMs: number
   private readonly random: () => number
@@ -176,10 +116,13 @@ export class Scheduler {
   private stopped = false
   private readonly timers: TimerQueue<Job>
   private readonly counters = { started: 0, completed: 0, timeouts: 0, late: 0, missed: 0 }
+  private readonly runs: CheckRuns<Job>
 
   constructor(private readonly opts: SchedulerOptions) {
     this.clock = opts.clock ?? backgroundClock
-    this.runner = opts.runner ?? realRunner
+    this.runs = new CheckRuns<Job>(opts.runner ?? realRunner, this.clock, (job, r, settled) =>
+      this.finish(job, r, settled),
+    )
     const max = Math.max(1, opts.maxConcurrent ?? 256)
     this.probeLane = new Lane<Job>(max)
     this.probeSlowLane = new Lane<Job>(max)
@@ -342,15 +285,7 @@ export class Scheduler {
       busy: false,
       holding: false,
       run: 0,
-      viaProbe: false,
-      probe: -1,
-      probeT0: 0,
-      wire: undefined,
-      onProbe: undefined,
-      http: undefined,
-      onHttp: undefined,
-      cancelProbe: undefined,
-      cancel: undefined,
+      slot: newSlot(),
       removed: false,
     }
     server.jobs.set(spec.id, job)
@@ -360,7 +295,7 @@ export class Scheduler {
   private dropJob(job: Job): void {
     // its queue entries are passed over when they come (fire() checks `removed`)
     job.removed = true
-    job.cancel?.()
+    job.slot.cancel?.()
     if (job.queuedAt !== undefined) {
       // left in the FIFO, passed over by pump()
       job.queuedAt = undefined
@@ -405,8 +340,7 @@ export class Scheduler {
 
   private enqueue(job: Job, due: number): void {
     job.queuedAt = due
-    const probe = this.runner.tcp !== undefined && job.spec.kind === 'tcp'
-    if (probe) job.lane = job.slow ? this.probeSlowLane : this.probeLane
+    if (this.runs.viaTcpProber(job.spec)) job.lane = job.slow ? this.probeSlowLane : this.probeLane
     else job.lane = job.slow ? this.otherSlowLane : this.otherLane
     job.lane.push(job)
     this.pump()
@@ -429,98 +363,7 @@ export class Scheduler {
     // the slot is given back at the timeout even if a checker ignores the abort; the job itself
     // stays busy until its run settles, so it is never run twice at once
     this.timers.push(now + job.spec.timeoutMs, job, TIMEOUT + 4 * job.run)
-    const tcp = this.runner.tcp
-    if (tcp && job.spec.kind === 'tcp') {
-      // TCP, the check that runs by the thousand: straight to the batched prober, with no
-      // AbortController, promise, timer or closure per run. A cancelled probe never calls back.
-      job.viaProbe = true
-      if (job.wire === undefined) {
-        const w = tcp.prepare(job.server.spec.target)
-        if (!('probe' in w)) {
-          this.finish(job, w, true)
-          return
-        }
-        job.wire = w
-      }
-      const wire = job.wire
-      job.onProbe ??= (errno) => {
-        job.probe = -1
-        this.finish(job, tcpResult(wire, errno, this.clock.now() - job.probeT0), true)
-      }
-      this.launch(job, now, tcp.cancel, tcp.start, wire, job.onProbe)
-      return
-    }
-    const http = this.runner.http
-    if (http && job.spec.kind === 'http' && this.startHttp(job, http, job.spec.opts, now)) return
-    job.viaProbe = false
-    const started = now
-    const ac = new AbortController()
-    job.cancel = () => ac.abort()
-    let p: Promise<Result>
-    try {
-      p = this.runner.run(job.spec, job.server.spec.target, ac.signal)
-    } catch (e) {
-      p = Promise.reject(e)
-    }
-    p.then(
-      (r) => this.finish(job, r, true),
-      (e: unknown) =>
-        this.finish(
-          job,
-          {
-            ok: false,
-            ms: this.clock.now() - started,
-            code: 'error',
-            detail: e instanceof Error ? e.message : String(e),
-          },
-          true,
-        ),
-    )
-  }
-
-  /** Starts a plain HTTP check on the native prober; false when it needs Node (run()). */
-  private startHttp(job: Job, http: HttpProber, opts: HttpOptions, now: number): boolean {
-    if (job.http === undefined) {
-      const w = http.prepare(job.server.spec.target, opts)
-      if (w !== undefined && !('http' in w)) {
-        job.viaProbe = true
-        this.finish(job, w, true)
-        return true
-      }
-      job.http = w ?? 'node'
-    }
-    const wire = job.http
-    if (wire === 'node') return false
-    job.onHttp ??= (o) => {
-      job.probe = -1
-      this.finish(job, http.result(wire, o, this.clock.now() - job.probeT0), true)
-    }
-    this.launch(job, now, http.cancel, http.start, wire, job.onHttp)
-    return true
-  }
-
-  /**
-   * Starts a run on a batched prober (TCP, HTTP): the job's canceller made once, the start time kept
-   * for the Result, and a probe that could not start finished at once. Nothing allocated per run.
-   */
-  private launch<W, O>(
-    job: Job,
-    now: number,
-    cancel: (id: number) => void,
-    start: (w: W, done: (o: O) => void) => number | Result,
-    wire: W,
-    done: (o: O) => void,
-  ): void {
-    job.viaProbe = true
-    job.cancelProbe ??= () => {
-      if (job.probe >= 0) cancel(job.probe)
-      job.probe = -1
-    }
-    job.cancel = job.cancelProbe
-    job.probeT0 = now
-    const id = start(wire, done)
-    if (typeof id === 'number') job.probe = id
-    else this.finish(job, id, true)
+    this.runs.start(job, now)
   }
 
   /** The run in flight passed its timeout: recorded as a `timeout`, its slot freed. */
@@ -528,21 +371,14 @@ export class Scheduler {
     this.counters.timeouts++
     const timeoutMs = job.spec.timeoutMs
     const r: Result = { ok: false, ms: timeoutMs, code: 'timeout', detail: `no answer within ${timeoutMs} ms` }
-    if (job.viaProbe) {
-      // a cancelled probe never calls back: this settles the run
-      job.cancelProbe?.()
-      this.finish(job, r, true)
-    } else {
-      job.cancel?.()
-      this.finish(job, r, false)
-    }
+    this.runs.timeout(job, r)
   }
 
   /** A run's result (or its timeout): `settled` when the run itself has ended. */
   private finish(job: Job, r: Result, settled: boolean): void {
     if (settled) {
       job.busy = false
-      job.cancel = undefined
+      job.slot.cancel = undefined
     }
     if (!job.holding) return
     job.holding = false

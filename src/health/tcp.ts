@@ -1,7 +1,7 @@
 // TCP check (keepalived TCP_CHECK): a completed three-way handshake passes; the connection is then
 // closed with an RST. Probes go through src/sys/tcp-probe.ts (one epoll set, batched outcomes), which
 // costs a fraction of a net.Socket per check (docs/benchmarks.md, health-scale). The scheduler's
-// realRunner calls tcpWire/startTcpProbe/cancelTcp, without an AbortSignal or a promise per check.
+// realRunner (check-runs.ts) calls tcpWire/startTcpProbe/cancelTcp, without an AbortSignal or a promise per check.
 import { performance } from 'node:perf_hooks'
 import { errnoName } from '../sys/errno.js'
 import { ifNameToIndex } from '../sys/iface.js'

@@ -4,8 +4,9 @@
 // scheduler sending plain HTTP checks through it while TLS and digests stay with Node.
 import net from 'node:net'
 import test from 'ava'
+import { type CheckRunner, realRunner } from '../../src/health/check-runs.js'
 import { httpResult, httpWire, requestBytes, startHttpProbe } from '../../src/health/http-native.js'
-import { type CheckRunner, realRunner, Scheduler } from '../../src/health/scheduler.js'
+import { Scheduler } from '../../src/health/scheduler.js'
 import type { HttpOptions, Result, ServerSpec } from '../../src/health/types.js'
 import { parseAddr } from '../../src/net/addr.js'
 import { HttpProbes } from '../../src/sys/http-probe.js'

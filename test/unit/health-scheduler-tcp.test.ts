@@ -2,7 +2,8 @@
 // injected prober: a target prepared once per job, probes that answer, refuse, hang past their timeout
 // (cancelled, the slot freed), or fail to start; and other kinds still going through run().
 import test from 'ava'
-import { type CheckRunner, phaseOf, Scheduler, type TcpProber } from '../../src/health/scheduler.js'
+import type { CheckRunner, TcpProber } from '../../src/health/check-runs.js'
+import { phaseOf, Scheduler } from '../../src/health/scheduler.js'
 import type { Wire } from '../../src/health/tcp.js'
 import type { CheckSpec, Policy, Result, ServerSpec, Transition } from '../../src/health/types.js'
 import { parseAddr } from '../../src/net/addr.js'

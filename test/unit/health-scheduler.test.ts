@@ -1,6 +1,7 @@
 // The health scheduler on virtual time: spread, concurrency bound, hangs, no double starts, retries, reload.
 import test from 'ava'
-import { nextSlot, phaseOf, type RunCheck, Scheduler } from '../../src/health/scheduler.js'
+import type { RunCheck } from '../../src/health/check-runs.js'
+import { nextSlot, phaseOf, Scheduler } from '../../src/health/scheduler.js'
 import type { CheckSpec, Policy, Result, ServerSpec, Transition } from '../../src/health/types.js'
 import { parseAddr } from '../../src/net/addr.js'
 import { VirtualClock } from '../helpers/virtual-clock.js'
