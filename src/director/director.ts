@@ -8,25 +8,23 @@ import type { Config } from '../config/types.js'
 import { LvsdError } from '../errors.js'
 import { EventBus, type IpvsCause } from '../events.js'
 import type { IpvsClient } from '../ipvs/client.js'
-import type { ServiceState } from '../ipvs/model.js'
 import type { DriftTiming } from '../ipvs/reconciler.js'
 import type { SyncRole } from '../ipvs/syncd.js'
 import type { Logger } from '../log.js'
 import { type Prefix, sameAddr } from '../net/addr.js'
 import { opKey } from '../peer/operator-state.js'
-import { describeResult, type ProgramResult, runProgram } from '../sys/program.js'
+import { describeResult, type ProgramResult } from '../sys/program.js'
 import type { WorkerPort } from '../vrrp/main/runtime.js'
 import type { Counters } from '../vrrp/messages.js'
 import { configChanges } from './config-changes.js'
+import { DesiredTable, followedInstance } from './desired-table.js'
 import type { DoctorReport } from './doctor.js'
 import { HealthSide } from './health-side.js'
 import { policyWarnings, serverId } from './health-specs.js'
 import { HeldVips } from './held-vips.js'
 import { IpvsSide, needsIpvs } from './ipvs-side.js'
-import { aliveWeight, serviceTable } from './ipvs-table.js'
 import { type PeerSide, peerHooks } from './peer-director.js'
-import { idsFor, NO_PROGRAM_USERS, type ProgramUsers, resolveProgramUsers, runAs } from './program-users.js'
-import { type QuorumChange, QuorumKeeper } from './quorum.js'
+import { NO_PROGRAM_USERS, type ProgramUsers, resolveProgramUsers } from './program-users.js'
 import { ServerBook } from './servers.js'
 import { statusOf } from './status.js'
 import type {
@@ -84,7 +82,8 @@ export class LvsDirector implements Director {
   private readonly book = new ServerBook()
   private readonly health: HealthSide
   private readonly ipvs: IpvsSide
-  private readonly quorum = new QuorumKeeper()
+  /** The table lvsd wants, and each service's quorum judged on the way. */
+  private readonly wanted: DesiredTable
   private users: ProgramUsers = NO_PROGRAM_USERS
   private readonly held: HeldVips | undefined
   private vrrpCounters: Record<string, Counters> | undefined
@@ -102,6 +101,16 @@ export class LvsDirector implements Director {
     this.config = loaded.config
     this.info = loaded.info
     this.log = opts.log
+    this.wanted = new DesiredTable({
+      config: () => this.config,
+      users: () => this.users,
+      book: this.book,
+      health: (id) => this.health.state(id),
+      events: this.events,
+      log: this.log,
+      holdPreemption: (instance, held) => this.vrrp.holdPreemption(instance, held),
+      programFailed: (owner, argv, r) => this.programFailed('quorum', owner, argv, r),
+    })
     this.health = new HealthSide({
       log: this.log,
       events: this.events,
@@ -209,34 +218,12 @@ export class LvsDirector implements Director {
     }
   }
 
-  /** The instance a `follow` names, or the only instance when it names none. */
-  private followed(follow: string | undefined): string | undefined {
-    const i = this.config.vrrp.instances
-    return follow ?? (i.length === 1 ? i[0]?.name : undefined)
-  }
-
   /** The sync role from the followed instance: master while MASTER, backup otherwise. */
   private syncRole(): SyncRole {
     const s = this.config.ipvs.sync
     if (!s) return 'none'
-    const follow = this.followed(s.follow)
+    const follow = followedInstance(this.config, s.follow)
     return follow !== undefined && this.vrrp.records.get(follow)?.state === 'MASTER' ? 'master' : 'backup'
-  }
-
-  /**
-   * preempt_on_quorum: an instance holds preemption while a service that follows it has no quorum
-   * here. Back from a link fault, its checks have marked every real server down; taking the VIP
-   * before they pass again reset every client for rise × interval (the Vagrant link-down drill).
-   */
-  private updatePreemptHolds(): void {
-    for (const i of this.config.vrrp.instances) {
-      const held =
-        i.preempt_on_quorum &&
-        this.config.virtual_services.some(
-          (s) => this.followed(s.follow) === i.name && this.quorum.view.get(s.name) === false,
-        )
-      this.vrrp.holdPreemption(i.name, held)
-    }
   }
 
   private async followSync(): Promise<void> {
@@ -255,42 +242,6 @@ export class LvsDirector implements Director {
 
   // ---- IPVS table ----
 
-  /** Each service's quorum from its servers' state now; a change is an event and runs quorum_up/quorum_down. */
-  private updateQuorum(): void {
-    const services = this.config.virtual_services
-    const changes = this.quorum.update(services, (name) => {
-      const s = services.find((x) => x.name === name)
-      return s ? aliveWeight(this.serversNow(s)) : 0
-    })
-    for (const ch of changes) {
-      const s = services.find((x) => x.name === ch.service)
-      this.quorumChanged(ch, ch.up ? s?.quorum_up : s?.quorum_down)
-    }
-    this.updatePreemptHolds()
-  }
-
-  private serversNow(s: Config['virtual_services'][number]) {
-    return s.real_servers.map((rs) => this.book.now(s, rs, this.health.state(serverId(s.name, rs))))
-  }
-
-  /** The table lvsd wants now: config, health, operator state and quorum in; no side effects. */
-  private desired(): ServiceState[] {
-    return this.config.virtual_services.map((s) =>
-      serviceTable(s, this.serversNow(s), this.quorum.view.get(s.name) ?? true),
-    )
-  }
-
-  private quorumChanged(ch: QuorumChange, argv: string[] | undefined): void {
-    const { service } = ch
-    this.events.publish('quorum.change', ch)
-    if (!argv || argv.length === 0) return
-    void runProgram(argv, { timeoutMs: 30_000, ...runAs(idsFor(this.users, undefined)) }).then((r) => {
-      if (r.kind === 'exit' && r.code === 0) return
-      this.log.error({ service, argv, err: describeResult(argv[0] ?? '', r) }, 'quorum program failed')
-      this.programFailed('quorum', service, argv, r)
-    })
-  }
-
   private programFailed(
     role: 'notify' | 'track' | 'quorum',
     owner: string,
@@ -306,19 +257,13 @@ export class LvsDirector implements Director {
     })
   }
 
-  /** The quorum bookkeeping of a pass, then the table it programs (IpvsSide calls it when the pass runs). */
-  private readonly table = (): ServiceState[] => {
-    this.updateQuorum()
-    return this.desired()
-  }
-
   /** Coalesces bursts (many health transitions at once) into one pass. */
   private applySoon(cause: IpvsCause): void {
-    if (!this.stopping) this.ipvs.applySoon(cause, this.table)
+    if (!this.stopping) this.ipvs.applySoon(cause, this.wanted.next)
   }
 
   private async applyTable(cause: IpvsCause): Promise<void> {
-    await this.ipvs.apply(cause, this.table)
+    await this.ipvs.apply(cause, this.wanted.next)
   }
 
   /** The VIPs an instance holds while MASTER (none for an address owner: they are its own addresses). */
@@ -371,7 +316,7 @@ export class LvsDirector implements Director {
     this.book.sync(after)
     await this.ipvs.applySettings(after, () => this.syncRole())
     await this.health.schedule(after, users)
-    this.quorum.keepOnly(new Set(after.virtual_services.map((s) => s.name)))
+    this.wanted.keepOnly(new Set(after.virtual_services.map((s) => s.name)))
     await this.vrrp.reload(before, after, users)
     await this.reloadPeer(before, after)
     await this.applyTable('config')
@@ -543,7 +488,7 @@ export class LvsDirector implements Director {
       vrrpCounters: this.vrrpCounters,
       book: this.book,
       health: (id) => this.health.state(id),
-      quorum: this.quorum.view,
+      quorum: this.wanted.quorumView,
       kernel: this.ipvs.kernel,
     })
     return this.peer ? this.peer.decorate(s) : s
