@@ -298,6 +298,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitTcpProbe(env, exports);
   InitHttpProbe(env, exports);
   InitTimer(env, exports);
+  InitPacer(env, exports);
   return exports;
 }
 

@@ -46,4 +46,6 @@ void InitTcpProbe(Napi::Env env, Napi::Object exports);
 
 void InitHttpProbe(Napi::Env env, Napi::Object exports);
 
+void InitPacer(Napi::Env env, Napi::Object exports);
+
 }  // namespace lvsd

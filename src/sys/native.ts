@@ -48,6 +48,22 @@ export interface NativeAddon {
   gettid(): number
   readonly EAGAIN: number
   Poller: new (fd: number, callback: (status: number, events: number) => void) => NativePoller
+  /** native/pacer.cc; src/sys/pacer.ts wraps it. */
+  Pacer: new (
+    socketFd: number,
+    onEvent: (kind: number, value: number) => void,
+  ) => NativePacer
+}
+
+/** A master's routine adverts sent from C++ on a timerfd (native/pacer.cc). */
+export interface NativePacer {
+  start(packets: Buffer[], addrs: Buffer[], firstNs: number, intervalNs: number, lateNs: number): void
+  stop(): void
+  /** [datagrams sent, send errors, late rounds, worst lateness of a round in ms] */
+  stats(): [number, number, number, number]
+  /** The next round's deadline (CLOCK_MONOTONIC ns), -1 when stopped. */
+  nextNs(): number
+  close(): void
 }
 
 const ADDON_FILE = join('build', 'Release', 'lvsd_native.node')

@@ -1,0 +1,198 @@
+// Agent: the native advert pacer (native/pacer.cc) over abstract AF_UNIX datagram sockets (no
+// network needed). Usage: addon-pacer.js <scenario>. Prints one JSON line {event:'result', ...}.
+//   cadence — two targets, each round an interval after the last send; stats count each datagram
+//   restart — start() again replaces the datagrams and the phase; nothing of the old one after
+//   stop    — nothing after stop(), and a stopped pacer lets the process exit
+//   failed  — a target the kernel refuses is reported; the other target still gets every round
+//   late    — a loop held past a deadline: the round is reported late, the next one on time
+//   gc      — a running pacer whose object nobody holds keeps sending through full GCs
+//   badargs — a refused start() (a bad argument) leaves the running pacer as it was
+import { randomBytes } from 'node:crypto'
+import * as C from '../../../src/sys/constants.js'
+import { DeadlineTimers } from '../../../src/sys/deadline-timer.js'
+import { sysErrorCode } from '../../../src/sys/errno.js'
+import { Pacer } from '../../../src/sys/pacer.js'
+import { sockaddrUn } from '../../../src/sys/sockaddr.js'
+import { Socket } from '../../../src/sys/socket.js'
+
+const out = (o: object) => process.stdout.write(`${JSON.stringify({ event: 'result', ...o })}\n`)
+const clock = new DeadlineTimers()
+const now = () => clock.now()
+const pause = (ms: number) => new Promise<void>((r) => clock.set(r, ms))
+
+interface Sink {
+  to: Buffer
+  got: { at: number; text: string }[]
+  close(): void
+}
+
+function sink(): Sink {
+  const to = sockaddrUn(`lvsd-pacer-${randomBytes(6).toString('hex')}`, { abstract: true })
+  const rx = Socket.open(C.AF_UNIX, C.SOCK_DGRAM, 0)
+  rx.bind(to)
+  const got: Sink['got'] = []
+  rx.onReceive((m) => got.push({ at: now(), text: m.data.toString() }))
+  return { to, got, close: () => rx.close() }
+}
+
+/** Waits (bounded) until `cond` holds, on the event loop the pacer shares. */
+async function until(cond: () => boolean, ms: number): Promise<boolean> {
+  const end = now() + ms
+  while (!cond()) {
+    if (now() > end) return false
+    await pause(5)
+  }
+  return true
+}
+
+const gaps = (ats: number[]) => ats.slice(1).map((t, i) => Math.round((t - (ats[i] as number)) * 10) / 10)
+
+const scenarios: Record<string, () => Promise<void>> = {
+  async cadence() {
+    const tx = Socket.open(C.AF_UNIX, C.SOCK_DGRAM, 0)
+    const a = sink()
+    const b = sink()
+    const p = new Pacer(tx.fd, { late: () => {}, failed: () => {} })
+    const first = now() + 50
+    p.start([Buffer.from('to-a'), Buffer.from('to-b')], [a.to, b.to], first, 40, 1000)
+    await until(() => a.got.length >= 10 && b.got.length >= 10, 5000)
+    p.stop()
+    out({
+      firstLate: Math.round(((a.got[0]?.at ?? 0) - first) * 10) / 10,
+      gapsA: gaps(a.got.slice(0, 10).map((g) => g.at)),
+      texts: [...new Set([...a.got, ...b.got].map((g) => g.text))].sort(),
+      counts: [a.got.length, b.got.length],
+      stats: p.stats(),
+    })
+    p.close()
+    a.close()
+    b.close()
+    tx.close()
+    clock.close()
+  },
+  async restart() {
+    const tx = Socket.open(C.AF_UNIX, C.SOCK_DGRAM, 0)
+    const a = sink()
+    const p = new Pacer(tx.fd, { late: () => {}, failed: () => {} })
+    p.start([Buffer.from('old')], [a.to], now(), 30, 1000)
+    await until(() => a.got.length >= 3, 5000)
+    const at = now() + 100
+    p.start([Buffer.from('new')], [a.to], at, 30, 1000)
+    const oldSeen = a.got.length
+    await until(() => a.got.length >= oldSeen + 3, 5000)
+    p.stop()
+    const firstNew = a.got.find((g) => g.text === 'new')
+    out({
+      sequence: a.got.map((g) => g.text).join(','),
+      newAfterItsStart: (firstNew?.at ?? 0) >= at,
+      nextWhileStopped: p.nextAtMs ?? null,
+    })
+    p.close()
+    a.close()
+    tx.close()
+    clock.close()
+  },
+  async stop() {
+    const tx = Socket.open(C.AF_UNIX, C.SOCK_DGRAM, 0)
+    const a = sink()
+    const p = new Pacer(tx.fd, { late: () => {}, failed: () => {} })
+    p.start([Buffer.from('x')], [a.to], now(), 20, 1000)
+    await until(() => a.got.length >= 3, 5000)
+    p.stop()
+    const atStop = a.got.length
+    await pause(150)
+    out({ afterStop: a.got.length - atStop, sentStat: p.stats().sent === atStop })
+    a.close()
+    tx.close()
+    clock.close()
+    // the pacer is neither stopped by close() nor unreferenced by hand: stop() alone must let go
+  },
+  async failed() {
+    const tx = Socket.open(C.AF_UNIX, C.SOCK_DGRAM, 0)
+    const a = sink()
+    // nobody bound there: the kernel refuses every send to it (ECONNREFUSED)
+    const nowhere = sockaddrUn(`lvsd-pacer-none-${randomBytes(6).toString('hex')}`, { abstract: true })
+    const errors: string[] = []
+    const p = new Pacer(tx.fd, {
+      late: () => {},
+      failed: (e) => errors.push(sysErrorCode(e) ?? e.message),
+    })
+    p.start([Buffer.from('lost'), Buffer.from('kept')], [nowhere, a.to], now(), 20, 1000)
+    await until(() => a.got.length >= 5 && errors.length >= 5, 5000)
+    p.stop()
+    out({ kept: a.got.length >= 5, codes: [...new Set(errors)], stats: p.stats() })
+    p.close()
+    a.close()
+    tx.close()
+    clock.close()
+  },
+  async late() {
+    const tx = Socket.open(C.AF_UNIX, C.SOCK_DGRAM, 0)
+    const a = sink()
+    const lates: number[] = []
+    const p = new Pacer(tx.fd, { late: (ms) => lates.push(ms), failed: () => {} })
+    const first = now() + 20
+    p.start([Buffer.from('x')], [a.to], first, 50, 25)
+    // the loop held 200 ms past the first deadline (as a long synchronous task would)
+    const until0 = first + 200
+    while (now() < until0) {}
+    await until(() => a.got.length >= 4, 5000)
+    p.stop()
+    out({ lates, stats: p.stats(), gaps: gaps(a.got.slice(0, 4).map((g) => g.at)) })
+    p.close()
+    a.close()
+    tx.close()
+    clock.close()
+  },
+  async gc() {
+    const tx = Socket.open(C.AF_UNIX, C.SOCK_DGRAM, 0)
+    const a = sink()
+    ;(() => {
+      new Pacer(tx.fd, { late: () => {}, failed: () => {} }).start([Buffer.from('x')], [a.to], now(), 20, 1000)
+    })()
+    const gc = (globalThis as { gc?: () => void }).gc
+    if (!gc) throw new Error('run with --expose-gc')
+    for (let i = 0; i < 5; i++) {
+      gc()
+      await pause(20)
+    }
+    const before = a.got.length
+    await until(() => a.got.length >= before + 5, 3000)
+    out({ sentOnAfterGc: a.got.length >= before + 5 })
+    process.exit(0)
+  },
+  async badargs() {
+    const tx = Socket.open(C.AF_UNIX, C.SOCK_DGRAM, 0)
+    const a = sink()
+    const p = new Pacer(tx.fd, { late: () => {}, failed: () => {} })
+    p.start([Buffer.from('good')], [a.to], now(), 20, 1000)
+    const refused: string[] = []
+    const tries: (() => void)[] = [
+      () => p.start([Buffer.from('a'), Buffer.from('b')], [a.to], now(), 20, 1000),
+      () => p.start([], [], now(), 20, 1000),
+      () => p.start([Buffer.from('bad')], [a.to], now(), 0.5, 1000),
+      () => p.start([Buffer.from('bad')], [a.to], Number.NaN, 20, 1000),
+      () => p.start([Buffer.alloc(0)], [a.to], now(), 20, 1000),
+    ]
+    for (const f of tries) {
+      try {
+        f()
+      } catch (e) {
+        refused.push((e as Error).name)
+      }
+    }
+    const seen = a.got.length
+    await until(() => a.got.length >= seen + 3, 3000)
+    p.stop()
+    out({ refused, stillGood: a.got.slice(seen).every((g) => g.text === 'good') && a.got.length >= seen + 3 })
+    p.close()
+    a.close()
+    tx.close()
+    clock.close()
+  },
+}
+
+const name = process.argv[2] ?? ''
+const run = scenarios[name]
+if (!run) throw new Error(`unknown scenario ${name}`)
+await run()
