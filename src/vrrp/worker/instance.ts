@@ -4,6 +4,7 @@
 import { isDeepStrictEqual } from 'node:util'
 import type { Timers } from '../../clock.js'
 import { type Addr, formatAddr, sameAddr } from '../../net/addr.js'
+import type { PacerEvents } from '../../sys/pacer.js'
 import type { ReceivedDatagram as SysReceived } from '../../sys/types.js'
 import * as fsm from '../fsm.js'
 import { type Counters, emptyCounters, type LogLevel, type RuntimeInstance, type Up } from '../messages.js'
@@ -13,7 +14,8 @@ import { AdvertPackets } from './advert-packets.js'
 import { BurstSchedule } from './burst.js'
 import { EARLY_SLACK_MS, HostTimers } from './host-timers.js'
 import type { NetState } from './netstate.js'
-import type { Announcer, Channel } from './sockets.js'
+import { PacedAdverts } from './paced-adverts.js'
+import type { AdvertPace, Announcer, Channel } from './sockets.js'
 import { type VipAddsAhead, VipChanges, vipsOf } from './vip-changes.js'
 
 /** What an instance reads and changes of its namespace (NetState, or a fake in the unit tier). */
@@ -53,6 +55,12 @@ export interface InstanceDeps {
    * before the member's own Master_Down can decide alone.
    */
   settleSync?(): void
+  /**
+   * A pacer for this instance's routine adverts as master (Channel.pacer, native/pacer.cc): each
+   * one then leaves from C++ without waking JavaScript. Absent (the unit tier's fakes): a host
+   * timer per advert, the state machine's own Adver_Timer.
+   */
+  pace?(events: PacerEvents): AdvertPace
   post(up: Up): void
   log(level: LogLevel, msg: string, fields?: Record<string, unknown>): void
 }
@@ -100,6 +108,8 @@ export class Instance {
   private readonly faults = new Map<string, boolean>()
   private readonly warned = new Set<string>()
   private stopped = false
+  /** Adver_Timer on the native pacer (paced-adverts.ts); undefined: on a host timer. */
+  private paced: PacedAdverts | undefined
 
   constructor(
     cfg: RuntimeInstance,
@@ -126,6 +136,24 @@ export class Instance {
       group: () => this.d.channel.group,
       failed: (err) => this.warnOnce('encode', 'advert encoding failed', { err: String(err) }),
     })
+    const pace = d.pace?.({
+      late: (lateMs) => this.reportLate(lateMs),
+      failed: (err) => this.warnOnce('send', 'advert send failed', { err: String(err) }),
+    })
+    if (pace)
+      this.paced = new PacedAdverts(pace, {
+        adverts: this.adverts,
+        priority: () => fsm.priorityOf(this.state),
+        advertMs: () => this.config.advertMs,
+        warnOnce: (key, msg, fields) => this.warnOnce(key, msg, fields),
+      })
+  }
+
+  /** The counters, with what the pacer sent and counted in C++ folded in. */
+  countersNow(): Counters {
+    const c: Counters = { ...this.counters, drops: { ...this.counters.drops } }
+    this.paced?.fold(c)
+    return c
   }
 
   get cfg(): RuntimeInstance {
@@ -223,6 +251,7 @@ export class Instance {
     this.apply({ kind: 'shutdown' })
     this.stopped = true
     this.timers.clearAll()
+    this.paced?.close()
     this.bursts.stop()
     await this.vips.settled()
   }
@@ -413,9 +442,28 @@ export class Instance {
     }
   }
 
-  /** Host timers mirror the machine's armed deadlines (absolute, monotonic). */
+  /** Host timers mirror the machine's armed deadlines (absolute, monotonic); a pacer takes Adver_Timer. */
   private syncTimers(): void {
-    if (!this.stopped) this.timers.sync(this.state.timers)
+    if (this.stopped) return
+    const paced = this.paced
+    if (!paced) {
+      this.timers.sync(this.state.timers)
+      return
+    }
+    const { adver, ...others } = this.state.timers
+    if (paced.sync(adver)) {
+      this.timers.sync(others)
+      return
+    }
+    // the pacer could not start: the host timer takes Adver_Timer for good, with what it counted
+    paced.fold(this.counters)
+    this.paced = undefined
+    this.timers.sync(this.state.timers)
+  }
+
+  /** An advert that left more than half an interval late: counted, and posted as vrrp.advert_late. */
+  private reportLate(lateMs: number): void {
+    this.d.post({ type: 'late', instance: this.cfg.name, lateMs: Math.round(lateMs * 10) / 10 })
   }
 
   /** Master_Down's host timer fires this early, with a clock that advances by itself (InstanceDeps). */
@@ -435,9 +483,8 @@ export class Instance {
       if (late > this.counters.maxLateMs) this.counters.maxLateMs = late
       if (late > this.cfg.advertMs / 2) {
         this.counters.lateAdverts++
-        const lateMs = Math.round(late * 10) / 10
         // the main thread logs it as the vrrp.advert_late event
-        this.d.post({ type: 'late', instance: this.cfg.name, lateMs })
+        this.reportLate(late)
       }
     }
     this.apply({ kind: 'timer', timer: t }, now)

@@ -4,6 +4,7 @@ import type { Addr } from '../../net/addr.js'
 import * as arp from '../../net/arp.js'
 import * as ndp from '../../net/ndp.js'
 import * as C from '../../sys/constants.js'
+import { Pacer, type PacerEvents, type PacerStats } from '../../sys/pacer.js'
 import { decodeSockaddr, ipMreqn, ipv6Mreq, sockaddrIn, sockaddrIn6, sockaddrLl } from '../../sys/sockaddr.js'
 import { Socket } from '../../sys/socket.js'
 import type { ReceivedDatagram as SysReceived } from '../../sys/types.js'
@@ -37,10 +38,23 @@ export interface ChannelSpec {
   unicast?: { ttl: number }
 }
 
+/** A master's routine adverts sent without JavaScript, on a channel's socket (native/pacer.cc). */
+export interface AdvertPace {
+  /** `packets[i]` to `targets[i]` at `firstAtMs`, then an interval after each send; replaces what ran. */
+  start(packets: Buffer[], targets: Addr[], firstAtMs: number, intervalMs: number, lateMs: number): void
+  stop(): void
+  /** The next round's deadline (monotonic ms), undefined when stopped. */
+  readonly nextAtMs: number | undefined
+  stats(): PacerStats
+  close(): void
+}
+
 /** One socket sending and receiving adverts on one interface for one family and mode. */
 export class Channel {
   readonly socket: Socket
   private readonly sockaddrs = new WeakMap<Addr, Buffer>()
+  /** Closed before the socket: a pacer left running would send on whatever reuses the fd number. */
+  private readonly pacers = new Set<Pacer>()
   constructor(readonly spec: ChannelSpec) {
     this.socket = spec.family === 4 ? open4(spec) : open6(spec)
   }
@@ -52,6 +66,35 @@ export class Channel {
   }
 
   send(packet: Buffer, to: Addr): boolean {
+    return this.socket.send(packet, this.sockaddrOf(to))
+  }
+
+  /** A pacer sending on this socket, for one instance. */
+  pacer(events: PacerEvents): AdvertPace {
+    const p = new Pacer(this.socket.fd, events)
+    this.pacers.add(p)
+    return {
+      start: (packets, targets, firstAtMs, intervalMs, lateMs) =>
+        p.start(
+          packets,
+          targets.map((t) => this.sockaddrOf(t)),
+          firstAtMs,
+          intervalMs,
+          lateMs,
+        ),
+      stop: () => p.stop(),
+      get nextAtMs() {
+        return p.nextAtMs
+      },
+      stats: () => p.stats(),
+      close: () => {
+        p.close()
+        this.pacers.delete(p)
+      },
+    }
+  }
+
+  private sockaddrOf(to: Addr): Buffer {
     // one sockaddr per destination object (the group constant, the configured peers), not per send
     let sa = this.sockaddrs.get(to)
     if (!sa) {
@@ -61,10 +104,12 @@ export class Channel {
           : sockaddrIn6(to.bytes, { scopeId: isLinkScope(to) ? this.spec.ifindex : 0 })
       this.sockaddrs.set(to, sa)
     }
-    return this.socket.send(packet, sa)
+    return sa
   }
 
   close(): void {
+    for (const p of this.pacers) p.close()
+    this.pacers.clear()
     this.socket.close()
   }
 }

@@ -18,13 +18,14 @@ import { vmacAddress, vmacName } from './vmac.js'
 export type WorkerNet = InstanceNet & Pick<NetState, 'primary' | 'tentative' | 'createVmac' | 'deleteLink' | 'close'>
 
 /** One advert socket: Channel, or a fake. */
-export type WorkerChannel = Pick<Channel, 'group' | 'send' | 'close'> & {
-  socket: {
-    onReceive(cb: (m: ReceivedDatagram) => void, onError: (err: unknown) => void): void
-    /** What is queued now, read at once (Socket.receiveAll); absent in fakes that only deliver. */
-    receiveAll?(): ReceivedDatagram[]
+export type WorkerChannel = Pick<Channel, 'group' | 'send' | 'close'> &
+  Partial<Pick<Channel, 'pacer'>> & {
+    socket: {
+      onReceive(cb: (m: ReceivedDatagram) => void, onError: (err: unknown) => void): void
+      /** What is queued now, read at once (Socket.receiveAll); absent in fakes that only deliver. */
+      receiveAll?(): ReceivedDatagram[]
+    }
   }
-}
 
 /** The instances' timers (DeadlineTimers: one timerfd), closed at shutdown. */
 export type WorkerTimers = Timers & { close(): void }
@@ -345,6 +346,8 @@ export class VrrpWorkerCore {
       ...(this.d.takeoverLeadMs ? { takeoverLeadMs: this.d.takeoverLeadMs } : {}),
       ...(this.d.receivedMsAgo ? { receivedMsAgo: this.d.receivedMsAgo } : {}),
       receiveQueued: () => this.receiveQueued(channel),
+      // the master's routine adverts leave from C++ where the channel can pace them (a fake cannot)
+      ...(channel.pacer ? { pace: channel.pacer.bind(channel) } : {}),
       settleSync: () => {
         if (this.moved.length > 0) this.syncStep()
       },
@@ -376,7 +379,7 @@ export class VrrpWorkerCore {
 
   private counters(): Record<string, Counters> {
     const out: Record<string, Counters> = {}
-    for (const i of this.instances) out[i.cfg.name] = { ...i.counters, drops: { ...i.counters.drops } }
+    for (const i of this.instances) out[i.cfg.name] = i.countersNow()
     return out
   }
 

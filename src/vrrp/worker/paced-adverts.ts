@@ -1,0 +1,85 @@
+// A master's Adver_Timer on the native pacer (native/pacer.cc, Channel.pacer): the routine adverts
+// then leave from C++ without waking JavaScript, which on the reference machine costs ~0.4 ms of
+// CPU a wake-up (docs/benchmarks.md, "the floor of one wake-up a second"). The state machine keeps
+// arming Adver_Timer as RFC 5798 says; a deadline it arms starts the pacer there, and the deadline
+// then stays where it was armed while the pacer goes on: only a new deadline is a new rhythm.
+import type { Addr } from '../../net/addr.js'
+import type { Counters } from '../messages.js'
+import type { AdvertPackets } from './advert-packets.js'
+import type { AdvertPace } from './sockets.js'
+
+export interface PacedAdvertsDeps {
+  adverts: Pick<AdvertPackets, 'at' | 'targets'>
+  /** The priority the machine advertises now. */
+  priority(): number
+  advertMs(): number
+  warnOnce(key: string, msg: string, fields: Record<string, unknown>): void
+}
+
+export class PacedAdverts {
+  /** What the pacer was started with: the machine's Adver_Timer deadline and the adverts. */
+  private paced: { at: number; packets: ReadonlyArray<Buffer | undefined> } | undefined
+
+  constructor(
+    private readonly pace: AdvertPace,
+    private readonly d: PacedAdvertsDeps,
+  ) {}
+
+  /**
+   * Follows the machine's Adver_Timer: started when it is armed (becoming master, or an advert sent
+   * out of rhythm: a priority change, an answer to a lower priority), restarted in phase when the
+   * adverts themselves change (a reload of the password), stopped when it is disarmed. False when
+   * the pacer could not start: it is closed then, and the caller's host timer takes Adver_Timer.
+   */
+  sync(at: number | undefined): boolean {
+    const pace = this.pace
+    if (at === undefined) {
+      if (this.paced) pace.stop()
+      this.paced = undefined
+      return true
+    }
+    const packets = this.d.adverts.at(this.d.priority())
+    if (this.paced?.at === at && this.paced.packets === packets) return true
+    const first = this.paced?.at === at ? (pace.nextAtMs ?? at) : at
+    const targets = this.d.adverts.targets()
+    const sent: Buffer[] = []
+    const to: Addr[] = []
+    for (let i = 0; i < targets.length; i++) {
+      const p = packets[i]
+      // a target whose advert could not be encoded was reported (AdvertPackets) and gets none
+      if (p) {
+        sent.push(p)
+        to.push(targets[i] as Addr)
+      }
+    }
+    this.paced = { at, packets }
+    if (sent.length === 0) {
+      pace.stop()
+      return true
+    }
+    try {
+      const ms = this.d.advertMs()
+      pace.start(sent, to, first, ms, ms / 2)
+      return true
+    } catch (err) {
+      // adverts must not stop because the pacer could not start
+      this.d.warnOnce('pace', 'advert pacer could not start: adverts sent from JavaScript', { err: String(err) })
+      this.paced = undefined
+      pace.close()
+      return false
+    }
+  }
+
+  /** Adds what the pacer sent and counted in C++ to `c`. */
+  fold(c: Counters): void {
+    const p = this.pace.stats()
+    c.tx += p.sent
+    c.txErrors += p.errors
+    c.lateAdverts += p.lateRounds
+    c.maxLateMs = Math.max(c.maxLateMs, p.maxLateMs)
+  }
+
+  close(): void {
+    this.pace.close()
+  }
+}
