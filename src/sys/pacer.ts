@@ -25,11 +25,18 @@ export interface PacerStats {
   maxLateMs: number
 }
 
+/** The addon's clock (native/timer.cc), as DeadlineTimers reads it. */
+interface ClockAddon {
+  monotonicNs(): number
+}
+
 export class Pacer {
   private readonly p: NativePacer
+  private readonly clock: ClockAddon
 
   /** Sends on `socketFd`, which stays the caller's to close. */
   constructor(socketFd: number, events: PacerEvents, addon: NativeAddon = native()) {
+    this.clock = addon as NativeAddon & ClockAddon
     this.p = sys(
       () =>
         new addon.Pacer(socketFd, (kind, value) => {
@@ -47,8 +54,23 @@ export class Pacer {
     sys(() => this.p.start(packets, addrs, firstAtMs * NS_PER_MS, intervalMs * NS_PER_MS, lateMs * NS_PER_MS))
   }
 
+  /**
+   * start() with the first round `firstInMs` from now: for a caller whose clock is not
+   * CLOCK_MONOTONIC itself (performance.now() counts from the thread's time origin).
+   */
+  startIn(packets: Buffer[], addrs: Buffer[], firstInMs: number, intervalMs: number, lateMs: number): void {
+    const first = this.clock.monotonicNs() + Math.max(0, firstInMs) * NS_PER_MS
+    sys(() => this.p.start(packets, addrs, first, intervalMs * NS_PER_MS, lateMs * NS_PER_MS))
+  }
+
   stop(): void {
     this.p.stop()
+  }
+
+  /** ms from now until the next round (0 when it is due), undefined when stopped. */
+  get nextInMs(): number | undefined {
+    const ns = this.p.nextNs()
+    return ns < 0 ? undefined : Math.max(0, ns - this.clock.monotonicNs()) / NS_PER_MS
   }
 
   /** The next round's deadline in ms of the DeadlineTimers clock, undefined when stopped. */

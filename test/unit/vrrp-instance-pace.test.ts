@@ -29,8 +29,9 @@ class FakePace implements AdvertPace {
   private next: number | undefined
   private readonly s: PacerStats = { sent: 0, errors: 0, lateRounds: 0, maxLateMs: 0 }
   constructor(private readonly clock: VirtualClock) {}
-  start(packets: Buffer[], targets: Addr[], first: number, interval: number): void {
+  start(packets: Buffer[], targets: Addr[], firstIn: number, interval: number): void {
     if (this.failStart) throw new Error('EBADF')
+    const first = this.clock.now() + firstIn
     this.stop()
     this.stops--
     const prio = packets.map((p) => decode(p, 0, 4).value.priority)
@@ -54,8 +55,8 @@ class FakePace implements AdvertPace {
     this.timer = undefined
     this.next = undefined
   }
-  get nextAtMs(): number | undefined {
-    return this.next
+  get nextInMs(): number | undefined {
+    return this.next === undefined ? undefined : this.next - this.clock.now()
   }
   stats(): PacerStats {
     return { ...this.s }
@@ -143,7 +144,7 @@ test('stepping down stops the pacer before anything else is sent', async (t) => 
   s.inst.receive(advert({ priority: 200 }))
   t.is(s.inst.role, 'BACKUP')
   const rounds = s.pace.rounds.length
-  t.is(s.pace.nextAtMs, undefined)
+  t.is(s.pace.nextInMs, undefined)
   // the peer then falls silent: until its Master_Down_Interval (361 ms) nothing is paced
   s.clock.advanceTo(1500 + 360)
   t.is(s.inst.role, 'BACKUP')

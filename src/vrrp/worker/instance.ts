@@ -143,6 +143,7 @@ export class Instance {
     if (pace)
       this.paced = new PacedAdverts(pace, {
         adverts: this.adverts,
+        now: () => this.d.now(),
         priority: () => fsm.priorityOf(this.state),
         advertMs: () => this.config.advertMs,
         warnOnce: (key, msg, fields) => this.warnOnce(key, msg, fields),

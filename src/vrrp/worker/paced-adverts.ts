@@ -10,6 +10,8 @@ import type { AdvertPace } from './sockets.js'
 
 export interface PacedAdvertsDeps {
   adverts: Pick<AdvertPackets, 'at' | 'targets'>
+  /** The machine's clock (ms; performance.now() in the worker, not the pacer's CLOCK_MONOTONIC). */
+  now(): number
   /** The priority the machine advertises now. */
   priority(): number
   advertMs(): number
@@ -40,7 +42,8 @@ export class PacedAdverts {
     }
     const packets = this.d.adverts.at(this.d.priority())
     if (this.paced?.at === at && this.paced.packets === packets) return true
-    const first = this.paced?.at === at ? (pace.nextAtMs ?? at) : at
+    // in the machine's clock: the pacer counts from now, on its own
+    const firstIn = this.paced?.at === at ? (pace.nextInMs ?? 0) : Math.max(0, at - this.d.now())
     const targets = this.d.adverts.targets()
     const sent: Buffer[] = []
     const to: Addr[] = []
@@ -59,7 +62,7 @@ export class PacedAdverts {
     }
     try {
       const ms = this.d.advertMs()
-      pace.start(sent, to, first, ms, ms / 2)
+      pace.start(sent, to, firstIn, ms, ms / 2)
       return true
     } catch (err) {
       // adverts must not stop because the pacer could not start

@@ -40,11 +40,11 @@ export interface ChannelSpec {
 
 /** A master's routine adverts sent without JavaScript, on a channel's socket (native/pacer.cc). */
 export interface AdvertPace {
-  /** `packets[i]` to `targets[i]` at `firstAtMs`, then an interval after each send; replaces what ran. */
-  start(packets: Buffer[], targets: Addr[], firstAtMs: number, intervalMs: number, lateMs: number): void
+  /** `packets[i]` to `targets[i]` `firstInMs` from now, then an interval after each send; replaces what ran. */
+  start(packets: Buffer[], targets: Addr[], firstInMs: number, intervalMs: number, lateMs: number): void
   stop(): void
-  /** The next round's deadline (monotonic ms), undefined when stopped. */
-  readonly nextAtMs: number | undefined
+  /** ms from now until the next round, undefined when stopped. */
+  readonly nextInMs: number | undefined
   stats(): PacerStats
   close(): void
 }
@@ -74,17 +74,17 @@ export class Channel {
     const p = new Pacer(this.socket.fd, events)
     this.pacers.add(p)
     return {
-      start: (packets, targets, firstAtMs, intervalMs, lateMs) =>
-        p.start(
+      start: (packets, targets, firstInMs, intervalMs, lateMs) =>
+        p.startIn(
           packets,
           targets.map((t) => this.sockaddrOf(t)),
-          firstAtMs,
+          firstInMs,
           intervalMs,
           lateMs,
         ),
       stop: () => p.stop(),
-      get nextAtMs() {
-        return p.nextAtMs
+      get nextInMs() {
+        return p.nextInMs
       },
       stats: () => p.stats(),
       close: () => {
