@@ -9,12 +9,13 @@
 // lvsd agent (e.g. --single-threaded-gc); BENCH_AGENT_LOG=FILE keeps the agent's output (--trace-gc).
 // Beside both, over the same window, a C SCHED_RR 10 thread that only sleeps to 100 ms deadlines
 // (bench/agents/rt-sleeper.c, built with cc): the machine's own floor for a real-time sender.
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { waitFor } from '../test/helpers/netns.js'
 import { ConfigDir, sleep } from '../test/netns/agents/vrrp-harness.js'
+import { buildC } from './agents/build-c.js'
 import { Capture, type Frame } from './agents/pcap.js'
 import { Keepalived, load, quantile, VrrpLab } from './agents/vrrp-lab.js'
 
@@ -70,14 +71,7 @@ function intervalErrors(ts: number[]) {
   }
 }
 
-const sleeperBin = join(cfg.dir, 'rt-sleeper')
-const cc = spawnSync('cc', [
-  '-O2',
-  '-o',
-  sleeperBin,
-  fileURLToPath(new URL('../../bench/agents/rt-sleeper.c', import.meta.url)),
-])
-if (cc.status !== 0) throw new Error(`cc rt-sleeper.c failed: ${cc.stderr}`)
+const sleeperBin = buildC('rt-sleeper', cfg.dir)
 
 try {
   console.log(`load average at start: ${load()}`)

@@ -5,11 +5,10 @@
 // /proc/PID/task/*/schedstat over a window after a warm-up. The busiest thread's CPU per wake-up
 // is the figure: what an idle VRRP master cannot go below in that design.
 // Usage: node dist/bench/wake-floor.js [windowS=30] [warmupS=25] [cases...]
-import { spawnSync } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ConfigDir, sleep } from '../test/netns/agents/vrrp-harness.js'
+import { buildC } from './agents/build-c.js'
 import { load, VrrpLab } from './agents/vrrp-lab.js'
 
 const windowS = Number(process.argv[2] ?? 30)
@@ -29,14 +28,7 @@ function threads(pid: number): Map<string, { ms: number; runs: number }> {
 }
 
 const cfg = new ConfigDir()
-const bin = join(cfg.dir, 'wake-floor')
-const cc = spawnSync('cc', [
-  '-O2',
-  '-o',
-  bin,
-  fileURLToPath(new URL('../../bench/agents/wake-floor.c', import.meta.url)),
-])
-if (cc.status !== 0) throw new Error(`cc wake-floor.c failed: ${cc.stderr}`)
+const bin = buildC('wake-floor', cfg.dir)
 const child = fileURLToPath(new URL('./agents/wake-floor-node.js', import.meta.url))
 const vl = new VrrpLab(['d1', 'd2'])
 try {

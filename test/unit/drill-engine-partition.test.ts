@@ -2,13 +2,9 @@
 // the cut and the judge can tell which one the peer heard last. Timed from an arbitrary instant, an
 // advert sent while the filter went in was counted as heard (a CI run read 2.6 s for a 3.6 s timer).
 import test from 'ava'
-import type { DrillBackend } from '../../lab/drill/backend.js'
 import { DrillEngine, type Scenario } from '../../lab/drill/engine.js'
 import type { FaultKind, Frame } from '../../lab/drill/types.js'
-import type { Status } from '../../src/director/types.js'
-
-const status = (state: string) =>
-  ({ instances: [{ name: 'web', state }], services: [], config: { hash: 'h' } }) as unknown as Status
+import { doubleBackend } from '../helpers/drill-double.js'
 
 const advert = (t: number, from: string, priority: number): Frame => ({
   t,
@@ -22,30 +18,16 @@ const advert = (t: number, from: string, priority: number): Frame => ({
 function pair(stepTimeoutMs = 5000) {
   const faults: { kind: string; at: number }[] = []
   let now = 10_000
-  const b: Partial<DrillBackend> = {
-    name: 'netns',
-    topology: 'double',
-    ipvs: false,
-    syncRuns: false,
-    probeIntervalMs: 100,
-    margin: { ms: 0, why: 'a double' },
-    pollMs: 5,
+  const backend = doubleBackend({
     stepTimeoutMs,
-    clockErrorMs: 0,
-    can: () => true,
-    kernel: () => 'none',
-    startClient: async () => {},
-    stopClient: async () => {},
     clientNow: () => now,
-    status: async (node: string) => status(node === 'lb01' ? 'MASTER' : 'BACKUP'),
     fault: async (kind: FaultKind) => {
       faults.push({ kind, at: now })
       now += 20
       return { how: kind, inPlaceAt: now - 5 }
     },
-    restore: async (kind: FaultKind) => kind,
-  }
-  return { backend: b as DrillBackend, faults, advance: (ms: number) => (now += ms) }
+  })
+  return { backend, faults, advance: (ms: number) => (now += ms) }
 }
 
 const partition = (): Scenario => ({

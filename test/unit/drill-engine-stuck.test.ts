@@ -5,44 +5,23 @@ import test from 'ava'
 import type { DrillBackend } from '../../lab/drill/backend.js'
 import { DrillEngine, type Scenario } from '../../lab/drill/engine.js'
 import type { FaultKind } from '../../lab/drill/types.js'
-import type { Status } from '../../src/director/types.js'
-
-function status(state: string): Status {
-  return { instances: [{ name: 'web', state }], services: [], config: { hash: 'h' } } as unknown as Status
-}
+import { directorStatus, doubleBackend } from '../helpers/drill-double.js'
 
 /** A pair without IPVS whose lb01 answers until `lb01Gone` is set. */
 class PairDouble {
   lb01Gone = false
   faults: string[] = []
   backend(): DrillBackend {
-    const answer = async (node: string) => {
-      if (node === 'lb01') return this.lb01Gone ? null : status('MASTER')
-      return status('BACKUP')
-    }
-    const b: Partial<DrillBackend> = {
-      name: 'netns',
-      topology: 'double',
-      ipvs: false,
-      syncRuns: false,
-      probeIntervalMs: 100,
-      margin: { ms: 0, why: 'a double' },
-      pollMs: 5,
-      stepTimeoutMs: 60,
-      clockErrorMs: 0,
-      can: () => true,
-      kernel: () => 'none',
-      startClient: async () => {},
-      stopClient: async () => {},
-      clientNow: () => Date.now(),
-      status: answer,
+    return doubleBackend({
+      status: async (node: string) => {
+        if (node === 'lb01') return this.lb01Gone ? null : directorStatus('MASTER')
+        return directorStatus('BACKUP')
+      },
       fault: async (kind: FaultKind, node: string) => {
         this.faults.push(`${kind} ${node}`)
         return kind
       },
-      restore: async (kind: FaultKind) => kind,
-    }
-    return b as DrillBackend
+    })
   }
 }
 

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto'
 import * as C from '../../../src/sys/constants.js'
 import { DeadlineTimers } from '../../../src/sys/deadline-timer.js'
 import { sysErrorCode } from '../../../src/sys/errno.js'
-import { Pacer } from '../../../src/sys/pacer.js'
+import { Pacer, type PacerEvents } from '../../../src/sys/pacer.js'
 import { sockaddrUn } from '../../../src/sys/sockaddr.js'
 import { Socket } from '../../../src/sys/socket.js'
 
@@ -35,6 +35,20 @@ function sink(): Sink {
   return { to, got, close: () => rx.close() }
 }
 
+/** A sending socket, `n` sinks and a pacer on the socket; `end()` closes them all and the clock. */
+function rig(events: Partial<PacerEvents> = {}, n = 1) {
+  const tx = Socket.open(C.AF_UNIX, C.SOCK_DGRAM, 0)
+  const sinks = Array.from({ length: n }, sink)
+  const p = new Pacer(tx.fd, { late: () => {}, failed: () => {}, ...events })
+  const end = () => {
+    p.close()
+    for (const x of sinks) x.close()
+    tx.close()
+    clock.close()
+  }
+  return { p, sinks, a: sinks[0] as Sink, end }
+}
+
 /** Waits (bounded) until `cond` holds, on the event loop the pacer shares. */
 async function until(cond: () => boolean, ms: number): Promise<boolean> {
   const end = now() + ms
@@ -49,10 +63,8 @@ const gaps = (ats: number[]) => ats.slice(1).map((t, i) => Math.round((t - (ats[
 
 const scenarios: Record<string, () => Promise<void>> = {
   async cadence() {
-    const tx = Socket.open(C.AF_UNIX, C.SOCK_DGRAM, 0)
-    const a = sink()
-    const b = sink()
-    const p = new Pacer(tx.fd, { late: () => {}, failed: () => {} })
+    const { p, sinks, end } = rig({}, 2)
+    const [a, b] = sinks as [Sink, Sink]
     const first = now() + 50
     p.start([Buffer.from('to-a'), Buffer.from('to-b')], [a.to, b.to], first, 40, 1000)
     await until(() => a.got.length >= 10 && b.got.length >= 10, 5000)
@@ -64,16 +76,10 @@ const scenarios: Record<string, () => Promise<void>> = {
       counts: [a.got.length, b.got.length],
       stats: p.stats(),
     })
-    p.close()
-    a.close()
-    b.close()
-    tx.close()
-    clock.close()
+    end()
   },
   async restart() {
-    const tx = Socket.open(C.AF_UNIX, C.SOCK_DGRAM, 0)
-    const a = sink()
-    const p = new Pacer(tx.fd, { late: () => {}, failed: () => {} })
+    const { p, a, end } = rig()
     p.start([Buffer.from('old')], [a.to], now(), 30, 1000)
     await until(() => a.got.length >= 3, 5000)
     const at = now() + 100
@@ -87,15 +93,10 @@ const scenarios: Record<string, () => Promise<void>> = {
       newAfterItsStart: (firstNew?.at ?? 0) >= at,
       nextWhileStopped: p.nextAtMs ?? null,
     })
-    p.close()
-    a.close()
-    tx.close()
-    clock.close()
+    end()
   },
   async stop() {
-    const tx = Socket.open(C.AF_UNIX, C.SOCK_DGRAM, 0)
-    const a = sink()
-    const p = new Pacer(tx.fd, { late: () => {}, failed: () => {} })
+    const { p, a } = rig()
     p.start([Buffer.from('x')], [a.to], now(), 20, 1000)
     await until(() => a.got.length >= 3, 5000)
     p.stop()
@@ -103,34 +104,23 @@ const scenarios: Record<string, () => Promise<void>> = {
     await pause(150)
     out({ afterStop: a.got.length - atStop, sentStat: p.stats().sent === atStop })
     a.close()
-    tx.close()
     clock.close()
-    // the pacer is neither stopped by close() nor unreferenced by hand: stop() alone must let go
+    // neither the pacer nor the sending socket is closed: stop() alone must let the loop end
   },
   async failed() {
-    const tx = Socket.open(C.AF_UNIX, C.SOCK_DGRAM, 0)
-    const a = sink()
+    const errors: string[] = []
+    const { p, a, end } = rig({ failed: (e) => errors.push(sysErrorCode(e) ?? e.message) })
     // nobody bound there: the kernel refuses every send to it (ECONNREFUSED)
     const nowhere = sockaddrUn(`lvsd-pacer-none-${randomBytes(6).toString('hex')}`, { abstract: true })
-    const errors: string[] = []
-    const p = new Pacer(tx.fd, {
-      late: () => {},
-      failed: (e) => errors.push(sysErrorCode(e) ?? e.message),
-    })
     p.start([Buffer.from('lost'), Buffer.from('kept')], [nowhere, a.to], now(), 20, 1000)
     await until(() => a.got.length >= 5 && errors.length >= 5, 5000)
     p.stop()
     out({ kept: a.got.length >= 5, codes: [...new Set(errors)], stats: p.stats() })
-    p.close()
-    a.close()
-    tx.close()
-    clock.close()
+    end()
   },
   async late() {
-    const tx = Socket.open(C.AF_UNIX, C.SOCK_DGRAM, 0)
-    const a = sink()
     const lates: number[] = []
-    const p = new Pacer(tx.fd, { late: (ms) => lates.push(ms), failed: () => {} })
+    const { p, a, end } = rig({ late: (ms) => lates.push(ms) })
     const first = now() + 20
     p.start([Buffer.from('x')], [a.to], first, 50, 25)
     // the loop held 200 ms past the first deadline (as a long synchronous task would)
@@ -139,10 +129,7 @@ const scenarios: Record<string, () => Promise<void>> = {
     await until(() => a.got.length >= 4, 5000)
     p.stop()
     out({ lates, stats: p.stats(), gaps: gaps(a.got.slice(0, 4).map((g) => g.at)) })
-    p.close()
-    a.close()
-    tx.close()
-    clock.close()
+    end()
   },
   async gc() {
     const tx = Socket.open(C.AF_UNIX, C.SOCK_DGRAM, 0)
@@ -162,9 +149,7 @@ const scenarios: Record<string, () => Promise<void>> = {
     process.exit(0)
   },
   async badargs() {
-    const tx = Socket.open(C.AF_UNIX, C.SOCK_DGRAM, 0)
-    const a = sink()
-    const p = new Pacer(tx.fd, { late: () => {}, failed: () => {} })
+    const { p, a, end } = rig()
     p.start([Buffer.from('good')], [a.to], now(), 20, 1000)
     const refused: string[] = []
     const tries: (() => void)[] = [
@@ -185,10 +170,7 @@ const scenarios: Record<string, () => Promise<void>> = {
     await until(() => a.got.length >= seen + 3, 3000)
     p.stop()
     out({ refused, stillGood: a.got.slice(seen).every((g) => g.text === 'good') && a.got.length >= seen + 3 })
-    p.close()
-    a.close()
-    tx.close()
-    clock.close()
+    end()
   },
 }
 
