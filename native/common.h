@@ -6,6 +6,7 @@
 
 #include <napi.h>
 #include <sys/epoll.h>
+#include <uv.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -39,6 +40,24 @@ bool Int(Napi::Env env, const Napi::Value& v, const char* what, int32_t* out);
 // `perProbe` values each. Returns how many, or -1 with a JS exception pending.
 int ReadyProbes(const Napi::CallbackInfo& info, int perProbe, int maxBatch, epoll_event* events,
                 int32_t* epfd, int32_t** out);
+
+// A uv_poll_t on fd in the calling thread's loop, `data` its owner; nullptr (a JS error thrown) on failure.
+uv_poll_t* OpenPoll(napi_env env, int fd, void* data);
+
+// Closes the handle (freed once libuv is done with it, maybe after the owner) and clears the pointer.
+void ClosePoll(uv_poll_t** handle);
+
+enum class CallOutcome {
+  kOk,
+  // the callback threw: handed to process 'uncaughtException'
+  kThrew,
+  // JavaScript can no longer run in this environment (it is stopping): the owner should let go
+  kCannotRun,
+};
+
+// From a libuv callback: callback(a, b) with the wrapper referenced by `self` as `this` (the
+// global if it is gone), inside a handle scope of its own, never throwing (docs/native.md §4).
+CallOutcome CallBack(napi_env env, napi_async_context async, napi_ref self, napi_ref callback, double a, double b);
 
 void InitPoller(Napi::Env env, Napi::Object exports);
 

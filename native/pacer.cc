@@ -11,7 +11,6 @@
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
-#include <uv.h>
 
 #include <cerrno>
 #include <cmath>
@@ -65,27 +64,17 @@ class Pacer : public Napi::ObjectWrap<Pacer> {
       ThrowType(env, "callback");
       return;
     }
-    uv_loop_t* loop = nullptr;
-    if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
-      ThrowErrno(env, "napi_get_uv_event_loop", EINVAL);
-      return;
-    }
     timer_ = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (timer_ < 0) {
       ThrowErrno(env, "timerfd_create", errno);
       return;
     }
-    auto* handle = new uv_poll_t;
-    int rc = uv_poll_init(loop, handle, timer_);
-    if (rc < 0) {
-      delete handle;
+    handle_ = OpenPoll(env, timer_, this);
+    if (handle_ == nullptr) {
       close(timer_);
       timer_ = -1;
-      ThrowErrno(env, "uv_poll_init", -rc);
       return;
     }
-    handle->data = this;
-    handle_ = handle;
     napi_create_reference(env, info[1], 1, &callback_);
     napi_async_init(env, info.This(), Napi::String::New(env, "lvsd.Pacer"), &async_);
     if (napi_add_env_cleanup_hook(env, OnEnvCleanup, this) == napi_ok) hooked_ = true;
@@ -104,11 +93,7 @@ class Pacer : public Napi::ObjectWrap<Pacer> {
   void Shutdown() {
     Disarm();
     FreeTargets();
-    if (handle_ != nullptr) {
-      handle_->data = nullptr;
-      uv_close(reinterpret_cast<uv_handle_t*>(handle_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
-      handle_ = nullptr;
-    }
+    ClosePoll(&handle_);
     if (timer_ >= 0) {
       close(timer_);
       timer_ = -1;
@@ -196,37 +181,10 @@ class Pacer : public Napi::ObjectWrap<Pacer> {
     if (failed != 0) Report(kEventSendError, failed);
   }
 
-  // The rare way back into JavaScript. Its failure is handled as the Poller's is: a throwing
-  // callback becomes an uncaught exception; an environment that cannot run JavaScript any more
-  // gets no more adverts from this pacer.
+  // The rare way back into JavaScript: a throwing callback becomes an uncaught exception; an
+  // environment that cannot run JavaScript any more gets no more adverts from this pacer.
   void Report(int32_t kind, double value) {
-    napi_env env = env_;
-    napi_handle_scope scope;
-    if (napi_open_handle_scope(env, &scope) != napi_ok) {
-      Disarm();
-      return;
-    }
-    napi_value fn = nullptr;
-    napi_value recv = nullptr;
-    napi_value argv[2];
-    napi_value result;
-    bool ready = napi_get_reference_value(env, callback_, &fn) == napi_ok && fn != nullptr &&
-                 napi_get_reference_value(env, static_cast<napi_ref>(*this), &recv) == napi_ok &&
-                 napi_create_int32(env, kind, &argv[0]) == napi_ok &&
-                 napi_create_double(env, value, &argv[1]) == napi_ok;
-    if (ready && recv == nullptr) ready = napi_get_global(env, &recv) == napi_ok;
-    napi_status st = ready ? napi_make_callback(env, async_, recv, fn, 2, argv, &result) : napi_generic_failure;
-    if (st != napi_ok) {
-      bool pending = false;
-      napi_value exc;
-      if (st == napi_pending_exception && napi_is_exception_pending(env, &pending) == napi_ok && pending &&
-          napi_get_and_clear_last_exception(env, &exc) == napi_ok) {
-        napi_fatal_exception(env, exc);
-      } else {
-        Disarm();
-      }
-    }
-    napi_close_handle_scope(env, scope);
+    if (CallBack(env_, async_, static_cast<napi_ref>(*this), callback_, kind, value) == CallOutcome::kCannotRun) Disarm();
   }
 
   // start(packets: Buffer[], addrs: Buffer[], firstNs, intervalNs, lateNs): the datagrams are

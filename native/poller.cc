@@ -65,20 +65,8 @@ class Poller : public Napi::ObjectWrap<Poller> {
       ThrowType(env, "callback");
       return;
     }
-    uv_loop_t* loop = nullptr;
-    if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
-      ThrowErrno(env, "napi_get_uv_event_loop", EINVAL);
-      return;
-    }
-    auto* handle = new uv_poll_t;
-    int rc = uv_poll_init(loop, handle, fd);
-    if (rc < 0) {
-      delete handle;
-      ThrowErrno(env, "uv_poll_init", -rc);
-      return;
-    }
-    handle->data = this;
-    handle_ = handle;
+    handle_ = OpenPoll(env, fd, this);
+    if (handle_ == nullptr) return;
     napi_create_reference(env, info[1], 1, &callback_);
     napi_async_init(env, info.This(), Napi::String::New(env, "lvsd.Poller"), &async_);
     registry_ = Acquire(EnvRegistry(env));
@@ -100,11 +88,7 @@ class Poller : public Napi::ObjectWrap<Poller> {
   // Closes the libuv handle (freed in its close callback, which may run after this object is
   // gone) and drops the keep-alive reference. Idempotent; never calls into JavaScript.
   void Shutdown() {
-    if (handle_ != nullptr) {
-      handle_->data = nullptr;
-      uv_close(reinterpret_cast<uv_handle_t*>(handle_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
-      handle_ = nullptr;
-    }
+    ClosePoll(&handle_);
     Release();
   }
 
@@ -163,38 +147,12 @@ class Poller : public Napi::ObjectWrap<Poller> {
     // depend on it.
     napi_env env = self->env_;
     Registry* registry = Acquire(self->registry_);
-    napi_handle_scope scope;
-    if (napi_open_handle_scope(env, &scope) != napi_ok) {
+    if (CallBack(env, self->async_, static_cast<napi_ref>(*self), self->callback_, status, events) ==
+        CallOutcome::kCannotRun) {
+      // JavaScript can no longer run here (the environment is stopping): stop all its pollers
+      // so its loop can drain and the thread can end.
       CloseAll(registry);
-      Drop(registry);
-      return;
     }
-    napi_value fn = nullptr;
-    napi_value recv = nullptr;
-    napi_value argv[2];
-    napi_value result;
-    bool ready = napi_get_reference_value(env, self->callback_, &fn) == napi_ok && fn != nullptr &&
-                 napi_get_reference_value(env, static_cast<napi_ref>(*self), &recv) == napi_ok &&
-                 napi_create_int32(env, status, &argv[0]) == napi_ok &&
-                 napi_create_int32(env, events, &argv[1]) == napi_ok;
-    // (§4.4) napi_make_callback needs an object receiver: the poller itself, else the global.
-    if (ready && recv == nullptr) ready = napi_get_global(env, &recv) == napi_ok;
-    // (§4.1) raw napi_make_callback, status checked, nothing thrown from here on failure.
-    napi_status st = ready ? napi_make_callback(env, self->async_, recv, fn, 2, argv, &result) : napi_generic_failure;
-    if (st != napi_ok) {
-      bool pending = false;
-      napi_value exc;
-      if (st == napi_pending_exception && napi_is_exception_pending(env, &pending) == napi_ok && pending &&
-          napi_get_and_clear_last_exception(env, &exc) == napi_ok) {
-        // A handler threw: report it like any other uncaught exception (process 'uncaughtException').
-        napi_fatal_exception(env, exc);
-      } else {
-        // JavaScript can no longer run here (the environment is stopping): stop all its pollers
-        // so its loop can drain and the thread can end.
-        CloseAll(registry);
-      }
-    }
-    napi_close_handle_scope(env, scope);
     Drop(registry);
   }
 
