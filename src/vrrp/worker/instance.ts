@@ -136,17 +136,14 @@ export class Instance {
       group: () => this.d.channel.group,
       failed: (err) => this.warnOnce('encode', 'advert encoding failed', { err: String(err) }),
     })
-    const pace = d.pace?.({
-      late: (lateMs) => this.reportLate(lateMs),
-      failed: (err) => this.warnOnce('send', 'advert send failed', { err: String(err) }),
-    })
-    if (pace)
-      this.paced = new PacedAdverts(pace, {
+    if (d.pace)
+      this.paced = new PacedAdverts(d.pace, {
         adverts: this.adverts,
         now: () => this.d.now(),
         priority: () => fsm.priorityOf(this.state),
         advertMs: () => this.config.advertMs,
         warnOnce: (key, msg, fields) => this.warnOnce(key, msg, fields),
+        late: (lateMs) => this.reportLate(lateMs),
       })
   }
 
@@ -445,21 +442,7 @@ export class Instance {
 
   /** Host timers mirror the machine's armed deadlines (absolute, monotonic); a pacer takes Adver_Timer. */
   private syncTimers(): void {
-    if (this.stopped) return
-    const paced = this.paced
-    if (!paced) {
-      this.timers.sync(this.state.timers)
-      return
-    }
-    const { adver, ...others } = this.state.timers
-    if (paced.sync(adver)) {
-      this.timers.sync(others)
-      return
-    }
-    // the pacer could not start: the host timer takes Adver_Timer for good, with what it counted
-    paced.fold(this.counters)
-    this.paced = undefined
-    this.timers.sync(this.state.timers)
+    if (!this.stopped) this.timers.sync(this.paced ? this.paced.hostTimers(this.state.timers) : this.state.timers)
   }
 
   /** An advert that left more than half an interval late: counted, and posted as vrrp.advert_late. */

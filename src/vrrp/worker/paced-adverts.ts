@@ -4,6 +4,8 @@
 // arming Adver_Timer as RFC 5798 says; a deadline it arms starts the pacer there, and the deadline
 // then stays where it was armed while the pacer goes on: only a new deadline is a new rhythm.
 import type { Addr } from '../../net/addr.js'
+import type { PacerEvents } from '../../sys/pacer.js'
+import type * as fsm from '../fsm.js'
 import type { Counters } from '../messages.js'
 import type { AdvertPackets } from './advert-packets.js'
 import type { AdvertPace } from './sockets.js'
@@ -16,16 +18,33 @@ export interface PacedAdvertsDeps {
   priority(): number
   advertMs(): number
   warnOnce(key: string, msg: string, fields: Record<string, unknown>): void
+  /** A round left more than half an interval late (ms late). */
+  late(lateMs: number): void
 }
 
 export class PacedAdverts {
   /** What the pacer was started with: the machine's Adver_Timer deadline and the adverts. */
   private paced: { at: number; packets: ReadonlyArray<Buffer | undefined> } | undefined
+  /** The pacer could not start: closed, and Adver_Timer is the host timers' from then on. */
+  private broken = false
+  private readonly pace: AdvertPace
 
   constructor(
-    private readonly pace: AdvertPace,
+    open: (events: PacerEvents) => AdvertPace,
     private readonly d: PacedAdvertsDeps,
-  ) {}
+  ) {
+    this.pace = open({
+      late: (lateMs) => d.late(lateMs),
+      failed: (err) => d.warnOnce('send', 'advert send failed', { err: String(err) }),
+    })
+  }
+
+  /** The machine's armed deadlines the host timers must keep: all but Adver_Timer while it is paced. */
+  hostTimers(want: fsm.FsmState['timers']): fsm.FsmState['timers'] {
+    if (this.broken) return want
+    const { adver, ...others } = want
+    return this.sync(adver) ? others : want
+  }
 
   /**
    * Follows the machine's Adver_Timer: started when it is armed (becoming master, or an advert sent
@@ -33,7 +52,7 @@ export class PacedAdverts {
    * adverts themselves change (a reload of the password), stopped when it is disarmed. False when
    * the pacer could not start: it is closed then, and the caller's host timer takes Adver_Timer.
    */
-  sync(at: number | undefined): boolean {
+  private sync(at: number | undefined): boolean {
     const pace = this.pace
     if (at === undefined) {
       if (this.paced) pace.stop()
@@ -68,12 +87,13 @@ export class PacedAdverts {
       // adverts must not stop because the pacer could not start
       this.d.warnOnce('pace', 'advert pacer could not start: adverts sent from JavaScript', { err: String(err) })
       this.paced = undefined
+      this.broken = true
       pace.close()
       return false
     }
   }
 
-  /** Adds what the pacer sent and counted in C++ to `c`. */
+  /** Adds what the pacer sent and counted in C++ to `c` (closed or not). */
   fold(c: Counters): void {
     const p = this.pace.stats()
     c.tx += p.sent
