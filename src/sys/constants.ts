@@ -46,6 +46,9 @@ export const SO_ATTACH_FILTER = 26
 export const SO_DETACH_FILTER = 27
 export const SO_MARK = 36
 export const SO_RXQ_OVFL = 40
+/** The socket's memory counters as u32[SK_MEMINFO_VARS]; index SK_MEMINFO_DROPS counts the datagrams it dropped. */
+export const SO_MEMINFO = 55
+export const SK_MEMINFO_DROPS = 8
 export const SO_BUSY_POLL = 46
 
 // IPPROTO_IP options
@@ -126,6 +129,8 @@ export const SCHED_IDLE = 5
 // classic BPF (<linux/filter.h>)
 export const BPF_LD = 0x00
 export const BPF_LDX = 0x01
+export const BPF_ST = 0x02
+export const BPF_ALU = 0x04
 export const BPF_JMP = 0x05
 export const BPF_RET = 0x06
 export const BPF_W = 0x00
@@ -133,10 +138,20 @@ export const BPF_H = 0x08
 export const BPF_B = 0x10
 export const BPF_ABS = 0x20
 export const BPF_IND = 0x40
+export const BPF_MEM = 0x60
+export const BPF_LEN = 0x80
 export const BPF_MSH = 0xa0
+export const BPF_JA = 0x00
 export const BPF_JEQ = 0x10
 export const BPF_JGT = 0x20
+export const BPF_JGE = 0x30
 export const BPF_JSET = 0x40
+export const BPF_SUB = 0x10
+export const BPF_AND = 0x50
+export const BPF_MISC = 0x07
+export const BPF_TAX = 0x00
+/** Loads at this offset and beyond read the network header (an IPv6 raw socket's data starts after it). */
+export const SKF_NET_OFF = -0x100000
 export const BPF_K = 0x00
 export const BPF_X = 0x08
 
