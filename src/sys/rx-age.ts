@@ -14,9 +14,17 @@ interface RealtimeAddon {
  */
 export const MAX_RX_AGE_MS = 5
 
-/** ms since the kernel stamped the datagram, or undefined when the stamp cannot be trusted. */
-export function receivedMsAgo(timestampNs: number, addon: NativeAddon = native()): number | undefined {
+/**
+ * ms since the kernel stamped the datagram, or undefined when the stamp cannot be trusted. A
+ * datagram read late on purpose (one the kernel set aside, advert-filters.ts) passes the most it
+ * can be: the time since its queue was last emptied, plus MAX_RX_AGE_MS.
+ */
+export function receivedMsAgo(
+  timestampNs: number,
+  addon: NativeAddon = native(),
+  maxAgeMs = MAX_RX_AGE_MS,
+): number | undefined {
   const n = addon as NativeAddon & RealtimeAddon
   const ageMs = (sys(() => n.realtimeNs()) - timestampNs) / 1e6
-  return ageMs >= 0 && ageMs <= MAX_RX_AGE_MS ? ageMs : undefined
+  return ageMs >= 0 && ageMs <= maxAgeMs ? ageMs : undefined
 }

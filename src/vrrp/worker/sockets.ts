@@ -3,12 +3,15 @@
 import type { Addr } from '../../net/addr.js'
 import * as arp from '../../net/arp.js'
 import * as ndp from '../../net/ndp.js'
+import { dropAll } from '../../sys/bpf.js'
 import * as C from '../../sys/constants.js'
+import { u32h } from '../../sys/hostorder.js'
 import { Pacer, type PacerEvents, type PacerStats } from '../../sys/pacer.js'
 import { decodeSockaddr, ipMreqn, ipv6Mreq, sockaddrIn, sockaddrIn6, sockaddrLl } from '../../sys/sockaddr.js'
 import { Socket } from '../../sys/socket.js'
 import type { ReceivedDatagram as SysReceived } from '../../sys/types.js'
 import type { Received } from '../validate.js'
+import type { RoutePrograms } from './advert-filters.js'
 
 export const GROUP4: Addr = { family: 4, bytes: Uint8Array.of(224, 0, 0, 18) }
 export const GROUP6: Addr = {
@@ -49,14 +52,81 @@ export interface AdvertPace {
   close(): void
 }
 
+/** What the kernel set aside since the last take (advert-filters.ts), oldest first in each list. */
+export interface AsideTaken {
+  repeats: SysReceived[]
+  foreign: SysReceived[]
+  /** Foreign adverts dropped since the last take because their queue was full. */
+  lost: number
+}
+
+/** The two sockets beside the polled one that the kernel routes adverts into; read only when asked. */
+interface Aside {
+  foreign: Socket
+  repeat: Socket
+  /** The foreign socket's drop count (SO_MEMINFO) at the last take: cumulative, 32 bits. */
+  queueDrops: number
+}
+
 /** One socket sending and receiving adverts on one interface for one family and mode. */
 export class Channel {
   readonly socket: Socket
   private readonly sockaddrs = new WeakMap<Addr, Buffer>()
   /** Closed before the socket: a pacer left running would send on whatever reuses the fd number. */
   private readonly pacers = new Set<Pacer>()
+  private aside: Aside | undefined
   constructor(readonly spec: ChannelSpec) {
     this.socket = spec.family === 4 ? open4(spec) : open6(spec)
+  }
+
+  /**
+   * Routes adverts between this channel's sockets (advert-filters.ts): the polled one keeps what
+   * needs a decision now. The side sockets open at the first call, each filtered before it is read.
+   */
+  route(p: RoutePrograms): void {
+    this.aside ??= this.openAside()
+    this.socket.attachFilter(p.main)
+    this.aside.foreign.attachFilter(p.foreign)
+    this.aside.repeat.attachFilter(p.repeat)
+  }
+
+  /** Reads what the kernel set aside (the foreign queue too, with `foreign`); copies, so the caller may keep them. */
+  takeAside(foreign: boolean): AsideTaken {
+    const a = this.aside
+    if (!a) return { repeats: [], foreign: [], lost: 0 }
+    const repeats = a.repeat.receiveAll()
+    if (!foreign) return { repeats, foreign: [], lost: 0 }
+    const others = a.foreign.receiveAll()
+    // the socket's own count: a datagram's SO_RXQ_OVFL tells only of drops before it was queued
+    const drops = u32h(
+      a.foreign.getOption(C.SOL_SOCKET, C.SO_MEMINFO, 4 * (C.SK_MEMINFO_DROPS + 1)),
+      4 * C.SK_MEMINFO_DROPS,
+    )
+    const lost = (drops - a.queueDrops) >>> 0
+    a.queueDrops = drops
+    return { repeats, foreign: others, lost }
+  }
+
+  private openAside(): Aside {
+    const open = (): Socket => {
+      const s = this.spec.family === 4 ? open4(this.spec) : open6(this.spec)
+      try {
+        // a raw socket hears every VRRP packet from its creation: nothing before its filter counts
+        s.attachFilter(dropAll())
+        s.receiveAll()
+        return s
+      } catch (e) {
+        s.close()
+        throw e
+      }
+    }
+    const foreign = open()
+    try {
+      return { foreign, repeat: open(), queueDrops: 0 }
+    } catch (e) {
+      foreign.close()
+      throw e
+    }
   }
 
   /** The VRRP group, or nothing for unicast (each send names its peer). */
@@ -110,6 +180,9 @@ export class Channel {
   close(): void {
     for (const p of this.pacers) p.close()
     this.pacers.clear()
+    this.aside?.foreign.close()
+    this.aside?.repeat.close()
+    this.aside = undefined
     this.socket.close()
   }
 }

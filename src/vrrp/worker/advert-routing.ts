@@ -1,0 +1,168 @@
+// One channel's routing of adverts (advert-filters.ts) kept in step with its instances (the VRIDs
+// they run, the advert each one in BACKUP accepted last), and the catch-up that hands what the kernel
+// set aside to the instances whenever their state must be current: before any step they take, when
+// a Master_Down timer comes due, when counters are read.
+import type { ReceivedDatagram } from '../../sys/types.js'
+import { type Expected, expectable, type RoutePrograms, routePrograms } from './advert-filters.js'
+import type { AsideTaken } from './sockets.js'
+import { arrival } from './sockets.js'
+
+/** The channel's side of it: Channel, or a fake. */
+export interface RoutedChannel {
+  route(p: RoutePrograms): void
+  takeAside(foreign: boolean): AsideTaken
+}
+
+export interface RoutingHost {
+  /** Monotonic ms. */
+  now(): number
+  /**
+   * Hands a datagram that was set aside to the channel's instances. It reached the host at most
+   * `maxAgeMs` ago (since the queues were last emptied), which bounds what its kernel stamp may say.
+   */
+  deliver(m: ReceivedDatagram, maxAgeMs: number): void
+  /** Foreign adverts the full foreign queue dropped: each instance counts them as 'vrid' drops. */
+  lost(n: number): void
+  /** The routes could not be set: everything stays on the polled socket from now on. */
+  failed(err: unknown): void
+}
+
+/** What an instance's handle does: Instance's `aside` dependency. */
+export interface AsideHandle {
+  /** Hands over the repeats set aside; `all`: the foreign adverts too (to count them). */
+  catchUp(all?: boolean): void
+  /** The datagram just accepted: set its exact repeats aside. */
+  expect(m: ReceivedDatagram): void
+  forget(): void
+}
+
+/** The exact-repeat pattern of an accepted datagram, or undefined when it cannot be one. */
+export function expectedOf(family: 4 | 6, m: ReceivedDatagram): Expected | undefined {
+  if (family === 4) {
+    if (m.data.length < 20) return undefined
+    const total = m.data.readUInt16BE(2)
+    if (total > m.data.length) return undefined
+    return { family: 4, datagram: Uint8Array.from(m.data.subarray(0, total)) }
+  }
+  const rx = arrival(6, m)
+  if (!rx || rx.family !== 6 || rx.hopLimit !== 255) return undefined
+  return { family: 6, payload: Uint8Array.from(m.data), src: rx.src.bytes, dst: rx.dst.bytes }
+}
+
+const keyOf = (e: Expected): string =>
+  e.family === 4
+    ? Buffer.from(e.datagram).toString('hex')
+    : `${Buffer.from(e.src).toString('hex')}/${Buffer.from(e.dst).toString('hex')}/${Buffer.from(e.payload).toString('hex')}`
+
+export class AdvertRouting {
+  private vrids: number[] = []
+  private readonly expected = new Map<string, { key: string; e: Expected }>()
+  /** When the side queues were last emptied (monotonic ms): the foreign one, the repeat one. */
+  private takenAt: { foreign: number; repeats: number }
+  /** An exact repeat may be queued: something was expected since the repeat queue was last read. */
+  private mayHoldRepeats = false
+  private taking = false
+  private broken = false
+
+  constructor(
+    private readonly family: 4 | 6,
+    private readonly channel: RoutedChannel,
+    private readonly host: RoutingHost,
+  ) {
+    const now = host.now()
+    this.takenAt = { foreign: now, repeats: now }
+  }
+
+  /** The VRIDs of the channel's instances: adverts of any other VRID go aside, to be counted later. */
+  setVrids(vrids: readonly number[]): void {
+    const next = [...new Set(vrids)].sort((a, b) => a - b)
+    if (next.length === this.vrids.length && next.every((v, i) => v === this.vrids[i])) return
+    this.vrids = next
+    this.apply()
+  }
+
+  /** A handle for one instance, by its name. */
+  handle(name: string): AsideHandle {
+    return {
+      catchUp: (all) => this.catchUp(all),
+      expect: (m) => this.expect(name, m),
+      forget: () => this.forget(name),
+    }
+  }
+
+  expect(name: string, m: ReceivedDatagram): void {
+    const e = expectedOf(this.family, m)
+    if (!e || !expectable(e)) {
+      this.forget(name)
+      return
+    }
+    const key = keyOf(e)
+    if (this.expected.get(name)?.key === key) return
+    this.expected.set(name, { key, e })
+    this.mayHoldRepeats = true
+    this.apply()
+  }
+
+  forget(name: string): void {
+    if (this.expected.delete(name)) this.apply()
+  }
+
+  /**
+   * Hands the repeats set aside to the instances (their timers depend on them) and, with `all`,
+   * the foreign adverts (only counted: read when counters are, or a Master_Down timer comes due).
+   * Reads nothing when no repeat can be queued, so a flood on the polled socket costs no more.
+   */
+  catchUp(all = false): void {
+    if (this.taking) return // a delivery's own step asks again: already under way
+    if (!all && !this.mayHoldRepeats) return
+    this.taking = true
+    try {
+      const now = this.host.now()
+      const repeatsAge = now - this.takenAt.repeats
+      const foreignAge = now - this.takenAt.foreign
+      let taken: AsideTaken
+      try {
+        taken = this.channel.takeAside(all)
+      } catch (err) {
+        this.fail(err)
+        return
+      }
+      this.takenAt.repeats = now
+      this.mayHoldRepeats = this.expected.size > 0
+      if (all) this.takenAt.foreign = now
+      if (taken.lost > 0) this.host.lost(taken.lost)
+      for (const m of taken.repeats) this.host.deliver(m, repeatsAge)
+      for (const m of taken.foreign) this.host.deliver(m, foreignAge)
+    } finally {
+      this.taking = false
+    }
+  }
+
+  private apply(): void {
+    if (this.broken) return
+    try {
+      const expected = [...this.expected.values()].map((x) => x.e)
+      let programs: RoutePrograms
+      try {
+        programs = routePrograms({ family: this.family, vrids: this.vrids, expected })
+      } catch {
+        // an expectation too long to compare: route the foreign ones only
+        programs = routePrograms({ family: this.family, vrids: this.vrids, expected: [] })
+      }
+      this.channel.route(programs)
+    } catch (err) {
+      this.fail(err)
+    }
+  }
+
+  private fail(err: unknown): void {
+    if (this.broken) return
+    this.broken = true
+    this.expected.clear()
+    try {
+      // nothing aside any more: the polled socket takes everything, as without routing
+      this.channel.route(routePrograms({ family: this.family, vrids: [], expected: [] }))
+    } catch {}
+    this.host.failed(err)
+  }
+}
