@@ -53,8 +53,11 @@ export class AdvertIntake {
 
   constructor(private readonly d: IntakeDeps) {}
 
-  /** The advert `m` carries as the state machine's event, or undefined: dropped (and counted), or not ours. */
-  read(m: SysReceived): AdvertEvent | undefined {
+  /**
+   * The advert `m` carries as the state machine's event, or undefined: dropped (and counted), or
+   * not ours. `heardWall`: when it reached the host, wall-clock ms (the status's last advert).
+   */
+  read(m: SysReceived, heardWall = this.d.host.wall()): AdvertEvent | undefined {
     const rx = arrival(this.d.cfg().family, m)
     if (!rx) {
       this.drop('family')
@@ -94,7 +97,7 @@ export class AdvertIntake {
       from: last && this.lastFrom && sameAddr(this.lastFrom, v.src) ? last.from : formatAddr(v.src),
       priority: v.advert.priority,
       advertMs: intervalCs(v.advert) * 10,
-      at: this.d.host.wall(),
+      at: heardWall,
     }
     this.lastFrom = v.src
     return { kind: 'advert', src: v.src, priority: v.advert.priority, intervalCs: intervalCs(v.advert) }

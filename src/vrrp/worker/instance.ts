@@ -9,8 +9,9 @@ import type { ReceivedDatagram as SysReceived } from '../../sys/types.js'
 import * as fsm from '../fsm.js'
 import { type Counters, emptyCounters, type LogLevel, type RuntimeInstance, type Up } from '../messages.js'
 import type { LocalInstance } from '../validate.js'
-import { AdvertIntake } from './advert-intake.js'
+import { type AdvertEvent, AdvertIntake } from './advert-intake.js'
 import { AdvertPackets } from './advert-packets.js'
+import type { AsideHandle } from './advert-routing.js'
 import { BurstSchedule } from './burst.js'
 import { EARLY_SLACK_MS, HostTimers } from './host-timers.js'
 import type { NetState } from './netstate.js'
@@ -45,8 +46,11 @@ export interface InstanceDeps {
    * clock that advances by itself: the worker's, never a test's virtual one.
    */
   takeoverLeadMs?: number
-  /** ms since the kernel received a datagram with this stamp (rx-age.ts); undefined: not known. */
-  receivedMsAgo?(timestampNs: number): number | undefined
+  /**
+   * ms since the kernel received a datagram with this stamp (rx-age.ts); undefined: not known.
+   * `maxAgeMs`: the most it can be (a datagram the kernel set aside); absent: read at once.
+   */
+  receivedMsAgo?(timestampNs: number, maxAgeMs?: number): number | undefined
   /** Delivers the adverts the channel's socket holds now (to every instance on it), before a takeover. */
   receiveQueued?(): void
   /**
@@ -61,6 +65,12 @@ export interface InstanceDeps {
    * timer per advert, the state machine's own Adver_Timer.
    */
   pace?(events: PacerEvents): AdvertPace
+  /**
+   * The channel's kernel routing (advert-routing.ts): an exact repeat of the advert this instance
+   * accepted last in BACKUP is set aside instead of waking the thread, and handed over (catchUp)
+   * before anything needs the state. Absent (the unit tier's fakes): every advert read at once.
+   */
+  aside?: AsideHandle
   post(up: Up): void
   log(level: LogLevel, msg: string, fields?: Record<string, unknown>): void
 }
@@ -301,22 +311,36 @@ export class Instance {
     })
   }
 
-  /** One datagram from the instance's channel. Never throws: a bad packet is a counted drop. */
-  receive(m: SysReceived): void {
+  /**
+   * One datagram from the instance's channel; `maxAgeMs` when the kernel set it aside (its stamp
+   * may be that old). Never throws: a bad packet is a counted drop.
+   */
+  receive(m: SysReceived, maxAgeMs?: number): void {
     if (this.stopped) return
-    const heard = this.intake.read(m)
-    if (heard) this.apply(heard, this.heardAt(m))
+    // repeats set aside reached the host before this one: their steps come first
+    this.d.aside?.catchUp()
+    const at = this.heardAt(m, maxAgeMs)
+    const heard = this.intake.read(m, this.d.wall() - (this.d.now() - at))
+    if (!heard) return
+    this.lastStepAt = Math.max(this.lastStepAt, at)
+    this.commit([fsm.step(this.state, heard, at)], undefined, { m, e: heard })
+  }
+
+  /** Foreign adverts the kernel dropped from their full side queue: 'vrid' drops, as if read. */
+  countLost(n: number): void {
+    this.counters.drops.vrid = (this.counters.drops.vrid ?? 0) + n
   }
 
   /**
    * When the advert reached the host: Master_Down counts from there (keepalived reads it within
    * microseconds; this thread may take a millisecond to wake up and validate it). Never before a
-   * step already taken, so the machine's time does not go backwards.
+   * step already taken, so the machine's time does not go backwards. A stamp that cannot be
+   * trusted (the wall clock stepped) makes it now: a later takeover, never a false one.
    */
-  private heardAt(m: SysReceived): number {
+  private heardAt(m: SysReceived, maxAgeMs?: number): number {
     const now = this.d.now()
     const stamp = m.cmsg.timestampNs
-    const ago = stamp === undefined ? undefined : this.d.receivedMsAgo?.(stamp)
+    const ago = stamp === undefined ? undefined : this.d.receivedMsAgo?.(stamp, maxAgeMs)
     return ago === undefined ? now : Math.max(now - ago, this.lastStepAt)
   }
 
@@ -327,6 +351,7 @@ export class Instance {
   }
 
   private apply(e: fsm.Event, now = this.d.now()): void {
+    this.d.aside?.catchUp()
     this.lastStepAt = Math.max(this.lastStepAt, now)
     this.commit([fsm.step(this.state, e, now)])
   }
@@ -336,14 +361,18 @@ export class Instance {
    * VIPs and the GARP of a takeover do not wait for a structured clone. A report's `at` is still
    * the time of the step.
    */
-  private commit(steps: fsm.Step[], ahead?: VipAddsAhead): void {
+  private commit(steps: fsm.Step[], ahead?: VipAddsAhead, heard?: { m: SysReceived; e: AdvertEvent }): void {
     const ctx: Commit = { at: this.d.wall(), reports: [], vipsSent: false, ahead }
+    const before = this.state
     for (const r of steps) {
       this.state = r.state
       for (const a of r.actions) this.act(a, ctx)
     }
     ctx.ahead?.held.release() // not taken by a `vips` action: cannot happen (vipAddsAhead checks)
     this.syncTimers()
+    // only an advert that just re-armed Master_Down in BACKUP may be taken as read when it repeats
+    if (heard && repeatable(before, this.state, heard.e)) this.d.aside?.expect(heard.m)
+    else this.d.aside?.forget()
     for (const m of ctx.reports) this.d.post(m)
   }
 
@@ -481,6 +510,10 @@ export class Instance {
    * between, so the state the steps were computed from is the state at the deadline.
    */
   private masterDown(at: number, now: number): void {
+    // the master's adverts the kernel set aside since the last step: any of them re-arms the timer
+    const fired = this.state
+    this.d.aside?.catchUp(true)
+    if (this.state !== fired) return
     const when = Math.max(now, at)
     this.lastStepAt = Math.max(this.lastStepAt, when)
     const steps: fsm.Step[] = []
@@ -522,6 +555,22 @@ export class Instance {
       ahead?.held.release()
     }
   }
+}
+
+/**
+ * Whether an exact repeat of advert `e` would do what it just did: re-arm Master_Down in BACKUP and
+ * nothing else. Any other step forgets the expectation (a changed priority, a preempt window, a
+ * transition), so a repeat taken later is applied to the same state as the one it repeats.
+ */
+export function repeatable(before: fsm.FsmState, after: fsm.FsmState, e: AdvertEvent): boolean {
+  return (
+    before.role === 'BACKUP' &&
+    after.role === 'BACKUP' &&
+    e.priority > 0 &&
+    after.preemptWindow === 'none' &&
+    after.timers.masterDown !== undefined &&
+    after.timers.masterDown !== before.timers.masterDown
+  )
 }
 
 /** What a step does beyond its own timers: an advert, VIPs, a transition the world must see. */

@@ -9,6 +9,7 @@ import type { ReceivedDatagram } from '../../sys/types.js'
 import type { Counters, Down, LogLevel, RuntimeInstance, SyncGroup, Up } from '../messages.js'
 import { planUpdate, staleTracking, type UpdateReport } from '../reload.js'
 import { type Member, syncHold, syncMoves } from '../sync.js'
+import { AdvertRouting } from './advert-routing.js'
 import { Instance, type InstanceNet } from './instance.js'
 import type { NetEvents, NetState } from './netstate.js'
 import type { Announcer, Channel, ChannelSpec } from './sockets.js'
@@ -19,7 +20,7 @@ export type WorkerNet = InstanceNet & Pick<NetState, 'primary' | 'tentative' | '
 
 /** One advert socket: Channel, or a fake. */
 export type WorkerChannel = Pick<Channel, 'group' | 'send' | 'close'> &
-  Partial<Pick<Channel, 'pacer'>> & {
+  Partial<Pick<Channel, 'pacer' | 'route' | 'takeAside'>> & {
     socket: {
       onReceive(cb: (m: ReceivedDatagram) => void, onError: (err: unknown) => void): void
       /** What is queued now, read at once (Socket.receiveAll); absent in fakes that only deliver. */
@@ -47,7 +48,7 @@ export interface WorkerDeps {
   /** Instances' Master_Down wake-up ahead of the deadline (InstanceDeps.takeoverLeadMs); absent: none. */
   takeoverLeadMs?: number
   /** ms since the kernel received a datagram with this stamp (InstanceDeps.receivedMsAgo). */
-  receivedMsAgo?(timestampNs: number): number | undefined
+  receivedMsAgo?(timestampNs: number, maxAgeMs?: number): number | undefined
 }
 
 const linkIsUp = (l: Link | undefined): boolean => l?.up === true && l.lowerUp
@@ -70,7 +71,13 @@ export class VrrpWorkerCore {
   private readonly instances: Instance[] = []
   private readonly channels = new Map<
     string,
-    { channel: WorkerChannel; members: Instance[]; deliver(m: ReceivedDatagram): void }
+    {
+      channel: WorkerChannel
+      members: Instance[]
+      deliver(m: ReceivedDatagram): void
+      /** Where the kernel can route adverts (a real channel; fakes read everything at once). */
+      routing?: AdvertRouting
+    }
   >()
   private net: WorkerNet | undefined
   private timers: WorkerTimers | undefined
@@ -200,16 +207,49 @@ export class VrrpWorkerCore {
       channel.socket.onReceive(deliver, (err) =>
         this.log('error', 'VRRP socket receive failed', { family, err: toWireError(err) }),
       )
-      entry = { channel, members, deliver }
+      entry = { channel, members, deliver, ...this.routingFor(channel, members, family) }
       this.channels.set(key, entry)
     }
     return entry.channel
+  }
+
+  /** The channel's kernel routing of adverts (advert-routing.ts), where the channel can route. */
+  private routingFor(channel: WorkerChannel, members: Instance[], family: 4 | 6): { routing?: AdvertRouting } {
+    const { route, takeAside } = channel
+    if (!route || !takeAside) return {}
+    const routing = new AdvertRouting(
+      family,
+      { route: route.bind(channel), takeAside: takeAside.bind(channel) },
+      {
+        now: this.d.now,
+        deliver: (m, maxAgeMs) => {
+          for (const i of members) i.receive(m, maxAgeMs)
+        },
+        lost: (n) => {
+          for (const i of members) i.countLost(n)
+        },
+        failed: (err) =>
+          this.log('warn', 'adverts not routed by the kernel: every one wakes the worker', {
+            family,
+            err: toWireError(err),
+          }),
+      },
+    )
+    return { routing }
+  }
+
+  /** The channel's instances' VRIDs, so the kernel sets aside only other routers' adverts. */
+  private routeVrids(channel: WorkerChannel): void {
+    for (const e of this.channels.values())
+      if (e.channel === channel) e.routing?.setVrids(e.members.map((i) => i.cfg.vrid))
   }
 
   /** Delivers what the channel's socket holds now, as its poller would on the next turn. */
   private receiveQueued(channel: WorkerChannel): void {
     for (const e of this.channels.values()) {
       if (e.channel !== channel) continue
+      // what was set aside reached the host first
+      e.routing?.catchUp()
       let queued: ReceivedDatagram[] = []
       try {
         queued = channel.socket.receiveAll?.() ?? []
@@ -346,6 +386,7 @@ export class VrrpWorkerCore {
       ...(this.d.takeoverLeadMs ? { takeoverLeadMs: this.d.takeoverLeadMs } : {}),
       ...(this.d.receivedMsAgo ? { receivedMsAgo: this.d.receivedMsAgo } : {}),
       receiveQueued: () => this.receiveQueued(channel),
+      ...this.asideFor(channel, cfg.name),
       // the master's routine adverts leave from C++ where the channel can pace them (a fake cannot)
       ...(channel.pacer ? { pace: channel.pacer.bind(channel) } : {}),
       settleSync: () => {
@@ -355,6 +396,7 @@ export class VrrpWorkerCore {
       log: (level, msg, fields) => this.log(level, msg, fields),
     })
     for (const e of this.channels.values()) if (e.channel === channel) e.members.push(inst)
+    this.routeVrids(channel)
     this.instances.push(inst)
     this.log('info', 'instance configured', {
       vrrp: cfg.name,
@@ -377,7 +419,15 @@ export class VrrpWorkerCore {
     await inst.start()
   }
 
+  private asideFor(channel: WorkerChannel, name: string): { aside?: ReturnType<AdvertRouting['handle']> } {
+    for (const e of this.channels.values())
+      if (e.channel === channel && e.routing) return { aside: e.routing.handle(name) }
+    return {}
+  }
+
   private counters(): Record<string, Counters> {
+    // what the kernel set aside is counted once read: read it now
+    for (const e of this.channels.values()) e.routing?.catchUp(true)
     const out: Record<string, Counters> = {}
     for (const i of this.instances) out[i.cfg.name] = i.countersNow()
     return out
@@ -410,6 +460,8 @@ export class VrrpWorkerCore {
     for (const [key, e] of this.channels) {
       if (!e.members.includes(inst)) continue
       e.members.splice(e.members.indexOf(inst), 1)
+      e.routing?.forget(name)
+      e.routing?.setVrids(e.members.map((i) => i.cfg.vrid))
       if (e.members.length > 0) continue
       e.channel.close()
       this.channels.delete(key)

@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks'
 import { parentPort, workerData } from 'node:worker_threads'
 import { toWireError } from '../../errors.js'
 import { DeadlineTimers } from '../../sys/deadline-timer.js'
-import { receivedMsAgo } from '../../sys/rx-age.js'
+import { MAX_RX_AGE_MS, receivedMsAgo } from '../../sys/rx-age.js'
 import { setThreadRealtime } from '../../sys/sched.js'
 import { readInbox } from '../inbox.js'
 import type { Down } from '../messages.js'
@@ -47,7 +47,9 @@ const core = new VrrpWorkerCore({
   setRealtime: setThreadRealtime,
   // the takeover's cold path (state step, advert encoding) runs in this lead, before the deadline
   takeoverLeadMs: TAKEOVER_LEAD_MS,
-  receivedMsAgo: (ns) => receivedMsAgo(ns),
+  // a datagram set aside may be as old as its queue's wait, plus the usual bound
+  receivedMsAgo: (ns, maxAgeMs) =>
+    receivedMsAgo(ns, undefined, maxAgeMs === undefined ? undefined : maxAgeMs + MAX_RX_AGE_MS),
 })
 const inboxFd = (workerData as { inboxFd?: unknown } | null)?.inboxFd
 if (typeof inboxFd !== 'number') throw new Error('src/vrrp/worker/worker.js needs workerData.inboxFd (VrrpRuntime)')
