@@ -1,7 +1,7 @@
 // What one wake-up a second costs a thread on this machine, before any VRRP work (root): a C
 // program on a timerfd (keepalived's way), Node's main thread and a worker thread on setTimeout,
 // a worker on lvsd's DeadlineTimers (the VRRP worker's clock), and each sending one raw VRRP
-// datagram per wake-up, each in a namespace of a VRRP lab on its own, measured from
+// datagram per wake-up, and the C program again after touching 60 MiB (in 4 KiB or huge pages), each in a namespace of a VRRP lab on its own, measured from
 // /proc/PID/task/*/schedstat over a window after a warm-up. The busiest thread's CPU per wake-up
 // is the figure: what an idle VRRP master cannot go below in that design.
 // Usage: node dist/bench/wake-floor.js [windowS=30] [warmupS=25] [cases...]
@@ -13,7 +13,22 @@ import { load, VrrpLab } from './agents/vrrp-lab.js'
 
 const windowS = Number(process.argv[2] ?? 30)
 const warmupS = Number(process.argv[3] ?? 25)
-const ALL = ['c', 'c-send', 'main-settimeout', 'worker-settimeout', 'worker-deadline', 'worker-deadline-send']
+const ALL = [
+  'c',
+  'c-send',
+  'c-mem60',
+  'c-mem60-huge',
+  'main-settimeout',
+  'worker-settimeout',
+  'worker-deadline',
+  'worker-deadline-send',
+]
+/** The C program's arguments for a case: c-send → send; c-mem60-huge → mem=60 huge. */
+const cArgs = (c: string): string[] =>
+  c
+    .split('-')
+    .slice(1)
+    .map((w) => (w.startsWith('mem') ? `mem=${w.slice(3)}` : w))
 const cases = process.argv.length > 4 ? process.argv.slice(4) : ALL
 
 function threads(pid: number): Map<string, { ms: number; runs: number }> {
@@ -36,9 +51,7 @@ try {
   console.log('| case | busiest thread, CPU per wake-up (ms) | its wake-ups | whole process, ms/min |')
   console.log('| --- | --- | --- | --- |')
   for (const c of cases) {
-    const p = c.startsWith('c')
-      ? vl.lab.spawn('d1', bin, c === 'c-send' ? ['send'] : [])
-      : vl.lab.spawn('d1', process.execPath, [child, c])
+    const p = c.startsWith('c') ? vl.lab.spawn('d1', bin, cArgs(c)) : vl.lab.spawn('d1', process.execPath, [child, c])
     try {
       await sleep(warmupS * 1000)
       const pid = p.pid

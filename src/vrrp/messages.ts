@@ -91,7 +91,11 @@ export interface Counters {
   /** Send failures (full queue, errors). */
   txErrors: number
   /** `peer`: not a unicast peer or not in accept_from; `source`: off the interface (strict_source). */
-  drops: Partial<Record<DropReason | 'peer' | 'source', number>>
+  /**
+   * By reason: validate()'s, `peer` and `source` (advert-intake.ts), and `queue_full`: packets the
+   * kernel dropped because one of the channel's receive queues was full (an upper bound, any VRID).
+   */
+  drops: Partial<Record<DropReason | 'peer' | 'source' | 'queue_full', number>>
   /** Adverts sent more than half an interval after their deadline. */
   lateAdverts: number
   maxLateMs: number

@@ -176,7 +176,10 @@ test.serial(
       `max gap ${flood.max.toFixed(1)} ms under the flood, ${base.max.toFixed(1)} ms without`,
     )
     t.true(rss1 - rss0 < 32, `RSS grew ${(rss1 - rss0).toFixed(1)} MiB`)
-    t.true((counted.vrid ?? 0) > 1000, 'adverts of another VRID counted')
+    // the kernel sets another router's adverts aside (advert-filters.ts): those read are counted as
+    // vrid, what their full queue dropped as queue_full (an upper bound, docs/vrrp-runtime.md)
+    t.true((counted.vrid ?? 0) > 0, 'adverts of another VRID counted')
+    t.true((counted.queue_full ?? 0) > 1000, 'what the full queues dropped counted')
     t.true((counted.checksum ?? 0) > 1000, 'bad checksums counted')
     const total = Object.values(counted).reduce((a, b) => a + b, 0)
     t.true(total > 10_000, `${total} drops counted`)

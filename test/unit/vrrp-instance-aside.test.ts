@@ -26,10 +26,10 @@ class FakeKernel {
   }
   takeAside(foreign: boolean): AsideTaken {
     const repeats = this.repeats.splice(0)
-    if (!foreign) return { repeats, foreign: [], lost: 0 }
-    const lost = this.queueDrops
+    if (!foreign) return { repeats, foreign: [], queueFull: 0 }
+    const queueFull = this.queueDrops
     this.queueDrops = 0
-    return { repeats, foreign: this.foreign.splice(0), lost }
+    return { repeats, foreign: this.foreign.splice(0), queueFull }
   }
   /** Where `m` lands; `main` ones are handed to the poller at once. */
   arrive(m: ReceivedDatagram): 'main' | 'repeat' | 'foreign' {
@@ -75,7 +75,7 @@ function backup(over = {}) {
     {
       now: () => clock.now(),
       deliver: (m, maxAgeMs) => s.inst.receive(m, maxAgeMs),
-      lost: (n) => s.inst.countLost(n),
+      queueFull: (n) => s.inst.countQueueFull(n),
       failed: (err) => {
         throw err
       },
@@ -173,7 +173,7 @@ test('a lower-priority master under preempt is never set aside: the backup takes
   t.is(b.inst.role, 'MASTER')
 })
 
-test("other routers' adverts are counted when counters are read, with what their full queue dropped", async (t) => {
+test("other routers' adverts are counted when counters are read, and what a full queue dropped", async (t) => {
   const b = backup()
   await b.inst.start()
   b.clock.advanceTo(1010)
@@ -181,9 +181,13 @@ test("other routers' adverts are counted when counters are read, with what their
   b.kernel.queueDrops = 3
   t.is(b.inst.countersNow().drops.vrid ?? 0, 0, 'not read yet')
   b.routing.catchUp(true)
-  t.is(b.inst.countersNow().drops.vrid, 10)
-  const drop = b.up.find((m) => m.type === 'drop')
-  t.like(drop, { type: 'drop', reason: 'vrid', from: '10.0.0.2' })
+  t.is(b.inst.countersNow().drops.vrid, 7)
+  t.is(b.inst.countersNow().drops.queue_full, 3)
+  t.like(
+    b.up.find((m) => m.type === 'drop' && m.reason === 'vrid'),
+    { from: '10.0.0.2' },
+  )
+  t.truthy(b.up.find((m) => m.type === 'drop' && m.reason === 'queue_full'))
 })
 
 test('a repeat whose stamp cannot be trusted counts from when it was read: later, never earlier', async (t) => {
@@ -208,4 +212,47 @@ test('the same sender from another address is read at once', async (t) => {
   b.wire(advert({ priority: MASTER }))
   b.clock.advanceTo(1110)
   t.is(b.wire(advert({ priority: MASTER, src: parseAddr('10.0.0.3') })), 'main')
+})
+
+test('the foreign queue is read before it fills, at the pace of what arrives, even with nobody asking', (t) => {
+  const clock = newClock()
+  const kernel = new FakeKernel()
+  const reads: { at: number; queued: number }[] = []
+  const routing = new AdvertRouting(
+    4,
+    {
+      route: (p) => kernel.route(p),
+      takeAside: (f) => {
+        if (f) reads.push({ at: clock.now(), queued: kernel.foreign.length })
+        return kernel.takeAside(f)
+      },
+    },
+    { now: () => clock.now(), deliver: () => {}, queueFull: () => {}, failed: () => {}, timers: clock },
+  )
+  routing.setVrids([51])
+  clock.advanceTo(61_000)
+  t.deepEqual(
+    reads.map((r) => r.at),
+    [21_000, 41_000, 61_000],
+    'nothing arrives: every 20 s',
+  )
+  // another router at 10 adverts a second: half the queue (128) takes 12.8 s
+  for (let at = 61_000; at < 181_000; at += 100) {
+    clock.advanceTo(at)
+    kernel.arrive(advert({ priority: 100, vrid: 60 }))
+  }
+  const later = reads.filter((r) => r.at > 81_000)
+  t.true(later.length >= 5, `reads at ${reads.map((r) => r.at).join(', ')}`)
+  for (let i = 1; i < later.length; i++) {
+    const gap = (later[i]?.at ?? 0) - (later[i - 1]?.at ?? 0)
+    t.true(gap >= 12_700 && gap <= 12_900, `gap ${gap}`)
+  }
+  t.true(
+    reads.every((r) => r.queued <= 201),
+    `queued at reads: ${reads.map((r) => r.queued).join(', ')}`,
+  )
+  routing.close()
+  const n = reads.length
+  clock.advanceTo(400_000)
+  t.is(reads.length, n, 'closed: no more reads')
 })

@@ -122,12 +122,17 @@ export class AdvertIntake {
       .some((a) => prefixContains({ addr: a.local ?? a.address, len: a.prefixLen }, src))
   }
 
+  /** `n` packets the kernel dropped from the channel's full queues, reported like any drop. */
+  queueFull(n: number): void {
+    this.drop('queue_full', undefined, n)
+  }
+
   /**
-   * Counts a dropped advert; `from` is its sender, an IPv4 one as the 32-bit number of its header.
-   * Nothing here allocates for a flood's repeats: no key string, no address copy.
+   * Counts `n` dropped adverts; `from` is the sender, an IPv4 one as the 32-bit number of its
+   * header. Nothing here allocates for a flood's repeats: no key string, no address copy.
    */
-  private drop(reason: keyof Counters['drops'], from?: Addr | number): void {
-    this.d.counters.drops[reason] = (this.d.counters.drops[reason] ?? 0) + 1
+  private drop(reason: keyof Counters['drops'], from?: Addr | number, n = 1): void {
+    this.d.counters.drops[reason] = (this.d.counters.drops[reason] ?? 0) + n
     // one event per reason and source per DROP_EVENT_MS: a flood is counted, not streamed
     const source =
       from === undefined ? '' : typeof from === 'number' || from.family === 4 ? ipv4Number(from) : formatAddr(from)

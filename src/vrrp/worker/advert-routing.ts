@@ -2,6 +2,7 @@
 // they run, the advert each one in BACKUP accepted last), and the catch-up that hands what the kernel
 // set aside to the instances whenever their state must be current: before any step they take, when
 // a Master_Down timer comes due, when counters are read.
+import type { Timers } from '../../clock.js'
 import type { ReceivedDatagram } from '../../sys/types.js'
 import { type Expected, expectable, type RoutePrograms, routePrograms } from './advert-filters.js'
 import type { AsideTaken } from './sockets.js'
@@ -21,11 +22,25 @@ export interface RoutingHost {
    * `maxAgeMs` ago (since the queues were last emptied), which bounds what its kernel stamp may say.
    */
   deliver(m: ReceivedDatagram, maxAgeMs: number): void
-  /** Foreign adverts the full foreign queue dropped: each instance counts them as 'vrid' drops. */
-  lost(n: number): void
+  /** Packets the kernel dropped from the channel's full queues: each instance counts them. */
+  queueFull(n: number): void
   /** The routes could not be set: everything stays on the polled socket from now on. */
   failed(err: unknown): void
+  /**
+   * For reading the foreign queue before it fills even when nothing else reads it (an idle master
+   * whose counters nobody asks for). Absent: read only when asked.
+   */
+  timers?: Timers
 }
+
+/**
+ * The foreign queue holds about 256 small adverts (the default receive buffer); it is read when
+ * half of that can have arrived at the rate seen since the last read, within these bounds (at
+ * most 20 s: a router at 100 ms appearing on an idle segment fills 200 of the 256 before the
+ * pace adapts). An idle master pays three wake-ups a minute for it.
+ */
+const FOREIGN_QUEUE_HALF = 128
+const FOREIGN_READ_MS = { min: 1000, max: 20_000 }
 
 /** What an instance's handle does: Instance's `aside` dependency. */
 export interface AsideHandle {
@@ -63,6 +78,7 @@ export class AdvertRouting {
   private mayHoldRepeats = false
   private taking = false
   private broken = false
+  private foreignTimer: unknown
 
   constructor(
     private readonly family: 4 | 6,
@@ -79,6 +95,7 @@ export class AdvertRouting {
     if (next.length === this.vrids.length && next.every((v, i) => v === this.vrids[i])) return
     this.vrids = next
     this.apply()
+    if (this.foreignTimer === undefined) this.scheduleForeignRead(0, 1)
   }
 
   /** A handle for one instance, by its name. */
@@ -129,13 +146,38 @@ export class AdvertRouting {
       }
       this.takenAt.repeats = now
       this.mayHoldRepeats = this.expected.size > 0
-      if (all) this.takenAt.foreign = now
-      if (taken.lost > 0) this.host.lost(taken.lost)
+      if (all) {
+        this.takenAt.foreign = now
+        this.scheduleForeignRead(taken.foreign.length + taken.queueFull, foreignAge)
+      }
+      if (taken.queueFull > 0) this.host.queueFull(taken.queueFull)
       for (const m of taken.repeats) this.host.deliver(m, repeatsAge)
       for (const m of taken.foreign) this.host.deliver(m, foreignAge)
     } finally {
       this.taking = false
     }
+  }
+
+  /** The next read of the foreign queue, from the rate of the `n` adverts of the last `ms`. */
+  private scheduleForeignRead(n: number, ms: number): void {
+    const t = this.host.timers
+    if (!t || this.vrids.length === 0) return
+    if (this.foreignTimer !== undefined) t.clear(this.foreignTimer)
+    const rate = n / Math.max(ms, 1)
+    const wait = rate > 0 ? FOREIGN_QUEUE_HALF / rate : FOREIGN_READ_MS.max
+    this.foreignTimer = t.set(
+      () => {
+        this.foreignTimer = undefined
+        this.catchUp(true)
+      },
+      Math.min(FOREIGN_READ_MS.max, Math.max(FOREIGN_READ_MS.min, wait)),
+    )
+  }
+
+  /** Stops the foreign queue's reads (the channel closes). */
+  close(): void {
+    if (this.foreignTimer !== undefined) this.host.timers?.clear(this.foreignTimer)
+    this.foreignTimer = undefined
   }
 
   private apply(): void {

@@ -326,9 +326,9 @@ export class Instance {
     this.commit([fsm.step(this.state, heard, at)], undefined, { m, e: heard })
   }
 
-  /** Foreign adverts the kernel dropped from their full side queue: 'vrid' drops, as if read. */
-  countLost(n: number): void {
-    this.counters.drops.vrid = (this.counters.drops.vrid ?? 0) + n
+  /** Packets the kernel dropped from the channel's full queues (Channel.takeAside): `queue_full` drops. */
+  countQueueFull(n: number): void {
+    this.intake.queueFull(n)
   }
 
   /**

@@ -225,9 +225,10 @@ export class VrrpWorkerCore {
         deliver: (m, maxAgeMs) => {
           for (const i of members) i.receive(m, maxAgeMs)
         },
-        lost: (n) => {
-          for (const i of members) i.countLost(n)
+        queueFull: (n) => {
+          for (const i of members) i.countQueueFull(n)
         },
+        timers: this.instanceTimers,
         failed: (err) =>
           this.log('warn', 'adverts not routed by the kernel: every one wakes the worker', {
             family,
@@ -440,7 +441,10 @@ export class VrrpWorkerCore {
     await this.starting.catch(() => {})
     await Promise.all(this.instances.map((i) => i.shutdown()))
     this.post({ type: 'counters', counters: this.counters() })
-    for (const e of this.channels.values()) e.channel.close()
+    for (const e of this.channels.values()) {
+      e.routing?.close()
+      e.channel.close()
+    }
     for (const v of this.vmacs.values())
       await this.net?.deleteLink(v).catch((err) => this.log('warn', 'macvlan not deleted', { err: toWireError(err) }))
     this.d.announcer.close()
@@ -463,6 +467,7 @@ export class VrrpWorkerCore {
       e.routing?.forget(name)
       e.routing?.setVrids(e.members.map((i) => i.cfg.vrid))
       if (e.members.length > 0) continue
+      e.routing?.close()
       e.channel.close()
       this.channels.delete(key)
     }

@@ -55,7 +55,7 @@ let lost = 0
 const routing = new AdvertRouting(family, channel, {
   now: () => clock.now(),
   deliver: (m, maxAgeMs) => aside.push({ m, maxAgeMs }),
-  lost: (n) => {
+  queueFull: (n) => {
     lost += n
   },
   failed: (err) => {
