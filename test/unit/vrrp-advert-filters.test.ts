@@ -14,6 +14,7 @@ import {
   routePrograms,
 } from '../../src/vrrp/worker/advert-filters.js'
 import { type Packet, runBpf } from '../helpers/bpf-run.js'
+import { ip4 as ip4Header } from '../helpers/ip4.js'
 import { prng } from '../helpers/prng.js'
 
 const SRC4 = parseAddr('10.1.0.2')
@@ -21,19 +22,9 @@ const GROUP4 = parseAddr('224.0.0.18')
 const SRC6 = parseAddr('fe80::2')
 const GROUP6 = parseAddr('ff02::12')
 
-function ip4(payload: Buffer, o: { ttl?: number; id?: number; proto?: number; src?: Addr } = {}): Buffer {
-  const h = Buffer.alloc(20)
-  h[0] = 0x45
-  h[1] = 0xc0
-  h.writeUInt16BE(20 + payload.length, 2)
-  h.writeUInt16BE(o.id ?? 0, 4)
-  h[8] = o.ttl ?? 255
-  h[9] = o.proto ?? 112
-  h.writeUInt16BE((o.id ?? 0) ^ 0x1234, 10) // not a real checksum: the filter must not compare it
-  h.set((o.src ?? SRC4).bytes, 12)
-  h.set(GROUP4.bytes, 16)
-  return Buffer.concat([h, payload])
-}
+/** `payload` behind an IPv4 header (test/helpers/ip4.ts), from SRC4 unless told. */
+const ip4 = (payload: Buffer, o: { ttl?: number; id?: number; proto?: number; src?: Addr } = {}): Buffer =>
+  ip4Header(payload, { src: SRC4, ...o })
 
 function advert4(vrid: number, priority = 100): Buffer {
   return encode(

@@ -19,6 +19,7 @@ import {
   type WorkerDeps,
   type WorkerNet,
 } from '../../src/vrrp/worker/worker-core.js'
+import { ip4 } from '../helpers/ip4.js'
 import { VirtualClock } from '../helpers/virtual-clock.js'
 import { webInstance } from '../helpers/vrrp-instance.js'
 
@@ -112,14 +113,12 @@ export function advert(o: {
     },
     { src, dst: GROUP4 },
   )
-  const ip = Buffer.alloc(20)
-  ip[0] = 0x45
-  ip.writeUInt16BE(20 + vrrp.length, 2)
-  ip[8] = o.ttl ?? 255
-  ip[9] = 112
-  ip.set(src.bytes, 12)
-  ip.set(GROUP4.bytes, 16)
-  return { data: Buffer.concat([ip, vrrp]), from: Buffer.alloc(16), cmsg: {}, flags: 0 }
+  return {
+    data: ip4(vrrp, { src, ...(o.ttl === undefined ? {} : { ttl: o.ttl }) }),
+    from: Buffer.alloc(16),
+    cmsg: {},
+    flags: 0,
+  }
 }
 
 export const flush = () => new Promise((r) => setImmediate(r))

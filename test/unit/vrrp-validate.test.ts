@@ -6,6 +6,7 @@ import { internetChecksum } from '../../src/net/checksum.js'
 import { type Advert, encode, passwordAuthData } from '../../src/vrrp/packet.js'
 import { DROP_REASONS, intervalCs, type LocalInstance, type Received, validate } from '../../src/vrrp/validate.js'
 import { hexFixture } from '../helpers/codec.js'
+import { ip4 as ip4Header } from '../helpers/ip4.js'
 
 const A = (s: string): Addr => parseAddr(s)
 const peer4 = A('10.0.0.5')
@@ -13,19 +14,9 @@ const group4 = A('224.0.0.18')
 const peer6 = A('fe80::c0:ff:fe00:5')
 const group6 = A('ff02::12')
 
-/** An IPv4 header (IHL 5, TTL 255, proto 112) in front of `payload`, header checksum filled. */
-function ip4(payload: Buffer, o: { ttl?: number; proto?: number; src?: Addr; dst?: Addr } = {}): Buffer {
-  const h = Buffer.alloc(20)
-  h[0] = 0x45
-  h[1] = 0xc0
-  h.writeUInt16BE(20 + payload.length, 2)
-  h[8] = o.ttl ?? 255
-  h[9] = o.proto ?? 112
-  h.set((o.src ?? peer4).bytes, 12)
-  h.set((o.dst ?? group4).bytes, 16)
-  h.writeUInt16BE(internetChecksum(h), 10)
-  return Buffer.concat([h, payload])
-}
+/** `payload` behind an IPv4 header from peer4 (test/helpers/ip4.ts). */
+const ip4 = (payload: Buffer, o: { ttl?: number; proto?: number; src?: Addr; dst?: Addr } = {}): Buffer =>
+  ip4Header(payload, { src: peer4, ...o })
 
 const local2: LocalInstance = {
   vrid: 51,
