@@ -96,6 +96,7 @@ export class VrrpSide {
           { tid: m.realtime.tid, reason: m.realtime.reason },
           'VRRP worker runs without real-time scheduling',
         )
+      else this.log.info({ tid: m.realtime.tid }, 'VRRP worker runs')
     })
     runtime.on('transition', (t) => {
       const rec = this.records.get(t.instance)

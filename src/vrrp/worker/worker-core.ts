@@ -45,6 +45,8 @@ export interface WorkerDeps {
   openChannel(spec: ChannelSpec): WorkerChannel
   announcer: Pick<Announcer, 'garp' | 'na' | 'close'> & Partial<Pick<Announcer, 'prepareFor'>>
   setRealtime(priority: number): RealtimeOutcome
+  /** The worker thread's id (gettid), reported at start: `top -H`, perf and the tests find the thread by it. */
+  tid?(): number
   /** Instances' Master_Down wake-up ahead of the deadline (InstanceDeps.takeoverLeadMs); absent: none. */
   takeoverLeadMs?: number
   /** ms since the kernel received a datagram with this stamp (InstanceDeps.receivedMsAgo). */
@@ -311,7 +313,11 @@ export class VrrpWorkerCore {
           ? { ok: true, tid: r.tid, priority: r.priority }
           : { ok: false, tid: r.tid, priority: 0, reason: r.reason },
       })
-    } else this.post({ type: 'ready', realtime: { ok: false, tid: 0, priority: 0, reason: 'rt_priority 0' } })
+    } else
+      this.post({
+        type: 'ready',
+        realtime: { ok: false, tid: this.d.tid?.() ?? 0, priority: 0, reason: 'rt_priority 0' },
+      })
     const n = await this.d.openNet({
       link: (l) => {
         for (const i of this.instances) applyLink(i, l)

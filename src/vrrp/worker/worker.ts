@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks'
 import { parentPort, workerData } from 'node:worker_threads'
 import { toWireError } from '../../errors.js'
 import { DeadlineTimers } from '../../sys/deadline-timer.js'
+import { native } from '../../sys/native.js'
 import { MAX_RX_AGE_MS, receivedMsAgo } from '../../sys/rx-age.js'
 import { setThreadRealtime } from '../../sys/sched.js'
 import { readInbox } from '../inbox.js'
@@ -45,6 +46,7 @@ const core = new VrrpWorkerCore({
   openChannel: (spec) => new Channel(spec),
   announcer,
   setRealtime: setThreadRealtime,
+  tid: () => native().gettid(),
   // the takeover's cold path (state step, advert encoding) runs in this lead, before the deadline
   takeoverLeadMs: TAKEOVER_LEAD_MS,
   // a datagram set aside may be as old as its queue's wait, plus the usual bound
