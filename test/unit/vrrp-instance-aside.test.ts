@@ -114,6 +114,21 @@ test('a master heard every 100 ms: one advert read, the rest set aside, no takeo
   t.is(b.inst.countersNow().rx, 100, 'every advert counted once read')
 })
 
+test('repeats that differ only in their IPv4 identification route once, not once per advert', async (t) => {
+  const b = backup()
+  await b.inst.start()
+  const routed = b.kernel.routed
+  for (let at = 1010, id = 1; at <= 3010; at += 100, id++) {
+    b.clock.advanceTo(at)
+    const m = advert({ priority: MASTER })
+    m.data.writeUInt16BE(id, 4)
+    b.wire(m)
+  }
+  b.routing.catchUp(true)
+  t.is(b.kernel.routed - routed, 1, 'one route for the expectation')
+  t.is(b.inst.countersNow().rx, 21)
+})
+
 test('the master falls silent: the takeover comes Master_Down_Interval after its last advert, to the ms', async (t) => {
   const b = backup()
   await b.inst.start()

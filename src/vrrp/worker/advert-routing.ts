@@ -57,7 +57,12 @@ export function expectedOf(family: 4 | 6, m: ReceivedDatagram): Expected | undef
     if (m.data.length < 20) return undefined
     const total = m.data.readUInt16BE(2)
     if (total > m.data.length) return undefined
-    return { family: 4, datagram: Uint8Array.from(m.data.subarray(0, total)) }
+    const datagram = Uint8Array.from(m.data.subarray(0, total))
+    // the identification and header checksum change with every datagram and are not compared:
+    // zeroed, so the same advert again is the same expectation (not a new route per advert)
+    datagram.fill(0, 4, 6)
+    datagram.fill(0, 10, 12)
+    return { family: 4, datagram }
   }
   const rx = arrival(6, m)
   if (!rx || rx.family !== 6 || rx.hopLimit !== 255) return undefined
