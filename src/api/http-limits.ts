@@ -3,6 +3,7 @@
 // unprivileged user with 20,000 idle connections to the metrics port once held every descriptor lvsd
 // had (notify programs then failed with EMFILE): the caps keep descriptors for programs and netlink.
 import type { IncomingMessage, Server, ServerOptions, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 
 export interface HttpLimits {
   /** Connections open at once; more are closed on accept. */
@@ -33,15 +34,19 @@ export const METRICS_LIMITS: HttpLimits = {
   maxBodyBytes: 0,
 }
 
+/** Node's own deadline check, never: it runs on a timer whether or not a connection is open. */
+const NODE_CHECK_NEVER_MS = 2 ** 31 - 1
+
 /**
- * The options for createServer. Node checks the header and request deadlines on a timer of its own
- * that runs whether or not a connection is open: at half the header timeout a slow client is cut
- * within 1.5× its deadline, and an idle daemon's main thread wakes once every 2.5-5 s for it, not
- * every second (the check was most of its idle wake-ups: docs/benchmarks.md, session 15).
+ * The options for createServer. Node checks the header and request deadlines on an interval of its
+ * own that runs from listen() to close(), connections or not: on an idle daemon it was the main
+ * thread's only wake-up (every 5 s for the control socket's 10 s header timeout, ~0.5 ms of CPU
+ * each on this machine, docs/benchmarks.md). applyLimits() keeps the deadlines per connection
+ * instead, with timers that exist only while a connection is open.
  */
 export function serverOptions(l: HttpLimits): ServerOptions {
   return {
-    connectionsCheckingInterval: Math.max(1, Math.floor(l.headersTimeoutMs / 2)),
+    connectionsCheckingInterval: NODE_CHECK_NEVER_MS,
     headersTimeout: l.headersTimeoutMs,
     requestTimeout: l.requestTimeoutMs,
     keepAliveTimeout: l.keepAliveTimeoutMs,
@@ -54,6 +59,50 @@ export function applyLimits(server: Server, l: HttpLimits): void {
   server.headersTimeout = l.headersTimeoutMs
   server.requestTimeout = l.requestTimeoutMs
   server.keepAliveTimeout = l.keepAliveTimeoutMs
+  server.on('connection', (socket: Socket) => awaitRequest(socket, l))
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const d = deadlines.get(req.socket)
+    if (!d) return
+    // the headers are in: the rest of the request (its body) within what is left of requestTimeout
+    clear(d, 'headers')
+    if (req.complete) clear(d, 'request')
+    else req.once('end', () => clear(d, 'request'))
+    // a kept-alive connection owes its next request the same deadlines, from this answer on
+    res.once('finish', () => {
+      if (!req.socket.destroyed) awaitRequest(req.socket, l)
+    })
+  })
+}
+
+interface Deadlines {
+  headers?: NodeJS.Timeout | undefined
+  request?: NodeJS.Timeout | undefined
+}
+
+const deadlines = new WeakMap<Socket, Deadlines>()
+
+function clear(d: Deadlines, which: keyof Deadlines): void {
+  if (d[which]) clearTimeout(d[which])
+  d[which] = undefined
+}
+
+/** A connection's next request: its headers within headersTimeoutMs, all of it within requestTimeoutMs. */
+function awaitRequest(socket: Socket, l: HttpLimits): void {
+  let d = deadlines.get(socket)
+  if (!d) {
+    const fresh: Deadlines = {}
+    d = fresh
+    deadlines.set(socket, fresh)
+    socket.once('close', () => {
+      clear(fresh, 'headers')
+      clear(fresh, 'request')
+    })
+  }
+  const cut = () => socket.destroy()
+  clear(d, 'headers')
+  clear(d, 'request')
+  if (l.headersTimeoutMs > 0) d.headers = setTimeout(cut, l.headersTimeoutMs).unref()
+  if (l.requestTimeoutMs > 0) d.request = setTimeout(cut, l.requestTimeoutMs).unref()
 }
 
 /**

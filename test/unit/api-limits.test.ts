@@ -98,6 +98,77 @@ test('an idle connection that never sends a request is closed after the header t
   await server.close()
 })
 
+/** Writes `chunks` one every `everyMs` until the socket closes; resolves with when it closed. */
+async function drip(s: Socket, chunks: string[], everyMs: number): Promise<number> {
+  const gone = closed(s)
+  let open = true
+  void gone.then(() => {
+    open = false
+  })
+  for (const c of chunks) {
+    if (!open) break
+    s.write(c)
+    await new Promise((r) => setTimeout(r, everyMs))
+  }
+  await gone
+  return Date.now()
+}
+
+test('headers dripped a line at a time are cut at the header timeout, not kept alive by each byte', async (t) => {
+  const path = sock()
+  const server = await ControlServer.start(new FakeDirector({ status: exampleStatus() }), {
+    path,
+    limits: { headersTimeoutMs: 400, requestTimeoutMs: 60_000 },
+  })
+  const s = connect(path)
+  const t0 = Date.now()
+  const lines = ['GET /v1/status HTTP/1.1\r\n', ...Array.from({ length: 100 }, (_, i) => `X-${i}: y\r\n`)]
+  const at = await drip(s, lines, 50)
+  t.true(at - t0 >= 350 && at - t0 < 3_000, `closed after ${at - t0} ms`)
+  await server.close()
+})
+
+test('a body dripped a byte at a time is cut at the request timeout', async (t) => {
+  const path = sock()
+  const server = await ControlServer.start(new FakeDirector({ status: exampleStatus() }), {
+    path,
+    limits: { headersTimeoutMs: 300, requestTimeoutMs: 800 },
+  })
+  const s = connect(path)
+  const t0 = Date.now()
+  const head =
+    'POST /v1/services/web/servers/10.0.0.7:80/weight HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n'
+  const at = await drip(s, [head, ...Array.from({ length: 200 }, () => ' ')], 50)
+  // the headers came at once: only the request timeout can cut it
+  t.true(at - t0 >= 700 && at - t0 < 4_000, `closed after ${at - t0} ms`)
+  await server.close()
+})
+
+test('a kept-alive connection owes its next request the same deadlines', async (t) => {
+  const path = sock()
+  const server = await ControlServer.start(new FakeDirector({ status: exampleStatus() }), {
+    path,
+    limits: { headersTimeoutMs: 400, requestTimeoutMs: 60_000, keepAliveTimeoutMs: 60_000 },
+  })
+  const s = connect(path)
+  let reply = ''
+  s.on('data', (d) => {
+    reply += d.toString()
+  })
+  s.write('GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n')
+  const t0 = Date.now()
+  while (!/^HTTP\/1\.1 200/.test(reply) && Date.now() - t0 < 5_000) await new Promise((r) => setTimeout(r, 10))
+  t.regex(reply, /^HTTP\/1\.1 200/)
+  const t1 = Date.now()
+  const at = await drip(
+    s,
+    ['GET /v1/status HTTP/1.1\r\n', ...Array.from({ length: 100 }, (_, i) => `X-${i}: y\r\n`)],
+    50,
+  )
+  t.true(at - t1 >= 350 && at - t1 < 3_000, `second request cut after ${at - t1} ms`)
+  await server.close()
+})
+
 test('event streams beyond the cap get 503 LVSD_API_BUSY', async (t) => {
   const path = sock()
   const server = await ControlServer.start(new FakeDirector({ status: exampleStatus() }), { path, maxStreams: 2 })
