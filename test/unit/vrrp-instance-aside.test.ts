@@ -8,7 +8,7 @@ import type { ReceivedDatagram } from '../../src/sys/types.js'
 import { masterDownMs, skewMs } from '../../src/vrrp/timers.js'
 import type { RoutePrograms } from '../../src/vrrp/worker/advert-filters.js'
 import { AdvertRouting } from '../../src/vrrp/worker/advert-routing.js'
-import type { AsideTaken } from '../../src/vrrp/worker/sockets.js'
+import type { AsideTaken } from '../../src/vrrp/worker/side-queues.js'
 import { runBpf } from '../helpers/bpf-run.js'
 import { advert, newClock, setup, transitions } from './vrrp-instance-fakes.js'
 

@@ -4,8 +4,10 @@
 // a Master_Down timer comes due, when counters are read.
 import type { Timers } from '../../clock.js'
 import type { ReceivedDatagram } from '../../sys/types.js'
+import type * as fsm from '../fsm.js'
 import { type Expected, expectable, type RoutePrograms, routePrograms } from './advert-filters.js'
-import type { AsideTaken } from './sockets.js'
+import type { AdvertEvent } from './advert-intake.js'
+import type { AsideTaken } from './side-queues.js'
 import { arrival } from './sockets.js'
 
 /** The channel's side of it: Channel, or a fake. */
@@ -212,4 +214,20 @@ export class AdvertRouting {
     } catch {}
     this.host.failed(err)
   }
+}
+
+/**
+ * Whether an exact repeat of advert `e` would do what it just did: re-arm Master_Down in BACKUP and
+ * nothing else. Any other step forgets the expectation (a changed priority, a preempt window, a
+ * transition), so a repeat taken later is applied to the same state as the one it repeats.
+ */
+export function repeatable(before: fsm.FsmState, after: fsm.FsmState, e: AdvertEvent): boolean {
+  return (
+    before.role === 'BACKUP' &&
+    after.role === 'BACKUP' &&
+    e.priority > 0 &&
+    after.preemptWindow === 'none' &&
+    after.timers.masterDown !== undefined &&
+    after.timers.masterDown !== before.timers.masterDown
+  )
 }

@@ -11,9 +11,10 @@ import { type Counters, emptyCounters, type LogLevel, type RuntimeInstance, type
 import type { LocalInstance } from '../validate.js'
 import { type AdvertEvent, AdvertIntake } from './advert-intake.js'
 import { AdvertPackets } from './advert-packets.js'
-import type { AsideHandle } from './advert-routing.js'
+import { type AsideHandle, repeatable } from './advert-routing.js'
 import { BurstSchedule } from './burst.js'
 import { EARLY_SLACK_MS, HostTimers } from './host-timers.js'
+import { fsmConfigOf, localOf } from './instance-config.js'
 import type { NetState } from './netstate.js'
 import { PacedAdverts } from './paced-adverts.js'
 import type { AdvertPace, Announcer, Channel } from './sockets.js'
@@ -75,21 +76,6 @@ export interface InstanceDeps {
   log(level: LogLevel, msg: string, fields?: Record<string, unknown>): void
 }
 
-/** What receive validation compares an advert with (validate.ts). */
-function localOf(cfg: RuntimeInstance): LocalInstance {
-  return {
-    vrid: cfg.vrid,
-    version: cfg.version,
-    family: cfg.family,
-    priority: cfg.priority,
-    advertMs: cfg.advertMs,
-    vips: cfg.vips.map((v) => v.prefix.addr),
-    ownAddrs: [],
-    // unicast with a TTL below 255 crosses routers: the listed peers, not the TTL, say who may speak
-    ttlCheck: !(cfg.unicast && cfg.unicast.ttl < 255),
-    ...(cfg.auth ? { auth: cfg.auth } : {}),
-  }
-}
 /** One commit of fsm steps: the reports it posts at its end, and whether its VIP adds went out. */
 interface Commit {
   /** Wall-clock ms of the step, for the reports. */
@@ -127,7 +113,7 @@ export class Instance {
   ) {
     this.config = cfg
     this.owner = cfg.priority === 255
-    this.state = fsm.create(this.fsmConfig(cfg))
+    this.state = fsm.create(fsmConfigOf(cfg, this.d.primary))
     this.local = localOf(cfg)
     this.bursts = new BurstSchedule(cfg.announce, () => this.announceRound(), d.timers)
     this.intake = new AdvertIntake({ host: d, cfg: () => this.config, local: this.local, counters: this.counters })
@@ -195,7 +181,7 @@ export class Instance {
       if (refreshing) this.bursts.refreshOnly()
     }
     const addrsChanged = !isDeepStrictEqual(before.vips, cfg.vips)
-    this.apply({ kind: 'reconfigure', config: this.fsmConfig(cfg), addrsChanged })
+    this.apply({ kind: 'reconfigure', config: fsmConfigOf(cfg, this.d.primary), addrsChanged })
     if (this.state.role !== 'MASTER' || this.owner) return
     const gone = vipsOf(before).filter((v) => !vipsOf(cfg).some((w) => isDeepStrictEqual(v, w)))
     const fresh = vipsOf(cfg).filter((v) => !vipsOf(before).some((w) => isDeepStrictEqual(v, w)))
@@ -210,21 +196,6 @@ export class Instance {
   /** Applies a sync group partner's move (keepalived forces members into MASTER/BACKUP together). */
   sync(to: 'MASTER' | 'BACKUP'): void {
     if (!this.stopped) this.apply({ kind: 'sync', to })
-  }
-
-  private fsmConfig(cfg: RuntimeInstance): fsm.FsmConfig {
-    return {
-      version: cfg.version,
-      priority: cfg.priority,
-      advertMs: cfg.advertMs,
-      primary: this.d.primary,
-      preempt: cfg.preempt,
-      preemptDelayMs: cfg.preemptDelayMs,
-      accept: cfg.accept,
-      lowerPrioAdvert: cfg.lowerPrioAdvert ?? true,
-      lowerPrioAnswerMs: cfg.lowerPrioAnswerMs ?? fsm.DEFAULTS.lowerPrioAnswerMs,
-      higherPrioAdvert: cfg.higherPrioAdvert ?? true,
-    }
   }
 
   /** In FAULT for a reason of its own (not only because a sync group partner is). */
@@ -555,22 +526,6 @@ export class Instance {
       ahead?.held.release()
     }
   }
-}
-
-/**
- * Whether an exact repeat of advert `e` would do what it just did: re-arm Master_Down in BACKUP and
- * nothing else. Any other step forgets the expectation (a changed priority, a preempt window, a
- * transition), so a repeat taken later is applied to the same state as the one it repeats.
- */
-export function repeatable(before: fsm.FsmState, after: fsm.FsmState, e: AdvertEvent): boolean {
-  return (
-    before.role === 'BACKUP' &&
-    after.role === 'BACKUP' &&
-    e.priority > 0 &&
-    after.preemptWindow === 'none' &&
-    after.timers.masterDown !== undefined &&
-    after.timers.masterDown !== before.timers.masterDown
-  )
 }
 
 /** What a step does beyond its own timers: an advert, VIPs, a transition the world must see. */

@@ -3,15 +3,14 @@
 import type { Addr } from '../../net/addr.js'
 import * as arp from '../../net/arp.js'
 import * as ndp from '../../net/ndp.js'
-import { dropAll } from '../../sys/bpf.js'
 import * as C from '../../sys/constants.js'
-import { u32h } from '../../sys/hostorder.js'
 import { Pacer, type PacerEvents, type PacerStats } from '../../sys/pacer.js'
 import { decodeSockaddr, ipMreqn, ipv6Mreq, sockaddrIn, sockaddrIn6, sockaddrLl } from '../../sys/sockaddr.js'
 import { Socket } from '../../sys/socket.js'
 import type { ReceivedDatagram as SysReceived } from '../../sys/types.js'
 import type { Received } from '../validate.js'
 import type { RoutePrograms } from './advert-filters.js'
+import { type AsideTaken, SideQueues } from './side-queues.js'
 
 export const GROUP4: Addr = { family: 4, bytes: Uint8Array.of(224, 0, 0, 18) }
 export const GROUP6: Addr = {
@@ -52,92 +51,29 @@ export interface AdvertPace {
   close(): void
 }
 
-/** What the kernel set aside since the last take (advert-filters.ts), oldest first in each list. */
-export interface AsideTaken {
-  repeats: SysReceived[]
-  foreign: SysReceived[]
-  /**
-   * Packets the kernel dropped since the last full take because one of the channel's three
-   * queues was full. An upper bound: a full raw socket counts every packet of its protocol it
-   * could not take, its filter's rejects included (measured: 29,810 counted for ~20,000 foreign).
-   */
-  queueFull: number
-}
-
-/** The two sockets beside the polled one that the kernel routes adverts into; read only when asked. */
-interface Aside {
-  foreign: Socket
-  repeat: Socket
-  /** The three sockets' drop counts (SO_MEMINFO) at the last full take: cumulative, 32 bits each. */
-  drops: [number, number, number]
-}
-
-/** A socket's count of datagrams it dropped (SO_MEMINFO's SK_MEMINFO_DROPS). */
-function dropsOf(s: Socket): number {
-  return u32h(s.getOption(C.SOL_SOCKET, C.SO_MEMINFO, 4 * (C.SK_MEMINFO_DROPS + 1)), 4 * C.SK_MEMINFO_DROPS)
-}
-
 /** One socket sending and receiving adverts on one interface for one family and mode. */
 export class Channel {
   readonly socket: Socket
   private readonly sockaddrs = new WeakMap<Addr, Buffer>()
   /** Closed before the socket: a pacer left running would send on whatever reuses the fd number. */
   private readonly pacers = new Set<Pacer>()
-  private aside: Aside | undefined
+  private side: SideQueues | undefined
   constructor(readonly spec: ChannelSpec) {
     this.socket = spec.family === 4 ? open4(spec) : open6(spec)
   }
 
   /**
    * Routes adverts between this channel's sockets (advert-filters.ts): the polled one keeps what
-   * needs a decision now. The side sockets open at the first call, each filtered before it is read.
+   * needs a decision now. The side sockets open at the first call.
    */
   route(p: RoutePrograms): void {
-    this.aside ??= this.openAside()
-    this.socket.attachFilter(p.main)
-    this.aside.foreign.attachFilter(p.foreign)
-    this.aside.repeat.attachFilter(p.repeat)
+    this.side ??= SideQueues.open(this.socket, () => (this.spec.family === 4 ? open4(this.spec) : open6(this.spec)))
+    this.side.route(p)
   }
 
-  /**
-   * Reads what the kernel set aside, the foreign queue and the drop counts too with `all`;
-   * copies, so the caller may keep them.
-   */
+  /** What the kernel set aside (SideQueues.take); nothing before the first route(). */
   takeAside(all: boolean): AsideTaken {
-    const a = this.aside
-    if (!a) return { repeats: [], foreign: [], queueFull: 0 }
-    const repeats = a.repeat.receiveAll()
-    if (!all) return { repeats, foreign: [], queueFull: 0 }
-    const foreign = a.foreign.receiveAll()
-    // the sockets' own counts: a datagram's SO_RXQ_OVFL tells only of drops before it was queued
-    const now: [number, number, number] = [dropsOf(this.socket), dropsOf(a.foreign), dropsOf(a.repeat)]
-    let queueFull = 0
-    for (let i = 0; i < 3; i++) queueFull += ((now[i] ?? 0) - (a.drops[i] ?? 0)) >>> 0
-    a.drops = now
-    return { repeats, foreign, queueFull }
-  }
-
-  private openAside(): Aside {
-    const open = (): Socket => {
-      const s = this.spec.family === 4 ? open4(this.spec) : open6(this.spec)
-      try {
-        // a raw socket hears every VRRP packet from its creation: nothing before its filter counts
-        s.attachFilter(dropAll())
-        s.receiveAll()
-        return s
-      } catch (e) {
-        s.close()
-        throw e
-      }
-    }
-    const foreign = open()
-    try {
-      const repeat = open()
-      return { foreign, repeat, drops: [dropsOf(this.socket), dropsOf(foreign), dropsOf(repeat)] }
-    } catch (e) {
-      foreign.close()
-      throw e
-    }
+    return this.side?.take(all) ?? { repeats: [], foreign: [], queueFull: 0 }
   }
 
   /** The VRRP group, or nothing for unicast (each send names its peer). */
@@ -191,9 +127,8 @@ export class Channel {
   close(): void {
     for (const p of this.pacers) p.close()
     this.pacers.clear()
-    this.aside?.foreign.close()
-    this.aside?.repeat.close()
-    this.aside = undefined
+    this.side?.close()
+    this.side = undefined
     this.socket.close()
   }
 }

@@ -5,28 +5,19 @@ import type { Timers } from '../../clock.js'
 import { toWireError } from '../../errors.js'
 import { type Addr, formatAddr } from '../../net/addr.js'
 import type { Link } from '../../net/rtnl-link.js'
-import type { ReceivedDatagram } from '../../sys/types.js'
 import type { Counters, Down, LogLevel, RuntimeInstance, SyncGroup, Up } from '../messages.js'
 import { planUpdate, staleTracking, type UpdateReport } from '../reload.js'
 import { type Member, syncHold, syncMoves } from '../sync.js'
-import { AdvertRouting } from './advert-routing.js'
 import { Instance, type InstanceNet } from './instance.js'
 import type { NetEvents, NetState } from './netstate.js'
-import type { Announcer, Channel, ChannelSpec } from './sockets.js'
+import { SharedChannel, type WorkerChannel } from './shared-channel.js'
+import type { Announcer, ChannelSpec } from './sockets.js'
 import { vmacAddress, vmacName } from './vmac.js'
 
 /** The worker's namespace view: NetState, or a fake. */
 export type WorkerNet = InstanceNet & Pick<NetState, 'primary' | 'tentative' | 'createVmac' | 'deleteLink' | 'close'>
 
-/** One advert socket: Channel, or a fake. */
-export type WorkerChannel = Pick<Channel, 'group' | 'send' | 'close'> &
-  Partial<Pick<Channel, 'pacer' | 'route' | 'takeAside'>> & {
-    socket: {
-      onReceive(cb: (m: ReceivedDatagram) => void, onError: (err: unknown) => void): void
-      /** What is queued now, read at once (Socket.receiveAll); absent in fakes that only deliver. */
-      receiveAll?(): ReceivedDatagram[]
-    }
-  }
+export type { WorkerChannel } from './shared-channel.js'
 
 /** The instances' timers (DeadlineTimers: one timerfd), closed at shutdown. */
 export type WorkerTimers = Timers & { close(): void }
@@ -71,16 +62,8 @@ const view = (members: Instance[]): Member[] =>
 
 export class VrrpWorkerCore {
   private readonly instances: Instance[] = []
-  private readonly channels = new Map<
-    string,
-    {
-      channel: WorkerChannel
-      members: Instance[]
-      deliver(m: ReceivedDatagram): void
-      /** Where the kernel can route adverts (a real channel; fakes read everything at once). */
-      routing?: AdvertRouting
-    }
-  >()
+  /** The advert sockets, by family, interface and mode, with the instances on each. */
+  private readonly channels = new Map<string, SharedChannel>()
   private net: WorkerNet | undefined
   private timers: WorkerTimers | undefined
   private shuttingDown = false
@@ -190,78 +173,25 @@ export class VrrpWorkerCore {
     return this.instances.find((i) => i.cfg.name === name)
   }
 
-  private channelFor(cfg: RuntimeInstance, ifname: string, ifindex: number, source: Addr): WorkerChannel {
+  private channelFor(cfg: RuntimeInstance, ifname: string, ifindex: number, source: Addr): SharedChannel {
     const u = cfg.unicast
     const key = `${cfg.family}/${ifname}/${u ? `u:${u.source ? formatAddr(u.source) : ''}` : 'm'}`
-    let entry = this.channels.get(key)
-    if (!entry) {
+    let shared = this.channels.get(key)
+    if (!shared) {
       const channel = this.d.openChannel({
         family: cfg.family,
         ifname,
         ifindex,
         ...(u ? { unicast: { ttl: u.ttl }, ...(u.source ? { source: u.source } : {}) } : { source }),
       })
-      const members: Instance[] = []
-      const family = cfg.family
-      const deliver = (m: ReceivedDatagram): void => {
-        for (const i of members) i.receive(m)
-      }
-      channel.socket.onReceive(deliver, (err) =>
-        this.log('error', 'VRRP socket receive failed', { family, err: toWireError(err) }),
-      )
-      entry = { channel, members, deliver, ...this.routingFor(channel, members, family) }
-      this.channels.set(key, entry)
-    }
-    return entry.channel
-  }
-
-  /** The channel's kernel routing of adverts (advert-routing.ts), where the channel can route. */
-  private routingFor(channel: WorkerChannel, members: Instance[], family: 4 | 6): { routing?: AdvertRouting } {
-    const { route, takeAside } = channel
-    if (!route || !takeAside) return {}
-    const routing = new AdvertRouting(
-      family,
-      { route: route.bind(channel), takeAside: takeAside.bind(channel) },
-      {
+      shared = new SharedChannel(channel, cfg.family, {
         now: this.d.now,
-        deliver: (m, maxAgeMs) => {
-          for (const i of members) i.receive(m, maxAgeMs)
-        },
-        queueFull: (n) => {
-          for (const i of members) i.countQueueFull(n)
-        },
         timers: this.instanceTimers,
-        failed: (err) =>
-          this.log('warn', 'adverts not routed by the kernel: every one wakes the worker', {
-            family,
-            err: toWireError(err),
-          }),
-      },
-    )
-    return { routing }
-  }
-
-  /** The channel's instances' VRIDs, so the kernel sets aside only other routers' adverts. */
-  private routeVrids(channel: WorkerChannel): void {
-    for (const e of this.channels.values())
-      if (e.channel === channel) e.routing?.setVrids(e.members.map((i) => i.cfg.vrid))
-  }
-
-  /** Delivers what the channel's socket holds now, as its poller would on the next turn. */
-  private receiveQueued(channel: WorkerChannel): void {
-    for (const e of this.channels.values()) {
-      if (e.channel !== channel) continue
-      // what was set aside reached the host first
-      e.routing?.catchUp()
-      let queued: ReceivedDatagram[] = []
-      try {
-        queued = channel.socket.receiveAll?.() ?? []
-      } catch (err) {
-        // the poller meets the same error on its next turn and reports it
-        this.log('debug', 'VRRP socket read before a takeover failed', { err: toWireError(err) })
-      }
-      for (const m of queued) e.deliver(m)
+        log: (level, msg, fields) => this.log(level, msg, fields),
+      })
+      this.channels.set(key, shared)
     }
+    return shared
   }
 
   private membersOf(g: SyncGroup): Instance[] {
@@ -378,7 +308,8 @@ export class VrrpWorkerCore {
       ifindex = await n.createVmac(ifname, link, vmacAddress(cfg.vrid, cfg.family), cfg.family)
       this.vmacs.set(cfg.name, ifindex)
     }
-    const channel = this.channelFor(cfg, ifname, ifindex, primary)
+    const shared = this.channelFor(cfg, ifname, ifindex, primary)
+    const channel = shared.channel
     const inst = new Instance(cfg, {
       now: this.d.now,
       wall: this.d.wall,
@@ -392,8 +323,8 @@ export class VrrpWorkerCore {
       syncHold: () => this.syncHoldOf(cfg.name),
       ...(this.d.takeoverLeadMs ? { takeoverLeadMs: this.d.takeoverLeadMs } : {}),
       ...(this.d.receivedMsAgo ? { receivedMsAgo: this.d.receivedMsAgo } : {}),
-      receiveQueued: () => this.receiveQueued(channel),
-      ...this.asideFor(channel, cfg.name),
+      receiveQueued: () => shared.receiveQueued(),
+      ...shared.aside(cfg.name),
       // the master's routine adverts leave from C++ where the channel can pace them (a fake cannot)
       ...(channel.pacer ? { pace: channel.pacer.bind(channel) } : {}),
       settleSync: () => {
@@ -402,8 +333,7 @@ export class VrrpWorkerCore {
       post: (m) => this.post(m),
       log: (level, msg, fields) => this.log(level, msg, fields),
     })
-    for (const e of this.channels.values()) if (e.channel === channel) e.members.push(inst)
-    this.routeVrids(channel)
+    shared.add(inst)
     this.instances.push(inst)
     this.log('info', 'instance configured', {
       vrrp: cfg.name,
@@ -426,15 +356,9 @@ export class VrrpWorkerCore {
     await inst.start()
   }
 
-  private asideFor(channel: WorkerChannel, name: string): { aside?: ReturnType<AdvertRouting['handle']> } {
-    for (const e of this.channels.values())
-      if (e.channel === channel && e.routing) return { aside: e.routing.handle(name) }
-    return {}
-  }
-
   private counters(): Record<string, Counters> {
     // what the kernel set aside is counted once read: read it now
-    for (const e of this.channels.values()) e.routing?.catchUp(true)
+    for (const c of this.channels.values()) c.catchUp()
     const out: Record<string, Counters> = {}
     for (const i of this.instances) out[i.cfg.name] = i.countersNow()
     return out
@@ -447,10 +371,7 @@ export class VrrpWorkerCore {
     await this.starting.catch(() => {})
     await Promise.all(this.instances.map((i) => i.shutdown()))
     this.post({ type: 'counters', counters: this.counters() })
-    for (const e of this.channels.values()) {
-      e.routing?.close()
-      e.channel.close()
-    }
+    for (const c of this.channels.values()) c.close()
     for (const v of this.vmacs.values())
       await this.net?.deleteLink(v).catch((err) => this.log('warn', 'macvlan not deleted', { err: toWireError(err) }))
     this.d.announcer.close()
@@ -467,14 +388,9 @@ export class VrrpWorkerCore {
     if (!inst) return
     await inst.shutdown()
     this.instances.splice(this.instances.indexOf(inst), 1)
-    for (const [key, e] of this.channels) {
-      if (!e.members.includes(inst)) continue
-      e.members.splice(e.members.indexOf(inst), 1)
-      e.routing?.forget(name)
-      e.routing?.setVrids(e.members.map((i) => i.cfg.vrid))
-      if (e.members.length > 0) continue
-      e.routing?.close()
-      e.channel.close()
+    for (const [key, c] of this.channels) {
+      if (!c.remove(inst)) continue
+      c.close()
       this.channels.delete(key)
     }
     const vmac = this.vmacs.get(name)
