@@ -130,6 +130,18 @@ export class DemoTopology {
     }
   }
 
+  /**
+   * `nft -i` in the switch namespace, real-time like armLinkCut's `ip` and for the same reason: a
+   * rule set changes with a pipe write when the drill needs it, not a process start.
+   */
+  nftShell(): ChildProcess {
+    const p = spawn('chrt', ['-f', '10', 'ip', 'netns', 'exec', this.ns('sw'), '/usr/sbin/nft', '-i'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    })
+    this.procs.push(p)
+    return p
+  }
+
   /** Sets a node's bridge port up or down (the restore side of a cut; not time-critical). */
   setLink(node: string, up: boolean): void {
     run('ip', ['-n', this.ns('sw'), 'link', 'set', this.port(node), up ? 'up' : 'down'])

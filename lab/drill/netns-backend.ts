@@ -14,6 +14,7 @@ import { listsConnection } from '../demo/kernel-state.js'
 import { DIRECTORS, NODES, nodeByMac, REAL_SERVERS, VIP } from '../demo/plan.js'
 import { DemoTopology } from '../demo/topology.js'
 import { type ClientSink, type DrillBackend, forwardClientEvents, type ReloadOutcome } from './backend.js'
+import { NftShell } from './nft-shell.js'
 import type { FaultKind } from './types.js'
 import { until } from './wait.js'
 
@@ -24,7 +25,11 @@ export interface NetnsOptions {
   inVm: boolean
 }
 
-/** nftables on the switch dropping what the two directors send each other: a partition of the pair. */
+/**
+ * nftables on the switch dropping what the two directors send each other: a partition of the pair.
+ * The table and its hooked chain go in at start with an empty set of (in, out) port pairs; the
+ * partition adds both directions to the set in one transaction, from an `nft -i` already running.
+ */
 const PARTITION_TABLE = 'lvsd_drill_partition'
 /** The IPVS sync daemon's traffic (UDP 8848, multicast 224.0.0.81) dropped on the way out. */
 const SYNC_TABLE = 'lvsd_drill_sync'
@@ -45,6 +50,7 @@ export class NetnsBackend implements DrillBackend {
   private readonly servers = new Map<string, ChildProcess>()
   private client: ChildProcess | undefined
   private sink: ClientSink | undefined
+  private nft: NftShell | undefined
 
   constructor(private readonly o: NetnsOptions) {
     this.name = o.inVm ? ('vm' as const) : ('netns' as const)
@@ -86,6 +92,11 @@ export class NetnsBackend implements DrillBackend {
     cap.onFrame = (f) => sink.onFrame(f)
     for (const rs of REAL_SERVERS) this.startServer(rs.name)
     await until('tcpdump in the client namespace', this.stepTimeoutMs, () => cap.listening)
+    this.nftApply(
+      'sw',
+      `table bridge ${PARTITION_TABLE} {\n set cut {\n  type ifname . ifname\n }\n chain cut {\n  type filter hook forward priority 0\n  iifname . oifname @cut drop\n }\n}\n`,
+    )
+    this.nft = new NftShell(this.lab.nftShell())
     for (const d of DIRECTORS) this.startDirector(d.name)
     await until('both lvsd to answer on their control sockets', this.stepTimeoutMs, async () => {
       const st = await Promise.all(DIRECTORS.map((d) => this.status(d.name)))
@@ -114,6 +125,7 @@ export class NetnsBackend implements DrillBackend {
   }
 
   async down(): Promise<void> {
+    this.nft?.close()
     await this.stopClient()
     this.lab.dispose()
     this.configs.dispose()
@@ -201,9 +213,11 @@ export class NetnsBackend implements DrillBackend {
         // (a filter per director, applied one after the other, let an advert through in between)
         const other = DIRECTORS.find((d) => d.name !== node) as (typeof DIRECTORS)[number]
         const [a, b] = [this.lab.port(node), this.lab.port(other.name)]
-        this.nftApply(
-          'sw',
-          `table bridge ${PARTITION_TABLE} {\n chain cut {\n  type filter hook forward priority 0\n  iifname "${a}" oifname "${b}" drop\n  iifname "${b}" oifname "${a}" drop\n }\n}\n`,
+        await this.partitionShell().run(
+          `add element bridge ${PARTITION_TABLE} cut { "${a}" . "${b}", "${b}" . "${a}" }`,
+          `list set bridge ${PARTITION_TABLE} cut`,
+          (listing) => listing.includes(`"${a}" . "${b}"`) && listing.includes(`"${b}" . "${a}"`),
+          this.stepTimeoutMs,
         )
         return `traffic between ${node} and ${other.name} dropped on the switch (nftables, both ways at once)`
       }
@@ -227,6 +241,11 @@ export class NetnsBackend implements DrillBackend {
       default:
         throw new Error(`the netns backend cannot do ${kind}`)
     }
+  }
+
+  private partitionShell(): NftShell {
+    if (!this.nft) throw new Error('the partition needs the lab up')
+    return this.nft
   }
 
   private nftApply(node: string, script: string): void {
@@ -258,16 +277,12 @@ export class NetnsBackend implements DrillBackend {
         if (this.director(node).exited) this.startDirector(node)
         return 'link up and lvsd started, as after the boot'
       case 'partition':
-        spawnSync('ip', [
-          'netns',
-          'exec',
-          this.lab.ns('sw'),
-          '/usr/sbin/nft',
-          'delete',
-          'table',
-          'bridge',
-          PARTITION_TABLE,
-        ])
+        await this.partitionShell().run(
+          `flush set bridge ${PARTITION_TABLE} cut`,
+          `list set bridge ${PARTITION_TABLE} cut`,
+          (listing) => listing.includes('type ifname . ifname') && !listing.includes('elements'),
+          this.stepTimeoutMs,
+        )
         return 'the switch filter removed'
       case 'rs-death': {
         if (!this.serverRuns(node)) this.startServer(node)
