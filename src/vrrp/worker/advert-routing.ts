@@ -13,7 +13,7 @@ import { arrival } from './sockets.js'
 /** The channel's side of it: Channel, or a fake. */
 export interface RoutedChannel {
   route(p: RoutePrograms): void
-  takeAside(foreign: boolean): AsideTaken
+  takeAside(all: boolean): AsideTaken
 }
 
 export interface RoutingHost {
