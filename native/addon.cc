@@ -299,6 +299,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitHttpProbe(env, exports);
   InitTimer(env, exports);
   InitPacer(env, exports);
+  InitSilenceTimer(env, exports);
   return exports;
 }
 

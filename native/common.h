@@ -67,4 +67,6 @@ void InitHttpProbe(Napi::Env env, Napi::Object exports);
 
 void InitPacer(Napi::Env env, Napi::Object exports);
 
+void InitSilenceTimer(Napi::Env env, Napi::Object exports);
+
 }  // namespace lvsd

@@ -53,6 +53,11 @@ export interface NativeAddon {
     socketFd: number,
     onEvent: (kind: number, value: number) => void,
   ) => NativePacer
+  /** native/silence.cc; src/sys/silence-timer.ts wraps it. */
+  SilenceTimer: new (
+    socketFd: number,
+    onEvent: (kind: number, value: number) => void,
+  ) => NativeSilenceTimer
 }
 
 /** A master's routine adverts sent from C++ on a timerfd (native/pacer.cc). */
@@ -63,6 +68,19 @@ export interface NativePacer {
   stats(): [number, number, number, number]
   /** The next round's deadline (CLOCK_MONOTONIC ns), -1 when stopped. */
   nextNs(): number
+  close(): void
+}
+
+/** A deadline that datagrams on a socket push back, checked in C++ (native/silence.cc). */
+export interface NativeSilenceTimer {
+  arm(dueNs: number, extendNs: number, heardNs: number, sinceNs: number): void
+  disarm(): void
+  /** Datagrams read since the last take; the newest copied out, out = [data, name, control lengths, msg_flags]. */
+  take(data: Uint8Array, name: Uint8Array, control: Uint8Array, out: Int32Array): number
+  /** The deadline (CLOCK_MONOTONIC ns), -1 when not armed. */
+  dueNs(): number
+  /** [expiries, of them moved by a datagram, datagrams read] */
+  stats(): [number, number, number]
   close(): void
 }
 
