@@ -48,6 +48,8 @@ export class AdvertIntake {
   private readonly warned = new Set<string>()
   /** The sender of the last accepted advert, whose text counters.lastAdvert holds. */
   private lastFrom: Addr | undefined
+  /** Why the last datagram read() refused was dropped. */
+  lastDrop: keyof Counters['drops'] | undefined
   /** The host's own addresses (the `own` drop) and the NetState generation they were read at. */
   private ownCache: { generation: number | undefined; addrs: Addr[] } = { generation: undefined, addrs: [] }
 
@@ -56,11 +58,12 @@ export class AdvertIntake {
   /**
    * The advert `m` carries as the state machine's event, or undefined: dropped (and counted), or
    * not ours. `heardWall`: when it reached the host, wall-clock ms (the status's last advert).
+   * `copies`: how many identical datagrams `m` stands for (repeats read in C++), each counted.
    */
-  read(m: SysReceived, heardWall = this.d.host.wall()): AdvertEvent | undefined {
+  read(m: SysReceived, heardWall = this.d.host.wall(), copies = 1): AdvertEvent | undefined {
     const rx = arrival(this.d.cfg().family, m)
     if (!rx) {
-      this.drop('family')
+      this.drop('family', undefined, copies)
       return undefined
     }
     const group = this.d.host.channel.group
@@ -68,28 +71,28 @@ export class AdvertIntake {
     const v = validate(m.data, rx, this.d.local)
     if (!v.ok) {
       // the sender as far as the packet says (IPv4: its header, if there is one; IPv6: the socket)
-      this.drop(v.reason, rx.family === 6 ? rx.src : m.data.length >= 20 ? m.data.readUInt32BE(12) : undefined)
+      this.drop(v.reason, rx.family === 6 ? rx.src : m.data.length >= 20 ? m.data.readUInt32BE(12) : undefined, copies)
       return undefined
     }
     if (group && !sameAddr(v.dst, group)) return undefined // a unicast advert reaching the multicast socket
     const u = this.d.cfg().unicast
     if (u && !u.peers.some((p) => sameAddr(p, v.src)) && !u.allowFrom.some((n) => prefixContains(n, v.src))) {
-      this.drop('peer', v.src)
+      this.drop('peer', v.src, copies)
       return undefined
     }
     const only = this.d.cfg().acceptFrom
     if (only && only.length > 0 && !only.some((n) => prefixContains(n, v.src))) {
-      this.drop('peer', v.src)
+      this.drop('peer', v.src, copies)
       return undefined
     }
     if (this.d.cfg().strictSource && !this.onLink(v.src)) {
-      this.drop('source', v.src)
+      this.drop('source', v.src, copies)
       return undefined
     }
     if (v.addrsMismatch) this.warnOnce('addrs', 'the owner advertises other VIPs than ours', { src: formatAddr(v.src) })
     if (v.ownerConflict)
       this.warnOnce('owner', 'another address owner advertises this VRID', { src: formatAddr(v.src) })
-    this.d.counters.rx++
+    this.d.counters.rx += copies
     // who is master is a fact of the wire: the peer channel may be down while its adverts arrive
     const last = this.d.counters.lastAdvert
     this.d.counters.lastAdvert = {
@@ -132,6 +135,7 @@ export class AdvertIntake {
    * header. Nothing here allocates for a flood's repeats: no key string, no address copy.
    */
   private drop(reason: keyof Counters['drops'], from?: Addr | number, n = 1): void {
+    this.lastDrop = reason
     this.d.counters.drops[reason] = (this.d.counters.drops[reason] ?? 0) + n
     // one event per reason and source per DROP_EVENT_MS: a flood is counted, not streamed
     const source =

@@ -1,19 +1,24 @@
 // One channel's routing of adverts (advert-filters.ts) kept in step with its instances (the VRIDs
 // they run, the advert each one in BACKUP accepted last), and the catch-up that hands what the kernel
 // set aside to the instances whenever their state must be current: before any step they take, when
-// a Master_Down timer comes due, when counters are read.
+// a Master_Down timer comes due, when counters are read. Where the channel runs one instance, its
+// Master_Down is read over the repeat queue in C++ (native/silence.cc): a repeat moves the deadline
+// without waking JavaScript, and only a deadline that passes in silence does.
 import type { Timers } from '../../clock.js'
+import type { SilenceEvents } from '../../sys/silence-timer.js'
 import type { ReceivedDatagram } from '../../sys/types.js'
 import type * as fsm from '../fsm.js'
 import { type Expected, expectable, type RoutePrograms, routePrograms } from './advert-filters.js'
 import type { AdvertEvent } from './advert-intake.js'
 import type { AsideTaken } from './side-queues.js'
-import { arrival } from './sockets.js'
+import { arrival, type Silence } from './sockets.js'
 
 /** The channel's side of it: Channel, or a fake. */
 export interface RoutedChannel {
   route(p: RoutePrograms): void
   takeAside(all: boolean): AsideTaken
+  /** The repeat queue's silence timer (Channel.silence); absent or undefined: host timers only. */
+  silence?(events: SilenceEvents): Silence | undefined
 }
 
 export interface RoutingHost {
@@ -21,9 +26,10 @@ export interface RoutingHost {
   now(): number
   /**
    * Hands a datagram that was set aside to the channel's instances. It reached the host at most
-   * `maxAgeMs` ago (since the queues were last emptied), which bounds what its kernel stamp may say.
+   * `maxAgeMs` ago (since the queues were last emptied), which bounds what its kernel stamp may say;
+   * it stands for `copies` identical ones (the silence timer keeps only the newest it read).
    */
-  deliver(m: ReceivedDatagram, maxAgeMs: number): void
+  deliver(m: ReceivedDatagram, maxAgeMs: number, repeat: boolean, copies: number): void
   /** Packets the kernel dropped from the channel's full queues: each instance counts them. */
   queueFull(n: number): void
   /** The routes could not be set: everything stays on the polled socket from now on. */
@@ -44,13 +50,33 @@ export interface RoutingHost {
 const FOREIGN_QUEUE_HALF = 128
 const FOREIGN_READ_MS = { min: 1000, max: 20_000 }
 
+/** When the advert an expectation repeats was heard, and the Master_Down deadline it set. */
+export interface ExpectTiming {
+  heardMs: number
+  downAtMs: number
+}
+
+/** A Master_Down host timer handed to the silence timer (HostTimers). */
+export interface SilenceWatch {
+  /** The deadline and how much earlier the host timer fires. */
+  atMs: number
+  leadMs: number
+  /** The deadline (as the silence timer moved it) passed in silence: catch up, then fire. */
+  onDue(): void
+  /** The silence timer cannot watch it any more: a host timer takes the deadline back. */
+  onRevoke(): void
+}
+
 /** What an instance's handle does: Instance's `aside` dependency. */
 export interface AsideHandle {
   /** Hands over the repeats set aside; `all`: the foreign adverts too (to count them). */
   catchUp(all?: boolean): void
-  /** The datagram just accepted: set its exact repeats aside. */
-  expect(m: ReceivedDatagram): void
+  /** The datagram just accepted, heard and moving Master_Down as `timing` says: set its exact repeats aside. */
+  expect(m: ReceivedDatagram, timing?: ExpectTiming): void
   forget(): void
+  /** Master_Down read over the repeat queue in C++: false when it cannot be (a host timer then). */
+  watch(w: SilenceWatch): boolean
+  unwatch(): void
 }
 
 /** The exact-repeat pattern of an accepted datagram, or undefined when it cannot be one. */
@@ -78,7 +104,7 @@ const keyOf = (e: Expected): string =>
 
 export class AdvertRouting {
   private vrids: number[] = []
-  private readonly expected = new Map<string, { key: string; e: Expected }>()
+  private readonly expected = new Map<string, { key: string; e: Expected; timing: ExpectTiming | undefined }>()
   /** When the side queues were last emptied (monotonic ms): the foreign one, the repeat one. */
   private takenAt: { foreign: number; repeats: number }
   /** An exact repeat may be queued: something was expected since the repeat queue was last read. */
@@ -86,6 +112,10 @@ export class AdvertRouting {
   private taking = false
   private broken = false
   private foreignTimer: unknown
+  /** The repeat queue's silence timer, opened at the first watch. */
+  private silenceTimer: Silence | undefined
+  /** The instance whose Master_Down the silence timer holds. */
+  private watching: { name: string; w: SilenceWatch } | undefined
 
   constructor(
     private readonly family: 4 | 6,
@@ -109,26 +139,39 @@ export class AdvertRouting {
   handle(name: string): AsideHandle {
     return {
       catchUp: (all) => this.catchUp(all),
-      expect: (m) => this.expect(name, m),
+      expect: (m, timing) => this.expect(name, m, timing),
       forget: () => this.forget(name),
+      watch: (w) => this.watch(name, w),
+      unwatch: () => this.unwatch(name),
     }
   }
 
-  expect(name: string, m: ReceivedDatagram): void {
+  expect(name: string, m: ReceivedDatagram, timing?: ExpectTiming): void {
     const e = expectedOf(this.family, m)
     if (!e || !expectable(e)) {
       this.forget(name)
       return
     }
     const key = keyOf(e)
-    if (this.expected.get(name)?.key === key) return
-    this.expected.set(name, { key, e })
+    const was = this.expected.get(name)
+    if (was?.key === key) {
+      was.timing = timing
+      return
+    }
+    this.expected.set(name, { key, e, timing })
     this.mayHoldRepeats = true
     this.apply()
   }
 
   forget(name: string): void {
     if (this.expected.delete(name)) this.apply()
+  }
+
+  /** No repeat is expected: each instance's next advert is read and checked before it is again. */
+  forgetAll(): void {
+    if (this.expected.size === 0) return
+    this.expected.clear()
+    this.apply()
   }
 
   /**
@@ -158,8 +201,12 @@ export class AdvertRouting {
         this.scheduleForeignRead(taken.foreign.length + taken.queueFull, foreignAge)
       }
       if (taken.queueFull > 0) this.host.queueFull(taken.queueFull)
-      for (const m of taken.repeats) this.host.deliver(m, repeatsAge)
-      for (const m of taken.foreign) this.host.deliver(m, foreignAge)
+      let copies = 1 + taken.skipped
+      for (const m of taken.repeats) {
+        this.host.deliver(m, repeatsAge, true, copies)
+        copies = 1
+      }
+      for (const m of taken.foreign) this.host.deliver(m, foreignAge, false, 1)
     } finally {
       this.taking = false
     }
@@ -181,15 +228,64 @@ export class AdvertRouting {
     )
   }
 
-  /** Stops the foreign queue's reads (the channel closes). */
+  /** Stops the foreign queue's reads and the silence timer (the channel closes). */
   close(): void {
     if (this.foreignTimer !== undefined) this.host.timers?.clear(this.foreignTimer)
     this.foreignTimer = undefined
+    this.watching = undefined
+    this.silenceTimer?.disarm()
+  }
+
+  /**
+   * Hands `name`'s Master_Down to the silence timer: only where the channel runs that one
+   * instance (every repeat is then its master's) and the deadline counts from the advert it
+   * expects. The repeat queue was last emptied at takenAt.repeats: nothing read later is older.
+   */
+  private watch(name: string, w: SilenceWatch): boolean {
+    if (!this.watchable(name)) return false
+    const timing = this.expected.get(name)?.timing
+    // a deadline from another step than the expected advert's (a sync group's hold) is not watched
+    if (!timing || timing.downAtMs !== w.atMs) return false
+    const extendMs = timing.downAtMs - timing.heardMs - w.leadMs
+    if (extendMs < 1) return false
+    // opened with the side queues (the first route), so asked again until there is one
+    this.silenceTimer ??= this.channel.silence?.({
+      due: () => {
+        const was = this.watching
+        this.watching = undefined
+        was?.w.onDue()
+      },
+      failed: (err) => this.fail(err),
+    })
+    if (!this.silenceTimer) return false
+    this.silenceTimer.arm(w.atMs - w.leadMs, extendMs, timing.heardMs, this.takenAt.repeats, this.host.now())
+    this.watching = { name, w }
+    return true
+  }
+
+  private unwatch(name: string): void {
+    if (this.watching?.name !== name) return
+    this.watching = undefined
+    this.silenceTimer?.disarm()
+  }
+
+  private watchable(name: string): boolean {
+    return !this.broken && this.vrids.length === 1 && this.expected.size === 1 && this.expected.has(name)
+  }
+
+  /** After any change of routes: a watch that no longer qualifies goes back to a host timer. */
+  private recheckWatch(): void {
+    const was = this.watching
+    if (!was || this.watchable(was.name)) return
+    this.watching = undefined
+    this.silenceTimer?.disarm()
+    was.w.onRevoke()
   }
 
   private apply(): void {
     if (this.broken) return
     try {
+      this.recheckWatch()
       const expected = [...this.expected.values()].map((x) => x.e)
       let programs: RoutePrograms
       try {
@@ -208,6 +304,7 @@ export class AdvertRouting {
     if (this.broken) return
     this.broken = true
     this.expected.clear()
+    this.recheckWatch()
     try {
       // nothing aside any more: the polled socket takes everything, as without routing
       this.channel.route(routePrograms({ family: this.family, vrids: [], expected: [] }))

@@ -123,6 +123,13 @@ export class Instance {
       leadOf: (t) => this.leadOf(t),
       settle: () => this.d.settleSync?.(),
       due: (t, at, now) => this.due(t, at, now),
+      ...(d.aside
+        ? {
+            watch: (w) => d.aside?.watch(w) ?? false,
+            unwatch: () => d.aside?.unwatch(),
+            catchUp: () => d.aside?.catchUp(),
+          }
+        : {}),
     })
     const config = () => this.config
     this.vips = new VipChanges({ net: d.net, ifindex: d.ifindex, cfg: config, log: d.log })
@@ -284,17 +291,24 @@ export class Instance {
 
   /**
    * One datagram from the instance's channel; `maxAgeMs` when the kernel set it aside (its stamp
-   * may be that old). Never throws: a bad packet is a counted drop.
+   * may be that old), `repeat` when as an exact repeat, `copies` the identical datagrams it stands
+   * for (the silence timer keeps the newest of what it read). Never throws: a bad packet is a
+   * counted drop.
    */
-  receive(m: SysReceived, maxAgeMs?: number): void {
+  receive(m: SysReceived, maxAgeMs?: number, repeat = false, copies = 1): void {
     if (this.stopped) return
     // repeats set aside reached the host before this one: their steps come first
     this.d.aside?.catchUp()
     const at = this.heardAt(m, maxAgeMs)
-    const heard = this.intake.read(m, this.d.wall() - (this.d.now() - at))
-    if (!heard) return
+    const heard = this.intake.read(m, this.d.wall() - (this.d.now() - at), copies)
+    if (!heard) {
+      // a repeat of the accepted advert refused now (the host's addresses changed under it): its
+      // next repeats must not move Master_Down as taken for read, here or in C++
+      if (repeat && this.intake.lastDrop !== 'vrid') this.d.aside?.forget()
+      return
+    }
     this.lastStepAt = Math.max(this.lastStepAt, at)
-    this.commit([fsm.step(this.state, heard, at)], undefined, { m, e: heard })
+    this.commit([fsm.step(this.state, heard, at)], undefined, { m, e: heard, at })
   }
 
   /** Packets the kernel dropped from the channel's full queues (Channel.takeAside): `queue_full` drops. */
@@ -332,7 +346,11 @@ export class Instance {
    * VIPs and the GARP of a takeover do not wait for a structured clone. A report's `at` is still
    * the time of the step.
    */
-  private commit(steps: fsm.Step[], ahead?: VipAddsAhead, heard?: { m: SysReceived; e: AdvertEvent }): void {
+  private commit(
+    steps: fsm.Step[],
+    ahead?: VipAddsAhead,
+    heard?: { m: SysReceived; e: AdvertEvent; at: number },
+  ): void {
     const ctx: Commit = { at: this.d.wall(), reports: [], vipsSent: false, ahead }
     const before = this.state
     for (const r of steps) {
@@ -340,10 +358,13 @@ export class Instance {
       for (const a of r.actions) this.act(a, ctx)
     }
     ctx.ahead?.held.release() // not taken by a `vips` action: cannot happen (vipAddsAhead checks)
-    this.syncTimers()
-    // only an advert that just re-armed Master_Down in BACKUP may be taken as read when it repeats
-    if (heard && repeatable(before, this.state, heard.e)) this.d.aside?.expect(heard.m)
+    // only an advert that just re-armed Master_Down in BACKUP may be taken as read when it repeats;
+    // before the timers, so Master_Down can go to the silence timer with its expectation set
+    const downAt = this.state.timers.masterDown
+    if (heard && downAt !== undefined && repeatable(before, this.state, heard.e))
+      this.d.aside?.expect(heard.m, { heardMs: heard.at, downAtMs: downAt })
     else this.d.aside?.forget()
+    this.syncTimers()
     for (const m of ctx.reports) this.d.post(m)
   }
 

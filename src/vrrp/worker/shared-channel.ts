@@ -11,7 +11,7 @@ import type { Channel } from './sockets.js'
 
 /** One advert socket: Channel, or a fake. */
 export type WorkerChannel = Pick<Channel, 'group' | 'send' | 'close'> &
-  Partial<Pick<Channel, 'pacer' | 'route' | 'takeAside'>> & {
+  Partial<Pick<Channel, 'pacer' | 'route' | 'takeAside' | 'silence'>> & {
     socket: {
       onReceive(cb: (m: ReceivedDatagram) => void, onError: (err: unknown) => void): void
       /** What is queued now, read at once (Socket.receiveAll); absent in fakes that only deliver. */
@@ -41,14 +41,18 @@ export class SharedChannel {
       (m) => this.deliver(m),
       (err) => d.log('error', 'VRRP socket receive failed', { family, err: toWireError(err) }),
     )
-    const { route, takeAside } = channel
+    const { route, takeAside, silence } = channel
     if (!route || !takeAside) return
     this.routing = new AdvertRouting(
       family,
-      { route: route.bind(channel), takeAside: takeAside.bind(channel) },
+      {
+        route: route.bind(channel),
+        takeAside: takeAside.bind(channel),
+        ...(silence ? { silence: silence.bind(channel) } : {}),
+      },
       {
         now: d.now,
-        deliver: (m, maxAgeMs) => this.deliver(m, maxAgeMs),
+        deliver: (m, maxAgeMs, repeat, copies) => this.deliver(m, maxAgeMs, repeat, copies),
         queueFull: (n) => {
           for (const i of this.members) i.countQueueFull(n)
         },
@@ -96,6 +100,15 @@ export class SharedChannel {
     for (const m of queued) this.deliver(m)
   }
 
+  /**
+   * What was set aside is handed over and no repeat is expected any more: the next advert of each
+   * master is read and checked again (the host's addresses changed under the checks).
+   */
+  recheck(): void {
+    this.routing?.catchUp(true)
+    this.routing?.forgetAll()
+  }
+
   /** Everything set aside, read now (counters are exact when read). */
   catchUp(): void {
     this.routing?.catchUp(true)
@@ -106,8 +119,8 @@ export class SharedChannel {
     this.channel.close()
   }
 
-  private deliver(m: ReceivedDatagram, maxAgeMs?: number): void {
-    for (const i of this.members) i.receive(m, maxAgeMs)
+  private deliver(m: ReceivedDatagram, maxAgeMs?: number, repeat = false, copies = 1): void {
+    for (const i of this.members) i.receive(m, maxAgeMs, repeat, copies)
   }
 
   /** The members' VRIDs, so the kernel sets aside only other routers' adverts. */

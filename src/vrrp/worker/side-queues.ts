@@ -3,6 +3,7 @@
 import { dropAll } from '../../sys/bpf.js'
 import * as C from '../../sys/constants.js'
 import { u32h } from '../../sys/hostorder.js'
+import { type SilenceEvents, SilenceTimer } from '../../sys/silence-timer.js'
 import type { Socket } from '../../sys/socket.js'
 import type { ReceivedDatagram } from '../../sys/types.js'
 import type { RoutePrograms } from './advert-filters.js'
@@ -10,6 +11,11 @@ import type { RoutePrograms } from './advert-filters.js'
 /** What the kernel set aside since the last take, oldest first in each list. */
 export interface AsideTaken {
   repeats: ReceivedDatagram[]
+  /**
+   * Exact repeats the silence timer read before the first of `repeats` and did not keep (each the
+   * same datagram): the first stands for 1 + skipped.
+   */
+  skipped: number
   foreign: ReceivedDatagram[]
   /**
    * Packets the kernel dropped since the last full take because one of the channel's three
@@ -27,6 +33,9 @@ function dropsOf(s: Socket): number {
 export class SideQueues {
   /** The three sockets' drop counts at the last full take: cumulative, 32 bits each. */
   private drops: [number, number, number]
+  /** Master_Down over the repeat queue, read in C++ (native/silence.cc); opened when first asked for. */
+  private silenceTimer: SilenceTimer | undefined
+  private silenceEvents: SilenceEvents | undefined
 
   private constructor(
     private readonly main: Socket,
@@ -65,20 +74,38 @@ export class SideQueues {
     this.repeat.attachFilter(p.repeat)
   }
 
-  /** The repeats set aside; with `all` the foreign adverts and the drop counts too. Copies. */
+  /** The silence timer on the repeat queue (one per channel): `events` replace the last caller's. */
+  silence(events: SilenceEvents): SilenceTimer {
+    this.silenceEvents = events
+    this.silenceTimer ??= new SilenceTimer(this.repeat.fd, {
+      due: () => this.silenceEvents?.due(),
+      failed: (err) => this.silenceEvents?.failed(err),
+    })
+    return this.silenceTimer
+  }
+
+  /** The repeats set aside (what the silence timer read first); with `all` the foreign adverts and the drop counts too. Copies. */
   take(all: boolean): AsideTaken {
+    const held = this.silenceTimer?.take()
     const repeats = this.repeat.receiveAll()
-    if (!all) return { repeats, foreign: [], queueFull: 0 }
+    let skipped = 0
+    if (held?.newest) {
+      repeats.unshift(held.newest)
+      skipped = held.count - 1
+    }
+    if (!all) return { repeats, skipped, foreign: [], queueFull: 0 }
     const foreign = this.foreign.receiveAll()
     // the sockets' own counts: a datagram's SO_RXQ_OVFL tells only of drops before it was queued
     const now: [number, number, number] = [dropsOf(this.main), dropsOf(this.foreign), dropsOf(this.repeat)]
     let queueFull = 0
     for (let i = 0; i < 3; i++) queueFull += ((now[i] ?? 0) - (this.drops[i] ?? 0)) >>> 0
     this.drops = now
-    return { repeats, foreign, queueFull }
+    return { repeats, skipped, foreign, queueFull }
   }
 
   close(): void {
+    this.silenceTimer?.close()
+    this.silenceTimer = undefined
     this.foreign.close()
     this.repeat.close()
   }

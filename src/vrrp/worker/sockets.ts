@@ -5,6 +5,7 @@ import * as arp from '../../net/arp.js'
 import * as ndp from '../../net/ndp.js'
 import * as C from '../../sys/constants.js'
 import { Pacer, type PacerEvents, type PacerStats } from '../../sys/pacer.js'
+import type { SilenceEvents, SilenceTimer } from '../../sys/silence-timer.js'
 import { decodeSockaddr, ipMreqn, ipv6Mreq, sockaddrIn, sockaddrIn6, sockaddrLl } from '../../sys/sockaddr.js'
 import { Socket } from '../../sys/socket.js'
 import type { ReceivedDatagram as SysReceived } from '../../sys/types.js'
@@ -52,6 +53,9 @@ export interface AdvertPace {
 }
 
 /** One socket sending and receiving adverts on one interface for one family and mode. */
+/** The part of the silence timer a channel's routing drives (the rest is SideQueues'). */
+export type Silence = Pick<SilenceTimer, 'arm' | 'disarm'>
+
 export class Channel {
   readonly socket: Socket
   private readonly sockaddrs = new WeakMap<Addr, Buffer>()
@@ -73,7 +77,12 @@ export class Channel {
 
   /** What the kernel set aside (SideQueues.take); nothing before the first route(). */
   takeAside(all: boolean): AsideTaken {
-    return this.side?.take(all) ?? { repeats: [], foreign: [], queueFull: 0 }
+    return this.side?.take(all) ?? { repeats: [], skipped: 0, foreign: [], queueFull: 0 }
+  }
+
+  /** Master_Down read over the repeat queue in C++ (SideQueues.silence); undefined before the first route(). */
+  silence(events: SilenceEvents): Silence | undefined {
+    return this.side?.silence(events)
   }
 
   /** The VRRP group, or nothing for unicast (each send names its peer). */

@@ -253,8 +253,12 @@ export class VrrpWorkerCore {
         for (const i of this.instances) applyLink(i, l)
         this.retryWaiting()
       },
-      addressAdded: () => this.retryWaiting(),
+      addressAdded: () => {
+        this.recheckAside()
+        this.retryWaiting()
+      },
       addressDeleted: (ifindex, addr) => {
+        this.recheckAside()
         for (const i of this.instances) i.addressDeleted(ifindex, addr)
       },
       error: (msg, fields) => this.log('error', msg, fields),
@@ -354,6 +358,14 @@ export class VrrpWorkerCore {
     }
     this.applyExternal(inst)
     await inst.start()
+  }
+
+  /**
+   * The host's addresses changed: a repeat of an accepted advert may be refused now (its source
+   * is ours, or off-link under strict_source), so none is taken as read until one is checked again.
+   */
+  private recheckAside(): void {
+    for (const c of this.channels.values()) c.recheck()
   }
 
   private counters(): Record<string, Counters> {
