@@ -1,7 +1,9 @@
 // The native silence timer (native/silence.cc, src/sys/silence-timer.ts) with the real addon and
 // real stamped UDP sockets on loopback, each scenario in its own node process (an event loop left
-// running must not touch the test runner). Time bounds are loose on purpose: the tier runs files
-// two at a time, and the agent's own sends run on the loop the timer shares.
+// running must not touch the test runner). A deadline must never pass early, so lower bounds are
+// tight; upper bounds are loose on purpose (the tier runs files two at a time, and a loop stalled
+// 100 ms failed a tighter one once in ten runs alone), and the scenarios that tell two causes
+// apart keep them hundreds of ms apart.
 import { spawnSync } from 'node:child_process'
 import test from 'ava'
 import type { SilenceStats } from '../../src/sys/silence-timer.js'
@@ -20,10 +22,10 @@ test('datagrams keep moving the deadline without a callback; it passes `extend` 
   const r = scenario('moves')
   t.is(r.duesWhileSending, 0)
   const after = r.dueAfterLast as number
-  t.true(after >= 99 && after < 160, `called back ${after} ms after the last datagram`)
+  t.true(after >= 299 && after < 450, `called back ${after} ms after the last datagram`)
   const s = r.stats as SilenceStats
   t.is(s.read, 20)
-  t.true(s.moved >= 4 && s.expiries === s.moved + 1, JSON.stringify(s))
+  t.true(s.moved >= 1 && s.expiries === s.moved + 1, JSON.stringify(s))
   t.is(r.count, 20, 'every datagram read is counted for take()')
   t.is(r.newest, 'n19', 'the newest is kept whole')
   t.true(r.stamped as boolean, 'with its kernel stamp')
@@ -35,7 +37,7 @@ test('datagrams keep moving the deadline without a callback; it passes `extend` 
 test('nothing arrives: one callback at the deadline, nothing to take, not armed after', (t) => {
   const r = scenario('silent')
   const at = r.dueAt as number
-  t.true(at >= 49.9 && at < 100, `called back at ${at} ms`)
+  t.true(at >= 49.9 && at < 250, `called back at ${at} ms`)
   t.like(r, { dues: 1, count: 0, dueIn: null })
 })
 
@@ -44,8 +46,8 @@ test("a datagram's stamp counts when its queue can be that old, and its read tim
   const untrusted = scenario('untrusted')
   const a = trusted.dueAfterSend as number
   const b = untrusted.dueAfterSend as number
-  t.true(a >= 99 && a < 140, `trusted: due ${a} ms after the send (stamp + 100)`)
-  t.true(b >= 165 && b < 230, `untrusted: due ${b} ms after the send (read 70 ms after it, + 100)`)
+  t.true(a >= 999 && a < 1150, `trusted: due ${a} ms after the send (stamp + 1000)`)
+  t.true(b >= 1219 && b < 1500, `untrusted: due ${b} ms after the send (read 220 ms after it, + 1000)`)
   t.is((trusted.stats as SilenceStats).moved, 1)
   t.is((untrusted.stats as SilenceStats).moved, 1)
 })
@@ -57,7 +59,7 @@ test('a disarmed timer never calls back and lets the process exit', (t) => {
 test('a datagram longer than what is kept never moves the deadline, and is handed over cut and flagged', (t) => {
   const r = scenario('truncated')
   const at = r.dueAt as number
-  t.true(at >= 39.9 && at < 90, `called back at ${at} ms, the deadline it was armed for`)
+  t.true(at >= 39.9 && at < 250, `called back at ${at} ms, the deadline it was armed for`)
   t.like(r, { count: 1, length: 8192, truncFlag: true })
 })
 
@@ -75,5 +77,5 @@ test('bad arguments are refused and the armed timer is left as it was', (t) => {
   const r = scenario('badargs')
   t.deepEqual(r.refused, ['TypeError', 'TypeError', 'TypeError'])
   const at = r.dueAt as number
-  t.true(at >= 79.9 && at < 140, `the first arm's deadline held: ${at} ms`)
+  t.true(at >= 79.9 && at < 300, `the first arm's deadline held: ${at} ms`)
 })

@@ -1,7 +1,7 @@
 // Agent: the native silence timer (native/silence.cc) over UDP on 127.0.0.1 (the kernel stamps
 // what it queues, SO_TIMESTAMPNS). Usage: addon-silence.js <scenario>. Prints one JSON line
 // {event:'result', ...}.
-//   moves     — datagrams every 30 ms keep moving the deadline without a callback; it comes
+//   moves     — datagrams every 30 ms keep moving a 300 ms deadline without a callback; it comes
 //               `extend` after the last one, and take() hands over the newest whole with the count
 //   silent    — nothing arrives: the callback at the deadline, nothing to take
 //   trusted   — a datagram queued before the arm counts from its stamp when the queue is as old
@@ -13,6 +13,7 @@
 //   badargs   — arguments refused with a TypeError, the armed timer left as it was
 import * as C from '../../../src/sys/constants.js'
 import { DeadlineTimers } from '../../../src/sys/deadline-timer.js'
+import { receivedMsAgo } from '../../../src/sys/rx-age.js'
 import { SilenceTimer } from '../../../src/sys/silence-timer.js'
 import { decodeSockaddr, sockaddrIn } from '../../../src/sys/sockaddr.js'
 import { Socket } from '../../../src/sys/socket.js'
@@ -51,6 +52,22 @@ function rig() {
   return { rx, timer, dues, failures, send, txPort, end }
 }
 
+/**
+ * Until the kernel stamps datagrams when they arrive. The first socket to ask for stamps switches
+ * them on through a work queue (net_enable_timestamp); a datagram queued before that is stamped
+ * when it is read, which made the `trusted` scenario read as untrusted twice in ten runs.
+ */
+async function stampsAtArrival(r: ReturnType<typeof rig>): Promise<void> {
+  for (let i = 0; i < 50; i++) {
+    r.send('probe')
+    await pause(20)
+    const m = r.rx.receive()
+    const age = m?.cmsg.timestampNs === undefined ? undefined : receivedMsAgo(m.cmsg.timestampNs, undefined, 1000)
+    if (age !== undefined && age >= 10) return
+  }
+  throw new Error('the kernel never stamped a datagram on arrival')
+}
+
 async function until(cond: () => boolean, ms: number): Promise<boolean> {
   const end = now() + ms
   while (!cond()) {
@@ -64,7 +81,7 @@ const scenarios: Record<string, () => Promise<void>> = {
   async moves() {
     const r = rig()
     const t0 = now()
-    r.timer.arm(t0 + 100, 100, t0, t0, t0)
+    r.timer.arm(t0 + 300, 300, t0, t0, t0)
     let last = t0
     for (let i = 0; i < 20; i++) {
       await pause(30)
@@ -102,26 +119,30 @@ const scenarios: Record<string, () => Promise<void>> = {
     })
     r.end()
   },
+  // 200 ms between the send and the first read, a deadline 1 s after the datagram's arrival: the
+  // stamp (the send) and the read time (a stalled loop only makes it later) are far apart
   async trusted() {
     const r = rig()
+    await stampsAtArrival(r)
     r.send('early')
     const sent = now()
-    await pause(50)
+    await pause(200)
     const t0 = now()
     // the queue was last emptied before the datagram arrived: its stamp is believed
-    r.timer.arm(t0 + 20, 100, sent - 100, sent - 100, t0)
+    r.timer.arm(t0 + 20, 1000, sent - 100, sent - 100, t0)
     await until(() => r.dues.length > 0, 2000)
     out({ dueAfterSend: round((r.dues[0] ?? Number.NaN) - sent), stats: r.timer.stats() })
     r.end()
   },
   async untrusted() {
     const r = rig()
+    await stampsAtArrival(r)
     r.send('early')
     const sent = now()
-    await pause(50)
+    await pause(200)
     const t0 = now()
-    // the queue is said to be emptied at the arm: a stamp 50 ms older cannot be a queueing delay
-    r.timer.arm(t0 + 20, 100, sent - 100, t0, t0)
+    // the queue is said to be emptied at the arm: a stamp 200 ms older cannot be a queueing delay
+    r.timer.arm(t0 + 20, 1000, sent - 100, t0, t0)
     await until(() => r.dues.length > 0, 2000)
     out({ dueAfterSend: round((r.dues[0] ?? Number.NaN) - sent), stats: r.timer.stats() })
     r.end()
