@@ -37,6 +37,21 @@ function get(
   })
 }
 
+/**
+ * A client socket that these tests expect the server to cut: a write racing the cut fails with
+ * EPIPE and a read after it with ECONNRESET (unread bytes were left on the server's side). Those are
+ * the behaviour under test, so they are recorded, not thrown; any other error fails the test.
+ */
+function dial(path: string): Socket
+function dial(port: number, host: string): Socket
+function dial(to: string | number, host?: string): Socket {
+  const s = typeof to === 'number' ? connect(to, host ?? '127.0.0.1') : connect(to)
+  s.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE' && e.code !== 'ECONNRESET') throw e
+  })
+  return s
+}
+
 const closed = (s: Socket) =>
   new Promise<void>((r) => {
     s.resume() // a paused socket never sees its end, so never closes
@@ -47,7 +62,7 @@ const closed = (s: Socket) =>
 test('a 200 MB body is refused by its Content-Length with 413, and the connection is closed unread', async (t) => {
   const path = sock()
   const server = await ControlServer.start(new FakeDirector({ status: exampleStatus() }), { path })
-  const s = connect(path)
+  const s = dial(path)
   let reply = ''
   s.on('data', (d) => {
     reply += d.toString()
@@ -71,12 +86,11 @@ test('connections beyond max are closed at once; the first ones are still served
       { length: 4 },
       () =>
         new Promise<Socket>((r) => {
-          const c = connect(path, () => r(c))
+          const c = dial(path).once('connect', () => r(c))
         }),
     ),
   )
-  const extra = connect(path)
-  extra.on('error', () => {})
+  const extra = dial(path)
   await closed(extra)
   t.pass('the fifth connection was closed')
   for (const h of held) h.destroy()
@@ -91,7 +105,7 @@ test('an idle connection that never sends a request is closed after the header t
     path,
     limits: { headersTimeoutMs: 300 },
   })
-  const s = connect(path)
+  const s = dial(path)
   const t0 = Date.now()
   await closed(s)
   t.true(Date.now() - t0 < 5_000)
@@ -120,7 +134,7 @@ test('headers dripped a line at a time are cut at the header timeout, not kept a
     path,
     limits: { headersTimeoutMs: 400, requestTimeoutMs: 60_000 },
   })
-  const s = connect(path)
+  const s = dial(path)
   const t0 = Date.now()
   const lines = ['GET /v1/status HTTP/1.1\r\n', ...Array.from({ length: 100 }, (_, i) => `X-${i}: y\r\n`)]
   const at = await drip(s, lines, 50)
@@ -134,7 +148,7 @@ test('a body dripped a byte at a time is cut at the request timeout', async (t) 
     path,
     limits: { headersTimeoutMs: 300, requestTimeoutMs: 800 },
   })
-  const s = connect(path)
+  const s = dial(path)
   const t0 = Date.now()
   const head =
     'POST /v1/services/web/servers/10.0.0.7:80/weight HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n'
@@ -150,22 +164,31 @@ test('a kept-alive connection owes its next request the same deadlines', async (
     path,
     limits: { headersTimeoutMs: 400, requestTimeoutMs: 60_000, keepAliveTimeoutMs: 60_000 },
   })
-  const s = connect(path)
+  const s = dial(path)
   let reply = ''
-  s.on('data', (d) => {
-    reply += d.toString()
+  let repliedAt = 0
+  const replied = new Promise<void>((resolve) => {
+    s.on('data', (d) => {
+      reply += d.toString()
+      if (!repliedAt && /^HTTP\/1\.1 200/.test(reply) && reply.includes('\r\n\r\n')) {
+        repliedAt = Date.now()
+        resolve()
+      }
+    })
   })
   s.write('GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n')
-  const t0 = Date.now()
-  while (!/^HTTP\/1\.1 200/.test(reply) && Date.now() - t0 < 5_000) await new Promise((r) => setTimeout(r, 10))
+  await Promise.race([replied, closed(s)])
   t.regex(reply, /^HTTP\/1\.1 200/)
-  const t1 = Date.now()
+  const t1 = repliedAt
   const at = await drip(
     s,
     ['GET /v1/status HTTP/1.1\r\n', ...Array.from({ length: 100 }, (_, i) => `X-${i}: y\r\n`)],
     50,
   )
-  t.true(at - t1 >= 350 && at - t1 < 3_000, `second request cut after ${at - t1} ms`)
+  // The server's 400 ms start when it finished the reply, which reaches us later by however long a
+  // loaded machine takes to schedule this process (70 ms seen): the floor only shows that the kept
+  // connection was not cut at once; the ceiling, far below the 5 s of dripping, is the point.
+  t.true(at - t1 >= 200 && at - t1 < 3_000, `second request cut after ${at - t1} ms`)
   await server.close()
 })
 
@@ -219,7 +242,7 @@ test('a replay larger than the stream high-water mark is delivered whole (paced 
 test('metrics: a request body is refused and idle connections beyond the cap are closed', async (t) => {
   const idle: Socket[] = []
   const m = await MetricsServer.start(() => 'up 1\n', { host: '127.0.0.1', port: 0 })
-  const s = connect(m.port, '127.0.0.1')
+  const s = dial(m.port, '127.0.0.1')
   let reply = ''
   s.on('data', (d) => {
     reply += d.toString()
@@ -231,9 +254,8 @@ test('metrics: a request body is refused and idle connections beyond the cap are
   let closedCount = 0
   const beyondCap = new Promise<void>((resolve) => {
     for (let i = 0; i < 40; i++) {
-      const c = connect(m.port, '127.0.0.1')
+      const c = dial(m.port, '127.0.0.1')
       idle.push(c)
-      c.on('error', () => {})
       c.resume()
       c.once('close', () => {
         if (++closedCount === 40 - 16) resolve()
