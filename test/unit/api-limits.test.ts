@@ -40,7 +40,7 @@ function get(
 /**
  * A client socket that these tests expect the server to cut: a write racing the cut fails with
  * EPIPE and a read after it with ECONNRESET (unread bytes were left on the server's side). Those are
- * the behaviour under test, so they are recorded, not thrown; any other error fails the test.
+ * the behaviour under test, so they are tolerated; any other error is thrown and fails the test.
  */
 function dial(path: string): Socket
 function dial(port: number, host: string): Socket
