@@ -31,6 +31,11 @@ interface Sample {
   rss: number
   heapUsed: number
   loopP99Ms: number
+  loopMaxMs: number
+  gcMs: number
+  gcMaxMs: number
+  gcMajor: number
+  gcMajorMs: number
   completed: number
   late: number
   missed: number
@@ -76,6 +81,12 @@ async function measure(lab: Lab, name: string, argv: string[], scrape: boolean) 
     rssMiB: Math.round(last.rss / 2 ** 20),
     heapMiB: Math.round(last.heapUsed / 2 ** 20),
     loopP99WorstMs: Math.max(...s.map((x) => x.loopP99Ms)),
+    loopMaxMs: Math.round(Math.max(...s.map((x) => x.loopMaxMs))),
+    // V8's pauses on the main thread: the share of wall time, the longest, and the major collections
+    gcShare: Number((s.reduce((x, y) => x + y.gcMs, 0) / (seconds * 1000)).toFixed(3)),
+    gcMaxMs: Math.round(Math.max(...s.map((x) => x.gcMaxMs))),
+    gcMajor: s.reduce((x, y) => x + y.gcMajor, 0),
+    gcMajorMs: Math.round(s.reduce((x, y) => x + y.gcMajorMs, 0)),
     late: last.late - first.late,
     missed: last.missed - first.missed,
     timeouts: last.timeouts - first.timeouts,
