@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import test from 'ava'
-import { Lab, waitFor } from '../helpers/netns.js'
 import { HexCapture } from '../helpers/hex-capture.js'
+import { Lab, waitFor } from '../helpers/netns.js'
 import { fixturesDir } from '../helpers/paths.js'
 import { addrs, ConfigDir, Director } from './agents/vrrp-harness.js'
 
