@@ -24,13 +24,16 @@ import { type VipAddsAhead, VipChanges, vipsOf } from './vip-changes.js'
 export type InstanceNet = Pick<NetState, 'link' | 'linkByName' | 'addresses' | 'has' | 'addVip' | 'deleteVip'> &
   Partial<Pick<NetState, 'hold' | 'generation'>>
 
+/** Timers that never fire: a rehearsed burst's second round and refreshes stay unarmed. */
+const NEVER: Timers = { set: () => undefined, clear: () => {} }
+
 export interface InstanceDeps {
   /** Monotonic ms (performance.now()). */
   now(): number
   /** Wall-clock ms for reports (performance.timeOrigin + now). */
   wall(): number
   net: InstanceNet
-  announcer: Pick<Announcer, 'garp' | 'na'> & Partial<Pick<Announcer, 'prepareFor'>>
+  announcer: Pick<Announcer, 'garp' | 'na'> & Partial<Pick<Announcer, 'prepareFor' | 'rehearse'>>
   channel: Pick<Channel, 'group' | 'send'>
   /** Where adverts, VIPs and GARPs go: the instance's interface, or its virtual-MAC macvlan. */
   ifindex: number
@@ -420,11 +423,17 @@ export class Instance {
 
   /**
    * In the lead before a takeover: the announcements readied (announceRound's rehearsal), so the
-   * first GARP/NA does not open a socket or build a frame for the first time after the advert. An
-   * IPv6 VIP's NA socket alone took 0.3 ms there (docs/benchmarks.md).
+   * first GARP/NA does not open a socket or build a frame for the first time after the advert (an
+   * IPv6 VIP's NA socket alone took 0.3 ms there, docs/benchmarks.md); then the burst itself run
+   * through once with its sends withheld and its timers never armed, so the takeover's burst is
+   * not the first run of that path either.
    */
   private prepareAnnounce(): void {
     this.announceRound(true)
+    const { announcer } = this.d
+    if (!announcer.rehearse) return
+    const dry = new BurstSchedule(this.config.announce, () => this.announceRound(), NEVER)
+    announcer.rehearse(() => dry.start())
   }
 
   /** One GARP/NA for every VIP; a rehearsal readies the sockets and frames and sends nothing. */

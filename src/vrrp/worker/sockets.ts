@@ -260,6 +260,8 @@ export class Announcer {
    * every burst after it: the first announcement after the advert only looks it up and sends.
    */
   private readonly built = new Map<string, Announcement>()
+  /** Inside rehearse(): everything runs but the send. */
+  private withheld = false
 
   /**
    * Readies the take-over path before any takeover: the GARP socket opened and the frame builders run
@@ -275,12 +277,27 @@ export class Announcer {
     } catch {}
   }
 
+  /**
+   * Runs `fn` with every GARP/NA looked up and readied as for real but not sent (garp() and na()
+   * return false, so nothing is counted): the lead's rehearsal of a takeover's announcement path.
+   * A path's first run is slow however warm the functions under it (docs/notes.md, session 13),
+   * so the takeover's own first GARP must not be that first run.
+   */
+  rehearse(fn: () => void): void {
+    this.withheld = true
+    try {
+      fn()
+    } finally {
+      this.withheld = false
+    }
+  }
+
   /** One GARP for `vip` from `mac` out of `ifindex`. */
   garp(ifindex: number, mac: Uint8Array, vip: Addr): boolean {
     // protocol 0: a send-only packet socket, so the kernel queues nothing to it
     this.packet ??= Socket.open(C.AF_PACKET, C.SOCK_RAW, 0)
     const a = this.announcement(ifindex, mac, vip)
-    return this.packet.send(a.msg, a.to)
+    return !this.withheld && this.packet.send(a.msg, a.to)
   }
 
   /**
@@ -290,7 +307,8 @@ export class Announcer {
    */
   na(ifindex: number, mac: Uint8Array, vip: Addr): boolean {
     const a = this.announcement(ifindex, mac, vip)
-    return this.naSocket(ifindex, vip).send(a.msg, a.to)
+    const s = this.naSocket(ifindex, vip)
+    return !this.withheld && s.send(a.msg, a.to)
   }
 
   /**
