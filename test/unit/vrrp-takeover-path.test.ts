@@ -96,6 +96,14 @@ function takeoverSetup() {
   return { ...s, log: w.log, queued }
 }
 
+/** Starts the instance and runs its clock to the early wake-up; what it did there, in order. */
+async function wakeAndTakeOver(s: ReturnType<typeof takeoverSetup>): Promise<Array<string | undefined>> {
+  await s.inst.start()
+  s.log.length = 0
+  s.clock.advanceTo(WAKE)
+  return s.log.map((l) => l.split('@')[0]?.replace(/ at .*/, ''))
+}
+
 test('Master_Down wakes the worker a lead early; the advert still leaves at the deadline, not before', async (t) => {
   const s = takeoverSetup()
   await s.inst.start()
@@ -113,12 +121,8 @@ test('Master_Down wakes the worker a lead early; the advert still leaves at the 
 
 test('at the deadline: advert, then the VIPs held since the lead, then the GARPs, all in one turn; the report last', async (t) => {
   const s = takeoverSetup()
-  await s.inst.start()
-  s.log.length = 0
-  s.clock.advanceTo(WAKE)
   // nothing awaited yet: everything below happened synchronously in the timer's callback
-  const kinds = s.log.map((l) => l.split('@')[0]?.replace(/ at .*/, ''))
-  t.deepEqual(kinds, [
+  t.deepEqual(await wakeAndTakeOver(s), [
     'hold',
     'prepare',
     'read socket',
@@ -153,11 +157,7 @@ test('the lead rehearses the burst with its sends withheld: nothing counted, not
       withheld = false
     }
   }
-  await s.inst.start()
-  s.log.length = 0
-  s.clock.advanceTo(WAKE)
-  const kinds = s.log.map((l) => l.split('@')[0]?.replace(/ at .*/, ''))
-  t.deepEqual(kinds, [
+  t.deepEqual(await wakeAndTakeOver(s), [
     'hold',
     'prepare',
     ...Array(5).fill('withheld'),
