@@ -8,33 +8,23 @@
 // and stops it when the instance leaves MASTER; it hears back only about a late advert or a failed
 // send (rare), through one callback.
 #include <sys/socket.h>
-#include <sys/timerfd.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <cerrno>
-#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
 #include "common.h"
+#include "loop_timer.h"
 
 namespace lvsd {
 namespace {
 
-constexpr double kNsPerSec = 1e9;
 // Targets of one advert: the multicast group, or each unicast peer. More is a config error upstream.
 constexpr uint32_t kMaxTargets = 64;
 // What the callback reports (its first argument).
 constexpr int32_t kEventLate = 1;
 constexpr int32_t kEventSendError = 2;
-
-double MonotonicNs() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<double>(ts.tv_sec) * kNsPerSec + static_cast<double>(ts.tv_nsec);
-}
 
 // One datagram and where it goes, copied out of JavaScript's buffers at start().
 struct Target {
@@ -57,105 +47,33 @@ class Pacer : public Napi::ObjectWrap<Pacer> {
 
   // new Pacer(socketFd, onEvent(kind, value)): kind 1 a late advert (value: ms late), 2 a failed
   // send (value: errno). The socket stays the caller's: the pacer never closes it.
-  explicit Pacer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Pacer>(info), env_(info.Env()) {
+  explicit Pacer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Pacer>(info) {
     Napi::Env env = info.Env();
     if (!Int(env, info[0], "socket fd", &socket_)) return;
     if (!info[1].IsFunction()) {
       ThrowType(env, "callback");
       return;
     }
-    timer_ = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-    if (timer_ < 0) {
-      ThrowErrno(env, "timerfd_create", errno);
-      return;
-    }
-    handle_ = OpenPoll(env, timer_, this);
-    if (handle_ == nullptr) {
-      close(timer_);
-      timer_ = -1;
-      return;
-    }
-    napi_create_reference(env, info[1], 1, &callback_);
-    napi_async_init(env, info.This(), Napi::String::New(env, "lvsd.Pacer"), &async_);
-    if (napi_add_env_cleanup_hook(env, OnEnvCleanup, this) == napi_ok) hooked_ = true;
+    timer_.Open(env, static_cast<napi_ref>(*this), info[1], "lvsd.Pacer", kEventSendError, OnExpiry, this);
   }
 
   ~Pacer() override {
-    Shutdown();
-    if (hooked_) napi_remove_env_cleanup_hook(env_, OnEnvCleanup, this);
-    if (async_ != nullptr) napi_async_destroy(env_, async_);
-    if (callback_ != nullptr) napi_delete_reference(env_, callback_);
+    timer_.Shutdown();
+    FreeTargets();
   }
 
  private:
-  // Stops sending, closes the timerfd and the libuv handle (freed in its close callback, which may
-  // run after this object is gone). Idempotent; never calls into JavaScript.
-  void Shutdown() {
-    Disarm();
-    FreeTargets();
-    ClosePoll(&handle_);
-    if (timer_ >= 0) {
-      close(timer_);
-      timer_ = -1;
-    }
-  }
-
   void FreeTargets() {
     for (uint32_t i = 0; i < count_; i++) std::free(targets_[i].packet);
     count_ = 0;
   }
 
-  // Not sending: the timer disarmed, the handle stopped and the JS object free to be collected.
-  void Disarm() {
-    running_ = false;
-    if (timer_ >= 0) {
-      itimerspec off{};
-      timerfd_settime(timer_, TFD_TIMER_ABSTIME, &off, nullptr);
-    }
-    if (handle_ != nullptr) uv_poll_stop(handle_);
-    if (retained_) {
-      uint32_t n;
-      napi_reference_unref(env_, static_cast<napi_ref>(*this), &n);
-      retained_ = false;
-    }
-  }
-
-  bool Arm(double atNs) {
-    itimerspec its{};
-    // at least 1 ns: 0 would disarm; rounded up, so the expiry never comes before the deadline
-    double ns = std::ceil(atNs < 1 ? 1 : atNs);
-    its.it_value.tv_sec = static_cast<time_t>(ns / kNsPerSec);
-    its.it_value.tv_nsec = static_cast<long>(ns - static_cast<double>(its.it_value.tv_sec) * kNsPerSec);
-    if (timerfd_settime(timer_, TFD_TIMER_ABSTIME, &its, nullptr) < 0) return false;
-    next_ = atNs;
-    return true;
-  }
-
-  static void OnEnvCleanup(void* arg) {
-    auto* self = static_cast<Pacer*>(arg);
-    self->hooked_ = false;
-    self->Shutdown();
-  }
-
-  static void OnPoll(uv_poll_t* handle, int status, int events) {
-    auto* self = static_cast<Pacer*>(handle->data);
-    if (self == nullptr || !self->running_) return;
-    if (status < 0) {
-      // libuv keeps reporting a broken fd: stop rather than spin, and say so
-      self->Disarm();
-      self->Report(kEventSendError, -status);
-      return;
-    }
-    uint64_t expirations = 0;
-    // EAGAIN: a re-arm already discarded the expiry behind this event; the fd is still armed
-    if (read(self->timer_, &expirations, sizeof expirations) != sizeof expirations || expirations == 0) return;
-    self->Tick();
-  }
+  static void OnExpiry(void* self) { static_cast<Pacer*>(self)->Tick(); }
 
   // One advert round: every target, then the next expiry an interval after the send.
   void Tick() {
-    double now = MonotonicNs();
-    double late = now - next_;
+    double now = ClockNs(CLOCK_MONOTONIC);
+    double late = now - timer_.at();
     int failed = 0;
     for (uint32_t i = 0; i < count_; i++) {
       Target& t = targets_[i];
@@ -168,23 +86,18 @@ class Pacer : public Napi::ObjectWrap<Pacer> {
       }
     }
     if (late > maxLateNs_) maxLateNs_ = late;
-    if (!Arm(now + interval_)) {
+    if (!timer_.SetAt(now + interval_)) {
       int err = errno;
-      Disarm();
-      Report(kEventSendError, err);
+      timer_.Stop();
+      timer_.Report(kEventSendError, err);
       return;
     }
+    // the rare ways back into JavaScript
     if (late > lateNs_) {
       lateCount_++;
-      Report(kEventLate, late / 1e6);
+      timer_.Report(kEventLate, late / 1e6);
     }
-    if (failed != 0) Report(kEventSendError, failed);
-  }
-
-  // The rare way back into JavaScript: a throwing callback becomes an uncaught exception; an
-  // environment that cannot run JavaScript any more gets no more adverts from this pacer.
-  void Report(int32_t kind, double value) {
-    if (CallBack(env_, async_, static_cast<napi_ref>(*this), callback_, kind, value) == CallOutcome::kCannotRun) Disarm();
+    if (failed != 0) timer_.Report(kEventSendError, failed);
   }
 
   // start(packets: Buffer[], addrs: Buffer[], firstNs, intervalNs, lateNs): the datagrams are
@@ -193,7 +106,7 @@ class Pacer : public Napi::ObjectWrap<Pacer> {
   // reported. Replaces whatever ran before.
   Napi::Value Start(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (handle_ == nullptr || timer_ < 0) return ThrowErrno(env, "pacer start", EBADF);
+    if (!timer_.open()) return ThrowErrno(env, "pacer start", EBADF);
     if (!info[0].IsArray() || !info[1].IsArray()) {
       ThrowType(env, "packets and addrs");
       return env.Undefined();
@@ -206,8 +119,8 @@ class Pacer : public Napi::ObjectWrap<Pacer> {
       return env.Undefined();
     }
     double first, interval, late;
-    if (!Ns(env, info[2], "firstNs", &first) || !Ns(env, info[3], "intervalNs", &interval) ||
-        !Ns(env, info[4], "lateNs", &late))
+    if (!NonNegative(env, info[2], "firstNs", &first) || !NonNegative(env, info[3], "intervalNs", &interval) ||
+        !NonNegative(env, info[4], "lateNs", &late))
       return env.Undefined();
     if (interval < 1e6) {
       ThrowType(env, "intervalNs (1 ms at least)");
@@ -239,27 +152,18 @@ class Pacer : public Napi::ObjectWrap<Pacer> {
     count_ = n;
     interval_ = interval;
     lateNs_ = late;
-    if (!Arm(first)) {
+    if (!timer_.SetAt(first)) {
       int err = errno;
-      Disarm();
+      timer_.Stop();
       return ThrowErrno(env, "timerfd_settime", err);
     }
-    int rc = uv_poll_start(handle_, UV_READABLE, OnPoll);
-    if (rc < 0) {
-      Disarm();
-      return ThrowErrno(env, "uv_poll_start", -rc);
-    }
-    running_ = true;
     // while sending, the JS object is held, so GC cannot collect a pacer with adverts due
-    if (!retained_) {
-      uint32_t refs;
-      if (napi_reference_ref(env, static_cast<napi_ref>(*this), &refs) == napi_ok) retained_ = true;
-    }
+    timer_.Start(env);
     return env.Undefined();
   }
 
   Napi::Value Stop(const Napi::CallbackInfo& info) {
-    Disarm();
+    timer_.Stop();
     return info.Env().Undefined();
   }
 
@@ -276,38 +180,19 @@ class Pacer : public Napi::ObjectWrap<Pacer> {
 
   // nextNs() → the next round's deadline (CLOCK_MONOTONIC ns), or -1 when stopped.
   Napi::Value NextNs(const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), running_ ? next_ : -1);
+    return Napi::Number::New(info.Env(), timer_.armed() ? timer_.at() : -1);
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
-    Shutdown();
-    if (hooked_) {
-      napi_remove_env_cleanup_hook(env_, OnEnvCleanup, this);
-      hooked_ = false;
-    }
+    timer_.Close();
+    FreeTargets();
     return info.Env().Undefined();
   }
 
-  static bool Ns(Napi::Env env, const Napi::Value& v, const char* what, double* out) {
-    napi_valuetype t;
-    if (napi_typeof(env, v, &t) != napi_ok || t != napi_number || napi_get_value_double(env, v, out) != napi_ok ||
-        !std::isfinite(*out) || *out < 0)
-      return ThrowType(env, what);
-    return true;
-  }
-
-  napi_env env_;
   int32_t socket_ = -1;
-  int timer_ = -1;
-  uv_poll_t* handle_ = nullptr;
-  napi_ref callback_ = nullptr;
-  napi_async_context async_ = nullptr;
-  bool hooked_ = false;
-  bool retained_ = false;
-  bool running_ = false;
+  LoopTimer timer_;
   Target targets_[kMaxTargets];
   uint32_t count_ = 0;
-  double next_ = 0;
   double interval_ = 0;
   double lateNs_ = 0;
   double maxLateNs_ = 0;

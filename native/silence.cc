@@ -8,22 +8,18 @@
 // handed over with the count of those read before it (take()), so JavaScript still sees the
 // advert that moved its deadline, and its counters stay exact when read.
 #include <sys/socket.h>
-#include <sys/timerfd.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <cerrno>
-#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <new>
 
 #include "common.h"
+#include "loop_timer.h"
 
 namespace lvsd {
 namespace {
 
-constexpr double kNsPerSec = 1e9;
 // A VRRP advert with 255 IPv6 addresses is 4,088 bytes; an exact repeat is never longer than the
 // advert it repeats. A longer datagram is kept truncated (MSG_TRUNC) and never moves the deadline.
 constexpr size_t kDataSize = 8192;
@@ -37,12 +33,6 @@ constexpr double kStampSlackNs = 5e6;
 // What the callback reports (its first argument).
 constexpr int32_t kEventDue = 1;
 constexpr int32_t kEventError = 2;
-
-double ClockNs(clockid_t id) {
-  timespec ts{};
-  clock_gettime(id, &ts);
-  return static_cast<double>(ts.tv_sec) * kNsPerSec + static_cast<double>(ts.tv_nsec);
-}
 
 // One datagram as recvmsg stored it.
 struct Datagram {
@@ -84,96 +74,24 @@ class SilenceTimer : public Napi::ObjectWrap<SilenceTimer> {
   // new SilenceTimer(socketFd, onEvent(kind, value)): kind 1 the deadline passed in silence
   // (value: datagrams held for take()), 2 the timer or a read failed (value: errno; disarmed).
   // The socket stays the caller's: the timer never closes it.
-  explicit SilenceTimer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SilenceTimer>(info), env_(info.Env()) {
+  explicit SilenceTimer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SilenceTimer>(info) {
     Napi::Env env = info.Env();
     if (!Int(env, info[0], "socket fd", &socket_)) return;
     if (!info[1].IsFunction()) {
       ThrowType(env, "callback");
       return;
     }
-    timer_ = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-    if (timer_ < 0) {
-      ThrowErrno(env, "timerfd_create", errno);
-      return;
-    }
-    handle_ = OpenPoll(env, timer_, this);
-    if (handle_ == nullptr) {
-      close(timer_);
-      timer_ = -1;
-      return;
-    }
-    napi_create_reference(env, info[1], 1, &callback_);
-    napi_async_init(env, info.This(), Napi::String::New(env, "lvsd.SilenceTimer"), &async_);
-    if (napi_add_env_cleanup_hook(env, OnEnvCleanup, this) == napi_ok) hooked_ = true;
+    timer_.Open(env, static_cast<napi_ref>(*this), info[1], "lvsd.SilenceTimer", kEventError, OnExpiry, this);
   }
 
   ~SilenceTimer() override {
-    Shutdown();
+    timer_.Shutdown();
     delete held_;
     delete scratch_;
-    if (hooked_) napi_remove_env_cleanup_hook(env_, OnEnvCleanup, this);
-    if (async_ != nullptr) napi_async_destroy(env_, async_);
-    if (callback_ != nullptr) napi_delete_reference(env_, callback_);
   }
 
  private:
-  // Idempotent; never calls into JavaScript. The libuv handle is freed in its close callback.
-  void Shutdown() {
-    Stop();
-    ClosePoll(&handle_);
-    if (timer_ >= 0) {
-      close(timer_);
-      timer_ = -1;
-    }
-  }
-
-  // Not watching: the timer disarmed, the handle stopped, the JS object free to be collected.
-  // What was read and not yet taken stays for take().
-  void Stop() {
-    armed_ = false;
-    if (timer_ >= 0) {
-      itimerspec off{};
-      timerfd_settime(timer_, TFD_TIMER_ABSTIME, &off, nullptr);
-    }
-    if (handle_ != nullptr) uv_poll_stop(handle_);
-    if (retained_) {
-      uint32_t n;
-      napi_reference_unref(env_, static_cast<napi_ref>(*this), &n);
-      retained_ = false;
-    }
-  }
-
-  bool SetTimer(double atNs) {
-    itimerspec its{};
-    // rounded up and at least 1 ns (0 disarms): the expiry never comes before the deadline
-    double ns = std::ceil(atNs < 1 ? 1 : atNs);
-    double whole = std::floor(ns / kNsPerSec);
-    its.it_value.tv_sec = static_cast<time_t>(whole);
-    its.it_value.tv_nsec = static_cast<long>(ns - whole * kNsPerSec);
-    if (its.it_value.tv_nsec >= 1000000000L) its.it_value.tv_nsec = 999999999L;
-    if (timerfd_settime(timer_, TFD_TIMER_ABSTIME, &its, nullptr) < 0) return false;
-    due_ = atNs;
-    return true;
-  }
-
-  static void OnEnvCleanup(void* arg) {
-    auto* self = static_cast<SilenceTimer*>(arg);
-    self->hooked_ = false;
-    self->Shutdown();
-  }
-
-  static void OnPoll(uv_poll_t* handle, int status, int events) {
-    auto* self = static_cast<SilenceTimer*>(handle->data);
-    if (self == nullptr || !self->armed_) return;
-    if (status < 0) {
-      self->Fail(-status);
-      return;
-    }
-    uint64_t expirations = 0;
-    // EAGAIN: a re-arm already discarded the expiry behind this event; the fd is still armed
-    if (read(self->timer_, &expirations, sizeof expirations) != sizeof expirations || expirations == 0) return;
-    self->Expired();
-  }
+  static void OnExpiry(void* self) { static_cast<SilenceTimer*>(self)->Expired(); }
 
   // The deadline came: what arrived since the last read moves it, or JavaScript hears of it.
   void Expired() {
@@ -189,14 +107,15 @@ class SilenceTimer : public Napi::ObjectWrap<SilenceTimer> {
     if (heard >= 0 && !truncated) {
       if (heard < heard_) heard = heard_;  // never before the advert the deadline already counts from
       double next = heard + extend_;
-      if (next > now && SetTimer(next)) {
+      if (next > now && timer_.SetAt(next)) {
         heard_ = heard;
         extensions_++;
         return;
       }
     }
-    Stop();
-    Report(kEventDue, static_cast<double>(count_));
+    // not watching any more; what was read and not yet taken stays for take()
+    timer_.Stop();
+    timer_.Report(kEventDue, static_cast<double>(count_));
   }
 
   // Reads everything queued (at most kMaxReads): the newest datagram kept in held_, each one
@@ -241,14 +160,8 @@ class SilenceTimer : public Napi::ObjectWrap<SilenceTimer> {
   }
 
   void Fail(int err) {
-    Stop();
-    Report(kEventError, err);
-  }
-
-  // The way back into JavaScript: a throwing callback becomes an uncaught exception; an
-  // environment that cannot run JavaScript any more is not watched any more.
-  void Report(int32_t kind, double value) {
-    if (CallBack(env_, async_, static_cast<napi_ref>(*this), callback_, kind, value) == CallOutcome::kCannotRun) Stop();
+    timer_.Stop();
+    timer_.Report(kEventError, err);
   }
 
   // arm(dueNs, extendNs, heardNs, sinceNs), CLOCK_MONOTONIC ns: the deadline, how far a datagram
@@ -257,10 +170,10 @@ class SilenceTimer : public Napi::ObjectWrap<SilenceTimer> {
   // Replaces the deadline of an armed timer.
   Napi::Value Arm(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (handle_ == nullptr || timer_ < 0) return ThrowErrno(env, "silence timer arm", EBADF);
+    if (!timer_.open()) return ThrowErrno(env, "silence timer arm", EBADF);
     double due, extend, heard, since;
-    if (!Ns(env, info[0], "dueNs", &due) || !Ns(env, info[1], "extendNs", &extend) ||
-        !Ns(env, info[2], "heardNs", &heard) || !Ns(env, info[3], "sinceNs", &since))
+    if (!NonNegative(env, info[0], "dueNs", &due) || !NonNegative(env, info[1], "extendNs", &extend) ||
+        !NonNegative(env, info[2], "heardNs", &heard) || !NonNegative(env, info[3], "sinceNs", &since))
       return env.Undefined();
     if (extend < 1e6) {
       ThrowType(env, "extendNs (1 ms at least)");
@@ -269,30 +182,21 @@ class SilenceTimer : public Napi::ObjectWrap<SilenceTimer> {
     if (held_ == nullptr) held_ = new (std::nothrow) Datagram;
     if (scratch_ == nullptr) scratch_ = new (std::nothrow) Datagram;
     if (held_ == nullptr || scratch_ == nullptr) return ThrowErrno(env, "new", ENOMEM);
-    if (!SetTimer(due)) {
+    if (!timer_.SetAt(due)) {
       int err = errno;
-      Stop();
+      timer_.Stop();
       return ThrowErrno(env, "timerfd_settime", err);
-    }
-    int rc = uv_poll_start(handle_, UV_READABLE, OnPoll);
-    if (rc < 0) {
-      Stop();
-      return ThrowErrno(env, "uv_poll_start", -rc);
     }
     extend_ = extend;
     heard_ = heard;
     since_ = since;
-    armed_ = true;
     // while armed the JS object is held, so GC cannot collect a timer with a deadline pending
-    if (!retained_) {
-      uint32_t refs;
-      if (napi_reference_ref(env, static_cast<napi_ref>(*this), &refs) == napi_ok) retained_ = true;
-    }
+    timer_.Start(env);
     return env.Undefined();
   }
 
   Napi::Value Disarm(const Napi::CallbackInfo& info) {
-    Stop();
+    timer_.Stop();
     return info.Env().Undefined();
   }
 
@@ -330,7 +234,9 @@ class SilenceTimer : public Napi::ObjectWrap<SilenceTimer> {
   }
 
   // dueNs() → the deadline (CLOCK_MONOTONIC ns) as it stands, moved or not; -1 when not armed.
-  Napi::Value DueNs(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), armed_ ? due_ : -1); }
+  Napi::Value DueNs(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), timer_.armed() ? timer_.at() : -1);
+  }
 
   // stats() → [expiries, of them moved by a datagram, datagrams read]
   Napi::Value Stats(const Napi::CallbackInfo& info) {
@@ -343,37 +249,17 @@ class SilenceTimer : public Napi::ObjectWrap<SilenceTimer> {
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
-    Shutdown();
-    if (hooked_) {
-      napi_remove_env_cleanup_hook(env_, OnEnvCleanup, this);
-      hooked_ = false;
-    }
+    timer_.Close();
     return info.Env().Undefined();
   }
 
-  static bool Ns(Napi::Env env, const Napi::Value& v, const char* what, double* out) {
-    napi_valuetype t;
-    if (napi_typeof(env, v, &t) != napi_ok || t != napi_number || napi_get_value_double(env, v, out) != napi_ok ||
-        !std::isfinite(*out) || *out < 0)
-      return ThrowType(env, what);
-    return true;
-  }
-
-  napi_env env_;
   int32_t socket_ = -1;
-  int timer_ = -1;
-  uv_poll_t* handle_ = nullptr;
-  napi_ref callback_ = nullptr;
-  napi_async_context async_ = nullptr;
-  bool hooked_ = false;
-  bool retained_ = false;
-  bool armed_ = false;
+  LoopTimer timer_;
   // two datagram buffers, allocated at the first arm (about 17 KiB): the newest read and the next
   Datagram* held_ = nullptr;
   Datagram* scratch_ = nullptr;
   // datagrams read since the last take
   uint64_t count_ = 0;
-  double due_ = 0;
   double extend_ = 0;
   double heard_ = 0;
   double since_ = 0;

@@ -2,17 +2,28 @@
 // MAC, addresses and instances as its capture): VRRPv2 and VRRPv3 adverts over IPv4, VRRPv3 over
 // IPv6, the gratuitous ARP and the unsolicited NA. Only what the kernel picks per packet is masked:
 // the IPv4 identification and header checksum, and the IPv6 flow label of adverts.
-import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import test from 'ava'
+import { HexCapture } from '../helpers/hex-capture.js'
 import { Lab, waitFor } from '../helpers/netns.js'
 import { fixturesDir } from '../helpers/paths.js'
 import { addrs, ConfigDir, Director } from './agents/vrrp-harness.js'
 
 const lab = new Lab('vw')
 const cfg = new ConfigDir()
-const frames: string[] = []
+let frames: string[] = []
+
+const WANTED = [
+  ['v2-advert.hex', 'the VRRPv2 advert'],
+  ['v3-ipv4-advert.hex', 'the VRRPv3 IPv4 advert'],
+  ['v3-ipv6-advert.hex', 'the VRRPv3 IPv6 advert (link-local source, hop limit 255)'],
+  ['garp.hex', 'the gratuitous ARP'],
+  ['na.hex', 'the unsolicited NA'],
+  ['v2-priority0.hex', 'the VRRPv2 priority-0 advert'],
+  ['v3-ipv4-priority0.hex', 'the VRRPv3 IPv4 priority-0 advert'],
+  ['v3-ipv6-priority0.hex', 'the VRRPv3 IPv6 priority-0 advert'],
+] as const
 
 const fixture = (name: string) =>
   readFileSync(join(fixturesDir, 'vrrp', name), 'utf8')
@@ -43,37 +54,7 @@ test.before(async () => {
     { name: 'cap', mac: '02:c0:00:00:00:64' },
   )
   await waitFor(() => addrs(lab, 'd1').some((a) => a.startsWith('fe80:')), 10_000)
-  const cap = spawn(
-    'ip',
-    [
-      'netns',
-      'exec',
-      lab.ns('cap'),
-      'tcpdump',
-      '-l',
-      '-n',
-      '-xx',
-      '--immediate-mode',
-      '-i',
-      'eth0',
-      'ip proto 112 or ip6 proto 112 or arp or icmp6',
-    ],
-    { stdio: ['ignore', 'pipe', 'ignore'] },
-  )
-  let text = ''
-  const take = (p: string) => {
-    const hex = [...p.matchAll(/^\s+0x[0-9a-f]+:\s+((?:[0-9a-f]{2,4}\s?)+)/gm)]
-      .map((m) => m[1]?.replace(/\s/g, ''))
-      .join('')
-    if (hex) frames.push(hex)
-  }
-  cap.stdout.on('data', (b: Buffer) => {
-    text += b.toString()
-    const parts = text.split(/\n(?=\S)/)
-    text = parts.pop() ?? ''
-    for (const p of parts) take(p)
-  })
-  await new Promise((r) => setTimeout(r, 1000))
+  const cap = await HexCapture.start(lab, 'cap', 'eth0', 'ip proto 112 or ip6 proto 112 or arp or icmp6')
   const conf = cfg.write(
     'd1.yaml',
     `node: d1
@@ -86,12 +67,15 @@ vrrp:
   )
   const d = new Director(lab, 'd1', conf)
   for (const name of ['V2', 'V3', 'V6']) await d.waitState('MASTER', 30_000, 0, name)
-  // one more advert of each after the takeovers, and the GARP/NA bursts
-  await new Promise((r) => setTimeout(r, 2500))
+  frames = cap.frames
+  // a missing frame is for its own test to report, with the nearest ones seen
+  const seen = (files: readonly string[]) => () => files.every((f) => frames.some((x) => mask(x) === mask(fixture(f))))
+  const files = WANTED.map(([file]) => file)
+  await waitFor(seen(files.slice(0, 5)), 15_000).catch(() => {})
   d.kill('SIGTERM')
   await d.exited
-  await new Promise((r) => setTimeout(r, 500))
-  take(text) // the last frame has no successor to end it
+  await waitFor(seen(files.slice(5)), 5_000).catch(() => {})
+  await cap.stop()
   void d1
 })
 test.after.always(() => {
@@ -99,16 +83,7 @@ test.after.always(() => {
   cfg.dispose()
 })
 
-for (const [file, what] of [
-  ['v2-advert.hex', 'the VRRPv2 advert'],
-  ['v3-ipv4-advert.hex', 'the VRRPv3 IPv4 advert'],
-  ['v3-ipv6-advert.hex', 'the VRRPv3 IPv6 advert (link-local source, hop limit 255)'],
-  ['garp.hex', 'the gratuitous ARP'],
-  ['na.hex', 'the unsolicited NA'],
-  ['v2-priority0.hex', 'the VRRPv2 priority-0 advert'],
-  ['v3-ipv4-priority0.hex', 'the VRRPv3 IPv4 priority-0 advert'],
-  ['v3-ipv6-priority0.hex', 'the VRRPv3 IPv6 priority-0 advert'],
-] as const) {
+for (const [file, what] of WANTED) {
   test(`${what} is keepalived's frame byte for byte`, (t) => {
     const want = mask(fixture(file))
     const got = frames.map(mask)

@@ -96,6 +96,14 @@ function takeoverSetup() {
   return { ...s, log: w.log, queued }
 }
 
+/** Starts the instance and runs its clock to the early wake-up; what it did there, in order. */
+async function wakeAndTakeOver(s: ReturnType<typeof takeoverSetup>): Promise<Array<string | undefined>> {
+  await s.inst.start()
+  s.log.length = 0
+  s.clock.advanceTo(WAKE)
+  return s.log.map((l) => l.split('@')[0]?.replace(/ at .*/, ''))
+}
+
 test('Master_Down wakes the worker a lead early; the advert still leaves at the deadline, not before', async (t) => {
   const s = takeoverSetup()
   await s.inst.start()
@@ -113,12 +121,8 @@ test('Master_Down wakes the worker a lead early; the advert still leaves at the 
 
 test('at the deadline: advert, then the VIPs held since the lead, then the GARPs, all in one turn; the report last', async (t) => {
   const s = takeoverSetup()
-  await s.inst.start()
-  s.log.length = 0
-  s.clock.advanceTo(WAKE)
   // nothing awaited yet: everything below happened synchronously in the timer's callback
-  const kinds = s.log.map((l) => l.split('@')[0]?.replace(/ at .*/, ''))
-  t.deepEqual(kinds, [
+  t.deepEqual(await wakeAndTakeOver(s), [
     'hold',
     'prepare',
     'read socket',
@@ -136,6 +140,35 @@ test('at the deadline: advert, then the VIPs held since the lead, then the GARPs
   t.true(reportedAt >= DEADLINE && reportedAt <= DEADLINE + 1, `reported at ${reportedAt}`)
   await flush()
   t.deepEqual(transitions(s.up), ['INIT>BACKUP:startup', 'BACKUP>MASTER:master_down'])
+})
+
+test('the lead rehearses the burst with its sends withheld: nothing counted, nothing armed, then the real burst', async (t) => {
+  const s = takeoverSetup()
+  const deps = (s.inst as unknown as { d: InstanceDeps }).d
+  let withheld = false
+  const garp = deps.announcer.garp
+  deps.announcer.garp = (i: number, m: Uint8Array, vip: Addr) =>
+    withheld ? (s.log.push('withheld'), false) : garp(i, m, vip)
+  deps.announcer.rehearse = (fn: () => void) => {
+    withheld = true
+    try {
+      fn()
+    } finally {
+      withheld = false
+    }
+  }
+  t.deepEqual(await wakeAndTakeOver(s), [
+    'hold',
+    'prepare',
+    ...Array(5).fill('withheld'),
+    'read socket',
+    'advert',
+    'vip 10.0.0.100',
+    ...Array(5).fill('garp'),
+    'report MASTER',
+  ])
+  t.is(s.inst.counters.garp, 5, 'only the real burst is counted')
+  t.is(s.clock.armed.length, 2, 'the rehearsal armed nothing: the next advert and the second burst')
 })
 
 test('without a lead (a virtual clock) the VIP add and the GARPs still go in the advert’s turn', async (t) => {

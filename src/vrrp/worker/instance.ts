@@ -12,7 +12,7 @@ import type { LocalInstance } from '../validate.js'
 import { type AdvertEvent, AdvertIntake } from './advert-intake.js'
 import { AdvertPackets } from './advert-packets.js'
 import { type AsideHandle, repeatable } from './advert-routing.js'
-import { BurstSchedule } from './burst.js'
+import { Announcements } from './announcements.js'
 import { EARLY_SLACK_MS, HostTimers } from './host-timers.js'
 import { fsmConfigOf, localOf } from './instance-config.js'
 import type { NetState } from './netstate.js'
@@ -30,7 +30,7 @@ export interface InstanceDeps {
   /** Wall-clock ms for reports (performance.timeOrigin + now). */
   wall(): number
   net: InstanceNet
-  announcer: Pick<Announcer, 'garp' | 'na'> & Partial<Pick<Announcer, 'prepareFor'>>
+  announcer: Pick<Announcer, 'garp' | 'na'> & Partial<Pick<Announcer, 'prepareFor' | 'rehearse'>>
   channel: Pick<Channel, 'group' | 'send'>
   /** Where adverts, VIPs and GARPs go: the instance's interface, or its virtual-MAC macvlan. */
   ifindex: number
@@ -94,7 +94,7 @@ export class Instance {
   private readonly timers: HostTimers
   private readonly intake: AdvertIntake
   private readonly adverts: AdvertPackets
-  private bursts: BurstSchedule
+  private readonly announcements: Announcements
   private readonly local: LocalInstance
   private readonly owner: boolean
   private readonly vips: VipChanges
@@ -115,7 +115,6 @@ export class Instance {
     this.owner = cfg.priority === 255
     this.state = fsm.create(fsmConfigOf(cfg, this.d.primary))
     this.local = localOf(cfg)
-    this.bursts = new BurstSchedule(cfg.announce, () => this.announceRound(), d.timers)
     this.intake = new AdvertIntake({ host: d, cfg: () => this.config, local: this.local, counters: this.counters })
     this.timers = new HostTimers({
       timers: d.timers,
@@ -133,6 +132,14 @@ export class Instance {
     })
     const config = () => this.config
     this.vips = new VipChanges({ net: d.net, ifindex: d.ifindex, cfg: config, log: d.log })
+    this.announcements = new Announcements(cfg.announce, {
+      announcer: d.announcer,
+      net: d.net,
+      vips: this.vips,
+      timers: d.timers,
+      counters: this.counters,
+      warnOnce: (key, msg, fields) => this.warnOnce(key, msg, fields),
+    })
     this.adverts = new AdvertPackets({
       cfg: config,
       primary: () => this.d.primary,
@@ -181,12 +188,8 @@ export class Instance {
     this.config = cfg
     Object.assign(this.local, localOf(cfg))
     if (!this.local.auth) delete this.local.auth
-    if (!isDeepStrictEqual(before.announce, cfg.announce)) {
-      const refreshing = this.state.role === 'MASTER'
-      this.bursts.stop()
-      this.bursts = new BurstSchedule(cfg.announce, () => this.announceRound(), this.d.timers)
-      if (refreshing) this.bursts.refreshOnly()
-    }
+    if (!isDeepStrictEqual(before.announce, cfg.announce))
+      this.announcements.reconfigure(cfg.announce, this.state.role === 'MASTER')
     const addrsChanged = !isDeepStrictEqual(before.vips, cfg.vips)
     this.apply({ kind: 'reconfigure', config: fsmConfigOf(cfg, this.d.primary), addrsChanged })
     if (this.state.role !== 'MASTER' || this.owner) return
@@ -196,7 +199,7 @@ export class Instance {
     this.vips.queue(async () => {
       for (const v of gone) await this.vips.op('del', v)
       for (const v of fresh) await this.vips.op('add', v)
-      if (fresh.length > 0 && this.state.role === 'MASTER' && !this.stopped) this.bursts.once()
+      if (fresh.length > 0 && this.state.role === 'MASTER' && !this.stopped) this.announcements.once()
     })
   }
 
@@ -238,7 +241,7 @@ export class Instance {
     this.stopped = true
     this.timers.clearAll()
     this.paced?.close()
-    this.bursts.stop()
+    this.announcements.stop()
     await this.vips.settled()
   }
 
@@ -285,7 +288,7 @@ export class Instance {
     })
     this.vips.queue(async () => {
       await this.d.net.addVip(ifindex, v)
-      this.bursts.once()
+      this.announcements.once()
     })
   }
 
@@ -372,7 +375,7 @@ export class Instance {
     switch (a.kind) {
       case 'transition':
         this.counters.transitions++
-        if (a.from === 'MASTER') this.bursts.stop()
+        if (a.from === 'MASTER') this.announcements.stop()
         ctx.reports.push({
           type: 'transition',
           instance: this.cfg.name,
@@ -405,43 +408,16 @@ export class Instance {
         if (a.why === 'lower_priority') this.counters.lowerPrioAnswered++
         // after the VIPs are in (the NA's source selection and the hosts' replies need them)
         if (ctx.vipsSent && this.vips.pending === 1) {
-          if (this.state.role === 'MASTER' && !this.stopped) this.bursts.start()
+          if (this.state.role === 'MASTER' && !this.stopped) this.announcements.start()
           return
         }
         this.vips.queue(async () => {
-          if (this.state.role === 'MASTER' && !this.stopped) this.bursts.start()
+          if (this.state.role === 'MASTER' && !this.stopped) this.announcements.start()
         })
         return
       case 'arm':
       case 'disarm':
         return // syncTimers() follows the state's timer table
-    }
-  }
-
-  /**
-   * In the lead before a takeover: the announcements readied (announceRound's rehearsal), so the
-   * first GARP/NA does not open a socket or build a frame for the first time after the advert. An
-   * IPv6 VIP's NA socket alone took 0.3 ms there (docs/benchmarks.md).
-   */
-  private prepareAnnounce(): void {
-    this.announceRound(true)
-  }
-
-  /** One GARP/NA for every VIP; a rehearsal readies the sockets and frames and sends nothing. */
-  private announceRound(rehearsal = false): void {
-    for (const v of this.vips.all()) {
-      const ifindex = this.vips.ifindexOf(v)
-      const mac = ifindex === undefined ? undefined : this.d.net.link(ifindex)?.mac
-      if (ifindex === undefined || !mac || mac.length !== 6) continue
-      try {
-        if (rehearsal) this.d.announcer.prepareFor?.(ifindex, mac, v.prefix.addr)
-        else if (v.prefix.addr.family === 4) {
-          if (this.d.announcer.garp(ifindex, mac, v.prefix.addr)) this.counters.garp++
-        } else if (this.d.announcer.na(ifindex, mac, v.prefix.addr)) this.counters.na++
-      } catch (err) {
-        const what = rehearsal ? 'GARP/NA socket could not be opened' : 'GARP/NA send failed'
-        this.warnOnce(`announce:${v.prefix.addr.family}`, what, { err: String(err) })
-      }
     }
   }
 
@@ -528,7 +504,7 @@ export class Instance {
     for (const r of steps) for (const a of r.actions) if (a.kind === 'send') this.adverts.at(a.priority)
     const addsVips = !this.owner && steps.some((r) => r.actions.some((a) => a.kind === 'vips' && a.op === 'add'))
     const ahead = addsVips ? this.vips.ahead() : undefined
-    if (ahead) this.prepareAnnounce()
+    if (ahead) this.announcements.prepare()
     try {
       while (this.d.now() < at) {
         // the lead is a few ms at most: wait on the clock, an event-loop turn would be late

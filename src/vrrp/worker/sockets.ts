@@ -239,10 +239,29 @@ export function arrival(family: 4 | 6, m: SysReceived): Received | undefined {
   }
 }
 
+/** One VIP's announcement as it goes on the wire: the message, where it goes, and the MAC it names. */
+interface Announcement {
+  mac: Uint8Array
+  msg: Buffer
+  to: Buffer
+}
+
+/** Announcements kept per VIP; past this many (VIPs reloaded away over a long life) they are rebuilt. */
+const KEPT_ANNOUNCEMENTS = 4096
+
+const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i])
+
 /** Sends gratuitous ARPs and unsolicited NAs; one AF_PACKET socket, one ICMPv6 socket per IPv6 VIP. */
 export class Announcer {
   private packet: Socket | undefined
   private readonly icmp6 = new Map<string, Socket>()
+  /**
+   * Each VIP's GARP/NA built once (prepareFor, in the lead) and sent as is at the takeover and by
+   * every burst after it: the first announcement after the advert only looks it up and sends.
+   */
+  private readonly built = new Map<string, Announcement>()
+  /** Inside rehearse(): everything runs but the send. */
+  private withheld = false
 
   /**
    * Readies the take-over path before any takeover: the GARP socket opened and the frame builders run
@@ -251,19 +270,34 @@ export class Announcer {
    */
   prepare(): void {
     const mac = new Uint8Array(6)
-    arp.encode(arp.gratuitousArp(mac, { family: 4, bytes: new Uint8Array(4) }))
-    ndp.encode(ndp.unsolicitedNa({ family: 6, bytes: new Uint8Array(16) }, mac))
+    this.build(0, mac, { family: 4, bytes: new Uint8Array(4) })
+    this.build(0, mac, { family: 6, bytes: new Uint8Array(16) })
     try {
       this.packet ??= Socket.open(C.AF_PACKET, C.SOCK_RAW, 0)
     } catch {}
+  }
+
+  /**
+   * Runs `fn` with every GARP/NA looked up and readied as for real but not sent (garp() and na()
+   * return false, so nothing is counted): the lead's rehearsal of a takeover's announcement path.
+   * A path's first run is slow however warm the functions under it (docs/notes.md, session 13),
+   * so the takeover's own first GARP must not be that first run.
+   */
+  rehearse(fn: () => void): void {
+    this.withheld = true
+    try {
+      fn()
+    } finally {
+      this.withheld = false
+    }
   }
 
   /** One GARP for `vip` from `mac` out of `ifindex`. */
   garp(ifindex: number, mac: Uint8Array, vip: Addr): boolean {
     // protocol 0: a send-only packet socket, so the kernel queues nothing to it
     this.packet ??= Socket.open(C.AF_PACKET, C.SOCK_RAW, 0)
-    const frame = arp.encode(arp.gratuitousArp(mac, vip))
-    return this.packet.send(frame, sockaddrLl({ protocol: C.ETH_P_ARP, ifindex, addr: arp.BROADCAST }))
+    const a = this.announcement(ifindex, mac, vip)
+    return !this.withheld && this.packet.send(a.msg, a.to)
   }
 
   /**
@@ -272,22 +306,45 @@ export class Announcer {
    * the interface; if binding fails the kernel picks the source (a link-local address, also valid).
    */
   na(ifindex: number, mac: Uint8Array, vip: Addr): boolean {
-    const msg = ndp.encode(ndp.unsolicitedNa(vip, mac))
-    return this.naSocket(ifindex, vip).send(msg, sockaddrIn6(ALL_NODES6.bytes, { scopeId: ifindex }))
+    const a = this.announcement(ifindex, mac, vip)
+    const s = this.naSocket(ifindex, vip)
+    return !this.withheld && s.send(a.msg, a.to)
   }
 
   /**
    * Readies one VIP's announcements ahead of a takeover (an instance does it in the lead before
    * Master_Down): the socket opened (for an NA, bound to the VIP before it is on the host) and the
-   * frame built once, so neither is done between the advert and the first GARP/NA. Nothing is sent.
+   * message and its address built and kept, so neither is done between the advert and the first
+   * GARP/NA. Nothing is sent.
    */
   prepareFor(ifindex: number, mac: Uint8Array, vip: Addr): void {
-    if (vip.family === 6) {
-      this.naSocket(ifindex, vip)
-      ndp.encode(ndp.unsolicitedNa(vip, mac))
-    } else {
-      this.packet ??= Socket.open(C.AF_PACKET, C.SOCK_RAW, 0)
-      arp.encode(arp.gratuitousArp(mac, vip))
+    if (vip.family === 6) this.naSocket(ifindex, vip)
+    else this.packet ??= Socket.open(C.AF_PACKET, C.SOCK_RAW, 0)
+    this.announcement(ifindex, mac, vip)
+  }
+
+  /** The VIP's kept announcement, rebuilt when its interface's MAC changed since. */
+  private announcement(ifindex: number, mac: Uint8Array, vip: Addr): Announcement {
+    const key = `${ifindex}/${Buffer.from(vip.bytes).toString('hex')}`
+    const kept = this.built.get(key)
+    if (kept && sameBytes(kept.mac, mac)) return kept
+    if (this.built.size >= KEPT_ANNOUNCEMENTS) this.built.clear()
+    const a = this.build(ifindex, mac, vip)
+    this.built.set(key, a)
+    return a
+  }
+
+  private build(ifindex: number, mac: Uint8Array, vip: Addr): Announcement {
+    if (vip.family === 6)
+      return {
+        mac: Uint8Array.from(mac),
+        msg: ndp.encode(ndp.unsolicitedNa(vip, mac)),
+        to: sockaddrIn6(ALL_NODES6.bytes, { scopeId: ifindex }),
+      }
+    return {
+      mac: Uint8Array.from(mac),
+      msg: arp.encode(arp.gratuitousArp(mac, vip)),
+      to: sockaddrLl({ protocol: C.ETH_P_ARP, ifindex, addr: arp.BROADCAST }),
     }
   }
 
@@ -317,5 +374,6 @@ export class Announcer {
     for (const s of this.icmp6.values()) s.close()
     this.packet = undefined
     this.icmp6.clear()
+    this.built.clear()
   }
 }

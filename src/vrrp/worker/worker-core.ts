@@ -34,7 +34,7 @@ export interface WorkerDeps {
   openTimers(): WorkerTimers
   openNet(events: NetEvents): Promise<WorkerNet>
   openChannel(spec: ChannelSpec): WorkerChannel
-  announcer: Pick<Announcer, 'garp' | 'na' | 'close'> & Partial<Pick<Announcer, 'prepareFor'>>
+  announcer: Pick<Announcer, 'garp' | 'na' | 'close'> & Partial<Pick<Announcer, 'prepareFor' | 'rehearse'>>
   setRealtime(priority: number): RealtimeOutcome
   /** The worker thread's id (gettid), reported at start: `top -H`, perf and the tests find the thread by it. */
   tid?(): number
