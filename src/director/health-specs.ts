@@ -10,9 +10,47 @@ export function serverText(addr: Addr, port: number): string {
   return addr.family === 6 ? `[${formatAddr(addr)}]:${port}` : `${formatAddr(addr)}:${port}`
 }
 
+type ServerAt = Pick<RealServer, 'address' | 'port'>
+
+/** A real server's text and id as last spelled, for the object they were spelled from. */
+interface Spelled {
+  address: Addr
+  port: number
+  text: string
+  service: string | undefined
+  id: string
+}
+
+/**
+ * Status, metrics and the desired table spell every configured server's text and id at every
+ * scrape and table pass: at 10,000 servers that was most of a status (docs/benchmarks.md). A
+ * config's objects are not changed once loaded, so each one's spelling is kept with it, and
+ * checked against its address and port in case an object is reused.
+ */
+const spelled = new WeakMap<ServerAt, Spelled>()
+
+function spell(rs: ServerAt): Spelled {
+  let k = spelled.get(rs)
+  if (!k || k.address !== rs.address || k.port !== rs.port) {
+    k = { address: rs.address, port: rs.port, text: serverText(rs.address, rs.port), service: undefined, id: '' }
+    spelled.set(rs, k)
+  }
+  return k
+}
+
+/** A configured server's address:port text (serverText), spelled once per object. */
+export function realServerText(rs: ServerAt): string {
+  return spell(rs).text
+}
+
 /** The id of a real server across lvsd: `<service>/<address:port>`, e.g. web/10.0.0.7:80. */
-export function serverId(service: string, rs: Pick<RealServer, 'address' | 'port'>): string {
-  return `${service}/${serverText(rs.address, rs.port)}`
+export function serverId(service: string, rs: ServerAt): string {
+  const k = spell(rs)
+  if (k.service !== service) {
+    k.service = service
+    k.id = `${service}/${k.text}`
+  }
+  return k.id
 }
 
 const RCODES = { NOERROR: 0, SERVFAIL: 2, NXDOMAIN: 3, REFUSED: 5 } as const

@@ -101,7 +101,9 @@ export function addrFromBytes(bytes: Uint8Array, zone?: string): Addr {
 }
 
 export function formatAddr(a: Addr): string {
-  if (a.family === 4) return Array.from(a.bytes).join('.')
+  const v4 = a.bytes
+  // spelled out: Array.from(...).join cost a status of 10,000 servers tens of ms
+  if (a.family === 4) return `${v4[0]}.${v4[1]}.${v4[2]}.${v4[3]}`
   // IPv4-mapped addresses keep their dotted tail (RFC 5952 §5)
   if (a.bytes.slice(0, 10).every((b) => b === 0) && a.bytes[10] === 0xff && a.bytes[11] === 0xff) {
     return `::ffff:${Array.from(a.bytes.slice(12)).join('.')}`
