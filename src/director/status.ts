@@ -7,9 +7,10 @@ import type { ServerState } from '../health/state.js'
 import type { IpvsClient } from '../ipvs/client.js'
 import type { Stats } from '../ipvs/domain.js'
 import { serviceId } from '../ipvs/model.js'
+import { sliceTimer, turn } from '../loop-turns.js'
 import { formatAddr } from '../net/addr.js'
 import type { Counters } from '../vrrp/messages.js'
-import { serverId, serverText } from './health-specs.js'
+import { realServerText, serverId, serverText } from './health-specs.js'
 import { aliveWeight, serviceKey } from './ipvs-table.js'
 import type { ServerBook } from './servers.js'
 import type { ConfigInfo, InstanceStatus, KernelStats, ServerStatus, ServiceStatus, Status } from './types.js'
@@ -35,7 +36,9 @@ export async function readKernelCounters(
   c: Config,
 ): Promise<KernelCounters> {
   const out: KernelCounters = new Map()
+  const due = sliceTimer()
   for (const s of c.virtual_services) {
+    if (due()) await turn()
     const key = serviceKey(s)
     try {
       const svc = await ipvs.getService(key)
@@ -90,7 +93,7 @@ function serviceStatus(s: VirtualService, x: StatusInputs): ServiceStatus {
     const rec = x.book.get(sid)
     const h = x.health(sid)
     const n = now[i] ?? { up: true, weight: rs.weight }
-    const text = serverText(rs.address, rs.port)
+    const text = realServerText(rs)
     const kd = k?.dests.get(text)
     return {
       server: text,

@@ -1,6 +1,7 @@
 // Reads the kernel's IPVS table and applies diff.ts's operations with the IPVS client, one command per
 // operation, reporting each result (for logs and metrics). Kernel list order per ip_vs_ctl.c (head insertion).
 import { isLvsdError, type LvsdError } from '../errors.js'
+import { sliceTimer, turn } from '../loop-turns.js'
 import type { IpvsClient } from './client.js'
 import { diff, type Op } from './diff.js'
 import { type ServiceState, serviceId } from './model.js'
@@ -106,11 +107,13 @@ export async function readTable(c: Pick<IpvsOps, 'listServices' | 'listDests'>):
   // one dump at a time: a netlink socket runs a single dump, a second request while one is unfinished
   // gets EBUSY (measured on 6.1 with pipelined GET_DEST dumps)
   const out: ServiceState[] = []
+  const due = sliceTimer()
   // no counters: the diff compares settings only, and decoding them was most of the read's cost
   for (const service of await c.listServices(NO_STATS)) {
     try {
       const dests = await c.listDests(service.key, NO_STATS)
       out.push({ service, dests: [...dests].reverse() })
+      if (due()) await turn()
     } catch (e) {
       if (isLvsdError(e, 'LVSD_NL_KERNEL') && e.details.code === 'ESRCH') continue
       throw e

@@ -259,3 +259,31 @@ test('dumps with { stats: false } leave the counters out and nothing else; readT
   const read = await readTable(c)
   t.false(read.some((s) => 'stats' in s.service))
 })
+
+test('readTable lets the event loop turn during a long read, and reads the same table', async (t) => {
+  // each dump answered synchronously after 2 ms of work, as the kernel answers inside sendmsg
+  const busy = (ms: number) => {
+    const end = performance.now() + ms
+    while (performance.now() < end) {}
+  }
+  const services = Array.from({ length: 12 }, (_, i) => ({ ...seedSvc, key: { ...seedKey, port: 1000 + i } }))
+  const ops = {
+    listServices: async () => services,
+    listDests: async () => {
+      busy(2)
+      return [rs(7)].map((d) => ({ ...d, activeConns: 0, inactiveConns: 0, persistentConns: 0 }))
+    },
+  }
+  let turns = 0
+  let ticking = true
+  const tick = () => {
+    turns++
+    if (ticking) setImmediate(tick)
+  }
+  setImmediate(tick)
+  const table = await readTable(ops)
+  ticking = false
+  t.is(table.length, 12)
+  // 24 ms of reads in slices of 4 ms: a turn after every two or three services
+  t.true(turns >= 4, `${turns} turns during the read`)
+})
