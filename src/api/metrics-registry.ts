@@ -56,9 +56,10 @@ abstract class Metric<S> {
   protected readonly series = new Set<Series<S>>()
   private readonly index: Index<S> = new Map()
   abstract readonly type: MetricType
+  /** The collection now being set (reset() starts the next). */
   private gen = 0
-  /** Some series may be stale (reset() was called): render drops the ones not set since. */
-  private sweep = false
+  /** Series last set before this collection are stale: the last finished collection did not set them. */
+  private keepFrom = 0
 
   constructor(
     readonly name: string,
@@ -139,13 +140,20 @@ abstract class Metric<S> {
   }
 
   /**
-   * Forgets every series not set again before the next render (collector-fed metrics are rebuilt on
-   * each scrape, so gone servers vanish). A series set again keeps its label text: at 10,000 servers
-   * escaping and joining labels anew each scrape was a third of the scrape.
+   * Starts a collection: the series not set again before it is settled are forgotten (collector-fed
+   * metrics are rebuilt on each scrape, so gone servers vanish). A series set again keeps its label
+   * text: at 10,000 servers escaping and joining labels anew each scrape was a third of the scrape.
    */
   reset(): void {
     this.gen++
-    this.sweep = true
+  }
+
+  /**
+   * The collection started by reset() is complete. Only now are the series it did not set stale: a
+   * render that runs while a later collection is half done still shows every series of this one.
+   */
+  settle(): void {
+    this.keepFrom = this.gen
   }
 
   protected abstract text(name: string, e: Series<S>): string
@@ -154,7 +162,7 @@ abstract class Metric<S> {
   *pieces(sliceBytes: number): Generator<string> {
     let out = `# HELP ${this.name} ${escapeHelp(this.help)}\n# TYPE ${this.name} ${this.type}\n`
     for (const e of this.series) {
-      if (this.sweep && e.gen !== this.gen) {
+      if (e.gen < this.keepFrom) {
         this.drop(e)
         continue
       }
@@ -164,7 +172,6 @@ abstract class Metric<S> {
         out = ''
       }
     }
-    this.sweep = false
     if (out) yield out
   }
 }
@@ -250,9 +257,17 @@ export class Histogram extends Metric<HistState> {
 
 type AnyMetric = Counter | Gauge | Histogram
 
+/** Copies values in before a render; a generator yields where the event loop may run. */
+export type Collector = () => void | Iterable<unknown>
+
 export class Registry {
   private readonly metrics = new Map<string, AnyMetric>()
-  private readonly collectors: (() => void)[] = []
+  private readonly collectors: Collector[] = []
+  /**
+   * A scrape's collectors are between two of their yields. A consumer of slices() must take every
+   * empty slice up to the first text (MetricsServer does), or the next scrape waits forever.
+   */
+  private collecting = false
 
   private add<M extends AnyMetric>(m: M): M {
     if (this.metrics.has(m.name)) throw new RangeError(`metric ${m.name} registered twice`)
@@ -272,13 +287,18 @@ export class Registry {
     return this.add(new Histogram(name, help, labelNames, buckets))
   }
 
-  /** Runs before every render, to copy in values kept elsewhere. */
-  onCollect(fn: () => void): void {
+  /**
+   * Runs before every render, to copy in values kept elsewhere. A collector of thousands of series
+   * is a generator: each of its yields is a point where the scrape may let the event loop go.
+   */
+  onCollect(fn: Collector): void {
     this.collectors.push(fn)
   }
 
   /** The exposition: collectors run first; a throwing collector fails the scrape (no half-true page). */
   render(): string {
+    // synchronous: it would wait forever for a scrape's collection that needs the event loop to end
+    if (this.collecting) throw new Error('render() while a scrape is collecting: use slices()')
     let out = ''
     for (const piece of this.slices()) out += piece
     return out
@@ -286,13 +306,27 @@ export class Registry {
 
   /**
    * The exposition in slices of about `sliceBytes` characters, for a server that yields to the event
-   * loop between them (10,000 real servers are tens of MB of text). The collectors run at the first
-   * slice, so a throwing collector still fails the scrape before anything is sent. The values are
-   * read as each slice is made: an event between two slices may show in the later one, as it would
-   * in a scrape a moment later.
+   * loop between them (10,000 real servers are tens of MB of text). The collectors run first, and
+   * each yield of a generator collector is an empty slice: a turn for the event loop, with nothing
+   * to send yet. So a server that sends nothing before the first non-empty slice still fails a
+   * scrape whose collector throws before anything is sent. The values are read as each slice is
+   * made: an event between two slices may show in the later one, as it would in a scrape a moment
+   * later.
    */
   *slices(sliceBytes = 256 * 1024): Generator<string> {
-    for (const c of this.collectors) c()
+    // one collection at a time: another's reset() halfway through this one would leave each
+    // collection with only part of the series set in its generation
+    while (this.collecting) yield ''
+    this.collecting = true
+    try {
+      for (const c of this.collectors) {
+        const parts = c()
+        if (parts) for (const _ of parts) yield ''
+      }
+      for (const family of this.metrics.values()) family.settle()
+    } finally {
+      this.collecting = false
+    }
     for (const family of this.metrics.values()) yield* family.pieces(sliceBytes)
   }
 }

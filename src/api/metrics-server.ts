@@ -5,6 +5,7 @@
 import { createServer, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { LvsdError } from '../errors.js'
+import { turn } from '../loop-turns.js'
 import { type Prefix, prefixContains, tryParseAddr } from '../net/addr.js'
 import { applyLimits, closeIfUnread, METRICS_LIMITS, refuseLargeBody, serverOptions } from './http-limits.js'
 import { CONTENT_TYPE } from './metrics-registry.js'
@@ -50,6 +51,20 @@ function drained(res: ServerResponse): Promise<void> {
   })
 }
 
+/**
+ * The first slice with text: the collectors' empty slices before it are each a turn of the event
+ * loop, and nothing is sent until they are all done (a collector that throws is a 500, never a
+ * half page).
+ */
+async function firstText(pieces: Iterator<string>): Promise<IteratorResult<string>> {
+  let r = pieces.next()
+  while (!r.done && r.value === '') {
+    await turn()
+    r = pieces.next()
+  }
+  return r
+}
+
 /** Writes the slices, in writes of about SLICE_CHARS, yielding to the event loop between them. */
 async function sendSlices(res: ServerResponse, first: IteratorResult<string>, rest: Iterator<string>) {
   let out = ''
@@ -61,7 +76,7 @@ async function sendSlices(res: ServerResponse, first: IteratorResult<string>, re
     if (!flushed) await drained(res)
     // a drain is handled in the poll phase, where the next drain may follow at once: only a turn
     // through setImmediate lets timers (health checks, the peer channel) run between slices
-    await new Promise<void>((resolve) => setImmediate(resolve))
+    await turn()
     if (res.destroyed) {
       rest.return?.()
       return
@@ -103,7 +118,7 @@ export class MetricsServer {
         const exposition = await expose()
         // a string is iterable too, by character
         pieces = (typeof exposition === 'string' ? [exposition] : exposition)[Symbol.iterator]()
-        first = pieces.next()
+        first = await firstText(pieces)
       } catch (e) {
         // a failed scrape shows as up=0 in Prometheus, better than a page of stale or partial values
         res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' })

@@ -1,6 +1,7 @@
 // lvsd's Prometheus metrics (docs/metrics.md): counters fed by the event bus as things happen, and
 // values read from the director's status at scrape time (states, weights, VRRP worker and kernel counters).
 import type { AnyEvent, EventBus, EventName, LvsdEvent, VrrpState } from '../events.js'
+import { sliceTimer } from '../loop-turns.js'
 import { type Counter, type Gauge, type Histogram, Registry } from './metrics-registry.js'
 import type { DirectorView, KernelStats, PeerStatus } from './types.js'
 
@@ -45,10 +46,7 @@ export class LvsdMetrics {
   /** Connections to the metrics port from clients outside metrics.allow, closed at accept. */
   readonly metricsRefused: Counter
 
-  constructor(
-    private readonly director: DirectorView,
-    opts: MetricsOptions = {},
-  ) {
+  constructor(director: DirectorView, opts: MetricsOptions = {}) {
     const r = this.registry
     const bus: EventBus = director.events
     const startedAt = opts.startedAt ?? Date.now() - process.uptime() * 1000
@@ -277,16 +275,21 @@ export class LvsdMetrics {
       k.inBytes.set(labels, s.inBytes)
       k.outBytes.set(labels, s.outBytes)
     }
-    this.registry.onCollect(() => {
-      const st = this.director.getStatus()
+    // a generator: at 10,000 servers the status and its ~110,000 series are tens of ms (the first
+    // scrape, which makes every series, hundreds), so the scrape lets the event loop go every few ms
+    // (src/loop-turns.ts)
+    this.registry.onCollect(function* () {
+      const due = sliceTimer()
+      const st = director.getStatus()
+      if (due()) yield
       for (const m of [...snapshot, ...perServer, ...kernelAll, driftPass, driftInterval]) m.reset()
       info.set({ version: st.version, node: st.node }, 1)
-      const drift = this.director.drift
+      const drift = director.drift
       if (drift) {
         driftInterval.set({}, drift.effectiveIntervalMs / 1000)
         if (drift.lastPassMs !== undefined) driftPass.set({}, drift.lastPassMs / 1000)
       }
-      const ck = this.director.checks
+      const ck = director.checks
       if (ck) {
         checksLate.set({}, ck.late)
         checksMissed.set({}, ck.missed)
@@ -294,7 +297,7 @@ export class LvsdMetrics {
         checksInFlight.set({ state: 'queued' }, ck.queued)
         checksSlow.set({}, ck.slow)
       }
-      const doc = this.director.lastDoctor
+      const doc = director.lastDoctor
       if (doc) {
         doctorRun.set({}, Date.parse(doc.at) / 1000)
         for (const f of doc.findings) doctorFinding.set({ service: f.service, server: f.server, kind: f.kind }, 1)
@@ -322,6 +325,7 @@ export class LvsdMetrics {
         active.set({ service }, svc.active ? 1 : 0)
         if (svc.kernel) setKernel(svcK, { service }, svc.kernel)
         for (const rs of svc.servers) {
+          if (due()) yield
           const l = { service, server: rs.server }
           up.set(l, rs.health === 'down' ? 0 : 1)
           weight.set(l, rs.weight.effective)

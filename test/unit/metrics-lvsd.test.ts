@@ -5,6 +5,7 @@ import { request } from 'node:http'
 import { join } from 'node:path'
 import test from 'ava'
 import { LvsdMetrics } from '../../src/api/metrics.js'
+import { Registry } from '../../src/api/metrics-registry.js'
 import { MetricsServer } from '../../src/api/metrics-server.js'
 import { parseExposition, sampleValue } from '../helpers/exposition-parse.js'
 import { exampleStatus, FakeDirector } from '../helpers/fake-director.js'
@@ -262,6 +263,44 @@ test('a large exposition goes out in slices, the event loop running between them
   t.true(turns.length < 12, `stopped after ${turns.length} pieces`)
   ticking = false
   await server.close()
+})
+
+test('a collector that yields runs over turns of the event loop before anything is sent; one that throws then is a 500', async (t) => {
+  const r = new Registry()
+  const g = r.gauge('g', 'G.', ['i'])
+  let turns = 0
+  let ticking = true
+  const tick = () => {
+    turns++
+    if (ticking) setImmediate(tick)
+  }
+  setImmediate(tick)
+  t.teardown(() => {
+    ticking = false
+  })
+  const seen: number[] = []
+  let failAt: number | undefined
+  r.onCollect(function* () {
+    g.reset()
+    for (let i = 0; i < 5; i++) {
+      if (i === failAt) throw new Error('status unavailable')
+      g.set({ i: String(i) }, i)
+      seen.push(turns)
+      yield
+    }
+  })
+  const server = await MetricsServer.start(() => r.slices(), { host: '127.0.0.1', port: 0 })
+  t.teardown(() => server.close())
+  const ok = await get(server.port, '/metrics')
+  t.is(ok.status, 200)
+  t.is(new Set(seen).size, 5, `each part of the collection in a turn of its own (${seen.join(' ')})`)
+  t.is(sampleValue(parseExposition(ok.body), 'g', { i: '4' }), 4)
+  failAt = 3
+  const failed = await get(server.port, '/metrics')
+  t.is(failed.status, 500, 'nothing was sent before the collector threw')
+  t.regex(failed.body, /^collecting metrics failed: status unavailable/)
+  failAt = undefined
+  t.is((await get(server.port, '/metrics')).status, 200, 'a failed collection does not hold the next scrape')
 })
 
 test('docs/metrics.md lists every metric with its type, and nothing else', (t) => {

@@ -121,3 +121,52 @@ test('a reset metric keeps the series set again and drops the others, in any lab
   t.is(c.get({ b: 'x', a: '1' }), 2)
   t.is(c.get({ a: '1' }), 0, 'a missing label finds nothing')
 })
+
+test('a generator collector: each yield is an empty slice before any text, and the page is render’s', (t) => {
+  const r = new Registry()
+  const g = r.gauge('g', 'G.', ['i'])
+  r.onCollect(function* () {
+    g.reset()
+    for (let i = 0; i < 6; i++) {
+      g.set({ i: String(i) }, i)
+      if (i % 2 === 1) yield
+    }
+  })
+  const pieces = [...r.slices()]
+  t.deepEqual(pieces.slice(0, 3), ['', '', ''])
+  t.true(pieces.slice(3).every((p) => p !== ''))
+  t.is(pieces.join(''), r.render())
+  t.is(sampleValue(parseExposition(r.render()), 'g', { i: '5' }), 5)
+})
+
+test('two scrapes at once: the second collects after the first, and a page shows every series of the last finished collection', (t) => {
+  const r = new Registry()
+  const g = r.gauge('g', 'G.', ['i'])
+  let round = 0
+  r.onCollect(function* () {
+    round++
+    g.reset()
+    for (let i = 0; i < 4; i++) {
+      g.set({ i: String(i) }, round)
+      yield
+    }
+  })
+  const a = r.slices()
+  const b = r.slices()
+  for (let k = 0; k < 4; k++) t.is(a.next().value, '', 'a collects')
+  t.is(b.next().value, '', 'b waits while a collects')
+  t.is(round, 1, 'b has not started its collection')
+  // a's collection ends at its next step, its page begins; b then starts and stops halfway
+  const aFirst = a.next()
+  t.false(aFirst.done)
+  for (let k = 0; k < 3; k++) t.is(b.next().value, '')
+  t.is(round, 2)
+  const aPage = (aFirst.value as string) + [...a].join('')
+  const samples = parseExposition(aPage)
+  for (let i = 0; i < 4; i++)
+    t.not(sampleValue(samples, 'g', { i: String(i) }), undefined, `series ${i} kept while b is half done`)
+  t.throws(() => r.render(), { message: /while a scrape is collecting/ })
+  const bPage = [...b].join('')
+  t.is(sampleValue(parseExposition(bPage), 'g', { i: '3' }), 2)
+  t.is(sampleValue(parseExposition(r.render()), 'g', { i: '0' }), 3)
+})
