@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { PassThrough } from 'node:stream'
 import test from 'ava'
 import { ControlClient } from '../../src/api/client.js'
-import { logLine } from '../../src/api/event-log.js'
+import { DEBUG_ONLY, logEvents, logLine } from '../../src/api/event-log.js'
 import { startApi } from '../../src/api/start.js'
 import { isLvsdError } from '../../src/errors.js'
 import { type AnyEvent, EVENT_NAMES, type EventName, type EventPayloads } from '../../src/events.js'
@@ -154,6 +154,8 @@ test('every event has a log line: its level, the event name and seq, the payload
     const e = { seq: ++seq, at: 0, name, data } as AnyEvent
     const [lvl, fields, msg] = logLine(e)
     t.is(lvl as string, level, name)
+    // an event skipped unless debug is on must never have a line at another level
+    if (DEBUG_ONLY.has(name)) t.is(lvl, 'debug', `${name} is skipped below debug`)
     t.like(fields, { event: name, seq })
     t.false(Object.values(fields).includes(undefined), name)
     t.true(msg.length > 0)
@@ -193,4 +195,23 @@ test('logged events come out as pino records through the configured logger', asy
   const recs = out.records().filter((r) => r.event !== undefined)
   t.is(recs.length, 1, 'the debug-level health.result is below the level')
   t.like(recs[0], { level: 40, event: 'quorum.change', service: 'web', up: false, msg: 'web: quorum lost (0/1)' })
+})
+
+test('at level debug, the events skipped below it are logged', async (t) => {
+  const out = sink()
+  const bus = new FakeDirector({ status: exampleStatus() }).events
+  const stop = logEvents(bus, createLogger({ destination: out.stream, level: 'debug' }))
+  t.teardown(stop)
+  bus.publish('health.result', samples['health.result'][0])
+  bus.publish('vrrp.drop', samples['vrrp.drop'][0])
+  t.deepEqual(
+    out
+      .records()
+      .filter((r) => r.event !== undefined)
+      .map((r) => [r.level, r.event]),
+    [
+      [20, 'health.result'],
+      [20, 'vrrp.drop'],
+    ],
+  )
 })
