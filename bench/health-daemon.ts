@@ -51,8 +51,10 @@ async function measure(lab: Lab, name: string, argv: string[], scrape: boolean) 
   const from = Date.now()
   let scrapes = 0
   let scrapeBytes = 0
+  const scrapedAt: number[] = []
   const scraper = scrape
     ? setInterval(() => {
+        scrapedAt.push(Math.round((Date.now() - from) / 100) / 10)
         // the exposition of 10,000 servers is megabytes: spawnSync's 1 MiB default buffer would cut it
         const r = spawnSync('ip', ['netns', 'exec', lab.ns('p'), 'curl', '-sf', `http://127.0.0.1:${PORT}/metrics`], {
           maxBuffer: 1 << 30,
@@ -90,7 +92,19 @@ async function measure(lab: Lab, name: string, argv: string[], scrape: boolean) 
     late: last.late - first.late,
     missed: last.missed - first.missed,
     timeouts: last.timeouts - first.timeouts,
-    ...(scrape ? { scrapes, scrapeKiB: Math.round(scrapeBytes / 1024) } : {}),
+    ...(scrape ? { scrapedAtS: scrapedAt, scrapes, scrapeKiB: Math.round(scrapeBytes / 1024) } : {}),
+    // BENCH_SERIES=1: each second's late checks, loop max and GC, to see what a stall lines up with
+    ...(process.env.BENCH_SERIES
+      ? {
+          series: s.slice(1).map((x, i) => ({
+            t: Math.round(((x.at - first.at) / 1000) * 10) / 10,
+            late: x.late - (s[i] as Sample).late,
+            loopMaxMs: Math.round(x.loopMaxMs),
+            gcMs: Math.round(x.gcMs),
+            gcMaxMs: Math.round(x.gcMaxMs),
+          })),
+        }
+      : {}),
   }
 }
 
