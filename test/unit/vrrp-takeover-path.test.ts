@@ -61,10 +61,10 @@ function takeoverWorld(now: () => number) {
   return { log, stamp, net }
 }
 
-function takeoverSetup() {
+function takeoverSetup(extra: Partial<InstanceDeps> = {}) {
   const c = spinningClock()
   const w = takeoverWorld(c.now)
-  const s = setup({}, {}, c.clock)
+  const s = setup({}, extra, c.clock)
   const deps = (s.inst as unknown as { d: InstanceDeps }).d
   const queued: Array<() => void> = []
   Object.assign(deps, {
@@ -285,4 +285,18 @@ test('a member its sync group holds in BACKUP does not spin through the lead: it
   t.deepEqual(s.clock.armed, [360.9375 - LEAD], 'held: Master_Down runs again from the deadline (woken a lead early)')
   await flush()
   t.deepEqual(transitions(s.up), ['INIT>BACKUP:startup'])
+})
+
+test('a held VIP addition the kernel refuses is still logged after the GARPs left', async (t) => {
+  const logged: string[] = []
+  const s = takeoverSetup({ log: (level, msg) => logged.push(`${level} ${msg}`) })
+  const deps = (s.inst as unknown as { d: InstanceDeps }).d
+  const add = deps.net.addVip
+  deps.net.addVip = async (...a: Parameters<typeof add>) => {
+    await add(...a)
+    throw new Error('EADDRNOTAVAIL')
+  }
+  t.deepEqual((await wakeAndTakeOver(s)).slice(3, 6), ['advert', 'vip 10.0.0.100', 'garp'])
+  await flush()
+  t.true(logged.includes('error VIP change failed'), logged.join('; '))
 })
