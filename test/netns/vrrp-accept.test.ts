@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import test from 'ava'
 import { Lab, sh, waitFor } from '../helpers/netns.js'
 import { distRoot } from '../helpers/paths.js'
-import { addrs, arpAnswer, ConfigDir, Director, MAC, neighMac } from './agents/vrrp-harness.js'
+import { addrs, arpAnswer, ConfigDir, controlSocket, Director, MAC, neighMac } from './agents/vrrp-harness.js'
 
 const lab = new Lab('va')
 const cfg = new ConfigDir()
@@ -20,7 +20,7 @@ function conf(webAccept: boolean): string {
   return cfg.write(
     'd1.yaml',
     `node: d1
-vrrp:
+${controlSocket(cfg, 'd1')}vrrp:
   version: 3
   advert_interval: 100ms
   instances:

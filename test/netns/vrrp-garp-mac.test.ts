@@ -5,7 +5,7 @@
 import test from 'ava'
 import { HexCapture } from '../helpers/hex-capture.js'
 import { Lab, sh, waitFor } from '../helpers/netns.js'
-import { ConfigDir, Director } from './agents/vrrp-harness.js'
+import { ConfigDir, controlSocket, Director } from './agents/vrrp-harness.js'
 
 const OLD_MAC = '02c000000005'
 const NEW_MAC = '02c000000077'
@@ -47,7 +47,7 @@ test('after a MAC change the refresh GARP and NA name the new MAC, and none the 
     cfg.write(
       'd1.yaml',
       `node: d1
-vrrp:
+${controlSocket(cfg, 'd1')}vrrp:
   garp: { repeat: 1, delay: 0s, refresh: 300ms }
   instances:
     - { name: V4, interface: eth0, vrid: 61, priority: 100, version: 3, advert_interval: 100ms, vips: [10.0.0.3/24] }

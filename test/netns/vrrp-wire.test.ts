@@ -8,7 +8,7 @@ import test from 'ava'
 import { HexCapture } from '../helpers/hex-capture.js'
 import { Lab, waitFor } from '../helpers/netns.js'
 import { fixturesDir } from '../helpers/paths.js'
-import { addrs, ConfigDir, Director } from './agents/vrrp-harness.js'
+import { addrs, ConfigDir, controlSocket, Director } from './agents/vrrp-harness.js'
 
 const lab = new Lab('vw')
 const cfg = new ConfigDir()
@@ -58,7 +58,7 @@ test.before(async () => {
   const conf = cfg.write(
     'd1.yaml',
     `node: d1
-vrrp:
+${controlSocket(cfg, 'd1')}vrrp:
   instances:
     - { name: V2, interface: eth0, vrid: 51, priority: 100, version: 2, advert_interval: 1s, vips: [10.0.0.3/24] }
     - { name: V3, interface: eth0, vrid: 54, priority: 100, version: 3, advert_interval: 100ms, vips: [10.0.0.9/24, 10.0.0.10/24] }
