@@ -12,6 +12,7 @@ import { modprobe } from '../../src/ipvs/modprobe.js'
 import { parseAddr } from '../../src/net/addr.js'
 import { NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST } from '../../src/net/nlmsg.js'
 import { fakeIpvs, IPVS } from '../fixtures/ipvs/fake-ipvs.js'
+import { busy, turnCounter } from '../helpers/loop-turns.js'
 
 const setup = fakeIpvs
 
@@ -262,10 +263,6 @@ test('dumps with { stats: false } leave the counters out and nothing else; readT
 
 test('readTable lets the event loop turn during a long read, and reads the same table', async (t) => {
   // each dump answered synchronously after 2 ms of work, as the kernel answers inside sendmsg
-  const busy = (ms: number) => {
-    const end = performance.now() + ms
-    while (performance.now() < end) {}
-  }
   const services = Array.from({ length: 12 }, (_, i) => ({ ...seedSvc, key: { ...seedKey, port: 1000 + i } }))
   const ops = {
     listServices: async () => services,
@@ -274,16 +271,10 @@ test('readTable lets the event loop turn during a long read, and reads the same 
       return [rs(7)].map((d) => ({ ...d, activeConns: 0, inactiveConns: 0, persistentConns: 0 }))
     },
   }
-  let turns = 0
-  let ticking = true
-  const tick = () => {
-    turns++
-    if (ticking) setImmediate(tick)
-  }
-  setImmediate(tick)
+  const loop = turnCounter()
   const table = await readTable(ops)
-  ticking = false
+  loop.stop()
   t.is(table.length, 12)
   // 24 ms of reads in slices of 4 ms: a turn after every two or three services
-  t.true(turns >= 4, `${turns} turns during the read`)
+  t.true(loop.turns >= 4, `${loop.turns} turns during the read`)
 })

@@ -9,6 +9,7 @@ import { Registry } from '../../src/api/metrics-registry.js'
 import { MetricsServer } from '../../src/api/metrics-server.js'
 import { parseExposition, sampleValue } from '../helpers/exposition-parse.js'
 import { exampleStatus, FakeDirector } from '../helpers/fake-director.js'
+import { turnCounter } from '../helpers/loop-turns.js'
 import { repoRoot } from '../helpers/paths.js'
 
 function setup() {
@@ -216,21 +217,14 @@ test('the endpoint serves the exposition at /metrics with the 0.0.4 content type
 })
 
 test('a large exposition goes out in slices, the event loop running between them; a client that leaves stops it', async (t) => {
-  // the event loop's turns, counted by a chain of setImmediate
-  let turn = 0
-  let ticking = true
-  const tick = () => {
-    turn++
-    if (ticking) setImmediate(tick)
-  }
-  setImmediate(tick)
+  const loop = turnCounter()
   const piece = `${'#'.repeat(300 * 1024 - 1)}\n`
   const turns: number[] = []
   let finished = false
   const pieces = function* () {
     try {
       for (let i = 0; i < 12; i++) {
-        turns.push(turn)
+        turns.push(loop.turns)
         yield piece
       }
     } finally {
@@ -261,23 +255,15 @@ test('a large exposition goes out in slices, the event loop running between them
   while (!finished && Date.now() < until) await new Promise((r) => setTimeout(r, 5))
   t.true(finished, 'the generator was closed')
   t.true(turns.length < 12, `stopped after ${turns.length} pieces`)
-  ticking = false
+  loop.stop()
   await server.close()
 })
 
 test('a collector that yields runs over turns of the event loop before anything is sent; one that throws then is a 500', async (t) => {
   const r = new Registry()
   const g = r.gauge('g', 'G.', ['i'])
-  let turns = 0
-  let ticking = true
-  const tick = () => {
-    turns++
-    if (ticking) setImmediate(tick)
-  }
-  setImmediate(tick)
-  t.teardown(() => {
-    ticking = false
-  })
+  const loop = turnCounter()
+  t.teardown(() => loop.stop())
   const seen: number[] = []
   let failAt: number | undefined
   r.onCollect(function* () {
@@ -285,7 +271,7 @@ test('a collector that yields runs over turns of the event loop before anything 
     for (let i = 0; i < 5; i++) {
       if (i === failAt) throw new Error('status unavailable')
       g.set({ i: String(i) }, i)
-      seen.push(turns)
+      seen.push(loop.turns)
       yield
     }
   })

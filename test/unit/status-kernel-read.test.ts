@@ -8,6 +8,7 @@ import { configReader } from '../../src/director/config-source.js'
 import { readKernelCounters } from '../../src/director/status.js'
 import { defaultDest, defaultService } from '../../src/ipvs/model.js'
 import { parseAddr } from '../../src/net/addr.js'
+import { busy, turnCounter } from '../helpers/loop-turns.js'
 
 test('readKernelCounters lets the event loop turn during a long read, and reads every service', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'lvsd-kread-'))
@@ -22,10 +23,6 @@ test('readKernelCounters lets the event loop turn during a long read, and reads 
   const r = await configReader(file)()
   if (!r.ok) throw new Error(JSON.stringify(r.errors))
   // each dump answered synchronously after 2 ms of work, as the kernel answers inside sendmsg
-  const busy = (ms: number) => {
-    const end = performance.now() + ms
-    while (performance.now() < end) {}
-  }
   const ipvs = {
     getService: async (key: Parameters<typeof defaultService>[0]) => defaultService(key, 'rr'),
     listDests: async () => {
@@ -35,15 +32,9 @@ test('readKernelCounters lets the event loop turn during a long read, and reads 
       ]
     },
   }
-  let turns = 0
-  let ticking = true
-  const tick = () => {
-    turns++
-    if (ticking) setImmediate(tick)
-  }
-  setImmediate(tick)
+  const loop = turnCounter()
   const counters = await readKernelCounters(ipvs, r.loaded.config)
-  ticking = false
+  loop.stop()
   t.is(counters.size, 12)
-  t.true(turns >= 4, `${turns} turns during the read`)
+  t.true(loop.turns >= 4, `${loop.turns} turns during the read`)
 })
