@@ -7,15 +7,22 @@
 // starts it with the advert of the current priority, restarts it when anything it sends changes,
 // and stops it when the instance leaves MASTER; it hears back only about a late advert or a failed
 // send (rare), through one callback.
+//
+// Given the path of lvsd-pacer, the rounds go to that helper process instead (pacer_remote.h):
+// the same rounds, counters and reports, sent from a process of ~1 MiB. If the helper cannot be
+// used, or is lost later, the rounds come back here without a gap (the helper's next deadline is
+// in the shared page), and callback(3, wait status) says so.
 #include <sys/socket.h>
 
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 #include "common.h"
 #include "loop_timer.h"
+#include "pacer_remote.h"
 
 namespace lvsd {
 namespace {
@@ -25,6 +32,7 @@ constexpr uint32_t kMaxTargets = 64;
 // What the callback reports (its first argument).
 constexpr int32_t kEventLate = 1;
 constexpr int32_t kEventSendError = 2;
+constexpr int32_t kEventHelperLost = 3;
 
 // One datagram and where it goes, copied out of JavaScript's buffers at start().
 struct Target {
@@ -34,35 +42,107 @@ struct Target {
   socklen_t toLen = 0;
 };
 
-class Pacer : public Napi::ObjectWrap<Pacer> {
+class Pacer : public Napi::ObjectWrap<Pacer>, public RemoteUser {
  public:
   static void Define(Napi::Env env, Napi::Object exports) {
     Napi::Function ctor =
         DefineClass(env, "Pacer",
                     {InstanceMethod<&Pacer::Start>("start"), InstanceMethod<&Pacer::Stop>("stop"),
                      InstanceMethod<&Pacer::Stats>("stats"), InstanceMethod<&Pacer::NextNs>("nextNs"),
-                     InstanceMethod<&Pacer::Close>("close")});
+                     InstanceMethod<&Pacer::Helper>("helper"), InstanceMethod<&Pacer::Close>("close")});
     exports.Set("Pacer", ctor);
   }
 
-  // new Pacer(socketFd, onEvent(kind, value)): kind 1 a late advert (value: ms late), 2 a failed
-  // send (value: errno). The socket stays the caller's: the pacer never closes it.
+  // new Pacer(socketFd, onEvent(kind, value), helperPath?): kind 1 a late advert (value: ms late),
+  // 2 a failed send (value: errno), 3 the helper lost (value: its wait status, -1 unknown). With
+  // helperPath the rounds go to that helper, spawned on first use; if it cannot start, the
+  // constructor throws (the caller may make an in-process pacer instead). The socket stays the
+  // caller's: the pacer never closes it (the helper's copy is closed at each stop).
   explicit Pacer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Pacer>(info) {
     Napi::Env env = info.Env();
+    env_ = env;
     if (!Int(env, info[0], "socket fd", &socket_)) return;
     if (!info[1].IsFunction()) {
       ThrowType(env, "callback");
       return;
     }
-    timer_.Open(env, static_cast<napi_ref>(*this), info[1], "lvsd.Pacer", kEventSendError, OnExpiry, this);
+    if (!timer_.Open(env, static_cast<napi_ref>(*this), info[1], "lvsd.Pacer", kEventSendError, OnExpiry, this))
+      return;
+    if (info[2].IsString()) {
+      std::string path = info[2].As<Napi::String>().Utf8Value();
+      helper_ = PacerHelper::Join(env, path.c_str(), this, &slot_);
+      if (helper_ == nullptr) ThrowErrno(env, "pacer helper", errno);
+    }
   }
 
   ~Pacer() override {
+    Detach();
     timer_.Shutdown();
     FreeTargets();
   }
 
+  void OnRemoteEvent(uint32_t kind, double value) override {
+    if (kind == LVSD_PACER_LATE) timer_.Report(kEventLate, value / 1e6);
+    else if (kind == LVSD_PACER_SEND_ERROR) timer_.Report(kEventSendError, value);
+  }
+
+  void OnHelperLost(int status) override {
+    double at = remoteRunning_ ? RemoteNext() : -1;
+    Fold();
+    helper_ = nullptr;
+    bool wasRunning = remoteRunning_;
+    Unretain();
+    // the round the helper had next, here: no advert is skipped and none is doubled
+    if (wasRunning && at >= 0 && timer_.open() && timer_.SetAt(at)) timer_.Start(env_);
+    timer_.Report(kEventHelperLost, status);
+  }
+
  private:
+  bool Remote() const { return helper_ != nullptr && helper_->alive(); }
+
+  // The helper's next deadline; the one just requested while it has not applied it yet.
+  double RemoteNext() const { return helper_->Applied(slot_) ? helper_->Read(slot_).next_ns : remoteFirst_; }
+
+  // The helper's counts into this pacer's own (before it lets go of the slot).
+  void Fold() {
+    if (helper_ == nullptr) return;
+    lvsd_pacer_slot s = helper_->Read(slot_);
+    sent_ += s.sent;
+    errors_ += s.errors;
+    lateCount_ += s.late_rounds;
+    if (s.max_late_ns > maxLateNs_) maxLateNs_ = s.max_late_ns;
+  }
+
+  void Detach() {
+    if (helper_ == nullptr) return;
+    Fold();
+    PacerHelper* h = helper_;
+    helper_ = nullptr;
+    remoteRunning_ = false;
+    h->Leave(slot_);
+    Unretain();
+  }
+
+  // While the helper sends for it, the JS object is held (as LoopTimer holds it while armed).
+  void Retain() {
+    if (retained_) return;
+    uint32_t refs;
+    if (napi_reference_ref(env_, static_cast<napi_ref>(*this), &refs) == napi_ok) retained_ = true;
+  }
+
+  void Unretain() {
+    remoteRunning_ = false;
+    if (!retained_) return;
+    uint32_t refs;
+    napi_reference_unref(env_, static_cast<napi_ref>(*this), &refs);
+    retained_ = false;
+  }
+
+  // Stops the helper's rounds for this slot; once this returns it sends nothing more for it.
+  void StopRemote() {
+    if (helper_ != nullptr && remoteRunning_) helper_->Stop(slot_);
+    Unretain();
+  }
   void FreeTargets() {
     for (uint32_t i = 0; i < count_; i++) std::free(targets_[i].packet);
     count_ = 0;
@@ -152,6 +232,22 @@ class Pacer : public Napi::ObjectWrap<Pacer> {
     count_ = n;
     interval_ = interval;
     lateNs_ = late;
+    if (Remote()) {
+      RemoteTarget to[kMaxTargets];
+      for (uint32_t i = 0; i < n; i++)
+        to[i] = {targets_[i].packet, targets_[i].packetLen, reinterpret_cast<const uint8_t*>(&targets_[i].to),
+                 targets_[i].toLen};
+      if (helper_->Start(slot_, socket_, to, n, first, interval, late)) {
+        timer_.Stop();
+        remoteFirst_ = first;
+        remoteRunning_ = true;
+        Retain();
+        return env.Undefined();
+      }
+      // the helper was killed (and waited for): these rounds are sent here; the loop's next turn
+      // tells the callback the helper is gone
+      Unretain();
+    }
     if (!timer_.SetAt(first)) {
       int err = errno;
       timer_.Stop();
@@ -163,34 +259,51 @@ class Pacer : public Napi::ObjectWrap<Pacer> {
   }
 
   Napi::Value Stop(const Napi::CallbackInfo& info) {
+    StopRemote();
     timer_.Stop();
     return info.Env().Undefined();
+  }
+
+  // helper() → the helper's pid while this pacer's rounds go there, else 0.
+  Napi::Value Helper(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), Remote() ? helper_->pid() : 0);
   }
 
   // stats() → [datagrams sent, send errors, late rounds, the worst lateness of a round so far in ms]
   Napi::Value Stats(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
+    lvsd_pacer_slot s{};
+    if (helper_ != nullptr) s = helper_->Read(slot_);
+    double maxLate = s.max_late_ns > maxLateNs_ ? s.max_late_ns : maxLateNs_;
     Napi::Array out = Napi::Array::New(env, 4);
-    out.Set(0u, Napi::Number::New(env, static_cast<double>(sent_)));
-    out.Set(1u, Napi::Number::New(env, static_cast<double>(errors_)));
-    out.Set(2u, Napi::Number::New(env, static_cast<double>(lateCount_)));
-    out.Set(3u, Napi::Number::New(env, maxLateNs_ > 0 ? maxLateNs_ / 1e6 : 0));
+    out.Set(0u, Napi::Number::New(env, static_cast<double>(sent_ + s.sent)));
+    out.Set(1u, Napi::Number::New(env, static_cast<double>(errors_ + s.errors)));
+    out.Set(2u, Napi::Number::New(env, static_cast<double>(lateCount_ + s.late_rounds)));
+    out.Set(3u, Napi::Number::New(env, maxLate > 0 ? maxLate / 1e6 : 0));
     return out;
   }
 
   // nextNs() → the next round's deadline (CLOCK_MONOTONIC ns), or -1 when stopped.
   Napi::Value NextNs(const Napi::CallbackInfo& info) {
+    if (remoteRunning_ && helper_ != nullptr) return Napi::Number::New(info.Env(), RemoteNext());
     return Napi::Number::New(info.Env(), timer_.armed() ? timer_.at() : -1);
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
+    Detach();
     timer_.Close();
     FreeTargets();
     return info.Env().Undefined();
   }
 
+  napi_env env_ = nullptr;
   int32_t socket_ = -1;
   LoopTimer timer_;
+  PacerHelper* helper_ = nullptr;
+  uint32_t slot_ = 0;
+  bool remoteRunning_ = false;
+  bool retained_ = false;
+  double remoteFirst_ = -1;
   Target targets_[kMaxTargets];
   uint32_t count_ = 0;
   double interval_ = 0;

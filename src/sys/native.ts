@@ -48,10 +48,11 @@ export interface NativeAddon {
   gettid(): number
   readonly EAGAIN: number
   Poller: new (fd: number, callback: (status: number, events: number) => void) => NativePoller
-  /** native/pacer.cc; src/sys/pacer.ts wraps it. */
+  /** native/pacer.cc; src/sys/pacer.ts wraps it. With `helperPath`, the rounds go to that process. */
   Pacer: new (
     socketFd: number,
     onEvent: (kind: number, value: number) => void,
+    helperPath?: string,
   ) => NativePacer
   /** native/silence.cc; src/sys/silence-timer.ts wraps it. */
   SilenceTimer: new (
@@ -68,6 +69,8 @@ export interface NativePacer {
   stats(): [number, number, number, number]
   /** The next round's deadline (CLOCK_MONOTONIC ns), -1 when stopped. */
   nextNs(): number
+  /** The helper process's pid while the rounds go there, else 0. */
+  helper(): number
   close(): void
 }
 

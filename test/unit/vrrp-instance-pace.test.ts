@@ -204,3 +204,34 @@ test('a pacer that cannot start hands Adver_Timer back to the host timer: advert
   t.is(s.pace.rounds.length, 0)
   t.true(s.pace.closed)
 })
+
+test('a pacer whose helper process is lost or unavailable warns once, with why, and keeps the rounds', async (t) => {
+  const logs: { level: string; msg: string; fields: Record<string, unknown> }[] = []
+  const clock = newClock()
+  const pace = new FakePace(clock)
+  const s = setup(
+    {},
+    {
+      pace: (events: PacerEvents) => {
+        pace.events = events
+        return pace
+      },
+      log: (level: string, msg: string, fields: Record<string, unknown>) => logs.push({ level, msg, fields }),
+    },
+    clock,
+  )
+  await s.inst.start()
+  s.clock.advanceTo(1361)
+  pace.events?.inProcess?.({ status: 9 })
+  pace.events?.inProcess?.({ err: new Error('spawn: ENOENT') })
+  const warns = logs.filter((l) => l.msg.startsWith('advert pacer helper unavailable'))
+  t.is(warns.length, 1)
+  t.deepEqual(warns[0], {
+    level: 'warn',
+    msg: 'advert pacer helper unavailable: adverts sent from the VRRP worker',
+    fields: { vrrp: 'web', status: 9 },
+  })
+  s.clock.advanceTo(1361 + 1000)
+  t.is(pace.rounds.length, 10, 'the rounds stay with the pacer')
+  t.is(s.sent.length, 1, 'none from JavaScript')
+})

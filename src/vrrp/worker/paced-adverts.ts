@@ -36,6 +36,11 @@ export class PacedAdverts {
     this.pace = open({
       late: (lateMs) => d.late(lateMs),
       failed: (err) => d.warnOnce('send', 'advert send failed', { err: String(err) }),
+      inProcess: ({ err, status }) =>
+        d.warnOnce('pace-helper', 'advert pacer helper unavailable: adverts sent from the VRRP worker', {
+          ...(err ? { err: String(err) } : {}),
+          ...(status !== undefined ? { status } : {}),
+        }),
     })
   }
 

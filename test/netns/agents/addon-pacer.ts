@@ -1,65 +1,22 @@
 // Agent: the native advert pacer (native/pacer.cc) over abstract AF_UNIX datagram sockets (no
-// network needed). Usage: addon-pacer.js <scenario>. Prints one JSON line {event:'result', ...}.
+// network needed), through the helper process unless LVSD_PACER=inline (every scenario but `late`
+// runs both ways; the helper's own behaviour is addon-pacer-helper.ts's).
+// Usage: addon-pacer.js <scenario>. Prints one JSON line {event:'result', ...}.
 //   cadence — two targets, each round an interval after the last send; stats count each datagram
 //   restart — start() again replaces the datagrams and the phase; nothing of the old one after
 //   stop    — nothing after stop(), and a stopped pacer lets the process exit
 //   failed  — a target the kernel refuses is reported; the other target still gets every round
 //   late    — a loop held past a deadline: the round is reported late, the next one on time
+//             (in-process only: a held loop does not hold the helper)
 //   gc      — a running pacer whose object nobody holds keeps sending through full GCs
 //   badargs — a refused start() (a bad argument) leaves the running pacer as it was
 import { randomBytes } from 'node:crypto'
 import * as C from '../../../src/sys/constants.js'
-import { DeadlineTimers } from '../../../src/sys/deadline-timer.js'
 import { sysErrorCode } from '../../../src/sys/errno.js'
-import { Pacer, type PacerEvents } from '../../../src/sys/pacer.js'
+import { Pacer } from '../../../src/sys/pacer.js'
 import { sockaddrUn } from '../../../src/sys/sockaddr.js'
 import { Socket } from '../../../src/sys/socket.js'
-
-const out = (o: object) => process.stdout.write(`${JSON.stringify({ event: 'result', ...o })}\n`)
-const clock = new DeadlineTimers()
-const now = () => clock.now()
-const pause = (ms: number) => new Promise<void>((r) => clock.set(r, ms))
-
-interface Sink {
-  to: Buffer
-  got: { at: number; text: string }[]
-  close(): void
-}
-
-function sink(): Sink {
-  const to = sockaddrUn(`lvsd-pacer-${randomBytes(6).toString('hex')}`, { abstract: true })
-  const rx = Socket.open(C.AF_UNIX, C.SOCK_DGRAM, 0)
-  rx.bind(to)
-  const got: Sink['got'] = []
-  rx.onReceive((m) => got.push({ at: now(), text: m.data.toString() }))
-  return { to, got, close: () => rx.close() }
-}
-
-/** A sending socket, `n` sinks and a pacer on the socket; `end()` closes them all and the clock. */
-function rig(events: Partial<PacerEvents> = {}, n = 1) {
-  const tx = Socket.open(C.AF_UNIX, C.SOCK_DGRAM, 0)
-  const sinks = Array.from({ length: n }, sink)
-  const p = new Pacer(tx.fd, { late: () => {}, failed: () => {}, ...events })
-  const end = () => {
-    p.close()
-    for (const x of sinks) x.close()
-    tx.close()
-    clock.close()
-  }
-  return { p, sinks, a: sinks[0] as Sink, end }
-}
-
-/** Waits (bounded) until `cond` holds, on the event loop the pacer shares. */
-async function until(cond: () => boolean, ms: number): Promise<boolean> {
-  const end = now() + ms
-  while (!cond()) {
-    if (now() > end) return false
-    await pause(5)
-  }
-  return true
-}
-
-const gaps = (ats: number[]) => ats.slice(1).map((t, i) => Math.round((t - (ats[i] as number)) * 10) / 10)
+import { clock, gaps, now, out, pause, rig, type Sink, sink, until } from './pacer-rig.js'
 
 const scenarios: Record<string, () => Promise<void>> = {
   async cadence() {
@@ -68,8 +25,10 @@ const scenarios: Record<string, () => Promise<void>> = {
     const first = now() + 50
     p.start([Buffer.from('to-a'), Buffer.from('to-b')], [a.to, b.to], first, 40, 1000)
     await until(() => a.got.length >= 10 && b.got.length >= 10, 5000)
+    const helperUsed = p.helperPid > 0
     p.stop()
     out({
+      helperUsed,
       firstLate: Math.round(((a.got[0]?.at ?? 0) - first) * 10) / 10,
       gapsA: gaps(a.got.slice(0, 10).map((g) => g.at)),
       texts: [...new Set([...a.got, ...b.got].map((g) => g.text))].sort(),
@@ -100,6 +59,7 @@ const scenarios: Record<string, () => Promise<void>> = {
     p.start([Buffer.from('x')], [a.to], now(), 20, 1000)
     await until(() => a.got.length >= 3, 5000)
     p.stop()
+    a.drain()
     const atStop = a.got.length
     await pause(150)
     out({ afterStop: a.got.length - atStop, sentStat: p.stats().sent === atStop })
