@@ -35,7 +35,8 @@ install -m 0755 "$here/deb/postinst" "$here/deb/prerm" "$here/deb/postrm" "$root
 shlib_dir=$(mktemp -d "$out/shlibdeps.XXXXXX")
 mkdir "$shlib_dir/debian"
 printf 'Source: lvsd\n\nPackage: lvsd\nArchitecture: any\n' >"$shlib_dir/debian/control"
-shlibs=$(cd "$shlib_dir" && dpkg-shlibdeps --warnings=0 -O "$root/usr/lib/lvsd/build/Release/lvsd_native.node" |
+shlibs=$(cd "$shlib_dir" && dpkg-shlibdeps --warnings=0 -O "$root/usr/lib/lvsd/build/Release/lvsd_native.node" \
+  "$root/usr/lib/lvsd/build/Release/lvsd-pacer" |
   sed -n 's/^shlibs:Depends=//p')
 rm -rf "$shlib_dir"
 

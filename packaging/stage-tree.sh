@@ -41,6 +41,9 @@ grep -rlZ --include='*.js' --include='*.mjs' --include='*.cjs' '^#!/usr/bin/env 
   xargs -0 -r sed -i '1s|^#!/usr/bin/env node|#!/usr/bin/node|'
 install -m 0644 "$src/build/Release/lvsd_native.node" "$app/build/Release/lvsd_native.node"
 strip --strip-unneeded --remove-section=.comment "$app/build/Release/lvsd_native.node"
+# the process a VRRP master's routine adverts leave from, spawned by the addon from beside it
+install -m 0755 "$src/build/Release/lvsd-pacer" "$app/build/Release/lvsd-pacer"
+strip --strip-unneeded --remove-section=.comment "$app/build/Release/lvsd-pacer"
 chmod -R u+rwX,go+rX,go-w "$app"
 chmod 0755 "$app/bin/lvsd.js" "$app/bin/lvsctl.js"
 # the examples under /usr/share/doc/lvsd come from the same tree as the code that checks them

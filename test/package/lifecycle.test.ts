@@ -113,7 +113,7 @@ test.serial('reload: a good file returns 0, a refused file fails and journalctl 
 })
 
 test.serial(
-  'under the unit sandbox (syscall filter, capabilities): VRRP master with the virtual MAC, a track script and a notify program',
+  'under the unit sandbox (syscall filter, capabilities): VRRP master with the virtual MAC, its adverts from the pacer helper, a track script and a notify program',
   async (t) => {
     // a veth pair inside the container: lvsd alone on v0 becomes MASTER after Master_Down_Interval
     c(
@@ -154,7 +154,18 @@ vrrp:
       return /MASTER/.test(out) ? out : undefined
     })
     t.regex(notify, /notify INSTANCE web MASTER 150 uid=\d+/)
-    t.notRegex(c('journalctl -u lvsd -o cat --no-pager').stdout, /EPERM|Operation not permitted/)
+    // the routine adverts leave from the pacer helper: the daemon's child, SCHED_RR, no capability
+    const helper = await waitFor('the pacer helper', 10_000, () => {
+      const pids = c('grep -lx lvsd-pacer /proc/[0-9]*/comm | cut -d/ -f3').stdout.trim()
+      return pids || undefined
+    })
+    const status = c(`cat /proc/${helper}/status`).stdout
+    t.regex(status, new RegExp(`PPid:\\s+${show('MainPID')}\\n`))
+    t.regex(status, /CapEff:\s+0+\n/)
+    t.regex(c(`chrt -p ${helper}`).stdout, /SCHED_RR/)
+    const journal = c('journalctl -u lvsd -o cat --no-pager').stdout
+    t.notRegex(journal, /EPERM|Operation not permitted/)
+    t.notRegex(journal, /pacer helper unavailable/)
     writeConfig('node: director\n')
     t.is(c('systemctl restart lvsd').status, 0)
     c('ip link del v0; rm -rf /usr/local/lib/lvsd-test')
