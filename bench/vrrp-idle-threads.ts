@@ -15,18 +15,30 @@ interface ThreadUse {
   runs: number
 }
 
-function threads(pid: number): Map<string, ThreadUse> {
+function threads(pids: number[]): Map<string, ThreadUse> {
   const out = new Map<string, ThreadUse>()
+  for (const pid of pids) threadsOf(pid, out)
+  return out
+}
+
+function threadsOf(pid: number, out: Map<string, ThreadUse>): void {
+  const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim()
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
       const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
       const policy = Number(stat[41 - 3])
-      const kind = Number(tid) === pid ? 'main' : policy === 1 || policy === 2 ? 'vrrp (rt)' : 'other'
+      const kind =
+        comm === 'lvsd-pacer'
+          ? 'pacer helper'
+          : Number(tid) === pid
+            ? 'main'
+            : policy === 1 || policy === 2
+              ? 'vrrp (rt)'
+              : 'other'
       const [ns = 0, , runs = 0] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number)
       out.set(`${tid} ${kind}`, { ms: ns / 1e6, runs })
     } catch {} // the thread ended meanwhile
   }
-  return out
 }
 
 const vl = new VrrpLab(['d1', 'd2'])
@@ -41,11 +53,12 @@ const d = new Lvsd(
 try {
   await d.waitState('MASTER', 20_000)
   await sleep(10_000)
-  const pid = d.pids()[0]
-  if (pid === undefined) throw new Error('no lvsd process in the namespace')
-  const a = threads(pid)
+  // lvsd and its pacer helper (lvsd-pacer), each thread apart
+  const pids = d.pids()
+  if (pids.length === 0) throw new Error('no lvsd process in the namespace')
+  const a = threads(pids)
   await sleep(windowS * 1000)
-  const b = threads(pid)
+  const b = threads(pids)
   console.log(`lvsd master, ${intervalMs} ms adverts, ${windowS} s, flags [${flags.join(' ')}]`)
   for (const [k, v] of b) {
     const ms = v.ms - (a.get(k)?.ms ?? 0)

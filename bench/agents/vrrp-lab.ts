@@ -58,16 +58,23 @@ export function cpuMs(pid: number): number {
 
 /**
  * CPU ms per kind of thread, from schedstat: `main` (tid = pid), `rt` (SCHED_RR/FIFO: lvsd's VRRP
- * worker), `other` (V8 platform and libuv threads; Node names them all "node").
+ * worker), `other` (V8 platform and libuv threads; Node names them all "node"), `pacer helper` (lvsd-pacer).
  */
 export function cpuByThread(pids: number[]): Map<string, number> {
   const m = new Map<string, number>()
   for (const pid of pids) {
     try {
+      const helper = readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'lvsd-pacer'
       for (const tid of readdirSync(`/proc/${pid}/task`)) {
         const f = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
         const policy = Number(f[41 - 3])
-        const kind = Number(tid) === pid ? 'main' : policy === 1 || policy === 2 ? 'rt' : 'other'
+        const kind = helper
+          ? 'pacer helper'
+          : Number(tid) === pid
+            ? 'main'
+            : policy === 1 || policy === 2
+              ? 'rt'
+              : 'other'
         const ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0])
         m.set(kind, (m.get(kind) ?? 0) + ns / 1e6)
       }
