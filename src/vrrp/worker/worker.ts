@@ -20,9 +20,11 @@ import { VrrpWorkerCore } from './worker-core.js'
 /**
  * Master_Down wakes the worker this early. Woken 0.6–1.5 ms late and running the takeover's steps
  * cold, the worker sent its first advert 1.5–2.5 ms after the deadline (docs/benchmarks.md); the
- * lead covers the wake-up and the steps, and the rest of it is spent waiting on the clock.
+ * lead covers the wake-up and the steps, and the rest of it is spent waiting on the clock. After
+ * 3.6 s asleep (a 1 s backup) the cold path has taken up to 9 ms here, so 4 ms made the takeover
+ * 1–5 ms late; what a longer lead costs is the wait, once per takeover.
  */
-const TAKEOVER_LEAD_MS = 4
+const TAKEOVER_LEAD_MS = 15
 
 const port = parentPort
 if (!port) throw new Error('src/vrrp/worker/worker.js runs only as a worker thread')
