@@ -18,8 +18,10 @@ import { ConfigDir, Director, lvsctlIn, MAC, sleep, vrrpConfig } from './agents/
 /**
  * The backup worker's CPU over the 5 s window. Measured alone (7 Dec 2026): 5.0–6.6 ms with
  * Master_Down read in C++, 16.7–16.8 ms on 83aa5c6 where JavaScript read the repeats at each one.
+ * On a later machine (session 21) the same code measured 7.7–12.9 ms in 12 runs, with the master's
+ * adverts from its pacer helper or from its worker alike: 11 failed 3 of them.
  */
-const CPU_BOUND_MS = 11
+const CPU_BOUND_MS = 14
 
 const lab = new Lab('bw')
 const cfg = new ConfigDir()
