@@ -13,11 +13,12 @@ import { type AdvertEvent, AdvertIntake } from './advert-intake.js'
 import { AdvertPackets } from './advert-packets.js'
 import { type AsideHandle, repeatable } from './advert-routing.js'
 import { Announcements } from './announcements.js'
-import { EARLY_SLACK_MS, HostTimers } from './host-timers.js'
+import { HostTimers } from './host-timers.js'
 import { fsmConfigOf, localOf } from './instance-config.js'
 import type { NetState } from './netstate.js'
 import { PacedAdverts } from './paced-adverts.js'
 import type { AdvertPace, Announcer, Channel } from './sockets.js'
+import { type LeadHost, masterDown } from './takeover-lead.js'
 import { type VipAddsAhead, VipChanges, vipsOf } from './vip-changes.js'
 
 /** What an instance reads and changes of its namespace (NetState, or a fake in the unit tier). */
@@ -111,6 +112,7 @@ export class Instance {
   private stopped = false
   /** Adver_Timer on the native pacer (paced-adverts.ts); undefined: on a host timer. */
   private paced: PacedAdverts | undefined
+  private readonly lead: LeadHost
 
   constructor(
     cfg: RuntimeInstance,
@@ -160,6 +162,25 @@ export class Instance {
         warnOnce: (key, msg, fields) => this.warnOnce(key, msg, fields),
         late: (lateMs) => this.reportLate(lateMs),
       })
+    this.lead = {
+      state: () => this.state,
+      now: () => this.d.now(),
+      catchUp: () => this.d.aside?.catchUp(true),
+      syncHold: () => this.d.syncHold?.(),
+      stepAt: (when) => {
+        this.lastStepAt = Math.max(this.lastStepAt, when)
+      },
+      prepare: (steps) => {
+        for (const r of steps) for (const a of r.actions) if (a.kind === 'send') this.adverts.at(a.priority)
+        const adds = !this.owner && steps.some((r) => r.actions.some((a) => a.kind === 'vips' && a.op === 'add'))
+        const ahead = adds ? this.vips.ahead() : undefined
+        if (ahead) this.announcements.prepare()
+        return ahead
+      },
+      receiveQueued: () => this.d.receiveQueued?.(),
+      commit: (steps, ahead) => this.commit(steps, ahead),
+      rearm: (at) => this.timers.set('masterDown', at, 0),
+    }
   }
 
   /** The counters, with what the pacer sent and counted in C++ folded in. */
@@ -491,61 +512,8 @@ export class Instance {
     this.apply({ kind: 'timer', timer: t }, now)
   }
 
-  /**
-   * Master_Down_Timer, woken up to takeoverLeadMs early. The steps are pure, so they are computed
-   * for the deadline now, with the advert they send encoded; then the thread waits for the
-   * deadline on the clock and only the effects remain. Nothing else runs on this thread in
-   * between, so the state the steps were computed from is the state at the deadline.
-   */
+  /** Master_Down_Timer, woken up to takeoverLeadMs early (takeover-lead.ts). */
   private masterDown(at: number, now: number): void {
-    // the master's adverts the kernel set aside since the last step: any of them re-arms the timer
-    const fired = this.state
-    this.d.aside?.catchUp(true)
-    if (this.state !== fired) return
-    const when = Math.max(now, at)
-    this.lastStepAt = Math.max(this.lastStepAt, when)
-    const steps: fsm.Step[] = []
-    let s = this.state
-    if (s.role === 'BACKUP' && this.d.syncHold) {
-      const on = this.d.syncHold()
-      if (on !== s.syncHold) {
-        steps.push(fsm.step(s, { kind: 'syncHold', on }, when))
-        s = (steps.at(-1) as fsm.Step).state
-      }
-    }
-    steps.push(fsm.step(s, { kind: 'timer', timer: 'masterDown' }, when))
-    if (!steps.some(hasEffects)) {
-      // held by its sync group, the step only re-arms the timer: nothing to be early for, so it is
-      // taken at the deadline like any other timer, never by spinning through the lead
-      if (now < at - EARLY_SLACK_MS) this.timers.set('masterDown', at, 0)
-      else this.commit(steps, undefined)
-      return
-    }
-    for (const r of steps) for (const a of r.actions) if (a.kind === 'send') this.adverts.at(a.priority)
-    const addsVips = !this.owner && steps.some((r) => r.actions.some((a) => a.kind === 'vips' && a.op === 'add'))
-    const ahead = addsVips ? this.vips.ahead() : undefined
-    if (ahead) this.announcements.prepare()
-    try {
-      while (this.d.now() < at) {
-        // the lead is a few ms at most: wait on the clock, an event-loop turn would be late
-      }
-      // an advert that reached the host during the lead is heard before the deadline acts on the
-      // master's silence: any step it causes voids the takeover computed for the old state
-      const before = this.state
-      this.d.receiveQueued?.()
-      if (this.state !== before) {
-        ahead?.held.withdraw()
-        return
-      }
-      this.commit(steps, ahead)
-    } finally {
-      // held requests must never stay held: every later rtnetlink request would wait behind them
-      ahead?.held.release()
-    }
+    masterDown(this.lead, at, now)
   }
-}
-
-/** What a step does beyond its own timers: an advert, VIPs, a transition the world must see. */
-function hasEffects(r: fsm.Step): boolean {
-  return r.actions.some((a) => a.kind !== 'arm' && a.kind !== 'disarm')
 }
