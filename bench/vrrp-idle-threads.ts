@@ -2,9 +2,9 @@
 // lab, 10 s after it became MASTER, then each thread's CPU (schedstat) and scheduling count over a
 // window. The main thread, the SCHED_RR VRRP worker and V8's helper threads show apart.
 // Usage: node dist/bench/vrrp-idle-threads.js [intervalMs=1000] [windowS=30] [node flags...]
-import { readdirSync, readFileSync } from 'node:fs'
+import { readdirSync } from 'node:fs'
 import { ConfigDir, sleep } from '../test/netns/agents/vrrp-harness.js'
-import { Lvsd, VrrpLab } from './agents/vrrp-lab.js'
+import { Lvsd, schedstat, threadKind, VrrpLab } from './agents/vrrp-lab.js'
 
 const intervalMs = Number(process.argv[2] ?? 1000)
 const windowS = Number(process.argv[3] ?? 30)
@@ -22,21 +22,9 @@ function threads(pids: number[]): Map<string, ThreadUse> {
 }
 
 function threadsOf(pid: number, out: Map<string, ThreadUse>): void {
-  const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim()
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+  for (const tid of readdirSync(`/proc/${pid}/task`).map(Number)) {
     try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
-      const policy = Number(stat[41 - 3])
-      const kind =
-        comm === 'lvsd-pacer'
-          ? 'pacer helper'
-          : Number(tid) === pid
-            ? 'main'
-            : policy === 1 || policy === 2
-              ? 'vrrp (rt)'
-              : 'other'
-      const [ns = 0, , runs = 0] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number)
-      out.set(`${tid} ${kind}`, { ms: ns / 1e6, runs })
+      out.set(`${tid} ${threadKind(pid, tid)}`, schedstat(pid, tid))
     } catch {} // the thread ended meanwhile
   }
 }

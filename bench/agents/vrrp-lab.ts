@@ -57,26 +57,32 @@ export function cpuMs(pid: number): number {
 }
 
 /**
- * CPU ms per kind of thread, from schedstat: `main` (tid = pid), `rt` (SCHED_RR/FIFO: lvsd's VRRP
- * worker), `other` (V8 platform and libuv threads; Node names them all "node"), `pacer helper` (lvsd-pacer).
+ * What a thread of lvsd's is, by /proc: `pacer helper` (the lvsd-pacer process), `main` (tid =
+ * pid), `rt` (SCHED_RR/FIFO: lvsd's VRRP worker), `other` (V8 platform and libuv threads; Node
+ * names them all "node"). Throws if the thread is gone.
  */
+export function threadKind(pid: number, tid: number): 'pacer helper' | 'main' | 'rt' | 'other' {
+  if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'lvsd-pacer') return 'pacer helper'
+  if (tid === pid) return 'main'
+  const f = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
+  const policy = Number(f[41 - 3])
+  return policy === 1 || policy === 2 ? 'rt' : 'other'
+}
+
+/** A thread's schedstat: ms on a CPU and times it was put on one. Throws if the thread is gone. */
+export function schedstat(pid: number, tid: number): { ms: number; runs: number } {
+  const [ns = 0, , runs = 0] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number)
+  return { ms: ns / 1e6, runs }
+}
+
+/** CPU ms per kind of thread (threadKind), from schedstat. */
 export function cpuByThread(pids: number[]): Map<string, number> {
   const m = new Map<string, number>()
   for (const pid of pids) {
     try {
-      const helper = readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'lvsd-pacer'
-      for (const tid of readdirSync(`/proc/${pid}/task`)) {
-        const f = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
-        const policy = Number(f[41 - 3])
-        const kind = helper
-          ? 'pacer helper'
-          : Number(tid) === pid
-            ? 'main'
-            : policy === 1 || policy === 2
-              ? 'rt'
-              : 'other'
-        const ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0])
-        m.set(kind, (m.get(kind) ?? 0) + ns / 1e6)
+      for (const tid of readdirSync(`/proc/${pid}/task`).map(Number)) {
+        const kind = threadKind(pid, tid)
+        m.set(kind, (m.get(kind) ?? 0) + schedstat(pid, tid).ms)
       }
     } catch {} // exited meanwhile
   }

@@ -20,7 +20,7 @@ import * as C from '../../../src/sys/constants.js'
 import { sysErrorCode } from '../../../src/sys/errno.js'
 import { Pacer, pacerHelperPath } from '../../../src/sys/pacer.js'
 import { Socket } from '../../../src/sys/socket.js'
-import { clock, gaps, now, out, pause, rig, sink, until } from './pacer-rig.js'
+import { clock, gaps, now, out, pause, rig, type Sink, sink, until } from './pacer-rig.js'
 
 interface ProcStatus {
   name: string
@@ -43,6 +43,17 @@ function status(pid: number): ProcStatus | undefined {
 }
 
 const gone = (pid: number) => status(pid) === undefined
+
+/** Waits (bounded) for the helper to be gone; then how long that took, and what arrived after. */
+async function afterGone(pid: number, a: Sink): Promise<{ goneMs: number; afterGone: number }> {
+  const t0 = now()
+  await until(() => gone(pid), 2000)
+  const goneMs = now() - t0
+  a.drain()
+  const atGone = a.got.length
+  await pause(100)
+  return { goneMs, afterGone: a.got.length - atGone }
+}
 const busy = (ms: number) => {
   const end = now() + ms
   while (now() < end) {}
@@ -190,13 +201,7 @@ const scenarios: Record<string, () => Promise<void>> = {
     await until(() => text.includes('\n') && a.got.length >= 3, 5000)
     const pid = Number(JSON.parse(text.split('\n')[0] ?? '{}').helper)
     child.kill('SIGKILL')
-    const t0 = now()
-    await until(() => gone(pid), 2000)
-    const goneMs = now() - t0
-    a.drain()
-    const atGone = a.got.length
-    await pause(100)
-    out({ pid, goneMs, afterGone: a.got.length - atGone })
+    out({ pid, ...(await afterGone(pid, a)) })
     a.close()
     clock.close()
   },
@@ -231,13 +236,7 @@ const scenarios: Record<string, () => Promise<void>> = {
     await until(() => a.got.length >= 3, 5000)
     const alive = !gone(pid)
     await w.terminate()
-    const t0 = now()
-    await until(() => gone(pid), 2000)
-    const goneMs = now() - t0
-    a.drain()
-    const atGone = a.got.length
-    await pause(100)
-    out({ pid, alive, goneMs, afterGone: a.got.length - atGone, self: pid !== process.pid })
+    out({ pid, alive, ...(await afterGone(pid, a)), self: pid !== process.pid })
     a.close()
     clock.close()
   },
