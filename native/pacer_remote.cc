@@ -15,10 +15,9 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
-#include <unordered_map>
-#include <vector>
 
 extern char** environ;
 
@@ -29,11 +28,44 @@ namespace {
 constexpr long kStopWaitNs = 200L * 1000 * 1000;
 constexpr size_t kSharedBytes = sizeof(lvsd_pacer_slot) * LVSD_PACER_SLOTS;
 
-// One helper per environment (the main thread and each worker are their own).
+// One helper per environment (the main thread and each worker are their own): a short list, not a
+// std::unordered_map, whose allocator needs a newer libstdc++ than RHEL 8's (docs/native.md).
+struct Entry {
+  napi_env env;
+  PacerHelper* helper;
+  // an environment whose helper was lost keeps its pacers in-process from then on
+  bool lost;
+  Entry* next;
+};
 std::mutex helpersLock;
-std::unordered_map<napi_env, PacerHelper*> helpers;
-// An environment whose helper was lost keeps its pacers in-process from then on.
-std::unordered_map<napi_env, bool> lostIn;
+Entry* helpers = nullptr;
+
+Entry* Find(napi_env env) {
+  for (Entry* e = helpers; e != nullptr; e = e->next)
+    if (e->env == env) return e;
+  return nullptr;
+}
+
+Entry* FindOrAdd(napi_env env) {
+  Entry* e = Find(env);
+  if (e != nullptr) return e;
+  e = static_cast<Entry*>(std::calloc(1, sizeof(Entry)));
+  if (e == nullptr) return nullptr;
+  e->env = env;
+  e->next = helpers;
+  helpers = e;
+  return e;
+}
+
+void Forget(napi_env env) {
+  for (Entry** p = &helpers; *p != nullptr; p = &(*p)->next) {
+    if ((*p)->env != env) continue;
+    Entry* e = *p;
+    *p = e->next;
+    std::free(e);
+    return;
+  }
+}
 
 }  // namespace
 
@@ -41,12 +73,12 @@ PacerHelper* PacerHelper::Join(napi_env env, const char* path, RemoteUser* user,
   PacerHelper* h = nullptr;
   {
     std::lock_guard<std::mutex> g(helpersLock);
-    if (lostIn.count(env) != 0) {
+    Entry* e = Find(env);
+    if (e != nullptr && e->lost) {
       errno = ECHILD;
       return nullptr;
     }
-    auto it = helpers.find(env);
-    if (it != helpers.end()) h = it->second;
+    if (e != nullptr) h = e->helper;
   }
   if (h == nullptr) {
     h = new PacerHelper();
@@ -57,7 +89,13 @@ PacerHelper* PacerHelper::Join(napi_env env, const char* path, RemoteUser* user,
       return nullptr;
     }
     std::lock_guard<std::mutex> g(helpersLock);
-    helpers[env] = h;
+    Entry* e = FindOrAdd(env);
+    if (e == nullptr) {
+      delete h;
+      errno = ENOMEM;
+      return nullptr;
+    }
+    e->helper = h;
   }
   if (!h->alive()) {
     errno = ECHILD;
@@ -180,7 +218,18 @@ bool PacerHelper::Send(const void* data, size_t len, int fd) {
 
 bool PacerHelper::Start(uint32_t slot, int socket, const RemoteTarget* targets, uint32_t n, double firstNs,
                         double intervalNs, double lateNs) {
-  std::vector<uint8_t> msg(sizeof(lvsd_pacer_request));
+  size_t size = sizeof(lvsd_pacer_request);
+  for (uint32_t i = 0; i < n; i++) size += 4 + targets[i].toLen + targets[i].packetLen;
+  if (size > LVSD_PACER_MAX_MESSAGE) {
+    Fail();
+    return false;
+  }
+  // malloc, not std::vector: its allocator needs a newer libstdc++ than RHEL 8's
+  auto* msg = static_cast<uint8_t*>(std::malloc(size));
+  if (msg == nullptr) {
+    Fail();
+    return false;
+  }
   lvsd_pacer_request r{};
   r.version = LVSD_PACER_WIRE_VERSION;
   r.op = LVSD_PACER_START;
@@ -193,19 +242,21 @@ bool PacerHelper::Start(uint32_t slot, int socket, const RemoteTarget* targets, 
   r.policy = sched_getscheduler(0);
   if (sched_getparam(0, &sp) == 0) r.priority = sp.sched_priority;
   r.targets = n;
-  std::memcpy(msg.data(), &r, sizeof r);
+  std::memcpy(msg, &r, sizeof r);
+  size_t off = sizeof r;
   for (uint32_t i = 0; i < n; i++) {
     const RemoteTarget& t = targets[i];
     uint16_t lens[2] = {static_cast<uint16_t>(t.packetLen), static_cast<uint16_t>(t.toLen)};
-    const uint8_t* l = reinterpret_cast<const uint8_t*>(lens);
-    msg.insert(msg.end(), l, l + sizeof lens);
-    msg.insert(msg.end(), t.to, t.to + t.toLen);
-    msg.insert(msg.end(), t.packet, t.packet + t.packetLen);
+    std::memcpy(msg + off, lens, sizeof lens);
+    off += sizeof lens;
+    std::memcpy(msg + off, t.to, t.toLen);
+    off += t.toLen;
+    std::memcpy(msg + off, t.packet, t.packetLen);
+    off += t.packetLen;
   }
-  if (msg.size() > LVSD_PACER_MAX_MESSAGE || !Send(msg.data(), msg.size(), socket)) {
-    if (alive()) Fail();
-    return false;
-  }
+  bool sent = Send(msg, size, socket);
+  std::free(msg);
+  if (!sent) return false;
   Running(slot, true);
   return true;
 }
@@ -292,7 +343,11 @@ void PacerHelper::Fail() {
   lost_ = true;
   {
     std::lock_guard<std::mutex> g(helpersLock);
-    lostIn[env_] = true;
+    Entry* e = FindOrAdd(env_);
+    if (e != nullptr) {
+      e->lost = true;
+      if (e->helper == this) e->helper = nullptr;
+    }
   }
   // the users hear of it from the poll, which sees the closed socket on the loop's next turn
 }
@@ -309,9 +364,6 @@ void PacerHelper::Lost() {
     u->OnHelperLost(status_);
   }
   runningCount_ = 0;
-  std::lock_guard<std::mutex> g(helpersLock);
-  auto it = helpers.find(env_);
-  if (it != helpers.end() && it->second == this) helpers.erase(it);
 }
 
 void PacerHelper::OnPoll(uv_poll_t* handle, int status, int events) {
@@ -348,8 +400,7 @@ void PacerHelper::OnEnvCleanup(void* arg) {
   self->hooked_ = false;
   {
     std::lock_guard<std::mutex> g(helpersLock);
-    helpers.erase(self->env_);
-    lostIn.erase(self->env_);
+    Forget(self->env_);
   }
   self->Shutdown();
   self->env_ = nullptr;
