@@ -115,12 +115,12 @@ class Pacer : public Napi::ObjectWrap<Pacer>, public RemoteUser {
 
   void Detach() {
     if (helper_ == nullptr) return;
+    // stopped first, so the counts folded are final (Leave may free the helper and its page)
+    StopRemote();
     Fold();
     PacerHelper* h = helper_;
     helper_ = nullptr;
-    remoteRunning_ = false;
     h->Leave(slot_);
-    Unretain();
   }
 
   // While the helper sends for it, the JS object is held (as LoopTimer holds it while armed).

@@ -100,6 +100,9 @@ static void tick(uint32_t i) {
   struct lvsd_pacer_slot *sh = &shared[i];
   double now = now_ns();
   double late = now - sh->next_ns;
+  /* the next deadline first: killed mid-round, the addon resumes at the next round, never
+   * repeating this one (a round cut short is one advert late, a repeated one a double) */
+  put(&sh->next_ns, now + s->interval_ns);
   int failed = 0;
   for (uint32_t t = 0; t < s->count; t++) {
     struct target *x = &s->targets[t];
@@ -111,7 +114,6 @@ static void tick(uint32_t i) {
     }
   }
   if (late > sh->max_late_ns) put(&sh->max_late_ns, late);
-  put(&sh->next_ns, now + s->interval_ns);
   if (arm(s->timer, now + s->interval_ns) < 0) exit(3);
   if (late > s->late_ns) {
     __atomic_store_n(&sh->late_rounds, sh->late_rounds + 1, __ATOMIC_RELAXED);
