@@ -31,11 +31,10 @@ for (const mode of ['helper', 'inline'] as const) {
     t.true(firstLate >= 0 && firstLate < 30, `first round ${firstLate} ms after its deadline`)
     const gaps = r.gapsA as number[]
     t.is(gaps.length, 9)
-    // from the helper, each arrival is read when this loop wakes: a gap may look shorter by that
-    // wake-up, never the nine of them together
-    const low = mode === 'inline' ? 39.5 : 36
-    for (const g of gaps) t.true(g >= low && g < 80, `gaps ${gaps.join(' ')}`)
-    t.true(gaps.reduce((x, y) => x + y, 0) >= 9 * 40 - 1, `gaps ${gaps.join(' ')}`)
+    // each arrival is stamped when this loop reads it, a wake-up after the send (in-process too: a
+    // gap of 39.4 was seen once in 30 runs): one gap, or the span of nine by one late first read, may look shorter by that
+    for (const g of gaps) t.true(g >= 36 && g < 80, `gaps ${gaps.join(' ')}`)
+    t.true(gaps.reduce((x, y) => x + y, 0) >= 9 * 40 - 3, `gaps ${gaps.join(' ')}`)
     const { sent, errors } = r.stats as PacerStats
     const [a, b] = r.counts as number[]
     t.is(sent, (a ?? 0) + (b ?? 0), 'stats count every datagram delivered')
