@@ -4,7 +4,7 @@
   "targets": [
     {
       "target_name": "lvsd_native",
-      "sources": ["native/addon.cc", "native/errno.cc", "native/poller.cc", "native/tcp_probe.cc", "native/http_probe.cc", "native/timer.cc", "native/pacer.cc", "native/silence.cc", "native/loop.cc", "native/loop_timer.cc", "native/pacer_remote.cc"],
+      "sources": ["native/addon.cc", "native/errno.cc", "native/poller.cc", "native/tcp_probe.cc", "native/http_probe.cc", "native/timer.cc", "native/pacer.cc", "native/silence.cc", "native/loop.cc", "native/loop_timer.cc", "native/pacer_remote.cc", "native/send_many.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       # NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS: when a worker is being stopped, node-addon-api
       # drops an error it cannot throw instead of aborting the process.

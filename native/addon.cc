@@ -300,6 +300,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitTimer(env, exports);
   InitPacer(env, exports);
   InitSilenceTimer(env, exports);
+  InitSendMany(env, exports);
   return exports;
 }
 

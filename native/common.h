@@ -69,4 +69,6 @@ void InitPacer(Napi::Env env, Napi::Object exports);
 
 void InitSilenceTimer(Napi::Env env, Napi::Object exports);
 
+void InitSendMany(Napi::Env env, Napi::Object exports);
+
 }  // namespace lvsd

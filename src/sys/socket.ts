@@ -5,6 +5,7 @@ import { parseCmsgs } from './cmsg.js'
 import { UV_READABLE } from './constants.js'
 import { sys, sysError, wrapNativeError } from './errno.js'
 import { type NativeAddon, type NativePoller, native } from './native.js'
+import { type Outgoing, sentAheadPending, sentResult, takeSentAhead } from './sent-ahead.js'
 import { SOCKADDR_STORAGE_SIZE } from './sockaddr.js'
 import type { ReceivedDatagram, SocketApi } from './types.js'
 
@@ -128,8 +129,17 @@ export class Socket implements SocketApi {
   }
 
   send(data: Buffer, to: Buffer | null = null): boolean {
+    if (sentAheadPending > 0) {
+      const ahead = takeSentAhead(this.fdValue, data, to)
+      if (ahead !== undefined) return sentResult(ahead, this.n.EAGAIN)
+    }
     const r = sys(() => this.n.sendto(this.fdValue, data, to, 0))
     return r >= 0
+  }
+
+  /** The datagram send(data, to) would send, for a batch sent ahead of it (sent-ahead.ts). */
+  outgoing(data: Buffer, to: Buffer | null = null): Outgoing {
+    return { fd: this.fdValue, data, to }
   }
 
   /** One datagram, or undefined when the queue is empty. */

@@ -1,0 +1,118 @@
+// Datagrams sent ahead in one native call (src/sys/sent-ahead.ts, native/send_many.cc), on real
+// Unix datagram sockets: they leave in order, each Socket.send of the same datagram then takes its
+// result instead of sending again, a failure or a full queue reads as a direct send's would, and
+// nothing is taken once the batch is settled.
+import test from 'ava'
+import { LvsdError } from '../../src/errors.js'
+import { AF_UNIX, SOCK_DGRAM } from '../../src/sys/constants.js'
+import { errnoValue } from '../../src/sys/errno.js'
+import { native } from '../../src/sys/native.js'
+import { SendAhead, sentAheadPending, settleSentAhead } from '../../src/sys/sent-ahead.js'
+import { sockaddrUn } from '../../src/sys/sockaddr.js'
+import { Socket } from '../../src/sys/socket.js'
+
+/** A bound receiver at a fresh abstract address. */
+function receiver(t: { teardown(fn: () => void): void }) {
+  const s = Socket.open(AF_UNIX, SOCK_DGRAM, 0)
+  const addr = sockaddrUn(`lvsd-test-ahead-${process.pid}-${Math.random().toString(36).slice(2)}`, { abstract: true })
+  s.bind(addr)
+  t.teardown(() => s.close())
+  // unix datagrams are queued by the sendto itself: everything sent is readable at once
+  return { addr, read: () => s.receiveAll().map((m) => m.data.toString()), socket: s }
+}
+
+function sender(t: { teardown(fn: () => void): void }): Socket {
+  const s = Socket.open(AF_UNIX, SOCK_DGRAM, 0)
+  t.teardown(() => s.close())
+  return s
+}
+
+test.afterEach.always(() => {
+  settleSentAhead()
+})
+
+test('a batch leaves in order, and each later send of the same datagram takes its result: nothing leaves twice', (t) => {
+  const a = receiver(t)
+  const b = receiver(t)
+  const s = sender(t)
+  const [one, two, three] = ['advert', 'vip', 'garp'].map((x) => Buffer.from(x))
+  const batch = new SendAhead([
+    s.outgoing(one as Buffer, a.addr),
+    s.outgoing(two as Buffer, b.addr),
+    s.outgoing(three as Buffer, a.addr),
+  ])
+  t.is(batch.size, 3)
+  batch.send()
+  t.deepEqual(a.read(), ['advert', 'garp'])
+  t.deepEqual(b.read(), ['vip'])
+  t.is(sentAheadPending, 3)
+  // the same bytes in new buffers, as a rebuilt sockaddr or a concatenated datagram would be
+  t.true(s.send(Buffer.from('advert'), Buffer.from(a.addr)))
+  t.true(s.send(two as Buffer, b.addr))
+  t.deepEqual([...a.read(), ...b.read()], [], 'taken, not sent again')
+  t.true(s.send(Buffer.from('other'), a.addr), 'a datagram not sent ahead goes to the kernel')
+  t.true(s.send(two as Buffer, b.addr), 'a result answers once: the second send of it goes too')
+  t.deepEqual(a.read(), ['other'])
+  t.deepEqual(b.read(), ['vip'])
+  t.is(settleSentAhead(), 1, 'the garp nobody took')
+  t.is(sentAheadPending, 0)
+  t.true(s.send(three as Buffer, a.addr))
+  t.deepEqual(a.read(), ['garp'], 'after settling, a send is a send')
+})
+
+test('the same bytes to another address or from another socket are not taken', (t) => {
+  const a = receiver(t)
+  const b = receiver(t)
+  const s = sender(t)
+  const other = sender(t)
+  const d = Buffer.from('x')
+  new SendAhead([s.outgoing(d, a.addr)]).send()
+  t.deepEqual(a.read(), ['x'])
+  t.true(s.send(d, b.addr))
+  t.true(other.send(d, a.addr))
+  t.deepEqual(b.read(), ['x'])
+  t.deepEqual(a.read(), ['x'])
+  t.is(settleSentAhead(), 1)
+})
+
+test('a send that failed ahead throws what a direct send throws, and the rest of the batch still left', (t) => {
+  const a = receiver(t)
+  const s = sender(t)
+  const nobody = sockaddrUn(`lvsd-test-nobody-${process.pid}-${Math.random()}`, { abstract: true })
+  const direct = t.throws(() => s.send(Buffer.from('lost'), nobody), { instanceOf: LvsdError }) as LvsdError
+  new SendAhead([s.outgoing(Buffer.from('lost'), nobody), s.outgoing(Buffer.from('after'), a.addr)]).send()
+  t.deepEqual(a.read(), ['after'])
+  const ahead = t.throws(() => s.send(Buffer.from('lost'), nobody), { instanceOf: LvsdError }) as LvsdError
+  t.is(ahead.code, 'LVSD_SYS_CALL')
+  t.deepEqual(ahead.details, direct.details)
+  t.true(s.send(Buffer.from('after'), a.addr))
+  t.deepEqual(a.read(), [])
+})
+
+test('a full queue reads as false, as a direct send does', (t) => {
+  const a = receiver(t)
+  const s = sender(t)
+  // more 16 KiB datagrams than the receiver's buffer holds: the last ones meet EAGAIN
+  const big = (i: number) => Buffer.alloc(16384, i)
+  const list = Array.from({ length: 200 }, (_, i) => s.outgoing(big(i), a.addr))
+  new SendAhead(list).send()
+  const results = list.map((o) => s.send(o.data, o.to))
+  t.true(results[0])
+  t.false(results.at(-1), 'the last did not fit')
+  const queued = a.socket.receiveAll().length
+  t.is(queued, results.filter(Boolean).length, 'true exactly for what the receiver got')
+})
+
+test('the native call takes at most 256 datagrams and as many of each argument', (t) => {
+  const n = native()
+  const d = Buffer.from('x')
+  const out = new Int32Array(300)
+  t.throws(() => n.sendMany(new Int32Array(257), Array(257).fill(d), Array(257).fill(null), out), {
+    instanceOf: TypeError,
+  })
+  t.throws(() => n.sendMany(new Int32Array(2), [d], [null, null], out), { instanceOf: TypeError })
+  t.throws(() => n.sendMany(new Int32Array(2), [d, d], [null, null], new Int32Array(1)), { instanceOf: TypeError })
+  t.throws(() => n.sendMany(new Int32Array(1), ['x' as unknown as Buffer], [null], out), { instanceOf: TypeError })
+  n.sendMany(new Int32Array([-1]), [d], [null], out)
+  t.is(out[0], -(errnoValue('EBADF') as number), 'EBADF as -errno, not thrown')
+})
