@@ -5,6 +5,7 @@
 import { realClock, type Timers } from '../clock.js'
 import { LvsdError } from '../errors.js'
 import { errnoName } from '../sys/errno.js'
+import type { Outgoing } from '../sys/sent-ahead.js'
 import {
   decodeAll,
   decodeDone,
@@ -30,6 +31,8 @@ export interface NetlinkTransport {
   readonly portId: number
   /** Sends one datagram to the kernel; throws on failure. */
   send(datagram: Buffer): void
+  /** The datagram as send() would send it, for a batch sent ahead (sys/sent-ahead.ts); absent in fakes. */
+  outgoing?(datagram: Buffer): Outgoing
   /**
    * Delivers, now, every datagram already queued on the socket (through start's onDatagram). The kernel
    * handles a request inside sendmsg, so its answers are usually queued when send returns: reading them
@@ -106,6 +109,12 @@ export interface HeldRequests {
   release(opts?: { answersLater?: boolean }): void
   /** Drops the held requests unsent; each rejects with LVSD_NL_WITHDRAWN (once, as release). */
   withdraw(): void
+  /**
+   * The datagram release() would send now, for a batch sent ahead of it (release() then takes the
+   * kernel's result instead of sending): undefined when release() would send nothing, or when the
+   * transport cannot say.
+   */
+  outgoing(): Outgoing | undefined
 }
 
 interface Queued {
@@ -130,6 +139,12 @@ export class NetlinkClient {
   private queue: Queued[] = []
   private queuedTimeoutMs = 0
   private draining = false
+  /**
+   * Requests at the head of the queue that a held datagram showed (HeldRequests.outgoing) to be
+   * sent ahead: flush() sends them as that very datagram, apart from anything queued after them,
+   * so the datagram sent ahead takes its result and the kernel gets each request once.
+   */
+  private previewed = 0
   /** Replies for requests that already timed out (counted, then dropped). */
   staleReplies = 0
   /** Datagrams sent (a batch of requests is one datagram). */
@@ -176,7 +191,8 @@ export class NetlinkClient {
     if (this.corked > 0) {
       this.queue.push({ seq, bytes })
       this.queuedTimeoutMs = Math.max(this.queuedTimeoutMs, timeoutMs)
-      if (this.queue.length >= this.batchLimit) this.flush()
+      // a datagram shown to be sent ahead stays whole, even past the limit (previewed)
+      if (this.queue.length >= this.batchLimit && this.previewed === 0) this.flush()
     } else this.sendNow(bytes, deadline)
     return p
   }
@@ -224,9 +240,18 @@ export class NetlinkClient {
           this.batchAckLast = false
         }
       },
+      outgoing: () => {
+        // release() sends only as the outermost hold, and then all that is queued
+        if (!held || this.corked !== 1 || this.batchAckLast || !this.transport.outgoing) return undefined
+        const parts = this.queue.filter((x) => this.pending.has(x.seq)).map((x) => x.bytes)
+        if (parts.length === 0 || this.closed || this.stopped) return undefined
+        this.previewed = this.queue.length
+        return this.transport.outgoing(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts))
+      },
       withdraw: () => {
         if (!held) return
         end()
+        this.previewed = 0
         for (const x of this.queue.splice(mark)) {
           const p = this.pending.get(x.seq)
           if (!p) continue
@@ -249,6 +274,16 @@ export class NetlinkClient {
     this.queue = []
     const timeoutMs = this.queuedTimeoutMs
     this.queuedTimeoutMs = 0
+    const split = this.previewed
+    this.previewed = 0
+    if (split > 0 && split < q.length) {
+      this.sendQueued(q.slice(0, split), timeoutMs, answersLater)
+      this.sendQueued(q.slice(split), timeoutMs, answersLater)
+    } else this.sendQueued(q, timeoutMs, answersLater)
+  }
+
+  /** The requests as one datagram, under one deadline. */
+  private sendQueued(q: Queued[], timeoutMs: number, answersLater: boolean): void {
     const deadline: Deadline = { timer: undefined, left: 0, timeoutMs, seqs: [], ackLast: this.batchAckLast, next: 0 }
     const parts: Buffer[] = []
     for (const x of q) {

@@ -58,6 +58,9 @@ export function openTransport(protocol: number, opts: OpenOptions = {}): Netlink
           throw new LvsdError('LVSD_SYS_CALL', 'netlink send queue full', { syscall: 'sendto', code: 'EAGAIN' })
         }
       },
+      outgoing(datagram) {
+        return sock.outgoing(datagram, sockaddrNl(0, 0))
+      },
       drain() {
         for (;;) {
           if (!deliver || sock.closed) return

@@ -19,6 +19,7 @@ const req = (s: string) => ({ type: NEW, flags: 0, payload: body(s) })
 class SyncKernel implements NetlinkTransport {
   readonly portId = 4242
   datagrams: NlMessage[][] = []
+  raw: Buffer[] = []
   queued: Buffer[] = []
   drains = 0
   private onDatagram: ((d: Buffer, truncated: boolean) => void) | undefined
@@ -26,6 +27,7 @@ class SyncKernel implements NetlinkTransport {
   send(datagram: Buffer): void {
     const msgs = decodeAll(datagram)
     this.datagrams.push(msgs)
+    this.raw.push(Buffer.from(datagram))
     // one answer per datagram read, as the kernel queues one skb per ACK
     for (const m of msgs) for (const r of this.fn(m)) this.queued.push(encodeAll([r]))
   }
@@ -252,4 +254,67 @@ test('hold().withdraw(): the held requests are never sent and reject with LVSD_N
   t.is(client.outstanding, 0)
   t.deepEqual(await client.request(req('next')), [], 'the client is not left held')
   t.is(kernel.datagrams.length, 1)
+})
+
+/** A SyncKernel that can say what it would send, as the real transport does for a batch sent ahead. */
+function showingKernel() {
+  return Object.assign(new SyncKernel((m) => [ack(m)]), {
+    outgoing: (d: Buffer) => ({ fd: 7, data: d, to: null }),
+  })
+}
+
+test('hold().outgoing() is the datagram release() sends, byte for byte', async (t) => {
+  const kernel = showingKernel()
+  const client = new NetlinkClient(kernel)
+  const held = client.hold()
+  t.is(held.outgoing(), undefined, 'nothing queued: nothing to show')
+  const ps = [client.request(req('a')), client.request(req('b'))]
+  const shown = held.outgoing()
+  t.is(kernel.raw.length, 0, 'showing sends nothing')
+  held.release()
+  t.is(kernel.raw.length, 1)
+  t.deepEqual(shown?.data, kernel.raw[0])
+  t.is(shown?.fd, 7)
+  await Promise.all(ps)
+})
+
+test('requests queued after hold().outgoing() leave in a datagram of their own, so the one shown is sent once', async (t) => {
+  const kernel = showingKernel()
+  const client = new NetlinkClient(kernel)
+  const held = client.hold()
+  const ps = [client.request(req('a')), client.request(req('b'))]
+  const shown = held.outgoing()
+  // another instance's request in the same turn, while this one is still held
+  ps.push(client.request(req('late')))
+  held.release()
+  t.deepEqual(
+    kernel.datagrams.map((d) => d.map((m) => m.payload.toString())),
+    [['a', 'b'], ['late']],
+  )
+  t.deepEqual(shown?.data, kernel.raw[0])
+  t.deepEqual(await Promise.all(ps), [[], [], []])
+  t.is(client.outstanding, 0)
+})
+
+test('hold().outgoing() shows nothing where release() would not send: inside a batch, withdrawn, or a transport that cannot say', async (t) => {
+  const kernel = showingKernel()
+  const client = new NetlinkClient(kernel)
+  const held = client.hold()
+  let inner: ReturnType<NetlinkClient['hold']> | undefined
+  const p = client.batch(() => {
+    inner = client.hold()
+    return client.request(req('x'))
+  })
+  t.is(inner?.outgoing(), undefined, 'an inner hold does not send at its release')
+  inner?.release()
+  t.truthy(held.outgoing(), 'the outermost one does')
+  held.withdraw()
+  t.is(held.outgoing(), undefined, 'withdrawn')
+  await t.throwsAsync(p, { message: /withdrawn/ })
+  const plain = new NetlinkClient(new SyncKernel((m) => [ack(m)]))
+  const h = plain.hold()
+  const q = plain.request(req('y'))
+  t.is(h.outgoing(), undefined, 'the transport cannot say what it would send')
+  h.release()
+  t.deepEqual(await q, [])
 })
