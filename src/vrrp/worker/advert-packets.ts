@@ -3,9 +3,11 @@
 // changes, so they are encoded once, not on every tick of a master (each encode was garbage and CPU
 // in the worker), and a takeover's are encoded in the lead before its deadline.
 import type { Addr } from '../../net/addr.js'
+import type { Outgoing } from '../../sys/sent-ahead.js'
 import type { RuntimeInstance } from '../messages.js'
 import { encode, passwordAuthData } from '../packet.js'
 import { intervalOnWire } from '../timers.js'
+import type { Channel } from './sockets.js'
 
 export interface AdvertPacketsDeps {
   cfg(): RuntimeInstance
@@ -28,6 +30,23 @@ export class AdvertPackets {
   targets(): Addr[] {
     const c = this.d.cfg()
     return c.unicast ? c.unicast.peers : [this.d.group() as Addr]
+  }
+
+  /**
+   * The adverts at `priority` as `channel` sends them to each target, for a batch sent ahead
+   * (takeover-wire.ts); undefined when the channel cannot say or a target has no packet.
+   */
+  outgoing(priority: number, channel: Partial<Pick<Channel, 'outgoing'>>): Outgoing[] | undefined {
+    if (!channel.outgoing) return undefined
+    const targets = this.targets()
+    const packets = this.at(priority)
+    const out: Outgoing[] = []
+    for (let i = 0; i < targets.length; i++) {
+      const pkt = packets[i]
+      if (!pkt) return undefined
+      out.push(channel.outgoing(pkt, targets[i] as Addr))
+    }
+    return out
   }
 
   /** The adverts at `priority`, in targets() order; encoded now if the cached ones are stale. */

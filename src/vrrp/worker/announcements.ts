@@ -3,6 +3,7 @@
 // announcement and rehearses the burst so that the first GARP after the advert is not the first
 // run of its path.
 import type { Timers } from '../../clock.js'
+import type { Outgoing } from '../../sys/sent-ahead.js'
 import type { AnnounceConfig, Counters } from '../messages.js'
 import { BurstSchedule } from './burst.js'
 import type { NetState } from './netstate.js'
@@ -57,14 +58,15 @@ export class Announcements {
   /**
    * In the lead before a takeover: every VIP's socket opened and announcement built (an IPv6 VIP's
    * NA socket alone took 0.3 ms after the advert, docs/benchmarks.md), then the burst run through
-   * once with its sends withheld and its timers never armed.
+   * once with its sends withheld and its timers never armed. Returns what that first round would
+   * have sent, in order (takeover-wire.ts).
    */
-  prepare(): void {
+  prepare(): Outgoing[] {
     this.round(true)
     const { announcer } = this.d
-    if (!announcer.rehearse) return
+    if (!announcer.rehearse) return []
     const dry = new BurstSchedule(this.cfg, () => this.round(), NEVER)
-    announcer.rehearse(() => dry.start())
+    return announcer.rehearse(() => dry.start())
   }
 
   /** One GARP/NA for every VIP; readying only opens the sockets and builds the announcements. */

@@ -19,6 +19,7 @@ import type { NetState } from './netstate.js'
 import { PacedAdverts } from './paced-adverts.js'
 import type { AdvertPace, Announcer, Channel } from './sockets.js'
 import { type LeadHost, masterDown } from './takeover-lead.js'
+import { WireAhead } from './takeover-wire.js'
 import { type VipAddsAhead, VipChanges, vipsOf } from './vip-changes.js'
 
 /** What an instance reads and changes of its namespace (NetState, or a fake in the unit tier). */
@@ -32,7 +33,7 @@ export interface InstanceDeps {
   wall(): number
   net: InstanceNet
   announcer: Pick<Announcer, 'garp' | 'na'> & Partial<Pick<Announcer, 'prepareFor' | 'rehearse'>>
-  channel: Pick<Channel, 'group' | 'send'>
+  channel: Pick<Channel, 'group' | 'send'> & Partial<Pick<Channel, 'outgoing'>>
   /** Where adverts, VIPs and GARPs go: the instance's interface, or its virtual-MAC macvlan. */
   ifindex: number
   /** The instance's own interface when `ifindex` is a macvlan on it. */
@@ -113,6 +114,8 @@ export class Instance {
   /** Adver_Timer on the native pacer (paced-adverts.ts); undefined: on a host timer. */
   private paced: PacedAdverts | undefined
   private readonly lead: LeadHost
+  /** What the takeover prepared in the lead sends, in one call at the deadline (takeover-wire.ts). */
+  private readonly wire = new WireAhead()
 
   constructor(
     cfg: RuntimeInstance,
@@ -174,11 +177,25 @@ export class Instance {
         for (const r of steps) for (const a of r.actions) if (a.kind === 'send') this.adverts.at(a.priority)
         const adds = !this.owner && steps.some((r) => r.actions.some((a) => a.kind === 'vips' && a.op === 'add'))
         const ahead = adds ? this.vips.ahead() : undefined
-        if (ahead) this.announcements.prepare()
+        const announced = ahead ? this.announcements.prepare() : []
+        const parts = {
+          advert: (p: number) => this.adverts.outgoing(p, this.d.channel),
+          adds: ahead?.held.outgoing(),
+          announced,
+        }
+        this.wire.prepare(steps, parts)
         return ahead
       },
       receiveQueued: () => this.d.receiveQueued?.(),
-      commit: (steps, ahead) => this.commit(steps, ahead),
+      sendAhead: () => this.wire.send(this.d.wall()),
+      commit: (steps, ahead) => {
+        // the reports carry the deadline's time, when the advert left, not the commit's after it
+        try {
+          this.commit(steps, ahead, undefined, this.wire.takeSentAt())
+        } finally {
+          this.settleWire()
+        }
+      },
       rearm: (at) => this.timers.set('masterDown', at, 0),
     }
   }
@@ -379,8 +396,9 @@ export class Instance {
     steps: fsm.Step[],
     ahead?: VipAddsAhead,
     heard?: { m: SysReceived; e: AdvertEvent; at: number },
+    at = this.d.wall(),
   ): void {
-    const ctx: Commit = { at: this.d.wall(), reports: [], vipsSent: false, ahead }
+    const ctx: Commit = { at, reports: [], vipsSent: false, ahead }
     const before = this.state
     for (const r of steps) {
       this.state = r.state
@@ -456,6 +474,14 @@ export class Instance {
    * Hands the held additions' answers to the VIP chain (which logs a refusal). Done after the first
    * GARP/NA: queueing it first put ~50 µs of cold code between the address add and the GARP.
    */
+  /** After a takeover's commit: its wire list's results dropped, and what they say logged. */
+  private settleWire(): void {
+    const { sent, unasked } = this.wire.settle()
+    // the list mirrors the commit's sends (takeover-wire.ts): a datagram left means they parted
+    if (unasked > 0) this.warnOnce('sent-ahead', 'takeover sent datagrams its commit did not', { unasked })
+    if (sent > 0) this.d.log('debug', 'takeover datagrams sent in one call', { vrrp: this.cfg.name, datagrams: sent })
+  }
+
   private reportAhead(ctx: Commit): void {
     if (!ctx.unreported) return
     this.vips.report(ctx.unreported)

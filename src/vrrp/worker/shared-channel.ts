@@ -11,7 +11,7 @@ import type { Channel } from './sockets.js'
 
 /** One advert socket: Channel, or a fake. */
 export type WorkerChannel = Pick<Channel, 'group' | 'send' | 'close'> &
-  Partial<Pick<Channel, 'pacer' | 'route' | 'takeAside' | 'silence'>> & {
+  Partial<Pick<Channel, 'pacer' | 'route' | 'takeAside' | 'silence' | 'outgoing'>> & {
     socket: {
       onReceive(cb: (m: ReceivedDatagram) => void, onError: (err: unknown) => void): void
       /** What is queued now, read at once (Socket.receiveAll); absent in fakes that only deliver. */

@@ -5,6 +5,7 @@ import * as arp from '../../net/arp.js'
 import * as ndp from '../../net/ndp.js'
 import * as C from '../../sys/constants.js'
 import { Pacer, type PacerEvents, type PacerStats } from '../../sys/pacer.js'
+import type { Outgoing } from '../../sys/sent-ahead.js'
 import type { SilenceEvents, SilenceTimer } from '../../sys/silence-timer.js'
 import { decodeSockaddr, ipMreqn, ipv6Mreq, sockaddrIn, sockaddrIn6, sockaddrLl } from '../../sys/sockaddr.js'
 import { Socket } from '../../sys/socket.js'
@@ -93,6 +94,11 @@ export class Channel {
 
   send(packet: Buffer, to: Addr): boolean {
     return this.socket.send(packet, this.sockaddrOf(to))
+  }
+
+  /** The datagram send(packet, to) would send, for a batch sent ahead of it (sys/sent-ahead.ts). */
+  outgoing(packet: Buffer, to: Addr): Outgoing {
+    return this.socket.outgoing(packet, this.sockaddrOf(to))
   }
 
   /** A pacer sending on this socket, for one instance. */
@@ -260,8 +266,8 @@ export class Announcer {
    * every burst after it: the first announcement after the advert only looks it up and sends.
    */
   private readonly built = new Map<string, Announcement>()
-  /** Inside rehearse(): everything runs but the send. */
-  private withheld = false
+  /** Inside rehearse(): everything runs but the send, and what would have been sent is kept here. */
+  private withheld: Outgoing[] | undefined
 
   /**
    * Readies the take-over path before any takeover: the GARP socket opened and the frame builders run
@@ -281,15 +287,25 @@ export class Announcer {
    * Runs `fn` with every GARP/NA looked up and readied as for real but not sent (garp() and na()
    * return false, so nothing is counted): the lead's rehearsal of a takeover's announcement path.
    * A path's first run is slow however warm the functions under it (docs/notes.md, session 13),
-   * so the takeover's own first GARP must not be that first run.
+   * so the takeover's own first GARP must not be that first run. Returns what would have been
+   * sent, in order, for a batch sent ahead of the real run (sys/sent-ahead.ts).
    */
-  rehearse(fn: () => void): void {
-    this.withheld = true
+  rehearse(fn: () => void): Outgoing[] {
+    const kept: Outgoing[] = []
+    this.withheld = kept
     try {
       fn()
     } finally {
-      this.withheld = false
+      this.withheld = undefined
     }
+    return kept
+  }
+
+  /** Sends, or inside rehearse() keeps what would have been sent and reports nothing sent. */
+  private send(s: Socket, a: Announcement): boolean {
+    if (!this.withheld) return s.send(a.msg, a.to)
+    this.withheld.push(s.outgoing(a.msg, a.to))
+    return false
   }
 
   /** One GARP for `vip` from `mac` out of `ifindex`. */
@@ -297,7 +313,7 @@ export class Announcer {
     // protocol 0: a send-only packet socket, so the kernel queues nothing to it
     this.packet ??= Socket.open(C.AF_PACKET, C.SOCK_RAW, 0)
     const a = this.announcement(ifindex, mac, vip)
-    return !this.withheld && this.packet.send(a.msg, a.to)
+    return this.send(this.packet, a)
   }
 
   /**
@@ -308,7 +324,7 @@ export class Announcer {
   na(ifindex: number, mac: Uint8Array, vip: Addr): boolean {
     const a = this.announcement(ifindex, mac, vip)
     const s = this.naSocket(ifindex, vip)
-    return !this.withheld && s.send(a.msg, a.to)
+    return this.send(s, a)
   }
 
   /**

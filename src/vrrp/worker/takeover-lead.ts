@@ -24,6 +24,8 @@ export interface LeadHost {
   prepare(steps: fsm.Step[]): VipAddsAhead | undefined
   /** Reads the adverts that reached the host during the lead. */
   receiveQueued(): void
+  /** Sends what prepare() built for the wire in one call (takeover-wire.ts); commit() follows at once. */
+  sendAhead(): void
   /** Applies the steps: their effects, then the timers. */
   commit(steps: fsm.Step[], ahead: VipAddsAhead | undefined): void
   /** Master_Down set again for `at`, with no lead. */
@@ -65,6 +67,7 @@ export function masterDown(h: LeadHost, at: number, now: number): void {
       ahead?.held.withdraw()
       return
     }
+    h.sendAhead()
     h.commit(steps, ahead)
   } finally {
     // held requests must never stay held: every later rtnetlink request would wait behind them
