@@ -25,6 +25,11 @@ export type DeadlineHandle = DeadlineEntry<() => void>
 
 const NS_PER_MS = 1e6
 
+/** CLOCK_MONOTONIC now, in ns: performance.now()'s clock, less a constant per thread. */
+export function monotonicNs(addon: NativeAddon = native()): number {
+  return (addon as NativeAddon & TimerAddon).monotonicNs()
+}
+
 /** The tree's Clock (src/clock.ts) for one thread, on a timerfd. */
 export class DeadlineTimers implements Clock {
   private readonly n: NativeAddon & TimerAddon

@@ -26,8 +26,19 @@ export interface NativeAddon {
   getsockopt(fd: number, level: number, name: number, buf: Uint8Array): number
   /** Bytes sent, or -EAGAIN when the send queue is full. */
   sendto(fd: number, data: Uint8Array, to: Uint8Array | null, flags: number): number
-  /** sendto() of each datagram in order on its own socket (native/send_many.cc); out[i]: bytes or -errno. */
-  sendMany(fds: Int32Array, datas: Uint8Array[], tos: (Uint8Array | null)[], out: Int32Array): void
+  /**
+   * sendto() of each datagram in order on its own socket (native/send_many.cc); out[i]: bytes or
+   * -errno. Waits in C until CLOCK_MONOTONIC reaches notBeforeNs first; returns -1, sending
+   * nothing, if one of the `quiet` sockets then has something to read, else how many it sent.
+   */
+  sendMany(
+    fds: Int32Array,
+    datas: Uint8Array[],
+    tos: (Uint8Array | null)[],
+    out: Int32Array,
+    notBeforeNs?: number,
+    quiet?: Int32Array | null,
+  ): number
   /** Bytes received (may exceed data.length with MSG_TRUNC), or null when nothing is queued; fills out with [namelen, controllen, msg_flags]. */
   recvmsg(
     fd: number,

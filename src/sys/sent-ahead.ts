@@ -46,15 +46,19 @@ export class SendAhead {
   }
 
   /**
-   * Sends every datagram now, in order, and keeps the results for the sends that follow. Results
-   * still kept from an earlier batch are dropped first (settle() should have done it).
+   * Sends every datagram, in order, and keeps the results for the sends that follow. Results
+   * still kept from an earlier batch are dropped first (settle() should have done it). With `at`,
+   * the call waits in C for the deadline, then sends only if none of the `quiet` sockets has
+   * anything to read: false when one had (nothing sent, the deadline passed).
    */
-  send(): void {
+  send(at?: { notBeforeNs: number; quiet: Int32Array }): boolean {
     settleSentAhead()
-    if (this.list.length === 0) return
-    native().sendMany(this.fds, this.datas, this.tos, this.out)
+    if (this.list.length === 0 && !at) return true
+    const n = native().sendMany(this.fds, this.datas, this.tos, this.out, at?.notBeforeNs, at?.quiet)
+    if (n < 0) return false
     sent = this.list.map((o, i) => ({ ...o, result: this.out[i] ?? 0 }))
     sentAheadPending = sent.length
+    return true
   }
 }
 

@@ -66,9 +66,12 @@ ${controlSocket(cfg, node)}vrrp:
   const v6 = await d2.waitLine(sent('V6'), 10_000)
   for (const name of ['V4', 'V6']) await d2.waitState('MASTER', 10_000, 0, name)
   // one advert, one rtnetlink datagram for all the instance's VIPs, then the burst for each VIP
-  const datagrams = (l: LogLine) => (l as LogLine & { datagrams?: number }).datagrams
-  t.is(datagrams(v4), 1 + 1 + REPEAT * 2)
-  t.is(datagrams(v6), 1 + 1 + REPEAT)
+  const field = (l: LogLine, k: string) => (l as LogLine & Record<string, unknown>)[k]
+  t.is(field(v4, 'datagrams'), 1 + 1 + REPEAT * 2)
+  t.is(field(v6, 'datagrams'), 1 + 1 + REPEAT)
+  // nothing queued at the deadline (the master is dead): sent from the wait in C, no JavaScript between
+  t.true(field(v4, 'atDeadline'))
+  t.true(field(v6, 'atDeadline'))
 
   const fromD2 = () => {
     const frames = cap.frames.map(kind)

@@ -1,10 +1,12 @@
 // Datagrams sent ahead in one native call (src/sys/sent-ahead.ts, native/send_many.cc), on real
 // Unix datagram sockets: they leave in order, each Socket.send of the same datagram then takes its
 // result instead of sending again, a failure or a full queue reads as a direct send's would, and
-// nothing is taken once the batch is settled.
+// nothing is taken once the batch is settled. With a deadline the call waits for it in C and
+// sends nothing if a socket it watches has something to read.
 import test from 'ava'
 import { LvsdError } from '../../src/errors.js'
 import { AF_UNIX, SOCK_DGRAM } from '../../src/sys/constants.js'
+import { monotonicNs } from '../../src/sys/deadline-timer.js'
 import { errnoValue } from '../../src/sys/errno.js'
 import { native } from '../../src/sys/native.js'
 import { SendAhead, sentAheadPending, settleSentAhead } from '../../src/sys/sent-ahead.js'
@@ -115,4 +117,39 @@ test('the native call takes at most 256 datagrams and as many of each argument',
   t.throws(() => n.sendMany(new Int32Array(1), ['x' as unknown as Buffer], [null], out), { instanceOf: TypeError })
   n.sendMany(new Int32Array([-1]), [d], [null], out)
   t.is(out[0], -(errnoValue('EBADF') as number), 'EBADF as -errno, not thrown')
+})
+
+test('with a deadline the call waits for it in C, never leaving before it', (t) => {
+  const a = receiver(t)
+  const s = sender(t)
+  const start = monotonicNs()
+  const notBeforeNs = start + 20e6
+  t.true(new SendAhead([s.outgoing(Buffer.from('late'), a.addr)]).send({ notBeforeNs, quiet: new Int32Array(0) }))
+  t.true(monotonicNs() >= notBeforeNs)
+  t.deepEqual(a.read(), ['late'])
+})
+
+test('a quiet socket with something to read at the deadline: nothing sent, false, the list kept for later', (t) => {
+  const a = receiver(t)
+  const watched = receiver(t)
+  const s = sender(t)
+  const batch = new SendAhead([s.outgoing(Buffer.from('advert'), a.addr)])
+  t.true(s.send(Buffer.from('an advert came'), watched.addr))
+  const quiet = Int32Array.of(a.socket.fd, watched.socket.fd)
+  t.false(batch.send({ notBeforeNs: monotonicNs(), quiet }))
+  t.deepEqual(a.read(), [], 'nothing left')
+  t.is(sentAheadPending, 0)
+  t.deepEqual(watched.read(), ['an advert came'])
+  t.true(batch.send({ notBeforeNs: monotonicNs(), quiet }), 'read: quiet again')
+  t.deepEqual(a.read(), ['advert'])
+})
+
+test('a deadline more than 100 ms ahead is a RangeError, and nothing is sent', (t) => {
+  const a = receiver(t)
+  const s = sender(t)
+  const batch = new SendAhead([s.outgoing(Buffer.from('x'), a.addr)])
+  t.throws(() => batch.send({ notBeforeNs: monotonicNs() + 200e6, quiet: new Int32Array(0) }), {
+    instanceOf: RangeError,
+  })
+  t.deepEqual(a.read(), [])
 })

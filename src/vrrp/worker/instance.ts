@@ -56,6 +56,13 @@ export interface InstanceDeps {
   receivedMsAgo?(timestampNs: number, maxAgeMs?: number): number | undefined
   /** Delivers the adverts the channel's socket holds now (to every instance on it), before a takeover. */
   receiveQueued?(): void
+  /** The sockets receiveQueued() reads (SharedChannel.queuedFds); undefined: not known. */
+  queuedFds?(): number[] | undefined
+  /**
+   * CLOCK_MONOTONIC ns of a time on now()'s clock, for the takeover's wait for its deadline in C
+   * (sys/sent-ahead.ts). Only for the worker's real clock; absent, the wait is a loop on now().
+   */
+  deadlineNs?(atMs: number): number
   /**
    * Sync groups: applies the partners' moves still pending from transitions already taken. A
    * timer runs it first, so a partner that went MASTER this very turn moves this member as 'sync'
@@ -188,6 +195,12 @@ export class Instance {
       },
       receiveQueued: () => this.d.receiveQueued?.(),
       sendAhead: () => this.wire.send(this.d.wall()),
+      sendAt: (at) => {
+        const quiet = this.d.queuedFds?.()
+        if (!this.d.deadlineNs || !quiet) return false
+        const wall = this.d.wall() + Math.max(0, at - this.d.now())
+        return this.wire.send(wall, { notBeforeNs: this.d.deadlineNs(at), quiet: Int32Array.from(quiet) })
+      },
       commit: (steps, ahead) => {
         // the reports carry the deadline's time, when the advert left, not the commit's after it
         try {
@@ -476,10 +489,16 @@ export class Instance {
    */
   /** After a takeover's commit: its wire list's results dropped, and what they say logged. */
   private settleWire(): void {
-    const { sent, unasked } = this.wire.settle()
+    const { sent, unasked, inC } = this.wire.settle()
     // the list mirrors the commit's sends (takeover-wire.ts): a datagram left means they parted
     if (unasked > 0) this.warnOnce('sent-ahead', 'takeover sent datagrams its commit did not', { unasked })
-    if (sent > 0) this.d.log('debug', 'takeover datagrams sent in one call', { vrrp: this.cfg.name, datagrams: sent })
+    // atDeadline: from the wait in C; false: an advert was queued there and was read first
+    if (sent > 0)
+      this.d.log('debug', 'takeover datagrams sent in one call', {
+        vrrp: this.cfg.name,
+        datagrams: sent,
+        atDeadline: inC,
+      })
   }
 
   private reportAhead(ctx: Commit): void {

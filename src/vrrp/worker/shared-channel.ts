@@ -11,7 +11,7 @@ import type { Channel } from './sockets.js'
 
 /** One advert socket: Channel, or a fake. */
 export type WorkerChannel = Pick<Channel, 'group' | 'send' | 'close'> &
-  Partial<Pick<Channel, 'pacer' | 'route' | 'takeAside' | 'silence' | 'outgoing'>> & {
+  Partial<Pick<Channel, 'pacer' | 'route' | 'takeAside' | 'silence' | 'outgoing' | 'queuedFds'>> & {
     socket: {
       onReceive(cb: (m: ReceivedDatagram) => void, onError: (err: unknown) => void): void
       /** What is queued now, read at once (Socket.receiveAll); absent in fakes that only deliver. */
@@ -98,6 +98,15 @@ export class SharedChannel {
       this.d.log('debug', 'VRRP socket read before a takeover failed', { err: toWireError(err) })
     }
     for (const m of queued) this.deliver(m)
+  }
+
+  /**
+   * The sockets receiveQueued() reads, for a wait in C that checks them at the deadline; undefined
+   * for a fake. What the silence timer read is not on them: a takeover's lead took it (catchUp)
+   * and nothing runs on the thread between the lead and the deadline.
+   */
+  queuedFds(): number[] | undefined {
+    return this.channel.queuedFds?.()
   }
 
   /**

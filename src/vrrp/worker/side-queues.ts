@@ -45,6 +45,11 @@ export class SideQueues {
     this.drops = [dropsOf(main), dropsOf(foreign), dropsOf(repeat)]
   }
 
+  /** The repeat queue's socket: with the main one, what a takeover reads before it acts (Channel.queuedFds). */
+  get repeatFd(): number {
+    return this.repeat.fd
+  }
+
   /** Two sockets like `main` (`open` makes one), each filtered before it is ever read. */
   static open(main: Socket, open: () => Socket): SideQueues {
     const quiet = (): Socket => {

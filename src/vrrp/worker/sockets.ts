@@ -86,6 +86,14 @@ export class Channel {
     return this.side?.silence(events)
   }
 
+  /**
+   * The sockets whose adverts a takeover reads at its deadline (SharedChannel.receiveQueued): this
+   * one and the repeat queue. With nothing to read on them the read would find nothing.
+   */
+  queuedFds(): number[] {
+    return this.side ? [this.socket.fd, this.side.repeatFd] : [this.socket.fd]
+  }
+
   /** The VRRP group, or nothing for unicast (each send names its peer). */
   get group(): Addr | undefined {
     if (this.spec.unicast) return undefined

@@ -26,6 +26,12 @@ export interface LeadHost {
   receiveQueued(): void
   /** Sends what prepare() built for the wire in one call (takeover-wire.ts); commit() follows at once. */
   sendAhead(): void
+  /**
+   * Waits for the deadline `at` in C and sends there what prepare() built, unless an advert is
+   * queued for the channel by then: false, with nothing sent, when one is or when the host cannot
+   * wait in C (a test's clock); commit() follows a true at once.
+   */
+  sendAt(at: number): boolean
   /** Applies the steps: their effects, then the timers. */
   commit(steps: fsm.Step[], ahead: VipAddsAhead | undefined): void
   /** Master_Down set again for `at`, with no lead. */
@@ -56,18 +62,22 @@ export function masterDown(h: LeadHost, at: number, now: number): void {
   }
   const ahead = h.prepare(steps)
   try {
-    while (h.now() < at) {
-      // the lead is a few ms at most: wait on the clock, an event-loop turn would be late
+    // the lead is a few ms at most: wait on the clock, not for an event-loop turn, which would be
+    // late; in C where it can (no JavaScript, so no scavenge, between the deadline and the wire)
+    if (!h.sendAt(at)) {
+      while (h.now() < at) {
+        // a test's clock, or the C wait came back at the deadline with an advert queued
+      }
+      // an advert that reached the host during the lead is heard before the deadline acts on the
+      // master's silence: any step it causes voids the takeover computed for the old state
+      const before = h.state()
+      h.receiveQueued()
+      if (h.state() !== before) {
+        ahead?.held.withdraw()
+        return
+      }
+      h.sendAhead()
     }
-    // an advert that reached the host during the lead is heard before the deadline acts on the
-    // master's silence: any step it causes voids the takeover computed for the old state
-    const before = h.state()
-    h.receiveQueued()
-    if (h.state() !== before) {
-      ahead?.held.withdraw()
-      return
-    }
-    h.sendAhead()
     h.commit(steps, ahead)
   } finally {
     // held requests must never stay held: every later rtnetlink request would wait behind them

@@ -50,19 +50,27 @@ export class WireAhead {
   private batch: SendAhead | undefined
   private sentAt: number | undefined
   private sent = 0
+  /** The last send() waited for the deadline in C (nothing was queued to read first). */
+  private inC = false
 
   /** In the lead: the list for these steps, replacing one never sent (a takeover called off). */
   prepare(steps: fsm.Step[], parts: WireParts): void {
     this.batch = new SendAhead(takeoverWire(steps, parts))
   }
 
-  /** At the deadline: sends the list; `wall` is the time the takeover's reports then carry. */
-  send(wall: number): void {
-    const b = this.batch
+  /**
+   * Sends the list; `wall` is the time the takeover's reports then carry. With `at`, waits in C for
+   * the deadline and sends only if nothing is queued on the `quiet` sockets: false when something
+   * was (nothing sent; the list is kept for a send() after the caller has read it).
+   */
+  send(wall: number, at?: { notBeforeNs: number; quiet: Int32Array }): boolean {
+    const b = this.batch ?? new SendAhead([])
+    if (!b.send(at)) return false
     this.batch = undefined
     this.sentAt = wall
-    this.sent = b?.size ?? 0
-    b?.send()
+    this.sent = b.size
+    this.inC = at !== undefined
+    return true
   }
 
   /** The wall-clock time of the last send(), once; undefined when none is waiting for its commit. */
@@ -72,10 +80,14 @@ export class WireAhead {
     return at
   }
 
-  /** After the commit: how many datagrams the list held and how many the commit did not ask for. */
-  settle(): { sent: number; unasked: number } {
-    const sent = this.sent
+  /**
+   * After the commit: how many datagrams the list held, how many the commit did not ask for, and
+   * whether the list left from the wait in C at the deadline.
+   */
+  settle(): { sent: number; unasked: number; inC: boolean } {
+    const r = { sent: this.sent, unasked: settleSentAhead(), inC: this.inC }
     this.sent = 0
-    return { sent, unasked: settleSentAhead() }
+    this.inC = false
+    return r
   }
 }

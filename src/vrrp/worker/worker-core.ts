@@ -40,6 +40,8 @@ export interface WorkerDeps {
   tid?(): number
   /** Instances' Master_Down wake-up ahead of the deadline (InstanceDeps.takeoverLeadMs); absent: none. */
   takeoverLeadMs?: number
+  /** now()'s times as CLOCK_MONOTONIC ns (InstanceDeps.deadlineNs); absent for a test's clock. */
+  deadlineNs?(atMs: number): number
   /** ms since the kernel received a datagram with this stamp (InstanceDeps.receivedMsAgo). */
   receivedMsAgo?(timestampNs: number, maxAgeMs?: number): number | undefined
 }
@@ -328,6 +330,8 @@ export class VrrpWorkerCore {
       ...(this.d.takeoverLeadMs ? { takeoverLeadMs: this.d.takeoverLeadMs } : {}),
       ...(this.d.receivedMsAgo ? { receivedMsAgo: this.d.receivedMsAgo } : {}),
       receiveQueued: () => shared.receiveQueued(),
+      queuedFds: () => shared.queuedFds(),
+      ...(this.d.deadlineNs ? { deadlineNs: this.d.deadlineNs } : {}),
       ...shared.aside(cfg.name),
       // the master's routine adverts leave from C++ where the channel can pace them (a fake cannot)
       ...(channel.pacer ? { pace: channel.pacer.bind(channel) } : {}),

@@ -7,7 +7,7 @@
 import { performance } from 'node:perf_hooks'
 import { parentPort, workerData } from 'node:worker_threads'
 import { toWireError } from '../../errors.js'
-import { DeadlineTimers } from '../../sys/deadline-timer.js'
+import { DeadlineTimers, monotonicNs } from '../../sys/deadline-timer.js'
 import { native } from '../../sys/native.js'
 import { MAX_RX_AGE_MS, receivedMsAgo } from '../../sys/rx-age.js'
 import { setThreadRealtime } from '../../sys/sched.js'
@@ -28,6 +28,9 @@ const TAKEOVER_LEAD_MS = 15
 
 const port = parentPort
 if (!port) throw new Error('src/vrrp/worker/worker.js runs only as a worker thread')
+
+// performance.now() is CLOCK_MONOTONIC less a constant per thread (libuv's hrtime): taken once
+const monotonicOffsetNs = monotonicNs() - performance.now() * 1e6
 
 const announcer = new Announcer()
 announcer.prepare()
@@ -51,6 +54,8 @@ const core = new VrrpWorkerCore({
   tid: () => native().gettid(),
   // the takeover's cold path (state step, advert encoding) runs in this lead, before the deadline
   takeoverLeadMs: TAKEOVER_LEAD_MS,
+  // and waits for the deadline itself in C, sending there (sys/sent-ahead.ts)
+  deadlineNs: (ms) => monotonicOffsetNs + ms * 1e6,
   // a datagram set aside may be as old as its queue's wait, plus the usual bound
   receivedMsAgo: (ns, maxAgeMs) =>
     receivedMsAgo(ns, undefined, maxAgeMs === undefined ? undefined : maxAgeMs + MAX_RX_AGE_MS),
