@@ -8,6 +8,9 @@
 import { sysError } from './errno.js'
 import { native } from './native.js'
 
+/** The most datagrams one batch sends (native/send_many.cc). */
+export const SEND_AHEAD_MAX = 256
+
 /** One datagram as Socket.send would send it. */
 export interface Outgoing {
   fd: number

@@ -9,9 +9,11 @@ import { AF_UNIX, SOCK_DGRAM } from '../../src/sys/constants.js'
 import { monotonicNs } from '../../src/sys/deadline-timer.js'
 import { errnoValue } from '../../src/sys/errno.js'
 import { native } from '../../src/sys/native.js'
-import { SendAhead, sentAheadPending, settleSentAhead } from '../../src/sys/sent-ahead.js'
+import { SEND_AHEAD_MAX, SendAhead, sentAheadPending, settleSentAhead } from '../../src/sys/sent-ahead.js'
 import { sockaddrUn } from '../../src/sys/sockaddr.js'
 import { Socket } from '../../src/sys/socket.js'
+import type * as fsm from '../../src/vrrp/fsm.js'
+import { WireAhead } from '../../src/vrrp/worker/takeover-wire.js'
 
 /** A bound receiver at a fresh abstract address. */
 function receiver(t: { teardown(fn: () => void): void }) {
@@ -151,5 +153,42 @@ test('a deadline more than 100 ms ahead is a RangeError, and nothing is sent', (
   t.throws(() => batch.send({ notBeforeNs: monotonicNs() + 200e6, quiet: new Int32Array(0) }), {
     instanceOf: RangeError,
   })
+  t.deepEqual(a.read(), [])
+})
+
+test('a takeover list longer than one call takes is cut to a prefix, and a refused one is left to the commit', (t) => {
+  const a = receiver(t)
+  const s = sender(t)
+  const many = Array.from({ length: SEND_AHEAD_MAX + 44 }, (_, i) => s.outgoing(Buffer.from(`a${i}`), a.addr))
+  const step = { actions: [{ kind: 'send', priority: 100 }] } as unknown as fsm.Step
+  const logged: string[] = []
+  const now = () => monotonicNs() / 1e6
+  const wire = new WireAhead(
+    { now, wall: now, deadlineNs: (ms) => ms * 1e6, queuedFds: () => [] },
+    {
+      warnOnce: (_k, msg, f) => logged.push(`warn ${msg} ${JSON.stringify(f)}`),
+      debug: (msg, f) => logged.push(`debug ${msg} ${JSON.stringify(f)}`),
+    },
+  )
+  wire.prepare([step], { advert: () => many, adds: undefined, announced: [] })
+  t.true(wire.sendAt(now()))
+  // a unix socket queues only a few datagrams (the rest meet EAGAIN): the results say what was tried
+  t.is(sentAheadPending, SEND_AHEAD_MAX, 'one result for each of the first 256')
+  t.deepEqual(a.read().slice(0, 2), ['a0', 'a1'], 'the head of the list, in order')
+  wire.settle()
+  t.deepEqual(logged, [
+    `warn takeover sent datagrams its commit did not {"unasked":${SEND_AHEAD_MAX}}`,
+    `debug takeover datagrams sent in one call {"datagrams":${SEND_AHEAD_MAX},"atDeadline":true}`,
+  ])
+
+  logged.length = 0
+  const refused = [{ fd: s.fd, data: 'not bytes' as unknown as Buffer, to: a.addr }]
+  wire.prepare([step], { advert: () => refused, adds: undefined, announced: [] })
+  t.false(wire.sendAt(now()))
+  wire.sendNow()
+  t.is(sentAheadPending, 0, 'nothing left to send ahead: the commit sends it all')
+  wire.settle()
+  t.is(logged.length, 1)
+  t.regex(logged[0] ?? '', /^warn takeover datagrams could not be sent in one call: sent one by one .*TypeError/)
   t.deepEqual(a.read(), [])
 })

@@ -122,7 +122,7 @@ export class Instance {
   private paced: PacedAdverts | undefined
   private readonly lead: LeadHost
   /** What the takeover prepared in the lead sends, in one call at the deadline (takeover-wire.ts). */
-  private readonly wire = new WireAhead()
+  private readonly wire: WireAhead
 
   constructor(
     cfg: RuntimeInstance,
@@ -172,6 +172,10 @@ export class Instance {
         warnOnce: (key, msg, fields) => this.warnOnce(key, msg, fields),
         late: (lateMs) => this.reportLate(lateMs),
       })
+    this.wire = new WireAhead(d, {
+      warnOnce: (key, msg, fields) => this.warnOnce(key, msg, fields),
+      debug: (msg, fields) => this.d.log('debug', msg, { vrrp: this.cfg.name, ...fields }),
+    })
     this.lead = {
       state: () => this.state,
       now: () => this.d.now(),
@@ -194,19 +198,14 @@ export class Instance {
         return ahead
       },
       receiveQueued: () => this.d.receiveQueued?.(),
-      sendAhead: () => this.wire.send(this.d.wall()),
-      sendAt: (at) => {
-        const quiet = this.d.queuedFds?.()
-        if (!this.d.deadlineNs || !quiet) return false
-        const wall = this.d.wall() + Math.max(0, at - this.d.now())
-        return this.wire.send(wall, { notBeforeNs: this.d.deadlineNs(at), quiet: Int32Array.from(quiet) })
-      },
+      sendAhead: () => this.wire.sendNow(),
+      sendAt: (at) => this.wire.sendAt(at),
       commit: (steps, ahead) => {
         // the reports carry the deadline's time, when the advert left, not the commit's after it
         try {
           this.commit(steps, ahead, undefined, this.wire.takeSentAt())
         } finally {
-          this.settleWire()
+          this.wire.settle()
         }
       },
       rearm: (at) => this.timers.set('masterDown', at, 0),
@@ -487,20 +486,6 @@ export class Instance {
    * Hands the held additions' answers to the VIP chain (which logs a refusal). Done after the first
    * GARP/NA: queueing it first put ~50 µs of cold code between the address add and the GARP.
    */
-  /** After a takeover's commit: its wire list's results dropped, and what they say logged. */
-  private settleWire(): void {
-    const { sent, unasked, inC } = this.wire.settle()
-    // the list mirrors the commit's sends (takeover-wire.ts): a datagram left means they parted
-    if (unasked > 0) this.warnOnce('sent-ahead', 'takeover sent datagrams its commit did not', { unasked })
-    // atDeadline: from the wait in C; false: an advert was queued there and was read first
-    if (sent > 0)
-      this.d.log('debug', 'takeover datagrams sent in one call', {
-        vrrp: this.cfg.name,
-        datagrams: sent,
-        atDeadline: inC,
-      })
-  }
-
   private reportAhead(ctx: Commit): void {
     if (!ctx.unreported) return
     this.vips.report(ctx.unreported)
