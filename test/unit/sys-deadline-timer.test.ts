@@ -5,7 +5,7 @@ import { readdirSync, readlinkSync } from 'node:fs'
 import { performance } from 'node:perf_hooks'
 import { Worker } from 'node:worker_threads'
 import test from 'ava'
-import { type DeadlineHandle, DeadlineTimers } from '../../src/sys/deadline-timer.js'
+import { type DeadlineHandle, DeadlineTimers, monotonicNs, performanceOffsetNs } from '../../src/sys/deadline-timer.js'
 import { type NativeAddon, native } from '../../src/sys/native.js'
 
 const moduleUrl = new URL('../../src/sys/deadline-timer.js', import.meta.url).href
@@ -289,4 +289,28 @@ test('without onError a throwing callback is the worker uncaught error, after th
   t.is(r.error, 'boom')
   t.deepEqual(r.messages, ['other'])
   t.is(r.code, 1)
+})
+
+test('performanceOffsetNs is never below the true offset, and takes the narrowest of its tries', (t) => {
+  // one clock in ns; performance.now() reads it less 5 s, in ms; each read moves it on
+  const trueOffset = 5e9
+  let clock = 7e9
+  const steps = [40e6, 3e6, 2000, 500, 9e6, 1000, 1000, 30e6, 700, 700, 800, 800, 200, 200, 200]
+  let i = 0
+  const tick = () => {
+    clock += steps[i++ % steps.length] as number
+    return clock
+  }
+  const offset = performanceOffsetNs(
+    () => (tick() - trueOffset) / 1e6,
+    () => tick(),
+  )
+  t.true(offset >= trueOffset, `${offset}`)
+  // the last try (reads 200 ns apart) is the narrowest: the offset is late by the 200 ns before its monotonic read
+  t.true(Math.abs(offset - (trueOffset + 200)) < 1, `${offset}`)
+  const real = performanceOffsetNs()
+  const now = performance.now()
+  const mono = monotonicNs()
+  t.true(real + now * 1e6 <= mono + 1e6, 'the real offset converts now to within a ms of the monotonic clock')
+  t.true(real + now * 1e6 >= mono - 1e6)
 })

@@ -7,7 +7,7 @@
 import { performance } from 'node:perf_hooks'
 import { parentPort, workerData } from 'node:worker_threads'
 import { toWireError } from '../../errors.js'
-import { DeadlineTimers, monotonicNs } from '../../sys/deadline-timer.js'
+import { DeadlineTimers, performanceOffsetNs } from '../../sys/deadline-timer.js'
 import { native } from '../../sys/native.js'
 import { MAX_RX_AGE_MS, receivedMsAgo } from '../../sys/rx-age.js'
 import { setThreadRealtime } from '../../sys/sched.js'
@@ -30,7 +30,7 @@ const port = parentPort
 if (!port) throw new Error('src/vrrp/worker/worker.js runs only as a worker thread')
 
 // performance.now() is CLOCK_MONOTONIC less a constant per thread (libuv's hrtime): taken once
-const monotonicOffsetNs = monotonicNs() - performance.now() * 1e6
+const monotonicOffsetNs = performanceOffsetNs()
 
 const announcer = new Announcer()
 announcer.prepare()
