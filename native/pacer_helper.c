@@ -6,9 +6,13 @@
  * Spawned by the addon (pacer_remote.cc) with fd 3 a SOCK_SEQPACKET control socket and fd 4 the
  * shared page of slots (pacer_wire.h). Single-threaded: one epoll over the control socket and one
  * timerfd per running slot. It exits when the control socket closes (lvsd is gone or let go of it),
- * when the thread that spawned it ends (PR_SET_PDEATHSIG), and on any request it cannot trust. */
+ * when the thread that spawned it ends (PR_SET_PDEATHSIG), and on any request it cannot trust. It
+ * sends nothing while lvsd is stopped (SIGSTOP, a debugger): a frozen master must fall silent for
+ * its backup to take over, as keepalived's does and lvsd's own in-process pacer did. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <limits.h>
 #include <linux/capability.h>
 #include <linux/futex.h>
@@ -53,6 +57,29 @@ static double now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+/* How often at most lvsd's state is read: a frozen lvsd falls silent this much later at worst. */
+#define FROZEN_CHECK_NS 250e6
+
+/* lvsd's /proc/<pid>/stat, kept open and read again at offset 0; -1 when it could not be opened
+ * (then lvsd is never taken as frozen, as before this check). */
+static int parent_stat = -1;
+static double frozen_checked_ns = -1e18;
+static int frozen;
+
+/* Whether lvsd is stopped (state T, or t under a tracer), read at most every FROZEN_CHECK_NS. */
+static int parent_frozen(double now) {
+  if (parent_stat < 0 || now - frozen_checked_ns < FROZEN_CHECK_NS) return frozen;
+  frozen_checked_ns = now;
+  char buf[1024];
+  ssize_t n = pread(parent_stat, buf, sizeof buf - 1, 0);
+  if (n <= 0) return frozen = 0;
+  buf[n] = 0;
+  /* pid (comm) state ...: comm may hold spaces and parentheses, the last ')' ends it */
+  const char *p = strrchr(buf, ')');
+  frozen = p != NULL && p[1] == ' ' && (p[2] == 'T' || p[2] == 't');
+  return frozen;
 }
 
 /* whole 8-byte stores: the addon reads these words while the helper runs */
@@ -103,6 +130,11 @@ static void tick(uint32_t i) {
   /* the next deadline first: killed mid-round, the addon resumes at the next round, never
    * repeating this one (a round cut short is one advert late, a repeated one a double) */
   put(&sh->next_ns, now + s->interval_ns);
+  if (parent_frozen(now)) {
+    /* no advert from a stopped lvsd; the rounds go on, and resume with it (SIGCONT) */
+    if (arm(s->timer, now + s->interval_ns) < 0) exit(3);
+    return;
+  }
   int failed = 0;
   for (uint32_t t = 0; t < s->count; t++) {
     struct target *x = &s->targets[t];
@@ -214,6 +246,9 @@ int main(int argc, char **argv) {
   /* gone with the thread that spawned it; if that happened before this line, getppid() shows it */
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   if (argc < 2 || getppid() != (pid_t)strtol(argv[1], NULL, 10)) return 1;
+  char stat_path[64];
+  snprintf(stat_path, sizeof stat_path, "/proc/%ld/stat", strtol(argv[1], NULL, 10));
+  parent_stat = open(stat_path, O_RDONLY | O_CLOEXEC);
   drop_privileges();
   shared = mmap(NULL, sizeof(struct lvsd_pacer_slot) * LVSD_PACER_SLOTS, PROT_READ | PROT_WRITE, MAP_SHARED,
                 LVSD_PACER_SHARED_FD, 0);
