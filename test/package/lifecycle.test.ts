@@ -163,6 +163,8 @@ vrrp:
     t.regex(status, new RegExp(`PPid:\\s+${show('MainPID')}\\n`))
     t.regex(status, /CapEff:\s+0+\n/)
     t.regex(c(`chrt -p ${helper}`).stdout, /SCHED_RR/)
+    // and, inside the unit's sandbox, it holds lvsd's state open: a stopped lvsd falls silent
+    t.regex(c(`ls -l /proc/${helper}/fd`).stdout, new RegExp(`/proc/${show('MainPID')}/stat\\n`))
     const journal = c('journalctl -u lvsd -o cat --no-pager').stdout
     t.notRegex(journal, /EPERM|Operation not permitted/)
     t.notRegex(journal, /pacer helper unavailable/)
