@@ -6,6 +6,7 @@ import { realClock, type Timers } from '../clock.js'
 import { LvsdError } from '../errors.js'
 import { errnoName } from '../sys/errno.js'
 import type { Outgoing } from '../sys/sent-ahead.js'
+import { type BatchOptions, type HeldRequests, type Queued, RequestCork } from './netlink-cork.js'
 import {
   decodeAll,
   decodeDone,
@@ -92,35 +93,7 @@ interface Deadline {
   next: number
 }
 
-export interface BatchOptions {
-  /**
-   * 'each' (default): every request carries NLM_F_ACK and is answered on its own. 'last': only each
-   * datagram's last request does; the kernel handles a datagram's messages in order and always answers a
-   * failure (netlink_rcv_skb), so an answer to a later request means the earlier unanswered ones succeeded.
-   * One answer per datagram instead of one per request: for commands only (a dump answers anyway, and a
-   * second one in the same datagram is EBUSY).
-   */
-  ack?: 'each' | 'last'
-}
-
-/** What hold() returns. */
-export interface HeldRequests {
-  /** Sends the held requests (once; later calls, and calls after withdraw(), do nothing). */
-  release(opts?: { answersLater?: boolean }): void
-  /** Drops the held requests unsent; each rejects with LVSD_NL_WITHDRAWN (once, as release). */
-  withdraw(): void
-  /**
-   * The datagram release() would send now, for a batch sent ahead of it (release() then takes the
-   * kernel's result instead of sending): undefined when release() would send nothing, or when the
-   * transport cannot say.
-   */
-  outgoing(): Outgoing | undefined
-}
-
-interface Queued {
-  seq: number
-  bytes: Buffer
-}
+export type { BatchOptions, HeldRequests } from './netlink-cork.js'
 
 export class NetlinkClient {
   private seq = 0
@@ -132,19 +105,9 @@ export class NetlinkClient {
   private readonly errorListeners = new Set<(err: unknown) => void>()
   private readonly timers: Timers
   private readonly timeoutMs: number
-  private readonly batchLimit: number
-  /** Requests held by batch() until it ends. */
-  private corked = 0
-  private batchAckLast = false
-  private queue: Queued[] = []
-  private queuedTimeoutMs = 0
+  /** Requests held by batch() and hold() until they end (netlink-cork.ts). */
+  private readonly cork: RequestCork
   private draining = false
-  /**
-   * Requests at the head of the queue that a held datagram showed (HeldRequests.outgoing) to be
-   * sent ahead: flush() sends them as that very datagram, apart from anything queued after them,
-   * so the datagram sent ahead takes its result and the kernel gets each request once.
-   */
-  private previewed = 0
   /** Replies for requests that already timed out (counted, then dropped). */
   staleReplies = 0
   /** Datagrams sent (a batch of requests is one datagram). */
@@ -156,7 +119,18 @@ export class NetlinkClient {
   ) {
     this.timers = opts.timers ?? realClock
     this.timeoutMs = opts.timeoutMs ?? 5000
-    this.batchLimit = Math.max(1, Math.floor(opts.batchLimit ?? 64))
+    this.cork = new RequestCork(Math.max(1, Math.floor(opts.batchLimit ?? 64)), {
+      pending: (seq) => this.pending.has(seq),
+      withdraw: (seq) => {
+        const p = this.pending.get(seq)
+        if (!p) return
+        this.pending.delete(seq)
+        p.reject(new LvsdError('LVSD_NL_WITHDRAWN', `${p.op}: withdrawn before it was sent`, { op: p.op, seq }))
+      },
+      live: () => !this.closed && !this.stopped,
+      send: (q, timeoutMs, answersLater, ackLast) => this.sendQueued(q, timeoutMs, answersLater, ackLast),
+      ...(transport.outgoing ? { outgoing: (d: Buffer) => transport.outgoing?.(d) as Outgoing } : {}),
+    })
     transport.start(
       (d, truncated) => this.onDatagram(d, truncated),
       (e, stopped) => this.onSocketError(e, stopped),
@@ -188,12 +162,7 @@ export class NetlinkClient {
     const p = new Promise<NlMessage[]>((resolve, reject) => {
       this.pending.set(seq, { op, type: req.type, parts: [], resolve, reject, deadline })
     })
-    if (this.corked > 0) {
-      this.queue.push({ seq, bytes })
-      this.queuedTimeoutMs = Math.max(this.queuedTimeoutMs, timeoutMs)
-      // a datagram shown to be sent ahead stays whole, even past the limit (previewed)
-      if (this.queue.length >= this.batchLimit && this.previewed === 0) this.flush()
-    } else this.sendNow(bytes, deadline)
+    if (!this.cork.take(seq, bytes, timeoutMs)) this.sendNow(bytes, deadline)
     return p
   }
 
@@ -203,17 +172,7 @@ export class NetlinkClient {
    * order and saves a sendmsg per request. Nested calls send when the outermost ends.
    */
   batch<T>(f: () => T, opts: BatchOptions = {}): T {
-    if (this.corked === 0) this.batchAckLast = opts.ack === 'last'
-    this.corked++
-    try {
-      return f()
-    } finally {
-      this.corked--
-      if (this.corked === 0) {
-        this.flush()
-        this.batchAckLast = false
-      }
-    }
+    return this.cork.batch(f, opts)
   }
 
   /**
@@ -223,68 +182,12 @@ export class NetlinkClient {
    * kernel queued inside that sendmsg) are read in a microtask, after the rest of the caller's turn.
    */
   hold(): HeldRequests {
-    if (this.corked === 0) this.batchAckLast = false
-    this.corked++
-    const mark = this.queue.length
-    let held = true
-    const end = (): void => {
-      held = false
-      this.corked--
-    }
-    return {
-      release: (opts = {}) => {
-        if (!held) return
-        end()
-        if (this.corked === 0) {
-          this.flush(opts.answersLater === true)
-          this.batchAckLast = false
-        }
-      },
-      outgoing: () => {
-        // release() sends only as the outermost hold, and then all that is queued
-        if (!held || this.corked !== 1 || this.batchAckLast || !this.transport.outgoing) return undefined
-        const parts = this.queue.filter((x) => this.pending.has(x.seq)).map((x) => x.bytes)
-        if (parts.length === 0 || this.closed || this.stopped) return undefined
-        this.previewed = this.queue.length
-        return this.transport.outgoing(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts))
-      },
-      withdraw: () => {
-        if (!held) return
-        end()
-        this.previewed = 0
-        for (const x of this.queue.splice(mark)) {
-          const p = this.pending.get(x.seq)
-          if (!p) continue
-          this.pending.delete(x.seq)
-          p.reject(
-            new LvsdError('LVSD_NL_WITHDRAWN', `${p.op}: withdrawn before it was sent`, { op: p.op, seq: x.seq }),
-          )
-        }
-        if (this.corked === 0) {
-          this.flush()
-          this.batchAckLast = false
-        }
-      },
-    }
-  }
-
-  private flush(answersLater = false): void {
-    const q = this.queue
-    if (q.length === 0) return
-    this.queue = []
-    const timeoutMs = this.queuedTimeoutMs
-    this.queuedTimeoutMs = 0
-    const split = this.previewed
-    this.previewed = 0
-    if (split > 0 && split < q.length) {
-      this.sendQueued(q.slice(0, split), timeoutMs, answersLater)
-      this.sendQueued(q.slice(split), timeoutMs, answersLater)
-    } else this.sendQueued(q, timeoutMs, answersLater)
+    return this.cork.hold()
   }
 
   /** The requests as one datagram, under one deadline. */
-  private sendQueued(q: Queued[], timeoutMs: number, answersLater: boolean): void {
-    const deadline: Deadline = { timer: undefined, left: 0, timeoutMs, seqs: [], ackLast: this.batchAckLast, next: 0 }
+  private sendQueued(q: Queued[], timeoutMs: number, answersLater: boolean, ackLast: boolean): void {
+    const deadline: Deadline = { timer: undefined, left: 0, timeoutMs, seqs: [], ackLast, next: 0 }
     const parts: Buffer[] = []
     for (const x of q) {
       const p = this.pending.get(x.seq)
