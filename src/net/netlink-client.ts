@@ -6,7 +6,7 @@ import { realClock, type Timers } from '../clock.js'
 import { LvsdError } from '../errors.js'
 import { errnoName } from '../sys/errno.js'
 import type { Outgoing } from '../sys/sent-ahead.js'
-import { type BatchOptions, type HeldRequests, type Queued, RequestCork } from './netlink-cork.js'
+import { type BatchOptions, type HeldRequests, type QueuedRequest, RequestCork } from './netlink-cork.js'
 import {
   decodeAll,
   decodeDone,
@@ -92,8 +92,6 @@ interface Deadline {
   ackLast: boolean
   next: number
 }
-
-export type { BatchOptions, HeldRequests } from './netlink-cork.js'
 
 export class NetlinkClient {
   private seq = 0
@@ -186,7 +184,7 @@ export class NetlinkClient {
   }
 
   /** The requests as one datagram, under one deadline. */
-  private sendQueued(q: Queued[], timeoutMs: number, answersLater: boolean, ackLast: boolean): void {
+  private sendQueued(q: QueuedRequest[], timeoutMs: number, answersLater: boolean, ackLast: boolean): void {
     const deadline: Deadline = { timer: undefined, left: 0, timeoutMs, seqs: [], ackLast, next: 0 }
     const parts: Buffer[] = []
     for (const x of q) {

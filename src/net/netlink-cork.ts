@@ -29,7 +29,7 @@ export interface HeldRequests {
   outgoing(): Outgoing | undefined
 }
 
-export interface Queued {
+export interface QueuedRequest {
   seq: number
   bytes: Buffer
 }
@@ -43,7 +43,7 @@ export interface CorkHost {
   /** Whether the client can still send. */
   live(): boolean
   /** Sends requests as one datagram under one deadline; `ackLast`: only the last asks for an ACK. */
-  send(q: Queued[], timeoutMs: number, answersLater: boolean, ackLast: boolean): void
+  send(q: QueuedRequest[], timeoutMs: number, answersLater: boolean, ackLast: boolean): void
   /** The datagram as the transport would send it; absent when it cannot say (fakes). */
   outgoing?(datagram: Buffer): Outgoing
 }
@@ -52,7 +52,7 @@ export class RequestCork {
   /** batch() and hold() calls not ended. */
   private corked = 0
   private ackLast = false
-  private queue: Queued[] = []
+  private queue: QueuedRequest[] = []
   private queuedTimeoutMs = 0
   /**
    * Requests at the head of the queue that a held datagram showed (HeldRequests.outgoing) to be

@@ -1,7 +1,7 @@
 // The worker's view of its network namespace: links (state, MAC) and addresses per interface, kept
 // current by rtnetlink events, with VIP add/delete that tolerates "already there" / "already gone".
 import { type Addr, type Family, formatPrefix, sameAddr } from '../../net/addr.js'
-import type { HeldRequests } from '../../net/netlink-client.js'
+import type { HeldRequests } from '../../net/netlink-cork.js'
 import { type LinkWatch, Rtnetlink } from '../../net/rtnetlink.js'
 import { type Address, IFA_F_DADFAILED, IFA_F_SECONDARY, IFA_F_TENTATIVE } from '../../net/rtnl-addr.js'
 import type { Link } from '../../net/rtnl-link.js'

@@ -2,7 +2,7 @@
 // (a step-down's deletion before the next takeover's addition), and the jobs that must follow
 // them (GARP/NA bursts). A takeover with nothing under way skips the queue: its additions go to the
 // kernel at once (addNow), or are built before the deadline and held (ahead, the worker's lead).
-import type { HeldRequests } from '../../net/netlink-client.js'
+import type { HeldRequests } from '../../net/netlink-cork.js'
 import type { LogLevel, RuntimeInstance, RuntimeVip } from '../messages.js'
 import type { NetState } from './netstate.js'
 
